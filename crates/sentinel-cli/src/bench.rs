@@ -1,0 +1,97 @@
+//! `sentinel bench`: numbers for the backend's cost per poll at a size.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use sentinel_model::Timestamp;
+use sentinel_protocol::PodQuery;
+use sentinel_runtime::{DemoConfig, Runtime};
+use sentinel_sim::{Sim, SimConfig};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    /// Simulated polls to time.
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+}
+
+fn rss_mib() -> f64 {
+    sentinel_runtime::procmem::tree_rss_bytes(std::process::id())
+        .map_or(f64::NAN, |b| b as f64 / (1 << 20) as f64)
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let t0 = Timestamp(1_700_000_000_000);
+    let mut sim = Sim::new(
+        SimConfig {
+            seed: 1,
+            pods: args.pods,
+        },
+        t0,
+    );
+    let started = Instant::now();
+    for i in 1..=args.steps {
+        std::hint::black_box(sim.step(Timestamp(t0.millis() + i as i64 * 2000)));
+    }
+    let per_step = started.elapsed() / args.steps.max(1) as u32;
+    println!(
+        "sim.step            pods={:<6} {:>8.2} ms/poll",
+        args.pods,
+        per_step.as_secs_f64() * 1e3
+    );
+
+    // The whole backend: 15 minutes of backfill, then live polls.
+    let started = Instant::now();
+    let config = DemoConfig {
+        sim: SimConfig {
+            seed: 1,
+            pods: args.pods,
+        },
+        interval: Duration::from_millis(500),
+        ..DemoConfig::default()
+    };
+    let rt = Runtime::demo(config).start();
+    rt.wait_for(|s| s.data_at.is_some()).await?;
+    println!(
+        "backfill 15m        pods={:<6} {:>8.2} s to first data",
+        args.pods,
+        started.elapsed().as_secs_f64()
+    );
+    let snap = rt.snapshot();
+    let started = Instant::now();
+    let n = 20;
+    for _ in 0..n {
+        std::hint::black_box(sentinel_service::overview(&snap, None));
+    }
+    println!(
+        "overview build      pods={:<6} {:>8.2} ms",
+        args.pods,
+        started.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
+    let started = Instant::now();
+    let q = PodQuery {
+        text: "api".into(),
+        sort: sentinel_protocol::PodSort::Cpu,
+        descending: true,
+        ..PodQuery::default()
+    };
+    for _ in 0..n {
+        std::hint::black_box(
+            sentinel_service::list_pods(&snap, &q).map_err(|e| anyhow::anyhow!(e))?,
+        );
+    }
+    println!(
+        "pods page (filter+sort) pods={:<6} {:>6.2} ms",
+        args.pods,
+        started.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!(
+        "rss after 3s live   pods={:<6} {:>8.1} MiB",
+        args.pods,
+        rss_mib()
+    );
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `sentinel demo`: the demo cluster through the real runtime, printing the
+//! same `Update` values the UI receives.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Args;
+use sentinel_protocol::{PodQuery, Update};
+use sentinel_runtime::{DemoConfig, Runtime};
+use sentinel_sim::SimConfig;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Seed of the simulated cluster; the same seed gives the same cluster.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Number of pods (40 to 10000).
+    #[arg(long, default_value_t = sentinel_sim::DEFAULT_PODS)]
+    pods: usize,
+    /// How long to run, e.g. 30s or 2m.
+    #[arg(long, default_value = "30s", value_parser = crate::duration::parse)]
+    duration: Duration,
+    /// Poll interval of the demo source.
+    #[arg(long, default_value = "2s", value_parser = crate::duration::parse)]
+    interval: Duration,
+    /// History generated before the first poll.
+    #[arg(long, default_value = "15m", value_parser = crate::duration::parse)]
+    backfill: Duration,
+    /// Print one JSON `Update` per line (an overview, then a pods snapshot, per poll).
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (sentinel_sim::DEFAULT_PODS..=sentinel_sim::MAX_PODS).contains(&args.pods),
+        "--pods must be between {} and {}",
+        sentinel_sim::DEFAULT_PODS,
+        sentinel_sim::MAX_PODS
+    );
+    anyhow::ensure!(
+        args.interval >= Duration::from_millis(100),
+        "--interval must be at least 100ms"
+    );
+    let config = DemoConfig {
+        sim: SimConfig {
+            seed: args.seed,
+            pods: args.pods,
+        },
+        interval: args.interval,
+        backfill: sentinel_model::Duration(i64::try_from(args.backfill.as_millis())?),
+    };
+    let rt = Runtime::demo(config).start();
+    let mut rx = rt.subscribe();
+    let deadline = tokio::time::Instant::now() + args.duration;
+    let mut last_data = None;
+    let stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() { break; }
+            }
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        let snap = rx.borrow_and_update().clone();
+        // One line pair per poll: wait for new data, not for every clock tick.
+        if snap.data_at.is_none() || snap.data_at == last_data {
+            continue;
+        }
+        last_data = snap.data_at;
+        let overview = sentinel_service::overview(&snap, None);
+        let mut out = stdout.lock();
+        let written = if args.json {
+            let pods = sentinel_service::list_pods(
+                &snap,
+                &PodQuery {
+                    limit: 0,
+                    ..PodQuery::default()
+                },
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&Update::Overview(overview))?
+            )
+            .and_then(|()| {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&Update::Pods(pods)).unwrap_or_default()
+                )
+            })
+        } else {
+            let c = &overview.cards;
+            writeln!(
+                out,
+                "{}  pods {} running / {} pending / {} failed  cpu {:.1}%  mem {:.1}%  req/s {:.1}  errors {:.2}%  alerts {}",
+                overview.at.to_rfc3339(),
+                c.pods_running,
+                c.pods_pending,
+                c.pods_failed,
+                c.cpu_percent.unwrap_or(f64::NAN),
+                c.memory_percent.unwrap_or(f64::NAN),
+                c.request_rate.unwrap_or(f64::NAN),
+                c.error_rate_percent.unwrap_or(f64::NAN),
+                overview.alerts_total
+            )
+        };
+        // A closed pipe (`| head`) ends the run quietly.
+        if written.and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Alerts in Alertmanager's shape, and the severity scale used everywhere.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Labels, Timestamp};
+
+/// Severity, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    /// Reads the `severity` label the way Prometheus rule packs write it.
+    pub fn from_label(value: &str) -> Self {
+        match value.to_ascii_lowercase().as_str() {
+            "critical" | "page" | "error" => Severity::Critical,
+            "warning" | "warn" => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Active,
+    Suppressed,
+    Unprocessed,
+}
+
+/// One alert as Alertmanager's API v2 returns it (`GET /api/v2/alerts`),
+/// with field names kept so the JSON reads the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub fingerprint: String,
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub starts_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+    pub state: AlertState,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: String,
+}
+
+impl Alert {
+    pub fn name(&self) -> &str {
+        self.labels.get("alertname").map_or("", String::as_str)
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.labels
+            .get("severity")
+            .map_or(Severity::Info, |s| Severity::from_label(s))
+    }
+
+    /// The `summary` annotation, or the alert name when there is none.
+    pub fn summary(&self) -> &str {
+        self.annotations
+            .get("summary")
+            .map_or_else(|| self.name(), String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::Warning);
+        assert!(Severity::Warning > Severity::Info);
+        assert_eq!(Severity::from_label("PAGE"), Severity::Critical);
+        assert_eq!(Severity::from_label("warning"), Severity::Warning);
+        assert_eq!(Severity::from_label("none"), Severity::Info);
+    }
+}

@@ -1,0 +1,251 @@
+//! Kubernetes objects as Sentinel sees them: pods, containers, nodes, events.
+//! Field names follow the Kubernetes API so a reader of `kubectl get -o json`
+//! finds what they expect.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Labels, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+impl PodPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Running => "Running",
+            PodPhase::Succeeded => "Succeeded",
+            PodPhase::Failed => "Failed",
+            PodPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OwnerKind {
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    Job,
+}
+
+/// The controller that owns a pod (`metadata.ownerReferences[controller=true]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OwnerRef {
+    pub kind: OwnerKind,
+    pub name: String,
+}
+
+/// What a container is doing now (`status.containerStatuses[].state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ContainerState {
+    Running { started_at: Timestamp },
+    Waiting { reason: String },
+    Terminated { reason: String, exit_code: i32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    pub name: String,
+    pub image: String,
+    pub ready: bool,
+    pub restart_count: u32,
+    pub state: ContainerState,
+    /// Why the previous instance ended (`lastState.terminated.reason`), e.g. `OOMKilled`.
+    pub last_termination_reason: Option<String>,
+    pub cpu_request_millis: u32,
+    pub memory_limit_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodState {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub labels: Labels,
+    pub owner: Option<OwnerRef>,
+    pub node: Option<String>,
+    pub phase: PodPhase,
+    pub created_at: Timestamp,
+    pub containers: Vec<ContainerStatus>,
+}
+
+impl PodState {
+    pub fn ready_count(&self) -> usize {
+        self.containers.iter().filter(|c| c.ready).count()
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.containers.iter().map(|c| c.restart_count).sum()
+    }
+
+    /// The most telling reason a container is not running: a waiting reason
+    /// (`CrashLoopBackOff`) first, else the last termination reason.
+    pub fn last_termination_reason(&self) -> Option<&str> {
+        self.containers
+            .iter()
+            .find_map(|c| match &c.state {
+                ContainerState::Waiting { reason } | ContainerState::Terminated { reason, .. } => {
+                    Some(reason.as_str())
+                }
+                ContainerState::Running { .. } => None,
+            })
+            .or_else(|| {
+                self.containers
+                    .iter()
+                    .find_map(|c| c.last_termination_reason.as_deref())
+            })
+    }
+}
+
+/// A node condition (`status.conditions[]`), e.g. `Ready=True`, `MemoryPressure=False`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeCondition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: bool,
+    pub since: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeState {
+    pub name: String,
+    pub labels: Labels,
+    pub cpu_capacity_millis: u32,
+    pub memory_capacity_bytes: u64,
+    pub conditions: Vec<NodeCondition>,
+    pub unschedulable: bool,
+}
+
+impl NodeState {
+    pub fn is_ready(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.kind == "Ready" && c.status)
+    }
+
+    /// Conditions that are abnormal: `Ready=False` or any pressure `=True`.
+    pub fn problems(&self) -> impl Iterator<Item = &NodeCondition> {
+        self.conditions.iter().filter(|c| {
+            if c.kind == "Ready" {
+                !c.status
+            } else {
+                c.status
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+/// The object an event is about (`involvedObject` / `regarding`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// A Kubernetes event (core/v1 `Event`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterEvent {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub reason: String,
+    pub message: String,
+    pub involved_object: ObjectRef,
+    pub count: u32,
+    pub first_timestamp: Timestamp,
+    pub last_timestamp: Timestamp,
+    pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(state: ContainerState, last: Option<&str>) -> ContainerStatus {
+        ContainerStatus {
+            name: "app".into(),
+            image: "shop/checkout:1.4.2".into(),
+            ready: matches!(state, ContainerState::Running { .. }),
+            restart_count: 3,
+            state,
+            last_termination_reason: last.map(Into::into),
+            cpu_request_millis: 100,
+            memory_limit_bytes: 256 << 20,
+        }
+    }
+
+    fn pod(containers: Vec<ContainerStatus>) -> PodState {
+        PodState {
+            uid: "u".into(),
+            namespace: "shop".into(),
+            name: "checkout-1".into(),
+            labels: Labels::new(),
+            owner: None,
+            node: None,
+            phase: PodPhase::Running,
+            created_at: Timestamp(0),
+            containers,
+        }
+    }
+
+    #[test]
+    fn waiting_reason_wins_over_last_termination() {
+        let p = pod(vec![
+            container(
+                ContainerState::Running {
+                    started_at: Timestamp(0),
+                },
+                Some("Error"),
+            ),
+            container(
+                ContainerState::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                },
+                Some("OOMKilled"),
+            ),
+        ]);
+        assert_eq!(p.last_termination_reason(), Some("CrashLoopBackOff"));
+        assert_eq!(p.restarts(), 6);
+        assert_eq!(p.ready_count(), 1);
+        let healthy = pod(vec![container(
+            ContainerState::Running {
+                started_at: Timestamp(0),
+            },
+            Some("OOMKilled"),
+        )]);
+        assert_eq!(healthy.last_termination_reason(), Some("OOMKilled"));
+    }
+
+    #[test]
+    fn container_state_serialises_like_kubernetes() {
+        let s = serde_json::to_string(&ContainerState::Waiting {
+            reason: "CrashLoopBackOff".into(),
+        })
+        .unwrap();
+        assert_eq!(s, r#"{"state":"waiting","reason":"CrashLoopBackOff"}"#);
+    }
+}

@@ -1,0 +1,18 @@
+//! The vocabulary of Sentinel: plain values that sources produce, the runtime
+//! holds and the shells show. No IO, no clock; builds for wasm32.
+
+mod alert;
+mod cluster;
+mod time;
+mod usage;
+
+pub use alert::{Alert, AlertState, Severity};
+pub use cluster::{
+    ClusterEvent, ContainerState, ContainerStatus, EventType, NodeCondition, NodeState, ObjectRef,
+    OwnerKind, OwnerRef, PodPhase, PodState,
+};
+pub use time::{Duration, Timestamp};
+pub use usage::{LATENCY_BUCKETS_SECONDS, LatencyHistogram, NodeUsage, PodUsage};
+
+/// Labels of a series or an alert, ordered so that equal sets compare equal.
+pub type Labels = std::collections::BTreeMap<String, String>;

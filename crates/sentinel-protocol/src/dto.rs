@@ -1,0 +1,304 @@
+//! Data the UI receives: already filtered, sorted, paged and downsampled by
+//! the backend, so the UI holds only what is on screen.
+
+use serde::{Deserialize, Serialize};
+
+use sentinel_model::{Labels, Severity, Timestamp};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+/// A point of a chart: `[unix millis, value]` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point(pub i64, pub f64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    Demo,
+    Live,
+    Replay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Starting,
+    Ok,
+    Stale,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceHealth {
+    pub name: String,
+    pub kind: String,
+    pub health: Health,
+    pub last_update: Option<Timestamp>,
+    /// Age of the last update when this was computed, in milliseconds.
+    pub age_ms: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// Something the operator should know about the app itself (a corrupt
+/// settings file, an unwritable data dir, no tray host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub level: Severity,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusBar {
+    pub mode: Mode,
+    pub sources: Vec<SourceHealth>,
+    /// Resident memory of the app: backend plus webview processes.
+    pub memory_bytes: Option<u64>,
+    pub notices: Vec<Notice>,
+    pub notifications_paused_until: Option<Timestamp>,
+}
+
+/// The worst thing the tray icon must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrayLevel {
+    Ok,
+    Warning,
+    Critical,
+    Stale,
+}
+
+/// The metric cards. `None` means "not known yet" and renders as a dash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cards {
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub pods_running: usize,
+    pub pods_pending: usize,
+    pub pods_failed: usize,
+    pub restarts_15m: u64,
+    pub request_rate: Option<f64>,
+    pub error_rate_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Percent,
+    PerSecond,
+    Milliseconds,
+    Cores,
+    Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    /// The window the chart spans, ending at the overview's `at`.
+    pub window_ms: i64,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub name: String,
+    pub ready: bool,
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    /// Abnormal conditions, e.g. `Ready=False (NodeStatusUnknown)`.
+    pub problems: Vec<String>,
+    pub pods: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub fingerprint: String,
+    pub name: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub description: String,
+    pub labels: Labels,
+    pub starts_at: Timestamp,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub at: Timestamp,
+    pub status: StatusBar,
+    pub tray: TrayLevel,
+    pub cards: Cards,
+    pub charts: Vec<Chart>,
+    pub nodes: Vec<NodeRow>,
+    /// The newest firing alerts (at most [`OVERVIEW_ALERTS`]).
+    pub alerts: Vec<AlertRow>,
+    pub alerts_total: usize,
+    pub pods_total: usize,
+    pub namespaces: Vec<String>,
+}
+
+/// How many alerts an overview carries; the rest come through [`crate::ListAlerts`].
+pub const OVERVIEW_ALERTS: usize = 100;
+/// The largest page of pods one call returns.
+pub const MAX_PAGE: usize = 500;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PodSort {
+    #[default]
+    Namespace,
+    Name,
+    Phase,
+    Ready,
+    Restarts,
+    Cpu,
+    Memory,
+    Node,
+    Age,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodQuery {
+    /// Case-insensitive substring of namespace, name, node, phase or reason.
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub sort: PodSort,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: usize,
+    /// Page size, at most [`MAX_PAGE`]; zero means every matching pod (CLI only).
+    pub limit: usize,
+}
+
+impl Default for PodQuery {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            namespace: None,
+            sort: PodSort::default(),
+            descending: false,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodRow {
+    pub namespace: String,
+    pub name: String,
+    pub phase: String,
+    pub ready: usize,
+    pub containers: usize,
+    pub restarts: u32,
+    pub cpu_cores: Option<f64>,
+    pub memory_bytes: Option<f64>,
+    pub node: Option<String>,
+    pub created_at: Timestamp,
+    pub last_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodPage {
+    pub at: Timestamp,
+    /// Pods in the cluster.
+    pub total: usize,
+    /// Pods that match the query.
+    pub matched: usize,
+    pub offset: usize,
+    pub rows: Vec<PodRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRow {
+    pub name: String,
+    pub image: String,
+    pub ready: bool,
+    pub restarts: u32,
+    /// `Running`, `Waiting: CrashLoopBackOff`, `Terminated: Completed (0)`.
+    pub state: String,
+    pub last_termination_reason: Option<String>,
+    pub cpu_request_millis: u32,
+    pub memory_limit_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub kind: String,
+    pub reason: String,
+    pub message: String,
+    pub object: String,
+    pub last_seen: Timestamp,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodDetail {
+    pub at: Timestamp,
+    pub row: PodRow,
+    pub labels: Labels,
+    pub owner: Option<String>,
+    pub containers: Vec<ContainerRow>,
+    pub events: Vec<EventRow>,
+    pub cpu: Vec<Point>,
+    pub memory: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertQuery {
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseArgs {
+    /// Minutes to pause for; zero resumes now.
+    pub minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationState {
+    pub paused_until: Option<Timestamp>,
+}
+
+/// What the backend pushes to subscribers, one value per message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
+pub enum Update {
+    /// The dashboard after a poll.
+    Overview(Overview),
+    /// A snapshot of pods for subscribers that asked for one.
+    Pods(PodPage),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_is_a_pair_on_the_wire() {
+        assert_eq!(serde_json::to_string(&Point(5, 1.5)).unwrap(), "[5,1.5]");
+    }
+
+    #[test]
+    fn query_defaults_fill_missing_fields() {
+        let q: PodQuery = serde_json::from_str(r#"{"limit":10,"sort":"restarts"}"#).unwrap();
+        assert_eq!(q.sort, PodSort::Restarts);
+        assert_eq!(q.limit, 10);
+        assert!(q.text.is_empty());
+    }
+}

@@ -1,0 +1,72 @@
+//! The contract between the backend and the UI. Every command is a type that
+//! implements [`Command`]: its wire name, its arguments and its output sit
+//! next to each other, and both sides use the same types. Builds for wasm32;
+//! knows nothing of Tauri.
+
+mod dto;
+mod error;
+
+pub use dto::*;
+pub use error::{ErrorKind, IpcError};
+pub use sentinel_model as model;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A request the UI can make. Arguments travel as `{ "args": <Args> }`.
+pub trait Command {
+    const NAME: &'static str;
+    type Args: Serialize + DeserializeOwned;
+    type Output: Serialize + DeserializeOwned;
+}
+
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $ty:ident = $name:literal ($args:ty) -> $out:ty; )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $ty;
+            impl Command for $ty {
+                const NAME: &'static str = $name;
+                type Args = $args;
+                type Output = $out;
+            }
+        )*
+        /// Every command's wire name; the shell must register each one.
+        pub const COMMAND_NAMES: &[&str] = &[$($name),*];
+    };
+}
+
+commands! {
+    /// The dashboard as of now: status bar, cards, charts, nodes, alerts.
+    GetOverview = "get_overview" (NoArgs) -> Overview;
+    /// One page of the pods table, filtered and sorted by the backend.
+    ListPods = "list_pods" (PodQuery) -> PodPage;
+    /// Everything the pod detail panel shows.
+    GetPodDetail = "get_pod_detail" (PodRef) -> PodDetail;
+    /// Firing alerts, newest first.
+    ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
+    /// Pause or resume desktop notifications.
+    PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
+    /// Starts streaming [`Update`]s to the channel given with the call.
+    Subscribe = "subscribe" (NoArgs) -> ();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case() {
+        let mut names = COMMAND_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COMMAND_NAMES.len());
+        assert!(
+            COMMAND_NAMES
+                .iter()
+                .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        );
+        assert_eq!(ListPods::NAME, "list_pods");
+    }
+}

@@ -1,0 +1,232 @@
+//! Sentinel's backend. Sources run as tasks and send batches into one
+//! message loop, the only writer of the state; after each change the loop
+//! publishes an immutable [`Snapshot`] that any number of readers (the
+//! desktop shell, the CLI) watch. The runtime owns the clock.
+
+pub mod clock;
+mod demo;
+mod msg;
+pub mod procmem;
+pub mod series;
+pub mod snapshot;
+mod source;
+mod state;
+
+use std::sync::Arc;
+
+use sentinel_model::{Duration, Severity};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, SystemClock};
+pub use demo::{DemoConfig, DemoSource, frame_to_batch};
+pub use snapshot::{Health, Mode, PodKey, PodTrend, Snapshot, SourceStatus};
+pub use source::{Batch, Source, SourceCtx, SourceId};
+
+use msg::Msg;
+use state::State;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The loop has stopped (the app is shutting down); nothing to retry.
+    #[error("the backend has stopped")]
+    Stopped,
+}
+
+type Spawner = Box<dyn FnOnce(SourceCtx) -> JoinHandle<()> + Send>;
+
+/// Collects sources and options, then starts the loop.
+pub struct RuntimeBuilder {
+    clock: Arc<dyn Clock>,
+    mode: Mode,
+    window: Duration,
+    sources: Vec<(SourceStatus, Spawner)>,
+    notices: Vec<(Severity, String)>,
+}
+
+impl RuntimeBuilder {
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    pub fn source<S: Source>(mut self, source: S) -> Self {
+        let status = SourceStatus {
+            name: source.name(),
+            kind: source.kind(),
+            interval: Duration(i64::try_from(source.interval().as_millis()).unwrap_or(i64::MAX)),
+            health: Health::Starting,
+            last_ok: None,
+            last_error: None,
+        };
+        self.sources
+            .push((status, Box::new(move |ctx| tokio::spawn(source.run(ctx)))));
+        self
+    }
+
+    /// A problem found before start-up (corrupt settings, unwritable data dir).
+    pub fn notice(mut self, level: Severity, message: impl Into<String>) -> Self {
+        self.notices.push((level, message.into()));
+        self
+    }
+
+    /// Starts the loop and the sources. Must be called inside a tokio runtime.
+    pub fn start(self) -> Runtime {
+        let (tx, rx) = mpsc::channel(64);
+        let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
+        let mut state = State::new(self.mode, self.window, statuses);
+        for (level, message) in self.notices {
+            state.add_notice(level, message);
+        }
+        let first = state.snapshot(self.clock.now());
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(run_loop(
+            state,
+            rx,
+            snap_tx,
+            Arc::clone(&self.clock),
+        )));
+        let ticker_tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if ticker_tx.send(Msg::Tick).await.is_err() {
+                    return;
+                }
+            }
+        }));
+        for (id, (_, spawn)) in self.sources.into_iter().enumerate() {
+            let ctx = SourceCtx {
+                id,
+                tx: tx.clone(),
+                clock: Arc::clone(&self.clock),
+            };
+            tasks.push(spawn(ctx));
+        }
+        Runtime {
+            tx,
+            snapshots: snap_rx,
+            tasks,
+        }
+    }
+}
+
+/// A handle on the running backend. Dropping it stops every task.
+pub struct Runtime {
+    tx: mpsc::Sender<Msg>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Runtime {
+    pub fn builder(clock: Arc<dyn Clock>) -> RuntimeBuilder {
+        RuntimeBuilder {
+            clock,
+            mode: Mode::Demo,
+            window: Duration::from_mins(15),
+            sources: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    /// The demo cluster runtime the app starts with.
+    pub fn demo(config: DemoConfig) -> RuntimeBuilder {
+        Self::builder(Arc::new(SystemClock))
+            .mode(Mode::Demo)
+            .source(DemoSource::new(config))
+    }
+
+    /// The latest picture; cheap (an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshots.borrow())
+    }
+
+    /// A receiver that wakes on every new snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
+    /// Waits until a snapshot satisfies `pred` (e.g. the first data arrived).
+    pub async fn wait_for(
+        &self,
+        pred: impl Fn(&Snapshot) -> bool,
+    ) -> Result<Arc<Snapshot>, RuntimeError> {
+        let mut rx = self.subscribe();
+        let snap = rx
+            .wait_for(|s| pred(s))
+            .await
+            .map_err(|_| RuntimeError::Stopped)?;
+        Ok(Arc::clone(&snap))
+    }
+
+    pub async fn pod_trend(&self, pod: PodKey) -> Result<Option<PodTrend>, RuntimeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::PodTrend { pod, reply })
+            .await
+            .map_err(|_| RuntimeError::Stopped)?;
+        rx.await.map_err(|_| RuntimeError::Stopped)
+    }
+
+    pub async fn notice(
+        &self,
+        level: Severity,
+        message: impl Into<String>,
+    ) -> Result<(), RuntimeError> {
+        self.tx
+            .send(Msg::Notice {
+                level,
+                message: message.into(),
+            })
+            .await
+            .map_err(|_| RuntimeError::Stopped)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn run_loop(
+    mut state: State,
+    mut rx: mpsc::Receiver<Msg>,
+    out: watch::Sender<Arc<Snapshot>>,
+    clock: Arc<dyn Clock>,
+) {
+    let pid = std::process::id();
+    while let Some(msg) = rx.recv().await {
+        let publish = match msg {
+            Msg::Batch { source, batch } => {
+                let live = !batch.backfill;
+                state.apply(source, batch);
+                live
+            }
+            Msg::SourceFailed { source, at, error } => {
+                tracing::warn!(source, at = at.millis(), error = %error, "source poll failed");
+                state.source_failed(source, error);
+                true
+            }
+            Msg::Tick => {
+                state.set_memory(procmem::tree_rss_bytes(pid));
+                true
+            }
+            Msg::PodTrend { pod, reply } => {
+                let _ = reply.send(state.pod_trend(&pod));
+                false
+            }
+            Msg::Notice { level, message } => {
+                state.add_notice(level, message);
+                true
+            }
+        };
+        if publish {
+            out.send_replace(Arc::new(state.snapshot(clock.now())));
+        }
+    }
+}

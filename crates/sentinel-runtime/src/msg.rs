@@ -1,0 +1,30 @@
+//! The one closed set of things that can make the loop do work.
+
+use sentinel_model::Timestamp;
+use tokio::sync::oneshot;
+
+use crate::snapshot::{PodKey, PodTrend};
+use crate::source::{Batch, SourceId};
+
+pub enum Msg {
+    /// A source produced data.
+    Batch { source: SourceId, batch: Batch },
+    /// A source's poll failed.
+    SourceFailed {
+        source: SourceId,
+        at: Timestamp,
+        error: String,
+    },
+    /// Time passed: recompute health and memory, publish.
+    Tick,
+    /// The CPU/memory history of one pod, for its detail panel.
+    PodTrend {
+        pod: PodKey,
+        reply: oneshot::Sender<Option<PodTrend>>,
+    },
+    /// Something the operator should see in the status bar.
+    Notice {
+        level: sentinel_model::Severity,
+        message: String,
+    },
+}

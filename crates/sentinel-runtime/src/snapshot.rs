@@ -1,0 +1,128 @@
+//! What readers see: an immutable picture of the state after the last
+//! change, shared behind `Arc`s so a reader's clone is cheap.
+
+use std::sync::Arc;
+
+use sentinel_model::{Alert, ClusterEvent, Duration, NodeState, PodState, Severity, Timestamp};
+
+/// `(namespace, name)`.
+pub type PodKey = (String, String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Demo,
+    Live,
+    Replay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Health {
+    /// No data yet.
+    Starting,
+    Ok,
+    /// The last update is older than two intervals.
+    Stale,
+    /// Polls fail and nothing arrived for five intervals.
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    pub name: String,
+    pub kind: &'static str,
+    pub interval: Duration,
+    pub health: Health,
+    pub last_ok: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodView {
+    pub pod: PodState,
+    pub cpu_cores: Option<f64>,
+    pub memory_bytes: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeView {
+    pub node: NodeState,
+    pub cpu_cores: Option<f64>,
+    pub memory_bytes: Option<f64>,
+    pub pods: usize,
+}
+
+/// The dashboard's cluster-wide series over the rolling window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterSeries {
+    pub cpu_percent: Vec<(Timestamp, f64)>,
+    pub memory_percent: Vec<(Timestamp, f64)>,
+    pub request_rate: Vec<(Timestamp, f64)>,
+    pub error_percent: Vec<(Timestamp, f64)>,
+    pub p95_ms: Vec<(Timestamp, f64)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CardValues {
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub pods_running: usize,
+    pub pods_pending: usize,
+    pub pods_failed: usize,
+    pub restarts_15m: u64,
+    pub request_rate: Option<f64>,
+    pub error_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PodTrend {
+    pub cpu: Vec<(Timestamp, f64)>,
+    pub memory: Vec<(Timestamp, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// When this picture was taken (runtime clock).
+    pub at: Timestamp,
+    /// Time of the newest data in it.
+    pub data_at: Option<Timestamp>,
+    pub generation: u64,
+    pub mode: Mode,
+    pub sources: Vec<SourceStatus>,
+    pub pods: Arc<Vec<PodView>>,
+    pub nodes: Arc<Vec<NodeView>>,
+    pub alerts: Arc<Vec<Alert>>,
+    /// Newest last, bounded.
+    pub events: Arc<Vec<ClusterEvent>>,
+    pub series: Arc<ClusterSeries>,
+    pub series_window: Duration,
+    pub cards: CardValues,
+    pub memory_bytes: Option<u64>,
+    pub notices: Arc<Vec<(Severity, String)>>,
+}
+
+impl Snapshot {
+    pub fn empty(mode: Mode, at: Timestamp) -> Self {
+        Self {
+            at,
+            data_at: None,
+            generation: 0,
+            mode,
+            sources: Vec::new(),
+            pods: Arc::default(),
+            nodes: Arc::default(),
+            alerts: Arc::default(),
+            events: Arc::default(),
+            series: Arc::default(),
+            series_window: Duration::from_mins(15),
+            cards: CardValues::default(),
+            memory_bytes: None,
+            notices: Arc::default(),
+        }
+    }
+
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodView> {
+        self.pods
+            .iter()
+            .find(|p| p.pod.namespace == namespace && p.pod.name == name)
+    }
+}

@@ -1,0 +1,74 @@
+//! Sources: tasks that watch one system (the demo cluster now; Prometheus,
+//! Alertmanager and Kubernetes later) and hand batches to the message loop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sentinel_model::{Alert, ClusterEvent, NodeState, NodeUsage, PodState, PodUsage, Timestamp};
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::msg::Msg;
+
+/// Index of a source in the runtime, in the order sources were added.
+pub type SourceId = usize;
+
+/// What one poll (or one watch event) of a source produced. `None` fields
+/// were not observed by this source and leave the state as it was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub at: Timestamp,
+    pub pods: Option<Vec<PodState>>,
+    pub nodes: Option<Vec<NodeState>>,
+    pub pod_usage: Option<Vec<PodUsage>>,
+    pub node_usage: Option<Vec<NodeUsage>>,
+    pub events: Vec<ClusterEvent>,
+    pub alerts: Option<Vec<Alert>>,
+    /// History replayed to fill the dashboard at start-up: not a live poll.
+    pub backfill: bool,
+}
+
+/// How a source talks to the loop.
+#[derive(Clone)]
+pub struct SourceCtx {
+    pub(crate) id: SourceId,
+    pub(crate) tx: mpsc::Sender<Msg>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SourceCtx {
+    /// Hands a batch to the loop; false once the runtime has stopped.
+    pub async fn send(&self, batch: Batch) -> bool {
+        self.tx
+            .send(Msg::Batch {
+                source: self.id,
+                batch,
+            })
+            .await
+            .is_ok()
+    }
+
+    /// Reports a failed poll; the source keeps its last good data and is
+    /// marked stale once its updates are late.
+    pub async fn failed(&self, error: String) -> bool {
+        let at = self.clock.now();
+        self.tx
+            .send(Msg::SourceFailed {
+                source: self.id,
+                at,
+                error,
+            })
+            .await
+            .is_ok()
+    }
+}
+
+/// A task that produces batches until the runtime stops.
+pub trait Source: Send + 'static {
+    fn name(&self) -> String;
+    /// `demo`, `prometheus`, `alertmanager`, `kubernetes`.
+    fn kind(&self) -> &'static str;
+    /// How often it is expected to report; it is stale after two of these.
+    fn interval(&self) -> std::time::Duration;
+    fn run(self, ctx: SourceCtx) -> impl Future<Output = ()> + Send;
+}

@@ -1,0 +1,339 @@
+//! The backend's current state, owned by the message loop alone. Applying a
+//! batch is synchronous and does no IO; publishing builds a [`Snapshot`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use sentinel_model::{
+    Alert, ClusterEvent, Duration, LatencyHistogram, NodeState, NodeUsage, PodPhase, PodState,
+    Severity, Timestamp,
+};
+
+use crate::series::Rolling;
+use crate::snapshot::{
+    CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
+    SourceStatus,
+};
+use crate::source::{Batch, SourceId};
+
+const EVENTS_KEPT: usize = 1000;
+
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    requests: u64,
+    errors: u64,
+    latency: LatencyHistogram,
+}
+
+/// A pod's recent CPU and memory, kept compactly for its sparkline.
+#[derive(Debug, Default)]
+struct Trend {
+    points: VecDeque<(Timestamp, f32, f32)>,
+}
+
+pub struct State {
+    mode: Mode,
+    window: Duration,
+    trend_capacity: usize,
+    generation: u64,
+    data_at: Option<Timestamp>,
+    sources: Vec<SourceStatus>,
+    pods: Arc<Vec<PodView>>,
+    pod_index: HashMap<PodKey, usize>,
+    nodes: Vec<NodeState>,
+    node_usage: HashMap<String, NodeUsage>,
+    alerts: Arc<Vec<Alert>>,
+    events: VecDeque<ClusterEvent>,
+    restarts_by_uid: HashMap<String, u32>,
+    restart_log: VecDeque<(Timestamp, u64)>,
+    counters: HashMap<PodKey, Counters>,
+    counters_at: Option<Timestamp>,
+    trends: HashMap<PodKey, Trend>,
+    cpu: Rolling,
+    memory: Rolling,
+    request_rate: Rolling,
+    error_percent: Rolling,
+    p95_ms: Rolling,
+    memory_bytes: Option<u64>,
+    notices: Arc<Vec<(Severity, String)>>,
+}
+
+impl State {
+    pub fn new(mode: Mode, window: Duration, sources: Vec<SourceStatus>) -> Self {
+        Self {
+            mode,
+            window,
+            trend_capacity: 450,
+            generation: 0,
+            data_at: None,
+            sources,
+            pods: Arc::default(),
+            pod_index: HashMap::new(),
+            nodes: Vec::new(),
+            node_usage: HashMap::new(),
+            alerts: Arc::default(),
+            events: VecDeque::new(),
+            restarts_by_uid: HashMap::new(),
+            restart_log: VecDeque::new(),
+            counters: HashMap::new(),
+            counters_at: None,
+            trends: HashMap::new(),
+            cpu: Rolling::new(window),
+            memory: Rolling::new(window),
+            request_rate: Rolling::new(window),
+            error_percent: Rolling::new(window),
+            p95_ms: Rolling::new(window),
+            memory_bytes: None,
+            notices: Arc::default(),
+        }
+    }
+
+    pub fn add_notice(&mut self, level: Severity, message: String) {
+        if !self.notices.iter().any(|(_, m)| *m == message) {
+            Arc::make_mut(&mut self.notices).push((level, message));
+        }
+    }
+
+    pub fn set_memory(&mut self, bytes: Option<u64>) {
+        self.memory_bytes = bytes;
+    }
+
+    pub fn source_failed(&mut self, source: SourceId, error: String) {
+        if let Some(s) = self.sources.get_mut(source) {
+            s.last_error = Some(error);
+        }
+    }
+
+    pub fn apply(&mut self, source: SourceId, batch: Batch) {
+        let at = batch.at;
+        // History replayed at start-up is not news from the source: health and
+        // "newest data" move only with live batches.
+        if !batch.backfill {
+            if let Some(s) = self.sources.get_mut(source) {
+                s.last_ok = Some(s.last_ok.map_or(at, |t| t.max(at)));
+                s.last_error = None;
+            }
+            self.data_at = Some(self.data_at.map_or(at, |t| t.max(at)));
+        }
+        if let Some(nodes) = batch.nodes {
+            self.nodes = nodes;
+        }
+        if let Some(usage) = batch.node_usage {
+            self.node_usage = usage.into_iter().map(|u| (u.node.clone(), u)).collect();
+            self.record_node_series(at);
+        }
+        if let Some(pods) = batch.pods {
+            self.replace_pods(at, pods);
+        }
+        if let Some(usage) = batch.pod_usage {
+            self.record_pod_usage(at, usage);
+        }
+        for e in batch.events {
+            if self.events.len() == EVENTS_KEPT {
+                self.events.pop_front();
+            }
+            self.events.push_back(e);
+        }
+        if let Some(alerts) = batch.alerts {
+            self.alerts = Arc::new(alerts);
+        }
+    }
+
+    fn replace_pods(&mut self, at: Timestamp, pods: Vec<PodState>) {
+        if pods.len() > 1000 {
+            self.trend_capacity = 60;
+        }
+        let mut restarted = 0u64;
+        let mut seen = HashMap::with_capacity(pods.len());
+        for p in &pods {
+            let now = p.restarts();
+            if let Some(prev) = self.restarts_by_uid.get(&p.uid) {
+                restarted += u64::from(now.saturating_sub(*prev));
+            }
+            seen.insert(p.uid.clone(), now);
+        }
+        self.restarts_by_uid = seen;
+        self.restart_log.push_back((at, restarted));
+        let oldest = at.saturating_sub(self.window);
+        while self.restart_log.front().is_some_and(|(t, _)| *t < oldest) {
+            self.restart_log.pop_front();
+        }
+        let old = std::mem::take(&mut self.pods);
+        let views: Vec<PodView> = pods
+            .into_iter()
+            .map(|pod| {
+                let key = (pod.namespace.clone(), pod.name.clone());
+                let prev = self.pod_index.get(&key).and_then(|&i| old.get(i));
+                PodView {
+                    cpu_cores: prev.and_then(|v| v.cpu_cores),
+                    memory_bytes: prev.and_then(|v| v.memory_bytes),
+                    pod,
+                }
+            })
+            .collect();
+        self.pod_index = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ((v.pod.namespace.clone(), v.pod.name.clone()), i))
+            .collect();
+        self.trends.retain(|k, _| self.pod_index.contains_key(k));
+        self.counters.retain(|k, _| self.pod_index.contains_key(k));
+        self.pods = Arc::new(views);
+    }
+
+    fn record_node_series(&mut self, at: Timestamp) {
+        let (mut cpu, mut cpu_cap, mut mem, mut mem_cap) = (0.0, 0.0, 0.0, 0.0);
+        for n in &self.nodes {
+            if let Some(u) = self.node_usage.get(&n.name) {
+                cpu += u.cpu_cores;
+                mem += u.memory_bytes;
+                cpu_cap += f64::from(n.cpu_capacity_millis) / 1000.0;
+                mem_cap += n.memory_capacity_bytes as f64;
+            }
+        }
+        if cpu_cap > 0.0 {
+            self.cpu.push(at, 100.0 * cpu / cpu_cap);
+        }
+        if mem_cap > 0.0 {
+            self.memory.push(at, 100.0 * mem / mem_cap);
+        }
+    }
+
+    fn record_pod_usage(&mut self, at: Timestamp, usage: Vec<sentinel_model::PodUsage>) {
+        let dt = self
+            .counters_at
+            .map(|t| at.since(t).millis() as f64 / 1000.0)
+            .filter(|d| *d > 0.0);
+        let (mut requests, mut errors) = (0u64, 0u64);
+        let mut latency = LatencyHistogram::default();
+        let pods = Arc::make_mut(&mut self.pods);
+        for u in usage {
+            let key = (u.namespace, u.pod);
+            let now = Counters {
+                requests: u.requests_total,
+                errors: u.errors_total,
+                latency: u.latency,
+            };
+            if let Some(prev) = self.counters.insert(key.clone(), now) {
+                requests += now.requests.saturating_sub(prev.requests);
+                errors += now.errors.saturating_sub(prev.errors);
+                latency.add(&now.latency.delta(&prev.latency));
+            }
+            if let Some(&i) = self.pod_index.get(&key) {
+                pods[i].cpu_cores = Some(u.cpu_cores);
+                pods[i].memory_bytes = Some(u.memory_bytes);
+            }
+            let trend = self.trends.entry(key).or_default();
+            if trend.points.len() >= self.trend_capacity {
+                trend.points.pop_front();
+            }
+            trend
+                .points
+                .push_back((at, u.cpu_cores as f32, u.memory_bytes as f32));
+        }
+        self.counters_at = Some(at);
+        if let Some(dt) = dt {
+            self.request_rate.push(at, requests as f64 / dt);
+            if requests > 0 {
+                self.error_percent
+                    .push(at, 100.0 * errors as f64 / requests as f64);
+            }
+            if let Some(p95) = latency.quantile(0.95) {
+                self.p95_ms.push(at, p95 * 1000.0);
+            }
+        }
+    }
+
+    pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
+        let t = self.trends.get(key)?;
+        Some(PodTrend {
+            cpu: t.points.iter().map(|p| (p.0, f64::from(p.1))).collect(),
+            memory: t.points.iter().map(|p| (p.0, f64::from(p.2))).collect(),
+        })
+    }
+
+    fn health(&self, s: &SourceStatus, now: Timestamp) -> Health {
+        let late = |n: i64| Duration(s.interval.millis() * n + 1000);
+        match s.last_ok {
+            None if s.last_error.is_some() => Health::Down,
+            None => Health::Starting,
+            Some(t) if now.since(t) > late(5) && s.last_error.is_some() => Health::Down,
+            Some(t) if now.since(t) > late(2) => Health::Stale,
+            Some(_) => Health::Ok,
+        }
+    }
+
+    fn cards(&self) -> CardValues {
+        let mut c = CardValues {
+            cpu_percent: self.cpu.last().map(|p| p.1),
+            memory_percent: self.memory.last().map(|p| p.1),
+            request_rate: self.request_rate.last().map(|p| p.1),
+            error_percent: self.error_percent.last().map(|p| p.1),
+            restarts_15m: self.restart_log.iter().map(|r| r.1).sum(),
+            ..CardValues::default()
+        };
+        for p in self.pods.iter() {
+            match p.pod.phase {
+                PodPhase::Running => c.pods_running += 1,
+                PodPhase::Pending => c.pods_pending += 1,
+                PodPhase::Failed => c.pods_failed += 1,
+                PodPhase::Succeeded | PodPhase::Unknown => {}
+            }
+        }
+        c
+    }
+
+    /// The picture readers get, as of `now`.
+    pub fn snapshot(&mut self, now: Timestamp) -> Snapshot {
+        self.generation += 1;
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| SourceStatus {
+                health: self.health(s, now),
+                ..s.clone()
+            })
+            .collect();
+        let mut per_node: HashMap<&str, usize> = HashMap::new();
+        for p in self.pods.iter() {
+            if let Some(n) = &p.pod.node {
+                *per_node.entry(n.as_str()).or_default() += 1;
+            }
+        }
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let u = self.node_usage.get(&n.name);
+                NodeView {
+                    node: n.clone(),
+                    cpu_cores: u.map(|u| u.cpu_cores),
+                    memory_bytes: u.map(|u| u.memory_bytes),
+                    pods: per_node.get(n.name.as_str()).copied().unwrap_or(0),
+                }
+            })
+            .collect();
+        Snapshot {
+            at: now,
+            data_at: self.data_at,
+            generation: self.generation,
+            mode: self.mode,
+            sources,
+            pods: Arc::clone(&self.pods),
+            nodes: Arc::new(nodes),
+            alerts: Arc::clone(&self.alerts),
+            events: Arc::new(self.events.iter().rev().take(300).rev().cloned().collect()),
+            series: Arc::new(ClusterSeries {
+                cpu_percent: self.cpu.to_vec(),
+                memory_percent: self.memory.to_vec(),
+                request_rate: self.request_rate.to_vec(),
+                error_percent: self.error_percent.to_vec(),
+                p95_ms: self.p95_ms.to_vec(),
+            }),
+            series_window: self.window,
+            cards: self.cards(),
+            memory_bytes: self.memory_bytes,
+            notices: Arc::clone(&self.notices),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The backend's answers to the UI's commands. Both shells (the Tauri app and
+//! the `sentinel` CLI) call these functions, so what the CLI prints is what
+//! the UI receives. Filtering, sorting, paging and downsampling happen here,
+//! never in the UI.
+
+mod overview;
+mod pods;
+
+pub use overview::{alerts, overview, tray_level};
+pub use pods::{list_pods, pod_detail};
+
+use sentinel_protocol::{ErrorKind, IpcError};
+use sentinel_runtime::RuntimeError;
+
+/// Points per chart sent to the UI: enough for a 1280-pixel-wide screen.
+pub const CHART_POINTS: usize = 300;
+
+pub fn ipc_error(e: RuntimeError) -> IpcError {
+    match e {
+        RuntimeError::Stopped => IpcError::new(ErrorKind::Unavailable, e.to_string()),
+    }
+}

@@ -1,0 +1,197 @@
+//! The dashboard: status bar, cards, charts, nodes and the alert feed.
+
+use sentinel_model::{Severity, Timestamp};
+use sentinel_protocol::{
+    AlertQuery, AlertRow, Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview,
+    Point, SourceHealth, StatusBar, TrayLevel, Unit,
+};
+use sentinel_runtime::series::lttb;
+use sentinel_runtime::{Snapshot, snapshot};
+
+use crate::CHART_POINTS;
+
+fn mode(m: snapshot::Mode) -> Mode {
+    match m {
+        snapshot::Mode::Demo => Mode::Demo,
+        snapshot::Mode::Live => Mode::Live,
+        snapshot::Mode::Replay => Mode::Replay,
+    }
+}
+
+fn health(h: snapshot::Health) -> Health {
+    match h {
+        snapshot::Health::Starting => Health::Starting,
+        snapshot::Health::Ok => Health::Ok,
+        snapshot::Health::Stale => Health::Stale,
+        snapshot::Health::Down => Health::Down,
+    }
+}
+
+fn chart(id: &str, title: &str, unit: Unit, data: &[(Timestamp, f64)], s: &Snapshot) -> Chart {
+    Chart {
+        id: id.into(),
+        title: title.into(),
+        unit,
+        window_ms: s.series_window.millis(),
+        points: lttb(data, CHART_POINTS)
+            .into_iter()
+            .map(|(t, v)| Point(t.millis(), v))
+            .collect(),
+    }
+}
+
+/// Stale sources outrank any severity: an icon that says "ok" while blind lies.
+pub fn tray_level(s: &Snapshot) -> TrayLevel {
+    if s.sources
+        .iter()
+        .any(|x| matches!(x.health, snapshot::Health::Stale | snapshot::Health::Down))
+    {
+        return TrayLevel::Stale;
+    }
+    match s.alerts.iter().map(|a| a.severity()).max() {
+        Some(Severity::Critical) => TrayLevel::Critical,
+        Some(Severity::Warning) => TrayLevel::Warning,
+        _ => TrayLevel::Ok,
+    }
+}
+
+fn alert_row(a: &sentinel_model::Alert) -> AlertRow {
+    AlertRow {
+        fingerprint: a.fingerprint.clone(),
+        name: a.name().to_string(),
+        severity: a.severity(),
+        summary: a.summary().to_string(),
+        description: a
+            .annotations
+            .get("description")
+            .cloned()
+            .unwrap_or_default(),
+        labels: a.labels.clone(),
+        starts_at: a.starts_at,
+        source: a
+            .labels
+            .get("cluster")
+            .cloned()
+            .unwrap_or_else(|| "demo".into()),
+    }
+}
+
+/// Firing alerts, newest first, at or above `min_severity`.
+pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
+    let mut rows: Vec<AlertRow> = s
+        .alerts
+        .iter()
+        .filter(|a| q.min_severity.is_none_or(|m| a.severity() >= m))
+        .map(alert_row)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.starts_at
+            .cmp(&a.starts_at)
+            .then_with(|| b.severity.cmp(&a.severity))
+    });
+    rows.truncate(q.limit.unwrap_or(usize::MAX));
+    rows
+}
+
+pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
+    let c = &s.cards;
+    let series = &s.series;
+    let mut namespaces: Vec<String> = s.pods.iter().map(|p| p.pod.namespace.clone()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    Overview {
+        at: s.at,
+        status: StatusBar {
+            mode: mode(s.mode),
+            sources: s
+                .sources
+                .iter()
+                .map(|x| SourceHealth {
+                    name: x.name.clone(),
+                    kind: x.kind.into(),
+                    health: health(x.health),
+                    last_update: x.last_ok,
+                    age_ms: x.last_ok.map(|t| s.at.since(t).millis()),
+                    message: x.last_error.clone(),
+                })
+                .collect(),
+            memory_bytes: s.memory_bytes,
+            notices: s
+                .notices
+                .iter()
+                .map(|(level, m)| Notice {
+                    level: *level,
+                    message: m.clone(),
+                })
+                .collect(),
+            notifications_paused_until: paused_until.filter(|t| *t > s.at),
+        },
+        tray: tray_level(s),
+        cards: Cards {
+            cpu_percent: c.cpu_percent,
+            memory_percent: c.memory_percent,
+            pods_running: c.pods_running,
+            pods_pending: c.pods_pending,
+            pods_failed: c.pods_failed,
+            restarts_15m: c.restarts_15m,
+            request_rate: c.request_rate,
+            error_rate_percent: c.error_percent,
+        },
+        charts: vec![
+            chart("cpu", "CPU", Unit::Percent, &series.cpu_percent, s),
+            chart("memory", "Memory", Unit::Percent, &series.memory_percent, s),
+            chart(
+                "requests",
+                "Request rate",
+                Unit::PerSecond,
+                &series.request_rate,
+                s,
+            ),
+            chart(
+                "errors",
+                "Error rate",
+                Unit::Percent,
+                &series.error_percent,
+                s,
+            ),
+            chart("p95", "p95 latency", Unit::Milliseconds, &series.p95_ms, s),
+        ],
+        nodes: s
+            .nodes
+            .iter()
+            .map(|n| NodeRow {
+                name: n.node.name.clone(),
+                ready: n.node.is_ready(),
+                cpu_percent: n
+                    .cpu_cores
+                    .map(|c| 100.0 * c * 1000.0 / f64::from(n.node.cpu_capacity_millis.max(1))),
+                memory_percent: n
+                    .memory_bytes
+                    .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
+                problems: n
+                    .node
+                    .problems()
+                    .map(|c| {
+                        format!(
+                            "{}={} ({})",
+                            c.kind,
+                            if c.status { "True" } else { "False" },
+                            c.reason
+                        )
+                    })
+                    .collect(),
+                pods: n.pods,
+            })
+            .collect(),
+        alerts: alerts(
+            s,
+            &AlertQuery {
+                min_severity: None,
+                limit: Some(OVERVIEW_ALERTS),
+            },
+        ),
+        alerts_total: s.alerts.len(),
+        pods_total: s.pods.len(),
+        namespaces,
+    }
+}

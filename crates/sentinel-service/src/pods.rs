@@ -1,0 +1,173 @@
+//! The pods table (filter, sort, page) and the pod detail panel.
+
+use std::cmp::Ordering;
+
+use sentinel_model::ContainerState;
+use sentinel_protocol::{
+    ContainerRow, ErrorKind, EventRow, IpcError, MAX_PAGE, PodDetail, PodPage, PodQuery, PodRef,
+    PodRow, PodSort, Point,
+};
+use sentinel_runtime::snapshot::PodView;
+use sentinel_runtime::{Runtime, Snapshot};
+
+use crate::ipc_error;
+
+fn row(v: &PodView) -> PodRow {
+    let p = &v.pod;
+    PodRow {
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        phase: p.phase.as_str().into(),
+        ready: p.ready_count(),
+        containers: p.containers.len(),
+        restarts: p.restarts(),
+        cpu_cores: v.cpu_cores,
+        memory_bytes: v.memory_bytes,
+        node: p.node.clone(),
+        created_at: p.created_at,
+        last_reason: p.last_termination_reason().map(Into::into),
+    }
+}
+
+fn matches(v: &PodView, q: &PodQuery, needle: &str) -> bool {
+    let p = &v.pod;
+    if q.namespace
+        .as_deref()
+        .is_some_and(|ns| !ns.is_empty() && ns != p.namespace)
+    {
+        return false;
+    }
+    if needle.is_empty() {
+        return true;
+    }
+    let has = |s: &str| s.to_lowercase().contains(needle);
+    has(&p.namespace)
+        || has(&p.name)
+        || has(p.phase.as_str())
+        || p.node.as_deref().is_some_and(has)
+        || p.last_termination_reason().is_some_and(has)
+}
+
+fn compare(a: &PodView, b: &PodView, sort: PodSort) -> Ordering {
+    let (x, y) = (&a.pod, &b.pod);
+    let f = |o: Option<f64>| o.unwrap_or(-1.0);
+    let primary = match sort {
+        PodSort::Namespace => x.namespace.cmp(&y.namespace),
+        PodSort::Name => x.name.cmp(&y.name),
+        PodSort::Phase => x.phase.cmp(&y.phase),
+        PodSort::Ready => {
+            (x.ready_count(), x.containers.len()).cmp(&(y.ready_count(), y.containers.len()))
+        }
+        PodSort::Restarts => x.restarts().cmp(&y.restarts()),
+        PodSort::Cpu => f(a.cpu_cores).total_cmp(&f(b.cpu_cores)),
+        PodSort::Memory => f(a.memory_bytes).total_cmp(&f(b.memory_bytes)),
+        PodSort::Node => x.node.cmp(&y.node),
+        // Age ascending means youngest first, as `kubectl get pods --sort-by` reads.
+        PodSort::Age => y.created_at.cmp(&x.created_at),
+    };
+    primary
+        .then_with(|| x.namespace.cmp(&y.namespace))
+        .then_with(|| x.name.cmp(&y.name))
+}
+
+/// One page of pods. `limit == 0` returns every match (for the CLI).
+pub fn list_pods(s: &Snapshot, q: &PodQuery) -> Result<PodPage, IpcError> {
+    if q.limit > MAX_PAGE {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            format!("page size {} is over the limit of {MAX_PAGE}", q.limit),
+        ));
+    }
+    let needle = q.text.trim().to_lowercase();
+    let mut hits: Vec<&PodView> = s.pods.iter().filter(|v| matches(v, q, &needle)).collect();
+    hits.sort_by(|a, b| {
+        let o = compare(a, b, q.sort);
+        if q.descending { o.reverse() } else { o }
+    });
+    let matched = hits.len();
+    let take = if q.limit == 0 { usize::MAX } else { q.limit };
+    Ok(PodPage {
+        at: s.at,
+        total: s.pods.len(),
+        matched,
+        offset: q.offset.min(matched),
+        rows: hits
+            .into_iter()
+            .skip(q.offset)
+            .take(take)
+            .map(row)
+            .collect(),
+    })
+}
+
+fn container_state(s: &ContainerState) -> String {
+    match s {
+        ContainerState::Running { .. } => "Running".into(),
+        ContainerState::Waiting { reason } => format!("Waiting: {reason}"),
+        ContainerState::Terminated { reason, exit_code } => {
+            format!("Terminated: {reason} ({exit_code})")
+        }
+    }
+}
+
+pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError> {
+    let s = rt.snapshot();
+    let Some(v) = s.pod(&r.namespace, &r.name) else {
+        return Err(IpcError::new(
+            ErrorKind::NotFound,
+            format!("pod {}/{} is gone", r.namespace, r.name),
+        ));
+    };
+    let trend = rt
+        .pod_trend((r.namespace.clone(), r.name.clone()))
+        .await
+        .map_err(ipc_error)?
+        .unwrap_or_default();
+    let p = &v.pod;
+    let points = |d: &[(sentinel_model::Timestamp, f64)]| {
+        sentinel_runtime::series::lttb(d, 120)
+            .into_iter()
+            .map(|(t, v)| Point(t.millis(), v))
+            .collect()
+    };
+    Ok(PodDetail {
+        at: s.at,
+        row: row(v),
+        labels: p.labels.clone(),
+        owner: p.owner.as_ref().map(|o| format!("{:?}/{}", o.kind, o.name)),
+        containers: p
+            .containers
+            .iter()
+            .map(|c| ContainerRow {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                ready: c.ready,
+                restarts: c.restart_count,
+                state: container_state(&c.state),
+                last_termination_reason: c.last_termination_reason.clone(),
+                cpu_request_millis: c.cpu_request_millis,
+                memory_limit_bytes: c.memory_limit_bytes,
+            })
+            .collect(),
+        events: s
+            .events
+            .iter()
+            .rev()
+            .filter(|e| {
+                e.involved_object.name == p.name
+                    && e.involved_object.namespace.as_deref() == Some(p.namespace.as_str())
+            })
+            .take(20)
+            .map(|e| EventRow {
+                kind: format!("{:?}", e.kind),
+                reason: e.reason.clone(),
+                message: e.message.clone(),
+                object: format!("{}/{}", e.involved_object.kind, e.involved_object.name),
+                last_seen: e.last_timestamp,
+                count: e.count,
+            })
+            .collect(),
+        cpu: points(&trend.cpu),
+        memory: points(&trend.memory),
+    })
+}

@@ -1,0 +1,140 @@
+//! The embedded demo cluster. `Sim::step(now)` advances a deterministic
+//! simulation of a small production cluster and returns what a poll of the
+//! Kubernetes API, the metrics pipeline and Alertmanager would return.
+//! Same seed, same size and same sequence of `now` give the same frames.
+//! It does no IO and never reads the clock.
+
+mod alerts;
+mod dynamics;
+mod pods;
+mod rng;
+pub mod scenario;
+mod topology;
+
+use sentinel_model::{
+    Alert, ClusterEvent, Duration, NodeState, NodeUsage, PodState, PodUsage, Timestamp,
+};
+
+pub use alerts::fingerprint;
+use pods::PodSim;
+use rng::Rng;
+use topology::Workload;
+
+/// The default size: the base cluster of 40 pods on 3 nodes.
+pub const DEFAULT_PODS: usize = 40;
+/// The largest cluster the sim builds (the benchmark size).
+pub const MAX_PODS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Number of pods (at least the base cluster's 40, at most [`MAX_PODS`]).
+    pub pods: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            pods: DEFAULT_PODS,
+        }
+    }
+}
+
+/// Everything one step of the cluster produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub at: Timestamp,
+    pub pods: Vec<PodState>,
+    pub nodes: Vec<NodeState>,
+    pub pod_usage: Vec<PodUsage>,
+    pub node_usage: Vec<NodeUsage>,
+    /// Events emitted during this step.
+    pub events: Vec<ClusterEvent>,
+    /// Alerts firing now, newest first.
+    pub alerts: Vec<Alert>,
+}
+
+pub struct Sim {
+    rng: Rng,
+    start: Timestamp,
+    last: Timestamp,
+    nodes: Vec<NodeState>,
+    workloads: Vec<Workload>,
+    pods: Vec<PodSim>,
+    alert_book: alerts::AlertBook,
+    events: Vec<ClusterEvent>,
+    serial: u64,
+}
+
+impl Sim {
+    /// Builds the cluster as it is at `start`: every pod running and ready.
+    pub fn new(config: SimConfig, start: Timestamp) -> Self {
+        let pods = config.pods.clamp(DEFAULT_PODS, MAX_PODS);
+        let rng = Rng::new(config.seed);
+        let node_count = topology::node_count(pods);
+        let nodes = topology::build_nodes(node_count, start);
+        let mut workloads = topology::build_workloads(pods, node_count, &rng);
+        workloads.push(pods::reindex_job());
+        let mut sim = Sim {
+            rng,
+            start,
+            last: start,
+            nodes,
+            workloads,
+            pods: Vec::with_capacity(pods + 8),
+            alert_book: alerts::AlertBook::default(),
+            events: Vec::new(),
+            serial: 0,
+        };
+        sim.populate();
+        sim
+    }
+
+    /// The simulation's start: the origin of the incident loop.
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// Advances the cluster to `now` (earlier times are treated as no time
+    /// passing) and returns the resulting frame.
+    pub fn step(&mut self, now: Timestamp) -> Frame {
+        let now = now.max(self.last);
+        let prev_ms = self.last.millis() - self.start.millis();
+        let now_ms = now.millis() - self.start.millis();
+        for moment in scenario::moments_between(prev_ms, now_ms) {
+            self.apply(moment, now);
+        }
+        let conditions = scenario::conditions_at(now_ms.div_euclid(1000));
+        let dt = now.since(self.last);
+        self.last = now;
+        let traffic = dynamics::advance(self, now, dt, conditions);
+        let firing = dynamics::conditions(self, now, &traffic);
+        let alerts = self.alert_book.update(now, firing);
+        Frame {
+            at: now,
+            pods: self.pods.iter().map(|p| p.state.clone()).collect(),
+            nodes: self.nodes.clone(),
+            pod_usage: traffic.pod_usage,
+            node_usage: traffic.node_usage,
+            events: std::mem::take(&mut self.events),
+            alerts,
+        }
+    }
+
+    /// Steps from the start to `until` every `step`, keeping only the last
+    /// frame; used to give a fresh dashboard its history. Calls `each` with
+    /// every frame on the way.
+    pub fn fast_forward(&mut self, until: Timestamp, step: Duration, mut each: impl FnMut(&Frame)) {
+        let step = step.millis().max(100);
+        let mut t = self.last.millis() + step;
+        while t <= until.millis() {
+            let frame = self.step(Timestamp(t));
+            each(&frame);
+            t += step;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Behaviour of the demo cluster over whole incident cycles.
+
+use std::collections::BTreeSet;
+
+use sentinel_model::{Duration, PodPhase, Timestamp};
+
+use super::*;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+fn run(seed: u64, pods: usize, until_s: i64) -> Vec<Frame> {
+    let mut sim = Sim::new(SimConfig { seed, pods }, T0);
+    let mut frames = Vec::new();
+    sim.fast_forward(
+        T0.saturating_add(Duration::from_secs(until_s)),
+        Duration::from_secs(2),
+        |f| frames.push(f.clone()),
+    );
+    frames
+}
+
+fn alert_names(frames: &[Frame], from_s: i64, to_s: i64) -> BTreeSet<String> {
+    frames
+        .iter()
+        .filter(|f| (from_s * 1000..to_s * 1000).contains(&(f.at.millis() - T0.millis())))
+        .flat_map(|f| f.alerts.iter().map(|a| a.name().to_string()))
+        .collect()
+}
+
+#[test]
+fn same_seed_gives_the_same_stream_and_another_seed_does_not() {
+    let a = run(7, 40, 300);
+    let b = run(7, 40, 300);
+    assert_eq!(a, b);
+    let c = run(8, 40, 300);
+    assert_ne!(a.last().map(|f| &f.pods), c.last().map(|f| &f.pods));
+}
+
+#[test]
+fn base_cluster_has_the_promised_shape() {
+    let sim = &mut Sim::new(SimConfig::default(), T0);
+    let f = sim.step(T0.saturating_add(Duration::from_secs(1)));
+    assert!(f.nodes.len() >= 3);
+    assert!(f.pods.len() >= 40, "{}", f.pods.len());
+    let namespaces: BTreeSet<_> = f.pods.iter().map(|p| p.namespace.as_str()).collect();
+    assert!(namespaces.len() >= 4, "{namespaces:?}");
+    assert!(
+        f.pods
+            .iter()
+            .all(|p| p.phase == PodPhase::Running && p.node.is_some())
+    );
+    let names: BTreeSet<_> = f.pods.iter().map(|p| (&p.namespace, &p.name)).collect();
+    assert_eq!(names.len(), f.pods.len(), "pod names are unique");
+    assert!(f.pods.iter().any(|p| p.name == "postgres-0"));
+    assert!(
+        f.pods
+            .iter()
+            .any(|p| p.name.starts_with("checkout-") && p.name.len() == "checkout-".len() + 16)
+    );
+    assert_eq!(
+        f.alerts.len(),
+        1,
+        "only the watchdog fires on a calm cluster"
+    );
+}
+
+#[test]
+fn rollout_is_oomkilled_into_crashloop_then_rolled_back() {
+    let frames = run(1, 40, 300);
+    let crashing = frames.iter().find_map(|f| {
+        f.pods.iter().find(|p| {
+            p.containers
+                .iter()
+                .any(|c| c.last_termination_reason.as_deref() == Some("OOMKilled"))
+                && p.last_termination_reason() == Some("CrashLoopBackOff")
+        })
+    });
+    let pod = crashing.expect("a checkout pod is OOMKilled into CrashLoopBackOff");
+    assert!(pod.name.starts_with("checkout-"));
+    assert_eq!(pod.containers[0].image, "ghcr.io/acme/checkout:2.8.0");
+    assert!(alert_names(&frames, 60, 270).contains("KubePodCrashLooping"));
+    let reasons: BTreeSet<_> = frames
+        .iter()
+        .flat_map(|f| f.events.iter().map(|e| e.reason.as_str()))
+        .collect();
+    for r in [
+        "ScalingReplicaSet",
+        "BackOff",
+        "DeploymentRollback",
+        "Killing",
+    ] {
+        assert!(reasons.contains(r), "{r} missing from {reasons:?}");
+    }
+    let last = frames.last().unwrap();
+    assert!(
+        last.pods
+            .iter()
+            .filter(|p| p.name.starts_with("checkout-"))
+            .all(|p| p.containers[0].image.ends_with(":2.7.4"))
+    );
+}
+
+#[test]
+fn every_scripted_incident_raises_its_alerts() {
+    let frames = run(3, 40, 1200);
+    assert!(alert_names(&frames, 360, 620).contains("NodeCPUSaturation"));
+    assert!(alert_names(&frames, 360, 620).contains("HighRequestLatency"));
+    assert!(alert_names(&frames, 660, 920).contains("HighErrorRate"));
+    assert!(alert_names(&frames, 900, 1100).contains("KubeNodeNotReady"));
+    // Calm periods are calm.
+    assert_eq!(
+        alert_names(&frames, 20, 58),
+        BTreeSet::from(["Watchdog".to_string()])
+    );
+    assert_eq!(
+        alert_names(&frames, 1150, 1200),
+        BTreeSet::from(["Watchdog".to_string()])
+    );
+}
+
+#[test]
+fn node_failure_reschedules_its_pods_elsewhere() {
+    let frames = run(5, 40, 1000);
+    let at = |s: i64| {
+        frames
+            .iter()
+            .find(|f| f.at.millis() - T0.millis() >= s * 1000)
+            .unwrap()
+    };
+    let before = at(890);
+    let down_node = &before.nodes[scenario::DOWN_NODE].name;
+    let on_node = |f: &Frame| {
+        f.pods
+            .iter()
+            .filter(|p| p.node.as_ref() == Some(down_node))
+            .count()
+    };
+    assert!(on_node(before) > 3);
+    let during = at(920);
+    assert!(
+        during
+            .pods
+            .iter()
+            .filter(|p| p.node.as_ref() == Some(down_node))
+            .all(|p| p.phase == PodPhase::Unknown)
+    );
+    let after = at(990);
+    assert_eq!(on_node(after), 1, "only the daemonset pod stays");
+    assert_eq!(after.pods.len(), before.pods.len());
+    assert!(
+        after
+            .pods
+            .iter()
+            .filter(|p| p.node.as_ref() != Some(down_node))
+            .all(|p| p.phase == PodPhase::Running)
+    );
+    assert!(
+        after
+            .pods
+            .iter()
+            .any(|p| p.name == "postgres-2" || p.name == "postgres-1" || p.name == "postgres-0")
+    );
+}
+
+#[test]
+fn scale_knob_builds_ten_thousand_pods() {
+    let mut sim = Sim::new(
+        SimConfig {
+            seed: 1,
+            pods: 10_000,
+        },
+        T0,
+    );
+    let f = sim.step(T0.saturating_add(Duration::from_secs(2)));
+    assert_eq!(f.pods.len(), 10_000);
+    assert!(f.nodes.len() >= 300);
+    assert_eq!(f.pod_usage.len(), 10_000);
+}

@@ -1,0 +1,86 @@
+//! The commands the UI calls. Each one extracts state, asks the service and
+//! returns; the work lives in `sentinel-service`.
+
+use sentinel_model::Duration;
+use sentinel_protocol::{
+    AlertQuery, AlertRow, ErrorKind, IpcError, NoArgs, NotificationState, Overview, PauseArgs,
+    PodDetail, PodPage, PodQuery, PodRef, Update,
+};
+use sentinel_runtime::Clock;
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::AppState;
+
+type Res<T> = Result<T, IpcError>;
+
+#[tauri::command]
+pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
+    let _ = args;
+    Ok(sentinel_service::overview(
+        &state.runtime.snapshot(),
+        state.paused_until(),
+    ))
+}
+
+#[tauri::command]
+pub fn list_pods(state: State<'_, AppState>, args: PodQuery) -> Res<PodPage> {
+    if args.limit == 0 {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            "the UI must ask for a page (limit > 0)",
+        ));
+    }
+    sentinel_service::list_pods(&state.runtime.snapshot(), &args)
+}
+
+#[tauri::command]
+pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<PodDetail> {
+    sentinel_service::pod_detail(&state.runtime, &args).await
+}
+
+#[tauri::command]
+pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<AlertRow>> {
+    Ok(sentinel_service::alerts(&state.runtime.snapshot(), &args))
+}
+
+#[tauri::command]
+pub fn pause_notifications(state: State<'_, AppState>, args: PauseArgs) -> Res<NotificationState> {
+    let until = (args.minutes > 0).then(|| {
+        sentinel_runtime::SystemClock
+            .now()
+            .saturating_add(Duration::from_mins(i64::from(args.minutes)))
+    });
+    let handle = state.pause_handle();
+    let mut guard = handle
+        .lock()
+        .map_err(|_| IpcError::new(ErrorKind::Internal, "notification state is poisoned"))?;
+    *guard = until;
+    Ok(NotificationState {
+        paused_until: until,
+    })
+}
+
+/// Streams an overview to `channel` after every change, until the UI goes away.
+#[tauri::command]
+pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Update>) -> Res<()> {
+    let _ = args;
+    let mut rx = state.runtime.subscribe();
+    let paused = state.pause_handle();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let snap = rx.borrow_and_update().clone();
+            let until = paused.lock().map(|g| *g).unwrap_or(None);
+            if channel
+                .send(Update::Overview(sentinel_service::overview(&snap, until)))
+                .is_err()
+            {
+                break;
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Sentinel Console's desktop shell: the only crate that knows Tauri. It
+//! starts the runtime, registers thin commands over `sentinel-service`,
+//! forwards updates to the UI through a channel, and owns the tray,
+//! notifications, settings and logs.
+
+mod commands;
+mod logging;
+mod settings;
+mod tray;
+mod watch;
+
+use std::sync::{Arc, Mutex};
+
+use sentinel_model::{Severity, Timestamp};
+use sentinel_runtime::{DemoConfig, Runtime};
+use tauri::Manager;
+
+pub use settings::{Settings, SettingsLoad};
+
+/// What the commands share: the running backend and the notification pause.
+pub struct AppState {
+    pub runtime: Runtime,
+    paused_until: Arc<Mutex<Option<Timestamp>>>,
+}
+
+impl AppState {
+    pub fn new(runtime: Runtime) -> Self {
+        Self {
+            runtime,
+            paused_until: Arc::default(),
+        }
+    }
+
+    pub fn paused_until(&self) -> Option<Timestamp> {
+        self.paused_until.lock().map(|g| *g).unwrap_or(None)
+    }
+
+    pub fn pause_handle(&self) -> Arc<Mutex<Option<Timestamp>>> {
+        Arc::clone(&self.paused_until)
+    }
+}
+
+/// How the backend is made: the demo cluster's settings and the start-up notices.
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    pub demo: DemoConfig,
+    pub notices: Vec<(Severity, String)>,
+}
+
+impl BackendOptions {
+    /// Starts the runtime inside Tauri's async runtime.
+    pub fn start(self) -> Runtime {
+        tauri::async_runtime::block_on(async move {
+            let mut b = Runtime::demo(self.demo);
+            for (level, message) in self.notices {
+                b = b.notice(level, message);
+            }
+            b.start()
+        })
+    }
+}
+
+/// Registers state and commands on any Tauri runtime (the real one or the
+/// mock one in tests).
+pub fn build_app<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    backend: BackendOptions,
+) -> tauri::Builder<R> {
+    // State is managed here, not in `setup`: a later `setup` call replaces an earlier one.
+    builder
+        .manage(AppState::new(backend.start()))
+        .invoke_handler(tauri::generate_handler![
+            commands::get_overview,
+            commands::list_pods,
+            commands::get_pod_detail,
+            commands::list_alerts,
+            commands::pause_notifications,
+            commands::subscribe,
+        ])
+}
+
+/// The desktop app: single instance, logs, settings, tray, notifications.
+pub fn run() {
+    let dirs = logging::Dirs::from_env();
+    let (log_guard, log_notice) = logging::init(&dirs);
+    let mut notices: Vec<(Severity, String)> = log_notice.into_iter().collect();
+    let SettingsLoad { settings, notice } = settings::load(&dirs.config.join("settings.toml"));
+    notices.extend(notice);
+    let settings = settings.with_args(std::env::args().skip(1));
+    tracing::info!(
+        pods = settings.pods,
+        seed = settings.seed,
+        "starting Sentinel Console on the demo cluster"
+    );
+    let backend = BackendOptions {
+        demo: settings.demo_config(),
+        notices,
+    };
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.show();
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_notification::init());
+    let result = build_app(builder, backend)
+        .setup(|app| {
+            let handle = app.handle().clone();
+            match tray::build(&handle) {
+                Ok(tray) => watch::spawn(handle, Some(tray)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no tray icon; the window stays the only way in");
+                    watch::spawn(handle, None);
+                }
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Sentinel in the tray; Quit is in the tray menu.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() {
+                    let _ = window.hide();
+                    api.prevent_close();
+                }
+            }
+        })
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(e) = result {
+        tracing::error!(error = %e, "Sentinel Console could not start");
+        eprintln!("Sentinel Console could not start: {e}");
+    }
+    drop(log_guard);
+}

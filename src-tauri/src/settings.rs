@@ -1,0 +1,147 @@
+//! Non-secret settings: one TOML file in the config dir. A file that cannot
+//! be read is moved aside (never deleted) and the app starts on defaults.
+
+use std::path::Path;
+use std::time::Duration as StdDuration;
+
+use sentinel_model::Severity;
+use sentinel_runtime::{Clock, DemoConfig, SystemClock};
+use sentinel_sim::SimConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Seed of the demo cluster.
+    pub seed: u64,
+    /// Pods in the demo cluster (40 to 10000).
+    pub pods: usize,
+    /// Poll interval of the demo source, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            pods: sentinel_sim::DEFAULT_PODS,
+            poll_interval_ms: 2000,
+        }
+    }
+}
+
+pub struct SettingsLoad {
+    pub settings: Settings,
+    pub notice: Option<(Severity, String)>,
+}
+
+impl Settings {
+    /// Command-line overrides: `--pods N`, `--seed N`, `--interval-ms N`.
+    pub fn with_args(mut self, args: impl Iterator<Item = String>) -> Self {
+        let args: Vec<String> = args.collect();
+        for pair in args.windows(2) {
+            match (pair[0].as_str(), pair[1].parse::<u64>()) {
+                ("--pods", Ok(n)) => self.pods = usize::try_from(n).unwrap_or(self.pods),
+                ("--seed", Ok(n)) => self.seed = n,
+                ("--interval-ms", Ok(n)) => self.poll_interval_ms = n,
+                _ => {}
+            }
+        }
+        self
+    }
+
+    pub fn demo_config(&self) -> DemoConfig {
+        DemoConfig {
+            sim: SimConfig {
+                seed: self.seed,
+                pods: self
+                    .pods
+                    .clamp(sentinel_sim::DEFAULT_PODS, sentinel_sim::MAX_PODS),
+            },
+            interval: StdDuration::from_millis(self.poll_interval_ms.clamp(200, 60_000)),
+            ..DemoConfig::default()
+        }
+    }
+}
+
+pub fn load(path: &Path) -> SettingsLoad {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return SettingsLoad {
+                settings: Settings::default(),
+                notice: None,
+            };
+        }
+        Err(e) => {
+            let msg = format!(
+                "Cannot read settings {}: {e}. Using defaults.",
+                path.display()
+            );
+            tracing::warn!("{msg}");
+            return SettingsLoad {
+                settings: Settings::default(),
+                notice: Some((Severity::Warning, msg)),
+            };
+        }
+    };
+    match toml::from_str::<Settings>(&text) {
+        Ok(settings) => SettingsLoad {
+            settings,
+            notice: None,
+        },
+        Err(e) => {
+            let aside = path.with_extension(format!("toml.corrupt-{}", SystemClock.now().millis()));
+            let moved = match std::fs::rename(path, &aside) {
+                Ok(()) => format!("moved it to {}", aside.display()),
+                Err(err) => format!("could not move it aside ({err})"),
+            };
+            let reason = e.message().to_string();
+            let msg = format!(
+                "Settings file {} is invalid ({reason}); {moved} and started with defaults.",
+                path.display()
+            );
+            tracing::warn!("{msg}");
+            SettingsLoad {
+                settings: Settings::default(),
+                notice: Some((Severity::Warning, msg)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_file_is_moved_aside_and_defaults_used() {
+        let dir = std::env::temp_dir().join(format!("sentinel-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, "pods = \"many\"\n[[[").unwrap();
+        let load = load(&path);
+        assert_eq!(load.settings, Settings::default());
+        let (level, msg) = load.notice.unwrap();
+        assert_eq!(level, Severity::Warning);
+        assert!(msg.contains("invalid"), "{msg}");
+        assert!(!path.exists(), "the bad file was moved, not left in place");
+        let kept: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(kept.len(), 1, "and not deleted");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn valid_file_and_args_apply() {
+        let dir = std::env::temp_dir().join(format!("sentinel-settings-ok-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, "pods = 200\nseed = 9\n").unwrap();
+        let s = load(&path)
+            .settings
+            .with_args(["--pods", "10000"].iter().map(|s| s.to_string()));
+        assert_eq!((s.pods, s.seed, s.poll_interval_ms), (10_000, 9, 2000));
+        assert_eq!(load(&dir.join("missing.toml")).notice, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

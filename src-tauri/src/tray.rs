@@ -1,0 +1,113 @@
+//! The tray icon: its menu (Open, Pause notifications for 1 hour, Quit) and
+//! an icon whose colour is the worst thing happening (ok, warning, critical,
+//! or a source gone stale).
+
+use sentinel_model::Duration;
+use sentinel_protocol::TrayLevel;
+use sentinel_runtime::{Clock, SystemClock};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::AppState;
+
+pub const TRAY_ID: &str = "sentinel";
+const SIZE: u32 = 32;
+
+/// A filled disc in the level's colour, with a ring, drawn as RGBA.
+pub fn icon(level: TrayLevel) -> Image<'static> {
+    let (r, g, b) = match level {
+        TrayLevel::Ok => (0x22, 0xc5, 0x5e),
+        TrayLevel::Warning => (0xf5, 0x9e, 0x0b),
+        TrayLevel::Critical => (0xef, 0x44, 0x44),
+        TrayLevel::Stale => (0x94, 0xa3, 0xb8),
+    };
+    let mut rgba = Vec::with_capacity((SIZE * SIZE * 4) as usize);
+    let c = (SIZE as f32 - 1.0) / 2.0;
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let d = ((x as f32 - c).powi(2) + (y as f32 - c).powi(2)).sqrt();
+            let px = if d <= 10.0 {
+                [r, g, b, 255]
+            } else if (12.5..=15.0).contains(&d) {
+                [r, g, b, 200]
+            } else {
+                [0, 0, 0, 0]
+            };
+            rgba.extend_from_slice(&px);
+        }
+    }
+    Image::new_owned(rgba, SIZE, SIZE)
+}
+
+pub fn tooltip(level: TrayLevel) -> &'static str {
+    match level {
+        TrayLevel::Ok => "Sentinel Console: all quiet",
+        TrayLevel::Warning => "Sentinel Console: warnings firing",
+        TrayLevel::Critical => "Sentinel Console: critical alerts firing",
+        TrayLevel::Stale => "Sentinel Console: a source is stale; data may be old",
+    }
+}
+
+fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
+    let open = MenuItem::with_id(app, "open", "Open Sentinel Console", true, None::<&str>)?;
+    let pause = MenuItem::with_id(
+        app,
+        "pause",
+        "Pause notifications for 1 hour",
+        true,
+        None::<&str>,
+    )?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &pause, &quit])?;
+    let pause_item = pause.clone();
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(TrayLevel::Ok))
+        .tooltip(tooltip(TrayLevel::Ok))
+        .menu(&menu)
+        .on_menu_event(move |app, event| match event.id().as_ref() {
+            "open" => show_main(app),
+            "pause" => {
+                let state = app.state::<AppState>();
+                let handle = state.pause_handle();
+                let Ok(mut guard) = handle.lock() else { return };
+                let now = SystemClock.now();
+                let paused = guard.is_some_and(|t| t > now);
+                *guard = (!paused).then(|| now.saturating_add(Duration::from_mins(60)));
+                let label = if paused {
+                    "Pause notifications for 1 hour"
+                } else {
+                    "Resume notifications"
+                };
+                let _ = pause_item.set_text(label);
+                tracing::info!(paused = !paused, "notifications toggled from the tray");
+            }
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .build(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icons_differ_per_level_and_are_rgba() {
+        let ok = icon(TrayLevel::Ok);
+        let crit = icon(TrayLevel::Critical);
+        assert_eq!(ok.rgba().len(), (SIZE * SIZE * 4) as usize);
+        assert_ne!(ok.rgba(), crit.rgba());
+        let centre = ((SIZE / 2 * SIZE + SIZE / 2) * 4) as usize;
+        assert_eq!(&crit.rgba()[centre..centre + 4], &[0xef, 0x44, 0x44, 255]);
+    }
+}

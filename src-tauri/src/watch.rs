@@ -1,0 +1,79 @@
+//! Follows the backend's snapshots on behalf of the desktop: repaints the
+//! tray when the worst level changes and raises a notification for each new
+//! critical alert unless notifications are paused.
+
+use std::collections::HashSet;
+
+use sentinel_model::Severity;
+use sentinel_protocol::TrayLevel;
+use sentinel_runtime::{Clock, SystemClock};
+use tauri::tray::TrayIcon;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::AppState;
+use crate::tray;
+
+/// Notifications raised per update at most; the rest are summarised.
+const BURST: usize = 3;
+
+pub fn spawn<R: Runtime>(app: AppHandle<R>, tray_icon: Option<TrayIcon<R>>) {
+    let state = app.state::<AppState>();
+    let mut rx = state.runtime.subscribe();
+    let paused = state.pause_handle();
+    tauri::async_runtime::spawn(async move {
+        let mut level = TrayLevel::Ok;
+        let mut seen: HashSet<String> = HashSet::new();
+        while rx.changed().await.is_ok() {
+            let snap = rx.borrow_and_update().clone();
+            let now_level = sentinel_service::tray_level(&snap);
+            if now_level != level {
+                level = now_level;
+                tracing::info!(level = ?level, "tray level changed");
+                if let Some(t) = &tray_icon {
+                    let _ = t.set_icon(Some(tray::icon(level)));
+                    let _ = t.set_tooltip(Some(tray::tooltip(level)));
+                }
+            }
+            let critical: Vec<_> = snap
+                .alerts
+                .iter()
+                .filter(|a| a.severity() == Severity::Critical)
+                .collect();
+            let fresh: Vec<_> = critical
+                .iter()
+                .filter(|a| !seen.contains(&a.fingerprint))
+                .collect();
+            seen = critical.iter().map(|a| a.fingerprint.clone()).collect();
+            let is_paused = paused
+                .lock()
+                .map(|g| g.is_some_and(|t| t > SystemClock.now()))
+                .unwrap_or(false);
+            if fresh.is_empty() || is_paused {
+                continue;
+            }
+            for a in fresh.iter().take(BURST) {
+                let title = format!(
+                    "{} ({})",
+                    a.name(),
+                    a.labels.get("cluster").map_or("demo", String::as_str)
+                );
+                let body = a
+                    .annotations
+                    .get("description")
+                    .map_or_else(|| a.summary().to_string(), Clone::clone);
+                if let Err(e) = app.notification().builder().title(title).body(body).show() {
+                    tracing::warn!(error = %e, "cannot show a notification");
+                }
+            }
+            if fresh.len() > BURST {
+                let _ = app
+                    .notification()
+                    .builder()
+                    .title("Sentinel Console")
+                    .body(format!("{} more critical alerts", fresh.len() - BURST))
+                    .show();
+            }
+        }
+    });
+}

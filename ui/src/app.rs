@@ -1,0 +1,119 @@
+//! The dashboard page: holds the UI state (what is on screen, nothing more)
+//! and wires the update stream to the components.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{
+    GetOverview, ListPods, NoArgs, Overview, PodPage, PodQuery, PodRef, Update,
+};
+
+use crate::components::{
+    AlertFeed, Cards, ChartGrid, NodeStrip, PodDetailPanel, PodsTable, StatusBar,
+};
+use crate::ipc;
+
+/// Shared state of the page, handed to components by context.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub overview: RwSignal<Option<Overview>>,
+    pub pods: RwSignal<Option<PodPage>>,
+    pub query: RwSignal<PodQuery>,
+    pub selected: RwSignal<Option<PodRef>>,
+    pub error: RwSignal<Option<String>>,
+    pods_in_flight: RwSignal<bool>,
+    pods_dirty: RwSignal<bool>,
+}
+
+impl Ui {
+    /// Fetches the pods page for the current query; coalesces calls that
+    /// arrive while one is in flight into one more call.
+    pub fn refresh_pods(self) {
+        if self.pods_in_flight.get_untracked() {
+            self.pods_dirty.set(true);
+            return;
+        }
+        self.pods_in_flight.set(true);
+        let q = self.query.get_untracked();
+        spawn_local(async move {
+            match ipc::call::<ListPods>(&q).await {
+                Ok(page) => self.pods.set(Some(page)),
+                Err(e) => self.error.set(Some(format!("Pods: {}", e.message))),
+            }
+            self.pods_in_flight.set(false);
+            if self.pods_dirty.get_untracked() {
+                self.pods_dirty.set(false);
+                self.refresh_pods();
+            }
+        });
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = Ui {
+        overview: RwSignal::new(None),
+        pods: RwSignal::new(None),
+        query: RwSignal::new(PodQuery::default()),
+        selected: RwSignal::new(None),
+        error: RwSignal::new(None),
+        pods_in_flight: RwSignal::new(false),
+        pods_dirty: RwSignal::new(false),
+    };
+    provide_context(ui);
+
+    spawn_local(async move {
+        match ipc::call::<GetOverview>(&NoArgs {}).await {
+            Ok(o) => ui.overview.set(Some(o)),
+            Err(e) => ui.error.set(Some(format!("Backend: {}", e.message))),
+        }
+        let stream = ipc::subscribe(move |u| match u {
+            Update::Overview(o) => {
+                ui.overview.set(Some(o));
+                ui.refresh_pods();
+            }
+            Update::Pods(p) => ui.pods.set(Some(p)),
+        })
+        .await;
+        if let Err(e) = stream {
+            ui.error
+                .set(Some(format!("Live updates unavailable: {}", e.message)));
+        }
+    });
+    // A new query is fetched at once, not at the next poll.
+    Effect::new(move |_| {
+        ui.query.track();
+        ui.refresh_pods();
+    });
+
+    view! {
+        <div class="app">
+            <header class="top">
+                <div class="brand">
+                    <span class="logo"></span>
+                    "Sentinel Console"
+                </div>
+                <Show when=move || ui.error.get().is_some()>
+                    <div class="banner error" on:click=move |_| ui.error.set(None)>
+                        {move || ui.error.get().unwrap_or_default()}
+                    </div>
+                </Show>
+            </header>
+            <Show
+                when=move || ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
+                fallback=|| view! { <div class="loading"><div class="spinner"></div>"Loading the demo cluster's last 15 minutes…"</div> }
+            >
+                <main class="grid">
+                    <Cards/>
+                    <ChartGrid/>
+                    <NodeStrip/>
+                    <section class="lower">
+                        <PodsTable/>
+                        <AlertFeed/>
+                    </section>
+                </main>
+            </Show>
+            <PodDetailPanel/>
+            <StatusBar/>
+        </div>
+    }
+}

@@ -1,0 +1,78 @@
+//! The alert feed: firing alerts, newest first, coloured by severity and
+//! filterable by it. Clicking an alert shows its description and labels.
+
+use leptos::prelude::*;
+use sentinel_protocol::model::Severity;
+
+use crate::app::Ui;
+use crate::format;
+
+#[component]
+pub fn AlertFeed() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let min = RwSignal::new(None::<Severity>);
+    let open = RwSignal::new(None::<String>);
+    let filter_button = move |label: &'static str, level: Option<Severity>| {
+        view! {
+            <button class:active=move || min.get() == level on:click=move |_| min.set(level)>{label}</button>
+        }
+    };
+    let list = move || {
+        ui.overview.get().map(|o| {
+            let at = o.at.millis();
+            let shown: Vec<_> = o.alerts.into_iter().filter(|a| min.get().is_none_or(|m| a.severity >= m)).collect();
+            if shown.is_empty() {
+                return view! { <li class="empty">"No alerts at this severity."</li> }.into_any();
+            }
+            shown
+                .into_iter()
+                .map(|a| {
+                    let fp = a.fingerprint.clone();
+                    let fp2 = a.fingerprint.clone();
+                    let is_open = move || open.get().as_deref() == Some(fp2.as_str());
+                    let subject = ["pod", "node", "service", "deployment"]
+                        .iter()
+                        .find_map(|k| a.labels.get(*k).map(|v| v.split('.').next().unwrap_or(v).to_string()))
+                        .unwrap_or_default();
+                    let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
+                    let description = a.description.clone();
+                    view! {
+                        <li class=format!("alert {}", a.severity.as_str()) on:click=move |_| {
+                            let now = open.get_untracked();
+                            open.set(if now.as_deref() == Some(fp.as_str()) { None } else { Some(fp.clone()) });
+                        }>
+                            <div class="alert-head">
+                                <span class="sev">{a.severity.as_str()}</span>
+                                <span class="alert-name">{a.name.clone()}</span>
+                                <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
+                            </div>
+                            <div class="alert-summary">{a.summary.clone()}" "<span class="subject">{subject}</span></div>
+                            <Show when=is_open.clone()>
+                                <div class="alert-detail">
+                                    <p>{description.clone()}</p>
+                                    <div class="chips">{labels.clone()}</div>
+                                    <p class="since">{format!("firing since {} (source: {})", format::clock(a.starts_at.millis(), true), a.source)}</p>
+                                </div>
+                            </Show>
+                        </li>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        })
+    };
+    view! {
+        <div class="panel alerts" id="alerts">
+            <div class="panel-head">
+                <h2>"Alerts"</h2>
+                <span class="count">{move || ui.overview.with(|o| o.as_ref().map(|o| o.alerts_total.to_string()).unwrap_or_default())}</span>
+                <div class="seg">
+                    {filter_button("All", None)}
+                    {filter_button("Warning+", Some(Severity::Warning))}
+                    {filter_button("Critical", Some(Severity::Critical))}
+                </div>
+            </div>
+            <ul class="feed" id="alert-feed">{list}</ul>
+        </div>
+    }
+}

@@ -1,0 +1,214 @@
+//! Live rolling charts drawn with plotters on a canvas: a time axis with
+//! round clock labels, an auto-scaled value axis, hover values, and a clear
+//! message instead of a silently empty chart.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use sentinel_protocol::{Chart, Unit};
+use web_sys::HtmlCanvasElement;
+
+use crate::app::Ui;
+use crate::format;
+
+const HEIGHT: u32 = 170;
+const LEFT: i32 = 60; // margin (8) + value-axis labels (52)
+const RIGHT: i32 = 12;
+const BG: RGBColor = RGBColor(0x11, 0x18, 0x27);
+const GRID: RGBColor = RGBColor(0x1f, 0x29, 0x37);
+const TEXT: RGBColor = RGBColor(0x94, 0xa3, 0xb8);
+
+fn colour(id: &str) -> RGBColor {
+    match id {
+        "cpu" => RGBColor(0x38, 0xbd, 0xf8),
+        "memory" => RGBColor(0xa7, 0x8b, 0xfa),
+        "requests" => RGBColor(0x34, 0xd3, 0x99),
+        "errors" => RGBColor(0xf8, 0x71, 0x71),
+        _ => RGBColor(0xfb, 0xbf, 0x24),
+    }
+}
+
+/// A "nice" top for the value axis: 1, 2, 2.5 or 5 times a power of ten.
+fn nice_top(max: f64, unit: Unit) -> f64 {
+    let floor = match unit {
+        Unit::Percent => 1.0,
+        Unit::Milliseconds => 10.0,
+        _ => 1.0,
+    };
+    let m = (max * 1.15).max(floor);
+    let p = 10f64.powf(m.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|k| k * p)
+        .find(|v| *v >= m)
+        .unwrap_or(m)
+}
+
+/// Round clock times across the window (every 1, 2, 5, 10, 15, 30 or 60
+/// minutes), as many as fit at about 64 pixels per label.
+fn time_ticks(from: i64, to: i64, plot_px: i32) -> Vec<i64> {
+    let span = (to - from).max(1);
+    let fit = i64::from((plot_px / 64).max(2));
+    let step = [
+        60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
+    ]
+    .into_iter()
+    .find(|s| span / s <= fit)
+    .unwrap_or(3_600_000);
+    let first = from.div_euclid(step) * step + step;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|t| *t <= to)
+        .collect()
+}
+
+fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
+    let width = u32::try_from(el.client_width()).unwrap_or(0).max(240);
+    el.set_width(width);
+    el.set_height(HEIGHT);
+    let root = CanvasBackend::with_canvas_object(el.clone())?.into_drawing_area();
+    root.fill(&BG).ok()?;
+    let from = at - c.window_ms;
+    let max = c.points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let top = nice_top(max, c.unit);
+    let mut chart = ChartBuilder::on(&root)
+        .margin_left(8)
+        .margin_right(RIGHT as u32)
+        .margin_top(8)
+        .x_label_area_size(22)
+        .y_label_area_size(52)
+        .build_cartesian_2d(from..at, 0f64..top)
+        .ok()?;
+    let unit = c.unit;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(5)
+        .y_label_formatter(&|v| format::unit_value(unit, *v))
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .axis_style(RGBColor(0x33, 0x41, 0x55))
+        .label_style(("sans-serif", 11).into_font().color(&TEXT))
+        .draw()
+        .ok()?;
+    let label_style = ("sans-serif", 11).into_font().color(&TEXT);
+    for t in time_ticks(from, at, width as i32 - LEFT - RIGHT) {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(t, 0.0), (t, top)],
+                GRID,
+            )))
+            .ok()?;
+        let (x, y) = chart.backend_coord(&(t, 0.0));
+        root.draw(&Text::new(
+            format::clock(t, false),
+            (x - 15, y + 6),
+            label_style.clone(),
+        ))
+        .ok()?;
+    }
+    if c.points.is_empty() {
+        let (x, y) = chart.backend_coord(&(from + c.window_ms / 2, top / 2.0));
+        let msg = "No data yet: waiting for the first polls of this series";
+        root.draw(&Text::new(
+            msg,
+            (x - 150, y),
+            ("sans-serif", 13).into_font().color(&TEXT),
+        ))
+        .ok()?;
+    } else {
+        let col = colour(&c.id);
+        chart
+            .draw_series(
+                AreaSeries::new(c.points.iter().map(|p| (p.0, p.1)), 0.0, col.mix(0.15))
+                    .border_style(col.stroke_width(2)),
+            )
+            .ok()?;
+    }
+    root.present().ok()
+}
+
+#[component]
+fn ChartView(index: usize) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let data = Memo::new(move |_| {
+        ui.overview.with(|o| {
+            o.as_ref()
+                .and_then(|o| o.charts.get(index).cloned().map(|c| (c, o.at.millis())))
+        })
+    });
+    let canvas = NodeRef::<Canvas>::new();
+    let hover = RwSignal::new(None::<(i32, String)>);
+    Effect::new(move |_| {
+        if let (Some((c, at)), Some(el)) = (data.get(), canvas.get()) {
+            let _ = draw(&el, &c, at);
+        }
+    });
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let Some(el) = canvas.get_untracked() else {
+            return;
+        };
+        data.with_untracked(|d| {
+            let Some((c, at)) = d else { return };
+            let right = el.client_width() - RIGHT;
+            let px = ev.offset_x();
+            if px < LEFT || px > right || c.points.is_empty() {
+                hover.set(None);
+                return;
+            }
+            let from = at - c.window_ms;
+            let t = from
+                + ((px - LEFT) as f64 / (right - LEFT).max(1) as f64 * c.window_ms as f64) as i64;
+            let i = c
+                .points
+                .partition_point(|p| p.0 < t)
+                .min(c.points.len() - 1);
+            let p = if i > 0 && (c.points[i - 1].0 - t).abs() < (c.points[i].0 - t).abs() {
+                c.points[i - 1]
+            } else {
+                c.points[i]
+            };
+            let x =
+                LEFT + ((p.0 - from) as f64 / c.window_ms as f64 * (right - LEFT) as f64) as i32;
+            hover.set(Some((
+                x,
+                format!(
+                    "{}  {}",
+                    format::clock(p.0, true),
+                    format::unit_value(c.unit, p.1)
+                ),
+            )));
+        });
+    };
+    let title = move || data.with(|d| d.as_ref().map(|(c, _)| c.title.clone()).unwrap_or_default());
+    let latest = move || {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|(c, _)| c.points.last().map(|p| format::unit_value(c.unit, p.1)))
+                .unwrap_or_else(|| "no data".into())
+        })
+    };
+    view! {
+        <div class="chart" data-chart=move || data.with(|d| d.as_ref().map(|(c, _)| c.id.clone()).unwrap_or_default())>
+            <div class="chart-head"><span>{title}</span><span class="latest">{latest}</span></div>
+            <div class="chart-body" on:mousemove=on_move on:mouseleave=move |_| hover.set(None)>
+                <canvas node_ref=canvas></canvas>
+                {move || hover.get().map(|(x, label)| view! {
+                    <div class="crosshair" style=format!("left:{x}px")></div>
+                    <div class="tooltip" style=format!("left:{}px", x + 8)>{label}</div>
+                })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn ChartGrid() -> impl IntoView {
+    view! {
+        <section class="charts" id="charts">
+            {(0..5).map(|i| view! { <ChartView index=i/> }).collect_view()}
+        </section>
+    }
+}

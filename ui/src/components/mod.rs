@@ -1,0 +1,17 @@
+//! The dashboard's parts, one per file.
+
+mod alerts;
+mod cards;
+mod chart;
+mod nodes;
+mod pod_detail;
+mod pods;
+mod status;
+
+pub use alerts::AlertFeed;
+pub use cards::Cards;
+pub use chart::ChartGrid;
+pub use nodes::NodeStrip;
+pub use pod_detail::PodDetailPanel;
+pub use pods::PodsTable;
+pub use status::StatusBar;

@@ -1,0 +1,58 @@
+//! The nodes strip: each node's CPU, memory, pod count and any bad condition.
+
+use leptos::prelude::*;
+
+use crate::app::Ui;
+use crate::format;
+
+fn bar(label: &'static str, v: Option<f64>) -> impl IntoView {
+    let w = v.unwrap_or(0.0).clamp(0.0, 100.0);
+    let class = if w >= 90.0 {
+        "fill hot"
+    } else if w >= 75.0 {
+        "fill warn"
+    } else {
+        "fill"
+    };
+    view! {
+        <div class="meter">
+            <span class="meter-label">{label}</span>
+            <span class="track"><span class=class style=format!("width:{w:.0}%")></span></span>
+            <span class="meter-value">{format::opt(v, |v| format!("{v:.0}%"))}</span>
+        </div>
+    }
+}
+
+#[component]
+pub fn NodeStrip() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    view! {
+        <section class="nodes" id="nodes">
+            {move || ui.overview.get().map(|o| {
+                let more = o.nodes.len().saturating_sub(24);
+                let cards = o.nodes.into_iter().take(24).map(|n| {
+                    let short = n.name.split('.').next().unwrap_or(&n.name).to_string();
+                    let state = if n.ready { "node" } else { "node notready" };
+                    view! {
+                        <div class=state title=n.name.clone()>
+                            <div class="node-head">
+                                <span class="node-name">{short}</span>
+                                <span class="node-ready">{if n.ready { "Ready" } else { "NotReady" }}</span>
+                            </div>
+                            {bar("CPU", n.cpu_percent)}
+                            {bar("MEM", n.memory_percent)}
+                            <div class="node-foot">
+                                {format!("{} pods", n.pods)}
+                                {n.problems.into_iter().map(|p| view! { <span class="cond">{p}</span> }).collect_view()}
+                            </div>
+                        </div>
+                    }
+                }).collect_view();
+                view! {
+                    {cards}
+                    {(more > 0).then(|| view! { <div class="node more">{format!("+{more} more nodes")}</div> })}
+                }
+            })}
+        </section>
+    }
+}

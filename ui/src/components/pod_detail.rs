@@ -1,0 +1,144 @@
+//! The pod detail drawer: containers, recent events and a CPU/memory
+//! sparkline, refreshed with every update while open.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{GetPodDetail, PodDetail, Point};
+
+use crate::app::Ui;
+use crate::format;
+use crate::ipc;
+
+/// An inline SVG line of the points, scaled to its own range.
+fn sparkline(points: &[Point], class: &'static str) -> impl IntoView + use<> {
+    let (w, h) = (320.0, 48.0);
+    let (t0, t1) = (
+        points.first().map_or(0, |p| p.0),
+        points.last().map_or(1, |p| p.0),
+    );
+    let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    });
+    let span_t = (t1 - t0).max(1) as f64;
+    let span_v = if hi > lo { hi - lo } else { 1.0 };
+    let path: String = points
+        .iter()
+        .map(|p| {
+            format!(
+                "{:.1},{:.1}",
+                (p.0 - t0) as f64 / span_t * w,
+                h - 2.0 - (p.1 - lo) / span_v * (h - 4.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    view! {
+        <svg class=format!("spark {class}") viewBox=format!("0 0 {w} {h}") preserveAspectRatio="none">
+            <polyline points=path fill="none" stroke-width="1.5"></polyline>
+        </svg>
+    }
+}
+
+#[component]
+pub fn PodDetailPanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let detail = RwSignal::new(None::<Result<PodDetail, String>>);
+    // Refetch when the selection changes and on every update while open.
+    Effect::new(move |_| {
+        ui.overview.track();
+        let Some(target) = ui.selected.get() else {
+            detail.set(None);
+            return;
+        };
+        spawn_local(async move {
+            let got = ipc::call::<GetPodDetail>(&target)
+                .await
+                .map_err(|e| e.message);
+            if ui.selected.get_untracked().as_ref() == Some(&target) {
+                detail.set(Some(got));
+            }
+        });
+    });
+    let body = move || match detail.get() {
+        None => {
+            view! { <div class="loading small"><div class="spinner"></div>"Loading pod…"</div> }
+                .into_any()
+        }
+        Some(Err(msg)) => view! { <div class="banner error">{msg}</div> }.into_any(),
+        Some(Ok(d)) => {
+            let at = d.at.millis();
+            let r = d.row.clone();
+            let containers = d
+                .containers
+                .iter()
+                .map(|c| {
+                    view! {
+                        <tr>
+                            <td>{c.name.clone()}</td>
+                            <td class="mono">{c.image.clone()}</td>
+                            <td>{c.state.clone()}</td>
+                            <td class="num">{c.restarts}</td>
+                            <td>{c.last_termination_reason.clone().unwrap_or_else(|| "–".into())}</td>
+                            <td class="num">{format!("{}m / {}", c.cpu_request_millis, format::bytes(c.memory_limit_bytes as f64))}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let events = if d.events.is_empty() {
+                view! { <li class="empty">"No events recorded for this pod since Sentinel started."</li> }.into_any()
+            } else {
+                d.events
+                    .iter()
+                    .map(|e| {
+                        view! {
+                            <li class=format!("event {}", e.kind.to_lowercase())>
+                                <span class="ev-age">{format::age(at - e.last_seen.millis())}</span>
+                                <span class="ev-reason">{e.reason.clone()}</span>
+                                <span class="ev-msg">{e.message.clone()}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            };
+            let labels = d
+                .labels
+                .iter()
+                .map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> })
+                .collect_view();
+            view! {
+                <h3 id="pod-detail-name">{format!("{}/{}", r.namespace, r.name)}</h3>
+                <div class="facts">
+                    <span class=format!("phase {}", r.phase.to_lowercase())>{r.phase.clone()}</span>
+                    <span>{format!("ready {}/{}", r.ready, r.containers)}</span>
+                    <span>{format!("restarts {}", r.restarts)}</span>
+                    <span>{format!("node {}", r.node.clone().unwrap_or_else(|| "–".into()))}</span>
+                    <span>{format!("age {}", format::age(at - r.created_at.millis()))}</span>
+                    <span>{d.owner.clone().unwrap_or_default()}</span>
+                </div>
+                <div class="chips">{labels}</div>
+                <h4>{format!("CPU {}", format::opt(r.cpu_cores, format::cores))}</h4>
+                {if d.cpu.is_empty() { view! { <p class="empty">"No CPU samples yet."</p> }.into_any() } else { sparkline(&d.cpu, "cpu").into_any() }}
+                <h4>{format!("Memory {}", format::opt(r.memory_bytes, format::bytes))}</h4>
+                {if d.memory.is_empty() { view! { <p class="empty">"No memory samples yet."</p> }.into_any() } else { sparkline(&d.memory, "mem").into_any() }}
+                <h4>"Containers"</h4>
+                <table class="containers">
+                    <thead><tr><th>"Name"</th><th>"Image"</th><th>"State"</th><th>"Restarts"</th><th>"Last termination"</th><th>"Request / limit"</th></tr></thead>
+                    <tbody>{containers}</tbody>
+                </table>
+                <h4>"Recent events"</h4>
+                <ul class="events">{events}</ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <Show when=move || ui.selected.get().is_some()>
+            <div class="drawer-backdrop" on:click=move |_| ui.selected.set(None)></div>
+            <aside class="drawer" id="pod-detail">
+                <button class="close" on:click=move |_| ui.selected.set(None)>"✕"</button>
+                {body}
+            </aside>
+        </Show>
+    }
+}

@@ -1,0 +1,53 @@
+//! The status bar: mode, each source's health and age, the app's memory,
+//! and anything wrong with the app itself.
+
+use leptos::prelude::*;
+use sentinel_protocol::{Health, Mode};
+
+use crate::app::Ui;
+use crate::format;
+
+#[component]
+pub fn StatusBar() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let o = move || ui.overview.get();
+    view! {
+        <footer class="status" id="status-bar">
+            {move || o().map(|o| {
+                let mode = match o.status.mode { Mode::Demo => "Demo", Mode::Live => "Live", Mode::Replay => "Replay" };
+                let sources = o.status.sources.iter().map(|s| {
+                    let (class, word) = match s.health {
+                        Health::Starting => ("starting", "starting"),
+                        Health::Ok => ("ok", "ok"),
+                        Health::Stale => ("stale", "stale"),
+                        Health::Down => ("down", "down"),
+                    };
+                    let age = s.age_ms.map(|a| format!(" · {} ago", format::age(a))).unwrap_or_default();
+                    let title = s.message.clone().unwrap_or_default();
+                    view! {
+                        <span class=format!("source {class}") title=title>
+                            <span class="dot"></span>
+                            {format!("{} ({}) {word}{age}", s.name, s.kind)}
+                        </span>
+                    }
+                }).collect_view();
+                let notices = o.status.notices.iter().map(|n| view! {
+                    <span class="notice" title=n.message.clone()>"⚠ "{n.message.clone()}</span>
+                }).collect_view();
+                let paused = o.status.notifications_paused_until.map(|t| view! {
+                    <span class="paused">{format!("notifications paused until {}", format::clock(t.millis(), false))}</span>
+                });
+                view! {
+                    <span class=format!("mode {}", mode.to_lowercase())>{mode}</span>
+                    {sources}
+                    {paused}
+                    {notices}
+                    <span class="spacer"></span>
+                    <span class="mem" title="Resident memory of the backend and the webview">
+                        {format!("memory {}", format::opt(o.status.memory_bytes.map(|b| b as f64), format::bytes))}
+                    </span>
+                }
+            })}
+        </footer>
+    }
+}

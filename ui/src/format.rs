@@ -1,0 +1,63 @@
+//! How numbers read on screen: bytes, cores, percents, ages, clock times.
+
+pub fn bytes(b: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if b >= 1024.0 * MIB {
+        format!("{:.1} GiB", b / (1024.0 * MIB))
+    } else {
+        format!("{:.0} MiB", b / MIB)
+    }
+}
+
+pub fn cores(c: f64) -> String {
+    if c < 1.0 {
+        format!("{:.0}m", c * 1000.0)
+    } else {
+        format!("{c:.2}")
+    }
+}
+
+pub fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "–".to_string(), f)
+}
+
+pub fn pct(v: f64) -> String {
+    format!("{v:.1}%")
+}
+
+/// `45s`, `12m`, `3h`, `5d`, like kubectl's AGE column.
+pub fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Local wall-clock `HH:MM` (or `HH:MM:SS`) of a Unix-millis instant.
+pub fn clock(ms: i64, seconds: bool) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    if seconds {
+        format!(
+            "{:02}:{:02}:{:02}",
+            d.get_hours(),
+            d.get_minutes(),
+            d.get_seconds()
+        )
+    } else {
+        format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    }
+}
+
+pub fn unit_value(unit: sentinel_protocol::Unit, v: f64) -> String {
+    use sentinel_protocol::Unit;
+    match unit {
+        Unit::Percent => pct(v),
+        Unit::PerSecond => format!("{v:.1}/s"),
+        Unit::Milliseconds => format!("{v:.0} ms"),
+        Unit::Cores => cores(v),
+        Unit::Bytes => bytes(v),
+    }
+}
