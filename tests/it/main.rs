@@ -1,1 +1,10 @@
-//! it
+//! Sentinel's integration tests, one binary. Tiers: `sim`, `runtime`, `ipc`
+//! and `cli` always run; `e2e` drives the real app in the real webview and
+//! needs `SENTINEL_E2E=1` plus a display (scripts/test.sh sets both up).
+
+mod cli;
+mod e2e;
+mod ipc;
+mod runtime;
+mod sim;
+mod support;

@@ -197,7 +197,11 @@ fn ChartView(index: usize) -> impl IntoView {
                 <canvas node_ref=canvas></canvas>
                 {move || hover.get().map(|(x, label)| view! {
                     <div class="crosshair" style=format!("left:{x}px")></div>
-                    <div class="tooltip" style=format!("left:{}px", x + 8)>{label}</div>
+                    // Near the right edge the tooltip opens to the left of the pointer.
+                    <div class="tooltip" style=move || {
+                        let w = canvas.get_untracked().map_or(0, |c| c.client_width());
+                        if x > w * 6 / 10 { format!("left:{}px;transform:translateX(-100%)", x - 8) } else { format!("left:{}px", x + 8) }
+                    }>{label.clone()}</div>
                 })}
             </div>
         </div>

@@ -2,7 +2,7 @@
 //! through. The backend filters, sorts and pages; the UI holds one page.
 
 use leptos::prelude::*;
-use sentinel_protocol::{PodRef, PodSort};
+use sentinel_protocol::{PodRef, PodRow, PodSort};
 
 use crate::app::Ui;
 use crate::format;
@@ -38,34 +38,60 @@ pub fn PodsTable() -> impl IntoView {
             }
         })
         .collect_view();
-    let rows = move || {
-        let at = ui
-            .overview
-            .with(|o| o.as_ref().map_or(0, |o| o.at.millis()));
-        ui.pods.get().map(|page| {
-            page.rows
-                .into_iter()
-                .map(|r| {
-                    let phase_class = format!("phase {}", r.phase.to_lowercase());
-                    let target = PodRef { namespace: r.namespace.clone(), name: r.name.clone() };
-                    let reason_class = if r.last_reason.is_some() { "reason bad" } else { "reason" };
-                    view! {
-                        <tr class="pod-row" on:click=move |_| ui.selected.set(Some(target.clone()))>
-                            <td>{r.namespace}</td>
-                            <td class="pod-name">{r.name}</td>
-                            <td><span class=phase_class>{r.phase}</span></td>
-                            <td class={if r.ready < r.containers { "num warn" } else { "num" }}>{format!("{}/{}", r.ready, r.containers)}</td>
-                            <td class={if r.restarts > 0 { "num warn" } else { "num" }}>{r.restarts}</td>
-                            <td class="num">{format::opt(r.cpu_cores, format::cores)}</td>
-                            <td class="num">{format::opt(r.memory_bytes, format::bytes)}</td>
-                            <td class="node-col">{r.node.map(|n| n.split('.').next().unwrap_or_default().to_string()).unwrap_or_else(|| "–".into())}</td>
-                            <td class="num">{format::age(at - r.created_at.millis())}</td>
-                            <td class=reason_class>{r.last_reason.unwrap_or_default()}</td>
-                        </tr>
-                    }
+    // Rows are keyed by pod: an update changes cell text in place, so a row
+    // under the pointer is never replaced between press and release.
+    let keys = move || {
+        ui.pods.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.rows
+                        .iter()
+                        .map(|r| (r.namespace.clone(), r.name.clone()))
+                        .collect::<Vec<_>>()
                 })
-                .collect_view()
+                .unwrap_or_default()
         })
+    };
+    let row_view = move |key: (String, String)| {
+        let k = key.clone();
+        let row = Memo::new(move |_| {
+            ui.pods.with(|p| {
+                p.as_ref().and_then(|p| {
+                    p.rows
+                        .iter()
+                        .find(|r| r.namespace == k.0 && r.name == k.1)
+                        .cloned()
+                })
+            })
+        });
+        let cell = move |f: fn(&PodRow, i64) -> String| {
+            move || {
+                let at = ui
+                    .overview
+                    .with(|o| o.as_ref().map_or(0, |o| o.at.millis()));
+                row.with(|r| r.as_ref().map(|r| f(r, at)).unwrap_or_default())
+            }
+        };
+        let class =
+            move |f: fn(&PodRow) -> &'static str| move || row.with(|r| r.as_ref().map_or("", f));
+        let target = PodRef {
+            namespace: key.0.clone(),
+            name: key.1.clone(),
+        };
+        view! {
+            <tr class="pod-row" on:click=move |_| ui.selected.set(Some(target.clone()))>
+                <td>{key.0.clone()}</td>
+                <td class="pod-name">{key.1.clone()}</td>
+                <td><span class=move || row.with(|r| format!("phase {}", r.as_ref().map(|r| r.phase.to_lowercase()).unwrap_or_default()))>{cell(|r, _| r.phase.clone())}</span></td>
+                <td class=class(|r| if r.ready < r.containers { "num warn" } else { "num" })>{cell(|r, _| format!("{}/{}", r.ready, r.containers))}</td>
+                <td class=class(|r| if r.restarts > 0 { "num warn" } else { "num" })>{cell(|r, _| r.restarts.to_string())}</td>
+                <td class="num">{cell(|r, _| format::opt(r.cpu_cores, format::cores))}</td>
+                <td class="num">{cell(|r, _| format::opt(r.memory_bytes, format::bytes))}</td>
+                <td class="node-col">{cell(|r, _| r.node.as_deref().map_or("–", |n| n.split('.').next().unwrap_or_default()).to_string())}</td>
+                <td class="num">{cell(|r, at| format::age(at - r.created_at.millis()))}</td>
+                <td class=class(|r| if r.last_reason.is_some() { "reason bad" } else { "reason" })>{cell(|r, _| r.last_reason.clone().unwrap_or_default())}</td>
+            </tr>
+        }
     };
     let namespaces = move || {
         ui.overview
@@ -131,7 +157,7 @@ pub fn PodsTable() -> impl IntoView {
             <div class="table-wrap">
                 <table>
                     <thead><tr>{header}<th>"Last reason"</th></tr></thead>
-                    <tbody id="pod-rows">{rows}</tbody>
+                    <tbody id="pod-rows"><For each=keys key=|k| k.clone() children=row_view/></tbody>
                 </table>
             </div>
         </div>

@@ -1,0 +1,252 @@
+//! End to end in the real webview: tauri-driver + WebKitWebDriver drive the
+//! built app under Xvfb. Needs `SENTINEL_E2E=1`, `DISPLAY` and a session bus;
+//! `scripts/test.sh` provides all three. In CI it must run: skipping there fails.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn enabled() -> bool {
+    if std::env::var("SENTINEL_E2E").as_deref() == Ok("1") {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the webview tests: set SENTINEL_E2E=1 (scripts/test.sh does)"
+    );
+    eprintln!("e2e: skipped (set SENTINEL_E2E=1 and DISPLAY, or run scripts/test.sh)");
+    false
+}
+
+fn shots_dir() -> PathBuf {
+    let d = support::root().join("target/e2e");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn save(c: &Client, dir: &Path, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css))
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0)
+}
+
+/// Polls `check` until it holds or `secs` pass.
+async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < until {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
+    if !enabled() {
+        return;
+    }
+    let app = support::binary("sentinel-console");
+    let home = std::env::temp_dir().join(format!("sentinel-e2e-{}", std::process::id()));
+    let config = home.join("config/dev.sentinel.console");
+    std::fs::create_dir_all(&config).unwrap();
+    // A corrupt settings file: the app must start anyway and say so.
+    std::fs::write(config.join("settings.toml"), "pods = [[[ not toml").unwrap();
+
+    let (port, native) = (free_port(), free_port());
+    let driver = Driver(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver on PATH (scripts/bootstrap.sh installs it)"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let caps = json!({ "tauri:options": { "application": app, "args": ["--interval-ms", "500"] } });
+    let caps = caps.as_object().unwrap().clone();
+    let mut client = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        if let Ok(c) = ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let c = client.expect("a WebDriver session");
+    c.set_window_size(1440, 900).await.expect("window size");
+    let dir = shots_dir();
+
+    // The dashboard fills: every pod, five charts, nodes, alerts, a status bar.
+    eventually(30, "the pods table to fill", || async {
+        count(&c, "#pod-rows tr").await >= 40
+    })
+    .await;
+    assert_eq!(count(&c, "#charts canvas").await, 5);
+    eventually(10, "chart values", || async {
+        !text(&c, ".chart .latest").await.contains("no data")
+    })
+    .await;
+    assert!(count(&c, "#nodes .node").await >= 3);
+    assert!(count(&c, "#alert-feed li.alert").await >= 1);
+    assert!(count(&c, "#cards .card").await == 8);
+    save(&c, &dir, "main.png").await;
+    // textContent, not WebDriver's visible text: long notices are ellipsised.
+    let status = c
+        .execute(
+            "return document.querySelector('#status-bar').textContent",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        status.contains("Demo") && status.contains("demo (demo) ok"),
+        "{status}"
+    );
+    assert!(
+        status.contains("is invalid"),
+        "the corrupt settings file is reported: {status}"
+    );
+    assert!(!config.join("settings.toml").exists(), "and moved aside");
+
+    // Hovering a chart shows the value under the pointer.
+    c.execute(
+        "const cv = document.querySelector('#charts canvas'); const r = cv.getBoundingClientRect();
+         cv.parentElement.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width * 0.7, clientY: r.top + 60, bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    eventually(5, "a hover tooltip", || async {
+        text(&c, ".chart .tooltip").await.contains('%')
+    })
+    .await;
+
+    // Filter by text, then open a pod.
+    c.find(Locator::Css("#pod-filter"))
+        .await
+        .unwrap()
+        .send_keys("postgres")
+        .await
+        .unwrap();
+    eventually(10, "the filter to apply", || async {
+        count(&c, "#pod-rows tr").await == 3
+    })
+    .await;
+    for row in c.find_all(Locator::Css("#pod-rows tr")).await.unwrap() {
+        assert!(row.text().await.unwrap().contains("postgres-"));
+    }
+    assert!(text(&c, "#pod-count").await.contains("of 3 matching"));
+    c.find(Locator::Css("#pod-rows tr td.pod-name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(10, "the pod detail", || async {
+        text(&c, "#pod-detail-name")
+            .await
+            .starts_with("data/postgres-")
+    })
+    .await;
+    let detail = text(&c, "#pod-detail").await;
+    assert!(
+        detail.contains("docker.io/library/postgres:16.4"),
+        "{detail}"
+    );
+    assert!(
+        count(&c, "#pod-detail svg.spark").await == 2,
+        "CPU and memory sparklines"
+    );
+    save(&c, &dir, "pod-detail.png").await;
+
+    // Severity filter on the alert feed.
+    c.find(Locator::Css("#pod-detail .close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//div[@id='alerts']//button[text()='Critical']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    eventually(5, "the severity filter", || async {
+        c.find_all(Locator::Css("#alert-feed li.alert"))
+            .await
+            .map(|v| v.is_empty())
+            .unwrap_or(false)
+            || text(&c, "#alert-feed")
+                .await
+                .lines()
+                .all(|l| !l.contains("INFO") && !l.contains("WARNING"))
+    })
+    .await;
+    save(&c, &dir, "alerts-critical.png").await;
+
+    c.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -1,0 +1,216 @@
+//! The IPC contract on Tauri's mock runtime: every protocol command is
+//! registered and granted, and round-trips typed values.
+
+use std::time::Duration as StdDuration;
+
+use sentinel_app::{AppState, BackendOptions, build_app};
+use sentinel_model::Duration;
+use sentinel_protocol::{
+    AlertQuery, Command, ErrorKind, GetOverview, GetPodDetail, IpcError, ListAlerts, ListPods,
+    NoArgs, PauseArgs, PauseNotifications, PodQuery, PodRef, Subscribe,
+};
+use sentinel_runtime::DemoConfig;
+use sentinel_sim::SimConfig;
+use serde_json::{Value, json};
+use tauri::Manager;
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::InvokeRequest;
+
+fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let backend = BackendOptions {
+        demo: DemoConfig {
+            sim: SimConfig { seed: 5, pods: 40 },
+            interval: StdDuration::from_millis(200),
+            backfill: Duration::from_secs(45),
+        },
+        notices: vec![],
+    };
+    let app = build_app(mock_builder(), backend)
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(async {
+        tokio::time::timeout(
+            StdDuration::from_secs(30),
+            state.runtime.wait_for(|s| s.data_at.is_some()),
+        )
+        .await
+    })
+    .expect("data within 30 s")
+    .expect("runtime running");
+    (app, webview)
+}
+
+fn invoke(w: &tauri::WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: "tauri://localhost".parse().expect("url"),
+        body: tauri::ipc::InvokeBody::Json(body),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(w, request).map(|b| b.deserialize::<Value>().expect("json body"))
+}
+
+/// Calls a command the way `ui/src/ipc.rs` does and decodes its typed output.
+fn call<C: Command>(
+    w: &tauri::WebviewWindow<MockRuntime>,
+    args: &C::Args,
+) -> Result<C::Output, IpcError> {
+    match invoke(w, C::NAME, json!({ "args": args })) {
+        Ok(v) => Ok(serde_json::from_value(v).expect("typed output")),
+        Err(e) => Err(serde_json::from_value(e.clone())
+            .unwrap_or_else(|_| panic!("untyped error from {}: {e}", C::NAME))),
+    }
+}
+
+#[test]
+fn every_command_round_trips_on_the_mock_runtime() {
+    let (_app, w) = app();
+    let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
+    assert_eq!(o.pods_total, 40);
+    assert_eq!(o.charts.len(), 5);
+
+    let page = call::<ListPods>(
+        &w,
+        &PodQuery {
+            text: "redis".into(),
+            limit: 10,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(page.matched, 3);
+    let bad = call::<ListPods>(
+        &w,
+        &PodQuery {
+            limit: 0,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        bad.kind,
+        ErrorKind::InvalidArgument,
+        "the UI may not ask for unbounded pages"
+    );
+
+    let pod = &page.rows[0];
+    let detail = call::<GetPodDetail>(
+        &w,
+        &PodRef {
+            namespace: pod.namespace.clone(),
+            name: pod.name.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(detail.row.name, pod.name);
+    let gone = call::<GetPodDetail>(
+        &w,
+        &PodRef {
+            namespace: "x".into(),
+            name: "y".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::NotFound);
+
+    let alerts = call::<ListAlerts>(&w, &AlertQuery::default()).unwrap();
+    assert!(alerts.iter().any(|a| a.name == "Watchdog"));
+    let crit = call::<ListAlerts>(
+        &w,
+        &AlertQuery {
+            min_severity: Some(sentinel_model::Severity::Critical),
+            limit: None,
+        },
+    )
+    .unwrap();
+    assert!(
+        crit.iter()
+            .all(|a| a.severity == sentinel_model::Severity::Critical)
+    );
+
+    let paused = call::<PauseNotifications>(&w, &PauseArgs { minutes: 60 }).unwrap();
+    assert!(paused.paused_until.is_some());
+    let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
+    assert_eq!(
+        o.status.notifications_paused_until, paused.paused_until,
+        "the status bar shows the pause"
+    );
+    assert_eq!(
+        call::<PauseNotifications>(&w, &PauseArgs { minutes: 0 })
+            .unwrap()
+            .paused_until,
+        None
+    );
+
+    let sub = invoke(
+        &w,
+        Subscribe::NAME,
+        json!({ "args": {}, "channel": "__CHANNEL__:7" }),
+    );
+    assert_eq!(sub, Ok(Value::Null));
+}
+
+#[test]
+fn malformed_arguments_get_an_error_not_a_panic() {
+    let (_app, w) = app();
+    let e = invoke(&w, ListPods::NAME, json!({ "args": { "limit": "many" } })).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("invalid args `args` for command `list_pods`"),
+        "{e}"
+    );
+    let e = invoke(&w, GetPodDetail::NAME, json!({})).unwrap_err();
+    assert!(e.to_string().contains("args"), "{e}");
+    // The app still answers afterwards.
+    assert!(call::<GetOverview>(&w, &NoArgs {}).is_ok());
+}
+
+#[test]
+fn every_protocol_command_is_registered_and_granted() {
+    let (_app, w) = app();
+    for name in sentinel_protocol::COMMAND_NAMES {
+        // Wrong arguments on purpose: a registered command complains about
+        // them; an unregistered one says it does not exist.
+        if let Err(e) = invoke(&w, name, json!({ "bogus": true })) {
+            let msg = e.to_string();
+            assert!(
+                !msg.contains("not found") && !msg.contains("not allowed"),
+                "{name}: {msg}"
+            );
+        }
+    }
+    let caps: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::support::root().join("src-tauri/capabilities/default.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let granted: Vec<&str> = caps["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for name in sentinel_protocol::COMMAND_NAMES {
+        let permission = format!("allow-{}", name.replace('_', "-"));
+        assert!(
+            granted.contains(&permission.as_str()),
+            "{permission} missing from capabilities/default.json"
+        );
+    }
+    assert_eq!(
+        granted.len(),
+        sentinel_protocol::COMMAND_NAMES.len(),
+        "least privilege: nothing else is granted"
+    );
+}

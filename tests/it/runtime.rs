@@ -1,0 +1,214 @@
+//! The runtime end to end on the demo cluster: sources, the loop, snapshots,
+//! health, and the service answers built from them.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use sentinel_model::Duration;
+use sentinel_protocol::{Health, PodQuery, PodRef, PodSort, TrayLevel};
+use sentinel_runtime::{Batch, DemoConfig, Runtime, Source, SourceCtx, SystemClock};
+use sentinel_sim::SimConfig;
+
+fn demo(interval_ms: u64, backfill_s: i64) -> DemoConfig {
+    DemoConfig {
+        sim: SimConfig { seed: 3, pods: 60 },
+        interval: StdDuration::from_millis(interval_ms),
+        backfill: Duration::from_secs(backfill_s),
+    }
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(StdDuration::from_secs(30), f)
+        .await
+        .expect("timed out")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runtime_fills_the_dashboard() {
+    let rt = Runtime::demo(demo(200, 50)).start();
+    let snap = within(rt.wait_for(|s| s.data_at.is_some())).await.unwrap();
+    let o = sentinel_service::overview(&snap, None);
+    assert_eq!(o.pods_total, 60);
+    assert!(o.nodes.len() >= 3);
+    assert_eq!(o.status.sources[0].health, Health::Ok);
+    // Backfill filled the charts before the first live poll: 50 s at 200 ms.
+    let cpu = &o.charts[0];
+    assert!(cpu.points.len() >= 200, "{}", cpu.points.len());
+    assert!(
+        cpu.points.len() <= sentinel_service::CHART_POINTS,
+        "charts are downsampled"
+    );
+    assert!(cpu.points.windows(2).all(|w| w[0].0 < w[1].0));
+    for chart in &o.charts {
+        assert!(!chart.points.is_empty(), "{} is empty", chart.id);
+    }
+    let c = &o.cards;
+    assert!(c.cpu_percent.is_some_and(|v| v > 1.0 && v < 100.0));
+    assert!(c.request_rate.is_some_and(|v| v > 10.0));
+    assert_eq!(c.pods_running, 60);
+    assert!(o.alerts.iter().any(|a| a.name == "Watchdog"));
+
+    // The pods table: sort, filter, page.
+    let page = sentinel_service::list_pods(
+        &snap,
+        &PodQuery {
+            sort: PodSort::Memory,
+            descending: true,
+            limit: 5,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(page.rows.len(), 5);
+    assert!(
+        page.rows
+            .windows(2)
+            .all(|w| w[0].memory_bytes >= w[1].memory_bytes)
+    );
+    let pg = sentinel_service::list_pods(
+        &snap,
+        &PodQuery {
+            text: "POSTGRES".into(),
+            limit: 50,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(pg.matched, 3);
+    assert!(pg.rows.iter().all(|r| r.name.starts_with("postgres-")));
+    let data = sentinel_service::list_pods(
+        &snap,
+        &PodQuery {
+            namespace: Some("data".into()),
+            limit: 4,
+            offset: 4,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((data.matched, data.offset, data.rows.len()), (9, 4, 4));
+    assert!(
+        sentinel_service::list_pods(
+            &snap,
+            &PodQuery {
+                limit: 100_000,
+                ..PodQuery::default()
+            }
+        )
+        .is_err()
+    );
+
+    // Pod detail comes with a trend from the loop.
+    let detail = within(sentinel_service::pod_detail(
+        &rt,
+        &PodRef {
+            namespace: "data".into(),
+            name: "postgres-0".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    assert!(detail.cpu.len() > 100, "{}", detail.cpu.len());
+    assert_eq!(
+        detail.containers[0].image,
+        "docker.io/library/postgres:16.4"
+    );
+    let missing = within(sentinel_service::pod_detail(
+        &rt,
+        &PodRef {
+            namespace: "data".into(),
+            name: "nope".into(),
+        },
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(missing.kind, sentinel_protocol::ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_polls_keep_coming_and_backfill_is_not_news() {
+    let rt = Runtime::demo(demo(150, 60)).start();
+    let first = within(rt.wait_for(|s| s.data_at.is_some())).await.unwrap();
+    let later =
+        within(rt.wait_for(|s| s.data_at > first.data_at.map(|t| t.saturating_add(Duration(400)))))
+            .await
+            .unwrap();
+    assert!(later.generation > first.generation);
+    // The source's last update is a live one, seconds old at most.
+    let age = first.at.since(first.sources[0].last_ok.unwrap());
+    assert!(age < Duration::from_secs(5), "{age:?}");
+}
+
+/// A source that reports once, then goes silent (a hung Prometheus).
+struct Silent;
+
+impl Source for Silent {
+    fn name(&self) -> String {
+        "silent".into()
+    }
+    fn kind(&self) -> &'static str {
+        "prometheus"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        ctx.send(Batch {
+            at: ctx.clock.now(),
+            ..Batch::default()
+        })
+        .await;
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A source whose every poll fails (connection refused).
+struct Failing;
+
+impl Source for Failing {
+    fn name(&self) -> String {
+        "broken".into()
+    }
+    fn kind(&self) -> &'static str {
+        "alertmanager"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        loop {
+            if !ctx.failed("connection refused".into()).await {
+                return;
+            }
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_source_turns_stale_and_failing_one_down() {
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .source(Silent)
+        .source(Failing)
+        .start();
+    let ok = within(rt.wait_for(|s| s.sources[0].last_ok.is_some()))
+        .await
+        .unwrap();
+    assert_eq!(
+        sentinel_service::overview(&ok, None).status.sources[0].health,
+        Health::Ok
+    );
+    // Two intervals plus a second of grace later, the silent source is stale.
+    let stale = within(rt.wait_for(|s| s.sources[0].health == sentinel_runtime::Health::Stale))
+        .await
+        .unwrap();
+    let o = sentinel_service::overview(&stale, None);
+    assert_eq!(
+        o.tray,
+        TrayLevel::Stale,
+        "a stale source turns the tray stale"
+    );
+    let broken = &o.status.sources[1];
+    assert_eq!(broken.health, Health::Down);
+    assert_eq!(broken.message.as_deref(), Some("connection refused"));
+}

@@ -1,0 +1,32 @@
+//! Paths and small helpers shared by the tiers.
+
+use std::path::PathBuf;
+
+/// The cargo target profile dir holding the workspace binaries (`target/debug`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/it-<hash> -> target/debug
+    exe.parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// A built workspace binary, or a panic that says how to build it.
+pub fn binary(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
