@@ -119,11 +119,11 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             // Closing the window keeps Sentinel in the tray; Quit is in the tray menu.
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() {
-                    let _ = window.hide();
-                    api.prevent_close();
-                }
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && window.app_handle().tray_by_id(tray::TRAY_ID).is_some()
+            {
+                let _ = window.hide();
+                api.prevent_close();
             }
         })
         .run(tauri::generate_context!("../tauri.conf.json"));

@@ -2,6 +2,9 @@
 //! and `cli` always run; `e2e` drives the real app in the real webview and
 //! needs `SENTINEL_E2E=1` plus a display (scripts/test.sh sets both up).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod e2e;
 mod ipc;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Architecture invariants, stated as absences and checked with cargo tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+absent() { # crate, forbidden dependency; on any target platform
+  local tree
+  tree=$(cargo tree --locked --target all -p "$1" -e normal -i "$2" 2>/dev/null || true)
+  if [ -n "$tree" ]; then
+    echo "guard: $1 must not depend on $2:" >&2
+    echo "$tree" | head -5 >&2
+    fail=1
+  fi
+}
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-runtime sentinel-service sentinel-cli sentinel-ui; do
+  absent "$c" tauri
+done
+for dep in tokio reqwest sqlx; do
+  absent sentinel-model "$dep"; absent sentinel-protocol "$dep"; absent sentinel-sim "$dep"
+done
+# The UI does IO only through Tauri's IPC (leptos pulls tokio on some hosts, so it is not listed).
+for dep in reqwest sqlx sentinel-runtime sentinel-sim sentinel-service; do
+  absent sentinel-ui "$dep"
+done
+absent sentinel-runtime sentinel-protocol
+# Only the store crate may know SQL (it does not exist yet: nothing may).
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-runtime sentinel-service sentinel-cli sentinel-app; do
+  absent "$c" sqlx
+done
+# The vocabulary and the contract build for the browser.
+cargo check --locked -q -p sentinel-model -p sentinel-protocol --target wasm32-unknown-unknown
+# The sim and the engine never read the clock.
+if grep -rn "SystemTime::now\|Instant::now" crates/sentinel-sim/src crates/sentinel-model/src; then
+  echo "guard: the sim and the model must not read the clock" >&2
+  fail=1
+fi
+[ "$fail" -eq 0 ] && echo "guards: ok"
+exit "$fail"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every test, from a clean clone: formatting, lints, architecture guards,
+# unit and integration tests, the end-to-end test in the real webview under
+# Xvfb, and the .deb packaging. CI runs this through .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step bootstrap
+scripts/bootstrap.sh
+
+step fmt
+cargo fmt --all -- --check
+
+step "build ui"
+scripts/build-ui.sh
+
+step clippy
+cargo clippy --locked --workspace --exclude sentinel-ui --all-targets -- -D warnings
+cargo clippy --locked -p sentinel-ui --target wasm32-unknown-unknown -- -D warnings
+
+step guards
+scripts/guards.sh
+
+step build
+cargo build --locked --workspace --exclude sentinel-ui --all-targets
+
+step test
+# One session bus and one X display for the whole run; the E2E tier is on.
+export SENTINEL_E2E=1
+xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp" \
+  dbus-run-session -- cargo test --locked --workspace --exclude sentinel-ui -- --test-threads=2
+
+step package
+scripts/package.sh --debug --out target/package-test
+dpkg-deb --info target/package-test/*.deb | grep -q "Package: sentinel-console"
+dpkg-deb --contents target/package-test/*.deb | grep -q "usr/share/applications/sentinel-console.desktop"
+
+step done
