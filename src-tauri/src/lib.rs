@@ -81,6 +81,7 @@ pub fn build_app<R: tauri::Runtime>(
 
 /// The desktop app: single instance, logs, settings, tray, notifications.
 pub fn run() {
+    let launched = std::time::Instant::now();
     let dirs = logging::Dirs::from_env();
     let (log_guard, log_notice) = logging::init(&dirs);
     let mut notices: Vec<(Severity, String)> = log_notice.into_iter().collect();
@@ -106,16 +107,24 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_notification::init());
     let result = build_app(builder, backend)
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             match tray::build(&handle) {
-                Ok(tray) => watch::spawn(handle, Some(tray)),
+                Ok(tray) => watch::spawn(handle, Some(tray), launched),
                 Err(e) => {
                     tracing::warn!(error = %e, "no tray icon; the window stays the only way in");
-                    watch::spawn(handle, None);
+                    watch::spawn(handle, None, launched);
                 }
             }
             Ok(())
+        })
+        .on_page_load(move |_, payload| {
+            if matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                tracing::info!(
+                    elapsed_ms = launched.elapsed().as_millis() as u64,
+                    "window loaded"
+                );
+            }
         })
         .on_window_event(|window, event| {
             // Closing the window keeps Sentinel in the tray; Quit is in the tray menu.

@@ -78,3 +78,24 @@ pub fn init(dirs: &Dirs) -> (Option<WorkerGuard>, Option<(Severity, String)>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwritable_data_dir_falls_back_to_stderr_and_says_so() {
+        let dirs = Dirs {
+            data: PathBuf::from("/proc/sentinel-cannot-write-here"),
+            config: std::env::temp_dir(),
+        };
+        let (guard, notice) = init(&dirs);
+        assert!(guard.is_none());
+        let (level, msg) = notice.expect("a notice for the status bar");
+        assert_eq!(level, Severity::Warning);
+        assert!(
+            msg.contains("Cannot write logs to /proc/sentinel-cannot-write-here/logs"),
+            "{msg}"
+        );
+    }
+}

@@ -17,15 +17,27 @@ use crate::tray;
 /// Notifications raised per update at most; the rest are summarised.
 const BURST: usize = 3;
 
-pub fn spawn<R: Runtime>(app: AppHandle<R>, tray_icon: Option<TrayIcon<R>>) {
+pub fn spawn<R: Runtime>(
+    app: AppHandle<R>,
+    tray_icon: Option<TrayIcon<R>>,
+    launched: std::time::Instant,
+) {
     let state = app.state::<AppState>();
     let mut rx = state.runtime.subscribe();
     let paused = state.pause_handle();
     tauri::async_runtime::spawn(async move {
         let mut level = TrayLevel::Ok;
         let mut seen: HashSet<String> = HashSet::new();
+        let mut first_data = true;
         while rx.changed().await.is_ok() {
             let snap = rx.borrow_and_update().clone();
+            if first_data && snap.data_at.is_some() {
+                first_data = false;
+                tracing::info!(
+                    elapsed_ms = launched.elapsed().as_millis() as u64,
+                    "first live data"
+                );
+            }
             let now_level = sentinel_service::tray_level(&snap);
             if now_level != level {
                 level = now_level;

@@ -24,6 +24,7 @@ fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
             sim: SimConfig { seed: 5, pods: 40 },
             interval: StdDuration::from_millis(200),
             backfill: Duration::from_secs(45),
+            ..DemoConfig::default()
         },
         notices: vec![],
     };

@@ -14,6 +14,7 @@ fn demo(interval_ms: u64, backfill_s: i64) -> DemoConfig {
         sim: SimConfig { seed: 3, pods: 60 },
         interval: StdDuration::from_millis(interval_ms),
         backfill: Duration::from_secs(backfill_s),
+        ..DemoConfig::default()
     }
 }
 

@@ -49,6 +49,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
         interval: args.interval,
         backfill: sentinel_model::Duration(i64::try_from(args.backfill.as_millis())?),
+        ..DemoConfig::default()
     };
     let rt = Runtime::demo(config).start();
     let mut rx = rt.subscribe();

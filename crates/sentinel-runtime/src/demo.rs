@@ -14,6 +14,8 @@ pub struct DemoConfig {
     pub interval: StdDuration,
     /// History generated at start so charts are full at once.
     pub backfill: Duration,
+    /// Where in the demo's 20-minute incident loop the live view begins.
+    pub live_at_loop_s: i64,
 }
 
 impl Default for DemoConfig {
@@ -22,6 +24,10 @@ impl Default for DemoConfig {
             sim: SimConfig::default(),
             interval: StdDuration::from_secs(2),
             backfill: Duration::from_mins(15),
+            // A dependency slowdown is starting: alerts fire within a minute of
+            // launch, and the rollout and noisy-neighbour incidents are in the
+            // charts' history.
+            live_at_loop_s: 690,
         }
     }
 }
@@ -70,7 +76,8 @@ impl Source for DemoSource {
         );
         let now = ctx.clock.now();
         let start = now.saturating_sub(self.config.backfill);
-        let mut sim = Sim::new(self.config.sim, start);
+        let offset = self.config.live_at_loop_s - self.config.backfill.millis() / 1000;
+        let mut sim = Sim::new(self.config.sim, start).at_loop_offset(offset);
         // History first, one frame at a time, so memory stays flat whatever the size.
         let mut t = start.millis() + step.millis();
         while t < now.millis() {

@@ -58,6 +58,8 @@ pub struct Frame {
 pub struct Sim {
     rng: Rng,
     start: Timestamp,
+    /// The start of the incident loop; `start` unless moved by [`Sim::at_loop_offset`].
+    origin: Timestamp,
     last: Timestamp,
     nodes: Vec<NodeState>,
     workloads: Vec<Workload>,
@@ -79,6 +81,7 @@ impl Sim {
         let mut sim = Sim {
             rng,
             start,
+            origin: start,
             last: start,
             nodes,
             workloads,
@@ -91,17 +94,25 @@ impl Sim {
         sim
     }
 
-    /// The simulation's start: the origin of the incident loop.
+    /// The simulation's start.
     pub fn start(&self) -> Timestamp {
         self.start
+    }
+
+    /// Starts the simulation `offset_s` seconds into the incident loop
+    /// instead of at its beginning. Moments before that never happened.
+    pub fn at_loop_offset(mut self, offset_s: i64) -> Self {
+        let offset = offset_s.rem_euclid(scenario::CYCLE_S);
+        self.origin = self.start.saturating_sub(Duration::from_secs(offset));
+        self
     }
 
     /// Advances the cluster to `now` (earlier times are treated as no time
     /// passing) and returns the resulting frame.
     pub fn step(&mut self, now: Timestamp) -> Frame {
         let now = now.max(self.last);
-        let prev_ms = self.last.millis() - self.start.millis();
-        let now_ms = now.millis() - self.start.millis();
+        let prev_ms = self.last.millis() - self.origin.millis();
+        let now_ms = now.millis() - self.origin.millis();
         for moment in scenario::moments_between(prev_ms, now_ms) {
             self.apply(moment, now);
         }

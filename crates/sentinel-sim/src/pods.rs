@@ -417,6 +417,9 @@ impl Sim {
 
     fn node_up(&mut self, at: Timestamp) {
         let n = DOWN_NODE.min(self.nodes.len() - 1);
+        if self.nodes[n].is_ready() {
+            return;
+        }
         let name = self.nodes[n].name.clone();
         self.nodes[n].conditions = healthy_conditions(at);
         self.events.push(event(

@@ -176,3 +176,26 @@ fn scale_knob_builds_ten_thousand_pods() {
     assert!(f.nodes.len() >= 300);
     assert_eq!(f.pod_usage.len(), 10_000);
 }
+
+#[test]
+fn loop_offset_starts_mid_loop_without_replaying_earlier_moments() {
+    // 650 s in: the dependency slowdown begins 10 s later.
+    let mut sim = Sim::new(SimConfig::default(), T0).at_loop_offset(650);
+    let mut frames = Vec::new();
+    sim.fast_forward(
+        T0.saturating_add(Duration::from_secs(60)),
+        Duration::from_secs(2),
+        |f| frames.push(f.clone()),
+    );
+    let names: BTreeSet<_> = frames
+        .iter()
+        .flat_map(|f| f.alerts.iter().map(|a| a.name().to_string()))
+        .collect();
+    assert!(names.contains("HighErrorRate"), "{names:?}");
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.events.iter().all(|e| e.reason != "NodeReady"))
+    );
+    assert_eq!(frames.last().unwrap().pods.len(), 40);
+}
