@@ -25,6 +25,7 @@ fi
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 arch=$(dpkg --print-architecture)
 root=$(mktemp -d)
+chmod 755 "$root"
 trap 'rm -rf "$root"' EXIT
 install -Dm755 "target/$profile/sentinel-console" "$root/usr/bin/sentinel-console"
 install -Dm755 "target/$profile/sentinel" "$root/usr/bin/sentinel"

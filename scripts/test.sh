@@ -33,8 +33,18 @@ xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp" \
   dbus-run-session -- cargo test --locked --workspace --exclude sentinel-ui -- --test-threads=2
 
 step package
-scripts/package.sh --debug --out target/package-test
-dpkg-deb --info target/package-test/*.deb | grep -q "Package: sentinel-console"
-dpkg-deb --contents target/package-test/*.deb | grep -q "usr/share/applications/sentinel-console.desktop"
+rm -rf target/package-test
+deb=$(scripts/package.sh --debug --out target/package-test)
+# Read whole listings first: `grep -q` would close the pipe early under pipefail.
+info=$(dpkg-deb --info "$deb")
+contents=$(dpkg-deb --contents "$deb")
+for want in "Package: sentinel-console" "Depends: libwebkit2gtk-4.1-0"; do
+  grep -qF "$want" <<<"$info" || { echo "package: control lacks '$want'" >&2; exit 1; }
+done
+for want in usr/bin/sentinel-console usr/bin/sentinel usr/share/applications/sentinel-console.desktop \
+  usr/share/icons/hicolor/128x128/apps/sentinel-console.png; do
+  grep -qF "./$want" <<<"$contents" || { echo "package: $want missing" >&2; exit 1; }
+done
+echo "package: $deb ok"
 
 step done

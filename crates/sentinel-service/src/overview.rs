@@ -195,3 +195,97 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
         namespaces,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sentinel_model::{Alert, AlertState, Duration, Labels, Timestamp};
+    use sentinel_runtime::snapshot::{Health, Mode, SourceStatus};
+
+    use super::*;
+
+    fn alert(severity: &str) -> Alert {
+        let mut labels = Labels::new();
+        labels.insert("alertname".into(), format!("A{severity}"));
+        labels.insert("severity".into(), severity.into());
+        Alert {
+            fingerprint: severity.into(),
+            labels,
+            annotations: Labels::new(),
+            starts_at: Timestamp(0),
+            ends_at: None,
+            state: AlertState::Active,
+            generator_url: String::new(),
+        }
+    }
+
+    fn snap(health: Health, severities: &[&str]) -> Snapshot {
+        let mut s = Snapshot::empty(Mode::Demo, Timestamp(10_000));
+        s.sources = vec![SourceStatus {
+            name: "demo".into(),
+            kind: "demo",
+            interval: Duration::from_secs(2),
+            health,
+            last_ok: Some(Timestamp(9_000)),
+            last_error: None,
+        }];
+        s.alerts = Arc::new(severities.iter().map(|s| alert(s)).collect());
+        s
+    }
+
+    #[test]
+    fn tray_shows_the_worst_thing_and_stale_beats_everything() {
+        assert_eq!(tray_level(&snap(Health::Ok, &[])), TrayLevel::Ok);
+        assert_eq!(
+            tray_level(&snap(Health::Ok, &["none", "info"])),
+            TrayLevel::Ok
+        );
+        assert_eq!(
+            tray_level(&snap(Health::Ok, &["info", "warning"])),
+            TrayLevel::Warning
+        );
+        assert_eq!(
+            tray_level(&snap(Health::Ok, &["warning", "critical"])),
+            TrayLevel::Critical
+        );
+        assert_eq!(tray_level(&snap(Health::Stale, &[])), TrayLevel::Stale);
+        assert_eq!(
+            tray_level(&snap(Health::Down, &["critical"])),
+            TrayLevel::Stale
+        );
+        // Starting is not stale: the first poll is on its way.
+        assert_eq!(tray_level(&snap(Health::Starting, &[])), TrayLevel::Ok);
+    }
+
+    #[test]
+    fn alert_query_filters_by_severity_and_limits() {
+        let s = snap(Health::Ok, &["info", "warning", "critical"]);
+        let crit = alerts(
+            &s,
+            &AlertQuery {
+                min_severity: Some(Severity::Warning),
+                limit: None,
+            },
+        );
+        assert_eq!(crit.len(), 2);
+        assert!(crit.iter().all(|a| a.severity >= Severity::Warning));
+        assert_eq!(
+            alerts(
+                &s,
+                &AlertQuery {
+                    min_severity: None,
+                    limit: Some(1)
+                }
+            )
+            .len(),
+            1
+        );
+        let o = overview(&s, Some(Timestamp(5_000)));
+        assert_eq!(
+            o.status.notifications_paused_until, None,
+            "a pause that ended is not shown"
+        );
+        assert_eq!(o.alerts_total, 3);
+    }
+}
