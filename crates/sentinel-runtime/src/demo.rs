@@ -32,6 +32,18 @@ impl Default for DemoConfig {
     }
 }
 
+/// Simulated pod-polls the start-up history may cost (about 2 s of work).
+const BACKFILL_POD_STEPS: i64 = 600_000;
+
+/// The backfill's step: the poll interval, or coarser when the cluster is so
+/// large that full resolution would delay the first data.
+fn backfill_step(interval: Duration, backfill: Duration, pods: usize) -> Duration {
+    let pods = i64::try_from(pods.max(sentinel_sim::DEFAULT_PODS)).unwrap_or(i64::MAX);
+    interval.max(Duration(
+        backfill.millis().saturating_mul(pods) / BACKFILL_POD_STEPS,
+    ))
+}
+
 pub struct DemoSource {
     config: DemoConfig,
 }
@@ -78,14 +90,19 @@ impl Source for DemoSource {
         let start = now.saturating_sub(self.config.backfill);
         let offset = self.config.live_at_loop_s - self.config.backfill.millis() / 1000;
         let mut sim = Sim::new(self.config.sim, start).at_loop_offset(offset);
-        // History first, one frame at a time, so memory stays flat whatever the size.
-        let mut t = start.millis() + step.millis();
-        while t < now.millis() {
+        // History first, one frame at a time, so memory stays flat whatever the
+        // size; big clusters get coarser history so the first data is quick.
+        let mut t = start.millis();
+        let back_step = backfill_step(step, self.config.backfill, self.config.sim.pods);
+        loop {
+            t += back_step.millis();
+            if t >= now.millis() {
+                break;
+            }
             let frame = sim.step(Timestamp(t));
             if !ctx.send(frame_to_batch(frame, true)).await {
                 return;
             }
-            t += step.millis();
         }
         let mut ticker = tokio::time::interval(self.config.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -96,5 +113,21 @@ impl Source for DemoSource {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backfill_step_coarsens_only_for_large_clusters() {
+        let (two_s, fifteen_m) = (Duration::from_secs(2), Duration::from_mins(15));
+        assert_eq!(backfill_step(two_s, fifteen_m, 40), two_s);
+        assert_eq!(backfill_step(two_s, fifteen_m, 1000), two_s);
+        assert_eq!(
+            backfill_step(two_s, fifteen_m, 10_000),
+            Duration::from_secs(15)
+        );
     }
 }

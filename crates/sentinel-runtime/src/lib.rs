@@ -72,7 +72,9 @@ impl RuntimeBuilder {
 
     /// Starts the loop and the sources. Must be called inside a tokio runtime.
     pub fn start(self) -> Runtime {
-        let (tx, rx) = mpsc::channel(64);
+        // Small on purpose: a source that outruns the loop (a 10,000-pod backfill)
+        // waits instead of queueing batches in memory.
+        let (tx, rx) = mpsc::channel(4);
         let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
         let mut state = State::new(self.mode, self.window, statuses);
         for (level, message) in self.notices {

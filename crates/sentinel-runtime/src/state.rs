@@ -25,10 +25,12 @@ struct Counters {
     latency: LatencyHistogram,
 }
 
-/// A pod's recent CPU and memory, kept compactly for its sparkline.
+/// What the state keeps per pod besides its view: counters for rates and
+/// recent CPU and memory (compact, for the sparkline). Aligned with `pods`.
 #[derive(Debug, Default)]
-struct Trend {
-    points: VecDeque<(Timestamp, f32, f32)>,
+struct PodSide {
+    counters: Option<Counters>,
+    trend: VecDeque<(Timestamp, f32, f32)>,
 }
 
 pub struct State {
@@ -40,15 +42,13 @@ pub struct State {
     sources: Vec<SourceStatus>,
     pods: Arc<Vec<PodView>>,
     pod_index: HashMap<PodKey, usize>,
+    side: Vec<PodSide>,
     nodes: Vec<NodeState>,
     node_usage: HashMap<String, NodeUsage>,
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
-    restarts_by_uid: HashMap<String, u32>,
     restart_log: VecDeque<(Timestamp, u64)>,
-    counters: HashMap<PodKey, Counters>,
     counters_at: Option<Timestamp>,
-    trends: HashMap<PodKey, Trend>,
     cpu: Rolling,
     memory: Rolling,
     request_rate: Rolling,
@@ -69,15 +69,13 @@ impl State {
             sources,
             pods: Arc::default(),
             pod_index: HashMap::new(),
+            side: Vec::new(),
             nodes: Vec::new(),
             node_usage: HashMap::new(),
             alerts: Arc::default(),
             events: VecDeque::new(),
-            restarts_by_uid: HashMap::new(),
             restart_log: VecDeque::new(),
-            counters: HashMap::new(),
             counters_at: None,
-            trends: HashMap::new(),
             cpu: Rolling::new(window),
             memory: Rolling::new(window),
             request_rate: Rolling::new(window),
@@ -139,45 +137,77 @@ impl State {
         }
     }
 
+    /// Takes a new pod list. Sources list pods in a stable order, so the
+    /// common case (same pods as last time) reuses the index and the per-pod
+    /// data without building a single key; only a changed set is re-keyed.
     fn replace_pods(&mut self, at: Timestamp, pods: Vec<PodState>) {
         if pods.len() > 1000 {
             self.trend_capacity = 60;
         }
+        let old = std::mem::take(&mut self.pods);
+        let same_set = old.len() == pods.len()
+            && old
+                .iter()
+                .zip(&pods)
+                .all(|(o, n)| o.pod.namespace == n.namespace && o.pod.name == n.name);
         let mut restarted = 0u64;
-        let mut seen = HashMap::with_capacity(pods.len());
-        for p in &pods {
-            let now = p.restarts();
-            if let Some(prev) = self.restarts_by_uid.get(&p.uid) {
-                restarted += u64::from(now.saturating_sub(*prev));
+        if same_set {
+            for (o, n) in old.iter().zip(&pods) {
+                if o.pod.uid == n.uid {
+                    restarted += u64::from(n.restarts().saturating_sub(o.pod.restarts()));
+                }
             }
-            seen.insert(p.uid.clone(), now);
+        } else {
+            let by_uid: HashMap<&str, u32> = old
+                .iter()
+                .map(|v| (v.pod.uid.as_str(), v.pod.restarts()))
+                .collect();
+            for n in &pods {
+                if let Some(prev) = by_uid.get(n.uid.as_str()) {
+                    restarted += u64::from(n.restarts().saturating_sub(*prev));
+                }
+            }
         }
-        self.restarts_by_uid = seen;
         self.restart_log.push_back((at, restarted));
         let oldest = at.saturating_sub(self.window);
         while self.restart_log.front().is_some_and(|(t, _)| *t < oldest) {
             self.restart_log.pop_front();
         }
-        let old = std::mem::take(&mut self.pods);
-        let views: Vec<PodView> = pods
-            .into_iter()
-            .map(|pod| {
-                let key = (pod.namespace.clone(), pod.name.clone());
-                let prev = self.pod_index.get(&key).and_then(|&i| old.get(i));
-                PodView {
-                    cpu_cores: prev.and_then(|v| v.cpu_cores),
-                    memory_bytes: prev.and_then(|v| v.memory_bytes),
+        if same_set {
+            let views = old
+                .iter()
+                .zip(pods)
+                .map(|(o, pod)| PodView {
+                    cpu_cores: o.cpu_cores,
+                    memory_bytes: o.memory_bytes,
                     pod,
-                }
-            })
-            .collect();
-        self.pod_index = views
-            .iter()
-            .enumerate()
-            .map(|(i, v)| ((v.pod.namespace.clone(), v.pod.name.clone()), i))
-            .collect();
-        self.trends.retain(|k, _| self.pod_index.contains_key(k));
-        self.counters.retain(|k, _| self.pod_index.contains_key(k));
+                })
+                .collect();
+            self.pods = Arc::new(views);
+            return;
+        }
+        let mut old_side = std::mem::take(&mut self.side);
+        let mut views = Vec::with_capacity(pods.len());
+        let mut side = Vec::with_capacity(pods.len());
+        let mut index = HashMap::with_capacity(pods.len());
+        for (i, pod) in pods.into_iter().enumerate() {
+            let key = (pod.namespace.clone(), pod.name.clone());
+            let prev = self.pod_index.get(&key).copied();
+            let prev_view = prev.and_then(|j| old.get(j));
+            views.push(PodView {
+                cpu_cores: prev_view.and_then(|v| v.cpu_cores),
+                memory_bytes: prev_view.and_then(|v| v.memory_bytes),
+                pod,
+            });
+            side.push(
+                prev.and_then(|j| old_side.get_mut(j))
+                    .map(std::mem::take)
+                    .unwrap_or_default(),
+            );
+            index.insert(key, i);
+        }
+        self.pod_index = index;
+        self.side = side;
         self.pods = Arc::new(views);
     }
 
@@ -208,27 +238,28 @@ impl State {
         let mut latency = LatencyHistogram::default();
         let pods = Arc::make_mut(&mut self.pods);
         for u in usage {
-            let key = (u.namespace, u.pod);
+            let Some(&i) = self.pod_index.get(&(u.namespace, u.pod)) else {
+                continue;
+            };
+            let (Some(view), Some(side)) = (pods.get_mut(i), self.side.get_mut(i)) else {
+                continue;
+            };
             let now = Counters {
                 requests: u.requests_total,
                 errors: u.errors_total,
                 latency: u.latency,
             };
-            if let Some(prev) = self.counters.insert(key.clone(), now) {
+            if let Some(prev) = side.counters.replace(now) {
                 requests += now.requests.saturating_sub(prev.requests);
                 errors += now.errors.saturating_sub(prev.errors);
                 latency.add(&now.latency.delta(&prev.latency));
             }
-            if let Some(&i) = self.pod_index.get(&key) {
-                pods[i].cpu_cores = Some(u.cpu_cores);
-                pods[i].memory_bytes = Some(u.memory_bytes);
+            view.cpu_cores = Some(u.cpu_cores);
+            view.memory_bytes = Some(u.memory_bytes);
+            if side.trend.len() >= self.trend_capacity {
+                side.trend.pop_front();
             }
-            let trend = self.trends.entry(key).or_default();
-            if trend.points.len() >= self.trend_capacity {
-                trend.points.pop_front();
-            }
-            trend
-                .points
+            side.trend
                 .push_back((at, u.cpu_cores as f32, u.memory_bytes as f32));
         }
         self.counters_at = Some(at);
@@ -245,10 +276,10 @@ impl State {
     }
 
     pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
-        let t = self.trends.get(key)?;
+        let t = &self.side.get(*self.pod_index.get(key)?)?.trend;
         Some(PodTrend {
-            cpu: t.points.iter().map(|p| (p.0, f64::from(p.1))).collect(),
-            memory: t.points.iter().map(|p| (p.0, f64::from(p.2))).collect(),
+            cpu: t.iter().map(|p| (p.0, f64::from(p.1))).collect(),
+            memory: t.iter().map(|p| (p.0, f64::from(p.2))).collect(),
         })
     }
 
