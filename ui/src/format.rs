@@ -55,9 +55,20 @@ pub fn unit_value(unit: sentinel_protocol::Unit, v: f64) -> String {
     use sentinel_protocol::Unit;
     match unit {
         Unit::Percent => pct(v),
-        Unit::PerSecond => format!("{v:.1}/s"),
+        Unit::PerSecond => format!("{}/s", compact(v)),
         Unit::Milliseconds => format!("{v:.0} ms"),
         Unit::Cores => cores(v),
         Unit::Bytes => bytes(v),
+    }
+}
+
+/// `950`, `12.4k`, `3.1M`: numbers that fit an axis label.
+pub fn compact(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e4 => format!("{:.0}k", v / 1e3),
+        a if a >= 1e3 => format!("{:.1}k", v / 1e3),
+        a if a >= 100.0 => format!("{v:.0}"),
+        _ => format!("{v:.1}"),
     }
 }

@@ -156,33 +156,7 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
             ),
             chart("p95", "p95 latency", Unit::Milliseconds, &series.p95_ms, s),
         ],
-        nodes: s
-            .nodes
-            .iter()
-            .map(|n| NodeRow {
-                name: n.node.name.clone(),
-                ready: n.node.is_ready(),
-                cpu_percent: n
-                    .cpu_cores
-                    .map(|c| 100.0 * c * 1000.0 / f64::from(n.node.cpu_capacity_millis.max(1))),
-                memory_percent: n
-                    .memory_bytes
-                    .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
-                problems: n
-                    .node
-                    .problems()
-                    .map(|c| {
-                        format!(
-                            "{}={} ({})",
-                            c.kind,
-                            if c.status { "True" } else { "False" },
-                            c.reason
-                        )
-                    })
-                    .collect(),
-                pods: n.pods,
-            })
-            .collect(),
+        nodes: nodes(s),
         alerts: alerts(
             s,
             &AlertQuery {
@@ -194,6 +168,39 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
         pods_total: s.pods.len(),
         namespaces,
     }
+}
+
+/// Nodes with a problem first (NotReady, pressure), then by name.
+fn nodes(s: &Snapshot) -> Vec<NodeRow> {
+    let mut rows: Vec<NodeRow> = s
+        .nodes
+        .iter()
+        .map(|n| NodeRow {
+            name: n.node.name.clone(),
+            ready: n.node.is_ready(),
+            cpu_percent: n
+                .cpu_cores
+                .map(|c| 100.0 * c * 1000.0 / f64::from(n.node.cpu_capacity_millis.max(1))),
+            memory_percent: n
+                .memory_bytes
+                .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
+            problems: n
+                .node
+                .problems()
+                .map(|c| {
+                    format!(
+                        "{}={} ({})",
+                        c.kind,
+                        if c.status { "True" } else { "False" },
+                        c.reason
+                    )
+                })
+                .collect(),
+            pods: n.pods,
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.problems.is_empty(), &a.name).cmp(&(b.problems.is_empty(), &b.name)));
+    rows
 }
 
 #[cfg(test)]

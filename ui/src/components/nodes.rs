@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use crate::app::Ui;
 use crate::format;
 
+/// Nodes shown; the backend lists troubled nodes first, so none hides.
+const SHOWN: usize = 12;
+
 fn bar(label: &'static str, v: Option<f64>) -> impl IntoView {
     let w = v.unwrap_or(0.0).clamp(0.0, 100.0);
     let class = if w >= 90.0 {
@@ -29,8 +32,8 @@ pub fn NodeStrip() -> impl IntoView {
     view! {
         <section class="nodes" id="nodes">
             {move || ui.overview.get().map(|o| {
-                let more = o.nodes.len().saturating_sub(24);
-                let cards = o.nodes.into_iter().take(24).map(|n| {
+                let more = o.nodes.len().saturating_sub(SHOWN);
+                let cards = o.nodes.into_iter().take(SHOWN).map(|n| {
                     let short = n.name.split('.').next().unwrap_or(&n.name).to_string();
                     let state = if n.ready { "node" } else { "node notready" };
                     view! {
