@@ -68,14 +68,25 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
     let mut rx = state.runtime.subscribe();
     let paused = state.pause_handle();
     tauri::async_runtime::spawn(async move {
+        let mut last: Option<(
+            std::sync::Arc<sentinel_runtime::Snapshot>,
+            std::time::Instant,
+        )> = None;
         loop {
             let snap = rx.borrow_and_update().clone();
-            let until = paused.lock().map(|g| *g).unwrap_or(None);
-            if channel
-                .send(Update::Overview(sentinel_service::overview(&snap, until)))
-                .is_err()
-            {
-                break;
+            let due = last.as_ref().is_none_or(|(prev, sent)| {
+                let since = i64::try_from(sent.elapsed().as_millis()).unwrap_or(i64::MAX);
+                sentinel_service::worth_sending(prev, &snap, since)
+            });
+            if due {
+                let until = paused.lock().map(|g| *g).unwrap_or(None);
+                if channel
+                    .send(Update::Overview(sentinel_service::overview(&snap, until)))
+                    .is_err()
+                {
+                    break;
+                }
+                last = Some((snap, std::time::Instant::now()));
             }
             if rx.changed().await.is_err() {
                 break;

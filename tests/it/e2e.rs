@@ -246,6 +246,39 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     save(&c, &dir, "alerts-critical.png").await;
 
+    // A second launch hands over to the first instance and exits.
+    let second = Command::new(&app)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let exited = tokio::task::spawn_blocking(move || {
+        let mut second = second;
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            if let Ok(Some(status)) = second.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = second.kill();
+        None
+    })
+    .await
+    .unwrap();
+    assert!(
+        exited.is_some(),
+        "a second instance must exit and focus the first"
+    );
+    assert!(
+        count(&c, "#pod-rows tr").await >= 1,
+        "the first instance still answers"
+    );
+
     c.close().await.unwrap();
     drop(driver);
     let _ = std::fs::remove_dir_all(&home);

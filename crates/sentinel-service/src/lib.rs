@@ -6,7 +6,7 @@
 mod overview;
 mod pods;
 
-pub use overview::{alerts, overview, tray_level};
+pub use overview::{alerts, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail};
 
 use sentinel_protocol::{ErrorKind, IpcError};

@@ -170,6 +170,21 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
     }
 }
 
+/// Whether a subscriber that last received `prev` should get `next`: new
+/// data, a health change or a new notice always; otherwise only when
+/// `since_last_ms` says the ages on screen are getting old.
+pub fn worth_sending(prev: &Snapshot, next: &Snapshot, since_last_ms: i64) -> bool {
+    const REFRESH_MS: i64 = 5_000;
+    next.data_at != prev.data_at
+        || next
+            .sources
+            .iter()
+            .map(|s| s.health)
+            .ne(prev.sources.iter().map(|s| s.health))
+        || next.notices.len() != prev.notices.len()
+        || since_last_ms >= REFRESH_MS
+}
+
 /// Nodes with a problem first (NotReady, pressure), then by name.
 fn nodes(s: &Snapshot) -> Vec<NodeRow> {
     let mut rows: Vec<NodeRow> = s
@@ -263,6 +278,21 @@ mod tests {
         );
         // Starting is not stale: the first poll is on its way.
         assert_eq!(tray_level(&snap(Health::Starting, &[])), TrayLevel::Ok);
+    }
+
+    #[test]
+    fn ticks_without_news_are_not_sent() {
+        let a = snap(Health::Ok, &[]);
+        let mut b = snap(Health::Ok, &[]);
+        b.at = Timestamp(11_000);
+        assert!(!worth_sending(&a, &b, 1_000), "only the clock moved");
+        assert!(worth_sending(&a, &b, 5_000), "but ages must not freeze");
+        b.data_at = Some(Timestamp(11_000));
+        assert!(worth_sending(&a, &b, 1_000), "new data");
+        assert!(
+            worth_sending(&a, &snap(Health::Stale, &[]), 0),
+            "health changed"
+        );
     }
 
     #[test]
