@@ -21,6 +21,18 @@ impl Drop for Driver {
     }
 }
 
+/// A command with the test's own XDG dirs and no inherited stdio.
+fn isolated(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -96,19 +108,13 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
 
     let (port, native) = (free_port(), free_port());
     let driver = Driver(
-        Command::new("tauri-driver")
+        isolated("tauri-driver", &home)
             .args([
                 "--port",
                 &port.to_string(),
                 "--native-port",
                 &native.to_string(),
             ])
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("tauri-driver on PATH (scripts/bootstrap.sh installs it)"),
     );
@@ -247,15 +253,7 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     save(&c, &dir, "alerts-critical.png").await;
 
     // A second launch hands over to the first instance and exits.
-    let second = Command::new(&app)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let second = isolated(&app, &home).spawn().unwrap();
     let exited = tokio::task::spawn_blocking(move || {
         let mut second = second;
         let until = Instant::now() + Duration::from_secs(15);
