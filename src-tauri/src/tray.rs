@@ -58,7 +58,21 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
+/// The tray icon and its pause item, whose label follows the pause state.
+pub struct Tray<R: Runtime> {
+    pub icon: TrayIcon<R>,
+    pub pause_item: MenuItem<R>,
+}
+
+pub fn pause_label(paused: bool) -> &'static str {
+    if paused {
+        "Resume notifications"
+    } else {
+        "Pause notifications for 1 hour"
+    }
+}
+
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
     let open = MenuItem::with_id(app, "open", "Open Sentinel Console", true, None::<&str>)?;
     let pause = MenuItem::with_id(
         app,
@@ -70,7 +84,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &pause, &quit])?;
     let pause_item = pause.clone();
-    TrayIconBuilder::with_id(TRAY_ID)
+    let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(TrayLevel::Ok))
         .tooltip(tooltip(TrayLevel::Ok))
         .menu(&menu)
@@ -94,7 +108,11 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
             "quit" => app.exit(0),
             _ => {}
         })
-        .build(app)
+        .build(app)?;
+    Ok(Tray {
+        icon,
+        pause_item: pause,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use sentinel_model::Severity;
 use sentinel_protocol::TrayLevel;
 use sentinel_runtime::{Clock, SystemClock};
-use tauri::tray::TrayIcon;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
@@ -19,7 +18,7 @@ const BURST: usize = 3;
 
 pub fn spawn<R: Runtime>(
     app: AppHandle<R>,
-    tray_icon: Option<TrayIcon<R>>,
+    tray_icon: Option<tray::Tray<R>>,
     launched: std::time::Instant,
 ) {
     let state = app.state::<AppState>();
@@ -29,6 +28,7 @@ pub fn spawn<R: Runtime>(
         let mut level = TrayLevel::Ok;
         let mut seen: HashSet<String> = HashSet::new();
         let mut first_data = true;
+        let mut was_paused = false;
         while rx.changed().await.is_ok() {
             let snap = rx.borrow_and_update().clone();
             if first_data && snap.data_at.is_some() {
@@ -43,8 +43,8 @@ pub fn spawn<R: Runtime>(
                 level = now_level;
                 tracing::info!(level = ?level, "tray level changed");
                 if let Some(t) = &tray_icon {
-                    let _ = t.set_icon(Some(tray::icon(level)));
-                    let _ = t.set_tooltip(Some(tray::tooltip(level)));
+                    let _ = t.icon.set_icon(Some(tray::icon(level)));
+                    let _ = t.icon.set_tooltip(Some(tray::tooltip(level)));
                 }
             }
             let critical: Vec<_> = snap
@@ -61,6 +61,13 @@ pub fn spawn<R: Runtime>(
                 .lock()
                 .map(|g| g.is_some_and(|t| t > SystemClock.now()))
                 .unwrap_or(false);
+            // A pause set from the UI, or one that ran out, shows in the tray menu too.
+            if is_paused != was_paused {
+                was_paused = is_paused;
+                if let Some(t) = &tray_icon {
+                    let _ = t.pause_item.set_text(tray::pause_label(is_paused));
+                }
+            }
             if fresh.is_empty() || is_paused {
                 continue;
             }

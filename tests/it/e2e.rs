@@ -252,6 +252,32 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     save(&c, &dir, "alerts-critical.png").await;
 
+    // Pausing notifications from the status bar shows at once, and resumes.
+    c.find(Locator::Css("#pause-notifications"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(5, "the pause to show", || async {
+        text(&c, "#status-bar")
+            .await
+            .contains("notifications paused until")
+    })
+    .await;
+    c.find(Locator::Css("#pause-notifications"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(5, "the pause to end", || async {
+        !text(&c, "#status-bar")
+            .await
+            .contains("notifications paused")
+    })
+    .await;
+
     // A second launch hands over to the first instance and exits.
     let second = isolated(&app, &home).spawn().unwrap();
     let exited = tokio::task::spawn_blocking(move || {

@@ -2,10 +2,28 @@
 //! and anything wrong with the app itself.
 
 use leptos::prelude::*;
-use sentinel_protocol::{Health, Mode};
+use leptos::task::spawn_local;
+use sentinel_protocol::{Health, Mode, PauseArgs, PauseNotifications};
 
 use crate::app::Ui;
 use crate::format;
+use crate::ipc;
+
+/// Pauses notifications for an hour, or resumes them.
+fn toggle_pause(ui: Ui, paused: bool) {
+    spawn_local(async move {
+        let minutes = if paused { 0 } else { 60 };
+        match ipc::call::<PauseNotifications>(&PauseArgs { minutes }).await {
+            // Shown at once, not at the next poll.
+            Ok(state) => ui.overview.update(|o| {
+                if let Some(o) = o {
+                    o.status.notifications_paused_until = state.paused_until;
+                }
+            }),
+            Err(e) => ui.error.set(Some(format!("Notifications: {}", e.message))),
+        }
+    });
+}
 
 #[component]
 pub fn StatusBar() -> impl IntoView {
@@ -34,15 +52,22 @@ pub fn StatusBar() -> impl IntoView {
                 let notices = o.status.notices.iter().map(|n| view! {
                     <span class="notice" title=n.message.clone()>"⚠ "{n.message.clone()}</span>
                 }).collect_view();
+                let is_paused = o.status.notifications_paused_until.is_some();
                 let paused = o.status.notifications_paused_until.map(|t| view! {
                     <span class="paused">{format!("notifications paused until {}", format::clock(t.millis(), false))}</span>
                 });
+                let pause_button = view! {
+                    <button id="pause-notifications" class="link" on:click=move |_| toggle_pause(ui, is_paused)>
+                        {if is_paused { "Resume notifications" } else { "Pause notifications 1h" }}
+                    </button>
+                };
                 view! {
                     <span class=format!("mode {}", mode.to_lowercase())>{mode}</span>
                     {sources}
                     {paused}
                     {notices}
                     <span class="spacer"></span>
+                    {pause_button}
                     <span class="mem" title="Resident memory of the backend and the webview">
                         {format!("memory {}", format::opt(o.status.memory_bytes.map(|b| b as f64), format::bytes))}
                     </span>
