@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth dbus-x11 webkit2gtk-driver imagemagick gnome-keyring
-  xdotool dunst procps dpkg-dev file
+  xdotool dunst dbus-bin procps dpkg-dev file
 )
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }

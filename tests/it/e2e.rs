@@ -106,6 +106,21 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     // A corrupt settings file: the app must start anyway and say so.
     std::fs::write(config.join("settings.toml"), "pods = [[[ not toml").unwrap();
 
+    // Watch the session bus for desktop notifications the app raises.
+    let notify_log = home.join("notify.log");
+    let monitor = Driver(
+        Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&notify_log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (scripts/bootstrap.sh installs it)"),
+    );
+
     let (port, native) = (free_port(), free_port());
     let driver = Driver(
         isolated("tauri-driver", &home)
@@ -172,6 +187,12 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         "the corrupt settings file is reported: {status}"
     );
     assert!(!config.join("settings.toml").exists(), "and moved aside");
+
+    // The demo opens with a critical alert firing: it reached the desktop.
+    eventually(10, "a desktop notification", || async {
+        std::fs::read_to_string(&notify_log).is_ok_and(|log| log.contains("HighErrorRate"))
+    })
+    .await;
 
     // Hovering a chart shows the value under the pointer.
     c.execute(
@@ -305,5 +326,6 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
 
     c.close().await.unwrap();
     drop(driver);
+    drop(monitor);
     let _ = std::fs::remove_dir_all(&home);
 }
