@@ -85,7 +85,7 @@ impl AlertBook {
 }
 
 /// A stable fingerprint of a label set, 16 hex digits like Alertmanager's.
-pub fn fingerprint(labels: &Labels) -> String {
+fn fingerprint(labels: &Labels) -> String {
     let mut buf = Vec::new();
     for (k, v) in labels {
         buf.extend_from_slice(k.as_bytes());

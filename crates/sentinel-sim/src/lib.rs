@@ -15,7 +15,6 @@ use sentinel_model::{
     Alert, ClusterEvent, Duration, NodeState, NodeUsage, PodState, PodUsage, Timestamp,
 };
 
-pub use alerts::fingerprint;
 use pods::PodSim;
 use rng::Rng;
 use topology::Workload;
@@ -92,11 +91,6 @@ impl Sim {
         };
         sim.populate();
         sim
-    }
-
-    /// The simulation's start.
-    pub fn start(&self) -> Timestamp {
-        self.start
     }
 
     /// Starts the simulation `offset_s` seconds into the incident loop
