@@ -54,6 +54,48 @@ impl Timestamp {
             rem % 60
         )
     }
+
+    /// Parse `YYYY-MM-DD[T ]HH:MM:SS[.fff…][Z]` (RFC 3339 in UTC, or the
+    /// space-separated form CSV exports use). Offsets other than `Z` are
+    /// rejected rather than guessed.
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let s = s.trim();
+        let s = s.strip_suffix('Z').unwrap_or(s);
+        let b = s.as_bytes();
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let t = s.get(r)?;
+            t.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| t.parse().ok())?
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut ms = 0;
+        if let Some(frac) = s.get(19..).filter(|f| !f.is_empty()) {
+            let digits = frac.strip_prefix('.')?;
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let mut scaled = 0;
+            for (i, c) in digits.bytes().take(3).enumerate() {
+                scaled += i64::from(c - b'0') * 10_i64.pow(2 - i as u32);
+            }
+            ms = scaled;
+        }
+        let days = days_from_civil(y, mo as u32, d as u32);
+        Some(Timestamp(
+            (days * 86_400 + h * 3600 + mi * 60 + sec) * 1000 + ms,
+        ))
+    }
 }
 
 impl Duration {
@@ -79,6 +121,17 @@ impl Duration {
             s => format!("{}d", s / 86_400),
         }
     }
+}
+
+/// (year, month, day) to days since the epoch, Howard Hinnant's algorithm.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Days since the epoch to (year, month, day), Howard Hinnant's algorithm.
@@ -110,6 +163,29 @@ mod tests {
             Timestamp(951_782_400_000).to_rfc3339(),
             "2000-02-29T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_garbage() {
+        for t in [0, 1_763_757_823_456, 951_782_400_000, -86_400_000] {
+            assert_eq!(
+                Timestamp::parse(&Timestamp(t).to_rfc3339()),
+                Some(Timestamp(t))
+            );
+        }
+        assert_eq!(
+            Timestamp::parse("2014-02-19 10:50:00.000000"),
+            Timestamp::parse("2014-02-19T10:50:00Z")
+        );
+        for bad in [
+            "",
+            "2014-02-19",
+            "2014-13-01 00:00:00",
+            "2014-02-19 10:50:00+02:00",
+            "20x4-02-19 10:50:00",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,86 @@
+//! Detectors as NAB scorers: one anomaly score in [0, 1] per row.
+
+use crate::detectors::likelihood::{Likelihood, LikelihoodParams};
+use crate::stats::{Window, normal_tail};
+
+/// A streaming scorer: one value in, one score out, no look-ahead.
+pub trait Scorer {
+    fn score(&mut self, at_ms: i64, value: f64) -> f64;
+}
+
+/// The detector the app ships as default.
+pub const DEFAULT: &str = "likelihood";
+
+/// Detectors `sentinel eval nab` knows.
+pub const NAMES: &[&str] = &["likelihood", "zscore", "null"];
+
+pub fn by_name(name: &str) -> Option<Box<dyn Scorer>> {
+    Some(match name {
+        "likelihood" => Box::new(Likelihood::new(LikelihoodParams::default())),
+        name if name.starts_with("likelihood:") => {
+            Box::new(Likelihood::new(parse_params(&name[11..])?))
+        }
+        "zscore" => Box::new(ZScore {
+            window: Window::new(6400),
+        }),
+        "null" => Box::new(Null),
+        _ => return None,
+    })
+}
+
+impl Scorer for Likelihood {
+    fn score(&mut self, at_ms: i64, value: f64) -> f64 {
+        let _ = at_ms;
+        self.observe(value).score
+    }
+}
+
+/// NAB's "windowed Gaussian": the two-sided tail of the value against a
+/// trailing window, as a plain rolling z-score would see it.
+struct ZScore {
+    window: Window,
+}
+
+impl Scorer for ZScore {
+    fn score(&mut self, _: i64, value: f64) -> f64 {
+        let std = self.window.std();
+        let s = if self.window.len() < 2 || std == 0.0 {
+            0.0
+        } else {
+            1.0 - 2.0 * normal_tail((value - self.window.mean()).abs() / std)
+        };
+        self.window.push(value);
+        s.clamp(0.0, 1.0)
+    }
+}
+
+/// Never fires: the benchmark's floor.
+struct Null;
+
+impl Scorer for Null {
+    fn score(&mut self, _: i64, _: f64) -> f64 {
+        0.5
+    }
+}
+
+/// `window=200,short=10,...`: parameters over the defaults, for tuning.
+pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
+    let mut p = LikelihoodParams::default();
+    for kv in spec.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=')?;
+        let f: f64 = v.parse().ok()?;
+        match k {
+            "window" => p.window = f as usize,
+            "short" => p.short = f as usize,
+            "history" => p.history = f as usize,
+            "warmup" => p.warmup = f as usize,
+            "margin" => p.novelty_margin = f,
+            "refractory" => p.refractory = f as usize,
+            "level" => p.refractory_level = f,
+            "bins" => p.bins = f as u32,
+            "damp" => p.damp = f,
+            _ => return None,
+        }
+    }
+    Some(p)
+}

@@ -1,0 +1,268 @@
+//! Streaming statistics: O(1) per sample, no allocation after construction.
+
+use serde::{Deserialize, Serialize};
+
+/// Mean and variance of the last `cap` readings (a ring buffer with a
+/// windowed Welford update, recomputed exactly once per lap so rounding
+/// error never accumulates).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    buf: Vec<f64>,
+    head: usize,
+    len: usize,
+    mean: f64,
+    m2: f64,
+}
+
+impl Window {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            buf: vec![0.0; cap.max(1)],
+            head: 0,
+            len: 0,
+            mean: 0.0,
+            m2: 0.0,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len == self.buf.len()
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Population variance (never negative).
+    pub fn variance(&self) -> f64 {
+        if self.len < 2 {
+            0.0
+        } else {
+            (self.m2 / self.len as f64).max(0.0)
+        }
+    }
+
+    pub fn std(&self) -> f64 {
+        self.variance().sqrt()
+    }
+
+    /// The oldest reading, if the window is full (the one `push` drops next).
+    pub fn oldest(&self) -> Option<f64> {
+        self.is_full().then(|| self.buf[self.head])
+    }
+
+    pub fn push(&mut self, x: f64) {
+        let cap = self.buf.len();
+        if self.len < cap {
+            self.buf[(self.head + self.len) % cap] = x;
+            self.len += 1;
+            let d = x - self.mean;
+            self.mean += d / self.len as f64;
+            self.m2 += d * (x - self.mean);
+        } else {
+            let old = self.buf[self.head];
+            self.buf[self.head] = x;
+            self.head = (self.head + 1) % cap;
+            let mean = self.mean + (x - old) / cap as f64;
+            self.m2 += (x - old) * (x - mean + old - self.mean);
+            self.mean = mean;
+            if self.head == 0 {
+                self.recompute();
+            }
+        }
+    }
+
+    fn recompute(&mut self) {
+        let n = self.len as f64;
+        let mean = self.iter().sum::<f64>() / n;
+        self.m2 = self.iter().map(|v| (v - mean) * (v - mean)).sum();
+        self.mean = mean;
+    }
+
+    /// Readings oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        let cap = self.buf.len();
+        (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary::of(self.iter())
+    }
+}
+
+/// Exponentially weighted mean and variance.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ewma {
+    pub alpha: f64,
+    pub mean: f64,
+    pub var: f64,
+    pub count: u64,
+}
+
+impl Ewma {
+    pub fn new(alpha: f64) -> Self {
+        Self {
+            alpha: alpha.clamp(1e-6, 1.0),
+            mean: 0.0,
+            var: 0.0,
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, x: f64) {
+        if self.count == 0 {
+            self.mean = x;
+            self.var = 0.0;
+        } else {
+            let d = x - self.mean;
+            let incr = self.alpha * d;
+            self.mean += incr;
+            self.var = (1.0 - self.alpha) * (self.var + d * incr);
+        }
+        self.count += 1;
+    }
+
+    pub fn std(&self) -> f64 {
+        self.var.max(0.0).sqrt()
+    }
+}
+
+/// What a trace shows of a detector's input window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub count: usize,
+    pub mean: f64,
+    pub std: f64,
+    pub median: f64,
+    pub mad: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarise readings (non-finite ones are skipped). Sorting makes this
+    /// O(n log n): it runs when a trace is written, not per sample.
+    pub fn of(values: impl Iterator<Item = f64>) -> Summary {
+        let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return Summary::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let median = median_sorted(&v);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        Summary {
+            count: v.len(),
+            mean,
+            std: var.sqrt(),
+            median,
+            mad: median_sorted(&dev),
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Median of sorted, non-empty values.
+pub fn median_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The standard normal's upper tail, `P(Z > z)`, accurate to ~1e-7
+/// (Abramowitz–Stegun 7.1.26 on erfc), without libm.
+pub fn normal_tail(z: f64) -> f64 {
+    if z.is_nan() {
+        return 0.5;
+    }
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * erfc
+    } else {
+        1.0 - 0.5 * erfc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_matches_a_direct_computation_through_many_laps() {
+        let mut w = Window::new(7);
+        let xs: Vec<f64> = (0..100)
+            .map(|i| ((i * 37) % 11) as f64 * 1e6 + 0.5)
+            .collect();
+        for (i, &x) in xs.iter().enumerate() {
+            w.push(x);
+            let tail = &xs[i.saturating_sub(6)..=i];
+            let s = Summary::of(tail.iter().copied());
+            assert!((w.mean() - s.mean).abs() < 1e-6, "mean at {i}");
+            assert!(
+                (w.std() - s.std).abs() < 1e-3,
+                "std at {i}: {} vs {}",
+                w.std(),
+                s.std
+            );
+        }
+    }
+
+    #[test]
+    fn summary_of_known_values() {
+        let s = Summary::of([1.0, 2.0, 3.0, 4.0, 100.0, f64::NAN].into_iter());
+        assert_eq!(s.count, 5);
+        assert_eq!(s.median, 3.0);
+        assert_eq!(s.mad, 1.0);
+        assert_eq!((s.min, s.max), (1.0, 100.0));
+        assert_eq!(Summary::of(std::iter::empty()).count, 0);
+    }
+
+    #[test]
+    fn normal_tail_known_points() {
+        assert!((normal_tail(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_tail(1.959_964) - 0.025).abs() < 1e-6);
+        assert!((normal_tail(-3.0) - 0.998_650_1).abs() < 1e-6);
+        assert!(normal_tail(40.0) < 1e-300 + 1e-12);
+    }
+
+    #[test]
+    fn ewma_tracks_a_step() {
+        let mut e = Ewma::new(0.5);
+        for _ in 0..50 {
+            e.push(10.0);
+        }
+        assert_eq!(e.mean, 10.0);
+        assert_eq!(e.var, 0.0);
+        e.push(20.0);
+        assert_eq!(e.mean, 15.0);
+        assert!(e.var > 0.0);
+    }
+}
