@@ -3,6 +3,7 @@
 
 mod alert;
 mod cluster;
+mod finding;
 mod time;
 mod usage;
 
@@ -10,6 +11,10 @@ pub use alert::{Alert, AlertState, Severity};
 pub use cluster::{
     ClusterEvent, ContainerState, ContainerStatus, EventType, NodeCondition, NodeState, ObjectRef,
     OwnerKind, OwnerRef, PodPhase, PodState,
+};
+pub use finding::{
+    Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,
+    Transition, WindowSummary, num,
 };
 pub use time::{Duration, Timestamp};
 pub use usage::{LATENCY_BUCKETS_SECONDS, LatencyHistogram, NodeUsage, PodUsage};

@@ -143,8 +143,9 @@ impl Likelihood {
             deviation: Calibrator::new(p.short, p.history),
             context: Calibrator::new(p.short, p.history),
             seen: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
+            // Finite sentinels keep the state serialisable.
+            min: f64::MAX,
+            max: f64::MIN,
             quiet_until: 0,
             prev_q: [0; 2],
             contexts: if p.bins > 0 {
@@ -193,7 +194,7 @@ impl Likelihood {
         } else {
             1.0 - 2.0 * normal_tail(r.z.min(40.0))
         };
-        let margin = self.p.novelty_margin * (self.max - self.min);
+        let margin = self.p.novelty_margin * (self.max - self.min).max(0.0);
         r.extreme =
             self.seen as usize >= self.p.warmup && (x > self.max + margin || x < self.min - margin);
         r.novelty = self.context_novelty(x);
@@ -236,7 +237,7 @@ impl Likelihood {
         }
         let range = self.max - self.min;
         let bins = f64::from(self.p.bins);
-        let q = if range > 0.0 && range.is_finite() {
+        let q = if self.seen > 0 && range > 0.0 && range.is_finite() {
             // Values beyond the seen range get their own levels at either end.
             (((x - self.min) / range) * bins).clamp(-1.0, bins) as i64 + 1
         } else {

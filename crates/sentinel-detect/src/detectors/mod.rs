@@ -1,5 +1,194 @@
 //! Per-series detector states. Each one is fed `(at, value)` in order and
-//! answers with what it computed; none reads the clock or allocates per
-//! sample.
+//! answers with an [`Eval`]: whether its condition holds, at which severity,
+//! and what it computed. None reads the clock or allocates per sample.
 
+pub mod drift;
 pub mod likelihood;
+pub mod robust;
+pub mod simple;
+
+use sentinel_model::Severity;
+use serde::{Deserialize, Serialize};
+
+/// A comparison operator of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl Op {
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+}
+
+/// One comparison a detector made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Check {
+    pub name: &'static str,
+    pub value: f64,
+    pub op: Op,
+    pub threshold: f64,
+    pub passed: bool,
+    pub severity: Option<Severity>,
+}
+
+impl Check {
+    pub fn new(
+        name: &'static str,
+        value: f64,
+        op: Op,
+        threshold: f64,
+        severity: Option<Severity>,
+    ) -> Self {
+        Self {
+            name,
+            value,
+            op,
+            threshold,
+            passed: op.holds(value, threshold),
+            severity,
+        }
+    }
+}
+
+const MAX_VALUES: usize = 4;
+const MAX_CHECKS: usize = 2;
+
+/// What a detector made of one sample. Fixed-size, so evaluating allocates
+/// nothing; the engine turns it into a trace only when a state changes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Eval {
+    /// False while warming up (or for a rejected sample): no verdict.
+    pub ready: bool,
+    /// `Some` when the condition holds, at this severity.
+    pub level: Option<Severity>,
+    values: [(&'static str, f64); MAX_VALUES],
+    n_values: u8,
+    checks: [Option<Check>; MAX_CHECKS],
+    /// The expected range, when the detector has a baseline.
+    pub band: Option<(f64, f64)>,
+    /// A note for the trace when there is no verdict ("warming up").
+    pub note: Option<&'static str>,
+}
+
+impl Default for Eval {
+    fn default() -> Self {
+        Self {
+            ready: false,
+            level: None,
+            values: [("", 0.0); MAX_VALUES],
+            n_values: 0,
+            checks: [None; MAX_CHECKS],
+            band: None,
+            note: None,
+        }
+    }
+}
+
+impl Eval {
+    pub fn warming(note: &'static str) -> Self {
+        Self {
+            note: Some(note),
+            ..Self::default()
+        }
+    }
+
+    pub fn value(mut self, name: &'static str, v: f64) -> Self {
+        if (self.n_values as usize) < MAX_VALUES {
+            self.values[self.n_values as usize] = (name, v);
+            self.n_values += 1;
+        }
+        self
+    }
+
+    /// Record a check; the first passing check with a severity sets the level
+    /// (checks are added most severe first).
+    pub fn check(mut self, c: Check) -> Self {
+        if let Some(slot) = self.checks.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(c);
+        }
+        if c.passed && self.level.is_none() {
+            self.level = c.severity;
+        }
+        self
+    }
+
+    pub fn values(&self) -> &[(&'static str, f64)] {
+        &self.values[..self.n_values as usize]
+    }
+
+    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().flatten()
+    }
+
+    pub fn with_band(mut self, lo: f64, hi: f64) -> Self {
+        self.band = Some((lo, hi));
+        self
+    }
+
+    pub fn ready(mut self) -> Self {
+        self.ready = true;
+        self
+    }
+}
+
+/// `|x - mean| / std`: 0 on a flat window when `x` equals the mean, infinite
+/// when it does not (a constant series that moves is as unusual as it gets).
+pub fn z_score(x: f64, mean: f64, std: f64) -> f64 {
+    let dev = (x - mean).abs();
+    if std > 0.0 {
+        dev / std
+    } else if dev > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// The two-level z verdict shared by the z-score family.
+pub fn z_checks(e: Eval, z: f64, warning: f64, critical: f64) -> Eval {
+    e.check(Check::new(
+        "|z|",
+        z,
+        Op::Gt,
+        critical,
+        Some(Severity::Critical),
+    ))
+    .check(Check::new(
+        "|z|",
+        z,
+        Op::Gt,
+        warning,
+        Some(Severity::Warning),
+    ))
+}

@@ -1,0 +1,144 @@
+//! Robust (median/MAD) and seasonal baselines.
+
+use sentinel_model::{Duration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{Eval, z_checks, z_score};
+use crate::stats::{Ewma, Window, median_sorted};
+
+/// Modified z-score `0.6745 (x - median) / MAD` over a trailing window. The
+/// median and MAD are recomputed every `window / 8` readings (amortised
+/// O(log n) per reading); a zero MAD falls back to the mean absolute
+/// deviation, and a flat window makes any move infinitely unusual.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mad {
+    pub window: Window,
+    pub warmup: usize,
+    pub warning: f64,
+    pub critical: f64,
+    median: f64,
+    scale: f64,
+    since: usize,
+}
+
+impl Mad {
+    pub fn new(window: usize, warmup: usize, warning: f64, critical: f64) -> Self {
+        Self {
+            window: Window::new(window),
+            warmup,
+            warning,
+            critical,
+            median: 0.0,
+            scale: 0.0,
+            since: usize::MAX,
+        }
+    }
+
+    fn refresh(&mut self) {
+        let mut v: Vec<f64> = self.window.iter().collect();
+        v.sort_by(f64::total_cmp);
+        let median = median_sorted(&v);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let mad = median_sorted(&dev);
+        let mean_abs = dev.iter().sum::<f64>() / dev.len().max(1) as f64;
+        self.median = median;
+        // Scale so that the result is comparable to a z-score.
+        self.scale = if mad > 0.0 {
+            mad / 0.6745
+        } else {
+            mean_abs * 1.2533
+        };
+        self.since = 0;
+    }
+
+    pub fn observe(&mut self, x: f64) -> Eval {
+        let n = self.window.len();
+        if n >= self.warmup.max(1) && self.since >= (self.window.capacity() / 8).max(1) {
+            self.refresh();
+        }
+        self.window.push(x);
+        self.since = self.since.saturating_add(1);
+        if n < self.warmup.max(1) {
+            return Eval::warming("warming up").value("readings", n as f64);
+        }
+        let z = z_score(x, self.median, self.scale);
+        let e = Eval::default()
+            .ready()
+            .value("robust z", z)
+            .value("median", self.median)
+            .value("MAD", self.scale * 0.6745);
+        Eval {
+            band: Some((
+                self.median - self.warning * self.scale,
+                self.median + self.warning * self.scale,
+            )),
+            ..z_checks(e, z, self.warning, self.critical)
+        }
+    }
+}
+
+/// A baseline per slot of a period (the same time of day, or of week): an
+/// EWMA mean and variance per slot, used once the slot has been seen in at
+/// least `min_cycles` periods.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Seasonal {
+    pub period: Duration,
+    pub min_cycles: u64,
+    pub warning: f64,
+    pub critical: f64,
+    slots: Vec<Ewma>,
+}
+
+impl Seasonal {
+    pub fn new(
+        period: Duration,
+        slots: usize,
+        alpha: f64,
+        min_cycles: u64,
+        warning: f64,
+        critical: f64,
+    ) -> Self {
+        Self {
+            period,
+            min_cycles,
+            warning,
+            critical,
+            slots: vec![Ewma::new(alpha); slots.clamp(1, 10_080)],
+        }
+    }
+
+    fn slot(&self, at: Timestamp) -> usize {
+        let p = self.period.millis().max(1);
+        let phase = at.millis().rem_euclid(p);
+        ((phase as i128 * self.slots.len() as i128) / p as i128) as usize
+    }
+
+    pub fn observe(&mut self, at: Timestamp, x: f64) -> Eval {
+        let i = self.slot(at).min(self.slots.len() - 1);
+        let s = self.slots[i];
+        // A slot sees several readings per period; count periods, not readings.
+        let per_period = 1 + (self.period.millis() / self.slots.len() as i64 / 1000).max(0) as u64;
+        self.slots[i].push(x);
+        let cycles = s.count / per_period.max(1);
+        if cycles < self.min_cycles || s.count == 0 {
+            return Eval::warming("not enough history at this time of the period")
+                .value("slot", i as f64)
+                .value("readings in slot", s.count as f64);
+        }
+        let z = z_score(x, s.mean, s.std());
+        let e = Eval::default()
+            .ready()
+            .value("seasonal z", z)
+            .value("slot", i as f64)
+            .value("slot mean", s.mean)
+            .value("slot std", s.std());
+        Eval {
+            band: Some((
+                s.mean - self.warning * s.std(),
+                s.mean + self.warning * s.std(),
+            )),
+            ..z_checks(e, z, self.warning, self.critical)
+        }
+    }
+}

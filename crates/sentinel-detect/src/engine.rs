@@ -1,0 +1,466 @@
+//! The engine: rules applied to series, findings out.
+//!
+//! Feed readings with [`Engine::observe`] (time is an argument) and call
+//! [`Engine::tick`] when time passes without readings (absence rules). Both
+//! append [`Finding`]s to `out` when a rule fires, escalates or resolves.
+//! Deterministic: the same calls give the same findings and traces, bit for
+//! bit; the whole engine serialises, so replay can resume from a snapshot.
+//!
+//! Bad input has a defined behaviour (docs/detection.md):
+//! NaN and ±∞ are gaps (ignored, counted); a reading at or before the
+//! series' last timestamp is dropped (duplicates and out-of-order samples,
+//! counted); magnitudes beyond 1e150 are clamped; counter resets are handled
+//! by counter-aware rules; a constant series has zero spread, so any move
+//! off it is infinitely unusual for the z-score family.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use sentinel_model::{
+    Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,
+    Severity, Timestamp, num,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::Eval;
+use crate::rules::{Rule, RuleFile, format_duration};
+use crate::state::{Change, Detector, Lifecycle, window_summary};
+use crate::stats::Summary;
+
+/// Readings kept per series as evidence for traces.
+pub const HISTORY: usize = 32;
+/// Resolved findings kept in memory.
+pub const RESOLVED_KEPT: usize = 200;
+
+/// A handle to a registered series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SeriesId(pub u32);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Slot {
+    rule: u32,
+    detector: Detector,
+    life: Lifecycle,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Series {
+    key: SeriesKey,
+    last_at: Option<Timestamp>,
+    history: VecDeque<(Timestamp, f64)>,
+    slots: Vec<Slot>,
+}
+
+/// Counts of rejected input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub non_finite: u64,
+    pub out_of_order: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    series: Vec<Series>,
+    #[serde(skip)]
+    index: HashMap<SeriesKey, SeriesId>,
+    firing: BTreeMap<String, Finding>,
+    resolved: VecDeque<Finding>,
+    marks: BTreeMap<String, OperatorMark>,
+    rejected: Rejected,
+}
+
+impl Engine {
+    pub fn new(rules: RuleFile) -> Self {
+        Self {
+            rules: rules.rules,
+            series: Vec::new(),
+            index: HashMap::new(),
+            firing: BTreeMap::new(),
+            resolved: VecDeque::new(),
+            marks: BTreeMap::new(),
+            rejected: Rejected::default(),
+        }
+    }
+
+    /// Rebuild what is not serialised (after deserialising a snapshot).
+    pub fn restored(mut self) -> Self {
+        self.index = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), SeriesId(i as u32)))
+            .collect();
+        self
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn rejected(&self) -> Rejected {
+        self.rejected
+    }
+
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// The handle of a series, registering it (and matching rules) on first use.
+    pub fn series(&mut self, key: &SeriesKey) -> SeriesId {
+        if let Some(id) = self.index.get(key) {
+            return *id;
+        }
+        let slots = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.selector.matches(key))
+            .map(|(i, r)| Slot {
+                rule: i as u32,
+                detector: Detector::new(&r.detector, r.severity),
+                life: Lifecycle::default(),
+            })
+            .collect();
+        let id = SeriesId(self.series.len() as u32);
+        self.series.push(Series {
+            key: key.clone(),
+            last_at: None,
+            history: VecDeque::new(),
+            slots,
+        });
+        self.index.insert(key.clone(), id);
+        id
+    }
+
+    /// Whether any rule watches this series.
+    pub fn watched(&self, id: SeriesId) -> bool {
+        self.series
+            .get(id.0 as usize)
+            .is_some_and(|s| !s.slots.is_empty())
+    }
+
+    /// Feed one reading. Findings that fired, escalated or resolved are
+    /// appended to `out`.
+    pub fn observe(&mut self, id: SeriesId, at: Timestamp, value: f64, out: &mut Vec<Finding>) {
+        let Some(series) = self.series.get_mut(id.0 as usize) else {
+            return;
+        };
+        if series.slots.is_empty() {
+            return;
+        }
+        if !value.is_finite() {
+            self.rejected.non_finite += 1;
+            return;
+        }
+        if series.last_at.is_some_and(|last| at <= last) {
+            self.rejected.out_of_order += 1;
+            return;
+        }
+        let value = value.clamp(-1e150, 1e150);
+        series.last_at = Some(at);
+        if series.history.len() == HISTORY {
+            series.history.pop_front();
+        }
+        series.history.push_back((at, value));
+        for slot in &mut series.slots {
+            let eval = slot.detector.observe(at, value);
+            let rule = &self.rules[slot.rule as usize];
+            step(
+                rule,
+                slot,
+                &series.key,
+                &series.history,
+                at,
+                value,
+                eval,
+                &mut self.firing,
+                &mut self.resolved,
+                &self.marks,
+                out,
+            );
+        }
+    }
+
+    /// Let time pass: absence rules fire when a series has been silent.
+    pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Finding>) {
+        for series in &mut self.series {
+            for slot in &mut series.slots {
+                let Some(eval) = slot.detector.tick(now) else {
+                    continue;
+                };
+                let rule = &self.rules[slot.rule as usize];
+                let value = series.history.back().map_or(f64::NAN, |p| p.1);
+                step(
+                    rule,
+                    slot,
+                    &series.key,
+                    &series.history,
+                    now,
+                    value,
+                    eval,
+                    &mut self.firing,
+                    &mut self.resolved,
+                    &self.marks,
+                    out,
+                );
+            }
+        }
+    }
+
+    /// Findings firing now, in a stable order.
+    pub fn firing(&self) -> impl Iterator<Item = &Finding> {
+        self.firing.values()
+    }
+
+    /// Recently resolved findings, newest last.
+    pub fn resolved(&self) -> impl Iterator<Item = &Finding> {
+        self.resolved.iter()
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.firing
+            .get(id)
+            .or_else(|| self.resolved.iter().rev().find(|f| f.id == id))
+    }
+
+    /// Record an operator's verdict; it shows in the finding's trace from now
+    /// on. False when no such finding is known.
+    pub fn mark(&mut self, id: &str, mark: Mark, at: Timestamp) -> bool {
+        let m = OperatorMark { mark, at };
+        let mut found = false;
+        if let Some(f) = self.firing.get_mut(id) {
+            f.trace.mark = Some(m.clone());
+            found = true;
+        }
+        for f in self.resolved.iter_mut().filter(|f| f.id == id) {
+            f.trace.mark = Some(m.clone());
+            found = true;
+        }
+        if found {
+            self.marks.insert(id.to_string(), m);
+        }
+        found
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn step(
+    rule: &Rule,
+    slot: &mut Slot,
+    key: &SeriesKey,
+    history: &VecDeque<(Timestamp, f64)>,
+    at: Timestamp,
+    value: f64,
+    eval: Eval,
+    firing: &mut BTreeMap<String, Finding>,
+    resolved: &mut VecDeque<Finding>,
+    marks: &BTreeMap<String, OperatorMark>,
+    out: &mut Vec<Finding>,
+) {
+    if !eval.ready {
+        return;
+    }
+    let level = eval.level.map(|l| {
+        if slot.detector.graded() {
+            l.min(rule.severity)
+        } else {
+            rule.severity
+        }
+    });
+    let why = || {
+        eval.checks().find(|c| c.passed).map_or_else(
+            || "the condition holds".to_string(),
+            |c| {
+                format!(
+                    "{} {} {} {}",
+                    c.name,
+                    num(c.value),
+                    c.op.as_str(),
+                    num(c.threshold)
+                )
+            },
+        )
+    };
+    let Some(change) = slot
+        .life
+        .step(at, level, rule.for_, rule.keep_firing_for, why)
+    else {
+        return;
+    };
+    let id = format!(
+        "{}:{}:{}",
+        rule.name,
+        key,
+        slot.life.active_at.map_or(0, Timestamp::millis)
+    );
+    match change {
+        Change::Pending | Change::BackToInactive => {}
+        Change::Fired | Change::Escalated => {
+            let mut trace = build_trace(rule, slot, key, history, at, value, &eval);
+            trace.mark = marks.get(&id).cloned();
+            let f = Finding {
+                id: id.clone(),
+                rule: rule.name.clone(),
+                series: key.clone(),
+                severity: slot.life.severity,
+                state: RuleState::Firing,
+                active_at: slot.life.active_at.unwrap_or(at),
+                fired_at: slot.life.fired_at.unwrap_or(at),
+                resolved_at: None,
+                summary: first_sentence(&trace.explanation),
+                trace,
+            };
+            firing.insert(id, f.clone());
+            out.push(f);
+        }
+        Change::Resolved => {
+            let Some(mut f) = firing.remove(&id) else {
+                return;
+            };
+            f.state = RuleState::Resolved;
+            f.resolved_at = Some(at);
+            f.trace.state = RuleState::Resolved;
+            f.trace.transitions = slot.life.transitions.clone();
+            if resolved.len() == RESOLVED_KEPT {
+                resolved.pop_front();
+            }
+            resolved.push_back(f.clone());
+            out.push(f);
+        }
+    }
+}
+
+fn first_sentence(s: &str) -> String {
+    s.split_inclusive(". ")
+        .next()
+        .unwrap_or(s)
+        .trim()
+        .to_string()
+}
+
+/// JSON has no infinity: the largest finite number stands for it.
+fn finite(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(f64::MIN, f64::MAX)
+    }
+}
+
+fn build_trace(
+    rule: &Rule,
+    slot: &Slot,
+    key: &SeriesKey,
+    history: &VecDeque<(Timestamp, f64)>,
+    at: Timestamp,
+    value: f64,
+    eval: &Eval,
+) -> RuleTrace {
+    let window = slot
+        .detector
+        .window()
+        .unwrap_or_else(|| Summary::of(history.iter().map(|p| p.1)));
+    let computed: Vec<Computed> = eval
+        .values()
+        .iter()
+        .map(|(n, v)| Computed {
+            name: (*n).to_string(),
+            value: finite(*v),
+        })
+        .collect();
+    let comparisons = eval
+        .checks()
+        .map(|c| Comparison {
+            name: c.name.to_string(),
+            value: finite(c.value),
+            op: c.op.as_str().to_string(),
+            threshold: finite(c.threshold),
+            passed: c.passed,
+            severity: c.severity,
+        })
+        .collect();
+    let mut trace = RuleTrace {
+        rule: RuleRef {
+            name: rule.name.clone(),
+            detector: rule.detector.kind().to_string(),
+            params: rule.detector.params(),
+            severity: rule.severity,
+            for_: rule.for_,
+            keep_firing_for: rule.keep_firing_for,
+        },
+        series: key.clone(),
+        at,
+        value: finite(value),
+        window: window_summary(window),
+        computed,
+        comparisons,
+        band: eval.band.map(|(a, b)| (finite(a), finite(b))),
+        threshold: rule.detector.threshold(),
+        transitions: slot.life.transitions.clone(),
+        points: history.iter().copied().collect(),
+        state: slot.life.state,
+        severity: slot.life.severity,
+        explanation: String::new(),
+        mark: None,
+    };
+    trace.explanation = explain(rule, &trace);
+    trace
+}
+
+/// Fill the rule's template: labels, `value`, `threshold`, `for`,
+/// `keep_firing_for`, the rule's parameters and the computed values.
+/// Unknown names stay as written.
+pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
+    let lookup = |name: &str| -> Option<String> {
+        if let Some(v) = trace.series.labels.get(name) {
+            return Some(v.clone());
+        }
+        Some(match name {
+            "value" => num(trace.value),
+            "threshold" => num(trace.threshold?),
+            "for" => format_duration(rule.for_),
+            "keep_firing_for" => format_duration(rule.keep_firing_for),
+            "metric" => trace.series.metric.clone(),
+            "severity" => trace.severity.as_str().to_string(),
+            _ => {
+                if let Some(c) = trace.computed.iter().find(|c| c.name == name) {
+                    num(c.value)
+                } else {
+                    trace.rule.params.iter().find(|(k, _)| k == name)?.1.clone()
+                }
+            }
+        })
+    };
+    let t = &rule.explain;
+    let mut out = String::with_capacity(t.len() + 32);
+    let mut rest = t.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match lookup(name) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Severity ordering helper for callers that merge findings with alerts.
+pub fn is_page(f: &Finding) -> bool {
+    f.severity == Severity::Critical && f.state == RuleState::Firing
+}

@@ -1,0 +1,461 @@
+//! A detector built from its spec, and the rule lifecycle on one series.
+
+use sentinel_model::{Duration, RuleState, Severity, Timestamp, Transition, WindowSummary};
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::drift::Psi;
+use crate::detectors::likelihood::Likelihood;
+use crate::detectors::robust::{Mad, Seasonal};
+use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZScore};
+use crate::detectors::{Check, Eval, Op};
+use crate::rules::DetectorSpec;
+use crate::stats::{Ewma, Summary};
+
+/// One detector's per-series state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Detector {
+    Threshold(Threshold),
+    Zscore(ZScore),
+    Ewma(EwmaZ),
+    Mad(Mad),
+    Seasonal(Seasonal),
+    RateOfChange(RateOfChange),
+    Absent(Absent),
+    Psi(Psi),
+    Likelihood {
+        state: Box<Likelihood>,
+        warning: f64,
+        critical: f64,
+    },
+}
+
+impl Detector {
+    pub fn new(spec: &DetectorSpec, severity: Severity) -> Self {
+        match *spec {
+            DetectorSpec::Threshold { op, value } => Detector::Threshold(Threshold {
+                op,
+                value,
+                severity,
+            }),
+            DetectorSpec::Zscore {
+                window,
+                warmup,
+                warning,
+                critical,
+            } => Detector::Zscore(ZScore::new(window, warmup, warning, critical)),
+            DetectorSpec::Ewma {
+                alpha,
+                warmup,
+                warning,
+                critical,
+            } => Detector::Ewma(EwmaZ {
+                ewma: Ewma::new(alpha),
+                warmup: warmup as u64,
+                warning,
+                critical,
+            }),
+            DetectorSpec::Mad {
+                window,
+                warmup,
+                warning,
+                critical,
+            } => Detector::Mad(Mad::new(window, warmup, warning, critical)),
+            DetectorSpec::Seasonal {
+                period,
+                slots,
+                alpha,
+                min_cycles,
+                warning,
+                critical,
+            } => Detector::Seasonal(Seasonal::new(
+                period, slots, alpha, min_cycles, warning, critical,
+            )),
+            DetectorSpec::RateOfChange {
+                per,
+                op,
+                value,
+                counter,
+            } => Detector::RateOfChange(RateOfChange {
+                per,
+                op,
+                value,
+                counter,
+                severity,
+                prev: None,
+            }),
+            DetectorSpec::Absent { after } => Detector::Absent(Absent {
+                after,
+                severity,
+                last: None,
+            }),
+            DetectorSpec::Psi {
+                baseline,
+                window,
+                bins,
+                moderate,
+                severe,
+            } => Detector::Psi(Psi::new(baseline, window, bins, moderate, severe)),
+            DetectorSpec::Likelihood {
+                params,
+                warning,
+                critical,
+            } => Detector::Likelihood {
+                state: Box::new(Likelihood::new(params)),
+                warning,
+                critical,
+            },
+        }
+    }
+
+    /// Whether the detector grades its own findings (warning / critical).
+    pub fn graded(&self) -> bool {
+        !matches!(
+            self,
+            Detector::Threshold(_) | Detector::RateOfChange(_) | Detector::Absent(_)
+        )
+    }
+
+    pub fn observe(&mut self, at: Timestamp, x: f64) -> Eval {
+        match self {
+            Detector::Threshold(d) => d.observe(x),
+            Detector::Zscore(d) => d.observe(x),
+            Detector::Ewma(d) => d.observe(x),
+            Detector::Mad(d) => d.observe(x),
+            Detector::Seasonal(d) => d.observe(at, x),
+            Detector::RateOfChange(d) => d.observe(at, x),
+            Detector::Absent(d) => d.observe(at),
+            Detector::Psi(d) => d.observe(x),
+            Detector::Likelihood {
+                state,
+                warning,
+                critical,
+            } => {
+                let r = state.observe(x);
+                if !r.ready {
+                    return Eval::warming("warming up").value("readings", state.seen() as f64);
+                }
+                let w = state.window();
+                Eval::default()
+                    .with_band(w.mean() - 2.0 * w.std(), w.mean() + 2.0 * w.std())
+                    .ready()
+                    .value("score", r.score)
+                    .value("z", r.z)
+                    .value("tail probability", r.tail)
+                    .value("context novelty", r.novelty)
+                    .check(Check::new(
+                        "score",
+                        r.score,
+                        Op::Ge,
+                        *critical,
+                        Some(Severity::Critical),
+                    ))
+                    .check(Check::new(
+                        "score",
+                        r.score,
+                        Op::Ge,
+                        *warning,
+                        Some(Severity::Warning),
+                    ))
+            }
+        }
+    }
+
+    /// Evaluate without a reading (only absence detectors can change).
+    pub fn tick(&self, now: Timestamp) -> Option<Eval> {
+        match self {
+            Detector::Absent(d) => Some(d.check(now)),
+            _ => None,
+        }
+    }
+
+    /// The detector's own input window, if it keeps one.
+    pub fn window(&self) -> Option<Summary> {
+        match self {
+            Detector::Zscore(d) => Some(d.window.summary()),
+            Detector::Mad(d) => Some(d.window.summary()),
+            Detector::Likelihood { state, .. } => Some(state.window().summary()),
+            _ => None,
+        }
+    }
+}
+
+pub fn window_summary(s: Summary) -> WindowSummary {
+    WindowSummary {
+        count: s.count,
+        mean: s.mean,
+        std: s.std,
+        median: s.median,
+        mad: s.mad,
+        min: s.min,
+        max: s.max,
+    }
+}
+
+/// Transitions kept per episode (the first ones and the latest are what
+/// explain a finding; a flapping rule does not grow without bound).
+pub const MAX_TRANSITIONS: usize = 16;
+
+/// A rule's lifecycle on one series: inactive → pending → firing →
+/// resolved, with Prometheus' `for` (restarted whenever the condition
+/// breaks while pending) and `keep_firing_for`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    pub state: RuleState,
+    pub active_at: Option<Timestamp>,
+    pub fired_at: Option<Timestamp>,
+    pub last_true: Option<Timestamp>,
+    pub severity: Severity,
+    pub transitions: Vec<Transition>,
+}
+
+/// What a step of the lifecycle changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Pending,
+    BackToInactive,
+    Fired,
+    Escalated,
+    Resolved,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            state: RuleState::Inactive,
+            active_at: None,
+            fired_at: None,
+            last_true: None,
+            severity: Severity::Info,
+            transitions: Vec::new(),
+        }
+    }
+}
+
+impl Lifecycle {
+    fn go(&mut self, at: Timestamp, to: RuleState, reason: String) {
+        if self.transitions.len() >= MAX_TRANSITIONS {
+            // Keep the first half (how it started) and make room at the end.
+            self.transitions.remove(MAX_TRANSITIONS / 2);
+        }
+        self.transitions.push(Transition {
+            at,
+            from: self.state,
+            to,
+            reason,
+        });
+        self.state = to;
+    }
+
+    /// Advance with the condition at `at` (`Some(severity)` when it holds).
+    pub fn step(
+        &mut self,
+        at: Timestamp,
+        level: Option<Severity>,
+        for_: Duration,
+        keep: Duration,
+        why: impl Fn() -> String,
+    ) -> Option<Change> {
+        match (self.state, level) {
+            (RuleState::Inactive | RuleState::Resolved, Some(sev)) => {
+                self.transitions.clear();
+                self.active_at = Some(at);
+                self.last_true = Some(at);
+                self.severity = sev;
+                if for_.millis() == 0 {
+                    self.fired_at = Some(at);
+                    self.go(
+                        at,
+                        RuleState::Firing,
+                        format!("{} and the rule has no `for`", why()),
+                    );
+                    Some(Change::Fired)
+                } else {
+                    self.go(
+                        at,
+                        RuleState::Pending,
+                        format!(
+                            "{}; it must hold for {}",
+                            why(),
+                            crate::rules::format_duration(for_)
+                        ),
+                    );
+                    Some(Change::Pending)
+                }
+            }
+            (RuleState::Inactive | RuleState::Resolved, None) => None,
+            (RuleState::Pending, None) => {
+                self.go(
+                    at,
+                    RuleState::Inactive,
+                    "the condition broke while pending; `for` restarts".into(),
+                );
+                self.active_at = None;
+                Some(Change::BackToInactive)
+            }
+            (RuleState::Pending, Some(sev)) => {
+                self.last_true = Some(at);
+                self.severity = self.severity.max(sev);
+                let since = self.active_at.unwrap_or(at);
+                if at.since(since) >= for_ {
+                    self.fired_at = Some(at);
+                    self.go(
+                        at,
+                        RuleState::Firing,
+                        format!(
+                            "the condition held for {} (`for: {}`)",
+                            at.since(since).human(),
+                            crate::rules::format_duration(for_)
+                        ),
+                    );
+                    Some(Change::Fired)
+                } else {
+                    None
+                }
+            }
+            (RuleState::Firing, Some(sev)) => {
+                self.last_true = Some(at);
+                if sev > self.severity {
+                    self.severity = sev;
+                    self.go(
+                        at,
+                        RuleState::Firing,
+                        format!("severity rose to {}: {}", sev.as_str(), why()),
+                    );
+                    Some(Change::Escalated)
+                } else {
+                    None
+                }
+            }
+            (RuleState::Firing, None) => {
+                let last = self.last_true.unwrap_or(at);
+                if keep.millis() == 0 {
+                    self.go(
+                        at,
+                        RuleState::Resolved,
+                        "the condition no longer holds".into(),
+                    );
+                    Some(Change::Resolved)
+                } else if at.since(last) >= keep {
+                    self.go(
+                        at,
+                        RuleState::Resolved,
+                        format!(
+                            "the condition has not held for {} (`keep_firing_for: {}`)",
+                            at.since(last).human(),
+                            crate::rules::format_duration(keep)
+                        ),
+                    );
+                    Some(Change::Resolved)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FOR: Duration = Duration::from_mins(2);
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_secs(s)
+    }
+
+    #[test]
+    fn for_restarts_when_the_condition_breaks_while_pending() {
+        let mut l = Lifecycle::default();
+        let w = Some(Severity::Warning);
+        assert_eq!(
+            l.step(t(0), w, FOR, Duration(0), String::new),
+            Some(Change::Pending)
+        );
+        assert_eq!(l.step(t(60), w, FOR, Duration(0), String::new), None);
+        assert_eq!(
+            l.step(t(90), None, FOR, Duration(0), String::new),
+            Some(Change::BackToInactive)
+        );
+        assert_eq!(
+            l.step(t(100), w, FOR, Duration(0), String::new),
+            Some(Change::Pending)
+        );
+        assert_eq!(
+            l.step(t(200), w, FOR, Duration(0), String::new),
+            None,
+            "only 100 s since the restart"
+        );
+        assert_eq!(
+            l.step(t(220), w, FOR, Duration(0), String::new),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.fired_at, Some(t(220)));
+        assert_eq!(l.active_at, Some(t(100)));
+        assert_eq!(
+            l.step(
+                t(230),
+                Some(Severity::Critical),
+                FOR,
+                Duration(0),
+                String::new
+            ),
+            Some(Change::Escalated)
+        );
+        assert_eq!(
+            l.step(t(240), None, FOR, Duration(0), String::new),
+            Some(Change::Resolved)
+        );
+        let states: Vec<_> = l.transitions.iter().map(|t| (t.from, t.to)).collect();
+        assert_eq!(
+            states.first(),
+            Some(&(RuleState::Inactive, RuleState::Pending))
+        );
+        assert_eq!(
+            states.last(),
+            Some(&(RuleState::Firing, RuleState::Resolved))
+        );
+    }
+
+    #[test]
+    fn keep_firing_for_holds_the_alert_after_the_condition_stops() {
+        let mut l = Lifecycle::default();
+        let keep = Duration::from_mins(10);
+        let w = Some(Severity::Warning);
+        assert_eq!(
+            l.step(t(0), w, Duration(0), keep, String::new),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.step(t(60), None, Duration(0), keep, String::new), None);
+        assert_eq!(
+            l.step(t(500), w, Duration(0), keep, String::new),
+            None,
+            "still firing"
+        );
+        assert_eq!(
+            l.step(t(1000), None, Duration(0), keep, String::new),
+            None,
+            "500 s since the last true"
+        );
+        assert_eq!(
+            l.step(t(1100), None, Duration(0), keep, String::new),
+            Some(Change::Resolved)
+        );
+        // A new episode starts clean.
+        assert_eq!(
+            l.step(t(1200), w, Duration(0), keep, String::new),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.transitions.len(), 1);
+    }
+
+    #[test]
+    fn a_flapping_rule_keeps_a_bounded_history() {
+        let mut l = Lifecycle::default();
+        for i in 0..1000 {
+            let level = (i % 2 == 0).then_some(Severity::Warning);
+            l.step(t(i), level, FOR, Duration(0), String::new);
+        }
+        assert!(l.transitions.len() <= MAX_TRANSITIONS);
+    }
+}
