@@ -3,8 +3,8 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRow, ErrorKind, IpcError, NoArgs, NotificationState, Overview, PauseArgs,
-    PodDetail, PodPage, PodQuery, PodRef, Update,
+    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, IpcError, MarkArgs, NoArgs,
+    NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -42,6 +42,17 @@ pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<Pod
 #[tauri::command]
 pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<AlertRow>> {
     Ok(sentinel_service::alerts(&state.runtime.snapshot(), &args))
+}
+
+#[tauri::command]
+pub fn explain_alert(state: State<'_, AppState>, args: AlertRef) -> Res<Explanation> {
+    sentinel_service::explain(&state.runtime.snapshot(), &args.fingerprint)
+        .ok_or_else(|| IpcError::new(ErrorKind::NotFound, "that alert is no longer known"))
+}
+
+#[tauri::command]
+pub async fn mark_finding(state: State<'_, AppState>, args: MarkArgs) -> Res<Explanation> {
+    sentinel_service::mark_finding(&state.runtime, &args).await
 }
 
 #[tauri::command]

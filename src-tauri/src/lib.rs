@@ -74,6 +74,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_pods,
             commands::get_pod_detail,
             commands::list_alerts,
+            commands::explain_alert,
+            commands::mark_finding,
             commands::pause_notifications,
             commands::subscribe,
         ])

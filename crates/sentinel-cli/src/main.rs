@@ -1,6 +1,7 @@
 //! `sentinel`: the backend without a window, for scripts, CI and benchmarks.
 
 mod bench;
+mod bench_detect;
 mod demo;
 mod duration;
 mod eval;
@@ -18,12 +19,29 @@ struct Cli {
     command: Command,
 }
 
+/// `sentinel bench [--pods N]` measures the backend; `sentinel bench detect`
+/// the anomaly engine.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchCommand {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    #[command(flatten)]
+    backend: bench::BenchArgs,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Samples per second through the default streaming detector set.
+    Detect(bench_detect::DetectArgs),
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the embedded demo cluster and print the updates the UI receives.
     Demo(demo::DemoArgs),
     /// Measure the backend: time per poll and memory at a given cluster size.
-    Bench(bench::BenchArgs),
+    Bench(BenchCommand),
     /// Score detectors on labelled benchmarks.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -31,15 +49,20 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Eval(cmd) = cli.command {
-        return eval::run(cmd);
+    match cli.command {
+        Command::Eval(cmd) => return eval::run(cmd),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Detect(args)),
+            ..
+        }) => return bench_detect::run(args),
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
         Command::Demo(args) => rt.block_on(demo::run(args)),
-        Command::Bench(args) => rt.block_on(bench::run(args)),
+        Command::Bench(b) => rt.block_on(bench::run(b.backend)),
         Command::Eval(_) => Ok(()),
     }
 }

@@ -67,6 +67,8 @@ pub struct Engine {
     resolved: VecDeque<Finding>,
     marks: BTreeMap<String, OperatorMark>,
     rejected: Rejected,
+    /// Slots of removed series, reused by the next registration.
+    free: Vec<SeriesId>,
 }
 
 impl Engine {
@@ -79,15 +81,18 @@ impl Engine {
             resolved: VecDeque::new(),
             marks: BTreeMap::new(),
             rejected: Rejected::default(),
+            free: Vec::new(),
         }
     }
 
     /// Rebuild what is not serialised (after deserialising a snapshot).
     pub fn restored(mut self) -> Self {
+        let free: std::collections::HashSet<SeriesId> = self.free.iter().copied().collect();
         self.index = self
             .series
             .iter()
             .enumerate()
+            .filter(|(i, _)| !free.contains(&SeriesId(*i as u32)))
             .map(|(i, s)| (s.key.clone(), SeriesId(i as u32)))
             .collect();
         self
@@ -101,8 +106,47 @@ impl Engine {
         self.rejected
     }
 
+    /// Series currently registered.
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        self.series.len() - self.free.len()
+    }
+
+    /// Forget a series that no longer exists (a deleted pod). Its firing
+    /// findings resolve, as Prometheus resolves alerts whose series vanish.
+    pub fn remove(&mut self, id: SeriesId, at: Timestamp, out: &mut Vec<Finding>) {
+        let Some(series) = self.series.get_mut(id.0 as usize) else {
+            return;
+        };
+        if self.index.remove(&series.key).is_none() {
+            return;
+        }
+        for slot in &series.slots {
+            if slot.life.state != RuleState::Firing {
+                continue;
+            }
+            let rule = &self.rules[slot.rule as usize];
+            let fid = finding_id(rule, &series.key, &slot.life);
+            if let Some(mut f) = self.firing.remove(&fid) {
+                f.state = RuleState::Resolved;
+                f.resolved_at = Some(at);
+                f.trace.state = RuleState::Resolved;
+                f.trace.transitions.push(sentinel_model::Transition {
+                    at,
+                    from: RuleState::Firing,
+                    to: RuleState::Resolved,
+                    reason: "the series disappeared".into(),
+                });
+                if self.resolved.len() == RESOLVED_KEPT {
+                    self.resolved.pop_front();
+                }
+                self.resolved.push_back(f.clone());
+                out.push(f);
+            }
+        }
+        series.slots = Vec::new();
+        series.history = VecDeque::new();
+        series.last_at = None;
+        self.free.push(id);
     }
 
     /// The handle of a series, registering it (and matching rules) on first use.
@@ -121,13 +165,22 @@ impl Engine {
                 life: Lifecycle::default(),
             })
             .collect();
-        let id = SeriesId(self.series.len() as u32);
-        self.series.push(Series {
+        let fresh = Series {
             key: key.clone(),
             last_at: None,
             history: VecDeque::new(),
             slots,
-        });
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.series[id.0 as usize] = fresh;
+                id
+            }
+            None => {
+                self.series.push(fresh);
+                SeriesId(self.series.len() as u32 - 1)
+            }
+        };
         self.index.insert(key.clone(), id);
         id
     }
@@ -213,7 +266,7 @@ impl Engine {
     }
 
     /// Recently resolved findings, newest last.
-    pub fn resolved(&self) -> impl Iterator<Item = &Finding> {
+    pub fn resolved(&self) -> impl DoubleEndedIterator<Item = &Finding> {
         self.resolved.iter()
     }
 
@@ -287,12 +340,7 @@ fn step(
     else {
         return;
     };
-    let id = format!(
-        "{}:{}:{}",
-        rule.name,
-        key,
-        slot.life.active_at.map_or(0, Timestamp::millis)
-    );
+    let id = finding_id(rule, key, &slot.life);
     match change {
         Change::Pending | Change::BackToInactive => {}
         Change::Fired | Change::Escalated => {
@@ -328,6 +376,15 @@ fn step(
             out.push(f);
         }
     }
+}
+
+fn finding_id(rule: &Rule, key: &SeriesKey, life: &Lifecycle) -> String {
+    format!(
+        "{}:{}:{}",
+        rule.name,
+        key,
+        life.active_at.map_or(0, Timestamp::millis)
+    )
 }
 
 fn first_sentence(s: &str) -> String {

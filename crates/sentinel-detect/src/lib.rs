@@ -11,6 +11,7 @@
 //!   producing findings that carry their [`sentinel_model::RuleTrace`];
 //! - [`eval`]: the NAB scorer and corpus parsing.
 
+pub mod bench;
 pub mod detectors;
 pub mod engine;
 pub mod eval;

@@ -83,6 +83,9 @@ pub enum DetectorSpec {
         warning: f64,
         #[serde(default = "d_critical")]
         critical: f64,
+        /// Spread below which deviations are never unusual (same unit as the series).
+        #[serde(default)]
+        min_spread: f64,
     },
     /// EWMA mean and variance.
     Ewma {
@@ -94,6 +97,9 @@ pub enum DetectorSpec {
         warning: f64,
         #[serde(default = "d_critical")]
         critical: f64,
+        /// Spread below which deviations are never unusual (same unit as the series).
+        #[serde(default)]
+        min_spread: f64,
     },
     /// Median / MAD (modified z-score).
     Mad {
@@ -105,6 +111,9 @@ pub enum DetectorSpec {
         warning: f64,
         #[serde(default = "d_mad_critical")]
         critical: f64,
+        /// Spread below which deviations are never unusual (same unit as the series).
+        #[serde(default)]
+        min_spread: f64,
     },
     /// Same time of the period (day or week).
     Seasonal {
@@ -465,7 +474,7 @@ mod tests {
         let pack = RuleFile::parse(DEFAULT_PACK).unwrap();
         let names: Vec<&str> = pack.rules.iter().map(|r| r.name.as_str()).collect();
         for want in [
-            "PodCPUHigh",
+            "NodeCPUHigh",
             "PodMemoryHigh",
             "TargetDown",
             "SourceAbsent",
@@ -478,7 +487,7 @@ mod tests {
         ] {
             assert!(names.contains(&want), "{want} missing from {names:?}");
         }
-        let cpu = pack.rules.iter().find(|r| r.name == "PodCPUHigh").unwrap();
+        let cpu = pack.rules.iter().find(|r| r.name == "NodeCPUHigh").unwrap();
         assert_eq!(cpu.for_, Duration::from_mins(2));
         assert_eq!(cpu.severity, Severity::Warning);
     }

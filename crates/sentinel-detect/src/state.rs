@@ -42,24 +42,35 @@ impl Detector {
                 warmup,
                 warning,
                 critical,
-            } => Detector::Zscore(ZScore::new(window, warmup, warning, critical)),
+                min_spread,
+            } => Detector::Zscore(ZScore {
+                min_spread,
+                ..ZScore::new(window, warmup, warning, critical)
+            }),
             DetectorSpec::Ewma {
                 alpha,
                 warmup,
                 warning,
                 critical,
+                min_spread,
             } => Detector::Ewma(EwmaZ {
                 ewma: Ewma::new(alpha),
                 warmup: warmup as u64,
                 warning,
                 critical,
+                min_spread,
             }),
             DetectorSpec::Mad {
                 window,
                 warmup,
                 warning,
                 critical,
-            } => Detector::Mad(Mad::new(window, warmup, warning, critical)),
+                min_spread,
+            } => {
+                let mut d = Mad::new(window, warmup, warning, critical);
+                d.min_spread = min_spread;
+                Detector::Mad(d)
+            }
             DetectorSpec::Seasonal {
                 period,
                 slots,

@@ -201,7 +201,21 @@ fn bad_readings_have_defined_outcomes() {
 
 #[test]
 fn a_constant_series_that_moves_is_critical_for_the_z_family() {
-    let mut e = Engine::new(default_pack());
+    let z = |min_spread: f64| {
+        format!(
+            "rules:\n- name: Z\n  selector: {{metric: cluster_cpu_percent}}\n  detector: {{kind: zscore, window: 60, min_spread: {min_spread}}}\n  for: 20s\n  severity: critical\n  explain: x\n"
+        )
+    };
+    // With a floor on the spread, a one-point move on a flat line is z = 2: calm.
+    let mut e = Engine::new(rules(&z(0.5)));
+    let id = e.series(&SeriesKey::new("cluster_cpu_percent", []));
+    let mut out = Vec::new();
+    for s in 0..115 {
+        e.observe(id, t(s * 2), if s < 100 { 42.0 } else { 43.0 }, &mut out);
+    }
+    assert!(out.is_empty(), "{out:#?}");
+
+    let mut e = Engine::new(rules(&z(0.0)));
     let id = e.series(&SeriesKey::new("cluster_cpu_percent", []));
     let mut out = Vec::new();
     for s in 0..100 {
@@ -330,4 +344,32 @@ proptest! {
 fn durations_in_traces_read_as_written() {
     let f = RuleFile::parse(CPU).unwrap();
     assert_eq!(f.rules[0].for_, Duration::from_mins(2));
+}
+
+#[test]
+fn removing_a_series_resolves_its_findings_and_reuses_the_slot() {
+    let mut e = Engine::new(rules(CPU));
+    let a = e.series(&SeriesKey::new("node_cpu_usage_ratio", [("node", "a")]));
+    let mut out = Vec::new();
+    for s in 0..20 {
+        e.observe(a, t(s * 10), 0.95, &mut out);
+    }
+    assert_eq!(e.firing().count(), 1);
+    out.clear();
+    e.remove(a, t(300), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].state, RuleState::Resolved);
+    assert_eq!(
+        out[0].trace.transitions.last().unwrap().reason,
+        "the series disappeared"
+    );
+    assert_eq!(e.firing().count(), 0);
+    assert_eq!(e.series_count(), 0);
+    let b = e.series(&SeriesKey::new("node_cpu_usage_ratio", [("node", "b")]));
+    assert_eq!(b, a, "the slot is reused");
+    assert_eq!(e.series_count(), 1);
+    // The new series starts fresh: no history carried over.
+    out.clear();
+    e.observe(b, t(310), 0.95, &mut out);
+    assert!(out.is_empty());
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_model::{Labels, Severity, Timestamp};
+use sentinel_model::{Labels, Mark, RuleTrace, Severity, Timestamp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoArgs {}
@@ -121,6 +121,45 @@ pub struct AlertRow {
     pub labels: Labels,
     pub starts_at: Timestamp,
     pub source: String,
+    /// Who raised it: Alertmanager, or Sentinel's own engine.
+    pub origin: AlertOrigin,
+    /// Set once an engine finding has resolved (it stays in the feed a while).
+    pub resolved_at: Option<Timestamp>,
+    pub mark: Option<Mark>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertOrigin {
+    Alertmanager,
+    Engine,
+}
+
+/// Which alert or finding to explain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRef {
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkArgs {
+    pub fingerprint: String,
+    pub mark: Mark,
+}
+
+/// "Why this alert?": the trace as readable steps, and what the chart needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub fingerprint: String,
+    pub title: String,
+    pub origin: AlertOrigin,
+    pub severity: Severity,
+    /// `firing`, `resolved`, or Alertmanager's state.
+    pub state: String,
+    pub steps: Vec<String>,
+    /// The full trace, for engine findings.
+    pub trace: Option<RuleTrace>,
+    pub mark: Option<Mark>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,6 +46,10 @@ commands! {
     GetPodDetail = "get_pod_detail" (PodRef) -> PodDetail;
     /// Firing alerts, newest first.
     ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
+    /// Why an alert or finding fired: its rule trace as steps.
+    ExplainAlert = "explain_alert" (AlertRef) -> Explanation;
+    /// Mark an engine finding as a false positive or confirmed.
+    MarkFinding = "mark_finding" (MarkArgs) -> Explanation;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
     /// Starts streaming [`Update`]s to the channel given with the call.

@@ -5,6 +5,7 @@
 
 pub mod clock;
 mod demo;
+mod detection;
 mod msg;
 pub mod procmem;
 pub mod series;
@@ -42,9 +43,16 @@ pub struct RuntimeBuilder {
     window: Duration,
     sources: Vec<(SourceStatus, Spawner)>,
     notices: Vec<(Severity, String)>,
+    rules: sentinel_detect::RuleFile,
 }
 
 impl RuntimeBuilder {
+    /// The rules the anomaly engine applies (default: the shipped pack).
+    pub fn rules(mut self, rules: sentinel_detect::RuleFile) -> Self {
+        self.rules = rules;
+        self
+    }
+
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -76,7 +84,7 @@ impl RuntimeBuilder {
         // waits instead of queueing batches in memory.
         let (tx, rx) = mpsc::channel(4);
         let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
-        let mut state = State::new(self.mode, self.window, statuses);
+        let mut state = State::new(self.mode, self.window, statuses, self.rules);
         for (level, message) in self.notices {
             state.add_notice(level, message);
         }
@@ -130,6 +138,7 @@ impl Runtime {
             window: Duration::from_mins(15),
             sources: Vec::new(),
             notices: Vec::new(),
+            rules: sentinel_detect::default_pack(),
         }
     }
 
@@ -167,6 +176,20 @@ impl Runtime {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Msg::PodTrend { pod, reply })
+            .await
+            .map_err(|_| RuntimeError::Stopped)?;
+        rx.await.map_err(|_| RuntimeError::Stopped)
+    }
+
+    /// Record an operator's verdict on a finding; false if it is unknown.
+    pub async fn mark_finding(
+        &self,
+        id: String,
+        mark: sentinel_model::Mark,
+    ) -> Result<bool, RuntimeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::MarkFinding { id, mark, reply })
             .await
             .map_err(|_| RuntimeError::Stopped)?;
         rx.await.map_err(|_| RuntimeError::Stopped)
@@ -211,12 +234,18 @@ async fn run_loop(
             }
             Msg::SourceFailed { source, at, error } => {
                 tracing::warn!(source, at = at.millis(), error = %error, "source poll failed");
-                state.source_failed(source, error);
+                state.source_failed(source, at, error);
                 true
             }
             Msg::Tick => {
                 state.set_memory(procmem::tree_rss_bytes(pid));
+                state.tick(clock.now());
                 true
+            }
+            Msg::MarkFinding { id, mark, reply } => {
+                let ok = state.mark_finding(&id, mark, clock.now());
+                let _ = reply.send(ok);
+                ok
             }
             Msg::PodTrend { pod, reply } => {
                 let _ = reply.send(state.pod_trend(&pod));

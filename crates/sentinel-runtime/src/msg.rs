@@ -22,6 +22,12 @@ pub enum Msg {
         pod: PodKey,
         reply: oneshot::Sender<Option<PodTrend>>,
     },
+    /// An operator's verdict on a finding.
+    MarkFinding {
+        id: String,
+        mark: sentinel_model::Mark,
+        reply: oneshot::Sender<bool>,
+    },
     /// Something the operator should see in the status bar.
     Notice {
         level: sentinel_model::Severity,

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use sentinel_model::{Alert, ClusterEvent, Duration, NodeState, PodState, Severity, Timestamp};
+use sentinel_model::{
+    Alert, ClusterEvent, Duration, Finding, NodeState, PodState, Severity, Timestamp,
+};
 
 /// `(namespace, name)`.
 pub type PodKey = (String, String);
@@ -98,6 +100,10 @@ pub struct Snapshot {
     pub cards: CardValues,
     pub memory_bytes: Option<u64>,
     pub notices: Arc<Vec<(Severity, String)>>,
+    /// The engine's findings: firing (newest first), then recently resolved.
+    pub findings: Arc<Vec<Finding>>,
+    /// Series the engine watches.
+    pub engine_series: usize,
 }
 
 impl Snapshot {
@@ -117,7 +123,13 @@ impl Snapshot {
             cards: CardValues::default(),
             memory_bytes: None,
             notices: Arc::default(),
+            findings: Arc::default(),
+            engine_series: 0,
         }
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.id == id)
     }
 
     pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodView> {

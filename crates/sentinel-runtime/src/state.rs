@@ -9,6 +9,7 @@ use sentinel_model::{
     Severity, Timestamp,
 };
 
+use crate::detection::Detection;
 use crate::series::Rolling;
 use crate::snapshot::{
     CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
@@ -56,11 +57,18 @@ pub struct State {
     p95_ms: Rolling,
     memory_bytes: Option<u64>,
     notices: Arc<Vec<(Severity, String)>>,
+    detection: Detection,
 }
 
 impl State {
-    pub fn new(mode: Mode, window: Duration, sources: Vec<SourceStatus>) -> Self {
+    pub fn new(
+        mode: Mode,
+        window: Duration,
+        sources: Vec<SourceStatus>,
+        rules: sentinel_detect::RuleFile,
+    ) -> Self {
         Self {
+            detection: Detection::new(rules),
             mode,
             window,
             trend_capacity: 450,
@@ -96,10 +104,25 @@ impl State {
         self.memory_bytes = bytes;
     }
 
-    pub fn source_failed(&mut self, source: SourceId, error: String) {
+    pub fn source_failed(&mut self, source: SourceId, at: Timestamp, error: String) {
         if let Some(s) = self.sources.get_mut(source) {
             s.last_error = Some(error);
+            let name = s.name.clone();
+            self.detection.observe("up", &[("source", &name)], at, 0.0);
         }
+    }
+
+    /// Time passed: absence rules may fire.
+    pub fn tick(&mut self, now: Timestamp) {
+        // Until live data arrives, silence means "still starting", not "gone".
+        if self.data_at.is_some() {
+            self.detection.tick(now);
+        }
+    }
+
+    /// An operator's verdict on a finding; false if the finding is unknown.
+    pub fn mark_finding(&mut self, id: &str, mark: sentinel_model::Mark, at: Timestamp) -> bool {
+        self.detection.mark(id, mark, at)
     }
 
     pub fn apply(&mut self, source: SourceId, batch: Batch) {
@@ -113,6 +136,11 @@ impl State {
             }
             self.data_at = Some(self.data_at.map_or(at, |t| t.max(at)));
         }
+        if let Some(s) = self.sources.get(source) {
+            let name = s.name.clone();
+            self.detection.observe("up", &[("source", &name)], at, 1.0);
+        }
+        let nodes_changed = batch.nodes.is_some() || batch.node_usage.is_some();
         if let Some(nodes) = batch.nodes {
             self.nodes = nodes;
         }
@@ -120,8 +148,13 @@ impl State {
             self.node_usage = usage.into_iter().map(|u| (u.node.clone(), u)).collect();
             self.record_node_series(at);
         }
+        if nodes_changed {
+            self.detection.nodes(at, &self.nodes, &self.node_usage);
+        }
         if let Some(pods) = batch.pods {
             self.replace_pods(at, pods);
+            let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
+            self.detection.pods(at, &pods);
         }
         if let Some(usage) = batch.pod_usage {
             self.record_pod_usage(at, usage);
@@ -223,9 +256,13 @@ impl State {
         }
         if cpu_cap > 0.0 {
             self.cpu.push(at, 100.0 * cpu / cpu_cap);
+            self.detection
+                .observe("cluster_cpu_percent", &[], at, 100.0 * cpu / cpu_cap);
         }
         if mem_cap > 0.0 {
             self.memory.push(at, 100.0 * mem / mem_cap);
+            self.detection
+                .observe("cluster_memory_percent", &[], at, 100.0 * mem / mem_cap);
         }
     }
 
@@ -256,6 +293,7 @@ impl State {
             }
             view.cpu_cores = Some(u.cpu_cores);
             view.memory_bytes = Some(u.memory_bytes);
+            self.detection.pod_usage(at, &view.pod, u.memory_bytes);
             if side.trend.len() >= self.trend_capacity {
                 side.trend.pop_front();
             }
@@ -264,13 +302,20 @@ impl State {
         }
         self.counters_at = Some(at);
         if let Some(dt) = dt {
-            self.request_rate.push(at, requests as f64 / dt);
+            let rate = requests as f64 / dt;
+            self.request_rate.push(at, rate);
+            self.detection
+                .observe("cluster_request_rate", &[], at, rate);
             if requests > 0 {
-                self.error_percent
-                    .push(at, 100.0 * errors as f64 / requests as f64);
+                let pct = 100.0 * errors as f64 / requests as f64;
+                self.error_percent.push(at, pct);
+                self.detection
+                    .observe("cluster_error_percent", &[], at, pct);
             }
             if let Some(p95) = latency.quantile(0.95) {
                 self.p95_ms.push(at, p95 * 1000.0);
+                self.detection
+                    .observe("cluster_latency_p95_ms", &[], at, p95 * 1000.0);
             }
         }
     }
@@ -365,6 +410,8 @@ impl State {
             cards: self.cards(),
             memory_bytes: self.memory_bytes,
             notices: Arc::clone(&self.notices),
+            findings: self.detection.view(),
+            engine_series: self.detection.series_count(),
         }
     }
 }

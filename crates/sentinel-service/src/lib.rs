@@ -5,9 +5,11 @@
 
 mod overview;
 mod pods;
+mod why;
 
-pub use overview::{alerts, overview, tray_level, worth_sending};
+pub use overview::{overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail};
+pub use why::{alerts, explain, firing_count, mark_finding, worst};
 
 use sentinel_protocol::{ErrorKind, IpcError};
 use sentinel_runtime::RuntimeError;

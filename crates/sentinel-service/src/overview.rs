@@ -2,8 +2,8 @@
 
 use sentinel_model::{Severity, Timestamp};
 use sentinel_protocol::{
-    AlertQuery, AlertRow, Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview,
-    Point, SourceHealth, StatusBar, TrayLevel, Unit,
+    AlertQuery, Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview, Point,
+    SourceHealth, StatusBar, TrayLevel, Unit,
 };
 use sentinel_runtime::series::lttb;
 use sentinel_runtime::{Snapshot, snapshot};
@@ -48,49 +48,11 @@ pub fn tray_level(s: &Snapshot) -> TrayLevel {
     {
         return TrayLevel::Stale;
     }
-    match s.alerts.iter().map(|a| a.severity()).max() {
+    match crate::why::worst(s) {
         Some(Severity::Critical) => TrayLevel::Critical,
         Some(Severity::Warning) => TrayLevel::Warning,
         _ => TrayLevel::Ok,
     }
-}
-
-fn alert_row(a: &sentinel_model::Alert) -> AlertRow {
-    AlertRow {
-        fingerprint: a.fingerprint.clone(),
-        name: a.name().to_string(),
-        severity: a.severity(),
-        summary: a.summary().to_string(),
-        description: a
-            .annotations
-            .get("description")
-            .cloned()
-            .unwrap_or_default(),
-        labels: a.labels.clone(),
-        starts_at: a.starts_at,
-        source: a
-            .labels
-            .get("cluster")
-            .cloned()
-            .unwrap_or_else(|| "demo".into()),
-    }
-}
-
-/// Firing alerts, newest first, at or above `min_severity`.
-pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
-    let mut rows: Vec<AlertRow> = s
-        .alerts
-        .iter()
-        .filter(|a| q.min_severity.is_none_or(|m| a.severity() >= m))
-        .map(alert_row)
-        .collect();
-    rows.sort_by(|a, b| {
-        b.starts_at
-            .cmp(&a.starts_at)
-            .then_with(|| b.severity.cmp(&a.severity))
-    });
-    rows.truncate(q.limit.unwrap_or(usize::MAX));
-    rows
 }
 
 pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
@@ -157,14 +119,14 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
             chart("p95", "p95 latency", Unit::Milliseconds, &series.p95_ms, s),
         ],
         nodes: nodes(s),
-        alerts: alerts(
+        alerts: crate::why::alerts(
             s,
             &AlertQuery {
                 min_severity: None,
                 limit: Some(OVERVIEW_ALERTS),
             },
         ),
-        alerts_total: s.alerts.len(),
+        alerts_total: crate::why::firing_count(s),
         pods_total: s.pods.len(),
         namespaces,
     }
@@ -182,6 +144,8 @@ pub fn worth_sending(prev: &Snapshot, next: &Snapshot, since_last_ms: i64) -> bo
             .map(|s| s.health)
             .ne(prev.sources.iter().map(|s| s.health))
         || next.notices.len() != prev.notices.len()
+        || !(std::sync::Arc::ptr_eq(&next.findings, &prev.findings)
+            || next.findings.is_empty() && prev.findings.is_empty())
         || since_last_ms >= REFRESH_MS
 }
 
@@ -226,6 +190,7 @@ mod tests {
     use sentinel_runtime::snapshot::{Health, Mode, SourceStatus};
 
     use super::*;
+    use crate::why::alerts;
 
     fn alert(severity: &str) -> Alert {
         let mut labels = Labels::new();

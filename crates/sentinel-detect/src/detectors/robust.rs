@@ -16,6 +16,8 @@ pub struct Mad {
     pub warmup: usize,
     pub warning: f64,
     pub critical: f64,
+    /// The scale never counts as smaller than this.
+    pub min_spread: f64,
     median: f64,
     scale: f64,
     since: usize,
@@ -28,6 +30,7 @@ impl Mad {
             warmup,
             warning,
             critical,
+            min_spread: 0.0,
             median: 0.0,
             scale: 0.0,
             since: usize::MAX,
@@ -62,7 +65,8 @@ impl Mad {
         if n < self.warmup.max(1) {
             return Eval::warming("warming up").value("readings", n as f64);
         }
-        let z = z_score(x, self.median, self.scale);
+        let scale = self.scale.max(self.min_spread);
+        let z = z_score(x, self.median, scale);
         let e = Eval::default()
             .ready()
             .value("robust z", z)
@@ -70,8 +74,8 @@ impl Mad {
             .value("MAD", self.scale * 0.6745);
         Eval {
             band: Some((
-                self.median - self.warning * self.scale,
-                self.median + self.warning * self.scale,
+                self.median - self.warning * scale,
+                self.median + self.warning * scale,
             )),
             ..z_checks(e, z, self.warning, self.critical)
         }

@@ -34,6 +34,8 @@ pub struct ZScore {
     pub warmup: usize,
     pub warning: f64,
     pub critical: f64,
+    /// The spread never counts as smaller than this.
+    pub min_spread: f64,
 }
 
 impl ZScore {
@@ -43,11 +45,16 @@ impl ZScore {
             warmup,
             warning,
             critical,
+            min_spread: 0.0,
         }
     }
 
     pub fn observe(&mut self, x: f64) -> Eval {
-        let (mean, std, n) = (self.window.mean(), self.window.std(), self.window.len());
+        let (mean, std, n) = (
+            self.window.mean(),
+            self.window.std().max(self.min_spread),
+            self.window.len(),
+        );
         self.window.push(x);
         if n < self.warmup {
             return Eval::warming("warming up").value("readings", n as f64);
@@ -72,11 +79,16 @@ pub struct EwmaZ {
     pub warmup: u64,
     pub warning: f64,
     pub critical: f64,
+    pub min_spread: f64,
 }
 
 impl EwmaZ {
     pub fn observe(&mut self, x: f64) -> Eval {
-        let (mean, std, n) = (self.ewma.mean, self.ewma.std(), self.ewma.count);
+        let (mean, std, n) = (
+            self.ewma.mean,
+            self.ewma.std().max(self.min_spread),
+            self.ewma.count,
+        );
         self.ewma.push(x);
         if n < self.warmup {
             return Eval::warming("warming up").value("readings", n as f64);

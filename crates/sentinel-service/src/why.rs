@@ -1,0 +1,210 @@
+//! The merged alert feed (Alertmanager's alerts and the engine's findings)
+//! and "Why this alert?" for each row.
+
+use sentinel_model::{Alert, Finding, RuleState, Severity, num};
+use sentinel_protocol::{AlertOrigin, AlertQuery, AlertRow, Explanation};
+use sentinel_runtime::Snapshot;
+
+fn alert_row(a: &Alert) -> AlertRow {
+    AlertRow {
+        fingerprint: a.fingerprint.clone(),
+        name: a.name().to_string(),
+        severity: a.severity(),
+        summary: a.summary().to_string(),
+        description: a
+            .annotations
+            .get("description")
+            .cloned()
+            .unwrap_or_default(),
+        labels: a.labels.clone(),
+        starts_at: a.starts_at,
+        source: a
+            .labels
+            .get("cluster")
+            .cloned()
+            .unwrap_or_else(|| "demo".into()),
+        origin: AlertOrigin::Alertmanager,
+        resolved_at: None,
+        mark: None,
+    }
+}
+
+fn finding_row(f: &Finding) -> AlertRow {
+    AlertRow {
+        fingerprint: f.id.clone(),
+        name: f.rule.clone(),
+        severity: f.severity,
+        summary: f.summary.clone(),
+        description: f.trace.explanation.clone(),
+        labels: f.series.labels.clone(),
+        starts_at: f.fired_at,
+        source: "sentinel".into(),
+        origin: AlertOrigin::Engine,
+        resolved_at: f.resolved_at,
+        mark: f.mark().map(|m| m.mark),
+    }
+}
+
+/// Firing alerts and firing findings, newest first, at or above
+/// `min_severity`; then recently resolved findings.
+pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
+    let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
+    let mut rows: Vec<AlertRow> = s
+        .alerts
+        .iter()
+        .filter(|a| keep(a.severity()))
+        .map(alert_row)
+        .chain(
+            s.findings
+                .iter()
+                .filter(|f| keep(f.severity))
+                .map(finding_row),
+        )
+        .collect();
+    rows.sort_by(|a, b| {
+        a.resolved_at
+            .is_some()
+            .cmp(&b.resolved_at.is_some())
+            .then_with(|| b.starts_at.cmp(&a.starts_at))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    rows.truncate(q.limit.unwrap_or(usize::MAX));
+    rows
+}
+
+/// Firing alerts and findings.
+pub fn firing_count(s: &Snapshot) -> usize {
+    s.alerts.len()
+        + s.findings
+            .iter()
+            .filter(|f| f.state == RuleState::Firing)
+            .count()
+}
+
+/// The worst severity firing now, from either origin.
+pub fn worst(s: &Snapshot) -> Option<Severity> {
+    s.alerts
+        .iter()
+        .map(Alert::severity)
+        .chain(
+            s.findings
+                .iter()
+                .filter(|f| {
+                    f.state == RuleState::Firing
+                        && f.mark()
+                            .is_none_or(|m| m.mark != sentinel_model::Mark::FalsePositive)
+                })
+                .map(|f| f.severity),
+        )
+        .max()
+}
+
+/// Why an alert or finding fired. `None` when it is no longer known.
+pub fn explain(s: &Snapshot, fingerprint: &str) -> Option<Explanation> {
+    if let Some(f) = s.finding(fingerprint) {
+        return Some(Explanation {
+            fingerprint: f.id.clone(),
+            title: format!("{} on {}", f.rule, f.series),
+            origin: AlertOrigin::Engine,
+            severity: f.severity,
+            state: f.state.as_str().to_string(),
+            steps: f.trace.sentences(),
+            trace: Some(f.trace.clone()),
+            mark: f.mark().map(|m| m.mark),
+        });
+    }
+    let a = s.alerts.iter().find(|a| a.fingerprint == fingerprint)?;
+    Some(Explanation {
+        fingerprint: a.fingerprint.clone(),
+        title: a.name().to_string(),
+        origin: AlertOrigin::Alertmanager,
+        severity: a.severity(),
+        state: format!("{:?}", a.state).to_lowercase(),
+        steps: external_steps(a, s),
+        trace: None,
+        mark: None,
+    })
+}
+
+/// What can honestly be said of an alert evaluated elsewhere: what
+/// Alertmanager reports, and the engine's own findings on the same object.
+fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
+    let labels = a
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut steps = vec![
+        format!(
+            "Alertmanager reports {} as {:?} since {}, severity {}.",
+            a.name(),
+            a.state,
+            a.starts_at.to_rfc3339(),
+            a.severity().as_str()
+        )
+        .replace("Active", "firing"),
+        format!("Labels: {labels}."),
+    ];
+    if let Some(d) = a.annotations.get("description") {
+        steps.push(format!("Its rule says: {d}"));
+    }
+    steps.push(
+        "Prometheus evaluated the rule's expression; Sentinel sees only what Alertmanager reports, so there is no local trace for it."
+            .into(),
+    );
+    let same_object = |f: &&Finding| {
+        ["pod", "node", "namespace"]
+            .iter()
+            .filter_map(|k| a.labels.get(*k).map(|v| (k, v)))
+            .any(|(k, v)| f.series.labels.get(*k) == Some(v))
+            && (a.labels.get("pod").is_none() || f.series.labels.get("pod") == a.labels.get("pod"))
+    };
+    for f in s.findings.iter().filter(same_object).take(3) {
+        steps.push(format!(
+            "Sentinel's own finding on the same object: {} ({}, {}) — {}",
+            f.rule,
+            f.severity.as_str(),
+            f.state.as_str(),
+            f.trace.explanation
+        ));
+    }
+    if let Some(v) = a.labels.get("value").and_then(|v| v.parse::<f64>().ok()) {
+        steps.push(format!("The value Alertmanager carries is {}.", num(v)));
+    }
+    steps
+}
+
+/// Record the operator's verdict and return the updated explanation.
+pub async fn mark_finding(
+    rt: &sentinel_runtime::Runtime,
+    args: &sentinel_protocol::MarkArgs,
+) -> Result<Explanation, sentinel_protocol::IpcError> {
+    use sentinel_protocol::{ErrorKind, IpcError};
+    let known = rt
+        .mark_finding(args.fingerprint.clone(), args.mark)
+        .await
+        .map_err(crate::ipc_error)?;
+    if !known {
+        return Err(IpcError::new(
+            ErrorKind::NotFound,
+            "only Sentinel's own findings can be marked, and this one is no longer known",
+        ));
+    }
+    // The loop publishes after a mark; wait for the snapshot that has it.
+    let mut rx = rt.subscribe();
+    let fp = args.fingerprint.clone();
+    let mark = args.mark;
+    let wait = rx.wait_for(|s| {
+        s.finding(&fp)
+            .is_none_or(|f| f.mark().map(|m| m.mark) == Some(mark))
+    });
+    let snap = tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .map_err(|_| IpcError::new(ErrorKind::Unavailable, "the backend is busy; try again"))?
+        .map_err(|_| IpcError::new(ErrorKind::Unavailable, "the backend has stopped"))?
+        .clone();
+    explain(&snap, &args.fingerprint)
+        .ok_or_else(|| IpcError::new(ErrorKind::NotFound, "that finding is no longer known"))
+}
