@@ -259,6 +259,66 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     save(&c, &dir, "alerts-critical.png").await;
 
+    // "Why?" on one of the engine's findings: steps, a chart, and a mark that sticks.
+    click(
+        &c,
+        Locator::XPath("//div[@id='alerts']//button[text()='All']"),
+    )
+    .await;
+    eventually(20, "an engine finding in the feed", || async {
+        count(&c, "#alert-feed li.alert[data-origin='sentinel']").await >= 1
+    })
+    .await;
+    click(
+        &c,
+        Locator::Css("#alert-feed li.alert[data-origin='sentinel'] button.why"),
+    )
+    .await;
+    eventually(10, "the rule trace", || async {
+        count(&c, "#why-steps li").await >= 4
+    })
+    .await;
+    let steps = text(&c, "#why-steps").await;
+    assert!(
+        steps.contains("Rule ") && steps.contains("Verdict: firing"),
+        "{steps}"
+    );
+    assert!(steps.contains(" → "), "state changes are listed: {steps}");
+    assert_eq!(count(&c, "#why-panel canvas").await, 1, "the series chart");
+    click(&c, Locator::Css("#mark-fp")).await;
+    eventually(10, "the mark to show", || async {
+        text(&c, "#why-mark").await.contains("false positive")
+    })
+    .await;
+    assert!(
+        text(&c, "#why-steps")
+            .await
+            .contains("Marked false positive by the operator")
+    );
+    save(&c, &dir, "why.png").await;
+    click(&c, Locator::Css("#why-panel .close")).await;
+    eventually(10, "the mark in the feed", || async {
+        text(&c, "#alert-feed").await.contains("false positive")
+    })
+    .await;
+    // An Alertmanager alert explains what can be known of it.
+    click(
+        &c,
+        Locator::Css("#alert-feed li.alert[data-origin='alertmanager'] button.why"),
+    )
+    .await;
+    eventually(10, "the external explanation", || async {
+        text(&c, "#why-steps")
+            .await
+            .contains("Alertmanager reports")
+    })
+    .await;
+    assert!(
+        !text(&c, "#why-panel").await.contains("False positive"),
+        "only findings can be marked"
+    );
+    click(&c, Locator::Css("#why-panel .close")).await;
+
     // Pausing notifications from the status bar shows at once, and resumes.
     click(&c, Locator::Css("#pause-notifications")).await;
     eventually(5, "the pause to show", || async {

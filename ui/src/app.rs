@@ -8,7 +8,7 @@ use sentinel_protocol::{
 };
 
 use crate::components::{
-    AlertFeed, Cards, ChartGrid, NodeStrip, PodDetailPanel, PodsTable, StatusBar,
+    AlertFeed, Cards, ChartGrid, NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
 };
 use crate::ipc;
 
@@ -19,6 +19,8 @@ pub struct Ui {
     pub pods: RwSignal<Option<PodPage>>,
     pub query: RwSignal<PodQuery>,
     pub selected: RwSignal<Option<PodRef>>,
+    /// The alert or finding whose "Why?" panel is open.
+    pub why: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     pods_in_flight: RwSignal<bool>,
     pods_dirty: RwSignal<bool>,
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
         pods: RwSignal::new(None),
         query: RwSignal::new(PodQuery::default()),
         selected: RwSignal::new(None),
+        why: RwSignal::new(None),
         error: RwSignal::new(None),
         pods_in_flight: RwSignal::new(false),
         pods_dirty: RwSignal::new(false),
@@ -113,6 +116,7 @@ pub fn App() -> impl IntoView {
                 </main>
             </Show>
             <PodDetailPanel/>
+            <WhyPanel/>
             <StatusBar/>
         </div>
     }

@@ -40,7 +40,13 @@ struct Slot {
     rule: u32,
     detector: Detector,
     life: Lifecycle,
+    /// Readings since the series' history before `pending`, while the rule is
+    /// pending or firing: the evidence its trace shows. Empty otherwise.
+    episode: VecDeque<(Timestamp, f64)>,
 }
+
+/// Readings kept per pending or firing rule.
+pub const EPISODE: usize = 360;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Series {
@@ -163,6 +169,7 @@ impl Engine {
                 rule: i as u32,
                 detector: Detector::new(&r.detector, r.severity),
                 life: Lifecycle::default(),
+                episode: VecDeque::new(),
             })
             .collect();
         let fresh = Series {
@@ -334,15 +341,29 @@ fn step(
             },
         )
     };
-    let Some(change) = slot
+    let change = slot
         .life
-        .step(at, level, rule.for_, rule.keep_firing_for, why)
-    else {
+        .step(at, level, rule.for_, rule.keep_firing_for, why);
+    match slot.life.state {
+        RuleState::Pending | RuleState::Firing => {
+            if slot.episode.is_empty() {
+                slot.episode.extend(history.iter().copied());
+            } else if value.is_finite() && slot.episode.back().is_none_or(|p| p.0 < at) {
+                if slot.episode.len() >= EPISODE {
+                    slot.episode.pop_front();
+                }
+                slot.episode.push_back((at, value));
+            }
+        }
+        RuleState::Inactive | RuleState::Resolved => {}
+    }
+    let Some(change) = change else {
         return;
     };
     let id = finding_id(rule, key, &slot.life);
     match change {
-        Change::Pending | Change::BackToInactive => {}
+        Change::Pending => {}
+        Change::BackToInactive => slot.episode = VecDeque::new(),
         Change::Fired | Change::Escalated => {
             let mut trace = build_trace(rule, slot, key, history, at, value, &eval);
             trace.mark = marks.get(&id).cloned();
@@ -362,6 +383,8 @@ fn step(
             out.push(f);
         }
         Change::Resolved => {
+            let points: Vec<(Timestamp, f64)> =
+                std::mem::take(&mut slot.episode).into_iter().collect();
             let Some(mut f) = firing.remove(&id) else {
                 return;
             };
@@ -369,6 +392,7 @@ fn step(
             f.resolved_at = Some(at);
             f.trace.state = RuleState::Resolved;
             f.trace.transitions = slot.life.transitions.clone();
+            f.trace.points = points;
             if resolved.len() == RESOLVED_KEPT {
                 resolved.pop_front();
             }
@@ -454,7 +478,11 @@ fn build_trace(
         band: eval.band.map(|(a, b)| (finite(a), finite(b))),
         threshold: rule.detector.threshold(),
         transitions: slot.life.transitions.clone(),
-        points: history.iter().copied().collect(),
+        points: if slot.episode.is_empty() {
+            history.iter().copied().collect()
+        } else {
+            slot.episode.iter().copied().collect()
+        },
         state: slot.life.state,
         severity: slot.life.severity,
         explanation: String::new(),

@@ -268,7 +268,9 @@ impl Lifecycle {
     ) -> Option<Change> {
         match (self.state, level) {
             (RuleState::Inactive | RuleState::Resolved, Some(sev)) => {
+                // A new episode: it starts from inactive.
                 self.transitions.clear();
+                self.state = RuleState::Inactive;
                 self.active_at = Some(at);
                 self.last_true = Some(at);
                 self.severity = sev;

@@ -62,7 +62,15 @@ fn a_threshold_rule_fires_after_for_and_its_trace_says_why() {
         tr.explanation,
         "Node n1 has used 0.93 of its CPU, above 0.8, for 2m."
     );
-    assert!(tr.points.len() > 10 && tr.points.last() == Some(&(t(420), 0.93)));
+    // The evidence spans the readings before `pending` through `firing`.
+    assert!(
+        tr.points.iter().any(|p| p.0 < t(300)),
+        "{:?}",
+        tr.points.first()
+    );
+    assert!(tr.points.iter().any(|p| p.0 == t(300)));
+    assert_eq!(tr.points.last(), Some(&(t(420), 0.93)));
+    assert_eq!(tr.points.len(), 31 + 12, "all 31 readings up to pending, 12 after");
     let text = tr.sentences().join("\n");
     assert!(
         text.contains("Rule NodeCPUHigh watches node_cpu_usage_ratio{node=\"n1\"}"),

@@ -1,7 +1,9 @@
 //! The alert feed: firing alerts, newest first, coloured by severity and
-//! filterable by it. Clicking an alert shows its description and labels.
+//! filterable by it. Clicking an alert shows its description and labels;
+//! its "Why?" button opens the rule trace.
 
 use leptos::prelude::*;
+use sentinel_protocol::AlertOrigin;
 use sentinel_protocol::model::Severity;
 
 use crate::app::Ui;
@@ -36,15 +38,26 @@ pub fn AlertFeed() -> impl IntoView {
                         .unwrap_or_default();
                     let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
                     let description = a.description.clone();
+                    let why_fp = a.fingerprint.clone();
+                    let origin = match a.origin { AlertOrigin::Engine => "sentinel", AlertOrigin::Alertmanager => "alertmanager" };
+                    let resolved = a.resolved_at.is_some();
+                    let mark = a.mark.map(|m| m.as_str());
                     view! {
-                        <li class=format!("alert {}", a.severity.as_str()) on:click=move |_| {
+                        <li class=format!("alert {}{}", a.severity.as_str(), if resolved { " resolved" } else { "" }) data-origin=origin on:click=move |_| {
                             let now = open.get_untracked();
                             open.set(if now.as_deref() == Some(fp.as_str()) { None } else { Some(fp.clone()) });
                         }>
                             <div class="alert-head">
                                 <span class="sev">{a.severity.as_str()}</span>
                                 <span class="alert-name">{a.name.clone()}</span>
+                                <span class="origin">{origin}</span>
+                                {resolved.then(|| view! { <span class="state">"resolved"</span> })}
+                                {mark.map(|m| view! { <span class="mark">{m}</span> })}
                                 <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
+                                <button class="why" title="Why did this fire?" on:click=move |ev| {
+                                    ev.stop_propagation();
+                                    ui.why.set(Some(why_fp.clone()));
+                                }>"Why?"</button>
                             </div>
                             <div class="alert-summary">{a.summary.clone()}" "<span class="subject">{subject}</span></div>
                             <Show when=is_open.clone()>

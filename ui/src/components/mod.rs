@@ -7,6 +7,7 @@ mod nodes;
 mod pod_detail;
 mod pods;
 mod status;
+mod why;
 
 pub use alerts::AlertFeed;
 pub use cards::Cards;
@@ -15,3 +16,4 @@ pub use nodes::NodeStrip;
 pub use pod_detail::PodDetailPanel;
 pub use pods::PodsTable;
 pub use status::StatusBar;
+pub use why::WhyPanel;
