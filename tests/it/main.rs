@@ -7,6 +7,7 @@
 
 mod cli;
 mod e2e;
+mod eval;
 mod ipc;
 mod runtime;
 mod sim;

@@ -70,7 +70,11 @@ fn a_threshold_rule_fires_after_for_and_its_trace_says_why() {
     );
     assert!(tr.points.iter().any(|p| p.0 == t(300)));
     assert_eq!(tr.points.last(), Some(&(t(420), 0.93)));
-    assert_eq!(tr.points.len(), 31 + 12, "all 31 readings up to pending, 12 after");
+    assert_eq!(
+        tr.points.len(),
+        31 + 12,
+        "all 31 readings up to pending, 12 after"
+    );
     let text = tr.sentences().join("\n");
     assert!(
         text.contains("Rule NodeCPUHigh watches node_cpu_usage_ratio{node=\"n1\"}"),
