@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detectors::Eval;
 use crate::rules::{Rule, RuleFile, format_duration};
-use crate::state::{Change, Detector, Lifecycle, window_summary};
+use crate::state::{Change, Detector, Lifecycle, Note, window_summary};
 use crate::stats::Summary;
 
 /// Readings kept per series as evidence for traces.
@@ -328,18 +328,12 @@ fn step(
         }
     });
     let why = || {
-        eval.checks().find(|c| c.passed).map_or_else(
-            || "the condition holds".to_string(),
-            |c| {
-                format!(
-                    "{} {} {} {}",
-                    c.name,
-                    num(c.value),
-                    c.op.as_str(),
-                    num(c.threshold)
-                )
-            },
-        )
+        eval.checks().find(|c| c.passed).map(|c| Note {
+            name: std::borrow::Cow::Borrowed(c.name),
+            value: c.value,
+            op: c.op,
+            threshold: c.threshold,
+        })
     };
     let change = slot
         .life
@@ -363,7 +357,14 @@ fn step(
     let id = finding_id(rule, key, &slot.life);
     match change {
         Change::Pending => {}
-        Change::BackToInactive => slot.episode = VecDeque::new(),
+        Change::BackToInactive => {
+            // Flapping rules reuse a small buffer; big ones are given back.
+            if slot.episode.capacity() > 64 {
+                slot.episode = VecDeque::new();
+            } else {
+                slot.episode.clear();
+            }
+        }
         Change::Fired | Change::Escalated => {
             let mut trace = build_trace(rule, slot, key, history, at, value, &eval);
             trace.mark = marks.get(&id).cloned();
@@ -391,7 +392,7 @@ fn step(
             f.state = RuleState::Resolved;
             f.resolved_at = Some(at);
             f.trace.state = RuleState::Resolved;
-            f.trace.transitions = slot.life.transitions.clone();
+            f.trace.transitions = slot.life.transitions();
             f.trace.points = points;
             if resolved.len() == RESOLVED_KEPT {
                 resolved.pop_front();
@@ -477,7 +478,7 @@ fn build_trace(
         comparisons,
         band: eval.band.map(|(a, b)| (finite(a), finite(b))),
         threshold: rule.detector.threshold(),
-        transitions: slot.life.transitions.clone(),
+        transitions: slot.life.transitions(),
         points: if slot.episode.is_empty() {
             history.iter().copied().collect()
         } else {
