@@ -176,12 +176,15 @@ fn write_results(out: &Path, detector: &str, scored: &[Scored]) -> anyhow::Resul
         let labels = corpus::labels(s.series.values.len(), &s.scores.windows);
         let mut csv = String::with_capacity(s.series.values.len() * 48);
         csv.push_str("timestamp,value,anomaly_score,label\n");
-        for i in 0..s.series.values.len() {
-            let _ = writeln!(
-                csv,
-                "{},{},{},{}",
-                s.series.raw_timestamps[i], s.series.values[i], s.scores.scores[i], labels[i]
-            );
+        let rows = s
+            .series
+            .raw_timestamps
+            .iter()
+            .zip(&s.series.values)
+            .zip(&s.scores.scores)
+            .zip(&labels);
+        for (((t, v), score), label) in rows {
+            let _ = writeln!(csv, "{t},{v},{score},{label}");
         }
         let path = dir.join(format!("{name}_{file}"));
         std::fs::write(&path, csv).with_context(|| format!("cannot write {}", path.display()))?;

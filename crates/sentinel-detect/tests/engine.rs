@@ -1,5 +1,8 @@
 //! The engine end to end: rules from YAML, readings in, findings and traces out.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use sentinel_detect::{Engine, RuleFile, default_pack};
 use sentinel_model::{Duration, Finding, Mark, RuleState, SeriesKey, Severity, Timestamp};

@@ -159,7 +159,7 @@ fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
             .iter()
             .filter_map(|k| a.labels.get(*k).map(|v| (k, v)))
             .any(|(k, v)| f.series.labels.get(*k) == Some(v))
-            && (a.labels.get("pod").is_none() || f.series.labels.get("pod") == a.labels.get("pod"))
+            && (!a.labels.contains_key("pod") || f.series.labels.get("pod") == a.labels.get("pod"))
     };
     for f in s.findings.iter().filter(same_object).take(3) {
         steps.push(format!(
