@@ -54,12 +54,14 @@ pub fn AlertFeed() -> impl IntoView {
                                 {resolved.then(|| view! { <span class="state">"resolved"</span> })}
                                 {mark.map(|m| view! { <span class="mark">{m}</span> })}
                                 <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
+                            </div>
+                            <div class="alert-summary">
                                 <button class="why" title="Why did this fire?" on:click=move |ev| {
                                     ev.stop_propagation();
                                     ui.why.set(Some(why_fp.clone()));
                                 }>"Why?"</button>
+                                {a.summary.clone()}" "<span class="subject">{subject}</span>
                             </div>
-                            <div class="alert-summary">{a.summary.clone()}" "<span class="subject">{subject}</span></div>
                             <Show when=is_open.clone()>
                                 <div class="alert-detail">
                                     <p>{description.clone()}</p>
