@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::detectors::Eval;
 use crate::rules::{Rule, RuleFile, format_duration};
-use crate::state::{Change, Detector, Lifecycle, Note, window_summary};
-use crate::stats::Summary;
+use crate::state::{Change, Detector, Lifecycle, Note};
+use crate::stats::summarize;
 
 /// Readings kept per series as evidence for traces.
 pub const HISTORY: usize = 32;
@@ -441,7 +441,7 @@ fn build_trace(
     let window = slot
         .detector
         .window()
-        .unwrap_or_else(|| Summary::of(history.iter().map(|p| p.1)));
+        .unwrap_or_else(|| summarize(history.iter().map(|p| p.1)));
     let computed: Vec<Computed> = eval
         .values()
         .iter()
@@ -473,7 +473,7 @@ fn build_trace(
         series: key.clone(),
         at,
         value: finite(value),
-        window: window_summary(window),
+        window,
         computed,
         comparisons,
         band: eval.band.map(|(a, b)| (finite(a), finite(b))),

@@ -9,7 +9,7 @@ use crate::detectors::robust::{Mad, Seasonal};
 use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZScore};
 use crate::detectors::{Check, Eval, Op};
 use crate::rules::DetectorSpec;
-use crate::stats::{Ewma, Summary};
+use crate::stats::Ewma;
 
 /// One detector's per-series state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -180,25 +180,13 @@ impl Detector {
     }
 
     /// The detector's own input window, if it keeps one.
-    pub fn window(&self) -> Option<Summary> {
+    pub fn window(&self) -> Option<WindowSummary> {
         match self {
             Detector::Zscore(d) => Some(d.window.summary()),
             Detector::Mad(d) => Some(d.window.summary()),
             Detector::Likelihood { state, .. } => Some(state.window().summary()),
             _ => None,
         }
-    }
-}
-
-pub fn window_summary(s: Summary) -> WindowSummary {
-    WindowSummary {
-        count: s.count,
-        mean: s.mean,
-        std: s.std,
-        median: s.median,
-        mad: s.mad,
-        min: s.min,
-        max: s.max,
     }
 }
 

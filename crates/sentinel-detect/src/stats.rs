@@ -1,5 +1,6 @@
 //! Streaming statistics: O(1) per sample, no allocation after construction.
 
+use sentinel_model::WindowSummary;
 use serde::{Deserialize, Serialize};
 
 /// Mean and variance of the last `cap` readings (a ring buffer with a
@@ -97,8 +98,8 @@ impl Window {
         (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
     }
 
-    pub fn summary(&self) -> Summary {
-        Summary::of(self.iter())
+    pub fn summary(&self) -> WindowSummary {
+        summarize(self.iter())
     }
 }
 
@@ -139,42 +140,28 @@ impl Ewma {
     }
 }
 
-/// What a trace shows of a detector's input window.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub count: usize,
-    pub mean: f64,
-    pub std: f64,
-    pub median: f64,
-    pub mad: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl Summary {
-    /// Summarise readings (non-finite ones are skipped). Sorting makes this
-    /// O(n log n): it runs when a trace is written, not per sample.
-    pub fn of(values: impl Iterator<Item = f64>) -> Summary {
-        let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return Summary::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len() as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        let median = median_sorted(&v);
-        let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
-        dev.sort_by(f64::total_cmp);
-        Summary {
-            count: v.len(),
-            mean,
-            std: var.sqrt(),
-            median,
-            mad: median_sorted(&dev),
-            min: v[0],
-            max: v[v.len() - 1],
-        }
+/// Summarise readings for a trace (non-finite ones are skipped). Sorting
+/// makes this O(n log n): it runs when a trace is written, not per sample.
+pub fn summarize(values: impl Iterator<Item = f64>) -> WindowSummary {
+    let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return WindowSummary::default();
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    let median = median_sorted(&v);
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    WindowSummary {
+        count: v.len(),
+        mean,
+        std: var.sqrt(),
+        median,
+        mad: median_sorted(&dev),
+        min: v[0],
+        max: v[v.len() - 1],
     }
 }
 
@@ -224,7 +211,7 @@ mod tests {
         for (i, &x) in xs.iter().enumerate() {
             w.push(x);
             let tail = &xs[i.saturating_sub(6)..=i];
-            let s = Summary::of(tail.iter().copied());
+            let s = summarize(tail.iter().copied());
             assert!((w.mean() - s.mean).abs() < 1e-6, "mean at {i}");
             assert!(
                 (w.std() - s.std).abs() < 1e-3,
@@ -237,12 +224,12 @@ mod tests {
 
     #[test]
     fn summary_of_known_values() {
-        let s = Summary::of([1.0, 2.0, 3.0, 4.0, 100.0, f64::NAN].into_iter());
+        let s = summarize([1.0, 2.0, 3.0, 4.0, 100.0, f64::NAN].into_iter());
         assert_eq!(s.count, 5);
         assert_eq!(s.median, 3.0);
         assert_eq!(s.mad, 1.0);
         assert_eq!((s.min, s.max), (1.0, 100.0));
-        assert_eq!(Summary::of(std::iter::empty()).count, 0);
+        assert_eq!(summarize(std::iter::empty()).count, 0);
     }
 
     #[test]

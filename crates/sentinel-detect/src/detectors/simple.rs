@@ -6,6 +6,29 @@ use serde::{Deserialize, Serialize};
 use super::{Check, Eval, Op, z_checks, z_score};
 use crate::stats::{Ewma, Window};
 
+/// The z-score family's verdict on `x` against a `(mean, std)` baseline
+/// computed before `x`; `names` are how the trace calls mean and std.
+fn z_verdict(
+    x: f64,
+    (mean, std): (f64, f64),
+    warming: bool,
+    readings: usize,
+    (warning, critical): (f64, f64),
+    names: [&'static str; 2],
+) -> Eval {
+    if warming {
+        return Eval::warming("warming up").value("readings", readings as f64);
+    }
+    let z = z_score(x, mean, std);
+    let e = Eval::default()
+        .ready()
+        .value("z", z)
+        .value(names[0], mean)
+        .value(names[1], std)
+        .with_band(mean - warning * std, mean + warning * std);
+    z_checks(e, z, warning, critical)
+}
+
 /// `value op threshold`; the rule's lifecycle adds `for`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
@@ -56,19 +79,8 @@ impl ZScore {
             self.window.len(),
         );
         self.window.push(x);
-        if n < self.warmup {
-            return Eval::warming("warming up").value("readings", n as f64);
-        }
-        let z = z_score(x, mean, std);
-        let e = Eval::default()
-            .ready()
-            .value("z", z)
-            .value("mean", mean)
-            .value("std", std);
-        Eval {
-            band: Some((mean - self.warning * std, mean + self.warning * std)),
-            ..z_checks(e, z, self.warning, self.critical)
-        }
+        let limits = (self.warning, self.critical);
+        z_verdict(x, (mean, std), n < self.warmup, n, limits, ["mean", "std"])
     }
 }
 
@@ -90,19 +102,15 @@ impl EwmaZ {
             self.ewma.count,
         );
         self.ewma.push(x);
-        if n < self.warmup {
-            return Eval::warming("warming up").value("readings", n as f64);
-        }
-        let z = z_score(x, mean, std);
-        let e = Eval::default()
-            .ready()
-            .value("z", z)
-            .value("ewma", mean)
-            .value("ewm std", std);
-        Eval {
-            band: Some((mean - self.warning * std, mean + self.warning * std)),
-            ..z_checks(e, z, self.warning, self.critical)
-        }
+        let limits = (self.warning, self.critical);
+        z_verdict(
+            x,
+            (mean, std),
+            n < self.warmup,
+            n as usize,
+            limits,
+            ["ewma", "ewm std"],
+        )
     }
 }
 
