@@ -15,16 +15,14 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use sentinel_model::{
-    Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,
-    Severity, Timestamp, num,
-};
+use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::Eval;
-use crate::rules::{Rule, RuleFile, format_duration};
-use crate::state::{Change, Detector, Lifecycle, Note};
-use crate::stats::summarize;
+use crate::lifecycle::{Change, Lifecycle, Note};
+use crate::rules::{Rule, RuleFile};
+use crate::state::Detector;
+use crate::trace::{Evidence, build_trace};
 
 /// Readings kept per series as evidence for traces.
 pub const HISTORY: usize = 32;
@@ -366,7 +364,14 @@ fn step(
             }
         }
         Change::Fired | Change::Escalated => {
-            let mut trace = build_trace(rule, slot, key, history, at, value, &eval);
+            let seen = Evidence {
+                key,
+                history,
+                episode: &slot.episode,
+                at,
+                value,
+            };
+            let mut trace = build_trace(rule, &slot.detector, &slot.life, seen, &eval);
             trace.mark = marks.get(&id).cloned();
             let f = Finding {
                 id: id.clone(),
@@ -418,132 +423,6 @@ fn first_sentence(s: &str) -> String {
         .unwrap_or(s)
         .trim()
         .to_string()
-}
-
-/// JSON has no infinity: the largest finite number stands for it.
-fn finite(x: f64) -> f64 {
-    if x.is_nan() {
-        0.0
-    } else {
-        x.clamp(f64::MIN, f64::MAX)
-    }
-}
-
-fn build_trace(
-    rule: &Rule,
-    slot: &Slot,
-    key: &SeriesKey,
-    history: &VecDeque<(Timestamp, f64)>,
-    at: Timestamp,
-    value: f64,
-    eval: &Eval,
-) -> RuleTrace {
-    let window = slot
-        .detector
-        .window()
-        .unwrap_or_else(|| summarize(history.iter().map(|p| p.1)));
-    let computed: Vec<Computed> = eval
-        .values()
-        .iter()
-        .map(|(n, v)| Computed {
-            name: (*n).to_string(),
-            value: finite(*v),
-        })
-        .collect();
-    let comparisons = eval
-        .checks()
-        .map(|c| Comparison {
-            name: c.name.to_string(),
-            value: finite(c.value),
-            op: c.op.as_str().to_string(),
-            threshold: finite(c.threshold),
-            passed: c.passed,
-            severity: c.severity,
-        })
-        .collect();
-    let mut trace = RuleTrace {
-        rule: RuleRef {
-            name: rule.name.clone(),
-            detector: rule.detector.kind().to_string(),
-            params: rule.detector.params(),
-            severity: rule.severity,
-            for_: rule.for_,
-            keep_firing_for: rule.keep_firing_for,
-        },
-        series: key.clone(),
-        at,
-        value: finite(value),
-        window,
-        computed,
-        comparisons,
-        band: eval.band.map(|(a, b)| (finite(a), finite(b))),
-        threshold: rule.detector.threshold(),
-        transitions: slot.life.transitions(),
-        points: if slot.episode.is_empty() {
-            history.iter().copied().collect()
-        } else {
-            slot.episode.iter().copied().collect()
-        },
-        state: slot.life.state,
-        severity: slot.life.severity,
-        explanation: String::new(),
-        mark: None,
-    };
-    trace.explanation = explain(rule, &trace);
-    trace
-}
-
-/// Fill the rule's template: labels, `value`, `threshold`, `for`,
-/// `keep_firing_for`, the rule's parameters and the computed values.
-/// Unknown names stay as written.
-pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
-    let lookup = |name: &str| -> Option<String> {
-        if let Some(v) = trace.series.labels.get(name) {
-            return Some(v.clone());
-        }
-        Some(match name {
-            "value" => num(trace.value),
-            "threshold" => num(trace.threshold?),
-            "for" => format_duration(rule.for_),
-            "keep_firing_for" => format_duration(rule.keep_firing_for),
-            "metric" => trace.series.metric.clone(),
-            "severity" => trace.severity.as_str().to_string(),
-            _ => {
-                if let Some(c) = trace.computed.iter().find(|c| c.name == name) {
-                    num(c.value)
-                } else {
-                    trace.rule.params.iter().find(|(k, _)| k == name)?.1.clone()
-                }
-            }
-        })
-    };
-    let t = &rule.explain;
-    let mut out = String::with_capacity(t.len() + 32);
-    let mut rest = t.as_str();
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match lookup(name) {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Severity ordering helper for callers that merge findings with alerts.

@@ -13,11 +13,15 @@
 
 pub mod bench;
 pub mod detectors;
+mod duration;
 pub mod engine;
 pub mod eval;
+mod lifecycle;
 pub mod rules;
 mod state;
 pub mod stats;
+mod trace;
 
 pub use engine::{Engine, Rejected, SeriesId};
 pub use rules::{DetectorSpec, Rule, RuleFile, Selector, default_pack};
+pub use trace::explain;

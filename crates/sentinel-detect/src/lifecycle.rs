@@ -1,0 +1,321 @@
+//! The rule lifecycle on one series, with Prometheus' `for` semantics.
+
+use sentinel_model::{Duration, RuleState, Severity, Timestamp, Transition};
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::Op;
+
+/// Transitions kept per episode (the first ones and the latest are what
+/// explain a finding; a flapping rule does not grow without bound).
+pub const MAX_TRANSITIONS: usize = 16;
+
+/// A rule's lifecycle on one series: inactive → pending → firing →
+/// resolved, with Prometheus' `for` (restarted whenever the condition
+/// breaks while pending) and `keep_firing_for`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    pub state: RuleState,
+    pub active_at: Option<Timestamp>,
+    pub fired_at: Option<Timestamp>,
+    pub last_true: Option<Timestamp>,
+    pub severity: Severity,
+    pub transitions: Vec<Step>,
+}
+
+/// The comparison that made a condition hold, kept as numbers (rendered only
+/// when a trace is written, so a flapping rule costs no formatting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub name: std::borrow::Cow<'static, str>,
+    pub value: f64,
+    pub op: Op,
+    pub threshold: f64,
+}
+
+impl Note {
+    fn render(note: &Option<Note>) -> String {
+        match note {
+            Some(n) => format!(
+                "{} {} {} {}",
+                n.name,
+                sentinel_model::num(n.value),
+                n.op.as_str(),
+                sentinel_model::num(n.threshold)
+            ),
+            None => "the condition holds".into(),
+        }
+    }
+}
+
+/// Why a transition happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reason {
+    HoldsNoFor(Option<Note>),
+    HoldsFor(Option<Note>, Duration),
+    BrokeWhilePending,
+    HeldFor(Duration, Duration),
+    Escalated(Severity, Option<Note>),
+    NoLongerHolds,
+    KeepExpired(Duration, Duration),
+}
+
+impl Reason {
+    pub fn render(&self) -> String {
+        use crate::rules::format_duration as d;
+        match self {
+            Reason::HoldsNoFor(n) => format!("{} and the rule has no `for`", Note::render(n)),
+            Reason::HoldsFor(n, f) => format!("{}; it must hold for {}", Note::render(n), d(*f)),
+            Reason::BrokeWhilePending => "the condition broke while pending; `for` restarts".into(),
+            Reason::HeldFor(held, f) => {
+                format!("the condition held for {} (`for: {}`)", held.human(), d(*f))
+            }
+            Reason::Escalated(sev, n) => {
+                format!("severity rose to {}: {}", sev.as_str(), Note::render(n))
+            }
+            Reason::NoLongerHolds => "the condition no longer holds".into(),
+            Reason::KeepExpired(silent, keep) => format!(
+                "the condition has not held for {} (`keep_firing_for: {}`)",
+                silent.human(),
+                d(*keep)
+            ),
+        }
+    }
+}
+
+/// A transition as the lifecycle records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub at: Timestamp,
+    pub from: RuleState,
+    pub to: RuleState,
+    pub reason: Reason,
+}
+
+/// What a step of the lifecycle changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Pending,
+    BackToInactive,
+    Fired,
+    Escalated,
+    Resolved,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            state: RuleState::Inactive,
+            active_at: None,
+            fired_at: None,
+            last_true: None,
+            severity: Severity::Info,
+            transitions: Vec::new(),
+        }
+    }
+}
+
+impl Lifecycle {
+    /// The transitions of the current episode, as a trace shows them.
+    pub fn transitions(&self) -> Vec<Transition> {
+        self.transitions
+            .iter()
+            .map(|t| Transition {
+                at: t.at,
+                from: t.from,
+                to: t.to,
+                reason: t.reason.render(),
+            })
+            .collect()
+    }
+
+    fn go(&mut self, at: Timestamp, to: RuleState, reason: Reason) {
+        if self.transitions.len() >= MAX_TRANSITIONS {
+            // Keep the first half (how it started) and make room at the end.
+            self.transitions.remove(MAX_TRANSITIONS / 2);
+        }
+        self.transitions.push(Step {
+            at,
+            from: self.state,
+            to,
+            reason,
+        });
+        self.state = to;
+    }
+
+    /// Advance with the condition at `at` (`Some(severity)` when it holds).
+    pub fn step(
+        &mut self,
+        at: Timestamp,
+        level: Option<Severity>,
+        for_: Duration,
+        keep: Duration,
+        why: impl Fn() -> Option<Note>,
+    ) -> Option<Change> {
+        match (self.state, level) {
+            (RuleState::Inactive | RuleState::Resolved, Some(sev)) => {
+                // A new episode: it starts from inactive.
+                self.transitions.clear();
+                self.state = RuleState::Inactive;
+                self.active_at = Some(at);
+                self.last_true = Some(at);
+                self.severity = sev;
+                if for_.millis() == 0 {
+                    self.fired_at = Some(at);
+                    self.go(at, RuleState::Firing, Reason::HoldsNoFor(why()));
+                    Some(Change::Fired)
+                } else {
+                    self.go(at, RuleState::Pending, Reason::HoldsFor(why(), for_));
+                    Some(Change::Pending)
+                }
+            }
+            (RuleState::Inactive | RuleState::Resolved, None) => None,
+            (RuleState::Pending, None) => {
+                self.go(at, RuleState::Inactive, Reason::BrokeWhilePending);
+                self.active_at = None;
+                Some(Change::BackToInactive)
+            }
+            (RuleState::Pending, Some(sev)) => {
+                self.last_true = Some(at);
+                self.severity = self.severity.max(sev);
+                let since = self.active_at.unwrap_or(at);
+                if at.since(since) >= for_ {
+                    self.fired_at = Some(at);
+                    self.go(
+                        at,
+                        RuleState::Firing,
+                        Reason::HeldFor(at.since(since), for_),
+                    );
+                    Some(Change::Fired)
+                } else {
+                    None
+                }
+            }
+            (RuleState::Firing, Some(sev)) => {
+                self.last_true = Some(at);
+                if sev > self.severity {
+                    self.severity = sev;
+                    self.go(at, RuleState::Firing, Reason::Escalated(sev, why()));
+                    Some(Change::Escalated)
+                } else {
+                    None
+                }
+            }
+            (RuleState::Firing, None) => {
+                let last = self.last_true.unwrap_or(at);
+                if keep.millis() == 0 {
+                    self.go(at, RuleState::Resolved, Reason::NoLongerHolds);
+                    Some(Change::Resolved)
+                } else if at.since(last) >= keep {
+                    self.go(
+                        at,
+                        RuleState::Resolved,
+                        Reason::KeepExpired(at.since(last), keep),
+                    );
+                    Some(Change::Resolved)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FOR: Duration = Duration::from_mins(2);
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_secs(s)
+    }
+
+    #[test]
+    fn for_restarts_when_the_condition_breaks_while_pending() {
+        let mut l = Lifecycle::default();
+        let w = Some(Severity::Warning);
+        assert_eq!(
+            l.step(t(0), w, FOR, Duration(0), || None),
+            Some(Change::Pending)
+        );
+        assert_eq!(l.step(t(60), w, FOR, Duration(0), || None), None);
+        assert_eq!(
+            l.step(t(90), None, FOR, Duration(0), || None),
+            Some(Change::BackToInactive)
+        );
+        assert_eq!(
+            l.step(t(100), w, FOR, Duration(0), || None),
+            Some(Change::Pending)
+        );
+        assert_eq!(
+            l.step(t(200), w, FOR, Duration(0), || None),
+            None,
+            "only 100 s since the restart"
+        );
+        assert_eq!(
+            l.step(t(220), w, FOR, Duration(0), || None),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.fired_at, Some(t(220)));
+        assert_eq!(l.active_at, Some(t(100)));
+        assert_eq!(
+            l.step(t(230), Some(Severity::Critical), FOR, Duration(0), || None),
+            Some(Change::Escalated)
+        );
+        assert_eq!(
+            l.step(t(240), None, FOR, Duration(0), || None),
+            Some(Change::Resolved)
+        );
+        let states: Vec<_> = l.transitions.iter().map(|t| (t.from, t.to)).collect();
+        assert_eq!(
+            states.first(),
+            Some(&(RuleState::Inactive, RuleState::Pending))
+        );
+        assert_eq!(
+            states.last(),
+            Some(&(RuleState::Firing, RuleState::Resolved))
+        );
+    }
+
+    #[test]
+    fn keep_firing_for_holds_the_alert_after_the_condition_stops() {
+        let mut l = Lifecycle::default();
+        let keep = Duration::from_mins(10);
+        let w = Some(Severity::Warning);
+        assert_eq!(
+            l.step(t(0), w, Duration(0), keep, || None),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.step(t(60), None, Duration(0), keep, || None), None);
+        assert_eq!(
+            l.step(t(500), w, Duration(0), keep, || None),
+            None,
+            "still firing"
+        );
+        assert_eq!(
+            l.step(t(1000), None, Duration(0), keep, || None),
+            None,
+            "500 s since the last true"
+        );
+        assert_eq!(
+            l.step(t(1100), None, Duration(0), keep, || None),
+            Some(Change::Resolved)
+        );
+        // A new episode starts clean.
+        assert_eq!(
+            l.step(t(1200), w, Duration(0), keep, || None),
+            Some(Change::Fired)
+        );
+        assert_eq!(l.transitions.len(), 1);
+    }
+
+    #[test]
+    fn a_flapping_rule_keeps_a_bounded_history() {
+        let mut l = Lifecycle::default();
+        for i in 0..1000 {
+            let level = (i % 2 == 0).then_some(Severity::Warning);
+            l.step(t(i), level, FOR, Duration(0), || None);
+        }
+        assert!(l.transitions.len() <= MAX_TRANSITIONS);
+    }
+}
