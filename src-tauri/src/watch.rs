@@ -1,11 +1,11 @@
 //! Follows the backend's snapshots on behalf of the desktop: repaints the
 //! tray when the worst level changes and raises a notification for each new
-//! critical alert unless notifications are paused.
+//! critical alert or engine finding unless notifications are paused.
 
 use std::collections::HashSet;
 
-use sentinel_model::Severity;
-use sentinel_protocol::TrayLevel;
+use sentinel_model::{Mark, Severity};
+use sentinel_protocol::{AlertQuery, TrayLevel};
 use sentinel_runtime::{Clock, SystemClock};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -47,10 +47,14 @@ pub fn spawn<R: Runtime>(
                     let _ = t.icon.set_tooltip(Some(tray::tooltip(level)));
                 }
             }
-            let critical: Vec<_> = snap
-                .alerts
-                .iter()
-                .filter(|a| a.severity() == Severity::Critical)
+            // Alertmanager's alerts and the engine's findings, as the feed shows them.
+            let query = AlertQuery {
+                min_severity: Some(Severity::Critical),
+                limit: None,
+            };
+            let critical: Vec<_> = sentinel_service::alerts(&snap, &query)
+                .into_iter()
+                .filter(|a| a.resolved_at.is_none() && a.mark != Some(Mark::FalsePositive))
                 .collect();
             let fresh: Vec<_> = critical
                 .iter()
@@ -72,15 +76,12 @@ pub fn spawn<R: Runtime>(
                 continue;
             }
             for a in fresh.iter().take(BURST) {
-                let title = format!(
-                    "{} ({})",
-                    a.name(),
-                    a.labels.get("cluster").map_or("demo", String::as_str)
-                );
-                let body = a
-                    .annotations
-                    .get("description")
-                    .map_or_else(|| a.summary().to_string(), Clone::clone);
+                let title = format!("{} ({})", a.name, a.source);
+                let body = if a.description.is_empty() {
+                    a.summary.clone()
+                } else {
+                    a.description.clone()
+                };
                 if let Err(e) = app.notification().builder().title(title).body(body).show() {
                     tracing::warn!(error = %e, "cannot show a notification");
                 }

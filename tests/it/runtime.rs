@@ -213,3 +213,76 @@ async fn silent_source_turns_stale_and_failing_one_down() {
     assert_eq!(broken.health, Health::Down);
     assert_eq!(broken.message.as_deref(), Some("connection refused"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_raises_findings_that_explain_themselves_and_take_marks() {
+    // Fifteen minutes of history cover the bad rollout (OOM kills, restarts)
+    // and the noisy neighbour (a node's CPU above 80 % for minutes).
+    let rt = Runtime::demo(demo(200, 900)).start();
+    let snap = within(rt.wait_for(|s| s.data_at.is_some())).await.unwrap();
+    let rules: Vec<&str> = snap.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(rules.contains(&"ContainerRestarting"), "{rules:?}");
+    assert!(rules.contains(&"NodeCPUHigh"), "{rules:?}");
+    for f in snap.findings.iter() {
+        assert!(!f.trace.transitions.is_empty(), "{}", f.id);
+        assert!(!f.trace.points.is_empty(), "{}", f.id);
+        assert!(
+            !f.trace.explanation.contains('{'),
+            "template filled: {}",
+            f.trace.explanation
+        );
+    }
+    // The feed merges them with Alertmanager's alerts; each has a "why".
+    let feed = sentinel_service::alerts(&snap, &Default::default());
+    let row = feed
+        .iter()
+        .find(|r| r.origin == sentinel_protocol::AlertOrigin::Engine)
+        .expect("a finding in the feed");
+    let why = sentinel_service::explain(&snap, &row.fingerprint).unwrap();
+    assert!(
+        why.steps.iter().any(|s| s.starts_with("Rule ")),
+        "{:?}",
+        why.steps
+    );
+    assert!(why.trace.is_some());
+    let am = feed
+        .iter()
+        .find(|r| r.origin == sentinel_protocol::AlertOrigin::Alertmanager)
+        .expect("an Alertmanager alert in the feed");
+    let why = sentinel_service::explain(&snap, &am.fingerprint).unwrap();
+    assert!(why.trace.is_none() && why.steps[0].starts_with("Alertmanager reports"));
+
+    // A mark shows in the next explanation and in the feed.
+    let args = sentinel_protocol::MarkArgs {
+        fingerprint: row.fingerprint.clone(),
+        mark: sentinel_model::Mark::FalsePositive,
+    };
+    let marked = within(sentinel_service::mark_finding(&rt, &args))
+        .await
+        .unwrap();
+    assert_eq!(marked.mark, Some(sentinel_model::Mark::FalsePositive));
+    assert!(
+        marked
+            .steps
+            .last()
+            .unwrap()
+            .starts_with("Marked false positive")
+    );
+    let snap = rt.snapshot();
+    let row = sentinel_service::alerts(&snap, &Default::default())
+        .into_iter()
+        .find(|r| r.fingerprint == args.fingerprint)
+        .unwrap();
+    assert_eq!(row.mark, Some(sentinel_model::Mark::FalsePositive));
+    // Only the engine's findings can be marked.
+    let err = within(sentinel_service::mark_finding(
+        &rt,
+        &sentinel_protocol::MarkArgs {
+            fingerprint: am.fingerprint.clone(),
+            mark: sentinel_model::Mark::Confirmed,
+        },
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind, sentinel_protocol::ErrorKind::NotFound);
+}

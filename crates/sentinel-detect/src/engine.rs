@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Severity, Timestamp};
+use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::Eval;
@@ -188,13 +188,6 @@ impl Engine {
         };
         self.index.insert(key.clone(), id);
         id
-    }
-
-    /// Whether any rule watches this series.
-    pub fn watched(&self, id: SeriesId) -> bool {
-        self.series
-            .get(id.0 as usize)
-            .is_some_and(|s| !s.slots.is_empty())
     }
 
     /// Feed one reading. Findings that fired, escalated or resolved are
@@ -423,9 +416,4 @@ fn first_sentence(s: &str) -> String {
         .unwrap_or(s)
         .trim()
         .to_string()
-}
-
-/// Severity ordering helper for callers that merge findings with alerts.
-pub fn is_page(f: &Finding) -> bool {
-    f.severity == Severity::Critical && f.state == RuleState::Firing
 }

@@ -5,10 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::detectors::Op;
 
-/// Transitions kept per episode (the first ones and the latest are what
-/// explain a finding; a flapping rule does not grow without bound).
-pub const MAX_TRANSITIONS: usize = 16;
-
 /// A rule's lifecycle on one series: inactive → pending → firing →
 /// resolved, with Prometheus' `for` (restarted whenever the condition
 /// breaks while pending) and `keep_firing_for`.
@@ -129,10 +125,6 @@ impl Lifecycle {
     }
 
     fn go(&mut self, at: Timestamp, to: RuleState, reason: Reason) {
-        if self.transitions.len() >= MAX_TRANSITIONS {
-            // Keep the first half (how it started) and make room at the end.
-            self.transitions.remove(MAX_TRANSITIONS / 2);
-        }
         self.transitions.push(Step {
             at,
             from: self.state,
@@ -310,12 +302,34 @@ mod tests {
     }
 
     #[test]
-    fn a_flapping_rule_keeps_a_bounded_history() {
+    fn an_episode_holds_only_its_own_transitions() {
+        // Each new episode starts clean, and severity only rises, so an
+        // episode records at most: pending, firing, two escalations, resolved.
         let mut l = Lifecycle::default();
         for i in 0..1000 {
             let level = (i % 2 == 0).then_some(Severity::Warning);
             l.step(t(i), level, FOR, Duration(0), || None);
+            assert!(l.transitions.len() <= 1, "flapping while pending at {i}");
         }
-        assert!(l.transitions.len() <= MAX_TRANSITIONS);
+        let levels = [
+            Some(Severity::Info),
+            Some(Severity::Warning),
+            Some(Severity::Critical),
+            Some(Severity::Warning),
+            None,
+        ];
+        for (i, level) in levels.into_iter().enumerate() {
+            l.step(t(2000 + i as i64), level, Duration(0), Duration(0), || None);
+        }
+        let to: Vec<RuleState> = l.transitions.iter().map(|s| s.to).collect();
+        assert_eq!(
+            to,
+            [
+                RuleState::Firing,
+                RuleState::Firing,
+                RuleState::Firing,
+                RuleState::Resolved
+            ]
+        );
     }
 }

@@ -11,8 +11,6 @@ use sentinel_model::{
     Finding, Mark, NodeState, NodeUsage, PodPhase, PodState, SeriesKey, Timestamp,
 };
 
-use crate::snapshot::PodKey;
-
 /// Resolved findings the snapshot shows besides the firing ones.
 const RECENT_RESOLVED: usize = 50;
 
@@ -25,7 +23,9 @@ struct PodSeries {
 
 pub struct Detection {
     engine: Engine,
-    pods: HashMap<PodKey, PodSeries>,
+    /// namespace → pod name → series, looked up without allocating.
+    pods: HashMap<String, HashMap<String, PodSeries>>,
+    pod_count: usize,
     nodes: HashMap<String, (SeriesId, SeriesId)>,
     named: HashMap<String, SeriesId>,
     out: Vec<Finding>,
@@ -39,6 +39,7 @@ impl Detection {
         Self {
             engine: Engine::new(rules),
             pods: HashMap::new(),
+            pod_count: 0,
             nodes: HashMap::new(),
             named: HashMap::new(),
             out: Vec::new(),
@@ -99,8 +100,7 @@ impl Detection {
     }
 
     fn pod_series(&mut self, p: &PodState) -> PodSeries {
-        let key = (p.namespace.clone(), p.name.clone());
-        if let Some(s) = self.pods.get(&key) {
+        if let Some(s) = self.pods.get(&p.namespace).and_then(|m| m.get(&p.name)) {
             return *s;
         }
         let l = [
@@ -116,34 +116,42 @@ impl Detection {
                 .engine
                 .series(&SeriesKey::new("pod_container_restarts_total", l)),
         };
-        self.pods.insert(key, s);
+        self.pods
+            .entry(p.namespace.clone())
+            .or_default()
+            .insert(p.name.clone(), s);
+        self.pod_count += 1;
         s
+    }
+
+    fn known(&self, p: &PodState) -> bool {
+        self.pods
+            .get(&p.namespace)
+            .is_some_and(|m| m.contains_key(&p.name))
     }
 
     /// Pod states (readiness, restarts); pods no longer listed are forgotten.
     pub fn pods(&mut self, at: Timestamp, pods: &[&PodState]) {
-        if pods.len() != self.pods.len()
-            || pods.iter().any(|p| {
-                !self
-                    .pods
-                    .contains_key(&(p.namespace.clone(), p.name.clone()))
-            })
-        {
+        if pods.len() != self.pod_count || pods.iter().any(|p| !self.known(p)) {
             let live: std::collections::HashSet<(&str, &str)> = pods
                 .iter()
                 .map(|p| (p.namespace.as_str(), p.name.as_str()))
                 .collect();
-            let gone: Vec<PodKey> = self
-                .pods
-                .keys()
-                .filter(|k| !live.contains(&(k.0.as_str(), k.1.as_str())))
-                .cloned()
-                .collect();
-            for k in gone {
-                if let Some(s) = self.pods.remove(&k) {
-                    for id in [s.memory, s.ready, s.restarts] {
-                        self.engine.remove(id, at, &mut self.out);
+            let mut gone = Vec::new();
+            for (ns, names) in &mut self.pods {
+                names.retain(|name, s| {
+                    let keep = live.contains(&(ns.as_str(), name.as_str()));
+                    if !keep {
+                        gone.push(*s);
                     }
+                    keep
+                });
+            }
+            self.pods.retain(|_, names| !names.is_empty());
+            self.pod_count -= gone.len();
+            for s in gone {
+                for id in [s.memory, s.ready, s.restarts] {
+                    self.engine.remove(id, at, &mut self.out);
                 }
             }
         }
@@ -205,9 +213,5 @@ impl Detection {
             self.dirty = false;
         }
         Arc::clone(&self.view)
-    }
-
-    pub fn series_count(&self) -> usize {
-        self.engine.series_count()
     }
 }

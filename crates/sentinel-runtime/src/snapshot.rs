@@ -102,8 +102,6 @@ pub struct Snapshot {
     pub notices: Arc<Vec<(Severity, String)>>,
     /// The engine's findings: firing (newest first), then recently resolved.
     pub findings: Arc<Vec<Finding>>,
-    /// Series the engine watches.
-    pub engine_series: usize,
 }
 
 impl Snapshot {
@@ -124,7 +122,6 @@ impl Snapshot {
             memory_bytes: None,
             notices: Arc::default(),
             findings: Arc::default(),
-            engine_series: 0,
         }
     }
 

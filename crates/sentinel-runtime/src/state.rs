@@ -411,7 +411,6 @@ impl State {
             memory_bytes: self.memory_bytes,
             notices: Arc::clone(&self.notices),
             findings: self.detection.view(),
-            engine_series: self.detection.series_count(),
         }
     }
 }

@@ -15,9 +15,10 @@ use crate::format;
 const HEIGHT: u32 = 170;
 const LEFT: i32 = 60; // margin (8) + value-axis labels (52)
 const RIGHT: i32 = 12;
-const BG: RGBColor = RGBColor(0x11, 0x18, 0x27);
-const GRID: RGBColor = RGBColor(0x1f, 0x29, 0x37);
-const TEXT: RGBColor = RGBColor(0x94, 0xa3, 0xb8);
+pub(crate) const BG: RGBColor = RGBColor(0x11, 0x18, 0x27);
+pub(crate) const GRID: RGBColor = RGBColor(0x1f, 0x29, 0x37);
+pub(crate) const TEXT: RGBColor = RGBColor(0x94, 0xa3, 0xb8);
+pub(crate) const AXIS: RGBColor = RGBColor(0x33, 0x41, 0x55);
 
 fn colour(id: &str) -> RGBColor {
     match id {
@@ -89,7 +90,7 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
         .y_label_formatter(&|v| format::unit_value(unit, *v))
         .light_line_style(GRID)
         .bold_line_style(GRID)
-        .axis_style(RGBColor(0x33, 0x41, 0x55))
+        .axis_style(AXIS)
         .label_style(("sans-serif", 11).into_font().color(&TEXT))
         .draw()
         .ok()?;

@@ -11,13 +11,11 @@ use sentinel_protocol::model::{Mark, RuleState, RuleTrace};
 use sentinel_protocol::{AlertOrigin, AlertRef, ExplainAlert, Explanation, MarkArgs, MarkFinding};
 use web_sys::HtmlCanvasElement;
 
+use super::chart::{AXIS, BG, GRID, TEXT};
 use crate::app::Ui;
 use crate::format;
 use crate::ipc;
 
-const BG: RGBColor = RGBColor(0x11, 0x18, 0x27);
-const GRID: RGBColor = RGBColor(0x1f, 0x29, 0x37);
-const TEXT: RGBColor = RGBColor(0x94, 0xa3, 0xb8);
 const LINE: RGBColor = RGBColor(0x38, 0xbd, 0xf8);
 const BAND: RGBColor = RGBColor(0x34, 0xd3, 0x99);
 const THRESHOLD: RGBColor = RGBColor(0xfb, 0xbf, 0x24);
@@ -74,7 +72,7 @@ fn draw(el: &HtmlCanvasElement, t: &RuleTrace) -> Option<()> {
         .y_label_formatter(&|v| sentinel_protocol::model::num(*v))
         .light_line_style(GRID)
         .bold_line_style(GRID)
-        .axis_style(RGBColor(0x33, 0x41, 0x55))
+        .axis_style(AXIS)
         .label_style(("sans-serif", 11).into_font().color(&TEXT))
         .draw()
         .ok()?;
