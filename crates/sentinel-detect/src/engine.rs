@@ -18,14 +18,14 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::Eval;
+use crate::detectors::Verdict;
+use crate::history::History;
 use crate::lifecycle::{Change, Lifecycle, Note};
 use crate::rules::{Rule, RuleFile};
 use crate::state::Detector;
 use crate::trace::{Evidence, build_trace};
 
-/// Readings kept per series as evidence for traces.
-pub const HISTORY: usize = 32;
+pub use crate::history::HISTORY;
 /// Resolved findings kept in memory.
 pub const RESOLVED_KEPT: usize = 200;
 
@@ -50,7 +50,7 @@ pub const EPISODE: usize = 360;
 struct Series {
     key: SeriesKey,
     last_at: Option<Timestamp>,
-    history: VecDeque<(Timestamp, f64)>,
+    history: History,
     slots: Vec<Slot>,
 }
 
@@ -148,7 +148,7 @@ impl Engine {
             }
         }
         series.slots = Vec::new();
-        series.history = VecDeque::new();
+        series.history = History::default();
         series.last_at = None;
         self.free.push(id);
     }
@@ -173,7 +173,7 @@ impl Engine {
         let fresh = Series {
             key: key.clone(),
             last_at: None,
-            history: VecDeque::new(),
+            history: History::default(),
             slots,
         };
         let id = match self.free.pop() {
@@ -209,12 +209,16 @@ impl Engine {
         }
         let value = value.clamp(-1e150, 1e150);
         series.last_at = Some(at);
-        if series.history.len() == HISTORY {
-            series.history.pop_front();
-        }
-        series.history.push_back((at, value));
+        series.history.push((at, value));
         for slot in &mut series.slots {
-            let eval = slot.detector.observe(at, value);
+            let verdict = slot.detector.observe(at, value);
+            // The common case: nothing holds and nothing was holding.
+            if !verdict.ready
+                || (verdict.level.is_none()
+                    && matches!(slot.life.state, RuleState::Inactive | RuleState::Resolved))
+            {
+                continue;
+            }
             let rule = &self.rules[slot.rule as usize];
             step(
                 rule,
@@ -223,11 +227,13 @@ impl Engine {
                 &series.history,
                 at,
                 value,
-                eval,
-                &mut self.firing,
-                &mut self.resolved,
-                &self.marks,
-                out,
+                verdict,
+                Books {
+                    firing: &mut self.firing,
+                    resolved: &mut self.resolved,
+                    marks: &self.marks,
+                    out,
+                },
             );
         }
     }
@@ -236,11 +242,11 @@ impl Engine {
     pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Finding>) {
         for series in &mut self.series {
             for slot in &mut series.slots {
-                let Some(eval) = slot.detector.tick(now) else {
+                let Some(verdict) = slot.detector.tick(now) else {
                     continue;
                 };
                 let rule = &self.rules[slot.rule as usize];
-                let value = series.history.back().map_or(f64::NAN, |p| p.1);
+                let value = series.history.last().map_or(f64::NAN, |p| p.1);
                 step(
                     rule,
                     slot,
@@ -248,11 +254,13 @@ impl Engine {
                     &series.history,
                     now,
                     value,
-                    eval,
-                    &mut self.firing,
-                    &mut self.resolved,
-                    &self.marks,
-                    out,
+                    verdict,
+                    Books {
+                        firing: &mut self.firing,
+                        resolved: &mut self.resolved,
+                        marks: &self.marks,
+                        out,
+                    },
                 );
             }
         }
@@ -294,50 +302,65 @@ impl Engine {
     }
 }
 
+/// Where findings are kept and reported.
+struct Books<'a> {
+    firing: &'a mut BTreeMap<String, Finding>,
+    resolved: &'a mut VecDeque<Finding>,
+    marks: &'a BTreeMap<String, OperatorMark>,
+    out: &'a mut Vec<Finding>,
+}
+
+/// Advance one rule on one series with the detector's verdict; write a
+/// trace only when the rule fires, escalates or resolves.
 #[allow(clippy::too_many_arguments)]
 fn step(
     rule: &Rule,
     slot: &mut Slot,
     key: &SeriesKey,
-    history: &VecDeque<(Timestamp, f64)>,
+    history: &History,
     at: Timestamp,
     value: f64,
-    eval: Eval,
-    firing: &mut BTreeMap<String, Finding>,
-    resolved: &mut VecDeque<Finding>,
-    marks: &BTreeMap<String, OperatorMark>,
-    out: &mut Vec<Finding>,
+    verdict: Verdict,
+    books: Books<'_>,
 ) {
-    if !eval.ready {
+    if !verdict.ready {
         return;
     }
-    let level = eval.level.map(|l| {
-        if slot.detector.graded() {
+    let Slot {
+        detector,
+        life,
+        episode,
+        ..
+    } = slot;
+    let level = verdict.level.map(|l| {
+        if detector.graded() {
             l.min(rule.severity)
         } else {
             rule.severity
         }
     });
     let why = || {
-        eval.checks().find(|c| c.passed).map(|c| Note {
-            name: std::borrow::Cow::Borrowed(c.name),
-            value: c.value,
-            op: c.op,
-            threshold: c.threshold,
-        })
+        detector
+            .explain(&verdict)
+            .checks()
+            .find(|c| c.passed)
+            .map(|c| Note {
+                name: std::borrow::Cow::Borrowed(c.name),
+                value: c.value,
+                op: c.op,
+                threshold: c.threshold,
+            })
     };
-    let change = slot
-        .life
-        .step(at, level, rule.for_, rule.keep_firing_for, why);
-    match slot.life.state {
+    let change = life.step(at, level, rule.for_, rule.keep_firing_for, why);
+    match life.state {
         RuleState::Pending | RuleState::Firing => {
-            if slot.episode.is_empty() {
-                slot.episode.extend(history.iter().copied());
-            } else if value.is_finite() && slot.episode.back().is_none_or(|p| p.0 < at) {
-                if slot.episode.len() >= EPISODE {
-                    slot.episode.pop_front();
+            if episode.is_empty() {
+                episode.extend(history.iter());
+            } else if value.is_finite() && episode.back().is_none_or(|p| p.0 < at) {
+                if episode.len() >= EPISODE {
+                    episode.pop_front();
                 }
-                slot.episode.push_back((at, value));
+                episode.push_back((at, value));
             }
         }
         RuleState::Inactive | RuleState::Resolved => {}
@@ -345,35 +368,42 @@ fn step(
     let Some(change) = change else {
         return;
     };
-    let id = finding_id(rule, key, &slot.life);
+    let Books {
+        firing,
+        resolved,
+        marks,
+        out,
+    } = books;
     match change {
         Change::Pending => {}
         Change::BackToInactive => {
             // Flapping rules reuse a small buffer; big ones are given back.
-            if slot.episode.capacity() > 64 {
-                slot.episode = VecDeque::new();
+            if episode.capacity() > 64 {
+                *episode = VecDeque::new();
             } else {
-                slot.episode.clear();
+                episode.clear();
             }
         }
         Change::Fired | Change::Escalated => {
+            let id = finding_id(rule, key, life);
             let seen = Evidence {
                 key,
                 history,
-                episode: &slot.episode,
+                episode,
                 at,
                 value,
             };
-            let mut trace = build_trace(rule, &slot.detector, &slot.life, seen, &eval);
+            let eval = detector.explain(&verdict);
+            let mut trace = build_trace(rule, detector, life, seen, &eval);
             trace.mark = marks.get(&id).cloned();
             let f = Finding {
                 id: id.clone(),
                 rule: rule.name.clone(),
                 series: key.clone(),
-                severity: slot.life.severity,
+                severity: life.severity,
                 state: RuleState::Firing,
-                active_at: slot.life.active_at.unwrap_or(at),
-                fired_at: slot.life.fired_at.unwrap_or(at),
+                active_at: life.active_at.unwrap_or(at),
+                fired_at: life.fired_at.unwrap_or(at),
                 resolved_at: None,
                 summary: first_sentence(&trace.explanation),
                 trace,
@@ -382,15 +412,15 @@ fn step(
             out.push(f);
         }
         Change::Resolved => {
-            let points: Vec<(Timestamp, f64)> =
-                std::mem::take(&mut slot.episode).into_iter().collect();
+            let id = finding_id(rule, key, life);
+            let points: Vec<(Timestamp, f64)> = std::mem::take(episode).into_iter().collect();
             let Some(mut f) = firing.remove(&id) else {
                 return;
             };
             f.state = RuleState::Resolved;
             f.resolved_at = Some(at);
             f.trace.state = RuleState::Resolved;
-            f.trace.transitions = slot.life.transitions();
+            f.trace.transitions = life.transitions();
             f.trace.points = points;
             if resolved.len() == RESOLVED_KEPT {
                 resolved.pop_front();

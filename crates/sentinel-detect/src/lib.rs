@@ -16,6 +16,7 @@ pub mod detectors;
 mod duration;
 pub mod engine;
 pub mod eval;
+mod history;
 mod lifecycle;
 pub mod rules;
 mod state;

@@ -328,13 +328,13 @@ impl RuleFile {
                     warning,
                     critical,
                     ..
-                } => *window >= 2 && *window <= 100_000 && warning <= critical,
+                } => *window >= 2 && *window <= 100_000 && 0.0 <= *warning && warning <= critical,
                 DetectorSpec::Ewma {
                     alpha,
                     warning,
                     critical,
                     ..
-                } => *alpha > 0.0 && *alpha <= 1.0 && warning <= critical,
+                } => *alpha > 0.0 && *alpha <= 1.0 && 0.0 <= *warning && warning <= critical,
                 DetectorSpec::Seasonal {
                     period,
                     slots,

@@ -7,7 +7,7 @@ use crate::detectors::drift::Psi;
 use crate::detectors::likelihood::Likelihood;
 use crate::detectors::robust::{Mad, Seasonal};
 use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZScore};
-use crate::detectors::{Check, Eval, Op};
+use crate::detectors::{Check, Eval, Op, Verdict};
 use crate::rules::DetectorSpec;
 use crate::stats::Ewma;
 
@@ -17,11 +17,11 @@ pub enum Detector {
     Threshold(Threshold),
     Zscore(ZScore),
     Ewma(EwmaZ),
-    Mad(Mad),
+    Mad(Box<Mad>),
     Seasonal(Seasonal),
     RateOfChange(RateOfChange),
     Absent(Absent),
-    Psi(Psi),
+    Psi(Box<Psi>),
     Likelihood {
         state: Box<Likelihood>,
         warning: f64,
@@ -69,7 +69,7 @@ impl Detector {
             } => {
                 let mut d = Mad::new(window, warmup, warning, critical);
                 d.min_spread = min_spread;
-                Detector::Mad(d)
+                Detector::Mad(Box::new(d))
             }
             DetectorSpec::Seasonal {
                 period,
@@ -105,7 +105,7 @@ impl Detector {
                 bins,
                 moderate,
                 severe,
-            } => Detector::Psi(Psi::new(baseline, window, bins, moderate, severe)),
+            } => Detector::Psi(Box::new(Psi::new(baseline, window, bins, moderate, severe))),
             DetectorSpec::Likelihood {
                 params,
                 warning,
@@ -126,7 +126,9 @@ impl Detector {
         )
     }
 
-    pub fn observe(&mut self, at: Timestamp, x: f64) -> Eval {
+    /// The hot path: the verdict on one reading.
+    #[inline]
+    pub fn observe(&mut self, at: Timestamp, x: f64) -> Verdict {
         match self {
             Detector::Threshold(d) => d.observe(x),
             Detector::Zscore(d) => d.observe(x),
@@ -143,26 +145,59 @@ impl Detector {
             } => {
                 let r = state.observe(x);
                 if !r.ready {
-                    return Eval::warming("warming up").value("readings", state.seen() as f64);
+                    return Verdict::warming([state.seen() as f64, 0.0, 0.0, 0.0]);
+                }
+                let level = if r.score >= *critical {
+                    Some(Severity::Critical)
+                } else if r.score >= *warning {
+                    Some(Severity::Warning)
+                } else {
+                    None
+                };
+                Verdict::ready(level, [r.score, r.z, r.tail, r.novelty])
+            }
+        }
+    }
+
+    /// What the detector computed and compared for `v`, the verdict it just
+    /// gave (its state must not have moved on since).
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        match self {
+            Detector::Threshold(d) => d.explain(v),
+            Detector::Zscore(d) => d.explain(v),
+            Detector::Ewma(d) => d.explain(v),
+            Detector::Mad(d) => d.explain(v),
+            Detector::Seasonal(d) => d.explain(v),
+            Detector::RateOfChange(d) => d.explain(v),
+            Detector::Absent(d) => d.explain(v),
+            Detector::Psi(d) => d.explain(v),
+            Detector::Likelihood {
+                state,
+                warning,
+                critical,
+            } => {
+                let [score, z, tail, novelty] = v.inputs;
+                if !v.ready {
+                    return Eval::warming("warming up").value("readings", score);
                 }
                 let w = state.window();
                 Eval::default()
                     .with_band(w.mean() - 2.0 * w.std(), w.mean() + 2.0 * w.std())
                     .ready()
-                    .value("score", r.score)
-                    .value("z", r.z)
-                    .value("tail probability", r.tail)
-                    .value("context novelty", r.novelty)
+                    .value("score", score)
+                    .value("z", z)
+                    .value("tail probability", tail)
+                    .value("context novelty", novelty)
                     .check(Check::new(
                         "score",
-                        r.score,
+                        score,
                         Op::Ge,
                         *critical,
                         Some(Severity::Critical),
                     ))
                     .check(Check::new(
                         "score",
-                        r.score,
+                        score,
                         Op::Ge,
                         *warning,
                         Some(Severity::Warning),
@@ -172,7 +207,7 @@ impl Detector {
     }
 
     /// Evaluate without a reading (only absence detectors can change).
-    pub fn tick(&self, now: Timestamp) -> Option<Eval> {
+    pub fn tick(&self, now: Timestamp) -> Option<Verdict> {
         match self {
             Detector::Absent(d) => Some(d.check(now)),
             _ => None,
@@ -186,6 +221,53 @@ impl Detector {
             Detector::Mad(d) => Some(d.window.summary()),
             Detector::Likelihood { state, .. } => Some(state.window().summary()),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sentinel_model::{Severity, Timestamp};
+
+    use super::Detector;
+    use crate::rules::{DetectorSpec, RuleFile};
+
+    /// One spec of every kind: the default pack's and the bench set's.
+    fn specs() -> Vec<DetectorSpec> {
+        let mut all: Vec<DetectorSpec> = crate::default_pack()
+            .rules
+            .into_iter()
+            .chain(RuleFile::parse(crate::bench::STREAMING_SET).unwrap().rules)
+            .map(|r| r.detector)
+            .collect();
+        all.push(
+            serde_yaml::from_str("{kind: seasonal, period: 60s, slots: 6, min_cycles: 2}").unwrap(),
+        );
+        all
+    }
+
+    proptest! {
+        /// The hot path's verdict and the full evaluation a trace is written
+        /// from never disagree.
+        #[test]
+        fn verdict_and_explanation_agree(
+            xs in prop::collection::vec(prop_oneof![
+                4 => -10.0f64..10.0,
+                1 => Just(0.0),
+                1 => -1e12f64..1e12,
+            ], 1..400)
+        ) {
+            for spec in specs() {
+                let mut d = Detector::new(&spec, Severity::Critical);
+                for (i, x) in xs.iter().enumerate() {
+                    let at = Timestamp::from_secs(i as i64 * 10);
+                    let v = d.observe(at, *x);
+                    let e = d.explain(&v);
+                    prop_assert_eq!(v.ready, e.ready, "{:?} at {}", spec.kind(), i);
+                    prop_assert_eq!(v.level, e.level, "{:?} at {}", spec.kind(), i);
+                }
+            }
         }
     }
 }

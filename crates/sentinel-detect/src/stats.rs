@@ -13,6 +13,8 @@ pub struct Window {
     len: usize,
     mean: f64,
     m2: f64,
+    /// `1 / capacity`: a full window divides by multiplying.
+    inv_cap: f64,
 }
 
 impl Window {
@@ -23,6 +25,7 @@ impl Window {
             len: 0,
             mean: 0.0,
             m2: 0.0,
+            inv_cap: 1.0 / cap.max(1) as f64,
         }
     }
 
@@ -47,8 +50,11 @@ impl Window {
     }
 
     /// Population variance (never negative).
+    #[inline]
     pub fn variance(&self) -> f64 {
-        if self.len < 2 {
+        if self.len == self.buf.len() && self.len >= 2 {
+            (self.m2 * self.inv_cap).max(0.0)
+        } else if self.len < 2 {
             0.0
         } else {
             (self.m2 / self.len as f64).max(0.0)
@@ -64,10 +70,12 @@ impl Window {
         self.is_full().then(|| self.buf[self.head])
     }
 
+    #[inline]
     pub fn push(&mut self, x: f64) {
         let cap = self.buf.len();
         if self.len < cap {
-            self.buf[(self.head + self.len) % cap] = x;
+            // Not yet full: nothing has been dropped, so `head` is still 0.
+            self.buf[self.len] = x;
             self.len += 1;
             let d = x - self.mean;
             self.mean += d / self.len as f64;
@@ -75,8 +83,11 @@ impl Window {
         } else {
             let old = self.buf[self.head];
             self.buf[self.head] = x;
-            self.head = (self.head + 1) % cap;
-            let mean = self.mean + (x - old) / cap as f64;
+            self.head += 1;
+            if self.head == cap {
+                self.head = 0;
+            }
+            let mean = self.mean + (x - old) * self.inv_cap;
             self.m2 += (x - old) * (x - mean + old - self.mean);
             self.mean = mean;
             if self.head == 0 {
@@ -85,17 +96,21 @@ impl Window {
         }
     }
 
+    /// Exact mean and squared deviations, when `head` has come round to 0:
+    /// the buffer is then in order, oldest first.
+    #[cold]
+    #[inline(never)]
     fn recompute(&mut self) {
-        let n = self.len as f64;
-        let mean = self.iter().sum::<f64>() / n;
-        self.m2 = self.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let v = &self.buf[..self.len];
+        let mean = v.iter().sum::<f64>() / self.len as f64;
+        self.m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
         self.mean = mean;
     }
 
     /// Readings oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let cap = self.buf.len();
-        (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
+        let (newer, older) = self.buf[..self.len].split_at(self.head);
+        older.iter().chain(newer).copied()
     }
 
     pub fn summary(&self) -> WindowSummary {

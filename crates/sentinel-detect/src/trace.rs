@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use sentinel_model::{Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, num};
 
 use crate::detectors::Eval;
+use crate::history::History;
 use crate::lifecycle::Lifecycle;
 use crate::rules::{Rule, format_duration};
 use crate::state::Detector;
@@ -24,7 +25,7 @@ fn finite(x: f64) -> f64 {
 pub(crate) struct Evidence<'a> {
     pub key: &'a SeriesKey,
     /// The series' recent readings.
-    pub history: &'a VecDeque<(Timestamp, f64)>,
+    pub history: &'a History,
     /// The readings of the current episode (empty when inactive).
     pub episode: &'a VecDeque<(Timestamp, f64)>,
     pub at: Timestamp,
@@ -86,7 +87,7 @@ pub(crate) fn build_trace(
         threshold: rule.detector.threshold(),
         transitions: life.transitions(),
         points: if episode.is_empty() {
-            history.iter().copied().collect()
+            history.iter().collect()
         } else {
             episode.iter().copied().collect()
         },

@@ -4,7 +4,7 @@
 use sentinel_model::Severity;
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Eval, Op};
+use super::{Check, Eval, Op, Verdict};
 use crate::stats::normal_tail;
 
 /// The first `baseline` readings fix the bin edges (their quantiles) and the
@@ -67,13 +67,16 @@ impl Psi {
         self.ring = vec![0; self.window];
     }
 
-    pub fn observe(&mut self, x: f64) -> Eval {
+    /// Inputs: `[PSI, chi-square, p-value]`; while warming, `[readings,
+    /// 1 while learning the baseline]`.
+    pub fn observe(&mut self, x: f64) -> Verdict {
         if self.edges.is_empty() && self.expected.is_empty() {
             self.learning.push(x);
+            let n = self.learning.len() as f64;
             if self.learning.len() >= self.baseline {
                 self.freeze();
             }
-            return Eval::warming("learning the baseline distribution");
+            return Verdict::warming([n, 1.0, 0.0, 0.0]);
         }
         let b = self.bin(x);
         if self.len == self.window {
@@ -86,8 +89,7 @@ impl Psi {
         self.counts[b] += 1;
         self.head = (self.head + 1) % self.window;
         if self.len < self.window {
-            return Eval::warming("filling the comparison window")
-                .value("readings", self.len as f64);
+            return Verdict::warming([self.len as f64, 0.0, 0.0, 0.0]);
         }
         let n = self.len as f64;
         let (mut psi, mut chi2) = (0.0, 0.0);
@@ -99,6 +101,26 @@ impl Psi {
             chi2 += (f64::from(*c) - expected).powi(2) / expected;
         }
         let p = chi_square_p(chi2, (self.counts.len() - 1).max(1) as f64);
+        let level = if psi >= self.severe {
+            Some(Severity::Critical)
+        } else if psi >= self.moderate {
+            Some(Severity::Warning)
+        } else {
+            None
+        };
+        Verdict::ready(level, [psi, chi2, p, 0.0])
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        let [psi, chi2, p, _] = v.inputs;
+        if !v.ready {
+            let note = if v.inputs[1] > 0.0 {
+                "learning the baseline distribution"
+            } else {
+                "filling the comparison window"
+            };
+            return Eval::warming(note).value("readings", v.inputs[0]);
+        }
         Eval::default()
             .ready()
             .value("PSI", psi)
@@ -148,7 +170,8 @@ mod tests {
         let mut d = Psi::new(200, 100, 10, 0.1, 0.25);
         let wave = |i: usize| ((i * 7919) % 100) as f64;
         for i in 0..400 {
-            let e = d.observe(wave(i));
+            let v = d.observe(wave(i));
+            let e = d.explain(&v);
             if e.ready {
                 assert!(
                     e.level.is_none(),
@@ -159,7 +182,8 @@ mod tests {
         }
         let mut last = Eval::default();
         for i in 0..100 {
-            last = d.observe(wave(i) + 60.0);
+            let v = d.observe(wave(i) + 60.0);
+            last = d.explain(&v);
         }
         assert_eq!(last.level, Some(Severity::Critical));
         assert!(last.values()[0].1 > 0.25);

@@ -1,6 +1,9 @@
 //! Per-series detector states. Each one is fed `(at, value)` in order and
-//! answers with an [`Eval`]: whether its condition holds, at which severity,
-//! and what it computed. None reads the clock or allocates per sample.
+//! answers with a [`Verdict`]: whether it has one, and the severity at which
+//! its condition holds, plus the few numbers it was reached from. Only when
+//! a rule changes state does the engine ask for the full [`Eval`] (what was
+//! computed and compared), rebuilt from those numbers. None reads the clock
+//! or allocates per sample.
 
 pub mod drift;
 pub mod likelihood;
@@ -81,11 +84,71 @@ impl Check {
     }
 }
 
+/// A detector's answer to one sample, as the hot path needs it: no names,
+/// no comparisons, nothing that costs more than the verdict itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Verdict {
+    /// False while warming up: no verdict.
+    pub ready: bool,
+    /// `Some` when the condition holds, at this severity.
+    pub level: Option<Severity>,
+    /// What the detector's `explain` rebuilds the [`Eval`] from.
+    pub inputs: [f64; 4],
+}
+
+impl Verdict {
+    pub const fn warming(inputs: [f64; 4]) -> Self {
+        Self {
+            ready: false,
+            level: None,
+            inputs,
+        }
+    }
+
+    pub const fn ready(level: Option<Severity>, inputs: [f64; 4]) -> Self {
+        Self {
+            ready: true,
+            level,
+            inputs,
+        }
+    }
+}
+
+/// The z-score family's two levels: `> critical`, else `> warning`.
+#[inline]
+pub fn z_level(z: f64, warning: f64, critical: f64) -> Option<Severity> {
+    if z > critical {
+        Some(Severity::Critical)
+    } else if z > warning {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+/// [`z_level`] of `|x - mean|` against a variance, without a square root or
+/// a division: `dev² > k² var` is `dev / std > k` for `k ≥ 0` (a zero
+/// variance makes any deviation infinite, as [`z_score`] does).
+#[inline]
+pub fn z_level_var(dev: f64, var: f64, warning: f64, critical: f64) -> Option<Severity> {
+    if warning < 0.0 || critical < 0.0 {
+        return z_level(z_score(dev, 0.0, var.sqrt()), warning, critical);
+    }
+    let d2 = dev * dev;
+    if d2 > critical * critical * var {
+        Some(Severity::Critical)
+    } else if d2 > warning * warning * var {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
 const MAX_VALUES: usize = 4;
 const MAX_CHECKS: usize = 2;
 
-/// What a detector made of one sample. Fixed-size, so evaluating allocates
-/// nothing; the engine turns it into a trace only when a state changes.
+/// What a detector made of one sample, in full: the values it computed and
+/// the comparisons it made. Built from a [`Verdict`] when a trace is written.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Eval {
     /// False while warming up (or for a rejected sample): no verdict.

@@ -3,7 +3,7 @@
 use sentinel_model::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Eval, z_checks, z_score};
+use super::{Eval, Verdict, z_checks, z_level, z_score};
 use crate::stats::{Ewma, Window, median_sorted};
 
 /// Modified z-score `0.6745 (x - median) / MAD` over a trailing window. The
@@ -55,15 +55,27 @@ impl Mad {
         self.since = 0;
     }
 
-    pub fn observe(&mut self, x: f64) -> Eval {
+    /// Inputs: `[x, readings before x]`; the median and scale stay in the
+    /// state until the next refresh.
+    pub fn observe(&mut self, x: f64) -> Verdict {
         let n = self.window.len();
         if n >= self.warmup.max(1) && self.since >= (self.window.capacity() / 8).max(1) {
             self.refresh();
         }
         self.window.push(x);
         self.since = self.since.saturating_add(1);
+        let inputs = [x, n as f64, 0.0, 0.0];
         if n < self.warmup.max(1) {
-            return Eval::warming("warming up").value("readings", n as f64);
+            return Verdict::warming(inputs);
+        }
+        let z = z_score(x, self.median, self.scale.max(self.min_spread));
+        Verdict::ready(z_level(z, self.warning, self.critical), inputs)
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        let [x, n, ..] = v.inputs;
+        if !v.ready {
+            return Eval::warming("warming up").value("readings", n);
         }
         let scale = self.scale.max(self.min_spread);
         let z = z_score(x, self.median, scale);
@@ -118,7 +130,9 @@ impl Seasonal {
         ((phase as i128 * self.slots.len() as i128) / p as i128) as usize
     }
 
-    pub fn observe(&mut self, at: Timestamp, x: f64) -> Eval {
+    /// Inputs: `[x, slot, slot mean, slot std]` (the slot's baseline before
+    /// `x`); while warming, `[x, slot, readings in slot, 0]`.
+    pub fn observe(&mut self, at: Timestamp, x: f64) -> Verdict {
         let i = self.slot(at).min(self.slots.len() - 1);
         let s = self.slots[i];
         // A slot sees several readings per period; count periods, not readings.
@@ -126,22 +140,29 @@ impl Seasonal {
         self.slots[i].push(x);
         let cycles = s.count / per_period.max(1);
         if cycles < self.min_cycles || s.count == 0 {
-            return Eval::warming("not enough history at this time of the period")
-                .value("slot", i as f64)
-                .value("readings in slot", s.count as f64);
+            return Verdict::warming([x, i as f64, s.count as f64, 0.0]);
         }
         let z = z_score(x, s.mean, s.std());
+        let level = z_level(z, self.warning, self.critical);
+        Verdict::ready(level, [x, i as f64, s.mean, s.std()])
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        let [x, slot, mean, std] = v.inputs;
+        if !v.ready {
+            return Eval::warming("not enough history at this time of the period")
+                .value("slot", slot)
+                .value("readings in slot", mean);
+        }
+        let z = z_score(x, mean, std);
         let e = Eval::default()
             .ready()
             .value("seasonal z", z)
-            .value("slot", i as f64)
-            .value("slot mean", s.mean)
-            .value("slot std", s.std());
+            .value("slot", slot)
+            .value("slot mean", mean)
+            .value("slot std", std);
         Eval {
-            band: Some((
-                s.mean - self.warning * s.std(),
-                s.mean + self.warning * s.std(),
-            )),
+            band: Some((mean - self.warning * std, mean + self.warning * std)),
             ..z_checks(e, z, self.warning, self.critical)
         }
     }

@@ -3,22 +3,45 @@
 use sentinel_model::{Duration, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Eval, Op, z_checks, z_score};
+use super::{Check, Eval, Op, Verdict, z_checks, z_level_var, z_score};
 use crate::stats::{Ewma, Window};
 
-/// The z-score family's verdict on `x` against a `(mean, std)` baseline
-/// computed before `x`; `names` are how the trace calls mean and std.
+/// The z-score family's hot path: `x` against a `(mean, variance)` baseline
+/// computed before `x`, the spread at least `min_spread`. Inputs: `[x, mean,
+/// variance, readings]`.
+#[inline]
 fn z_verdict(
     x: f64,
-    (mean, std): (f64, f64),
+    (mean, var): (f64, f64),
+    min_spread: f64,
     warming: bool,
     readings: usize,
     (warning, critical): (f64, f64),
+) -> Verdict {
+    let inputs = [x, mean, var, readings as f64];
+    if warming {
+        return Verdict::warming(inputs);
+    }
+    let var = var.max(min_spread * min_spread);
+    Verdict::ready(
+        z_level_var((x - mean).abs(), var, warning, critical),
+        inputs,
+    )
+}
+
+/// The z-score family's full evaluation, from [`z_verdict`]'s inputs; `names`
+/// are how the trace calls mean and std.
+fn z_eval(
+    v: &Verdict,
+    min_spread: f64,
+    (warning, critical): (f64, f64),
     names: [&'static str; 2],
 ) -> Eval {
-    if warming {
-        return Eval::warming("warming up").value("readings", readings as f64);
+    let [x, mean, var, readings] = v.inputs;
+    if !v.ready {
+        return Eval::warming("warming up").value("readings", readings);
     }
+    let std = var.max(min_spread * min_spread).sqrt();
     let z = z_score(x, mean, std);
     let e = Eval::default()
         .ready()
@@ -38,10 +61,16 @@ pub struct Threshold {
 }
 
 impl Threshold {
-    pub fn observe(&mut self, x: f64) -> Eval {
+    #[inline]
+    pub fn observe(&self, x: f64) -> Verdict {
+        let level = self.op.holds(x, self.value).then_some(self.severity);
+        Verdict::ready(level, [x, 0.0, 0.0, 0.0])
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
         Eval::default().ready().check(Check::new(
             "value",
-            x,
+            v.inputs[0],
             self.op,
             self.value,
             Some(self.severity),
@@ -72,15 +101,21 @@ impl ZScore {
         }
     }
 
-    pub fn observe(&mut self, x: f64) -> Eval {
-        let (mean, std, n) = (
+    #[inline]
+    pub fn observe(&mut self, x: f64) -> Verdict {
+        let (mean, var, n) = (
             self.window.mean(),
-            self.window.std().max(self.min_spread),
+            self.window.variance(),
             self.window.len(),
         );
         self.window.push(x);
         let limits = (self.warning, self.critical);
-        z_verdict(x, (mean, std), n < self.warmup, n, limits, ["mean", "std"])
+        z_verdict(x, (mean, var), self.min_spread, n < self.warmup, n, limits)
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        let limits = (self.warning, self.critical);
+        z_eval(v, self.min_spread, limits, ["mean", "std"])
     }
 }
 
@@ -95,22 +130,17 @@ pub struct EwmaZ {
 }
 
 impl EwmaZ {
-    pub fn observe(&mut self, x: f64) -> Eval {
-        let (mean, std, n) = (
-            self.ewma.mean,
-            self.ewma.std().max(self.min_spread),
-            self.ewma.count,
-        );
+    #[inline]
+    pub fn observe(&mut self, x: f64) -> Verdict {
+        let (mean, var, n) = (self.ewma.mean, self.ewma.var.max(0.0), self.ewma.count);
         self.ewma.push(x);
+        let (limits, warming) = ((self.warning, self.critical), n < self.warmup);
+        z_verdict(x, (mean, var), self.min_spread, warming, n as usize, limits)
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
         let limits = (self.warning, self.critical);
-        z_verdict(
-            x,
-            (mean, std),
-            n < self.warmup,
-            n as usize,
-            limits,
-            ["ewma", "ewm std"],
-        )
+        z_eval(v, self.min_spread, limits, ["ewma", "ewm std"])
     }
 }
 
@@ -127,13 +157,14 @@ pub struct RateOfChange {
 }
 
 impl RateOfChange {
-    pub fn observe(&mut self, at: Timestamp, x: f64) -> Eval {
+    /// Inputs: `[rate, 1 if the counter reset]`.
+    pub fn observe(&mut self, at: Timestamp, x: f64) -> Verdict {
         let Some((t0, x0)) = self.prev.replace((at, x)) else {
-            return Eval::warming("needs two readings");
+            return Verdict::warming([0.0; 4]);
         };
         let dt = at.since(t0).millis();
         if dt <= 0 {
-            return Eval::warming("no time elapsed");
+            return Verdict::warming([0.0; 4]);
         }
         let mut delta = x - x0;
         let mut reset = 0.0;
@@ -142,6 +173,15 @@ impl RateOfChange {
             reset = 1.0;
         }
         let rate = delta * self.per.millis() as f64 / dt as f64;
+        let level = self.op.holds(rate, self.value).then_some(self.severity);
+        Verdict::ready(level, [rate, reset, 0.0, 0.0])
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        if !v.ready {
+            return Eval::warming("needs two readings in time order");
+        }
+        let [rate, reset, ..] = v.inputs;
         Eval::default()
             .ready()
             .value("rate", rate)
@@ -165,17 +205,30 @@ pub struct Absent {
 }
 
 impl Absent {
-    pub fn observe(&mut self, at: Timestamp) -> Eval {
+    pub fn observe(&mut self, at: Timestamp) -> Verdict {
         self.last = Some(self.last.map_or(at, |l| l.max(at)));
         self.check(at)
     }
 
-    /// Evaluate at `now` without a reading.
-    pub fn check(&self, now: Timestamp) -> Eval {
+    fn limit(&self) -> f64 {
+        self.after.millis() as f64 / 1000.0
+    }
+
+    /// Evaluate at `now` without a reading. Inputs: `[seconds silent]`.
+    pub fn check(&self, now: Timestamp) -> Verdict {
         let Some(last) = self.last else {
-            return Eval::warming("never seen");
+            return Verdict::warming([0.0; 4]);
         };
         let silent = now.since(last).millis() as f64 / 1000.0;
+        let level = (silent > self.limit()).then_some(self.severity);
+        Verdict::ready(level, [silent, 0.0, 0.0, 0.0])
+    }
+
+    pub fn explain(&self, v: &Verdict) -> Eval {
+        if !v.ready {
+            return Eval::warming("never seen");
+        }
+        let silent = v.inputs[0];
         Eval::default()
             .ready()
             .value("seconds since last reading", silent)
@@ -183,7 +236,7 @@ impl Absent {
                 "silence (s)",
                 silent,
                 Op::Gt,
-                self.after.millis() as f64 / 1000.0,
+                self.limit(),
                 Some(self.severity),
             ))
     }
