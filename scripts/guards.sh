@@ -28,10 +28,18 @@ for dep in reqwest sqlx sentinel-runtime sentinel-sim sentinel-service; do
   absent sentinel-ui "$dep"
 done
 absent sentinel-runtime sentinel-protocol
-# Only the store crate may know SQL (it does not exist yet: nothing may).
-for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-runtime sentinel-service sentinel-cli sentinel-app; do
-  absent "$c" sqlx
-done
+# Only the store crate knows SQL: it alone depends on sqlx; the others reach
+# history through its API (the runtime, the shells) or not at all.
+direct=$(cargo tree --locked --workspace -e normal -i sqlx --depth 1 --prefix none 2>/dev/null \
+  | sed 1d | awk '{print $1}' | sort -u | tr '\n' ' ')
+if [ "$direct" != "sentinel-store " ]; then
+  echo "guard: only sentinel-store may depend on sqlx, found: $direct" >&2
+  fail=1
+fi
+if grep -rln "sqlx" --include=*.rs crates src-tauri ui tests | grep -v "^crates/sentinel-store/"; then
+  echo "guard: SQL lives in sentinel-store only" >&2
+  fail=1
+fi
 # The vocabulary and the contract build for the browser.
 cargo check --locked -q -p sentinel-model -p sentinel-protocol --target wasm32-unknown-unknown
 # The sim, the model and the engine never read the clock, touch files or spawn.

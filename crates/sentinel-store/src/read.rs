@@ -1,0 +1,317 @@
+//! Reading history back: the engine's input, step by step, for replay;
+//! findings as they were reported; feedback; sizes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use sentinel_model::{Finding, Labels, Mark, OperatorMark, SeriesKey, Timestamp};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::chunk::decode;
+use crate::recorder::STEP_METRIC;
+use crate::{Store, StoreError};
+
+/// What kind of step the engine took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepKind {
+    /// Readings were fed (all recorded readings stamped with the step's time).
+    Feed,
+    /// Time passed without readings (absence rules).
+    Tick,
+    /// A new engine began (the app started): replay starts a fresh one.
+    Reset,
+}
+
+impl StepKind {
+    pub fn code(self) -> f64 {
+        match self {
+            StepKind::Feed => 0.0,
+            StepKind::Tick => 1.0,
+            StepKind::Reset => 2.0,
+        }
+    }
+
+    fn from_code(v: f64) -> Option<Self> {
+        match v as i64 {
+            0 => Some(StepKind::Feed),
+            1 => Some(StepKind::Tick),
+            2 => Some(StepKind::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded step of engine input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Reset(Timestamp),
+    Tick(Timestamp),
+    /// Forget `removed`, then feed `readings` (store series ids; see
+    /// [`InputReader::key`]), all at `at`.
+    Feed {
+        at: Timestamp,
+        removed: Vec<i64>,
+        readings: Vec<(i64, f64)>,
+    },
+}
+
+/// Sizes of a history, for `sentinel history stats`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// The database file with its WAL.
+    pub bytes: u64,
+    pub series: u64,
+    pub chunks: u64,
+    pub samples: u64,
+    /// Compressed sample data alone.
+    pub sample_bytes: u64,
+    pub bytes_per_sample: f64,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub span_seconds: f64,
+    pub findings_reported: u64,
+    pub engine_steps: u64,
+}
+
+/// Chunks are read this far ahead of the step being replayed.
+const PAGE_MS: i64 = 3_600_000;
+
+/// The engine's recorded input, step by step, reading sample chunks as the
+/// replay reaches them (memory stays bounded by about an hour of chunks).
+pub struct InputReader {
+    store: Store,
+    keys: HashMap<i64, SeriesKey>,
+    steps: std::vec::IntoIter<(i64, StepKind)>,
+    removals: BTreeMap<i64, Vec<i64>>,
+    /// Chunks with `start_ms` up to here have been read.
+    loaded_to: i64,
+    step_series: Option<i64>,
+    queues: HashMap<i64, VecDeque<(i64, f64)>>,
+    /// Series by the time of their next unfed reading.
+    fronts: BTreeMap<i64, Vec<i64>>,
+}
+
+impl InputReader {
+    /// The key of a store series id.
+    pub fn key(&self, id: i64) -> Option<&SeriesKey> {
+        self.keys.get(&id)
+    }
+
+    /// The next step, `None` at the end of the recording.
+    pub async fn next(&mut self) -> Result<Option<Input>, StoreError> {
+        let Some((at, kind)) = self.steps.next() else {
+            return Ok(None);
+        };
+        let ts = Timestamp(at);
+        Ok(Some(match kind {
+            StepKind::Reset => Input::Reset(ts),
+            StepKind::Tick => Input::Tick(ts),
+            StepKind::Feed => {
+                if at > self.loaded_to {
+                    self.load(at.saturating_add(PAGE_MS)).await?;
+                }
+                let removed = self.removals.remove(&at).unwrap_or_default();
+                let mut readings = Vec::new();
+                let mut series = self.fronts.remove(&at).unwrap_or_default();
+                series.sort_unstable();
+                for s in series {
+                    let Some(q) = self.queues.get_mut(&s) else {
+                        continue;
+                    };
+                    while let Some(&(t, v)) = q.front() {
+                        if t != at {
+                            break;
+                        }
+                        readings.push((s, v));
+                        q.pop_front();
+                    }
+                    if let Some(&(t, _)) = q.front() {
+                        self.fronts.entry(t).or_default().push(s);
+                    }
+                }
+                Input::Feed {
+                    at: ts,
+                    removed,
+                    readings,
+                }
+            }
+        }))
+    }
+
+    async fn load(&mut self, to: i64) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT series_id, count, data FROM chunks \
+             WHERE start_ms > ? AND start_ms <= ? AND series_id IS NOT ? \
+             ORDER BY start_ms, id",
+        )
+        .bind(self.loaded_to)
+        .bind(to)
+        .bind(self.step_series)
+        .fetch_all(&self.store.pool)
+        .await?;
+        self.loaded_to = to;
+        for r in rows {
+            let series: i64 = r.try_get("series_id")?;
+            let count: i64 = r.try_get("count")?;
+            let data: Vec<u8> = r.try_get("data")?;
+            let points = decode(&data, u32::try_from(count).unwrap_or(0))
+                .map_err(|e| StoreError::Damaged(format!("series {series}: {e}")))?;
+            let q = self.queues.entry(series).or_default();
+            let was_empty = q.is_empty();
+            q.extend(points);
+            if was_empty && let Some(&(t, _)) = q.front() {
+                self.fronts.entry(t).or_default().push(series);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The recorded engine input from the start of the recording.
+    pub async fn input(&self) -> Result<InputReader, StoreError> {
+        let mut keys = HashMap::new();
+        let mut step_series = None;
+        for r in sqlx::query("SELECT id, metric, labels FROM series")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let id: i64 = r.try_get("id")?;
+            let metric: String = r.try_get("metric")?;
+            let labels: String = r.try_get("labels")?;
+            let labels: Labels = serde_json::from_str(&labels)
+                .map_err(|e| StoreError::Damaged(format!("labels of series {id}: {e}")))?;
+            if metric == STEP_METRIC && labels.is_empty() {
+                step_series = Some(id);
+            }
+            keys.insert(id, SeriesKey { metric, labels });
+        }
+        let mut steps = Vec::new();
+        if let Some(id) = step_series {
+            for r in sqlx::query("SELECT count, data FROM chunks WHERE series_id = ? ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+            {
+                let count: i64 = r.try_get("count")?;
+                let data: Vec<u8> = r.try_get("data")?;
+                let points = decode(&data, u32::try_from(count).unwrap_or(0))
+                    .map_err(|e| StoreError::Damaged(format!("the step log: {e}")))?;
+                for (t, v) in points {
+                    let kind = StepKind::from_code(v)
+                        .ok_or_else(|| StoreError::Damaged(format!("step kind {v}")))?;
+                    steps.push((t, kind));
+                }
+            }
+        }
+        let mut removals: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for r in sqlx::query("SELECT series_id, at_ms FROM removals ORDER BY at_ms, series_id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            removals
+                .entry(r.try_get("at_ms")?)
+                .or_default()
+                .push(r.try_get("series_id")?);
+        }
+        Ok(InputReader {
+            store: self.clone(),
+            keys,
+            steps: steps.into_iter(),
+            removals,
+            loaded_to: i64::MIN,
+            step_series,
+            queues: HashMap::new(),
+            fronts: BTreeMap::new(),
+        })
+    }
+
+    /// Findings as the engine reported them, in order.
+    pub async fn reported_findings(&self) -> Result<Vec<Finding>, StoreError> {
+        let rows = sqlx::query("SELECT seq, body FROM finding_events ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let body: String = r.try_get("body")?;
+                serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))
+            })
+            .collect()
+    }
+
+    /// The operators' verdicts, by finding id.
+    pub async fn marks(&self) -> Result<HashMap<String, OperatorMark>, StoreError> {
+        let rows = sqlx::query("SELECT finding_id, mark, at_ms FROM feedback")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let id: String = r.try_get("finding_id")?;
+            let mark: String = r.try_get("mark")?;
+            let mark = match mark.as_str() {
+                m if m == Mark::FalsePositive.as_str() => Mark::FalsePositive,
+                m if m == Mark::Confirmed.as_str() => Mark::Confirmed,
+                other => return Err(StoreError::Damaged(format!("feedback mark {other:?}"))),
+            };
+            out.insert(
+                id,
+                OperatorMark {
+                    mark,
+                    at: Timestamp(r.try_get("at_ms")?),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let mut bytes = 0;
+        for ext in ["", "-wal"] {
+            let p = format!("{}{ext}", self.path.display());
+            bytes += std::fs::metadata(&p).map_or(0, |m| m.len());
+        }
+        let q = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, Option<i64>>(sql)
+                .fetch_one(&self.pool)
+                .await
+        };
+        let step = "(SELECT id FROM series WHERE metric = 'sentinel_engine_step')";
+        let samples = sqlx::query(&format!(
+            "SELECT COUNT(*) AS chunks, COALESCE(SUM(count), 0) AS samples, \
+             COALESCE(SUM(LENGTH(data)), 0) AS data, MIN(start_ms) AS first, MAX(end_ms) AS last \
+             FROM chunks WHERE series_id IS NOT {step}"
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        let steps = sqlx::query_scalar::<_, Option<i64>>(&format!(
+            "SELECT SUM(count) FROM chunks WHERE series_id IS {step}"
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = samples.try_get("samples")?;
+        let first: Option<i64> = samples.try_get("first")?;
+        let last: Option<i64> = samples.try_get("last")?;
+        let series =
+            q("SELECT COUNT(*) FROM series WHERE metric != 'sentinel_engine_step'").await?;
+        let findings = q("SELECT COUNT(*) FROM finding_events").await?;
+        let as_u64 = |v: Option<i64>| v.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+        Ok(Stats {
+            bytes,
+            series: as_u64(series),
+            chunks: as_u64(samples.try_get("chunks")?),
+            samples: as_u64(Some(n)),
+            sample_bytes: as_u64(samples.try_get("data")?),
+            bytes_per_sample: if n > 0 { bytes as f64 / n as f64 } else { 0.0 },
+            first_ms: first,
+            last_ms: last,
+            span_seconds: match (first, last) {
+                (Some(a), Some(b)) => (b - a) as f64 / 1000.0,
+                _ => 0.0,
+            },
+            findings_reported: as_u64(findings),
+            engine_steps: as_u64(steps),
+        })
+    }
+}

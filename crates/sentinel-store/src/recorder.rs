@@ -1,0 +1,317 @@
+//! Turning what the engine was fed into rows: one open chunk per series,
+//! sealed at [`CHUNK_SAMPLES`]; the engine's step log as a series of its own.
+//! Pure bookkeeping: the caller decides when to write a [`WriteBatch`].
+
+use std::collections::HashMap;
+
+use sentinel_model::{Finding, Mark, SeriesKey, Timestamp};
+
+use crate::chunk::Encoder;
+use crate::read::StepKind;
+
+/// Samples per sealed chunk.
+pub const CHUNK_SAMPLES: u32 = 480;
+/// The series that holds the engine's step log (value = [`StepKind`]).
+pub const STEP_METRIC: &str = "sentinel_engine_step";
+
+/// Something the engine was fed or reported, in the order it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// The engine registered a series under this handle (handles are reused
+    /// after a removal; a new `Define` says so).
+    Define { handle: u32, key: SeriesKey },
+    /// A reading fed to the engine.
+    Sample {
+        handle: u32,
+        at: Timestamp,
+        value: f64,
+    },
+    /// A step of the engine: readings at `at` were fed, or time was ticked.
+    Step { at: Timestamp, kind: StepKind },
+    /// The engine forgot a series.
+    Remove { handle: u32, at: Timestamp },
+    /// A finding the engine reported (fired, escalated or resolved).
+    Finding(Box<Finding>),
+    /// An operator's verdict on a finding.
+    Mark {
+        id: String,
+        mark: Mark,
+        at: Timestamp,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Stream {
+    series: i64,
+    chunk: i64,
+    enc: Encoder,
+    dirty: bool,
+}
+
+/// One chunk row to insert or replace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChunkRow {
+    pub id: i64,
+    pub series: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub count: u32,
+    pub data: Vec<u8>,
+}
+
+/// Rows for one transaction. Writing the same batch twice is harmless, so
+/// a batch that failed (a full disk) is kept and retried.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteBatch {
+    pub series: Vec<(i64, String, String)>,
+    pub chunks: Vec<ChunkRow>,
+    pub removals: Vec<(i64, i64)>,
+    pub findings: Vec<(i64, Finding)>,
+    pub marks: Vec<(i64, String, Mark, i64)>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+            && self.chunks.is_empty()
+            && self.removals.is_empty()
+            && self.findings.is_empty()
+            && self.marks.is_empty()
+    }
+
+    /// Add a later batch; a chunk written twice keeps its later version.
+    pub fn absorb(&mut self, later: WriteBatch) {
+        self.series.extend(later.series);
+        for c in later.chunks {
+            match self.chunks.iter_mut().find(|x| x.id == c.id) {
+                Some(x) => *x = c,
+                None => self.chunks.push(c),
+            }
+        }
+        self.removals.extend(later.removals);
+        self.findings.extend(later.findings);
+        self.marks.extend(later.marks);
+    }
+
+    /// Bytes of sample data held (to bound what waits for a full disk).
+    pub fn weight(&self) -> usize {
+        self.chunks.iter().map(|c| c.data.len() + 48).sum::<usize>()
+            + self.findings.len() * 2048
+            + self.series.len() * 64
+    }
+}
+
+/// Where the recorder continues numbering (read from the store on open).
+#[derive(Clone, Debug, Default)]
+pub struct Cursor {
+    pub series: HashMap<SeriesKey, i64>,
+    pub next_series: i64,
+    pub next_chunk: i64,
+    pub next_event: i64,
+    pub next_audit: i64,
+}
+
+/// Builds write batches from records.
+#[derive(Debug)]
+pub struct Recorder {
+    cursor: Cursor,
+    handles: Vec<Option<i64>>,
+    streams: HashMap<i64, Stream>,
+    steps: Option<i64>,
+    batch: WriteBatch,
+    samples: u64,
+}
+
+impl Recorder {
+    pub fn new(cursor: Cursor) -> Self {
+        Self {
+            cursor,
+            handles: Vec::new(),
+            streams: HashMap::new(),
+            steps: None,
+            batch: WriteBatch::default(),
+            samples: 0,
+        }
+    }
+
+    /// Readings recorded since start.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    fn series_id(&mut self, key: &SeriesKey) -> i64 {
+        if let Some(id) = self.cursor.series.get(key) {
+            return *id;
+        }
+        let id = self.cursor.next_series;
+        self.cursor.next_series += 1;
+        let labels = serde_json::to_string(&key.labels).unwrap_or_else(|_| "{}".into());
+        self.batch.series.push((id, key.metric.clone(), labels));
+        self.cursor.series.insert(key.clone(), id);
+        id
+    }
+
+    fn append(&mut self, series: i64, at: i64, value: f64) {
+        let next_chunk = &mut self.cursor.next_chunk;
+        let s = self.streams.entry(series).or_insert_with(|| {
+            let chunk = *next_chunk;
+            *next_chunk += 1;
+            Stream {
+                series,
+                chunk,
+                enc: Encoder::new(),
+                dirty: false,
+            }
+        });
+        s.enc.push(at, value);
+        s.dirty = true;
+        if s.enc.len() >= CHUNK_SAMPLES {
+            let row = row(s);
+            self.batch.chunks.push(row);
+            s.enc = Encoder::new();
+            s.chunk = self.cursor.next_chunk;
+            s.dirty = false;
+            self.cursor.next_chunk += 1;
+        }
+    }
+
+    pub fn record(&mut self, r: Record) {
+        match r {
+            Record::Define { handle, key } => {
+                let id = self.series_id(&key);
+                let h = handle as usize;
+                if self.handles.len() <= h {
+                    self.handles.resize(h + 1, None);
+                }
+                self.handles[h] = Some(id);
+            }
+            Record::Sample { handle, at, value } => {
+                if let Some(Some(id)) = self.handles.get(handle as usize).copied() {
+                    self.append(id, at.millis(), value);
+                    self.samples += 1;
+                }
+            }
+            Record::Step { at, kind } => {
+                let id = match self.steps {
+                    Some(id) => id,
+                    None => {
+                        let id = self.series_id(&SeriesKey::new(STEP_METRIC, []));
+                        self.steps = Some(id);
+                        id
+                    }
+                };
+                self.append(id, at.millis(), kind.code());
+            }
+            Record::Remove { handle, at } => {
+                if let Some(Some(id)) = self.handles.get(handle as usize).copied() {
+                    self.batch.removals.push((id, at.millis()));
+                }
+            }
+            Record::Finding(f) => {
+                let seq = self.cursor.next_event;
+                self.cursor.next_event += 1;
+                self.batch.findings.push((seq, *f));
+            }
+            Record::Mark { id, mark, at } => {
+                let seq = self.cursor.next_audit;
+                self.cursor.next_audit += 1;
+                self.batch.marks.push((seq, id, mark, at.millis()));
+            }
+        }
+    }
+
+    /// What is ready to write. With `open`, the unsealed chunks too (their
+    /// rows are rewritten in place until sealed).
+    pub fn take(&mut self, open: bool) -> WriteBatch {
+        let mut batch = std::mem::take(&mut self.batch);
+        if open {
+            let mut ids: Vec<i64> = self
+                .streams
+                .values()
+                .filter(|s| s.dirty && !s.enc.is_empty())
+                .map(|s| s.series)
+                .collect();
+            ids.sort_unstable();
+            for id in ids {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    batch.chunks.push(row(s));
+                    s.dirty = false;
+                }
+            }
+        }
+        batch
+    }
+}
+
+fn row(s: &Stream) -> ChunkRow {
+    let (start_ms, end_ms) = s.enc.span().unwrap_or((0, 0));
+    ChunkRow {
+        id: s.chunk,
+        series: s.series,
+        start_ms,
+        end_ms,
+        count: s.enc.len(),
+        data: s.enc.bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp(ms)
+    }
+
+    #[test]
+    fn chunks_seal_at_the_limit_and_open_ones_are_written_on_request() {
+        let mut r = Recorder::new(Cursor {
+            next_series: 1,
+            next_chunk: 1,
+            ..Cursor::default()
+        });
+        let key = SeriesKey::new("m", [("a", "b")]);
+        r.record(Record::Define { handle: 0, key });
+        for i in 0..(CHUNK_SAMPLES as i64 + 10) {
+            r.record(Record::Sample {
+                handle: 0,
+                at: t(i * 1000),
+                value: i as f64,
+            });
+        }
+        let b = r.take(false);
+        assert_eq!(b.series.len(), 1);
+        assert_eq!(b.chunks.len(), 1, "one sealed chunk");
+        assert_eq!(b.chunks[0].count, CHUNK_SAMPLES);
+        let b = r.take(true);
+        assert_eq!(b.chunks.len(), 1, "the open chunk");
+        assert_eq!(b.chunks[0].count, 10);
+        assert!(r.take(true).is_empty(), "nothing new since");
+        // Samples for an unknown handle are not invented a series.
+        r.record(Record::Sample {
+            handle: 7,
+            at: t(1),
+            value: 1.0,
+        });
+        assert!(r.take(true).is_empty());
+    }
+
+    #[test]
+    fn a_retried_batch_keeps_the_later_chunk_version() {
+        let mut a = WriteBatch::default();
+        let c = |count| ChunkRow {
+            id: 3,
+            series: 1,
+            start_ms: 0,
+            end_ms: 0,
+            count,
+            data: vec![],
+        };
+        a.chunks.push(c(5));
+        a.absorb(WriteBatch {
+            chunks: vec![c(9)],
+            ..WriteBatch::default()
+        });
+        assert_eq!(a.chunks, vec![c(9)]);
+    }
+}

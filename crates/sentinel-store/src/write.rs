@@ -1,0 +1,130 @@
+//! Writing batches, one transaction each.
+
+use sentinel_model::{Labels, RuleState, SeriesKey};
+use sqlx::Row;
+
+use crate::recorder::{Cursor, WriteBatch};
+use crate::{Store, StoreError};
+
+fn state_str(s: RuleState) -> &'static str {
+    match s {
+        RuleState::Inactive => "inactive",
+        RuleState::Pending => "pending",
+        RuleState::Firing => "firing",
+        RuleState::Resolved => "resolved",
+    }
+}
+
+impl Store {
+    /// Where a recorder continues: known series and the next free ids.
+    pub async fn cursor(&self) -> Result<Cursor, StoreError> {
+        let mut c = Cursor::default();
+        let rows = sqlx::query("SELECT id, metric, labels FROM series")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let metric: String = r.try_get("metric")?;
+            let labels: String = r.try_get("labels")?;
+            let labels: Labels = serde_json::from_str(&labels)
+                .map_err(|e| StoreError::Damaged(format!("labels of series {id}: {e}")))?;
+            c.series.insert(SeriesKey { metric, labels }, id);
+        }
+        let next = |table: &'static str, col: &'static str| {
+            let q = format!("SELECT COALESCE(MAX({col}), 0) + 1 FROM {table}");
+            async move { sqlx::query_scalar::<_, i64>(&q).fetch_one(&self.pool).await }
+        };
+        c.next_series = next("series", "id").await?;
+        c.next_chunk = next("chunks", "id").await?;
+        c.next_event = next("finding_events", "seq").await?;
+        c.next_audit = next("audit", "seq").await?;
+        Ok(c)
+    }
+
+    /// Write a batch in one transaction. Idempotent: every row has a key
+    /// chosen by the recorder.
+    pub async fn write(&self, b: &WriteBatch) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        if b.is_empty() {
+            return Ok(());
+        }
+        self.write_inner(b).await.map_err(StoreError::from_sql)
+    }
+
+    async fn write_inner(&self, b: &WriteBatch) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for (id, metric, labels) in &b.series {
+            sqlx::query("INSERT OR IGNORE INTO series (id, metric, labels) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(metric)
+                .bind(labels)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in &b.chunks {
+            sqlx::query(
+                "INSERT OR REPLACE INTO chunks (id, series_id, start_ms, end_ms, count, data) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(c.id)
+            .bind(c.series)
+            .bind(c.start_ms)
+            .bind(c.end_ms)
+            .bind(i64::from(c.count))
+            .bind(&c.data)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (series, at) in &b.removals {
+            sqlx::query("INSERT OR IGNORE INTO removals (series_id, at_ms) VALUES (?, ?)")
+                .bind(series)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (seq, f) in &b.findings {
+            let at = f
+                .trace
+                .transitions
+                .last()
+                .map_or(f.fired_at, |t| t.at)
+                .millis();
+            let body = serde_json::to_string(f).unwrap_or_default();
+            sqlx::query(
+                "INSERT OR IGNORE INTO finding_events (seq, finding_id, at_ms, state, body) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(&f.id)
+            .bind(at)
+            .bind(state_str(f.state))
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (seq, id, mark, at) in &b.marks {
+            sqlx::query(
+                "INSERT INTO feedback (finding_id, mark, at_ms) VALUES (?, ?, ?) \
+                 ON CONFLICT (finding_id) DO UPDATE SET mark = excluded.mark, at_ms = excluded.at_ms",
+            )
+            .bind(id)
+            .bind(mark.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO audit (seq, at_ms, actor, action, target, detail) \
+                 VALUES (?, ?, 'operator', 'feedback', ?, ?)",
+            )
+            .bind(seq)
+            .bind(at)
+            .bind(id)
+            .bind(mark.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+}
