@@ -8,6 +8,7 @@
 mod cli;
 mod e2e;
 mod eval;
+mod history;
 mod ipc;
 mod runtime;
 mod sim;

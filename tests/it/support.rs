@@ -30,3 +30,11 @@ pub fn root() -> PathBuf {
         .expect("workspace root")
         .to_path_buf()
 }
+
+/// A fresh directory under the target dir for one test (emptied first).
+pub fn tempdir(name: &str) -> PathBuf {
+    let dir = bin_dir().join("it-tmp").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a test directory");
+    dir
+}

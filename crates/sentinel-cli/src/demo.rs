@@ -29,6 +29,9 @@ pub struct DemoArgs {
     /// Print one JSON `Update` per line (an overview, then a pods snapshot, per poll).
     #[arg(long)]
     json: bool,
+    /// Record the engine's input and findings into this history file.
+    #[arg(long)]
+    db: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -51,7 +54,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         backfill: sentinel_model::Duration(i64::try_from(args.backfill.as_millis())?),
         ..DemoConfig::default()
     };
-    let rt = Runtime::demo(config).start();
+    let mut builder = Runtime::demo(config);
+    if let Some(path) = &args.db {
+        let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
+        let opened = sentinel_store::Store::open(path, now).await?;
+        if let Some(notice) = opened.notice {
+            eprintln!("{notice}");
+            builder = builder.notice(sentinel_model::Severity::Warning, notice);
+        }
+        builder = builder.history(opened.store);
+    }
+    let rt = builder.start();
     let mut rx = rt.subscribe();
     let deadline = tokio::time::Instant::now() + args.duration;
     let mut last_data = None;
@@ -114,5 +127,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             break;
         }
     }
+    rt.shutdown(Duration::from_secs(30)).await;
     Ok(())
 }

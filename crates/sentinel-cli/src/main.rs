@@ -5,6 +5,7 @@ mod bench_detect;
 mod demo;
 mod duration;
 mod eval;
+mod history;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,11 @@ enum Command {
     /// Score detectors on labelled benchmarks.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Replay a recorded history through the engine, offline.
+    Replay(history::ReplayArgs),
+    /// Inspect a recorded history.
+    #[command(subcommand)]
+    History(history::HistoryCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +69,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => rt.block_on(demo::run(args)),
         Command::Bench(b) => rt.block_on(bench::run(b.backend)),
+        Command::Replay(args) => rt.block_on(history::replay(args)),
+        Command::History(cmd) => rt.block_on(history::run(cmd)),
         Command::Eval(_) => Ok(()),
     }
 }

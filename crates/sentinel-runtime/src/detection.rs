@@ -10,6 +10,7 @@ use sentinel_detect::{Engine, RuleFile, SeriesId};
 use sentinel_model::{
     Finding, Mark, NodeState, NodeUsage, PodPhase, PodState, SeriesKey, Timestamp,
 };
+use sentinel_store::{Record, StepKind};
 
 /// Resolved findings the snapshot shows besides the firing ones.
 const RECENT_RESOLVED: usize = 50;
@@ -32,6 +33,10 @@ pub struct Detection {
     /// Firing, then recently resolved; rebuilt only when something changed.
     view: Arc<Vec<Finding>>,
     dirty: bool,
+    /// What the engine was fed and reported, for the history (when recording).
+    log: Option<Vec<Record>>,
+    /// Engine handles announced to the log (handles are reused after removal).
+    defined: Vec<bool>,
 }
 
 impl Detection {
@@ -45,7 +50,69 @@ impl Detection {
             out: Vec::new(),
             view: Arc::default(),
             dirty: false,
+            log: None,
+            defined: Vec::new(),
         }
+    }
+
+    /// Log everything the engine is fed and reports from now on: a new
+    /// engine session starts at `at`.
+    pub fn record(&mut self, at: Timestamp) {
+        self.log = Some(vec![Record::Step {
+            at,
+            kind: StepKind::Reset,
+        }]);
+    }
+
+    /// What was logged since the last call.
+    pub fn take_log(&mut self) -> Vec<Record> {
+        self.log.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Readings stamped `at` were fed (the step replay groups them by).
+    pub fn fed(&mut self, at: Timestamp) {
+        if let Some(log) = &mut self.log {
+            log.push(Record::Step {
+                at,
+                kind: StepKind::Feed,
+            });
+        }
+    }
+
+    fn register(&mut self, key: SeriesKey) -> SeriesId {
+        let id = self.engine.series(&key);
+        if let Some(log) = &mut self.log {
+            let h = id.0 as usize;
+            if self.defined.len() <= h {
+                self.defined.resize(h + 1, false);
+            }
+            if !self.defined[h] {
+                self.defined[h] = true;
+                log.push(Record::Define { handle: id.0, key });
+            }
+        }
+        id
+    }
+
+    fn feed(&mut self, id: SeriesId, at: Timestamp, value: f64) {
+        if let Some(log) = &mut self.log {
+            log.push(Record::Sample {
+                handle: id.0,
+                at,
+                value,
+            });
+        }
+        self.engine.observe(id, at, value, &mut self.out);
+    }
+
+    fn forget(&mut self, id: SeriesId, at: Timestamp) {
+        if let Some(log) = &mut self.log
+            && self.defined.get(id.0 as usize).copied().unwrap_or(false)
+        {
+            self.defined[id.0 as usize] = false;
+            log.push(Record::Remove { handle: id.0, at });
+        }
+        self.engine.remove(id, at, &mut self.out);
     }
 
     fn named(&mut self, metric: &str, labels: &[(&str, &str)]) -> SeriesId {
@@ -53,9 +120,7 @@ impl Detection {
         if let Some(id) = self.named.get(&name) {
             return *id;
         }
-        let id = self
-            .engine
-            .series(&SeriesKey::new(metric, labels.iter().copied()));
+        let id = self.register(SeriesKey::new(metric, labels.iter().copied()));
         self.named.insert(name, id);
         id
     }
@@ -63,7 +128,7 @@ impl Detection {
     /// A reading of a series without per-object identity (cluster-wide, per source).
     pub fn observe(&mut self, metric: &str, labels: &[(&str, &str)], at: Timestamp, value: f64) {
         let id = self.named(metric, labels);
-        self.engine.observe(id, at, value, &mut self.out);
+        self.feed(id, at, value);
         self.collect();
     }
 
@@ -79,21 +144,20 @@ impl Detection {
                 None => {
                     let l = [("node", n.name.as_str())];
                     let ids = (
-                        self.engine.series(&SeriesKey::new("node_ready", l)),
-                        self.engine
-                            .series(&SeriesKey::new("node_cpu_usage_ratio", l)),
+                        self.register(SeriesKey::new("node_ready", l)),
+                        self.register(SeriesKey::new("node_cpu_usage_ratio", l)),
                     );
                     self.nodes.insert(n.name.clone(), ids);
                     ids
                 }
             };
             let ready = if n.is_ready() { 1.0 } else { 0.0 };
-            self.engine.observe(ids.0, at, ready, &mut self.out);
+            self.feed(ids.0, at, ready);
             if let Some(u) = usage.get(&n.name)
                 && n.cpu_capacity_millis > 0
             {
                 let ratio = u.cpu_cores / (f64::from(n.cpu_capacity_millis) / 1000.0);
-                self.engine.observe(ids.1, at, ratio, &mut self.out);
+                self.feed(ids.1, at, ratio);
             }
         }
         self.collect();
@@ -108,13 +172,9 @@ impl Detection {
             ("pod", p.name.as_str()),
         ];
         let s = PodSeries {
-            memory: self
-                .engine
-                .series(&SeriesKey::new("pod_memory_usage_ratio", l)),
-            ready: self.engine.series(&SeriesKey::new("pod_ready", l)),
-            restarts: self
-                .engine
-                .series(&SeriesKey::new("pod_container_restarts_total", l)),
+            memory: self.register(SeriesKey::new("pod_memory_usage_ratio", l)),
+            ready: self.register(SeriesKey::new("pod_ready", l)),
+            restarts: self.register(SeriesKey::new("pod_container_restarts_total", l)),
         };
         self.pods
             .entry(p.namespace.clone())
@@ -151,7 +211,7 @@ impl Detection {
             self.pod_count -= gone.len();
             for s in gone {
                 for id in [s.memory, s.ready, s.restarts] {
-                    self.engine.remove(id, at, &mut self.out);
+                    self.forget(id, at);
                 }
             }
         }
@@ -162,10 +222,8 @@ impl Detection {
             }
             let s = self.pod_series(p);
             let ready = p.phase == PodPhase::Running && p.ready_count() == p.containers.len();
-            self.engine
-                .observe(s.ready, at, f64::from(u8::from(ready)), &mut self.out);
-            self.engine
-                .observe(s.restarts, at, f64::from(p.restarts()), &mut self.out);
+            self.feed(s.ready, at, f64::from(u8::from(ready)));
+            self.feed(s.restarts, at, f64::from(p.restarts()));
         }
         self.collect();
     }
@@ -179,12 +237,18 @@ impl Detection {
         let mem_limit: u64 = p.containers.iter().map(|c| c.memory_limit_bytes).sum();
         if mem_limit > 0 {
             let r = memory_bytes / mem_limit as f64;
-            self.engine.observe(s.memory, at, r, &mut self.out);
+            self.feed(s.memory, at, r);
         }
     }
 
     /// Time passed without readings (absence rules).
     pub fn tick(&mut self, now: Timestamp) {
+        if let Some(log) = &mut self.log {
+            log.push(Record::Step {
+                at: now,
+                kind: StepKind::Tick,
+            });
+        }
         self.engine.tick(now, &mut self.out);
         self.collect();
     }
@@ -192,6 +256,17 @@ impl Detection {
     pub fn mark(&mut self, id: &str, mark: Mark, at: Timestamp) -> bool {
         let ok = self.engine.mark(id, mark, at);
         self.dirty |= ok;
+        if ok && let Some(log) = &mut self.log {
+            log.push(Record::Mark {
+                id: id.to_string(),
+                mark,
+                at,
+            });
+            log.push(Record::Step {
+                at,
+                kind: StepKind::Mark,
+            });
+        }
         ok
     }
 
@@ -199,7 +274,10 @@ impl Detection {
         if !self.out.is_empty() {
             // The engine keeps the findings; the view is rebuilt from it.
             self.dirty = true;
-            self.out.clear();
+            match &mut self.log {
+                Some(log) => log.extend(self.out.drain(..).map(|f| Record::Finding(Box::new(f)))),
+                None => self.out.clear(),
+            }
         }
     }
 

@@ -8,6 +8,8 @@ mod demo;
 mod detection;
 mod msg;
 pub mod procmem;
+mod recording;
+pub mod replay;
 pub mod series;
 pub mod snapshot;
 mod source;
@@ -44,9 +46,16 @@ pub struct RuntimeBuilder {
     sources: Vec<(SourceStatus, Spawner)>,
     notices: Vec<(Severity, String)>,
     rules: sentinel_detect::RuleFile,
+    history: Option<sentinel_store::Store>,
 }
 
 impl RuntimeBuilder {
+    /// Record what the engine is fed and reports into this history.
+    pub fn history(mut self, store: sentinel_store::Store) -> Self {
+        self.history = Some(store);
+        self
+    }
+
     /// The rules the anomaly engine applies (default: the shipped pack).
     pub fn rules(mut self, rules: sentinel_detect::RuleFile) -> Self {
         self.rules = rules;
@@ -88,6 +97,28 @@ impl RuntimeBuilder {
         for (level, message) in self.notices {
             state.add_notice(level, message);
         }
+        let mut writer = None;
+        let mut records = None;
+        if let Some(store) = self.history {
+            let (rec_tx, rec_rx) = mpsc::unbounded_channel();
+            let notify = tx.clone();
+            state.record(self.clock.now());
+            records = Some(rec_tx);
+            writer = Some(tokio::spawn(async move {
+                match recording::Writer::new(store, notify.clone()).await {
+                    Ok(w) => w.run(rec_rx).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "history unavailable");
+                        let _ = notify
+                            .send(Msg::Notice {
+                                level: Severity::Warning,
+                                message: format!("History is not being recorded: {e}"),
+                            })
+                            .await;
+                    }
+                }
+            }));
+        }
         let first = state.snapshot(self.clock.now());
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
         let mut tasks = Vec::new();
@@ -96,6 +127,7 @@ impl RuntimeBuilder {
             rx,
             snap_tx,
             Arc::clone(&self.clock),
+            records,
         )));
         let ticker_tx = tx.clone();
         tasks.push(tokio::spawn(async move {
@@ -119,6 +151,7 @@ impl RuntimeBuilder {
             tx,
             snapshots: snap_rx,
             tasks,
+            writer,
         }
     }
 }
@@ -128,6 +161,8 @@ pub struct Runtime {
     tx: mpsc::Sender<Msg>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     tasks: Vec<JoinHandle<()>>,
+    /// The history writer, when recording.
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Runtime {
@@ -139,6 +174,18 @@ impl Runtime {
             sources: Vec::new(),
             notices: Vec::new(),
             rules: sentinel_detect::default_pack(),
+            history: None,
+        }
+    }
+
+    /// Stop the loop and wait (up to `grace`) for the history writer to save
+    /// what it holds. Without a history this returns at once.
+    pub async fn shutdown(mut self, grace: std::time::Duration) {
+        let _ = self.tx.send(Msg::Shutdown).await;
+        if let Some(w) = self.writer.take()
+            && tokio::time::timeout(grace, w).await.is_err()
+        {
+            tracing::warn!("the history writer did not finish in time");
         }
     }
 
@@ -212,7 +259,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self.tasks.iter().chain(&self.writer) {
             t.abort();
         }
     }
@@ -223,10 +270,12 @@ async fn run_loop(
     mut rx: mpsc::Receiver<Msg>,
     out: watch::Sender<Arc<Snapshot>>,
     clock: Arc<dyn Clock>,
+    records: Option<mpsc::UnboundedSender<Vec<sentinel_store::Record>>>,
 ) {
     let pid = std::process::id();
     while let Some(msg) = rx.recv().await {
         let publish = match msg {
+            Msg::Shutdown => break,
             Msg::Batch { source, batch } => {
                 let live = !batch.backfill;
                 state.apply(source, batch);
@@ -256,6 +305,12 @@ async fn run_loop(
                 true
             }
         };
+        if let Some(records) = &records {
+            let log = state.take_log();
+            if !log.is_empty() {
+                let _ = records.send(log);
+            }
+        }
         if publish {
             out.send_replace(Arc::new(state.snapshot(clock.now())));
         }

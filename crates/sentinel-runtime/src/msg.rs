@@ -28,6 +28,8 @@ pub enum Msg {
         mark: sentinel_model::Mark,
         reply: oneshot::Sender<bool>,
     },
+    /// Stop: the loop ends, and the history writer flushes what it holds.
+    Shutdown,
     /// Something the operator should see in the status bar.
     Notice {
         level: sentinel_model::Severity,

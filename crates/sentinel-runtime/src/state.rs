@@ -109,7 +109,18 @@ impl State {
             s.last_error = Some(error);
             let name = s.name.clone();
             self.detection.observe("up", &[("source", &name)], at, 0.0);
+            self.detection.fed(at);
         }
+    }
+
+    /// Log the engine's input and findings for the history from now on.
+    pub fn record(&mut self, at: Timestamp) {
+        self.detection.record(at);
+    }
+
+    /// What the engine was fed and reported since the last call.
+    pub fn take_log(&mut self) -> Vec<sentinel_store::Record> {
+        self.detection.take_log()
     }
 
     /// Time passed: absence rules may fire.
@@ -168,6 +179,7 @@ impl State {
         if let Some(alerts) = batch.alerts {
             self.alerts = Arc::new(alerts);
         }
+        self.detection.fed(at);
     }
 
     /// Takes a new pod list. Sources list pods in a stable order, so the

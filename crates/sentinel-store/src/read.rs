@@ -20,6 +20,8 @@ pub enum StepKind {
     Tick,
     /// A new engine began (the app started): replay starts a fresh one.
     Reset,
+    /// Operators marked findings (the audit log says which).
+    Mark,
 }
 
 impl StepKind {
@@ -28,6 +30,7 @@ impl StepKind {
             StepKind::Feed => 0.0,
             StepKind::Tick => 1.0,
             StepKind::Reset => 2.0,
+            StepKind::Mark => 3.0,
         }
     }
 
@@ -36,6 +39,7 @@ impl StepKind {
             0 => Some(StepKind::Feed),
             1 => Some(StepKind::Tick),
             2 => Some(StepKind::Reset),
+            3 => Some(StepKind::Mark),
             _ => None,
         }
     }
@@ -46,6 +50,11 @@ impl StepKind {
 pub enum Input {
     Reset(Timestamp),
     Tick(Timestamp),
+    /// Operators' verdicts, in the order given.
+    Mark {
+        at: Timestamp,
+        marks: Vec<(String, Mark)>,
+    },
     /// Forget `removed`, then feed `readings` (store series ids; see
     /// [`InputReader::key`]), all at `at`.
     Feed {
@@ -83,6 +92,7 @@ pub struct InputReader {
     keys: HashMap<i64, SeriesKey>,
     steps: std::vec::IntoIter<(i64, StepKind)>,
     removals: BTreeMap<i64, Vec<i64>>,
+    marks: BTreeMap<i64, Vec<(String, Mark)>>,
     /// Chunks with `start_ms` up to here have been read.
     loaded_to: i64,
     step_series: Option<i64>,
@@ -106,6 +116,10 @@ impl InputReader {
         Ok(Some(match kind {
             StepKind::Reset => Input::Reset(ts),
             StepKind::Tick => Input::Tick(ts),
+            StepKind::Mark => Input::Mark {
+                at: ts,
+                marks: self.marks.remove(&at).unwrap_or_default(),
+            },
             StepKind::Feed => {
                 if at > self.loaded_to {
                     self.load(at.saturating_add(PAGE_MS)).await?;
@@ -214,11 +228,25 @@ impl Store {
                 .or_default()
                 .push(r.try_get("series_id")?);
         }
+        let mut marks: BTreeMap<i64, Vec<(String, Mark)>> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT at_ms, target, detail FROM audit WHERE action = 'feedback' ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let detail: String = r.try_get("detail")?;
+            marks
+                .entry(r.try_get("at_ms")?)
+                .or_default()
+                .push((r.try_get("target")?, parse_mark(&detail)?));
+        }
         Ok(InputReader {
             store: self.clone(),
             keys,
             steps: steps.into_iter(),
             removals,
+            marks,
             loaded_to: i64::MIN,
             step_series,
             queues: HashMap::new(),
@@ -250,11 +278,7 @@ impl Store {
         for r in rows {
             let id: String = r.try_get("finding_id")?;
             let mark: String = r.try_get("mark")?;
-            let mark = match mark.as_str() {
-                m if m == Mark::FalsePositive.as_str() => Mark::FalsePositive,
-                m if m == Mark::Confirmed.as_str() => Mark::Confirmed,
-                other => return Err(StoreError::Damaged(format!("feedback mark {other:?}"))),
-            };
+            let mark = parse_mark(&mark)?;
             out.insert(
                 id,
                 OperatorMark {
@@ -314,4 +338,11 @@ impl Store {
             engine_steps: as_u64(steps),
         })
     }
+}
+
+fn parse_mark(s: &str) -> Result<Mark, StoreError> {
+    [Mark::FalsePositive, Mark::Confirmed]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| StoreError::Damaged(format!("feedback mark {s:?}")))
 }

@@ -88,7 +88,7 @@ async fn the_input_log_reads_back_step_by_step() {
                 last = Some((at, r));
             }
             Input::Tick(at) => assert_eq!(at.millis() % 2000, 1000),
-            Input::Reset(_) => panic!("one reset only"),
+            Input::Reset(_) | Input::Mark { .. } => panic!("one reset only, no marks"),
         }
     }
     assert_eq!(feeds, 1001);

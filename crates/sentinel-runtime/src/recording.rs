@@ -1,0 +1,117 @@
+//! The history writer: a task of its own, so a slow or full disk never
+//! stalls the message loop. The loop hands it what the engine was fed and
+//! reported; it batches that into one transaction per second (open sample
+//! chunks every ten seconds), keeps a failed batch and retries it, and tells
+//! the operator when recording stops and when it resumes.
+
+use std::time::Duration;
+
+use sentinel_model::Severity;
+use sentinel_store::{Record, Recorder, Store, StoreError, WriteBatch};
+use tokio::sync::mpsc;
+
+use crate::msg::Msg;
+
+/// How often a batch is written.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Unsealed chunks are rewritten every this many flushes.
+const OPEN_EVERY: u32 = 10;
+/// What may wait for a full disk before the oldest waiting data is dropped.
+const MAX_PENDING_BYTES: usize = 256 << 20;
+
+pub(crate) struct Writer {
+    store: Store,
+    recorder: Recorder,
+    pending: WriteBatch,
+    failing: bool,
+    dropped: bool,
+    notify: mpsc::Sender<Msg>,
+}
+
+impl Writer {
+    pub async fn new(store: Store, notify: mpsc::Sender<Msg>) -> Result<Self, StoreError> {
+        let cursor = store.cursor().await?;
+        Ok(Self {
+            store,
+            recorder: Recorder::new(cursor),
+            pending: WriteBatch::default(),
+            failing: false,
+            dropped: false,
+            notify,
+        })
+    }
+
+    fn tell(&self, level: Severity, message: String) {
+        let _ = self.notify.try_send(Msg::Notice { level, message });
+    }
+
+    async fn flush(&mut self, open: bool) {
+        let batch = self.recorder.take(open);
+        self.pending.absorb(batch);
+        if self.pending.is_empty() {
+            return;
+        }
+        match self.store.write(&self.pending).await {
+            Ok(()) => {
+                self.pending = WriteBatch::default();
+                if self.failing {
+                    self.failing = false;
+                    tracing::info!("recording resumed");
+                    self.tell(
+                        Severity::Info,
+                        "Recording resumed: history is being written again.".into(),
+                    );
+                }
+            }
+            Err(e) => {
+                if !self.failing {
+                    self.failing = true;
+                    tracing::warn!(error = %e, "recording paused");
+                    let why = match &e {
+                        StoreError::DiskFull(_) => "the disk is full".to_string(),
+                        other => other.to_string(),
+                    };
+                    self.tell(
+                        Severity::Warning,
+                        format!(
+                            "Recording paused: {why}. Live data keeps flowing; recording resumes when it can write again."
+                        ),
+                    );
+                }
+                if self.pending.weight() > MAX_PENDING_BYTES && !self.dropped {
+                    self.dropped = true;
+                    self.pending = WriteBatch::default();
+                    self.tell(
+                        Severity::Warning,
+                        "Recording could not write for too long: the oldest unsaved history was dropped.".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Runs until the loop closes its end, then writes everything it holds.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Vec<Record>>) {
+        let mut every = tokio::time::interval(FLUSH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut n: u32 = 0;
+        loop {
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Some(records) => {
+                        for r in records {
+                            self.recorder.record(r);
+                        }
+                    }
+                    None => break,
+                },
+                _ = every.tick() => {
+                    n = n.wrapping_add(1);
+                    self.flush(n.is_multiple_of(OPEN_EVERY)).await;
+                }
+            }
+        }
+        self.flush(true).await;
+        self.store.close().await;
+    }
+}
