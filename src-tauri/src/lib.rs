@@ -45,6 +45,8 @@ impl AppState {
 pub struct BackendOptions {
     pub demo: DemoConfig,
     pub notices: Vec<(Severity, String)>,
+    /// Where history is recorded (`None`: not recorded).
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl BackendOptions {
@@ -54,6 +56,21 @@ impl BackendOptions {
             let mut b = Runtime::demo(self.demo);
             for (level, message) in self.notices {
                 b = b.notice(level, message);
+            }
+            if let Some(path) = self.history {
+                let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
+                match sentinel_runtime::Store::open(&path, now).await {
+                    Ok(opened) => {
+                        if let Some(notice) = opened.notice {
+                            b = b.notice(Severity::Warning, notice);
+                        }
+                        b = b.history(opened.store);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "history off");
+                        b = b.notice(Severity::Warning, format!("History is not recorded: {e}"));
+                    }
+                }
             }
             b.start()
         })
@@ -98,6 +115,7 @@ pub fn run() {
     let backend = BackendOptions {
         demo: settings.demo_config(),
         notices,
+        history: Some(dirs.data.join("history.db")),
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -137,7 +155,18 @@ pub fn run() {
                 api.prevent_close();
             }
         })
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .map(|app| {
+            app.run(|app, event| {
+                // Save what the history writer holds before the process ends.
+                if let tauri::RunEvent::Exit = event {
+                    let state = app.state::<AppState>();
+                    tauri::async_runtime::block_on(
+                        state.runtime.shutdown(std::time::Duration::from_secs(10)),
+                    );
+                }
+            })
+        });
     if let Err(e) = result {
         tracing::error!(error = %e, "Sentinel Console could not start");
         eprintln!("Sentinel Console could not start: {e}");

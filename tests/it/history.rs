@@ -161,3 +161,117 @@ async fn marks_are_saved_and_replay_shows_them() {
         Some(Mark::FalsePositive)
     );
 }
+
+fn has_notice(s: &sentinel_runtime::Snapshot, text: &str) -> bool {
+    s.notices.iter().any(|(_, m)| m.contains(text))
+}
+
+fn sh(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A full disk (a small tmpfs): recording pauses with a clear message, live
+/// data keeps flowing, and recording resumes when space returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_recording_and_space_resumes_it() {
+    let dir = crate::support::tempdir("history-full");
+    let mnt = dir.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let m = mnt.display();
+    assert!(
+        sh(&format!("mount -t tmpfs -o size=160k tmpfs {m}")),
+        "this test mounts a small tmpfs and needs root"
+    );
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            sh(&format!("umount -l {}", self.0));
+        }
+    }
+    let _guard = Unmount(m.to_string());
+    let db = mnt.join("full.db");
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::demo(DemoConfig {
+        sim: SimConfig { seed: 3, pods: 200 },
+        interval: StdDuration::from_millis(200),
+        backfill: Duration::from_secs(900),
+        ..DemoConfig::default()
+    })
+    .history(store)
+    .start();
+    let wait = |text: &'static str| {
+        tokio::time::timeout(
+            StdDuration::from_secs(60),
+            rt.wait_for(move |s| has_notice(s, text)),
+        )
+    };
+    let paused = wait("Recording paused").await.expect("no pause").unwrap();
+    assert!(has_notice(&paused, "disk is full"), "{:?}", paused.notices);
+    // Live data keeps arriving while nothing can be written.
+    let at = paused.data_at;
+    let later = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(move |s| s.data_at > at && s.data_at.is_some()),
+    )
+    .await
+    .expect("live data stopped")
+    .unwrap();
+    assert!(later.data_at > at);
+    assert!(sh(&format!("mount -o remount,size=64m {m}")));
+    wait("Recording resumed").await.expect("no resume").unwrap();
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    assert!(store.stats().await.unwrap().samples > 0);
+}
+
+/// Killed while writing, again and again: the file stays consistent and
+/// replays.
+#[test]
+fn sigkill_while_recording_never_damages_the_history() {
+    let dir = crate::support::tempdir("history-kill");
+    let db = dir.join("killed.db");
+    let mut seed = 11u64;
+    for i in 0..100 {
+        let mut child = Command::new(crate::support::binary("sentinel"))
+            .args([
+                "demo",
+                "--db",
+                db.to_str().unwrap(),
+                "--duration",
+                "60s",
+                "--interval",
+                "100ms",
+                "--backfill",
+                "5m",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let ms = 200 + (seed >> 33) % 1200;
+        std::thread::sleep(StdDuration::from_millis(ms));
+        child.kill().unwrap(); // SIGKILL
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("damaged"), "run {i}: {err}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open_read_only(&db).await.unwrap();
+        assert_eq!(store.integrity().await.unwrap(), "ok");
+        let stats = store.stats().await.unwrap();
+        assert!(stats.samples > 10_000, "{stats:?}");
+        let mut replay = Replay::open(&store, sentinel_detect::default_pack())
+            .await
+            .unwrap();
+        let mut steps = 0;
+        while replay.step().await.unwrap().is_some() {
+            steps += 1;
+        }
+        assert!(steps > 100);
+    });
+}

@@ -27,6 +27,7 @@ fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
             ..DemoConfig::default()
         },
         notices: vec![],
+        history: None,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
+pub use sentinel_store::{Opened, Store, StoreError};
 pub use snapshot::{Health, Mode, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
@@ -151,7 +152,7 @@ impl RuntimeBuilder {
             tx,
             snapshots: snap_rx,
             tasks,
-            writer,
+            writer: std::sync::Mutex::new(writer),
         }
     }
 }
@@ -161,8 +162,8 @@ pub struct Runtime {
     tx: mpsc::Sender<Msg>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     tasks: Vec<JoinHandle<()>>,
-    /// The history writer, when recording.
-    writer: Option<JoinHandle<()>>,
+    /// The history writer, when recording (taken by `shutdown`).
+    writer: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Runtime {
@@ -180,9 +181,11 @@ impl Runtime {
 
     /// Stop the loop and wait (up to `grace`) for the history writer to save
     /// what it holds. Without a history this returns at once.
-    pub async fn shutdown(mut self, grace: std::time::Duration) {
+    /// Later calls return at once.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         let _ = self.tx.send(Msg::Shutdown).await;
-        if let Some(w) = self.writer.take()
+        if let Some(w) = writer
             && tokio::time::timeout(grace, w).await.is_err()
         {
             tracing::warn!("the history writer did not finish in time");
@@ -259,8 +262,11 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for t in self.tasks.iter().chain(&self.writer) {
+        for t in &self.tasks {
             t.abort();
+        }
+        if let Ok(Some(w)) = self.writer.get_mut().map(|w| w.take()) {
+            w.abort();
         }
     }
 }

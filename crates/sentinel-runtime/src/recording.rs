@@ -14,8 +14,10 @@ use crate::msg::Msg;
 
 /// How often a batch is written.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// Unsealed chunks are rewritten every this many flushes.
+/// Unsealed chunks are rewritten every this many flushes, or sooner when
+/// this many readings wait in them (a backfill).
 const OPEN_EVERY: u32 = 10;
+const OPEN_AFTER_SAMPLES: u64 = 50_000;
 /// What may wait for a full disk before the oldest waiting data is dropped.
 const MAX_PENDING_BYTES: usize = 256 << 20;
 
@@ -41,8 +43,9 @@ impl Writer {
         })
     }
 
-    fn tell(&self, level: Severity, message: String) {
-        let _ = self.notify.try_send(Msg::Notice { level, message });
+    /// The loop never waits for the writer, so the writer may wait for it.
+    async fn tell(&self, level: Severity, message: String) {
+        let _ = self.notify.send(Msg::Notice { level, message }).await;
     }
 
     async fn flush(&mut self, open: bool) {
@@ -60,7 +63,8 @@ impl Writer {
                     self.tell(
                         Severity::Info,
                         "Recording resumed: history is being written again.".into(),
-                    );
+                    )
+                    .await;
                 }
             }
             Err(e) => {
@@ -76,7 +80,8 @@ impl Writer {
                         format!(
                             "Recording paused: {why}. Live data keeps flowing; recording resumes when it can write again."
                         ),
-                    );
+                    )
+                    .await;
                 }
                 if self.pending.weight() > MAX_PENDING_BYTES && !self.dropped {
                     self.dropped = true;
@@ -84,7 +89,8 @@ impl Writer {
                     self.tell(
                         Severity::Warning,
                         "Recording could not write for too long: the oldest unsaved history was dropped.".into(),
-                    );
+                    )
+                    .await;
                 }
             }
         }
@@ -107,7 +113,9 @@ impl Writer {
                 },
                 _ = every.tick() => {
                     n = n.wrapping_add(1);
-                    self.flush(n.is_multiple_of(OPEN_EVERY)).await;
+                    let open = n.is_multiple_of(OPEN_EVERY)
+                        || self.recorder.unwritten() >= OPEN_AFTER_SAMPLES;
+                    self.flush(open).await;
                 }
             }
         }

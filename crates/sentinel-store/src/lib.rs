@@ -83,8 +83,16 @@ impl Store {
         self.read_only
     }
 
-    /// Close the pool, waiting for writes in flight.
+    /// Fold the WAL into the database file (so the file alone is the whole
+    /// history) and close the pool, waiting for writes in flight.
     pub async fn close(&self) {
+        if !self.read_only
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(error = %e, "could not fold the WAL into the history file");
+        }
         self.pool.close().await;
     }
 }

@@ -290,6 +290,14 @@ impl Store {
         Ok(out)
     }
 
+    /// `PRAGMA integrity_check`: "ok", or what is wrong.
+    pub async fn integrity(&self) -> Result<String, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.join("; "))
+    }
+
     pub async fn stats(&self) -> Result<Stats, StoreError> {
         let mut bytes = 0;
         for ext in ["", "-wal"] {

@@ -120,6 +120,8 @@ pub struct Recorder {
     steps: Option<i64>,
     batch: WriteBatch,
     samples: u64,
+    /// Samples in open chunks not written since the last `take(true)`.
+    unwritten: u64,
 }
 
 impl Recorder {
@@ -131,12 +133,18 @@ impl Recorder {
             steps: None,
             batch: WriteBatch::default(),
             samples: 0,
+            unwritten: 0,
         }
     }
 
     /// Readings recorded since start.
     pub fn samples(&self) -> u64 {
         self.samples
+    }
+
+    /// Readings in open chunks that no batch has carried yet.
+    pub fn unwritten(&self) -> u64 {
+        self.unwritten
     }
 
     fn series_id(&mut self, key: &SeriesKey) -> i64 {
@@ -165,6 +173,7 @@ impl Recorder {
         });
         s.enc.push(at, value);
         s.dirty = true;
+        self.unwritten += 1;
         if s.enc.len() >= CHUNK_SAMPLES {
             let row = row(s);
             self.batch.chunks.push(row);
@@ -225,6 +234,7 @@ impl Recorder {
     pub fn take(&mut self, open: bool) -> WriteBatch {
         let mut batch = std::mem::take(&mut self.batch);
         if open {
+            self.unwritten = 0;
             let mut ids: Vec<i64> = self
                 .streams
                 .values()
