@@ -100,7 +100,12 @@ fn a_recorded_demo_replays_offline_to_the_same_findings() {
     );
 
     // A time window prints only what was reported inside it.
-    let last = live.iter().map(event_at).max().unwrap().millis();
+    let last = live
+        .iter()
+        .map(Finding::reported_at)
+        .max()
+        .unwrap()
+        .millis();
     let from = format!("{}", last as f64 / 1000.0);
     let out = sentinel(&["replay", db.to_str().unwrap(), "--from", &from, "--json"]);
     let n = String::from_utf8(out.stdout)
@@ -108,13 +113,12 @@ fn a_recorded_demo_replays_offline_to_the_same_findings() {
         .lines()
         .filter(|l| l.contains("\"type\":\"finding\""))
         .count();
-    let expected = live.iter().filter(|f| event_at(f).millis() >= last).count();
+    let expected = live
+        .iter()
+        .filter(|f| f.reported_at().millis() >= last)
+        .count();
     assert_eq!(n, expected);
     assert!(n < live.len());
-}
-
-fn event_at(f: &Finding) -> sentinel_model::Timestamp {
-    f.trace.transitions.last().map_or(f.fired_at, |t| t.at)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +225,12 @@ async fn a_full_disk_pauses_recording_and_space_resumes_it() {
     .unwrap();
     assert!(later.data_at > at);
     assert!(sh(&format!("mount -o remount,size=64m {m}")));
-    wait("Recording resumed").await.expect("no resume").unwrap();
+    let resumed = wait("Recording resumed").await.expect("no resume").unwrap();
+    assert!(
+        !has_notice(&resumed, "Recording paused"),
+        "the pause notice stays after the resume: {:?}",
+        resumed.notices
+    );
     rt.shutdown(StdDuration::from_secs(30)).await;
     let store = Store::open_read_only(&db).await.unwrap();
     assert!(store.stats().await.unwrap().samples > 0);

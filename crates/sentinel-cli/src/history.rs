@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sentinel_model::{Finding, Timestamp};
+use sentinel_model::Timestamp;
 use sentinel_runtime::replay::Replay;
 use sentinel_store::Store;
 
@@ -44,11 +44,6 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).ok_or_else(|| format!("{s:?} is neither RFC 3339 (UTC) nor unix seconds"))
 }
 
-/// When a finding event happened: its newest transition.
-pub fn event_at(f: &Finding) -> Timestamp {
-    f.trace.transitions.last().map_or(f.fired_at, |t| t.at)
-}
-
 pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let speed = match args.speed.as_str() {
         "max" => None,
@@ -80,7 +75,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         prev = Some(at);
         let mut out = stdout.lock();
         for f in step.findings {
-            if args.from.is_some_and(|from| event_at(&f) < from) {
+            if args.from.is_some_and(|from| f.reported_at() < from) {
                 continue;
             }
             printed += 1;
@@ -89,7 +84,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             } else {
                 format!(
                     "{}  {:<9} {:<8} {}  {}",
-                    event_at(&f).to_rfc3339(),
+                    f.reported_at().to_rfc3339(),
                     format!("{:?}", f.state).to_lowercase(),
                     f.severity.as_str(),
                     f.rule,

@@ -7,7 +7,7 @@ use crate::detectors::drift::Psi;
 use crate::detectors::likelihood::Likelihood;
 use crate::detectors::robust::{Mad, Seasonal};
 use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZScore};
-use crate::detectors::{Check, Eval, Op, Verdict};
+use crate::detectors::{Check, Eval, Op, Verdict, level_from};
 use crate::rules::DetectorSpec;
 use crate::stats::Ewma;
 
@@ -147,13 +147,7 @@ impl Detector {
                 if !r.ready {
                     return Verdict::warming([state.seen() as f64, 0.0, 0.0, 0.0]);
                 }
-                let level = if r.score >= *critical {
-                    Some(Severity::Critical)
-                } else if r.score >= *warning {
-                    Some(Severity::Warning)
-                } else {
-                    None
-                };
+                let level = level_from(r.score, *warning, *critical);
                 Verdict::ready(level, [r.score, r.z, r.tail, r.novelty])
             }
         }

@@ -305,6 +305,15 @@ impl Finding {
     pub fn mark(&self) -> Option<&OperatorMark> {
         self.trace.mark.as_ref()
     }
+
+    /// When the engine reported this version of the finding: its newest
+    /// transition (fired, escalated or resolved).
+    pub fn reported_at(&self) -> Timestamp {
+        self.trace
+            .transitions
+            .last()
+            .map_or(self.fired_at, |t| t.at)
+    }
 }
 
 #[cfg(test)]

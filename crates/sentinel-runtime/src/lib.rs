@@ -114,6 +114,7 @@ impl RuntimeBuilder {
                             .send(Msg::Notice {
                                 level: Severity::Warning,
                                 message: format!("History is not being recorded: {e}"),
+                                topic: Some(recording::TOPIC),
                             })
                             .await;
                     }
@@ -254,6 +255,7 @@ impl Runtime {
             .send(Msg::Notice {
                 level,
                 message: message.into(),
+                topic: None,
             })
             .await
             .map_err(|_| RuntimeError::Stopped)
@@ -306,8 +308,15 @@ async fn run_loop(
                 let _ = reply.send(state.pod_trend(&pod));
                 false
             }
-            Msg::Notice { level, message } => {
-                state.add_notice(level, message);
+            Msg::Notice {
+                level,
+                message,
+                topic,
+            } => {
+                match topic {
+                    Some(topic) => state.topic_notice(topic, level, message),
+                    None => state.add_notice(level, message),
+                }
                 true
             }
         };

@@ -31,8 +31,11 @@ pub enum Msg {
     /// Stop: the loop ends, and the history writer flushes what it holds.
     Shutdown,
     /// Something the operator should see in the status bar.
+    /// A notice with a topic replaces the topic's previous one ("recording
+    /// paused" gives way to "recording resumed").
     Notice {
         level: sentinel_model::Severity,
         message: String,
+        topic: Option<&'static str>,
     },
 }

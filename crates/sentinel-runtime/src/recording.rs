@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::msg::Msg;
 
+/// The status-bar topic of recording notices: the newest one stands.
+pub(crate) const TOPIC: &str = "recording";
 /// How often a batch is written.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Unsealed chunks are rewritten every this many flushes, or sooner when
@@ -45,7 +47,14 @@ impl Writer {
 
     /// The loop never waits for the writer, so the writer may wait for it.
     async fn tell(&self, level: Severity, message: String) {
-        let _ = self.notify.send(Msg::Notice { level, message }).await;
+        let _ = self
+            .notify
+            .send(Msg::Notice {
+                level,
+                message,
+                topic: Some(TOPIC),
+            })
+            .await;
     }
 
     async fn flush(&mut self, open: bool) {

@@ -57,6 +57,8 @@ pub struct State {
     p95_ms: Rolling,
     memory_bytes: Option<u64>,
     notices: Arc<Vec<(Severity, String)>>,
+    /// The current notice of each topic.
+    notice_topics: HashMap<&'static str, String>,
     detection: Detection,
 }
 
@@ -91,6 +93,7 @@ impl State {
             p95_ms: Rolling::new(window),
             memory_bytes: None,
             notices: Arc::default(),
+            notice_topics: HashMap::new(),
         }
     }
 
@@ -98,6 +101,16 @@ impl State {
         if !self.notices.iter().any(|(_, m)| *m == message) {
             Arc::make_mut(&mut self.notices).push((level, message));
         }
+    }
+
+    /// A notice that replaces the previous notice of its topic.
+    pub fn topic_notice(&mut self, topic: &'static str, level: Severity, message: String) {
+        if let Some(old) = self.notice_topics.insert(topic, message.clone())
+            && old != message
+        {
+            Arc::make_mut(&mut self.notices).retain(|(_, m)| *m != old);
+        }
+        self.add_notice(level, message);
     }
 
     pub fn set_memory(&mut self, bytes: Option<u64>) {

@@ -182,10 +182,9 @@ impl InputReader {
 }
 
 impl Store {
-    /// The recorded engine input from the start of the recording.
-    pub async fn input(&self) -> Result<InputReader, StoreError> {
+    /// Every series by id.
+    pub(crate) async fn series_keys(&self) -> Result<HashMap<i64, SeriesKey>, StoreError> {
         let mut keys = HashMap::new();
-        let mut step_series = None;
         for r in sqlx::query("SELECT id, metric, labels FROM series")
             .fetch_all(&self.pool)
             .await?
@@ -195,11 +194,18 @@ impl Store {
             let labels: String = r.try_get("labels")?;
             let labels: Labels = serde_json::from_str(&labels)
                 .map_err(|e| StoreError::Damaged(format!("labels of series {id}: {e}")))?;
-            if metric == STEP_METRIC && labels.is_empty() {
-                step_series = Some(id);
-            }
             keys.insert(id, SeriesKey { metric, labels });
         }
+        Ok(keys)
+    }
+
+    /// The recorded engine input from the start of the recording.
+    pub async fn input(&self) -> Result<InputReader, StoreError> {
+        let keys = self.series_keys().await?;
+        let step_series = keys
+            .iter()
+            .find(|(_, k)| k.metric == STEP_METRIC && k.labels.is_empty())
+            .map(|(id, _)| *id);
         let mut steps = Vec::new();
         if let Some(id) = step_series {
             for r in sqlx::query("SELECT count, data FROM chunks WHERE series_id = ? ORDER BY id")

@@ -1,7 +1,6 @@
 //! Writing batches, one transaction each.
 
-use sentinel_model::{Labels, RuleState, SeriesKey};
-use sqlx::Row;
+use sentinel_model::RuleState;
 
 use crate::recorder::{Cursor, WriteBatch};
 use crate::{Store, StoreError};
@@ -18,18 +17,15 @@ fn state_str(s: RuleState) -> &'static str {
 impl Store {
     /// Where a recorder continues: known series and the next free ids.
     pub async fn cursor(&self) -> Result<Cursor, StoreError> {
-        let mut c = Cursor::default();
-        let rows = sqlx::query("SELECT id, metric, labels FROM series")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in rows {
-            let id: i64 = r.try_get("id")?;
-            let metric: String = r.try_get("metric")?;
-            let labels: String = r.try_get("labels")?;
-            let labels: Labels = serde_json::from_str(&labels)
-                .map_err(|e| StoreError::Damaged(format!("labels of series {id}: {e}")))?;
-            c.series.insert(SeriesKey { metric, labels }, id);
-        }
+        let mut c = Cursor {
+            series: self
+                .series_keys()
+                .await?
+                .into_iter()
+                .map(|(id, key)| (key, id))
+                .collect(),
+            ..Cursor::default()
+        };
         let next = |table: &'static str, col: &'static str| {
             let q = format!("SELECT COALESCE(MAX({col}), 0) + 1 FROM {table}");
             async move { sqlx::query_scalar::<_, i64>(&q).fetch_one(&self.pool).await }
@@ -85,12 +81,7 @@ impl Store {
                 .await?;
         }
         for (seq, f) in &b.findings {
-            let at = f
-                .trace
-                .transitions
-                .last()
-                .map_or(f.fired_at, |t| t.at)
-                .millis();
+            let at = f.reported_at().millis();
             let body = serde_json::to_string(f).unwrap_or_default();
             sqlx::query(
                 "INSERT OR IGNORE INTO finding_events (seq, finding_id, at_ms, state, body) \

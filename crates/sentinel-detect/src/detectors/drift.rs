@@ -4,7 +4,7 @@
 use sentinel_model::Severity;
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Eval, Op, Verdict};
+use super::{Check, Eval, Op, Verdict, level_from};
 use crate::stats::normal_tail;
 
 /// The first `baseline` readings fix the bin edges (their quantiles) and the
@@ -101,13 +101,7 @@ impl Psi {
             chi2 += (f64::from(*c) - expected).powi(2) / expected;
         }
         let p = chi_square_p(chi2, (self.counts.len() - 1).max(1) as f64);
-        let level = if psi >= self.severe {
-            Some(Severity::Critical)
-        } else if psi >= self.moderate {
-            Some(Severity::Warning)
-        } else {
-            None
-        };
+        let level = level_from(psi, self.moderate, self.severe);
         Verdict::ready(level, [psi, chi2, p, 0.0])
     }
 

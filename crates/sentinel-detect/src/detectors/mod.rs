@@ -126,6 +126,19 @@ pub fn z_level(z: f64, warning: f64, critical: f64) -> Option<Severity> {
     }
 }
 
+/// Two levels for scores that count from their threshold on (PSI,
+/// likelihood): `>= critical`, else `>= warning`.
+#[inline]
+pub fn level_from(x: f64, warning: f64, critical: f64) -> Option<Severity> {
+    if x >= critical {
+        Some(Severity::Critical)
+    } else if x >= warning {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
 /// [`z_level`] of `|x - mean|` against a variance, without a square root or
 /// a division: `dev² > k² var` is `dev / std > k` for `k ≥ 0` (a zero
 /// variance makes any deviation infinite, as [`z_score`] does).
