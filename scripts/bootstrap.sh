@@ -61,4 +61,7 @@ if ! have_version tauri-driver "$TAURI_DRIVER_VERSION" tauri-driver; then
   cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
 fi
 
+# Prometheus, Alertmanager and node_exporter for the live-source tests.
+scripts/stack.sh install
+
 log "ok"

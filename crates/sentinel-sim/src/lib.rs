@@ -6,6 +6,7 @@
 
 mod alerts;
 mod dynamics;
+pub mod exposition;
 mod pods;
 mod rng;
 pub mod scenario;

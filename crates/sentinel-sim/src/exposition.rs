@@ -1,0 +1,712 @@
+//! The demo cluster as Prometheus would scrape it: kube-state-metrics,
+//! cAdvisor (through the kubelet), the kubelet's resource metrics and the
+//! services' own HTTP metrics, with the names and labels the real exporters
+//! use. A real Prometheus scraping this can be queried with the usual
+//! dashboard PromQL, which is how the live-source tests run against a
+//! simulated cluster.
+//!
+//! The sim reports CPU as cores over the last step; cAdvisor exposes a
+//! cumulative `container_cpu_usage_seconds_total`, so [`Exposition`]
+//! integrates across frames and must see every frame in order.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use sentinel_model::{ContainerState, LATENCY_BUCKETS_SECONDS, OwnerKind, PodPhase, Timestamp};
+
+use crate::Frame;
+
+/// CPU and memory of the pause container (`container="POD"`).
+const PAUSE_CORES: f64 = 0.0005;
+const PAUSE_BYTES: f64 = 1_048_576.0;
+
+/// One metric family: its samples as `name{labels}` and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub help: &'static str,
+    pub samples: Vec<(String, f64)>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind,
+            help,
+            samples: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
+        let mut s = String::with_capacity(64);
+        s.push_str(self.name);
+        s.push_str(suffix);
+        s.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(k);
+            s.push_str("=\"");
+            escape_into(&mut s, v);
+            s.push('"');
+        }
+        s.push('}');
+        self.samples.push((s, value));
+    }
+}
+
+fn escape_into(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Prometheus label names allow `[a-zA-Z0-9_]`; kube-state-metrics maps the
+/// rest of a Kubernetes label key to `_`.
+fn label_name(key: &str) -> String {
+    let mut s = String::from("label_");
+    s.extend(
+        key.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    s
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn le_label(bound: f64) -> String {
+    if bound.is_infinite() {
+        "+Inf".into()
+    } else {
+        format!("{bound}")
+    }
+}
+
+/// Cumulative counters the sim does not keep itself.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    last_at: Option<Timestamp>,
+    /// CPU seconds per pod uid and container (`""` is the pod's total).
+    pod_cpu: HashMap<(String, String), f64>,
+    node_cpu: HashMap<String, f64>,
+    /// `http_request_duration_seconds_sum` per pod uid, and the histogram
+    /// count it was last advanced to.
+    latency_sum: HashMap<String, (f64, u64)>,
+}
+
+impl Exposition {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Advances the counters to this frame. Call once per frame, in order.
+    pub fn observe(&mut self, frame: &Frame) {
+        let dt = self.last_at.map_or(0.0, |t| {
+            (frame.at.millis() - t.millis()).max(0) as f64 / 1000.0
+        });
+        self.last_at = Some(frame.at);
+        let pods: HashMap<(&str, &str), &sentinel_model::PodState> = frame
+            .pods
+            .iter()
+            .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
+            .collect();
+        for u in &frame.pod_usage {
+            let Some(pod) = pods.get(&(u.namespace.as_str(), u.pod.as_str())) else {
+                continue;
+            };
+            for (container, cores) in split_cpu(pod, u.cpu_cores) {
+                *self
+                    .pod_cpu
+                    .entry((pod.uid.clone(), container.to_string()))
+                    .or_default() += cores * dt;
+            }
+            let count = u.latency.0[LATENCY_BUCKETS_SECONDS.len() - 1];
+            let entry = self.latency_sum.entry(pod.uid.clone()).or_default();
+            if count > entry.1 {
+                // Requests in this step took about the step's median latency.
+                let delta = count - entry.1;
+                entry.0 += delta as f64 * u.latency.quantile(0.5).unwrap_or(0.0);
+            }
+            entry.1 = count;
+        }
+        for u in &frame.node_usage {
+            *self.node_cpu.entry(u.node.clone()).or_default() += u.cpu_cores * dt;
+        }
+    }
+
+    /// The families of one scrape of `frame` (after [`Exposition::observe`]).
+    pub fn families(&self, frame: &Frame) -> Vec<Family> {
+        let mut f = Families::default();
+        for pod in &frame.pods {
+            f.pod(pod);
+        }
+        for node in &frame.nodes {
+            f.node(node);
+        }
+        let pods: HashMap<(&str, &str), &sentinel_model::PodState> = frame
+            .pods
+            .iter()
+            .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
+            .collect();
+        for u in &frame.pod_usage {
+            let Some(pod) = pods.get(&(u.namespace.as_str(), u.pod.as_str())) else {
+                continue;
+            };
+            let node = pod.node.as_deref().unwrap_or("");
+            for (container, _) in split_cpu(pod, u.cpu_cores) {
+                let id = format!("/kubepods/pod{}/{container}", pod.uid);
+                let labels = [
+                    ("namespace", pod.namespace.as_str()),
+                    ("pod", pod.name.as_str()),
+                    ("container", container),
+                    ("node", node),
+                    ("id", id.as_str()),
+                ];
+                let secs = self
+                    .pod_cpu
+                    .get(&(pod.uid.clone(), container.to_string()))
+                    .copied()
+                    .unwrap_or(0.0);
+                f.cpu.push("", &labels, secs);
+                let mem = split_memory(pod, u.memory_bytes, container);
+                f.memory.push("", &labels, mem);
+            }
+            let base = [("namespace", u.namespace.as_str()), ("pod", u.pod.as_str())];
+            let ok = u.requests_total.saturating_sub(u.errors_total);
+            f.requests
+                .push("", &[base[0], base[1], ("code", "200")], ok as f64);
+            f.requests.push(
+                "",
+                &[base[0], base[1], ("code", "500")],
+                u.errors_total as f64,
+            );
+            for (i, bound) in LATENCY_BUCKETS_SECONDS.iter().enumerate() {
+                let le = le_label(*bound);
+                f.latency.push(
+                    "_bucket",
+                    &[base[0], base[1], ("le", &le)],
+                    u.latency.0[i] as f64,
+                );
+            }
+            let (sum, _) = self.latency_sum.get(&pod.uid).copied().unwrap_or_default();
+            f.latency.push("_sum", &base, sum);
+            f.latency.push(
+                "_count",
+                &base,
+                u.latency.0[LATENCY_BUCKETS_SECONDS.len() - 1] as f64,
+            );
+        }
+        for u in &frame.node_usage {
+            let secs = self.node_cpu.get(&u.node).copied().unwrap_or(0.0);
+            f.node_cpu.push("", &[("node", &u.node)], secs);
+            f.node_memory.push("", &[("node", &u.node)], u.memory_bytes);
+        }
+        f.into_vec()
+    }
+
+    /// One scrape in the Prometheus text format (version 0.0.4).
+    pub fn render(&self, frame: &Frame) -> String {
+        let mut out = String::with_capacity(frame.pods.len() * 4096);
+        for family in self.families(frame) {
+            let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+            let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+            for (series, value) in &family.samples {
+                let _ = writeln!(out, "{series} {}", fmt_value(*value));
+            }
+        }
+        out
+    }
+}
+
+/// How a pod's CPU splits over its cgroups: the pod total (`""`), the pause
+/// container, and each container by its CPU request.
+fn split_cpu(pod: &sentinel_model::PodState, cores: f64) -> Vec<(&str, f64)> {
+    let mut out = vec![("", cores), ("POD", PAUSE_CORES.min(cores))];
+    let rest = (cores - PAUSE_CORES).max(0.0);
+    let total: u32 = pod.containers.iter().map(|c| c.cpu_request_millis).sum();
+    let n = pod.containers.len().max(1) as f64;
+    for c in &pod.containers {
+        let share = if total > 0 {
+            f64::from(c.cpu_request_millis) / f64::from(total)
+        } else {
+            1.0 / n
+        };
+        out.push((c.name.as_str(), rest * share));
+    }
+    out
+}
+
+fn split_memory(pod: &sentinel_model::PodState, bytes: f64, container: &str) -> f64 {
+    match container {
+        "" => bytes,
+        "POD" => PAUSE_BYTES.min(bytes),
+        name => {
+            let rest = (bytes - PAUSE_BYTES).max(0.0);
+            let total: u64 = pod.containers.iter().map(|c| c.memory_limit_bytes).sum();
+            let n = pod.containers.len().max(1) as f64;
+            let share = pod
+                .containers
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(0.0, |c| {
+                    if total > 0 {
+                        c.memory_limit_bytes as f64 / total as f64
+                    } else {
+                        1.0 / n
+                    }
+                });
+            (rest * share).round()
+        }
+    }
+}
+
+struct Families {
+    pod_info: Family,
+    pod_labels: Family,
+    pod_created: Family,
+    pod_phase: Family,
+    container_info: Family,
+    restarts: Family,
+    ready: Family,
+    running: Family,
+    waiting: Family,
+    terminated: Family,
+    last_terminated: Family,
+    requests_res: Family,
+    limits_res: Family,
+    node_info: Family,
+    node_condition: Family,
+    node_capacity: Family,
+    node_unschedulable: Family,
+    cpu: Family,
+    memory: Family,
+    node_cpu: Family,
+    node_memory: Family,
+    requests: Family,
+    latency: Family,
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        let g = "gauge";
+        Self {
+            pod_info: Family::new("kube_pod_info", g, "Information about pod."),
+            pod_labels: Family::new(
+                "kube_pod_labels",
+                g,
+                "Kubernetes labels converted to Prometheus labels.",
+            ),
+            pod_created: Family::new("kube_pod_created", g, "Unix creation timestamp"),
+            pod_phase: Family::new("kube_pod_status_phase", g, "The pods current phase."),
+            container_info: Family::new(
+                "kube_pod_container_info",
+                g,
+                "Information about a container in a pod.",
+            ),
+            restarts: Family::new(
+                "kube_pod_container_status_restarts_total",
+                "counter",
+                "The number of container restarts per container.",
+            ),
+            ready: Family::new(
+                "kube_pod_container_status_ready",
+                g,
+                "Describes whether the containers readiness check succeeded.",
+            ),
+            running: Family::new(
+                "kube_pod_container_status_running",
+                g,
+                "Describes whether the container is currently in running state.",
+            ),
+            waiting: Family::new(
+                "kube_pod_container_status_waiting_reason",
+                g,
+                "Describes the reason the container is currently in waiting state.",
+            ),
+            terminated: Family::new(
+                "kube_pod_container_status_terminated_reason",
+                g,
+                "Describes the reason the container is currently in terminated state.",
+            ),
+            last_terminated: Family::new(
+                "kube_pod_container_status_last_terminated_reason",
+                g,
+                "Describes the last reason the container was in terminated state.",
+            ),
+            requests_res: Family::new(
+                "kube_pod_container_resource_requests",
+                g,
+                "The number of requested request resource by a container.",
+            ),
+            limits_res: Family::new(
+                "kube_pod_container_resource_limits",
+                g,
+                "The number of requested limit resource by a container.",
+            ),
+            node_info: Family::new("kube_node_info", g, "Information about a cluster node."),
+            node_condition: Family::new(
+                "kube_node_status_condition",
+                g,
+                "The condition of a cluster node.",
+            ),
+            node_capacity: Family::new(
+                "kube_node_status_capacity",
+                g,
+                "The capacity for different resources of a node.",
+            ),
+            node_unschedulable: Family::new(
+                "kube_node_spec_unschedulable",
+                g,
+                "Whether a node can schedule new pods.",
+            ),
+            cpu: Family::new(
+                "container_cpu_usage_seconds_total",
+                "counter",
+                "Cumulative cpu time consumed in seconds.",
+            ),
+            memory: Family::new(
+                "container_memory_working_set_bytes",
+                g,
+                "Current working set in bytes.",
+            ),
+            node_cpu: Family::new(
+                "node_cpu_usage_seconds_total",
+                "counter",
+                "Cumulative cpu time consumed by the node in core-seconds",
+            ),
+            node_memory: Family::new(
+                "node_memory_working_set_bytes",
+                g,
+                "Current working set of the node in bytes",
+            ),
+            requests: Family::new(
+                "http_requests_total",
+                "counter",
+                "HTTP requests served, by status code.",
+            ),
+            latency: Family::new(
+                "http_request_duration_seconds",
+                "histogram",
+                "HTTP request latency.",
+            ),
+        }
+    }
+}
+
+impl Families {
+    fn pod(&mut self, pod: &sentinel_model::PodState) {
+        let (ns, name, uid) = (pod.namespace.as_str(), pod.name.as_str(), pod.uid.as_str());
+        let node = pod.node.as_deref().unwrap_or("");
+        let (owner_kind, owner_name) = pod.owner.as_ref().map_or(("<none>", "<none>"), |o| {
+            let kind = match o.kind {
+                OwnerKind::ReplicaSet => "ReplicaSet",
+                OwnerKind::StatefulSet => "StatefulSet",
+                OwnerKind::DaemonSet => "DaemonSet",
+                OwnerKind::Job => "Job",
+            };
+            (kind, o.name.as_str())
+        });
+        self.pod_info.push(
+            "",
+            &[
+                ("namespace", ns),
+                ("pod", name),
+                ("uid", uid),
+                ("node", node),
+                ("created_by_kind", owner_kind),
+                ("created_by_name", owner_name),
+            ],
+            1.0,
+        );
+        let label_names: Vec<(String, &str)> = pod
+            .labels
+            .iter()
+            .map(|(k, v)| (label_name(k), v.as_str()))
+            .collect();
+        let mut labels: Vec<(&str, &str)> = vec![("namespace", ns), ("pod", name), ("uid", uid)];
+        labels.extend(label_names.iter().map(|(k, v)| (k.as_str(), *v)));
+        self.pod_labels.push("", &labels, 1.0);
+        self.pod_created.push(
+            "",
+            &[("namespace", ns), ("pod", name), ("uid", uid)],
+            (pod.created_at.millis() / 1000) as f64,
+        );
+        for phase in [
+            PodPhase::Pending,
+            PodPhase::Running,
+            PodPhase::Succeeded,
+            PodPhase::Failed,
+            PodPhase::Unknown,
+        ] {
+            self.pod_phase.push(
+                "",
+                &[
+                    ("namespace", ns),
+                    ("pod", name),
+                    ("uid", uid),
+                    ("phase", phase.as_str()),
+                ],
+                if pod.phase == phase { 1.0 } else { 0.0 },
+            );
+        }
+        for c in &pod.containers {
+            let base = [
+                ("namespace", ns),
+                ("pod", name),
+                ("uid", uid),
+                ("container", c.name.as_str()),
+            ];
+            self.container_info.push(
+                "",
+                &[
+                    base[0],
+                    base[1],
+                    base[2],
+                    base[3],
+                    ("image", c.image.as_str()),
+                ],
+                1.0,
+            );
+            self.restarts.push("", &base, f64::from(c.restart_count));
+            self.ready.push("", &base, if c.ready { 1.0 } else { 0.0 });
+            let running = matches!(c.state, ContainerState::Running { .. });
+            self.running
+                .push("", &base, if running { 1.0 } else { 0.0 });
+            match &c.state {
+                ContainerState::Waiting { reason } => {
+                    self.waiting.push(
+                        "",
+                        &[
+                            base[0],
+                            base[1],
+                            base[2],
+                            base[3],
+                            ("reason", reason.as_str()),
+                        ],
+                        1.0,
+                    );
+                }
+                ContainerState::Terminated { reason, .. } => {
+                    self.terminated.push(
+                        "",
+                        &[
+                            base[0],
+                            base[1],
+                            base[2],
+                            base[3],
+                            ("reason", reason.as_str()),
+                        ],
+                        1.0,
+                    );
+                }
+                ContainerState::Running { .. } => {}
+            }
+            if let Some(reason) = &c.last_termination_reason {
+                self.last_terminated.push(
+                    "",
+                    &[
+                        base[0],
+                        base[1],
+                        base[2],
+                        base[3],
+                        ("reason", reason.as_str()),
+                    ],
+                    1.0,
+                );
+            }
+            self.requests_res.push(
+                "",
+                &[
+                    base[0],
+                    base[1],
+                    base[2],
+                    base[3],
+                    ("node", node),
+                    ("resource", "cpu"),
+                    ("unit", "core"),
+                ],
+                f64::from(c.cpu_request_millis) / 1000.0,
+            );
+            if c.memory_limit_bytes > 0 {
+                self.limits_res.push(
+                    "",
+                    &[
+                        base[0],
+                        base[1],
+                        base[2],
+                        base[3],
+                        ("node", node),
+                        ("resource", "memory"),
+                        ("unit", "byte"),
+                    ],
+                    c.memory_limit_bytes as f64,
+                );
+            }
+        }
+    }
+
+    fn node(&mut self, node: &sentinel_model::NodeState) {
+        let name = node.name.as_str();
+        self.node_info.push("", &[("node", name)], 1.0);
+        for c in &node.conditions {
+            for (status, on) in [("true", c.status), ("false", !c.status), ("unknown", false)] {
+                self.node_condition.push(
+                    "",
+                    &[
+                        ("node", name),
+                        ("condition", c.kind.as_str()),
+                        ("status", status),
+                    ],
+                    if on { 1.0 } else { 0.0 },
+                );
+            }
+        }
+        self.node_capacity.push(
+            "",
+            &[("node", name), ("resource", "cpu"), ("unit", "core")],
+            f64::from(node.cpu_capacity_millis) / 1000.0,
+        );
+        self.node_capacity.push(
+            "",
+            &[("node", name), ("resource", "memory"), ("unit", "byte")],
+            node.memory_capacity_bytes as f64,
+        );
+        self.node_unschedulable.push(
+            "",
+            &[("node", name)],
+            if node.unschedulable { 1.0 } else { 0.0 },
+        );
+    }
+
+    fn into_vec(self) -> Vec<Family> {
+        vec![
+            self.pod_info,
+            self.pod_labels,
+            self.pod_created,
+            self.pod_phase,
+            self.container_info,
+            self.restarts,
+            self.ready,
+            self.running,
+            self.waiting,
+            self.terminated,
+            self.last_terminated,
+            self.requests_res,
+            self.limits_res,
+            self.node_info,
+            self.node_condition,
+            self.node_capacity,
+            self.node_unschedulable,
+            self.cpu,
+            self.memory,
+            self.node_cpu,
+            self.node_memory,
+            self.requests,
+            self.latency,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Sim, SimConfig};
+
+    fn scrape(steps: usize) -> String {
+        let mut sim = Sim::new(SimConfig::default(), Timestamp(1_700_000_000_000));
+        let mut exp = Exposition::new();
+        let mut last = None;
+        for i in 1..=steps {
+            let frame = sim.step(Timestamp(1_700_000_000_000 + 2000 * i as i64));
+            exp.observe(&frame);
+            last = Some(frame);
+        }
+        last.map(|f| exp.render(&f)).unwrap_or_default()
+    }
+
+    #[test]
+    fn cpu_counter_integrates_cores_over_time() {
+        let mut sim = Sim::new(SimConfig::default(), Timestamp(0));
+        let mut exp = Exposition::new();
+        let mut expected = 0.0;
+        let mut prev = None;
+        let mut uid = String::new();
+        let mut last = None;
+        for i in 1..=10 {
+            let frame = sim.step(Timestamp(2000 * i));
+            let u = &frame.pod_usage[0];
+            if uid.is_empty() {
+                uid = frame
+                    .pods
+                    .iter()
+                    .find(|p| p.name == u.pod)
+                    .map(|p| p.uid.clone())
+                    .unwrap_or_default();
+            }
+            if prev.is_some() {
+                expected += u.cpu_cores * 2.0;
+            }
+            prev = Some(());
+            exp.observe(&frame);
+            last = Some(frame);
+        }
+        let got = exp.pod_cpu[&(uid, String::new())];
+        assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+        assert!(last.is_some());
+    }
+
+    #[test]
+    fn scrape_has_the_names_dashboards_query() {
+        let text = scrape(3);
+        for want in [
+            "# TYPE kube_pod_info gauge",
+            "kube_pod_status_phase{namespace=\"shop\"",
+            "container_cpu_usage_seconds_total{namespace=",
+            "container=\"POD\"",
+            "container=\"\"",
+            "kube_node_status_condition{node=",
+            "http_request_duration_seconds_bucket{",
+            "le=\"+Inf\"",
+            "node_memory_working_set_bytes{node=",
+        ] {
+            assert!(text.contains(want), "missing {want}");
+        }
+        // Every sample line is `name{labels} value` with a parseable value.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, v) = line.rsplit_once(' ').unwrap_or_default();
+            assert!(
+                v.parse::<f64>().is_ok() || v == "NaN" || v.ends_with("Inf"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut s = String::new();
+        escape_into(&mut s, "a\"b\\c\nd");
+        assert_eq!(s, "a\\\"b\\\\c\\nd");
+        assert_eq!(
+            label_name("app.kubernetes.io/name"),
+            "label_app_kubernetes_io_name"
+        );
+    }
+}
