@@ -40,6 +40,19 @@ if grep -rln "sqlx" --include=*.rs crates src-tauri ui tests | grep -v "^crates/
   echo "guard: SQL lives in sentinel-store only" >&2
   fail=1
 fi
+# Only the source crates speak HTTP to clusters: reqwest is theirs alone
+# (tauri pulls its own copy for the shell, which is not ours to use).
+direct=$(cargo tree --locked --workspace -e normal -i reqwest --depth 1 --prefix none 2>/dev/null \
+  | sed 1d | awk '{print $1}' | grep -v '^tauri$' | sort -u | tr '\n' ' ')
+if [ "$direct" != "sentinel-prom " ]; then
+  echo "guard: only sentinel-prom may depend on reqwest, found: $direct" >&2
+  fail=1
+fi
+# A credential is a Secret (Debug prints ***) and is never serialisable.
+if grep -rn "derive(.*Serialize.*)" crates/sentinel-model/src/secret.rs; then
+  echo "guard: Secret must not be serialisable" >&2
+  fail=1
+fi
 # The vocabulary and the contract build for the browser.
 cargo check --locked -q -p sentinel-model -p sentinel-protocol --target wasm32-unknown-unknown
 # The sim, the model and the engine never read the clock, touch files or spawn.

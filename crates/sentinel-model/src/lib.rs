@@ -4,6 +4,7 @@
 mod alert;
 mod cluster;
 mod finding;
+mod secret;
 mod time;
 mod usage;
 
@@ -16,6 +17,7 @@ pub use finding::{
     Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,
     Transition, WindowSummary, num,
 };
+pub use secret::Secret;
 pub use time::{Duration, Timestamp};
 pub use usage::{LATENCY_BUCKETS_SECONDS, LatencyHistogram, NodeUsage, PodUsage};
 

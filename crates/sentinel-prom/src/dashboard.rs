@@ -1,0 +1,535 @@
+//! The dashboard's query set and how its answers become model values.
+//!
+//! One poll asks for usage and request counters over the range that is new
+//! since the last poll (aligned to the step, so every poll's points fall on
+//! the same grid), and for the cluster's objects as kube-state-metrics
+//! exposes them at the newest step, all in parallel. Request and latency
+//! come back as cumulative counters: the runtime turns counter deltas into
+//! rates and quantiles exactly as it does for the demo cluster (the same
+//! interpolation as `histogram_quantile`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use sentinel_model::{
+    ContainerState, ContainerStatus, Duration, LATENCY_BUCKETS_SECONDS, Labels, LatencyHistogram,
+    NodeCondition, NodeState, NodeUsage, OwnerKind, OwnerRef, PodPhase, PodState, PodUsage,
+    Timestamp,
+};
+
+use crate::error::PromError;
+use crate::parse::{QueryData, Series};
+use crate::prometheus::Prometheus;
+
+pub const POD_CPU: &str = r#"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[1m]))"#;
+pub const POD_MEMORY: &str = r#"sum by (namespace, pod) (container_memory_working_set_bytes{container!="",container!="POD"})"#;
+pub const POD_REQUESTS: &str = r#"sum by (namespace, pod) (http_requests_total)"#;
+pub const POD_ERRORS: &str = r#"sum by (namespace, pod) (http_requests_total{code=~"5.."})"#;
+pub const POD_LATENCY: &str =
+    r#"sum by (namespace, pod, le) (http_request_duration_seconds_bucket)"#;
+pub const NODE_CPU: &str = r#"sum by (node) (rate(node_cpu_usage_seconds_total[1m]))"#;
+pub const NODE_MEMORY: &str = r#"sum by (node) (node_memory_working_set_bytes)"#;
+/// Every kube-state-metrics family the pods and nodes panels need, in one
+/// request. `== 1` keeps only the phase and conditions that hold.
+pub const KUBE_STATE: &str = concat!(
+    r#"kube_pod_status_phase == 1 or kube_node_status_condition == 1 or "#,
+    r#"{__name__=~"kube_pod_info|kube_pod_created|kube_pod_labels|kube_pod_container_info|"#,
+    r#"kube_pod_container_status_restarts_total|kube_pod_container_status_ready|"#,
+    r#"kube_pod_container_status_waiting_reason|kube_pod_container_status_terminated_reason|"#,
+    r#"kube_pod_container_status_last_terminated_reason|kube_pod_container_resource_requests|"#,
+    r#"kube_pod_container_resource_limits|kube_node_info|kube_node_status_capacity|"#,
+    r#"kube_node_spec_unschedulable"}"#
+);
+
+/// The jobs whose series feed the dashboard (as of the newest step).
+pub const FEEDERS: &str = concat!(
+    r#"count by (job) ({__name__=~"kube_pod_info|container_cpu_usage_seconds_total|"#,
+    r#"container_memory_working_set_bytes|node_cpu_usage_seconds_total|"#,
+    r#"node_memory_working_set_bytes|http_requests_total"})"#
+);
+/// Jobs whose every target failed its last scrape. A source remembers
+/// which jobs fed it: when one of them is down, Prometheus keeps answering
+/// with its last sample for five minutes (or until a stale marker, which a
+/// restarted Prometheus never writes), so its data only looks fresh.
+pub const JOBS_DOWN: &str = r#"max by (job) (up) == 0"#;
+
+/// The usage queries, in the order [`Poll`] reads them.
+pub const RANGE_QUERIES: [&str; 7] = [
+    POD_CPU,
+    POD_MEMORY,
+    POD_REQUESTS,
+    POD_ERRORS,
+    POD_LATENCY,
+    NODE_CPU,
+    NODE_MEMORY,
+];
+
+/// Usage at one step of the grid.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UsageAt {
+    pub at: Timestamp,
+    pub pods: Vec<PodUsage>,
+    pub nodes: Vec<NodeUsage>,
+}
+
+/// What one poll returned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Poll {
+    /// One entry per step with any data, oldest first.
+    pub usage: Vec<UsageAt>,
+    /// The objects at the newest step; `None` if kube-state-metrics had none.
+    pub pods: Option<Vec<PodState>>,
+    pub nodes: Option<Vec<NodeState>>,
+    /// Bytes of JSON received, and requests made.
+    pub bytes: usize,
+    pub requests: usize,
+    /// Queries that returned no series, by constant name.
+    pub empty: Vec<&'static str>,
+    /// Jobs whose series feed the dashboard now (see [`FEEDERS`]).
+    pub feeders: Vec<String>,
+    /// Jobs whose every target is down (see [`JOBS_DOWN`]).
+    pub jobs_down: Vec<String>,
+}
+
+/// Runs the query set over `[start, end]` at `step` (all in parallel).
+pub async fn poll(
+    prom: &Prometheus,
+    start: Timestamp,
+    end: Timestamp,
+    step: Duration,
+) -> Result<Poll, PromError> {
+    let ranges = RANGE_QUERIES.map(|q| prom.query_range_sized(q, start, end, step));
+    let [a, b, c, d, e, f, g] = ranges;
+    let (a, b, c, d, e, f, g, k, feeders, down) = tokio::join!(
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+        g,
+        prom.query_sized(KUBE_STATE, end),
+        prom.query_sized(FEEDERS, end),
+        prom.query_sized(JOBS_DOWN, end)
+    );
+    let results = [a?, b?, c?, d?, e?, f?, g?];
+    let (kube, kube_bytes) = k?;
+    let (feeders, feeders_bytes) = feeders?;
+    let (down, down_bytes) = down?;
+    let mut bytes = kube_bytes + feeders_bytes + down_bytes;
+    let mut series: Vec<Vec<Series>> = Vec::with_capacity(7);
+    let mut empty = Vec::new();
+    for ((data, n), name) in results.into_iter().zip(RANGE_NAMES) {
+        bytes += n;
+        let s = data.into_series();
+        if s.is_empty() {
+            empty.push(name);
+        }
+        series.push(s);
+    }
+    let kube = kube.into_series();
+    if kube.is_empty() {
+        empty.push("KUBE_STATE");
+    }
+    let mut poll = assemble(series, end);
+    let (pods, nodes) = objects(&kube, end);
+    poll.pods = pods;
+    poll.nodes = nodes;
+    poll.bytes = bytes;
+    poll.requests = RANGE_QUERIES.len() + 3;
+    poll.empty = empty;
+    let jobs = |d: QueryData| -> Vec<String> {
+        d.into_series()
+            .into_iter()
+            .filter_map(|s| s.metric.get("job").cloned())
+            .collect()
+    };
+    poll.feeders = jobs(feeders);
+    poll.jobs_down = jobs(down);
+    Ok(poll)
+}
+
+const RANGE_NAMES: [&str; 7] = [
+    "POD_CPU",
+    "POD_MEMORY",
+    "POD_REQUESTS",
+    "POD_ERRORS",
+    "POD_LATENCY",
+    "NODE_CPU",
+    "NODE_MEMORY",
+];
+
+type PodKey = (String, String);
+
+#[derive(Default)]
+struct PodAcc {
+    cpu: Option<f64>,
+    memory: Option<f64>,
+    requests: f64,
+    errors: f64,
+    /// Cumulative count per source bucket bound.
+    buckets: Vec<(f64, f64)>,
+}
+
+fn pod_key(m: &Labels) -> Option<PodKey> {
+    Some((m.get("namespace")?.clone(), m.get("pod")?.clone()))
+}
+
+/// Turns the range answers into per-step usage. Pure; `_end` documents the
+/// newest step the caller asked for.
+pub fn assemble(series: Vec<Vec<Series>>, _end: Timestamp) -> Poll {
+    let mut pods: BTreeMap<Timestamp, HashMap<PodKey, PodAcc>> = BTreeMap::new();
+    let mut nodes: BTreeMap<Timestamp, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
+    for (i, group) in series.into_iter().enumerate() {
+        for s in group {
+            if i >= 5 {
+                let Some(node) = s.metric.get("node") else {
+                    continue;
+                };
+                for p in s.values {
+                    let e = nodes
+                        .entry(p.at)
+                        .or_default()
+                        .entry(node.clone())
+                        .or_default();
+                    if i == 5 {
+                        e.0 = p.value;
+                    } else {
+                        e.1 = p.value;
+                    }
+                }
+                continue;
+            }
+            let Some(key) = pod_key(&s.metric) else {
+                continue;
+            };
+            let le = s
+                .metric
+                .get("le")
+                .and_then(|v| crate::parse::parse_value(v));
+            for p in s.values {
+                let acc = pods
+                    .entry(p.at)
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default();
+                match i {
+                    0 => acc.cpu = Some(p.value),
+                    1 => acc.memory = Some(p.value),
+                    2 => acc.requests = p.value,
+                    3 => acc.errors = p.value,
+                    _ => {
+                        if let Some(le) = le {
+                            acc.buckets.push((le, p.value));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut steps: BTreeMap<Timestamp, UsageAt> = BTreeMap::new();
+    for (at, by_pod) in pods {
+        let mut list: Vec<PodUsage> = by_pod
+            .into_iter()
+            .filter(|(_, a)| a.cpu.is_some() || a.memory.is_some())
+            .map(|((namespace, pod), a)| PodUsage {
+                namespace,
+                pod,
+                cpu_cores: a.cpu.unwrap_or(0.0),
+                memory_bytes: a.memory.unwrap_or(0.0),
+                requests_total: counter(a.requests),
+                errors_total: counter(a.errors),
+                latency: rebucket(a.buckets),
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+        steps
+            .entry(at)
+            .or_insert_with(|| UsageAt {
+                at,
+                ..UsageAt::default()
+            })
+            .pods = list;
+    }
+    for (at, by_node) in nodes {
+        steps
+            .entry(at)
+            .or_insert_with(|| UsageAt {
+                at,
+                ..UsageAt::default()
+            })
+            .nodes = by_node
+            .into_iter()
+            .map(|(node, (cpu, mem))| NodeUsage {
+                node,
+                cpu_cores: cpu,
+                memory_bytes: mem,
+            })
+            .collect();
+    }
+    Poll {
+        usage: steps.into_values().collect(),
+        ..Poll::default()
+    }
+}
+
+fn counter(v: f64) -> u64 {
+    if v.is_finite() && v > 0.0 {
+        v.round() as u64
+    } else {
+        0
+    }
+}
+
+/// Maps a histogram with any bucket bounds onto Sentinel's fixed bounds:
+/// each of our buckets counts the requests of the largest source bucket
+/// that fits inside it (exact when the bounds agree, a lower bound otherwise).
+pub fn rebucket(mut source: Vec<(f64, f64)>) -> LatencyHistogram {
+    source.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out = [0u64; 11];
+    let mut j = 0;
+    let mut last = 0u64;
+    for (i, bound) in LATENCY_BUCKETS_SECONDS.iter().enumerate() {
+        while j < source.len() && source[j].0 <= *bound {
+            last = last.max(counter(source[j].1));
+            j += 1;
+        }
+        out[i] = last;
+    }
+    LatencyHistogram(out)
+}
+
+#[derive(Default)]
+struct PodBuild {
+    uid: String,
+    node: Option<String>,
+    owner: Option<OwnerRef>,
+    phase: Option<PodPhase>,
+    created: Option<Timestamp>,
+    labels: Labels,
+    containers: BTreeMap<String, ContainerStatus>,
+}
+
+fn phase(s: &str) -> Option<PodPhase> {
+    Some(match s {
+        "Pending" => PodPhase::Pending,
+        "Running" => PodPhase::Running,
+        "Succeeded" => PodPhase::Succeeded,
+        "Failed" => PodPhase::Failed,
+        "Unknown" => PodPhase::Unknown,
+        _ => return None,
+    })
+}
+
+fn owner_kind(s: &str) -> Option<OwnerKind> {
+    Some(match s {
+        "ReplicaSet" => OwnerKind::ReplicaSet,
+        "StatefulSet" => OwnerKind::StatefulSet,
+        "DaemonSet" => OwnerKind::DaemonSet,
+        "Job" => OwnerKind::Job,
+        _ => return None,
+    })
+}
+
+/// Rebuilds pods and nodes from kube-state-metrics series. Pods without a
+/// `kube_pod_info` series are left out (they are being deleted).
+pub fn objects(
+    series: &[Series],
+    at: Timestamp,
+) -> (Option<Vec<PodState>>, Option<Vec<NodeState>>) {
+    let mut pods: BTreeMap<PodKey, PodBuild> = BTreeMap::new();
+    let mut nodes: BTreeMap<String, NodeState> = BTreeMap::new();
+    let mut saw_pod_info = false;
+    for s in series {
+        let m = &s.metric;
+        let Some(value) = s.values.last().map(|p| p.value) else {
+            continue;
+        };
+        let name = m.get("__name__").map_or("", String::as_str);
+        let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+        if let Some(node) = name.strip_prefix("kube_node_").and(m.get("node")) {
+            let n = nodes.entry(node.clone()).or_insert_with(|| NodeState {
+                name: node.clone(),
+                labels: Labels::new(),
+                cpu_capacity_millis: 0,
+                memory_capacity_bytes: 0,
+                conditions: Vec::new(),
+                unschedulable: false,
+            });
+            match name {
+                "kube_node_status_capacity" => match m.get("resource").map(String::as_str) {
+                    Some("cpu") => {
+                        n.cpu_capacity_millis =
+                            (value * 1000.0).round().clamp(0.0, u32::MAX as f64) as u32
+                    }
+                    Some("memory") => n.memory_capacity_bytes = counter(value),
+                    _ => {}
+                },
+                "kube_node_status_condition" => n.conditions.push(NodeCondition {
+                    kind: get("condition"),
+                    status: m.get("status").is_some_and(|s| s == "true"),
+                    since: at,
+                    reason: match m.get("status").map(String::as_str) {
+                        Some("unknown") => "NodeStatusUnknown".into(),
+                        _ => String::new(),
+                    },
+                }),
+                "kube_node_spec_unschedulable" => n.unschedulable = value == 1.0,
+                _ => {}
+            }
+            continue;
+        }
+        let Some(key) = pod_key(m) else { continue };
+        let p = pods.entry(key).or_default();
+        if let Some(uid) = m.get("uid") {
+            p.uid.clone_from(uid);
+        }
+        match name {
+            "kube_pod_info" => {
+                saw_pod_info = true;
+                p.node = m.get("node").filter(|n| !n.is_empty()).cloned();
+                p.owner = owner_kind(&get("created_by_kind")).map(|kind| OwnerRef {
+                    kind,
+                    name: get("created_by_name"),
+                });
+                continue;
+            }
+            "kube_pod_status_phase" => {
+                p.phase = phase(&get("phase"));
+                continue;
+            }
+            "kube_pod_created" => {
+                p.created = Some(Timestamp((value * 1000.0) as i64));
+                continue;
+            }
+            "kube_pod_labels" => {
+                p.labels = m
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix("label_")?.to_string(), v.clone())))
+                    .collect();
+                continue;
+            }
+            _ => {}
+        }
+        let Some(cname) = m.get("container") else {
+            continue;
+        };
+        let c = p
+            .containers
+            .entry(cname.clone())
+            .or_insert_with(|| ContainerStatus {
+                name: cname.clone(),
+                image: String::new(),
+                ready: false,
+                restart_count: 0,
+                state: ContainerState::Running { started_at: at },
+                last_termination_reason: None,
+                cpu_request_millis: 0,
+                memory_limit_bytes: 0,
+            });
+        let resource = m.get("resource").map(String::as_str);
+        match name {
+            "kube_pod_container_info" => c.image = get("image"),
+            "kube_pod_container_status_restarts_total" => {
+                c.restart_count = counter(value).min(u64::from(u32::MAX)) as u32;
+            }
+            "kube_pod_container_status_ready" => c.ready = value == 1.0,
+            "kube_pod_container_status_waiting_reason" if value == 1.0 => {
+                c.state = ContainerState::Waiting {
+                    reason: get("reason"),
+                };
+            }
+            "kube_pod_container_status_terminated_reason" if value == 1.0 => {
+                c.state = ContainerState::Terminated {
+                    reason: get("reason"),
+                    exit_code: 0,
+                };
+            }
+            "kube_pod_container_status_last_terminated_reason" if value == 1.0 => {
+                c.last_termination_reason = Some(get("reason"));
+            }
+            "kube_pod_container_resource_requests" if resource == Some("cpu") => {
+                c.cpu_request_millis =
+                    (value * 1000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+            }
+            "kube_pod_container_resource_limits" if resource == Some("memory") => {
+                c.memory_limit_bytes = counter(value);
+            }
+            _ => {}
+        }
+    }
+    let pods = saw_pod_info.then(|| {
+        pods.into_iter()
+            .filter(|(_, b)| !b.uid.is_empty() && b.phase.is_some())
+            .map(|((namespace, name), b)| {
+                let created_at = b.created.unwrap_or(at);
+                PodState {
+                    uid: b.uid,
+                    namespace,
+                    name,
+                    labels: b.labels,
+                    owner: b.owner,
+                    node: b.node,
+                    phase: b.phase.unwrap_or(PodPhase::Unknown),
+                    created_at,
+                    containers: b
+                        .containers
+                        .into_values()
+                        .map(|mut c| {
+                            if let ContainerState::Running { started_at } = &mut c.state {
+                                *started_at = created_at;
+                            }
+                            c
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    });
+    let nodes = (!nodes.is_empty()).then(|| {
+        nodes
+            .into_values()
+            .map(|mut n| {
+                n.conditions.sort_by(|a, b| a.kind.cmp(&b.kind));
+                n
+            })
+            .collect()
+    });
+    (pods, nodes)
+}
+
+/// Answers of a whole poll, parsed: for tests and the parse benchmark.
+pub fn parse_poll(bodies: &[Vec<u8>], end: Timestamp) -> Result<Poll, PromError> {
+    let mut series = Vec::new();
+    for b in bodies.iter().take(RANGE_QUERIES.len()) {
+        series.push(crate::parse::query("bench", b)?.into_series());
+    }
+    let mut poll = assemble(series, end);
+    if let Some(k) = bodies.get(RANGE_QUERIES.len()) {
+        let kube: QueryData = crate::parse::query("bench", k)?;
+        let (pods, nodes) = objects(&kube.into_series(), end);
+        poll.pods = pods;
+        poll.nodes = nodes;
+    }
+    Ok(poll)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebucket_keeps_equal_bounds_and_floors_others() {
+        let same: Vec<(f64, f64)> = LATENCY_BUCKETS_SECONDS
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (*b, (i * 10) as f64))
+            .collect();
+        assert_eq!(
+            rebucket(same).0,
+            [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+        );
+        // A histogram with 0.3 s and 1.5 s buckets: 0.3 fits under 0.5, 1.5 under 2.5.
+        let other = vec![(0.3, 5.0), (1.5, 8.0), (f64::INFINITY, 9.0)];
+        assert_eq!(rebucket(other).0, [0, 0, 0, 0, 0, 0, 5, 5, 8, 8, 9]);
+    }
+}

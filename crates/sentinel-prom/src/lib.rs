@@ -1,0 +1,18 @@
+//! Prometheus and Alertmanager, as Sentinel talks to them: every request has
+//! a timeout, a response-size limit and a retry policy ([`http`]); responses
+//! are parsed by pure functions ([`parse`], [`alertmanager`]) that never
+//! panic; [`dashboard`] is the query set behind the dashboard and turns its
+//! answers into model values; [`diagnose`] says why a panel has no data.
+
+pub mod alertmanager;
+pub mod dashboard;
+pub mod diagnose;
+mod error;
+pub mod http;
+pub mod parse;
+pub mod prometheus;
+
+pub use alertmanager::{AlertFilter, Alertmanager, Matcher, NewSilence, Silence};
+pub use error::PromError;
+pub use http::{Auth, Endpoint, Tls};
+pub use prometheus::Prometheus;
