@@ -10,6 +10,8 @@ mod e2e;
 mod eval;
 mod history;
 mod ipc;
+mod live;
 mod runtime;
 mod sim;
+mod stack;
 mod support;

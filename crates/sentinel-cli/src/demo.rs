@@ -83,50 +83,55 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             continue;
         }
         last_data = snap.data_at;
-        let overview = sentinel_service::overview(&snap, None);
         let mut out = stdout.lock();
-        let written = if args.json {
-            let pods = sentinel_service::list_pods(
-                &snap,
-                &PodQuery {
-                    limit: 0,
-                    ..PodQuery::default()
-                },
-            )
-            .map_err(|e| anyhow::anyhow!(e))?;
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string(&Update::Overview(overview))?
-            )
-            .and_then(|()| {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&Update::Pods(pods)).unwrap_or_default()
-                )
-            })
-        } else {
-            let c = &overview.cards;
-            writeln!(
-                out,
-                "{}  pods {} running / {} pending / {} failed  cpu {:.1}%  mem {:.1}%  req/s {:.1}  errors {:.2}%  alerts {}",
-                overview.at.to_rfc3339(),
-                c.pods_running,
-                c.pods_pending,
-                c.pods_failed,
-                c.cpu_percent.unwrap_or(f64::NAN),
-                c.memory_percent.unwrap_or(f64::NAN),
-                c.request_rate.unwrap_or(f64::NAN),
-                c.error_rate_percent.unwrap_or(f64::NAN),
-                overview.alerts_total
-            )
-        };
+        let written = write_snapshot(&mut out, &snap, args.json);
         // A closed pipe (`| head`) ends the run quietly.
-        if written.and_then(|()| out.flush()).is_err() {
+        if written.is_err() || out.flush().is_err() {
             break;
         }
     }
     rt.shutdown(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+/// One poll as the UI would get it: with `json`, an `Update::Overview` line
+/// and an `Update::Pods` line (every pod); else one summary line.
+pub(crate) fn write_snapshot(
+    out: &mut impl Write,
+    snap: &sentinel_runtime::Snapshot,
+    json: bool,
+) -> anyhow::Result<()> {
+    let overview = sentinel_service::overview(snap, None);
+    if json {
+        let pods = sentinel_service::list_pods(
+            snap,
+            &PodQuery {
+                limit: 0,
+                ..PodQuery::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&Update::Overview(overview))?
+        )?;
+        writeln!(out, "{}", serde_json::to_string(&Update::Pods(pods))?)?;
+    } else {
+        let c = &overview.cards;
+        writeln!(
+            out,
+            "{}  pods {} running / {} pending / {} failed  cpu {:.1}%  mem {:.1}%  req/s {:.1}  errors {:.2}%  alerts {}",
+            overview.at.to_rfc3339(),
+            c.pods_running,
+            c.pods_pending,
+            c.pods_failed,
+            c.cpu_percent.unwrap_or(f64::NAN),
+            c.memory_percent.unwrap_or(f64::NAN),
+            c.request_rate.unwrap_or(f64::NAN),
+            c.error_rate_percent.unwrap_or(f64::NAN),
+            overview.alerts_total
+        )?;
+    }
     Ok(())
 }

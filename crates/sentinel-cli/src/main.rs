@@ -5,7 +5,9 @@ mod bench_detect;
 mod demo;
 mod duration;
 mod eval;
+mod exporter;
 mod history;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +43,8 @@ enum BenchWhat {
 enum Command {
     /// Run the embedded demo cluster and print the updates the UI receives.
     Demo(demo::DemoArgs),
+    /// Watch a live Prometheus (and Alertmanager) and print the same updates.
+    Watch(watch::WatchArgs),
     /// Measure the backend: time per poll and memory at a given cluster size.
     Bench(BenchCommand),
     /// Score detectors on labelled benchmarks.
@@ -48,6 +52,8 @@ enum Command {
     Eval(eval::EvalCommand),
     /// Replay a recorded history through the engine, offline.
     Replay(history::ReplayArgs),
+    /// Serve the demo cluster's metrics for a real Prometheus to scrape.
+    Exporter(exporter::ExporterArgs),
     /// Inspect a recorded history.
     #[command(subcommand)]
     History(history::HistoryCommand),
@@ -68,9 +74,11 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Demo(args) => rt.block_on(demo::run(args)),
+        Command::Watch(args) => rt.block_on(watch::run(args)),
         Command::Bench(b) => rt.block_on(bench::run(b.backend)),
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),
+        Command::Exporter(args) => rt.block_on(exporter::run(args)),
         Command::Eval(_) => Ok(()),
     }
 }

@@ -98,6 +98,10 @@ pub struct Chart {
     /// The window the chart spans, ending at the overview's `at`.
     pub window_ms: i64,
     pub points: Vec<Point>,
+    /// Why there are no points, when a source could tell (a target down, a
+    /// metric absent): shown instead of an empty chart.
+    #[serde(default)]
+    pub empty_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod clock;
 mod demo;
 mod detection;
+mod live;
 mod msg;
 pub mod procmem;
 mod recording;
@@ -23,8 +24,9 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
+pub use live::{AlertmanagerSource, PrometheusSource};
 pub use sentinel_store::{Opened, Store, StoreError};
-pub use snapshot::{Health, Mode, PodKey, PodTrend, Snapshot, SourceStatus};
+pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
 use msg::Msg;
@@ -76,6 +78,7 @@ impl RuntimeBuilder {
             health: Health::Starting,
             last_ok: None,
             last_error: None,
+            notes: Vec::new(),
         };
         self.sources
             .push((status, Box::new(move |ctx| tokio::spawn(source.run(ctx)))));
@@ -292,6 +295,10 @@ async fn run_loop(
             Msg::SourceFailed { source, at, error } => {
                 tracing::warn!(source, at = at.millis(), error = %error, "source poll failed");
                 state.source_failed(source, at, error);
+                true
+            }
+            Msg::SourceNotes { source, notes } => {
+                state.source_notes(source, notes);
                 true
             }
             Msg::Tick => {

@@ -15,6 +15,11 @@ pub enum Msg {
         at: Timestamp,
         error: String,
     },
+    /// Why a source's panels are empty.
+    SourceNotes {
+        source: SourceId,
+        notes: Vec<crate::snapshot::PanelNote>,
+    },
     /// Time passed: recompute health and memory, publish.
     Tick,
     /// The CPU/memory history of one pod, for its detail panel.

@@ -36,6 +36,17 @@ pub struct SourceStatus {
     pub health: Health,
     pub last_ok: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// Why panels fed by this source are empty, newest diagnosis.
+    pub notes: Vec<PanelNote>,
+}
+
+/// Why a dashboard panel has no data, as a source diagnosed it. `panel` is
+/// a chart id (`cpu`, `memory`, `requests`, `errors`, `p95`), `pods`,
+/// `nodes`, or `source` for the source as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelNote {
+    pub panel: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -48,6 +48,18 @@ impl SourceCtx {
             .is_ok()
     }
 
+    /// Says why panels fed by this source are empty (replaces what it said
+    /// before; an empty list clears it).
+    pub async fn notes(&self, notes: Vec<crate::snapshot::PanelNote>) -> bool {
+        self.tx
+            .send(Msg::SourceNotes {
+                source: self.id,
+                notes,
+            })
+            .await
+            .is_ok()
+    }
+
     /// Reports a failed poll; the source keeps its last good data and is
     /// marked stale once its updates are late.
     pub async fn failed(&self, error: String) -> bool {

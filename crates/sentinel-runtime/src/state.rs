@@ -149,6 +149,12 @@ impl State {
         self.detection.mark(id, mark, at)
     }
 
+    pub fn source_notes(&mut self, source: SourceId, notes: Vec<crate::snapshot::PanelNote>) {
+        if let Some(s) = self.sources.get_mut(source) {
+            s.notes = notes;
+        }
+    }
+
     pub fn apply(&mut self, source: SourceId, batch: Batch) {
         let at = batch.at;
         // History replayed at start-up is not news from the source: health and

@@ -27,8 +27,38 @@ fn health(h: snapshot::Health) -> Health {
     }
 }
 
+/// What a source said about this panel, or about itself when the panel
+/// has nothing more specific.
+fn empty_reason(id: &str, s: &Snapshot) -> Option<String> {
+    let notes = s
+        .sources
+        .iter()
+        .flat_map(|src| src.notes.iter().map(move |n| (n, src)));
+    let mut general = None;
+    for (n, src) in notes {
+        if n.panel == id {
+            return Some(format!("{}: {}", src.name, n.message));
+        }
+        if n.panel == "source" && general.is_none() {
+            general = Some(format!("{}: {}", src.name, n.message));
+        }
+    }
+    general.or_else(|| {
+        s.sources.iter().find_map(|src| {
+            src.last_error
+                .as_ref()
+                .map(|e| format!("{}: {e}", src.name))
+        })
+    })
+}
+
 fn chart(id: &str, title: &str, unit: Unit, data: &[(Timestamp, f64)], s: &Snapshot) -> Chart {
     Chart {
+        empty_reason: if data.is_empty() {
+            empty_reason(id, s)
+        } else {
+            None
+        },
         id: id.into(),
         title: title.into(),
         unit,
@@ -216,9 +246,46 @@ mod tests {
             health,
             last_ok: Some(Timestamp(9_000)),
             last_error: None,
+            notes: Vec::new(),
         }];
         s.alerts = Arc::new(severities.iter().map(|s| alert(s)).collect());
         s
+    }
+
+    #[test]
+    fn an_empty_chart_says_why_when_a_source_knows() {
+        let mut s = snap(Health::Ok, &[]);
+        s.sources[0].notes = vec![
+            sentinel_runtime::PanelNote {
+                panel: "source".into(),
+                message: "scrape target x (job k) is down: refused".into(),
+            },
+            sentinel_runtime::PanelNote {
+                panel: "p95".into(),
+                message: "metric http_request_duration_seconds_bucket is absent".into(),
+            },
+        ];
+        let o = overview(&s, None);
+        let reason = |id: &str| {
+            o.charts
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.empty_reason.clone())
+        };
+        assert_eq!(
+            reason("p95").as_deref(),
+            Some("demo: metric http_request_duration_seconds_bucket is absent")
+        );
+        // A panel with nothing specific gets the source-wide reason.
+        assert_eq!(
+            reason("cpu").as_deref(),
+            Some("demo: scrape target x (job k) is down: refused")
+        );
+        // With no notes and no errors, there is no reason to give.
+        assert_eq!(
+            overview(&snap(Health::Ok, &[]), None).charts[0].empty_reason,
+            None
+        );
     }
 
     #[test]

@@ -112,13 +112,23 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
     }
     if c.points.is_empty() {
         let (x, y) = chart.backend_coord(&(from + c.window_ms / 2, top / 2.0));
-        let msg = "No data yet: waiting for the first polls of this series";
-        root.draw(&Text::new(
-            msg,
-            (x - 150, y),
-            ("sans-serif", 13).into_font().color(&TEXT),
-        ))
-        .ok()?;
+        let reason;
+        let msg = match &c.empty_reason {
+            Some(r) => {
+                reason = format!("No data: {r}");
+                reason.as_str()
+            }
+            None => "No data yet: waiting for the first polls of this series",
+        };
+        // Long reasons wrap onto a second line rather than run off the canvas.
+        let (first, second) = split_line(msg, 70);
+        let font = ("sans-serif", 13).into_font().color(&TEXT);
+        root.draw(&Text::new(first, (x - 150, y), font.clone()))
+            .ok()?;
+        if let Some(second) = second {
+            root.draw(&Text::new(second, (x - 150, y + 16), font))
+                .ok()?;
+        }
     } else {
         let col = colour(&c.id);
         chart
@@ -129,6 +139,16 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
             .ok()?;
     }
     root.present().ok()
+}
+
+/// Splits `s` at the last space before `width` characters.
+fn split_line(s: &str, width: usize) -> (String, Option<String>) {
+    if s.chars().count() <= width {
+        return (s.to_string(), None);
+    }
+    let cut: String = s.chars().take(width).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    (s[..at].to_string(), Some(s[at..].trim_start().to_string()))
 }
 
 #[component]

@@ -1,0 +1,363 @@
+//! Live sources: a Prometheus polled with the dashboard's query set, and an
+//! Alertmanager polled for alerts. A failed poll keeps the last good data and
+//! reports why; the runtime marks the source stale after two intervals and
+//! ok again with the next good poll.
+
+use std::time::Duration as StdDuration;
+
+use sentinel_model::{Alert, AlertState, Duration, Labels, Timestamp};
+use sentinel_prom::dashboard::{self, Poll};
+use sentinel_prom::diagnose::diagnose;
+use sentinel_prom::{AlertFilter, Alertmanager, Prometheus};
+
+use crate::snapshot::PanelNote;
+use crate::source::{Batch, Source, SourceCtx};
+
+/// How far back the first poll reaches, so the charts are full at once.
+const FIRST_RANGE: Duration = Duration::from_mins(15);
+/// How often to re-check why panels are empty while they stay empty (a
+/// target that just died shows as down only after its next failed scrape).
+const DIAGNOSE_EVERY: Duration = Duration::from_secs(10);
+
+pub struct PrometheusSource {
+    name: String,
+    prom: Prometheus,
+    interval: StdDuration,
+    /// Also take the alert feed from Prometheus' own `/api/v1/alerts`
+    /// (when no Alertmanager is configured).
+    alerts: bool,
+}
+
+impl PrometheusSource {
+    pub fn new(name: impl Into<String>, prom: Prometheus, interval: StdDuration) -> Self {
+        Self {
+            name: name.into(),
+            prom,
+            interval,
+            alerts: false,
+        }
+    }
+
+    pub fn with_alerts(mut self) -> Self {
+        self.alerts = true;
+        self
+    }
+}
+
+/// The grid step: the poll interval in whole seconds (at least 1 s).
+fn step_of(interval: StdDuration) -> Duration {
+    Duration(i64::try_from(interval.as_secs().max(1) * 1000).unwrap_or(1000))
+}
+
+/// The newest grid point at or before `now`.
+fn align(now: Timestamp, step: Duration) -> Timestamp {
+    Timestamp(now.millis().div_euclid(step.millis()) * step.millis())
+}
+
+/// Turns one poll into batches, oldest first. Objects ride on the first
+/// batch so that every usage point after it finds its pod.
+fn batches(poll: Poll, end: Timestamp, first: bool, alerts: Option<Vec<Alert>>) -> Vec<Batch> {
+    let mut pods = poll.pods;
+    let mut nodes = poll.nodes;
+    let mut alerts = alerts;
+    let n = poll.usage.len();
+    let mut out: Vec<Batch> = poll
+        .usage
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| Batch {
+            at: u.at,
+            pods: pods.take(),
+            nodes: nodes.take(),
+            pod_usage: Some(u.pods),
+            node_usage: Some(u.nodes),
+            events: Vec::new(),
+            alerts: if i + 1 == n { alerts.take() } else { None },
+            // The first poll's history fills the charts; only its newest step is news.
+            backfill: first && i + 1 < n,
+        })
+        .collect();
+    if out.is_empty() && (pods.is_some() || nodes.is_some() || alerts.is_some()) {
+        out.push(Batch {
+            at: end,
+            pods,
+            nodes,
+            alerts,
+            ..Batch::default()
+        });
+    }
+    out
+}
+
+/// Prometheus' own alerts as the feed shows them: firing ones only.
+fn prom_alerts(alerts: sentinel_prom::parse::PromAlerts, now: Timestamp) -> Vec<Alert> {
+    let mut out: Vec<Alert> = alerts
+        .alerts
+        .into_iter()
+        .filter(|a| a.state == "firing")
+        .map(|a| Alert {
+            fingerprint: fingerprint(&a.labels),
+            starts_at: a
+                .active_at
+                .as_deref()
+                .and_then(Timestamp::parse)
+                .unwrap_or(now),
+            labels: a.labels,
+            annotations: a.annotations,
+            ends_at: None,
+            state: AlertState::Active,
+            generator_url: String::new(),
+        })
+        .collect();
+    out.sort_by_key(|a| std::cmp::Reverse(a.starts_at));
+    out
+}
+
+/// A stable id for a label set (FNV-1a over the sorted labels), in the
+/// 16-hex-digit shape of Alertmanager's fingerprints.
+fn fingerprint(labels: &Labels) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in labels {
+        for b in k.bytes().chain([0xff]).chain(v.bytes()).chain([0xfe]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+impl Source for PrometheusSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn kind(&self) -> &'static str {
+        "prometheus"
+    }
+
+    fn interval(&self) -> StdDuration {
+        self.interval
+    }
+
+    async fn run(self, ctx: SourceCtx) {
+        let step = step_of(self.interval);
+        let mut last_end: Option<Timestamp> = None;
+        let mut diagnosed: Option<(Timestamp, Vec<&'static str>)> = None;
+        // Every job that has fed the dashboard: when one is down, its
+        // series still answer with their last sample, which is not news.
+        let mut feeders: std::collections::BTreeSet<String> = Default::default();
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let now = ctx.clock.now();
+            let end = align(now, step);
+            // Only what is new since the last good poll; after an outage, at
+            // most the first poll's range.
+            let start = last_end
+                .map(|t| Timestamp(t.millis() + step.millis()))
+                .unwrap_or(end.saturating_sub(FIRST_RANGE))
+                .max(end.saturating_sub(FIRST_RANGE));
+            if start > end {
+                continue;
+            }
+            let polled = dashboard::poll(&self.prom, start, end, step).await;
+            let alerts = if self.alerts {
+                match self.prom.alerts().await {
+                    Ok(a) => Some(prom_alerts(a, now)),
+                    Err(e) => {
+                        tracing::debug!(source = %self.name, error = %e, "alerts poll failed");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let poll = match polled {
+                Ok(p) => p,
+                Err(e) => {
+                    if !ctx.failed(e.to_string()).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            // Say why panels are empty, when that changes or every few seconds.
+            let mut notes = None;
+            let stale_diag = diagnosed
+                .as_ref()
+                .is_none_or(|(at, empty)| *empty != poll.empty || now.since(*at) > DIAGNOSE_EVERY);
+            feeders.extend(poll.feeders.iter().cloned());
+            let stale_jobs: Vec<&str> = poll
+                .jobs_down
+                .iter()
+                .filter(|j| feeders.contains(*j))
+                .map(String::as_str)
+                .collect();
+            let troubled = !poll.empty.is_empty() || !stale_jobs.is_empty();
+            if stale_diag && (troubled || diagnosed.is_some()) {
+                let found = if !troubled {
+                    Vec::new()
+                } else {
+                    match diagnose(&self.prom, end).await {
+                        Ok(d) => d,
+                        Err(e) => vec![sentinel_prom::diagnose::Diagnosis {
+                            panel: "source",
+                            message: format!("cannot diagnose: {e}"),
+                        }],
+                    }
+                };
+                notes = Some(
+                    found
+                        .into_iter()
+                        .map(|d| PanelNote {
+                            panel: d.panel.to_string(),
+                            message: d.message,
+                        })
+                        .collect::<Vec<_>>(),
+                );
+                diagnosed = Some((now, poll.empty.clone()));
+            }
+            let why = notes
+                .as_ref()
+                .and_then(|n: &Vec<PanelNote>| n.first().map(|d| d.message.clone()));
+            if let Some(notes) = notes
+                && !ctx.notes(notes).await
+            {
+                return;
+            }
+            // Values from a dead job are its last sample repeated: not news.
+            if !stale_jobs.is_empty() {
+                let msg = format!(
+                    "no fresh data: every target of job {} is down",
+                    stale_jobs.join(", ")
+                );
+                if !ctx.failed(msg).await {
+                    return;
+                }
+                continue;
+            }
+            if poll.usage.is_empty() && poll.pods.is_none() && poll.nodes.is_none() {
+                let why = why.unwrap_or_else(|| "no new samples since the last poll".into());
+                if !ctx
+                    .failed(format!("Prometheus returned no data: {why}"))
+                    .await
+                {
+                    return;
+                }
+                continue;
+            }
+            let first = last_end.is_none();
+            last_end = Some(end);
+            for b in batches(poll, end, first, alerts) {
+                if !ctx.send(b).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+pub struct AlertmanagerSource {
+    name: String,
+    am: Alertmanager,
+    interval: StdDuration,
+}
+
+impl AlertmanagerSource {
+    pub fn new(name: impl Into<String>, am: Alertmanager, interval: StdDuration) -> Self {
+        Self {
+            name: name.into(),
+            am,
+            interval,
+        }
+    }
+}
+
+impl Source for AlertmanagerSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn kind(&self) -> &'static str {
+        "alertmanager"
+    }
+
+    fn interval(&self) -> StdDuration {
+        self.interval
+    }
+
+    async fn run(self, ctx: SourceCtx) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let filter = AlertFilter::default();
+        loop {
+            ticker.tick().await;
+            let sent = match self.am.alerts(&filter).await {
+                Ok(alerts) => {
+                    ctx.send(Batch {
+                        at: ctx.clock.now(),
+                        alerts: Some(alerts),
+                        ..Batch::default()
+                    })
+                    .await
+                }
+                Err(e) => ctx.failed(e.to_string()).await,
+            };
+            if !sent {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_prom::dashboard::UsageAt;
+
+    #[test]
+    fn grid_is_aligned_to_the_step() {
+        let step = step_of(StdDuration::from_millis(2500));
+        assert_eq!(step, Duration::from_secs(2));
+        assert_eq!(align(Timestamp(10_999), step), Timestamp(10_000));
+        assert_eq!(
+            step_of(StdDuration::from_millis(100)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn objects_ride_on_the_first_batch_and_only_the_newest_is_news() {
+        let poll = Poll {
+            usage: (1..=3)
+                .map(|i| UsageAt {
+                    at: Timestamp(i * 1000),
+                    ..UsageAt::default()
+                })
+                .collect(),
+            pods: Some(Vec::new()),
+            nodes: Some(Vec::new()),
+            ..Poll::default()
+        };
+        let out = batches(poll.clone(), Timestamp(3000), true, Some(Vec::new()));
+        assert_eq!(out.len(), 3);
+        assert!(out[0].pods.is_some() && out[1].pods.is_none());
+        assert_eq!(
+            out.iter().map(|b| b.backfill).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        assert!(out[2].alerts.is_some() && out[0].alerts.is_none());
+        let later = batches(poll, Timestamp(3000), false, None);
+        assert!(later.iter().all(|b| !b.backfill));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        let a: Labels = [("alertname".to_string(), "X".to_string())].into();
+        let b: Labels = [("alertname".to_string(), "Y".to_string())].into();
+        assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        assert_eq!(fingerprint(&a).len(), 16);
+    }
+}
