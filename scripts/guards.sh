@@ -12,7 +12,7 @@ absent() { # crate, forbidden dependency; on any target platform
     fail=1
   fi
 }
-for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-runtime sentinel-service sentinel-cli sentinel-ui; do
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-runtime sentinel-service sentinel-cli sentinel-ui sentinel-prom sentinel-secrets sentinel-store; do
   absent "$c" tauri
 done
 for dep in tokio reqwest sqlx; do
@@ -48,6 +48,16 @@ if [ "$direct" != "sentinel-prom " ]; then
   echo "guard: only sentinel-prom may depend on reqwest, found: $direct" >&2
   fail=1
 fi
+# Only the secrets crate talks to the keyring.
+direct=$(cargo tree --locked --workspace -e normal -i keyring --depth 1 --prefix none 2>/dev/null \
+  | sed 1d | awk '{print $1}' | sort -u | tr '\n' ' ')
+if [ "$direct" != "sentinel-secrets " ]; then
+  echo "guard: only sentinel-secrets may depend on keyring, found: $direct" >&2
+  fail=1
+fi
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-store sentinel-prom; do
+  absent "$c" keyring
+done
 # A credential is a Secret (Debug prints ***) and is never serialisable.
 if grep -rn "derive(.*Serialize.*)" crates/sentinel-model/src/secret.rs; then
   echo "guard: Secret must not be serialisable" >&2

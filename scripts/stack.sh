@@ -4,7 +4,7 @@
 # in kube-state-metrics / cAdvisor / kubelet shape. Tests and benchmarks use it
 # to query a real Prometheus about a simulated cluster.
 #
-#   scripts/stack.sh up [--pods N] [--dir DIR] [--watch-pid PID]
+#   scripts/stack.sh up [--pods N] [--scrape-interval 2s] [--dir DIR] [--watch-pid PID]
 #                                                start; prints KEY=VALUE lines;
 #                                                with --watch-pid, stops by itself
 #                                                when that process ends
@@ -90,13 +90,14 @@ wait_http() {
 }
 
 up() {
-  local pods=40 watch_pid=
+  local pods=40 watch_pid= scrape=2s
   DIR=
   while [ $# -gt 0 ]; do
     case $1 in
       --pods) pods=$2; shift 2 ;;
       --dir) DIR=$2; shift 2 ;;
       --watch-pid) watch_pid=$2; shift 2 ;;
+      --scrape-interval) scrape=$2; shift 2 ;;
       *) die "unknown option $1" ;;
     esac
   done
@@ -154,8 +155,8 @@ groups:
 EOF
   cat >"$DIR/prom.yml" <<EOF
 global:
-  scrape_interval: 2s
-  scrape_timeout: 2s
+  scrape_interval: $scrape
+  scrape_timeout: $scrape
   evaluation_interval: 2s
 rule_files: [$DIR/rules.yml]
 alerting:
@@ -167,7 +168,6 @@ scrape_configs:
   - job_name: node
     static_configs: [{targets: ["127.0.0.1:$node_port"]}]
   - job_name: kubernetes-demo
-    scrape_timeout: 2s
     static_configs: [{targets: ["127.0.0.1:$exp_port"]}]
 EOF
   echo "prometheus-node-exporter --web.listen-address=127.0.0.1:$node_port --collector.textfile.directory=$DIR/textfile --no-collector.systemd" >"$DIR/node.cmd"
@@ -186,23 +186,23 @@ EOF
   wait_http "http://127.0.0.1:$prom_port/-/ready" prometheus
   # Ready is not data: wait until every target has been scraped once.
   local up=0
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 600); do
     up=$(curl -fsS --max-time 1 "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=count(up == 1)' 2>/dev/null \
       | sed -n 's/.*"value":\[[^,]*,"\([0-9]*\)"\].*/\1/p')
     [ "${up:-0}" = 3 ] && break
     sleep 0.1
   done
-  [ "${up:-0}" = 3 ] || die "targets not up after 30s (up=${up:-none}); see $DIR/prometheus.log"
+  [ "${up:-0}" = 3 ] || die "targets not up after 60s (up=${up:-none}); see $DIR/prometheus.log"
   # Rates need two scrapes: wait until the dashboard's CPU query has data.
   local rated=
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 1200); do
     rated=$(curl -fsS --max-time 1 "http://127.0.0.1:$prom_port/api/v1/query" \
       --data-urlencode 'query=count(rate(container_cpu_usage_seconds_total[1m]))' 2>/dev/null \
       | sed -n 's/.*"value":\[[^,]*,"\([0-9]*\)"\].*/\1/p')
     [ -n "$rated" ] && break
     sleep 0.1
   done
-  [ -n "$rated" ] || die "no CPU rates after 30s; see $DIR/prometheus.log"
+  [ -n "$rated" ] || die "no CPU rates after 120s; see $DIR/prometheus.log"
   cat <<EOF
 STACK_DIR=$DIR
 PROMETHEUS_URL=http://127.0.0.1:$prom_port

@@ -12,6 +12,7 @@ mod history;
 mod ipc;
 mod live;
 mod runtime;
+mod secrets;
 mod sim;
 mod stack;
 mod support;

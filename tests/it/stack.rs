@@ -123,6 +123,9 @@ pub enum Fault {
     Huge(usize),
     Status(u16, &'static str),
     Body(&'static str),
+    /// 401 unless the request carries `Authorization: Bearer <token>`;
+    /// then an empty (but valid) query answer.
+    Bearer(&'static str),
 }
 
 /// Serves `fault` on a free loopback port until the runtime ends; returns
@@ -161,6 +164,19 @@ pub async fn fake_server(fault: Fault) -> String {
                     }
                     Fault::Body(body) => {
                         let _ = stream.write_all(reply(200, body).as_bytes()).await;
+                    }
+                    Fault::Bearer(token) => {
+                        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                        let want = format!("authorization: bearer {}", token.to_ascii_lowercase());
+                        let answer = if head.lines().any(|l| l.trim() == want) {
+                            reply(
+                                200,
+                                r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+                            )
+                        } else {
+                            reply(401, "Unauthorized")
+                        };
+                        let _ = stream.write_all(answer.as_bytes()).await;
                     }
                     Fault::Huge(total) => {
                         // No Content-Length: the client must stop reading by itself.

@@ -2,11 +2,13 @@
 
 mod bench;
 mod bench_detect;
+mod bench_prom;
 mod demo;
 mod duration;
 mod eval;
 mod exporter;
 mod history;
+mod secret;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,10 @@ struct BenchCommand {
 enum BenchWhat {
     /// Samples per second through the default streaming detector set.
     Detect(bench_detect::DetectArgs),
+    /// Cost of one live poll of the dashboard's query set against a Prometheus.
+    Poll(bench_prom::PollArgs),
+    /// Parse throughput of Prometheus JSON.
+    Parse(bench_prom::ParseArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +60,9 @@ enum Command {
     Replay(history::ReplayArgs),
     /// Serve the demo cluster's metrics for a real Prometheus to scrape.
     Exporter(exporter::ExporterArgs),
+    /// Credentials in the OS keyring: set, test, delete (never show).
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Inspect a recorded history.
     #[command(subcommand)]
     History(history::HistoryCommand),
@@ -63,10 +72,15 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Eval(cmd) => return eval::run(cmd),
+        Command::Secret(cmd) => return secret::run(cmd),
         Command::Bench(BenchCommand {
             what: Some(BenchWhat::Detect(args)),
             ..
         }) => return bench_detect::run(args),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Parse(args)),
+            ..
+        }) => return bench_prom::parse(args),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -75,10 +89,14 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => rt.block_on(demo::run(args)),
         Command::Watch(args) => rt.block_on(watch::run(args)),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Poll(args)),
+            ..
+        }) => rt.block_on(bench_prom::poll(args)),
         Command::Bench(b) => rt.block_on(bench::run(b.backend)),
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),
         Command::Exporter(args) => rt.block_on(exporter::run(args)),
-        Command::Eval(_) => Ok(()),
+        Command::Eval(_) | Command::Secret(_) => Ok(()),
     }
 }

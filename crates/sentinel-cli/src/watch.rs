@@ -34,8 +34,11 @@ pub struct WatchArgs {
     duration: Option<Duration>,
     /// Name of an environment variable holding a bearer token (never pass
     /// a token on the command line: other users can read it).
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "token_keyring")]
     token_env: Option<String>,
+    /// Name of a bearer token stored with `sentinel secret set NAME`.
+    #[arg(long, value_name = "NAME")]
+    token_keyring: Option<String>,
     /// Basic-auth user; the password comes from --password-env.
     #[arg(long, requires = "password_env")]
     user: Option<String>,
@@ -56,10 +59,23 @@ fn env_secret(var: &str) -> anyhow::Result<Secret> {
     Ok(Secret::new(v))
 }
 
-fn endpoint(url: &str, args: &WatchArgs) -> anyhow::Result<Endpoint> {
+/// The bearer token stored under `name`, read off the async threads (the
+/// keyring blocks on D-Bus).
+async fn keyring_token(name: &str) -> anyhow::Result<Secret> {
+    let owned = name.to_string();
+    let found = tokio::task::spawn_blocking(move || {
+        sentinel_secrets::Vault::os(sentinel_secrets::SERVICE).get(&owned)
+    })
+    .await??;
+    found
+        .ok_or_else(|| anyhow::anyhow!("{name} is not in the keyring (sentinel secret set {name})"))
+}
+
+fn endpoint(url: &str, args: &WatchArgs, keyring: Option<&Secret>) -> anyhow::Result<Endpoint> {
     let mut e = Endpoint::new(url);
     e.timeout = args.timeout;
     e.auth = match (&args.token_env, &args.user, &args.password_env) {
+        _ if keyring.is_some() => Auth::Bearer(keyring.cloned().unwrap_or_else(|| Secret::new(""))),
         (Some(var), _, _) => Auth::Bearer(env_secret(var)?),
         (None, Some(user), Some(var)) => Auth::Basic {
             user: user.clone(),
@@ -81,12 +97,16 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         args.interval >= Duration::from_secs(1),
         "--interval must be at least 1s"
     );
-    let prom = Prometheus::new(endpoint(&args.prometheus, &args)?)?;
+    let token = match &args.token_keyring {
+        Some(name) => Some(keyring_token(name).await?),
+        None => None,
+    };
+    let prom = Prometheus::new(endpoint(&args.prometheus, &args, token.as_ref())?)?;
     let mut prom_source = PrometheusSource::new("prometheus", prom, args.interval);
     let mut builder = Runtime::builder(std::sync::Arc::new(SystemClock)).mode(Mode::Live);
     match &args.alertmanager {
         Some(url) => {
-            let am = Alertmanager::new(endpoint(url, &args)?)?;
+            let am = Alertmanager::new(endpoint(url, &args, token.as_ref())?)?;
             builder = builder.source(prom_source).source(AlertmanagerSource::new(
                 "alertmanager",
                 am,
