@@ -38,13 +38,16 @@ install() {
   $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# A free TCP port on 127.0.0.1, not handed out before in this run.
+# A free TCP port on 127.0.0.1, not handed out before in this run. Taken
+# below the kernel's ephemeral range, so an outgoing connection cannot be
+# holding it by the time the daemon binds.
 free_port() {
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+    p=$(( RANDOM % (low - 10000) + 10000 ))
     grep -qx "$p" "$DIR/ports" 2>/dev/null && continue
-    ss -Hltn "sport = :$p" | grep -q . && continue
+    ss -Htan "sport = :$p" | grep -q . && continue
     echo "$p" >>"$DIR/ports"
     echo "$p"; return 0
   done

@@ -4,6 +4,7 @@
 //! notifications, settings and logs.
 
 mod commands;
+pub mod live;
 mod logging;
 mod settings;
 mod tray;
@@ -47,13 +48,43 @@ pub struct BackendOptions {
     pub notices: Vec<(Severity, String)>,
     /// Where history is recorded (`None`: not recorded).
     pub history: Option<std::path::PathBuf>,
+    /// Live sources instead of the demo cluster.
+    pub live: Option<live::Live>,
 }
 
 impl BackendOptions {
     /// Starts the runtime inside Tauri's async runtime.
     pub fn start(self) -> Runtime {
         tauri::async_runtime::block_on(async move {
-            let mut b = Runtime::demo(self.demo);
+            let mut b = match self.live {
+                None => Runtime::demo(self.demo),
+                Some(live) => {
+                    let interval = self.demo.interval.max(std::time::Duration::from_secs(1));
+                    let b = Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
+                        .mode(sentinel_runtime::Mode::Live);
+                    match live.alertmanager {
+                        Some(am) => b
+                            .source(sentinel_runtime::PrometheusSource::new(
+                                "prometheus",
+                                live.prometheus,
+                                interval,
+                            ))
+                            .source(sentinel_runtime::AlertmanagerSource::new(
+                                "alertmanager",
+                                am,
+                                interval,
+                            )),
+                        None => b.source(
+                            sentinel_runtime::PrometheusSource::new(
+                                "prometheus",
+                                live.prometheus,
+                                interval,
+                            )
+                            .with_alerts(),
+                        ),
+                    }
+                }
+            };
             for (level, message) in self.notices {
                 b = b.notice(level, message);
             }
@@ -107,15 +138,20 @@ pub fn run() {
     let SettingsLoad { settings, notice } = settings::load(&dirs.config.join("settings.toml"));
     notices.extend(notice);
     let settings = settings.with_args(std::env::args().skip(1));
-    tracing::info!(
-        pods = settings.pods,
-        seed = settings.seed,
-        "starting Sentinel Console on the demo cluster"
-    );
+    let live = live::from_settings(&settings, &mut notices);
+    match &live {
+        Some(l) => tracing::info!(prometheus = l.prometheus.url(), "starting Sentinel Console"),
+        None => tracing::info!(
+            pods = settings.pods,
+            seed = settings.seed,
+            "starting Sentinel Console on the demo cluster"
+        ),
+    }
     let backend = BackendOptions {
         demo: settings.demo_config(),
         notices,
         history: Some(dirs.data.join("history.db")),
+        live,
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

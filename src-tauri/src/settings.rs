@@ -1,7 +1,7 @@
 //! Non-secret settings: one TOML file in the config dir. A file that cannot
 //! be read is moved aside (never deleted) and the app starts on defaults.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
 
 use sentinel_model::Severity;
@@ -18,6 +18,27 @@ pub struct Settings {
     pub pods: usize,
     /// Poll interval of the demo source, in milliseconds.
     pub poll_interval_ms: u64,
+    /// A Prometheus to watch instead of the demo cluster.
+    pub prometheus: Option<Connection>,
+    /// Its Alertmanager (without one, alerts come from Prometheus).
+    pub alertmanager: Option<Connection>,
+}
+
+/// How to reach one server. Credentials are named, never stored here: the
+/// token lives in the OS keyring under `token_keyring`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    pub url: String,
+    /// Name of a bearer token in the keyring (`sentinel secret set NAME`).
+    #[serde(default)]
+    pub token_keyring: Option<String>,
+    /// PEM file of extra CA certificates to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (off unless set).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 impl Default for Settings {
@@ -26,6 +47,8 @@ impl Default for Settings {
             seed: 42,
             pods: sentinel_sim::DEFAULT_PODS,
             poll_interval_ms: 2000,
+            prometheus: None,
+            alertmanager: None,
         }
     }
 }
@@ -129,6 +152,20 @@ mod tests {
         let kept: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(kept.len(), 1, "and not deleted");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn connections_name_credentials_and_never_hold_them() {
+        let text = "[prometheus]\nurl = \"https://prom.example:9090\"\ntoken_keyring = \"prod/prom\"\n\n[alertmanager]\nurl = \"http://am:9093\"\n";
+        let s: Settings = toml::from_str(text).unwrap();
+        let p = s.prometheus.unwrap();
+        assert_eq!(p.token_keyring.as_deref(), Some("prod/prom"));
+        assert!(!p.insecure_skip_verify, "TLS verification is on by default");
+        assert_eq!(s.alertmanager.unwrap().url, "http://am:9093");
+        // A token pasted into the file is refused, not silently kept.
+        assert!(
+            toml::from_str::<Settings>("[prometheus]\nurl = \"x\"\ntoken = \"abc\"\n").is_err()
+        );
     }
 
     #[test]

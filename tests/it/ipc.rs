@@ -19,6 +19,12 @@ use tauri::test::{
 use tauri::webview::InvokeRequest;
 
 fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    app_with(None)
+}
+
+fn app_with(
+    live: Option<sentinel_app::live::Live>,
+) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
     let backend = BackendOptions {
         demo: DemoConfig {
             sim: SimConfig { seed: 5, pods: 40 },
@@ -28,6 +34,7 @@ fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
         },
         notices: vec![],
         history: None,
+        live,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))
@@ -71,6 +78,36 @@ fn call<C: Command>(
         Err(e) => Err(serde_json::from_value(e.clone())
             .unwrap_or_else(|_| panic!("untyped error from {}: {e}", C::NAME))),
     }
+}
+
+#[test]
+fn the_app_watches_a_real_prometheus_when_the_settings_name_one() {
+    let stack = crate::stack::Stack::shared();
+    let live = sentinel_app::live::Live {
+        prometheus: sentinel_prom::Prometheus::new(sentinel_prom::Endpoint::new(&stack.prometheus))
+            .unwrap(),
+        alertmanager: Some(
+            sentinel_prom::Alertmanager::new(sentinel_prom::Endpoint::new(&stack.alertmanager))
+                .unwrap(),
+        ),
+    };
+    let (app, w) = app_with(Some(live));
+    // The alert feed may answer first: wait for Prometheus' pods.
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(async {
+        tokio::time::timeout(
+            StdDuration::from_secs(30),
+            state.runtime.wait_for(|s| !s.pods.is_empty()),
+        )
+        .await
+    })
+    .expect("pods within 30 s")
+    .expect("runtime running");
+    let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
+    assert_eq!(o.status.mode, sentinel_protocol::Mode::Live);
+    let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["prometheus", "alertmanager"]);
+    assert!(o.pods_total >= 35, "{} pods", o.pods_total);
 }
 
 #[test]

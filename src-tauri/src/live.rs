@@ -1,0 +1,85 @@
+//! Live sources from the settings: endpoints with their TLS settings and the
+//! keyring credentials they name. Runs before the async runtime starts (the
+//! keyring blocks on D-Bus).
+
+use sentinel_model::Severity;
+use sentinel_prom::{Alertmanager, Auth, Endpoint, Prometheus};
+use sentinel_secrets::{SERVICE, Vault};
+
+use crate::settings::{Connection, Settings};
+
+/// The clients the live runtime polls.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub prometheus: Prometheus,
+    pub alertmanager: Option<Alertmanager>,
+}
+
+fn endpoint(c: &Connection, vault: &Vault, notices: &mut Vec<(Severity, String)>) -> Endpoint {
+    let mut e = Endpoint::new(&c.url);
+    e.tls.insecure = c.insecure_skip_verify;
+    if c.insecure_skip_verify {
+        notices.push((
+            Severity::Warning,
+            format!("TLS verification is off for {}", c.url),
+        ));
+    }
+    if let Some(path) = &c.ca_file {
+        match std::fs::read(path) {
+            Ok(pem) => e.tls.ca_pem = Some(pem),
+            Err(err) => notices.push((
+                Severity::Warning,
+                format!("Cannot read the CA file {}: {err}", path.display()),
+            )),
+        }
+    }
+    if let Some(name) = &c.token_keyring {
+        match vault.get(name) {
+            Ok(Some(token)) => e.auth = Auth::Bearer(token),
+            Ok(None) => notices.push((
+                Severity::Warning,
+                format!("The credential {name} for {} is not in the keyring", c.url),
+            )),
+            Err(err) => notices.push((Severity::Warning, format!("{}: {err}", c.url))),
+        }
+    }
+    e
+}
+
+/// The live clients, or `None` for the demo cluster. Problems become notices.
+pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>) -> Option<Live> {
+    let prom = settings.prometheus.as_ref()?;
+    let needs_keyring = prom.token_keyring.is_some()
+        || settings
+            .alertmanager
+            .as_ref()
+            .is_some_and(|a| a.token_keyring.is_some());
+    let vault = if needs_keyring {
+        let (vault, problem) = Vault::open(SERVICE);
+        if let Some(p) = problem {
+            notices.push((Severity::Warning, p.to_string()));
+        }
+        vault
+    } else {
+        Vault::session(SERVICE)
+    };
+    let prometheus = match Prometheus::new(endpoint(prom, &vault, notices)) {
+        Ok(p) => p,
+        Err(e) => {
+            notices.push((
+                Severity::Critical,
+                format!("Prometheus connection unusable ({e}); showing the demo cluster"),
+            ));
+            return None;
+        }
+    };
+    let alertmanager = settings.alertmanager.as_ref().and_then(|a| {
+        Alertmanager::new(endpoint(a, &vault, notices))
+            .map_err(|e| notices.push((Severity::Warning, format!("Alertmanager: {e}"))))
+            .ok()
+    });
+    Some(Live {
+        prometheus,
+        alertmanager,
+    })
+}
