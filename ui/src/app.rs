@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
             </header>
             <Show
                 when=move || ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
-                fallback=|| view! { <div class="loading"><div class="spinner"></div>"Loading the demo cluster's last 15 minutes…"</div> }
+                fallback=move || view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> }
             >
                 <main class="grid">
                     <Cards/>
@@ -120,4 +120,27 @@ pub fn App() -> impl IntoView {
             <StatusBar/>
         </div>
     }
+}
+
+/// What the first screen says until data arrives: in live mode, which source
+/// it waits for, or why that source failed.
+fn waiting_text(ui: &Ui) -> String {
+    ui.overview.with(|o| {
+        let Some(o) = o else {
+            return "Starting…".to_string();
+        };
+        if o.status.mode == sentinel_protocol::Mode::Demo {
+            return "Loading the demo cluster's last 15 minutes…".to_string();
+        }
+        let parts: Vec<String> = o
+            .status
+            .sources
+            .iter()
+            .map(|s| match &s.message {
+                Some(m) => format!("{}: {m} (retrying)", s.name),
+                None => format!("Connecting to {}…", s.name),
+            })
+            .collect();
+        parts.join(" · ")
+    })
 }
