@@ -58,32 +58,12 @@ impl BackendOptions {
         tauri::async_runtime::block_on(async move {
             let mut b = match self.live {
                 None => Runtime::demo(self.demo),
-                Some(live) => {
-                    let interval = self.demo.interval.max(std::time::Duration::from_secs(1));
-                    let b = Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
-                        .mode(sentinel_runtime::Mode::Live);
-                    match live.alertmanager {
-                        Some(am) => b
-                            .source(sentinel_runtime::PrometheusSource::new(
-                                "prometheus",
-                                live.prometheus,
-                                interval,
-                            ))
-                            .source(sentinel_runtime::AlertmanagerSource::new(
-                                "alertmanager",
-                                am,
-                                interval,
-                            )),
-                        None => b.source(
-                            sentinel_runtime::PrometheusSource::new(
-                                "prometheus",
-                                live.prometheus,
-                                interval,
-                            )
-                            .with_alerts(),
-                        ),
-                    }
-                }
+                Some(live) => Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
+                    .live(
+                        live.prometheus,
+                        live.alertmanager,
+                        self.demo.interval.max(std::time::Duration::from_secs(1)),
+                    ),
             };
             for (level, message) in self.notices {
                 b = b.notice(level, message);

@@ -351,10 +351,10 @@ async fn faults_give_clear_errors_not_panics() {
     .await);
     let err = forbidden.query("up", at).await.unwrap_err();
     assert_eq!(err.kind(), "forbidden");
+    // The server's own reason reaches the operator, verb and resource included.
     assert!(
         err.to_string()
-            .contains("cannot get resource \\\"services/proxy\\\"")
-            || err.to_string().contains("services/proxy"),
+            .contains("403 Forbidden: services \"prometheus-k8s:9090\" is forbidden: User \"dev\" cannot get resource \"services/proxy\""),
         "{err}"
     );
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use sentinel_model::{Secret, Severity};
 use sentinel_prom::{Alertmanager, Auth, Endpoint, Prometheus};
-use sentinel_runtime::{AlertmanagerSource, Health, Mode, PrometheusSource, Runtime, SystemClock};
+use sentinel_runtime::{Health, Runtime, SystemClock};
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -74,10 +74,10 @@ async fn keyring_token(name: &str) -> anyhow::Result<Secret> {
 fn endpoint(url: &str, args: &WatchArgs, keyring: Option<&Secret>) -> anyhow::Result<Endpoint> {
     let mut e = Endpoint::new(url);
     e.timeout = args.timeout;
-    e.auth = match (&args.token_env, &args.user, &args.password_env) {
-        _ if keyring.is_some() => Auth::Bearer(keyring.cloned().unwrap_or_else(|| Secret::new(""))),
-        (Some(var), _, _) => Auth::Bearer(env_secret(var)?),
-        (None, Some(user), Some(var)) => Auth::Basic {
+    e.auth = match (keyring, &args.token_env, &args.user, &args.password_env) {
+        (Some(token), ..) => Auth::Bearer(token.clone()),
+        (None, Some(var), _, _) => Auth::Bearer(env_secret(var)?),
+        (None, None, Some(user), Some(var)) => Auth::Basic {
             user: user.clone(),
             password: env_secret(var)?,
         },
@@ -102,22 +102,12 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         None => None,
     };
     let prom = Prometheus::new(endpoint(&args.prometheus, &args, token.as_ref())?)?;
-    let mut prom_source = PrometheusSource::new("prometheus", prom, args.interval);
-    let mut builder = Runtime::builder(std::sync::Arc::new(SystemClock)).mode(Mode::Live);
-    match &args.alertmanager {
-        Some(url) => {
-            let am = Alertmanager::new(endpoint(url, &args, token.as_ref())?)?;
-            builder = builder.source(prom_source).source(AlertmanagerSource::new(
-                "alertmanager",
-                am,
-                args.interval,
-            ));
-        }
-        None => {
-            prom_source = prom_source.with_alerts();
-            builder = builder.source(prom_source);
-        }
-    }
+    let am = match &args.alertmanager {
+        Some(url) => Some(Alertmanager::new(endpoint(url, &args, token.as_ref())?)?),
+        None => None,
+    };
+    let mut builder =
+        Runtime::builder(std::sync::Arc::new(SystemClock)).live(prom, am, args.interval);
     if let Some(path) = &args.db {
         let now = sentinel_runtime::Clock::now(&SystemClock);
         let opened = sentinel_store::Store::open(path, now).await?;

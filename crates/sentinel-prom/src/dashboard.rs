@@ -130,7 +130,7 @@ pub async fn poll(
     if kube.is_empty() {
         empty.push("KUBE_STATE");
     }
-    let mut poll = assemble(series, end);
+    let mut poll = assemble(series);
     let (pods, nodes) = objects(&kube, end);
     poll.pods = pods;
     poll.nodes = nodes;
@@ -174,9 +174,8 @@ fn pod_key(m: &Labels) -> Option<PodKey> {
     Some((m.get("namespace")?.clone(), m.get("pod")?.clone()))
 }
 
-/// Turns the range answers into per-step usage. Pure; `_end` documents the
-/// newest step the caller asked for.
-pub fn assemble(series: Vec<Vec<Series>>, _end: Timestamp) -> Poll {
+/// Turns the range answers (in [`RANGE_QUERIES`] order) into per-step usage.
+pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
     let mut pods: BTreeMap<Timestamp, HashMap<PodKey, PodAcc>> = BTreeMap::new();
     let mut nodes: BTreeMap<Timestamp, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
     for (i, group) in series.into_iter().enumerate() {
@@ -495,22 +494,6 @@ pub fn objects(
             .collect()
     });
     (pods, nodes)
-}
-
-/// Answers of a whole poll, parsed: for tests and the parse benchmark.
-pub fn parse_poll(bodies: &[Vec<u8>], end: Timestamp) -> Result<Poll, PromError> {
-    let mut series = Vec::new();
-    for b in bodies.iter().take(RANGE_QUERIES.len()) {
-        series.push(crate::parse::query("bench", b)?.into_series());
-    }
-    let mut poll = assemble(series, end);
-    if let Some(k) = bodies.get(RANGE_QUERIES.len()) {
-        let kube: QueryData = crate::parse::query("bench", k)?;
-        let (pods, nodes) = objects(&kube.into_series(), end);
-        poll.pods = pods;
-        poll.nodes = nodes;
-    }
-    Ok(poll)
 }
 
 #[cfg(test)]

@@ -231,6 +231,14 @@ impl HttpClient {
         if status.is_success() {
             return Ok(buf);
         }
+        if matches!(
+            status,
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+        ) && let Some(api) = crate::parse::api_error(&buf)
+        {
+            // Prometheus reports bad queries as 400/422 with its JSON envelope.
+            return Err(api);
+        }
         let detail = excerpt(&buf);
         Err(match status {
             StatusCode::UNAUTHORIZED => PromError::Unauthorized {
@@ -240,16 +248,6 @@ impl HttpClient {
                 url: self.base.clone(),
                 detail,
             },
-            // Prometheus reports bad queries as 400/422 with its JSON envelope.
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
-                if crate::parse::api_error(&buf).is_some() =>
-            {
-                crate::parse::api_error(&buf).unwrap_or(PromError::Status {
-                    url: self.base.clone(),
-                    status: status.as_u16(),
-                    detail,
-                })
-            }
             _ => PromError::Status {
                 url: self.base.clone(),
                 status: status.as_u16(),

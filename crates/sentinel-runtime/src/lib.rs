@@ -65,6 +65,25 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Live mode on a Prometheus and, when given, its Alertmanager; without
+    /// one, the alert feed comes from Prometheus' own alerts.
+    pub fn live(
+        self,
+        prometheus: sentinel_prom::Prometheus,
+        alertmanager: Option<sentinel_prom::Alertmanager>,
+        interval: std::time::Duration,
+    ) -> Self {
+        let prom = PrometheusSource::new("prometheus", prometheus, interval);
+        let b = self.mode(Mode::Live);
+        match alertmanager {
+            Some(am) => {
+                b.source(prom)
+                    .source(AlertmanagerSource::new("alertmanager", am, interval))
+            }
+            None => b.source(prom.with_alerts()),
+        }
+    }
+
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self

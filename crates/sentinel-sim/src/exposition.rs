@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use sentinel_model::{ContainerState, LATENCY_BUCKETS_SECONDS, OwnerKind, PodPhase, Timestamp};
+use sentinel_model::{
+    ContainerState, LATENCY_BUCKETS_SECONDS, OwnerKind, PodPhase, PodState, PodUsage, Timestamp,
+};
 
 use crate::Frame;
 
@@ -40,11 +42,22 @@ impl Family {
     }
 
     fn push(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
+        self.push_more(suffix, labels, &[], value);
+    }
+
+    /// A sample whose labels are `base` followed by `extra`.
+    fn push_more(
+        &mut self,
+        suffix: &str,
+        base: &[(&str, &str)],
+        extra: &[(&str, &str)],
+        value: f64,
+    ) {
         let mut s = String::with_capacity(64);
         s.push_str(self.name);
         s.push_str(suffix);
         s.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
+        for (i, (k, v)) in base.iter().chain(extra).enumerate() {
             if i > 0 {
                 s.push(',');
             }
@@ -123,15 +136,7 @@ impl Exposition {
             (frame.at.millis() - t.millis()).max(0) as f64 / 1000.0
         });
         self.last_at = Some(frame.at);
-        let pods: HashMap<(&str, &str), &sentinel_model::PodState> = frame
-            .pods
-            .iter()
-            .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
-            .collect();
-        for u in &frame.pod_usage {
-            let Some(pod) = pods.get(&(u.namespace.as_str(), u.pod.as_str())) else {
-                continue;
-            };
+        for (u, pod) in with_pods(frame) {
             for (container, cores) in split_cpu(pod, u.cpu_cores) {
                 *self
                     .pod_cpu
@@ -161,15 +166,7 @@ impl Exposition {
         for node in &frame.nodes {
             f.node(node);
         }
-        let pods: HashMap<(&str, &str), &sentinel_model::PodState> = frame
-            .pods
-            .iter()
-            .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
-            .collect();
-        for u in &frame.pod_usage {
-            let Some(pod) = pods.get(&(u.namespace.as_str(), u.pod.as_str())) else {
-                continue;
-            };
+        for (u, pod) in with_pods(frame) {
             let node = pod.node.as_deref().unwrap_or("");
             for (container, _) in split_cpu(pod, u.cpu_cores) {
                 let id = format!("/kubepods/pod{}/{container}", pod.uid);
@@ -192,19 +189,13 @@ impl Exposition {
             let base = [("namespace", u.namespace.as_str()), ("pod", u.pod.as_str())];
             let ok = u.requests_total.saturating_sub(u.errors_total);
             f.requests
-                .push("", &[base[0], base[1], ("code", "200")], ok as f64);
-            f.requests.push(
-                "",
-                &[base[0], base[1], ("code", "500")],
-                u.errors_total as f64,
-            );
+                .push_more("", &base, &[("code", "200")], ok as f64);
+            f.requests
+                .push_more("", &base, &[("code", "500")], u.errors_total as f64);
             for (i, bound) in LATENCY_BUCKETS_SECONDS.iter().enumerate() {
                 let le = le_label(*bound);
-                f.latency.push(
-                    "_bucket",
-                    &[base[0], base[1], ("le", &le)],
-                    u.latency.0[i] as f64,
-                );
+                f.latency
+                    .push_more("_bucket", &base, &[("le", &le)], u.latency.0[i] as f64);
             }
             let (sum, _) = self.latency_sum.get(&pod.uid).copied().unwrap_or_default();
             f.latency.push("_sum", &base, sum);
@@ -234,6 +225,19 @@ impl Exposition {
         }
         out
     }
+}
+
+/// Each usage entry with its pod (entries for unknown pods are skipped).
+fn with_pods(frame: &Frame) -> impl Iterator<Item = (&PodUsage, &PodState)> {
+    let pods: HashMap<(&str, &str), &PodState> = frame
+        .pods
+        .iter()
+        .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
+        .collect();
+    frame
+        .pod_usage
+        .iter()
+        .filter_map(move |u| Some((u, *pods.get(&(u.namespace.as_str(), u.pod.as_str()))?)))
 }
 
 /// How a pod's CPU splits over its cgroups: the pod total (`""`), the pause
@@ -474,17 +478,8 @@ impl Families {
                 ("uid", uid),
                 ("container", c.name.as_str()),
             ];
-            self.container_info.push(
-                "",
-                &[
-                    base[0],
-                    base[1],
-                    base[2],
-                    base[3],
-                    ("image", c.image.as_str()),
-                ],
-                1.0,
-            );
+            self.container_info
+                .push_more("", &base, &[("image", c.image.as_str())], 1.0);
             self.restarts.push("", &base, f64::from(c.restart_count));
             self.ready.push("", &base, if c.ready { 1.0 } else { 0.0 });
             let running = matches!(c.state, ContainerState::Running { .. });
@@ -492,71 +487,30 @@ impl Families {
                 .push("", &base, if running { 1.0 } else { 0.0 });
             match &c.state {
                 ContainerState::Waiting { reason } => {
-                    self.waiting.push(
-                        "",
-                        &[
-                            base[0],
-                            base[1],
-                            base[2],
-                            base[3],
-                            ("reason", reason.as_str()),
-                        ],
-                        1.0,
-                    );
+                    self.waiting
+                        .push_more("", &base, &[("reason", reason.as_str())], 1.0);
                 }
                 ContainerState::Terminated { reason, .. } => {
-                    self.terminated.push(
-                        "",
-                        &[
-                            base[0],
-                            base[1],
-                            base[2],
-                            base[3],
-                            ("reason", reason.as_str()),
-                        ],
-                        1.0,
-                    );
+                    self.terminated
+                        .push_more("", &base, &[("reason", reason.as_str())], 1.0);
                 }
                 ContainerState::Running { .. } => {}
             }
             if let Some(reason) = &c.last_termination_reason {
-                self.last_terminated.push(
-                    "",
-                    &[
-                        base[0],
-                        base[1],
-                        base[2],
-                        base[3],
-                        ("reason", reason.as_str()),
-                    ],
-                    1.0,
-                );
+                self.last_terminated
+                    .push_more("", &base, &[("reason", reason.as_str())], 1.0);
             }
-            self.requests_res.push(
+            self.requests_res.push_more(
                 "",
-                &[
-                    base[0],
-                    base[1],
-                    base[2],
-                    base[3],
-                    ("node", node),
-                    ("resource", "cpu"),
-                    ("unit", "core"),
-                ],
+                &base,
+                &[("node", node), ("resource", "cpu"), ("unit", "core")],
                 f64::from(c.cpu_request_millis) / 1000.0,
             );
             if c.memory_limit_bytes > 0 {
-                self.limits_res.push(
+                self.limits_res.push_more(
                     "",
-                    &[
-                        base[0],
-                        base[1],
-                        base[2],
-                        base[3],
-                        ("node", node),
-                        ("resource", "memory"),
-                        ("unit", "byte"),
-                    ],
+                    &base,
+                    &[("node", node), ("resource", "memory"), ("unit", "byte")],
                     c.memory_limit_bytes as f64,
                 );
             }
@@ -627,6 +581,7 @@ impl Families {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::{Sim, SimConfig};
 
@@ -646,31 +601,31 @@ mod tests {
     fn cpu_counter_integrates_cores_over_time() {
         let mut sim = Sim::new(SimConfig::default(), Timestamp(0));
         let mut exp = Exposition::new();
+        let first = sim.step(Timestamp(2000));
+        exp.observe(&first);
+        let u = &first.pod_usage[0];
+        let uid = first
+            .pods
+            .iter()
+            .find(|p| p.name == u.pod)
+            .map(|p| p.uid.clone())
+            .unwrap();
+        // The first frame starts the clock; each later one adds cores × 2 s.
         let mut expected = 0.0;
-        let mut prev = None;
-        let mut uid = String::new();
-        let mut last = None;
-        for i in 1..=10 {
+        for i in 2..=10 {
             let frame = sim.step(Timestamp(2000 * i));
-            let u = &frame.pod_usage[0];
-            if uid.is_empty() {
-                uid = frame
-                    .pods
-                    .iter()
-                    .find(|p| p.name == u.pod)
-                    .map(|p| p.uid.clone())
-                    .unwrap_or_default();
-            }
-            if prev.is_some() {
-                expected += u.cpu_cores * 2.0;
-            }
-            prev = Some(());
+            let cores = frame
+                .pod_usage
+                .iter()
+                .find(|x| x.pod == u.pod)
+                .unwrap()
+                .cpu_cores;
+            expected += cores * 2.0;
             exp.observe(&frame);
-            last = Some(frame);
         }
         let got = exp.pod_cpu[&(uid, String::new())];
+        assert!(expected > 0.0);
         assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
-        assert!(last.is_some());
     }
 
     #[test]
