@@ -12,16 +12,18 @@ absent() { # crate, forbidden dependency; on any target platform
     fail=1
   fi
 }
-for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-runtime sentinel-service sentinel-cli sentinel-ui sentinel-prom sentinel-secrets sentinel-store; do
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-explain sentinel-runtime sentinel-service sentinel-cli sentinel-ui sentinel-prom sentinel-secrets sentinel-store; do
   absent "$c" tauri
 done
 for dep in tokio reqwest sqlx; do
   absent sentinel-model "$dep"; absent sentinel-protocol "$dep"; absent sentinel-sim "$dep"
   absent sentinel-detect "$dep"
+  absent sentinel-explain "$dep"
 done
 # The engine spawns nothing and does no IO: no async runtime, no HTTP, no files.
 for dep in futures mio hyper; do
   absent sentinel-detect "$dep"
+  absent sentinel-explain "$dep"
 done
 # The UI does IO only through Tauri's IPC (leptos pulls tokio on some hosts, so it is not listed).
 for dep in reqwest sqlx sentinel-runtime sentinel-sim sentinel-service; do
@@ -66,11 +68,11 @@ fi
 # The vocabulary and the contract build for the browser.
 cargo check --locked -q -p sentinel-model -p sentinel-protocol --target wasm32-unknown-unknown
 # The sim, the model and the engine never read the clock, touch files or spawn.
-if grep -rn "SystemTime::now\|Instant::now" crates/sentinel-sim/src crates/sentinel-model/src crates/sentinel-detect/src; then
+if grep -rn "SystemTime::now\|Instant::now" crates/sentinel-sim/src crates/sentinel-model/src crates/sentinel-detect/src crates/sentinel-explain/src; then
   echo "guard: the sim, the model and the engine must not read the clock" >&2
   fail=1
 fi
-if grep -rn "std::fs\|std::net\|std::thread\|std::process\|std::env" crates/sentinel-detect/src; then
+if grep -rn "std::fs\|std::net\|std::thread\|std::process\|std::env" crates/sentinel-detect/src crates/sentinel-explain/src; then
   echo "guard: the engine must not do IO, spawn or read the environment" >&2
   fail=1
 fi

@@ -13,6 +13,12 @@ pub enum EvalCommand {
     /// Numenta Anomaly Benchmark: DIR holds `data/<category>/<file>.csv` and
     /// `labels/combined_windows.json`.
     Nab(NabArgs),
+    /// The explainer on labelled case folders: top-1 / top-3 accuracy.
+    Explain(crate::explain::EvalExplainArgs),
+    /// Metric root-cause ranking on fault cases: top-1, top-3, Avg@5.
+    Rca(crate::rca::RcaArgs),
+    /// Write labelled root-cause cases from the demo shop.
+    RcaCases(crate::rca::RcaCasesArgs),
 }
 
 #[derive(Args)]
@@ -35,6 +41,9 @@ pub struct NabArgs {
 pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Nab(args) => nab_eval(args),
+        EvalCommand::Explain(args) => crate::explain::eval(args),
+        EvalCommand::Rca(args) => crate::rca::eval(args),
+        EvalCommand::RcaCases(args) => crate::rca::cases(args),
     }
 }
 

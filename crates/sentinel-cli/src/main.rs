@@ -6,8 +6,10 @@ mod bench_prom;
 mod demo;
 mod duration;
 mod eval;
+mod explain;
 mod exporter;
 mod history;
+mod rca;
 mod secret;
 mod watch;
 
@@ -56,6 +58,8 @@ enum Command {
     /// Score detectors on labelled benchmarks.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Explain an incident captured as a case folder, offline.
+    Explain(explain::ExplainArgs),
     /// Replay a recorded history through the engine, offline.
     Replay(history::ReplayArgs),
     /// Serve the demo cluster's metrics for a real Prometheus to scrape.
@@ -72,6 +76,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Eval(cmd) => return eval::run(cmd),
+        Command::Explain(args) => return explain::run(args),
         Command::Secret(cmd) => return secret::run(cmd),
         Command::Bench(BenchCommand {
             what: Some(BenchWhat::Detect(args)),
@@ -97,6 +102,6 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),
         Command::Exporter(args) => rt.block_on(exporter::run(args)),
-        Command::Eval(_) | Command::Secret(_) => Ok(()),
+        Command::Eval(_) | Command::Secret(_) | Command::Explain(_) => Ok(()),
     }
 }

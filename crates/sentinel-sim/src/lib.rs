@@ -8,6 +8,7 @@ mod alerts;
 mod dynamics;
 pub mod exposition;
 mod pods;
+pub mod rca;
 mod rng;
 pub mod scenario;
 mod topology;

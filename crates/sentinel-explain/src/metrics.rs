@@ -1,0 +1,321 @@
+//! Metric series of a capture (`timestamp,series,value`, the series in
+//! PromQL text form) and the one question the rules ask of them: did this
+//! series move at the onset, and by how much?
+
+use std::collections::BTreeMap;
+
+use sentinel_model::{Labels, Timestamp};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub labels: Labels,
+    /// (time, value), sorted by time.
+    pub points: Vec<(Timestamp, f64)>,
+}
+
+impl Series {
+    pub fn label(&self, k: &str) -> &str {
+        self.labels.get(k).map(String::as_str).unwrap_or("")
+    }
+
+    /// The text form, `name{a="b"}`.
+    pub fn text(&self) -> String {
+        if self.labels.is_empty() {
+            return self.name.clone();
+        }
+        let ls: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        format!("{}{{{}}}", self.name, ls.join(","))
+    }
+
+    /// Counters become per-second rates; gauges are returned as they are.
+    pub fn values(&self) -> Vec<(Timestamp, f64)> {
+        let counter = ["_total", "_count", "_sum", "_seconds_total"]
+            .iter()
+            .any(|s| self.name.ends_with(s));
+        if !counter {
+            return self.points.clone();
+        }
+        self.points
+            .windows(2)
+            .filter_map(|w| {
+                let dt = (w[1].0.0 - w[0].0.0) as f64 / 1000.0;
+                if dt <= 0.0 {
+                    return None;
+                }
+                let dv = if w[1].1 >= w[0].1 {
+                    w[1].1 - w[0].1
+                } else {
+                    w[1].1
+                };
+                Some((w[1].0, dv / dt))
+            })
+            .collect()
+    }
+}
+
+/// How a series moved around the onset: the baseline before it and the level after.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shift {
+    pub before: f64,
+    pub after: f64,
+    /// Robust z of the level after against the spread before.
+    pub z: f64,
+    /// When the level first left the baseline band, if it did.
+    pub changed_at: Option<Timestamp>,
+}
+
+impl Shift {
+    pub fn ratio(&self) -> f64 {
+        if self.before.abs() < 1e-12 {
+            if self.after.abs() < 1e-12 {
+                1.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            self.after / self.before
+        }
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Compare the window before `onset - guard` with the window from
+/// `onset - guard` on. The guard keeps a late onset from hiding the change
+/// inside the baseline.
+pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Option<Shift> {
+    let cut = onset.0 - guard_ms;
+    let mut before: Vec<f64> = points
+        .iter()
+        .filter(|(t, v)| t.0 < cut && v.is_finite())
+        .map(|p| p.1)
+        .collect();
+    let after: Vec<(Timestamp, f64)> = points
+        .iter()
+        .filter(|(t, v)| t.0 >= cut && v.is_finite())
+        .copied()
+        .collect();
+    if before.len() < 3 || after.is_empty() {
+        return None;
+    }
+    let base = median(&mut before);
+    let mut dev: Vec<f64> = before.iter().map(|v| (v - base).abs()).collect();
+    let mad = median(&mut dev) * 1.4826;
+    let scale = mad.max(base.abs() * 0.02).max(1e-9);
+    let mut av: Vec<f64> = after.iter().map(|p| p.1).collect();
+    // The level after is the most extreme quarter, so a change that has
+    // already started to recover still counts.
+    av.sort_by(f64::total_cmp);
+    let q = (av.len() / 4).max(1);
+    let hi = av[av.len() - q..].iter().sum::<f64>() / q as f64;
+    let lo = av[..q].iter().sum::<f64>() / q as f64;
+    let after_level = if (hi - base).abs() >= (base - lo).abs() {
+        hi
+    } else {
+        lo
+    };
+    let z = (after_level - base) / scale;
+    let changed_at = after
+        .iter()
+        .find(|(_, v)| ((v - base) / scale).abs() > 3.0)
+        .map(|p| p.0);
+    Some(Shift {
+        before: base,
+        after: after_level,
+        z,
+        changed_at,
+    })
+}
+
+/// Parse `timestamp,series,value` (a header line is optional). Timestamps are
+/// unix seconds (fractions allowed) or RFC 3339. Series with the same text
+/// form are merged and sorted.
+pub fn parse_csv(text: &str) -> Result<Vec<Series>, String> {
+    let mut by: BTreeMap<String, Series> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_csv(line);
+        if i == 0 && fields.first().is_some_and(|f| f.trim() == "timestamp") {
+            continue;
+        }
+        let [ts, series, value] = fields.as_slice() else {
+            return Err(format!(
+                "line {}: expected timestamp,series,value, got {} fields",
+                i + 1,
+                fields.len()
+            ));
+        };
+        let at = parse_time(ts).ok_or_else(|| format!("line {}: bad timestamp {ts:?}", i + 1))?;
+        let v: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("line {}: bad value {value:?}", i + 1))?;
+        let (name, labels) =
+            parse_series(series).ok_or_else(|| format!("line {}: bad series {series:?}", i + 1))?;
+        let key = series.trim().to_string();
+        by.entry(key)
+            .or_insert_with(|| Series {
+                name,
+                labels,
+                points: Vec::new(),
+            })
+            .points
+            .push((at, v));
+    }
+    let mut out: Vec<Series> = by.into_values().collect();
+    for s in &mut out {
+        s.points.sort_by_key(|p| p.0);
+    }
+    Ok(out)
+}
+
+pub fn parse_time(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        return secs
+            .is_finite()
+            .then(|| Timestamp((secs * 1000.0).round() as i64));
+    }
+    Timestamp::parse(s)
+}
+
+/// One CSV line into fields, honouring double quotes (`""` inside quotes).
+pub fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// `name{a="b",c="d"}` into its name and labels.
+pub fn parse_series(s: &str) -> Option<(String, Labels)> {
+    let s = s.trim();
+    let Some(open) = s.find('{') else {
+        return (!s.is_empty()).then(|| (s.to_string(), Labels::new()));
+    };
+    let name = s[..open].trim().to_string();
+    let body = s[open + 1..].trim_end().strip_suffix('}')?;
+    let mut labels = Labels::new();
+    let mut rest = body.trim();
+    while !rest.is_empty() {
+        let eq = rest.find('=')?;
+        let key = rest[..eq].trim().to_string();
+        let after = rest[eq + 1..].trim_start().strip_prefix('"')?;
+        let mut val = String::new();
+        let mut end = None;
+        let mut chars = after.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        val.push(match n {
+                            'n' => '\n',
+                            other => other,
+                        });
+                    }
+                }
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                c => val.push(c),
+            }
+        }
+        let end = end?;
+        labels.insert(key, val);
+        rest = after[end + 1..].trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    Some((name, labels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_text_round_trips() {
+        let (n, l) =
+            parse_series(r#"http_requests_total{code="500",pod="a-1"}"#).unwrap_or_default();
+        assert_eq!(n, "http_requests_total");
+        assert_eq!(l.get("code").map(String::as_str), Some("500"));
+        assert_eq!(parse_series("up").map(|p| p.0), Some("up".to_string()));
+        assert!(parse_series("up{a=b}").is_none());
+    }
+
+    #[test]
+    fn quoted_csv_fields_keep_their_commas() {
+        let csv = "timestamp,series,value\n100,\"x{a=\"\"1\"\",b=\"\"2\"\"}\",3\n160,\"x{a=\"\"1\"\",b=\"\"2\"\"}\",4\n";
+        let s = parse_csv(csv).unwrap_or_default();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].labels.len(), 2);
+        assert_eq!(
+            s[0].points,
+            vec![(Timestamp(100_000), 3.0), (Timestamp(160_000), 4.0)]
+        );
+        assert!(parse_csv("1,x,notanumber").is_err());
+    }
+
+    #[test]
+    fn counters_become_rates_and_shifts_are_found() {
+        let pts: Vec<(Timestamp, f64)> = (0..40)
+            .map(|i| {
+                (
+                    Timestamp(i * 15_000),
+                    if i < 30 {
+                        i as f64 * 15.0
+                    } else {
+                        450.0 + (i - 30) as f64 * 150.0
+                    },
+                )
+            })
+            .collect();
+        let s = Series {
+            name: "req_total".into(),
+            labels: Labels::new(),
+            points: pts,
+        };
+        let rates = s.values();
+        assert!((rates[5].1 - 1.0).abs() < 1e-9);
+        let sh = shift(&rates, Timestamp(30 * 15_000), 0).unwrap_or(Shift {
+            before: 0.0,
+            after: 0.0,
+            z: 0.0,
+            changed_at: None,
+        });
+        assert!((sh.ratio() - 10.0).abs() < 1e-9, "{sh:?}");
+        assert_eq!(sh.changed_at, Some(Timestamp(31 * 15_000)));
+    }
+}

@@ -1,0 +1,486 @@
+//! Slowness, read from metrics: throttling, a noisy neighbour, a saturated
+//! node, a slow path to a dependency, an autoscaler at its ceiling, a node
+//! whose network drops packets.
+
+use std::collections::BTreeMap;
+
+use super::{Ctx, Proposal};
+use crate::evidence::EvidenceKind;
+use crate::kube::{ObjRef, i64_at, quantity, str_at};
+use crate::metrics::{Series, Shift, shift};
+
+const RULE: &str = "metrics";
+/// The baseline ends this long before the onset, so an onset given a few
+/// minutes late still compares the change against calm data.
+const GUARD_MS: i64 = 5 * 60_000;
+
+fn moved(ctx: &Ctx, points: &[(sentinel_model::Timestamp, f64)]) -> Option<Shift> {
+    shift(points, ctx.cap.onset, GUARD_MS)
+}
+
+/// Sum of the rates of several series, aligned by time.
+fn sum_rates<'s>(
+    series: impl Iterator<Item = &'s Series>,
+) -> Vec<(sentinel_model::Timestamp, f64)> {
+    let mut by: BTreeMap<i64, f64> = BTreeMap::new();
+    for s in series {
+        for (t, v) in s.values() {
+            *by.entry(t.0).or_default() += v;
+        }
+    }
+    by.into_iter()
+        .map(|(t, v)| (sentinel_model::Timestamp(t), v))
+        .collect()
+}
+
+pub(crate) fn run(ctx: &mut Ctx) {
+    if !ctx.cap.metrics.is_empty() {
+        throttling(ctx);
+        let noisy_nodes = noisy(ctx);
+        saturation(ctx, &noisy_nodes);
+        dependency(ctx);
+        node_network(ctx);
+    }
+    hpa(ctx);
+}
+
+fn throttling(ctx: &mut Ctx) {
+    let cap = ctx.cap;
+    for s in cap
+        .metrics
+        .iter()
+        .filter(|s| s.name == "container_cpu_cfs_throttled_periods_total")
+    {
+        let (pod, container) = (s.label("pod"), s.label("container"));
+        let total = cap.metrics.iter().find(|t| {
+            t.name == "container_cpu_cfs_periods_total"
+                && t.label("pod") == pod
+                && t.label("container") == container
+        });
+        let thr = s.values();
+        let ratio: Vec<_> = match total {
+            Some(t) => {
+                let tv = t.values();
+                thr.iter()
+                    .zip(tv.iter())
+                    .map(|(a, b)| (a.0, if b.1 > 0.0 { a.1 / b.1 } else { 0.0 }))
+                    .collect()
+            }
+            None => thr,
+        };
+        let Some(sh) = moved(ctx, &ratio) else {
+            continue;
+        };
+        if sh.z < 4.0 || (total.is_some() && sh.after < 0.25) {
+            continue;
+        }
+        let r = ObjRef::new("Pod", s.label("namespace"), pod);
+        let pv = cap.objects.find("Pod", &r.namespace, pod);
+        let limit = pv
+            .and_then(|p| super::container_spec(p, container))
+            .map(|c| str_at(c, "/resources/limits/cpu").to_string())
+            .filter(|l| !l.is_empty());
+        let id = ctx.note(
+            EvidenceKind::Metric,
+            &r,
+            sh.changed_at,
+            format!(
+                "{}: throttled share {:.0}% before, {:.0}% after",
+                s.text(),
+                100.0 * sh.before,
+                100.0 * sh.after
+            ),
+        );
+        let owners = pv.map(|p| cap.objects.owners(p)).unwrap_or_default();
+        let limit_text = limit
+            .clone()
+            .map(|l| format!(" at its CPU limit of {l}"))
+            .unwrap_or_default();
+        Proposal::new("cpu_throttling", r.clone(), RULE, 0.9 * ctx.near(sh.changed_at))
+            .related(owners)
+            .say(format!("Container {container} of {r} is throttled{limit_text}: {:.0}% of its CPU periods from the onset, {:.0}% before.", 100.0 * sh.after, 100.0 * sh.before), &[id])
+            .hint(format!("Raise (or remove) the CPU limit{}, or reduce the work per pod (scale out).", limit.map(|l| format!(" of {l}")).unwrap_or_default()))
+            .done(ctx);
+    }
+}
+
+fn node_of(ctx: &Ctx, s: &Series) -> String {
+    let n = s.label("node");
+    if !n.is_empty() {
+        return n.to_string();
+    }
+    ctx.cap
+        .objects
+        .find("Pod", s.label("namespace"), s.label("pod"))
+        .map(|p| str_at(p, "/spec/nodeName").to_string())
+        .unwrap_or_default()
+}
+
+/// A pod whose CPU jumped at the onset while its neighbours suffered.
+fn noisy(ctx: &mut Ctx) -> Vec<String> {
+    let cap = ctx.cap;
+    let mut pods: BTreeMap<(String, String), Vec<&Series>> = BTreeMap::new();
+    for s in cap
+        .metrics
+        .iter()
+        .filter(|s| s.name == "container_cpu_usage_seconds_total" && !s.label("pod").is_empty())
+    {
+        if matches!(s.label("container"), "" | "POD")
+            && cap.metrics.iter().any(|o| {
+                o.name == s.name
+                    && o.label("pod") == s.label("pod")
+                    && !matches!(o.label("container"), "" | "POD")
+            })
+        {
+            continue;
+        }
+        pods.entry((s.label("namespace").to_string(), s.label("pod").to_string()))
+            .or_default()
+            .push(s);
+    }
+    let mut out = Vec::new();
+    let mut best: Option<(f64, ObjRef, String, Shift, String)> = None;
+    for ((ns, pod), series) in &pods {
+        let usage = sum_rates(series.iter().copied());
+        let Some(sh) = moved(ctx, &usage) else {
+            continue;
+        };
+        if sh.z < 5.0 || sh.after - sh.before < 0.4 || sh.ratio() < 2.5 {
+            continue;
+        }
+        let node = node_of(ctx, series[0]);
+        let gain = sh.after - sh.before;
+        if best.as_ref().is_none_or(|b| gain > b.0) {
+            best = Some((
+                gain,
+                ObjRef::new("Pod", ns, pod),
+                node,
+                sh,
+                series[0].text(),
+            ));
+        }
+    }
+    let Some((_, noisy, node, sh, text)) = best else {
+        return out;
+    };
+    if node.is_empty() {
+        return out;
+    }
+    // Victims: other pods on the node whose latency, errors or throttling rose.
+    let victims: Vec<(&Series, Shift)> = cap
+        .metrics
+        .iter()
+        .filter(|s| {
+            s.label("pod") != noisy.name && !s.label("pod").is_empty() && node_of(ctx, s) == node
+        })
+        .filter(|s| {
+            s.name.contains("latency")
+                || s.name.contains("duration")
+                || s.name.contains("throttled")
+                || s.name.contains("error")
+        })
+        .filter_map(|s| {
+            moved(ctx, &s.values())
+                .filter(|v| v.z > 4.0)
+                .map(|v| (s, v))
+        })
+        .collect();
+    let nid = ctx.note(
+        EvidenceKind::Metric,
+        &noisy,
+        sh.changed_at,
+        format!(
+            "{text} (summed over containers): {:.2} cores before, {:.2} after",
+            sh.before, sh.after
+        ),
+    );
+    let mut cites = vec![nid];
+    let mut victim_pods: Vec<ObjRef> = Vec::new();
+    for (s, v) in victims.iter().take(3) {
+        let r = ObjRef::new("Pod", s.label("namespace"), s.label("pod"));
+        cites.push(ctx.note(
+            EvidenceKind::Metric,
+            &r,
+            v.changed_at,
+            format!("{}: {:.3} before, {:.3} after", s.text(), v.before, v.after),
+        ));
+        if !victim_pods.contains(&r) {
+            victim_pods.push(r);
+        }
+    }
+    if victim_pods.is_empty() {
+        return out;
+    }
+    out.push(node.clone());
+    let owners = cap
+        .objects
+        .find("Pod", &noisy.namespace, &noisy.name)
+        .map(|p| cap.objects.owners(p))
+        .unwrap_or_default();
+    Proposal::new("noisy_neighbor", noisy.clone(), RULE, 0.92 * ctx.near(sh.changed_at))
+        .related(owners)
+        .related([ObjRef::new("Node", "", &node)])
+        .related(victim_pods.clone())
+        .say(format!("{noisy} jumped from {:.2} to {:.2} cores on {node} at the onset, and {} of its neighbours slowed down.", sh.before, sh.after, victim_pods.len()), &cites)
+        .hint(format!("Give {noisy} a CPU limit (or move it: a dedicated node, anti-affinity); give the latency-sensitive pods on {node} guaranteed CPU requests."))
+        .done(ctx);
+    out
+}
+
+/// Node CPU utilisation in [0, 1], per node, from whatever the capture has.
+fn node_utilisation(
+    ctx: &Ctx,
+) -> BTreeMap<String, (Vec<(sentinel_model::Timestamp, f64)>, String)> {
+    let cap = ctx.cap;
+    let mut out = BTreeMap::new();
+    for s in &cap.metrics {
+        let node = if s.label("node").is_empty() {
+            s.label("instance").split(':').next().unwrap_or("")
+        } else {
+            s.label("node")
+        };
+        if node.is_empty() {
+            continue;
+        }
+        let cores = cap.objects.find("Node", "", node).and_then(|n| {
+            quantity(str_at(n, "/status/capacity/cpu"))
+                .or_else(|| quantity(str_at(n, "/status/allocatable/cpu")))
+        });
+        let util: Option<Vec<_>> =
+            if s.name.contains("cpu_utili") || s.name.contains("cpu_usage_ratio") {
+                Some(s.values())
+            } else if s.name == "node_cpu_usage_seconds_total" {
+                cores.map(|c| s.values().into_iter().map(|(t, v)| (t, v / c)).collect())
+            } else {
+                None
+            };
+        if let Some(u) = util {
+            out.insert(node.to_string(), (u, s.text()));
+        }
+    }
+    out
+}
+
+fn saturation(ctx: &mut Ctx, noisy_nodes: &[String]) {
+    for (node, (util, text)) in node_utilisation(ctx) {
+        let Some(sh) = moved(ctx, &util) else {
+            continue;
+        };
+        if sh.after < 0.9 || sh.before > 0.85 {
+            continue;
+        }
+        let r = ObjRef::new("Node", "", &node);
+        let id = ctx.note(
+            EvidenceKind::Metric,
+            &r,
+            sh.changed_at,
+            format!(
+                "{text}: {:.0}% before, {:.0}% after",
+                100.0 * sh.before,
+                100.0 * sh.after
+            ),
+        );
+        let score = if noisy_nodes.contains(&node) {
+            0.55
+        } else {
+            0.85
+        };
+        Proposal::new("cpu_saturation", r.clone(), RULE, score * ctx.near(sh.changed_at))
+            .say(format!("{r} runs at {:.0}% CPU from the onset (it was at {:.0}%).", 100.0 * sh.after, 100.0 * sh.before), &[id])
+            .hint(format!("Add capacity or spread the load off {node} (requests that reflect real use let the scheduler do it)."))
+            .done(ctx);
+    }
+}
+
+fn service_of(s: &Series) -> &str {
+    ["service", "destination_service", "app", "job"]
+        .iter()
+        .map(|k| s.label(k))
+        .find(|v| !v.is_empty())
+        .unwrap_or("")
+}
+
+/// The service whose latency moved first, when its own CPU did not.
+fn dependency(ctx: &mut Ctx) {
+    let cap = ctx.cap;
+    let mut moves: Vec<(&Series, Shift, bool)> = Vec::new();
+    for s in &cap.metrics {
+        let network = s.name.contains("network")
+            && (s.name.contains("latency") || s.name.contains("rtt") || s.name.contains("delay"));
+        let gauge = !(s.name.ends_with("_bucket")
+            || s.name.ends_with("_sum")
+            || s.name.ends_with("_count"));
+        if !(gauge && (s.name.contains("latency") || s.name.contains("duration")) || network)
+            || service_of(s).is_empty()
+        {
+            continue;
+        }
+        if let Some(sh) = moved(ctx, &s.values()).filter(|v| v.z > 4.0 && v.ratio() > 1.5) {
+            moves.push((s, sh, network));
+        }
+    }
+    moves.sort_by_key(|(s, sh, net)| {
+        (
+            !*net,
+            sh.changed_at.map(|t| t.0).unwrap_or(i64::MAX),
+            s.text(),
+        )
+    });
+    let Some((s, sh, net)) = moves.first() else {
+        return;
+    };
+    let svc = service_of(s);
+    // A service whose CPU rose is saturated, not delayed on the network.
+    let cpu_rose = cap
+        .metrics
+        .iter()
+        .filter(|c| c.name.contains("cpu") && service_of(c) == svc)
+        .any(|c| moved(ctx, &c.values()).is_some_and(|v| v.z > 5.0 && v.ratio() > 2.0));
+    if cpu_rose {
+        return;
+    }
+    let ns = s.label("namespace");
+    let subject = cap
+        .objects
+        .of_kind("Service")
+        .iter()
+        .find(|o| {
+            str_at(o, "/metadata/name") == svc
+                && (ns.is_empty() || str_at(o, "/metadata/namespace") == ns)
+        })
+        .map(|o| ObjRef::of(o, "Service"))
+        .unwrap_or_else(|| ObjRef::new("Service", ns, svc));
+    let id = ctx.note(
+        EvidenceKind::Metric,
+        &subject,
+        sh.changed_at,
+        format!(
+            "{}: {:.3} before, {:.3} after",
+            s.text(),
+            sh.before,
+            sh.after
+        ),
+    );
+    let mut cites = vec![id];
+    let later: Vec<String> = moves
+        .iter()
+        .skip(1)
+        .filter(|(o, ..)| service_of(o) != svc)
+        .map(|(o, ..)| service_of(o).to_string())
+        .collect();
+    for (o, osh, _) in moves
+        .iter()
+        .skip(1)
+        .filter(|(o, ..)| service_of(o) != svc)
+        .take(2)
+    {
+        let r = ObjRef::new("Service", o.label("namespace"), service_of(o));
+        cites.push(ctx.note(
+            EvidenceKind::Metric,
+            &r,
+            osh.changed_at,
+            format!(
+                "{}: {:.3} before, {:.3} after",
+                o.text(),
+                osh.before,
+                osh.after
+            ),
+        ));
+    }
+    let timeouts = ctx
+        .logs_matching("", "", &["deadline exceeded", "timeout", "timed out"])
+        .into_iter()
+        .filter(|l| l.line.contains(svc))
+        .collect::<Vec<_>>();
+    cites.extend(ctx.note_logs(&subject, &timeouts));
+    let score = if *net || !later.is_empty() { 0.85 } else { 0.6 };
+    let mut dedup = later.clone();
+    dedup.sort();
+    dedup.dedup();
+    Proposal::new("dependency_network_delay", subject.clone(), RULE, score * ctx.near(sh.changed_at))
+        .say(format!("Latency to {svc} rose first ({:.3} → {:.3}) without its CPU rising{}.", sh.before, sh.after, if dedup.is_empty() { String::new() } else { format!("; then its callers followed: {}", dedup.join(", ")) }), &cites)
+        .hint(format!("Check the network path to {svc}: NetworkPolicy, the nodes its pods run on, a service mesh fault or cross-zone routing; raise client timeouts only as a stopgap."))
+        .done(ctx);
+}
+
+fn node_network(ctx: &mut Ctx) {
+    let cap = ctx.cap;
+    let mut by_node: BTreeMap<String, (&Series, Shift)> = BTreeMap::new();
+    for s in cap.metrics.iter().filter(|s| {
+        s.name.starts_with("node_network_")
+            && (s.name.contains("drop") || s.name.contains("errs") || s.name.contains("retrans"))
+            || s.name.starts_with("node_netstat_Tcp_RetransSegs")
+    }) {
+        let node = if s.label("node").is_empty() {
+            s.label("instance").split(':').next().unwrap_or("")
+        } else {
+            s.label("node")
+        };
+        if node.is_empty() {
+            continue;
+        }
+        if let Some(sh) = moved(ctx, &s.values()).filter(|v| v.z > 5.0 && v.after > 0.0) {
+            by_node.entry(node.to_string()).or_insert((s, sh));
+        }
+    }
+    for (node, (s, sh)) in by_node {
+        let r = ObjRef::new("Node", "", &node);
+        let id = ctx.note(
+            EvidenceKind::Metric,
+            &r,
+            sh.changed_at,
+            format!(
+                "{}: {:.2}/s before, {:.2}/s after",
+                s.text(),
+                sh.before,
+                sh.after
+            ),
+        );
+        Proposal::new("node_network_degraded", r.clone(), RULE, 0.85 * ctx.near(sh.changed_at))
+            .say(format!("{r} started dropping or retransmitting packets at the onset ({:.2}/s, from {:.2}/s).", sh.after, sh.before), &[id])
+            .hint(format!("Check {node}'s NIC, MTU and link; cordon it and move the affected pods while it is investigated."))
+            .done(ctx);
+    }
+}
+
+fn hpa(ctx: &mut Ctx) {
+    let cap = ctx.cap;
+    for h in cap.objects.of_kind("HorizontalPodAutoscaler") {
+        let r = ObjRef::of(h, "HorizontalPodAutoscaler");
+        let (Some(cur), Some(max)) = (
+            i64_at(h, "/status/currentReplicas"),
+            i64_at(h, "/spec/maxReplicas"),
+        ) else {
+            continue;
+        };
+        if cur < max {
+            continue;
+        }
+        let limited = crate::kube::arr_at(h, "/status/conditions")
+            .iter()
+            .find(|c| str_at(c, "/type") == "ScalingLimited" && str_at(c, "/status") == "True");
+        let at = limited.and_then(|c| crate::kube::time_at(c, "/lastTransitionTime"));
+        let id = ctx.note(
+            EvidenceKind::Spec,
+            &r,
+            at,
+            format!(
+                "{r}: {cur} of at most {max} replicas{}",
+                limited
+                    .map(|c| format!("; ScalingLimited: {}", str_at(c, "/message")))
+                    .unwrap_or_default()
+            ),
+        );
+        let target = ObjRef::new(
+            str_at(h, "/spec/scaleTargetRef/kind"),
+            &r.namespace,
+            str_at(h, "/spec/scaleTargetRef/name"),
+        );
+        let score = if limited.is_some() { 0.9 } else { 0.75 };
+        Proposal::new("hpa_at_max", r.clone(), RULE, score * ctx.near(at))
+            .related([target.clone()])
+            .say(format!("{r} runs {target} at its maximum of {max} replicas and cannot add more."), &[id])
+            .hint(format!("Raise maxReplicas of {r} (check the quota and node capacity first), or make each replica handle more."))
+            .done(ctx);
+    }
+}
