@@ -8,6 +8,7 @@
 mod cli;
 mod e2e;
 mod eval;
+mod explain;
 mod history;
 mod ipc;
 mod live;
