@@ -590,8 +590,6 @@ def kube_proxy_down(c):
 def scheduler_down(c):
     s = c.find("Pod", "kube-scheduler-node-a", "kube-system")
     c.crash(s, exit_code=1, restarts=12)
-    for p in c.pods_of("frontend"):
-        pass
     pods = c.app("shop", "promo-banner", 3, "ghcr.io/acme/promo:1.0.0")
     for p in pods:
         p["spec"].pop("nodeName")

@@ -33,6 +33,9 @@ const CALLS: &[(&str, &str)] = &[
     ("recommendation", "catalog"),
 ];
 
+/// The base latency a CPU-starved callee adds to, as its callers see it.
+const CALLEE_LATENCY_S: f64 = 0.05;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     Cpu,
@@ -105,7 +108,7 @@ pub fn case(root_i: usize, fault: Fault, seed: u64) -> RcaCase {
                         cpu += 1.5;
                         lat += lat0 * 1.5;
                     }
-                    Fault::Cpu => lat += k * lat0_of(root) * 1.5,
+                    Fault::Cpu => lat += k * CALLEE_LATENCY_S * 1.5,
                     Fault::Memory if *svc == root => {
                         mem_leak += 4e6;
                         mem += mem_leak;
@@ -133,11 +136,6 @@ pub fn case(root_i: usize, fault: Fault, seed: u64) -> RcaCase {
         metrics_csv: csv,
         case_json,
     }
-}
-
-/// The demo callee's base latency, for CPU faults carried to callers.
-fn lat0_of(_root: &str) -> f64 {
-    0.05
 }
 
 #[cfg(test)]

@@ -169,6 +169,11 @@ impl Proposal {
         self
     }
 
+    pub fn scale(mut self, f: f64) -> Self {
+        self.score *= f;
+        self
+    }
+
     pub fn hint(mut self, text: impl Into<String>) -> Self {
         self.mitigation.push(text.into());
         self

@@ -113,13 +113,6 @@ pub(crate) fn run(ctx: &mut Ctx) {
     }
 }
 
-impl Proposal {
-    pub(crate) fn scale(mut self, f: f64) -> Self {
-        self.score *= f;
-        self
-    }
-}
-
 fn classify(ctx: &mut Ctx, p: &Value, pod: &ObjRef, r: &Reason, cite: &str) -> Option<Proposal> {
     let t = r.text.to_ascii_lowercase();
     let cite = cite.to_string();

@@ -183,25 +183,9 @@ fn diagnose(
         })
         .collect();
     if (with_modes.is_empty() && !free.is_empty()) || msg.contains("accessmode") {
-        let offered: Vec<String> = free
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} ({})",
-                    str_at(p, "/metadata/name"),
-                    modes(p, "/spec/accessModes").join(",")
-                )
-            })
-            .collect();
-        let id = ctx.note(
-            EvidenceKind::Spec,
-            &r,
-            None,
-            format!(
-                "available volumes of class {class:?}: {}",
-                offered.join("; ")
-            ),
-        );
+        let (offered, id) = note_offered(ctx, &r, class, &free, |p| {
+            modes(p, "/spec/accessModes").join(",")
+        });
         return Some((
             "pvc_access_mode_mismatch",
             (format!("{r} asks for {}, and the available volumes offer only {}.", want_modes.join(","), offered.join("; ")), vec![id]),
@@ -213,25 +197,9 @@ fn diagnose(
         .iter()
         .any(|p| quantity(str_at(p, "/spec/capacity/storage")).unwrap_or(0.0) >= want);
     if !big_enough || msg.contains("too small") {
-        let offered: Vec<String> = with_modes
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} ({})",
-                    str_at(p, "/metadata/name"),
-                    str_at(p, "/spec/capacity/storage")
-                )
-            })
-            .collect();
-        let id = ctx.note(
-            EvidenceKind::Spec,
-            &r,
-            None,
-            format!(
-                "available volumes of class {class:?}: {}",
-                offered.join("; ")
-            ),
-        );
+        let (offered, id) = note_offered(ctx, &r, class, &with_modes, |p| {
+            str_at(p, "/spec/capacity/storage").to_string()
+        });
         return Some((
             "pvc_capacity_insufficient",
             (
@@ -276,6 +244,26 @@ fn already_bound(ctx: &mut Ctx, r: &ObjRef, pv: &str) -> (&'static str, Said, St
             "Point the claim at a free volume, or release {pv} (delete claim {other} and clear the volume's claimRef) if it is no longer used."
         ),
     )
+}
+
+/// Note the volumes a claim could have had, each with `what` of it.
+fn note_offered(
+    ctx: &mut Ctx,
+    r: &ObjRef,
+    class: &str,
+    volumes: &[&Value],
+    what: impl Fn(&Value) -> String,
+) -> (Vec<String>, String) {
+    let offered: Vec<String> = volumes
+        .iter()
+        .map(|p| format!("{} ({})", str_at(p, "/metadata/name"), what(p)))
+        .collect();
+    let text = format!(
+        "available volumes of class {class:?}: {}",
+        offered.join("; ")
+    );
+    let id = ctx.note(EvidenceKind::Spec, r, None, text);
+    (offered, id)
 }
 
 fn modes(v: &Value, ptr: &str) -> Vec<String> {
