@@ -10,6 +10,7 @@ mod e2e;
 mod eval;
 mod explain;
 mod history;
+mod incidents;
 mod ipc;
 mod live;
 mod runtime;

@@ -5,9 +5,11 @@
 
 mod dto;
 mod error;
+mod incident;
 
 pub use dto::*;
 pub use error::{ErrorKind, IpcError};
+pub use incident::*;
 pub use sentinel_model as model;
 
 use serde::Serialize;
@@ -50,6 +52,12 @@ commands! {
     ExplainAlert = "explain_alert" (AlertRef) -> Explanation;
     /// Mark an engine finding as a false positive or confirmed.
     MarkFinding = "mark_finding" (MarkArgs) -> Explanation;
+    /// Incidents, filtered, newest first.
+    ListIncidents = "list_incidents" (IncidentQuery) -> IncidentPage;
+    /// One incident: timeline, analysis with cited evidence, rule traces.
+    GetIncident = "get_incident" (IncidentRef) -> IncidentDetail;
+    /// Acknowledge, resolve or reopen an incident (written to the audit log).
+    ActOnIncident = "act_on_incident" (IncidentActionArgs) -> IncidentRow;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
     /// Starts streaming [`Update`]s to the channel given with the call.

@@ -30,6 +30,8 @@ pub struct Detection {
     nodes: HashMap<String, (SeriesId, SeriesId)>,
     named: HashMap<String, SeriesId>,
     out: Vec<Finding>,
+    /// Findings reported since the incident manager last took them.
+    reported: Vec<Finding>,
     /// Firing, then recently resolved; rebuilt only when something changed.
     view: Arc<Vec<Finding>>,
     dirty: bool,
@@ -48,6 +50,7 @@ impl Detection {
             nodes: HashMap::new(),
             named: HashMap::new(),
             out: Vec::new(),
+            reported: Vec::new(),
             view: Arc::default(),
             dirty: false,
             log: None,
@@ -274,11 +277,17 @@ impl Detection {
         if !self.out.is_empty() {
             // The engine keeps the findings; the view is rebuilt from it.
             self.dirty = true;
+            self.reported.extend(self.out.iter().cloned());
             match &mut self.log {
                 Some(log) => log.extend(self.out.drain(..).map(|f| Record::Finding(Box::new(f)))),
                 None => self.out.clear(),
             }
         }
+    }
+
+    /// Findings reported (fired, escalated, resolved) since the last call.
+    pub fn take_reported(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.reported)
     }
 
     /// Firing findings (newest first), then recently resolved ones.

@@ -3,9 +3,11 @@
 //! publishes an immutable [`Snapshot`] that any number of readers (the
 //! desktop shell, the CLI) watch. The runtime owns the clock.
 
+mod capture;
 pub mod clock;
 mod demo;
 mod detection;
+pub mod incidents;
 mod live;
 mod msg;
 pub mod procmem;
@@ -50,12 +52,34 @@ pub struct RuntimeBuilder {
     notices: Vec<(Severity, String)>,
     rules: sentinel_detect::RuleFile,
     history: Option<sentinel_store::Store>,
+    incidents: sentinel_explain::incident::IncidentConfig,
+    notify: sentinel_explain::incident::notify::NotifyConfig,
+    calls: Vec<(String, String)>,
 }
 
 impl RuntimeBuilder {
     /// Record what the engine is fed and reports into this history.
     pub fn history(mut self, store: sentinel_store::Store) -> Self {
         self.history = Some(store);
+        self
+    }
+
+    /// How signals become incidents (windows, quiet period, cluster name).
+    pub fn incidents(mut self, cfg: sentinel_explain::incident::IncidentConfig) -> Self {
+        self.incidents = cfg;
+        self
+    }
+
+    /// When incidents raise desktop notifications.
+    pub fn notify(mut self, cfg: sentinel_explain::incident::notify::NotifyConfig) -> Self {
+        self.notify = cfg;
+        self
+    }
+
+    /// Service dependencies (`namespace/service`, caller first) that link
+    /// incidents across services.
+    pub fn calls(mut self, calls: Vec<(String, String)>) -> Self {
+        self.calls = calls;
         self
     }
 
@@ -117,6 +141,9 @@ impl RuntimeBuilder {
         let (tx, rx) = mpsc::channel(4);
         let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
         let mut state = State::new(self.mode, self.window, statuses, self.rules);
+        state
+            .incidents_mut()
+            .configure(self.incidents, self.notify, self.calls);
         for (level, message) in self.notices {
             state.add_notice(level, message);
         }
@@ -129,7 +156,13 @@ impl RuntimeBuilder {
             records = Some(rec_tx);
             writer = Some(tokio::spawn(async move {
                 match recording::Writer::new(store, notify.clone()).await {
-                    Ok(w) => w.run(rec_rx).await,
+                    Ok(w) => {
+                        let active = w.active_incidents().await;
+                        if !active.is_empty() {
+                            let _ = notify.send(Msg::RestoreIncidents(active)).await;
+                        }
+                        w.run(rec_rx).await
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "history unavailable");
                         let _ = notify
@@ -198,6 +231,9 @@ impl Runtime {
             sources: Vec::new(),
             notices: Vec::new(),
             rules: sentinel_detect::default_pack(),
+            incidents: sentinel_explain::incident::IncidentConfig::default(),
+            notify: sentinel_explain::incident::notify::NotifyConfig::default(),
+            calls: Vec::new(),
             history: None,
         }
     }
@@ -219,6 +255,16 @@ impl Runtime {
     pub fn demo(config: DemoConfig) -> RuntimeBuilder {
         Self::builder(Arc::new(SystemClock))
             .mode(Mode::Demo)
+            .incidents(sentinel_explain::incident::IncidentConfig {
+                cluster: "demo".into(),
+                ..Default::default()
+            })
+            .calls(
+                sentinel_sim::scenario::CALLS
+                    .iter()
+                    .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+                    .collect(),
+            )
             .source(DemoSource::new(config))
     }
 
@@ -266,6 +312,50 @@ impl Runtime {
             .await
             .map_err(|_| RuntimeError::Stopped)?;
         rx.await.map_err(|_| RuntimeError::Stopped)
+    }
+
+    /// Acknowledge, resolve or reopen an incident as `by`; the incident as
+    /// it now stands, or why the action was refused.
+    pub async fn act_on_incident(
+        &self,
+        id: String,
+        act: incidents::Act,
+        by: String,
+        note: String,
+    ) -> Result<Result<sentinel_explain::incident::Incident, String>, RuntimeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Incident {
+                id,
+                act,
+                by,
+                note,
+                reply,
+            })
+            .await
+            .map_err(|_| RuntimeError::Stopped)?;
+        rx.await.map_err(|_| RuntimeError::Stopped)
+    }
+
+    /// Hold back notifications until `until` (None lifts the snooze).
+    pub async fn snooze(
+        &self,
+        until: Option<sentinel_model::Timestamp>,
+    ) -> Result<(), RuntimeError> {
+        self.tx
+            .send(Msg::Snooze(until))
+            .await
+            .map_err(|_| RuntimeError::Stopped)
+    }
+
+    pub async fn set_notify(
+        &self,
+        cfg: sentinel_explain::incident::notify::NotifyConfig,
+    ) -> Result<(), RuntimeError> {
+        self.tx
+            .send(Msg::NotifyConfig(cfg))
+            .await
+            .map_err(|_| RuntimeError::Stopped)
     }
 
     pub async fn notice(
@@ -329,6 +419,37 @@ async fn run_loop(
                 let ok = state.mark_finding(&id, mark, clock.now());
                 let _ = reply.send(ok);
                 ok
+            }
+            Msg::Incident {
+                id,
+                act,
+                by,
+                note,
+                reply,
+            } => {
+                let result = state.act_on_incident(&id, act, &by, &note, clock.now());
+                let ok = result.is_ok();
+                if let Err(e) = &result {
+                    tracing::info!(incident = %id, error = %e, "incident action refused");
+                }
+                let _ = reply.send(result);
+                ok
+            }
+            Msg::RestoreIncidents(list) => {
+                tracing::info!(
+                    count = list.len(),
+                    "active incidents restored from the history"
+                );
+                state.incidents_mut().restore(list);
+                true
+            }
+            Msg::Snooze(until) => {
+                state.incidents_mut().snooze(until);
+                true
+            }
+            Msg::NotifyConfig(cfg) => {
+                state.incidents_mut().set_notify(cfg);
+                false
             }
             Msg::PodTrend { pod, reply } => {
                 let _ = reply.send(state.pod_trend(&pod));

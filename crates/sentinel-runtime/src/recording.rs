@@ -45,6 +45,31 @@ impl Writer {
         })
     }
 
+    /// Incidents that were open or acknowledged when the history was last
+    /// written (a restart should not forget them). Damaged rows are skipped.
+    pub async fn active_incidents(&self) -> Vec<sentinel_explain::incident::Incident> {
+        let filter = sentinel_store::IncidentFilter {
+            states: vec!["open".into(), "acknowledged".into()],
+            ..Default::default()
+        };
+        match self.store.incidents(&filter).await {
+            Ok(rows) => rows
+                .iter()
+                .filter_map(|r| match serde_json::from_str(&r.body) {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        tracing::warn!(incident = %r.id, error = %e, "stored incident unreadable");
+                        None
+                    }
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read stored incidents");
+                Vec::new()
+            }
+        }
+    }
+
     /// The loop never waits for the writer, so the writer may wait for it.
     async fn tell(&self, level: Severity, message: String) {
         let _ = self

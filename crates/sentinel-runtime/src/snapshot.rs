@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use sentinel_explain::incident::Incident;
+
+use crate::incidents::Sent;
+
 use sentinel_model::{
     Alert, ClusterEvent, Duration, Finding, NodeState, PodState, Severity, Timestamp,
 };
@@ -113,6 +117,12 @@ pub struct Snapshot {
     pub notices: Arc<Vec<(Severity, String)>>,
     /// The engine's findings: firing (newest first), then recently resolved.
     pub findings: Arc<Vec<Finding>>,
+    /// Incidents the manager holds (active and recently resolved), newest first.
+    pub incidents: Arc<Vec<Arc<Incident>>>,
+    /// The newest notifications the policy let through, oldest first.
+    pub notifications: Arc<Vec<Sent>>,
+    /// Notifications are snoozed until then.
+    pub snoozed_until: Option<Timestamp>,
 }
 
 impl Snapshot {
@@ -133,6 +143,9 @@ impl Snapshot {
             memory_bytes: None,
             notices: Arc::default(),
             findings: Arc::default(),
+            incidents: Arc::default(),
+            notifications: Arc::default(),
+            snoozed_until: None,
         }
     }
 

@@ -10,6 +10,7 @@ use sentinel_model::{
 };
 
 use crate::detection::Detection;
+use crate::incidents::{Act, Incidents};
 use crate::series::Rolling;
 use crate::snapshot::{
     CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
@@ -60,6 +61,7 @@ pub struct State {
     /// The current notice of each topic.
     notice_topics: HashMap<&'static str, String>,
     detection: Detection,
+    incidents: Incidents,
 }
 
 impl State {
@@ -71,6 +73,10 @@ impl State {
     ) -> Self {
         Self {
             detection: Detection::new(rules),
+            incidents: Incidents::new(
+                sentinel_explain::incident::IncidentConfig::default(),
+                sentinel_explain::incident::notify::NotifyConfig::default(),
+            ),
             mode,
             window,
             trend_capacity: 450,
@@ -129,19 +135,71 @@ impl State {
     /// Log the engine's input and findings for the history from now on.
     pub fn record(&mut self, at: Timestamp) {
         self.detection.record(at);
+        self.incidents.record();
     }
 
-    /// What the engine was fed and reported since the last call.
+    /// What the engine was fed and reported, and the incidents and operator
+    /// actions, since the last call.
     pub fn take_log(&mut self) -> Vec<sentinel_store::Record> {
-        self.detection.take_log()
+        let mut log = self.detection.take_log();
+        self.incidents.take_log(&mut log);
+        log
     }
 
-    /// Time passed: absence rules may fire.
+    /// Time passed: absence rules may fire, quiet incidents resolve.
     pub fn tick(&mut self, now: Timestamp) {
         // Until live data arrives, silence means "still starting", not "gone".
         if self.data_at.is_some() {
             self.detection.tick(now);
+            let reported = self.detection.take_reported();
+            self.incidents.findings(&reported);
         }
+        self.incidents.tick(now);
+        self.capture_incidents(now);
+    }
+
+    pub fn incidents_mut(&mut self) -> &mut Incidents {
+        &mut self.incidents
+    }
+
+    pub(crate) fn incidents_ref(&self) -> &Incidents {
+        &self.incidents
+    }
+
+    pub(crate) fn pod_views(&self) -> &[PodView] {
+        &self.pods
+    }
+
+    pub(crate) fn node_states(&self) -> &[NodeState] {
+        &self.nodes
+    }
+
+    pub(crate) fn recent_events(&self) -> impl Iterator<Item = &ClusterEvent> {
+        self.events.iter()
+    }
+
+    pub(crate) fn findings_view(&mut self) -> Arc<Vec<sentinel_model::Finding>> {
+        self.detection.view()
+    }
+
+    /// Memory (bytes) of the pod at `index` over the trend window.
+    pub(crate) fn memory_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
+        self.side
+            .get(index)
+            .map(|s| s.trend.iter().map(|p| (p.0, f64::from(p.2))).collect())
+            .unwrap_or_default()
+    }
+
+    /// An operator's action on an incident; the incident as it now stands.
+    pub fn act_on_incident(
+        &mut self,
+        id: &str,
+        act: Act,
+        by: &str,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<sentinel_explain::incident::Incident, String> {
+        self.incidents.act(id, act, by, note, at)
     }
 
     /// An operator's verdict on a finding; false if the finding is unknown.
@@ -184,11 +242,13 @@ impl State {
         if let Some(pods) = batch.pods {
             self.replace_pods(at, pods);
             let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
+            self.incidents.pods(&pods);
             self.detection.pods(at, &pods);
         }
         if let Some(usage) = batch.pod_usage {
             self.record_pod_usage(at, usage);
         }
+        self.incidents.events(&batch.events);
         for e in batch.events {
             if self.events.len() == EVENTS_KEPT {
                 self.events.pop_front();
@@ -196,9 +256,20 @@ impl State {
             self.events.push_back(e);
         }
         if let Some(alerts) = batch.alerts {
+            self.incidents.alerts(at, &alerts);
             self.alerts = Arc::new(alerts);
         }
         self.detection.fed(at);
+        let reported = self.detection.take_reported();
+        self.incidents.findings(&reported);
+        // History replayed at start-up opens incidents but raises no
+        // notifications: it is not news.
+        if batch.backfill {
+            self.incidents.settle_quietly();
+        } else {
+            self.incidents.settle(at);
+        }
+        self.capture_incidents(at);
     }
 
     /// Takes a new pod list. Sources list pods in a stable order, so the
@@ -442,6 +513,9 @@ impl State {
             memory_bytes: self.memory_bytes,
             notices: Arc::clone(&self.notices),
             findings: self.detection.view(),
+            incidents: self.incidents.view(),
+            notifications: self.incidents.sent(),
+            snoozed_until: self.incidents.snoozed_until(now),
         }
     }
 }

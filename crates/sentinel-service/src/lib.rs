@@ -3,10 +3,15 @@
 //! the UI receives. Filtering, sorting, paging and downsampling happen here,
 //! never in the UI.
 
+mod incidents;
 mod overview;
 mod pods;
 mod why;
 
+pub use incidents::{
+    MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
+    list_incidents, notifications_after, timeline,
+};
 pub use overview::{overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};

@@ -21,6 +21,13 @@ pub const DOWN_AT: i64 = 900;
 pub const EVICT_AT: i64 = 940;
 pub const DOWN_END: i64 = 1080;
 
+/// Which demo services call which (`namespace/service`, caller first): the
+/// slow-dependency incident spreads along these edges.
+pub const CALLS: [(&str, &str); 2] = [
+    ("shop/frontend", "shop/checkout"),
+    ("shop/checkout", "shop/payments"),
+];
+
 /// The node the noisy neighbour lands on and the node that goes NotReady.
 pub const NOISY_NODE: usize = 1;
 pub const DOWN_NODE: usize = 2;

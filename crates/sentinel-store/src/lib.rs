@@ -3,13 +3,14 @@
 //! What is kept is what replay needs to run the engine again exactly: the
 //! engine's input log (every reading in compressed chunks, the order of
 //! feeds and ticks, series that were removed), every finding the engine
-//! reported with its trace, operator feedback and the audit log.
+//! reported with its trace, incidents, operator feedback and the audit log.
 //!
 //! Opening a database upgrades an older schema (migrations in the top-level
 //! `migrations/`, forward-only), refuses a newer one without touching it,
 //! and moves a damaged file aside (with a timestamp) before starting fresh.
 
 pub mod chunk;
+mod incidents;
 mod open;
 mod read;
 mod recorder;
@@ -19,9 +20,13 @@ use std::path::{Path, PathBuf};
 
 use sqlx::SqlitePool;
 
+pub use incidents::IncidentFilter;
 pub use open::Opened;
 pub use read::{Input, InputReader, Stats, StepKind};
-pub use recorder::{CHUNK_SAMPLES, ChunkRow, Cursor, Record, Recorder, STEP_METRIC, WriteBatch};
+pub use recorder::{
+    AuditRow, CHUNK_SAMPLES, ChunkRow, Cursor, IncidentRow, Record, Recorder, STEP_METRIC,
+    WriteBatch,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -38,6 +38,33 @@ pub enum Record {
         mark: Mark,
         at: Timestamp,
     },
+    /// The newest version of an incident.
+    Incident(Box<IncidentRow>),
+    /// Something an operator did (ack, resolve, reopen, export).
+    Audit(AuditRow),
+}
+
+/// An incident as stored: the filter columns and the whole record as JSON
+/// (the store does not know the incident type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRow {
+    pub id: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub state: String,
+    pub severity: String,
+    pub namespaces: Vec<String>,
+    pub body: String,
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +95,8 @@ pub struct WriteBatch {
     pub removals: Vec<(i64, i64)>,
     pub findings: Vec<(i64, Finding)>,
     pub marks: Vec<(i64, String, Mark, i64)>,
+    pub incidents: Vec<IncidentRow>,
+    pub audit: Vec<(i64, AuditRow)>,
 }
 
 impl WriteBatch {
@@ -77,6 +106,8 @@ impl WriteBatch {
             && self.removals.is_empty()
             && self.findings.is_empty()
             && self.marks.is_empty()
+            && self.incidents.is_empty()
+            && self.audit.is_empty()
     }
 
     /// Add a later batch; a chunk written twice keeps its later version.
@@ -91,6 +122,13 @@ impl WriteBatch {
         self.removals.extend(later.removals);
         self.findings.extend(later.findings);
         self.marks.extend(later.marks);
+        for i in later.incidents {
+            match self.incidents.iter_mut().find(|x| x.id == i.id) {
+                Some(x) => *x = i,
+                None => self.incidents.push(i),
+            }
+        }
+        self.audit.extend(later.audit);
     }
 
     /// Bytes of sample data held (to bound what waits for a full disk).
@@ -98,6 +136,8 @@ impl WriteBatch {
         self.chunks.iter().map(|c| c.data.len() + 48).sum::<usize>()
             + self.findings.len() * 2048
             + self.series.len() * 64
+            + self.incidents.iter().map(|i| i.body.len()).sum::<usize>()
+            + self.audit.len() * 256
     }
 }
 
@@ -225,6 +265,16 @@ impl Recorder {
                 let seq = self.cursor.next_audit;
                 self.cursor.next_audit += 1;
                 self.batch.marks.push((seq, id, mark, at.millis()));
+            }
+            Record::Incident(row) => match self.batch.incidents.iter_mut().find(|x| x.id == row.id)
+            {
+                Some(x) => *x = *row,
+                None => self.batch.incidents.push(*row),
+            },
+            Record::Audit(row) => {
+                let seq = self.cursor.next_audit;
+                self.cursor.next_audit += 1;
+                self.batch.audit.push((seq, row));
             }
         }
     }

@@ -116,6 +116,37 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        for i in &b.incidents {
+            let namespaces = format!(" {} ", i.namespaces.join(" "));
+            sqlx::query(
+                "INSERT OR REPLACE INTO incidents \
+                 (id, opened_ms, updated_ms, state, severity, namespaces, body) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&i.id)
+            .bind(i.opened_at.millis())
+            .bind(i.updated_at.millis())
+            .bind(&i.state)
+            .bind(&i.severity)
+            .bind(namespaces)
+            .bind(&i.body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (seq, a) in &b.audit {
+            sqlx::query(
+                "INSERT OR IGNORE INTO audit (seq, at_ms, actor, action, target, detail) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(a.at.millis())
+            .bind(&a.actor)
+            .bind(&a.action)
+            .bind(&a.target)
+            .bind(&a.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await
     }
 }

@@ -247,3 +247,106 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
         StoreError::Newer { .. }
     ));
 }
+
+fn incident(id: &str, opened: i64, state: &str, severity: &str, ns: &[&str]) -> Record {
+    Record::Incident(Box::new(sentinel_store::IncidentRow {
+        id: id.into(),
+        opened_at: t(opened),
+        updated_at: t(opened + 10),
+        state: state.into(),
+        severity: severity.into(),
+        namespaces: ns.iter().map(|s| s.to_string()).collect(),
+        body: format!("{{\"id\":\"{id}\",\"state\":\"{state}\"}}"),
+    }))
+}
+
+#[tokio::test]
+async fn incidents_keep_their_newest_version_and_filter() {
+    use sentinel_store::{AuditRow, IncidentFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("h.db"), t(1))
+        .await
+        .unwrap()
+        .store;
+    record(
+        &store,
+        vec![
+            incident("inc-a", 100, "open", "warning", &["shop"]),
+            incident("inc-b", 200, "open", "critical", &["shop_x", "payments"]),
+            incident("inc-c", 300, "resolved", "info", &[]),
+        ],
+    )
+    .await;
+    // A later version replaces the earlier one, in a later batch or the same.
+    record(
+        &store,
+        vec![
+            incident("inc-a", 100, "acknowledged", "warning", &["shop"]),
+            incident("inc-a", 100, "resolved", "critical", &["shop"]),
+            Record::Audit(AuditRow {
+                at: t(150),
+                actor: "ana".into(),
+                action: "acknowledged".into(),
+                target: "inc-a".into(),
+                detail: "looking".into(),
+            }),
+            Record::Audit(AuditRow {
+                at: t(160),
+                actor: "ana".into(),
+                action: "resolved".into(),
+                target: "inc-a".into(),
+                detail: String::new(),
+            }),
+        ],
+    )
+    .await;
+    let ids = |rows: Vec<sentinel_store::IncidentRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.id).collect()
+    };
+    let all = store.incidents(&IncidentFilter::default()).await.unwrap();
+    assert_eq!(
+        ids(all.clone()),
+        ["inc-c", "inc-b", "inc-a"],
+        "newest first"
+    );
+    let a = store.incident("inc-a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.state.as_str(), a.severity.as_str()),
+        ("resolved", "critical")
+    );
+    assert!(a.body.contains("resolved"));
+    assert_eq!(a.namespaces, ["shop"]);
+    assert!(store.incident("inc-z").await.unwrap().is_none());
+
+    let f = |f: IncidentFilter| {
+        let store = &store;
+        async move { ids(store.incidents(&f).await.unwrap()) }
+    };
+    // "shop" must not match "shop_x" (LIKE's `_` is escaped).
+    let ns = f(IncidentFilter {
+        namespace: Some("shop".into()),
+        ..Default::default()
+    });
+    assert_eq!(ns.await, ["inc-a"]);
+    let sev = f(IncidentFilter {
+        min_severity: Some("critical".into()),
+        ..Default::default()
+    });
+    assert_eq!(sev.await, ["inc-b", "inc-a"]);
+    let open = f(IncidentFilter {
+        states: vec!["open".into(), "acknowledged".into()],
+        ..Default::default()
+    });
+    assert_eq!(open.await, ["inc-b"]);
+    let window = f(IncidentFilter {
+        since: Some(t(205)),
+        until: Some(t(300)),
+        ..Default::default()
+    });
+    assert_eq!(window.await, ["inc-b"]);
+
+    let audit = store.audit(Some("inc-a")).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["acknowledged", "resolved"]);
+    assert!(store.audit(Some("inc-b")).await.unwrap().is_empty());
+}

@@ -1,0 +1,630 @@
+//! The incident manager: the only writer of incidents. Signals come in as
+//! they happen (findings, the current alert set, events); a signal joins the
+//! newest incident it relates to by topology within the time window, reopens
+//! a recently resolved one, or opens a new one. Events never open incidents:
+//! they wait in a bounded ring and join when an incident about their object
+//! opens (a rollout before an OOM kill).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use sentinel_model::{
+    Alert, AlertState, ClusterEvent, Duration, EventType, Finding, Mark, RuleState, Severity,
+    Timestamp,
+};
+
+use super::subject::Topology;
+use super::{
+    AUTOMATIC, Ack, Action, Change, Incident, IncidentState, Member, MemberKind, Update,
+    incident_id,
+};
+
+/// How signals are grouped and when incidents close.
+#[derive(Debug, Clone)]
+pub struct IncidentConfig {
+    /// The cluster name written on every incident.
+    pub cluster: String,
+    /// A related signal joins an active incident touched within this long.
+    pub window: Duration,
+    /// A cluster-wide signal (no namespace, no node) joins an incident opened
+    /// within this long of it, by time alone.
+    pub cluster_window: Duration,
+    /// An incident with no active member resolves after this long.
+    pub quiet: Duration,
+    /// A related signal reopens an incident resolved within this long.
+    pub reopen_window: Duration,
+    /// Events this long before an incident opens join it.
+    pub lookback: Duration,
+    /// Ended members kept per incident (active ones are always kept).
+    pub max_members: usize,
+    /// Resolved incidents kept in memory (the store keeps all).
+    pub keep_resolved: usize,
+    /// Events waiting for an incident.
+    pub max_context: usize,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        Self {
+            cluster: "default".into(),
+            window: Duration::from_mins(10),
+            cluster_window: Duration::from_mins(2),
+            quiet: Duration::from_mins(5),
+            reopen_window: Duration::from_mins(30),
+            lookback: Duration::from_mins(15),
+            max_members: 500,
+            keep_resolved: 200,
+            max_context: 1000,
+        }
+    }
+}
+
+/// Why an operator's action was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleError {
+    NotFound(String),
+    /// The action does not apply in the incident's state.
+    State {
+        id: String,
+        action: Action,
+        state: IncidentState,
+    },
+    /// Operator actions need a name.
+    NoActor,
+}
+
+impl std::fmt::Display for LifecycleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LifecycleError::NotFound(id) => write!(f, "no incident {id}"),
+            LifecycleError::State { id, action, state } => write!(
+                f,
+                "incident {id} is {}; it cannot be {}",
+                state.as_str(),
+                action.as_str()
+            ),
+            LifecycleError::NoActor => f.write_str("an operator action needs a name"),
+        }
+    }
+}
+
+impl std::error::Error for LifecycleError {}
+
+#[derive(Debug, Default)]
+pub struct Manager {
+    cfg: IncidentConfig,
+    topology: Topology,
+    incidents: Vec<Incident>,
+    by_id: HashMap<String, usize>,
+    /// Member key → (incident, member) positions.
+    member_of: HashMap<String, (usize, usize)>,
+    context: VecDeque<Member>,
+    /// Alert member keys in the last alert set.
+    alerts_active: BTreeSet<String>,
+    updates: Vec<Update>,
+}
+
+impl Manager {
+    pub fn new(cfg: IncidentConfig) -> Self {
+        Self {
+            cfg,
+            ..Self::default()
+        }
+    }
+
+    pub fn config(&self) -> &IncidentConfig {
+        &self.cfg
+    }
+
+    pub fn topology_mut(&mut self) -> &mut Topology {
+        &mut self.topology
+    }
+
+    /// Incidents in the order they opened.
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Incident> {
+        self.by_id.get(id).map(|&i| &self.incidents[i])
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Adds to an incident's capture what is seen of its objects now.
+    pub fn capture(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        objects: Vec<serde_json::Value>,
+        metrics: Vec<crate::live::CapturedSeries>,
+    ) {
+        if let Some(&i) = self.by_id.get(id) {
+            self.incidents[i]
+                .capture
+                .get_or_insert_with(Box::default)
+                .merge(at, objects, metrics);
+        }
+    }
+
+    /// Takes back incidents saved earlier (active ones keep collecting).
+    pub fn restore(&mut self, mut incidents: Vec<Incident>) {
+        incidents.retain(|i| !self.by_id.contains_key(&i.id));
+        self.incidents.extend(incidents);
+        self.incidents
+            .sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
+        self.reindex();
+    }
+
+    /// What changed since the last call, in order.
+    pub fn take_updates(&mut self) -> Vec<Update> {
+        std::mem::take(&mut self.updates)
+    }
+
+    /// A finding the engine reported (fired, escalated or resolved).
+    pub fn finding(&mut self, f: &Finding) {
+        if f.severity < Severity::Warning || f.state == RuleState::Pending {
+            return;
+        }
+        let false_positive = f.mark().is_some_and(|m| m.mark == Mark::FalsePositive);
+        let ended = f
+            .resolved_at
+            .or_else(|| false_positive.then(|| f.reported_at()));
+        let member = Member {
+            key: format!("finding:{}", f.id),
+            kind: MemberKind::Finding,
+            at: f.fired_at,
+            ended_at: ended,
+            severity: f.severity,
+            subject: self.topology.of_labels(&f.series.labels),
+            title: f.rule.clone(),
+            text: f.summary.clone(),
+            finding_id: Some(f.id.clone()),
+        };
+        self.signal(member, f.reported_at());
+    }
+
+    /// The complete set of alerts at `at`: new ones join or open incidents,
+    /// ones that are gone end. Info alerts (a watchdog) are not incidents.
+    pub fn alerts(&mut self, at: Timestamp, alerts: &[Alert]) {
+        let mut now_active = BTreeSet::new();
+        for a in alerts {
+            let severity = a.severity();
+            if severity < Severity::Warning {
+                continue;
+            }
+            let key = format!("alert:{}@{}", a.fingerprint, a.starts_at.0);
+            // A silenced alert stays in its incident but opens none.
+            if a.state != AlertState::Active && !self.member_of.contains_key(&key) {
+                continue;
+            }
+            let text = a
+                .annotations
+                .get("description")
+                .filter(|d| !d.is_empty())
+                .map_or_else(|| a.summary().to_string(), Clone::clone);
+            let member = Member {
+                key: key.clone(),
+                kind: MemberKind::Alert,
+                at: a.starts_at,
+                ended_at: None,
+                severity,
+                subject: self.topology.of_labels(&a.labels),
+                title: a.name().to_string(),
+                text,
+                finding_id: None,
+            };
+            self.signal(member, at);
+            now_active.insert(key);
+        }
+        let gone: Vec<String> = self
+            .alerts_active
+            .difference(&now_active)
+            .cloned()
+            .collect();
+        for key in gone {
+            self.end(&key, at);
+        }
+        self.alerts_active = now_active;
+    }
+
+    /// A cluster event: rollouts, restarts, node conditions and warnings are
+    /// kept; other normal events are noise.
+    pub fn event(&mut self, e: &ClusterEvent) {
+        let Some(kind) = event_kind(e) else { return };
+        let o = &e.involved_object;
+        let object = match &o.namespace {
+            Some(ns) => format!("{}/{ns}/{}", o.kind, o.name),
+            None => format!("{}/{}", o.kind, o.name),
+        };
+        let member = Member {
+            key: format!("event:{object}:{}@{}", e.reason, e.first_timestamp.0),
+            kind,
+            at: e.first_timestamp,
+            ended_at: Some(e.last_timestamp),
+            severity: Severity::Info,
+            subject: self.topology.of_object(o),
+            title: e.reason.clone(),
+            text: if e.count > 1 {
+                format!("{} (×{})", e.message, e.count)
+            } else {
+                e.message.clone()
+            },
+            finding_id: None,
+        };
+        self.signal(member, e.last_timestamp);
+    }
+
+    /// Time passed: quiet incidents resolve, old context and old incidents go.
+    pub fn tick(&mut self, now: Timestamp) {
+        for i in 0..self.incidents.len() {
+            let inc = &self.incidents[i];
+            if !inc.state.is_active() || inc.active_members() > 0 {
+                continue;
+            }
+            let last_end = inc
+                .members
+                .iter()
+                .filter_map(|m| m.ended_at)
+                .max()
+                .unwrap_or(inc.updated_at);
+            if now.since(last_end) >= self.cfg.quiet {
+                let note = format!("every member stopped; quiet for {}", self.cfg.quiet.human());
+                self.change(i, now, Action::Resolved, AUTOMATIC, note);
+            }
+        }
+        let horizon = now.saturating_sub(self.cfg.lookback);
+        while self.context.front().is_some_and(|m| m.at < horizon) {
+            self.context.pop_front();
+        }
+        self.prune();
+    }
+
+    pub fn acknowledge(
+        &mut self,
+        id: &str,
+        by: &str,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<(), LifecycleError> {
+        self.operator(id, by, note, at, Action::Acknowledged, |s| {
+            s == IncidentState::Open
+        })
+    }
+
+    pub fn resolve(
+        &mut self,
+        id: &str,
+        by: &str,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<(), LifecycleError> {
+        self.operator(id, by, note, at, Action::Resolved, IncidentState::is_active)
+    }
+
+    pub fn reopen(
+        &mut self,
+        id: &str,
+        by: &str,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<(), LifecycleError> {
+        self.operator(id, by, note, at, Action::Reopened, |s| {
+            s == IncidentState::Resolved
+        })
+    }
+
+    fn operator(
+        &mut self,
+        id: &str,
+        by: &str,
+        note: &str,
+        at: Timestamp,
+        action: Action,
+        allowed: impl Fn(IncidentState) -> bool,
+    ) -> Result<(), LifecycleError> {
+        if by.trim().is_empty() {
+            return Err(LifecycleError::NoActor);
+        }
+        let &i = self
+            .by_id
+            .get(id)
+            .ok_or_else(|| LifecycleError::NotFound(id.to_string()))?;
+        let state = self.incidents[i].state;
+        if !allowed(state) {
+            return Err(LifecycleError::State {
+                id: id.to_string(),
+                action,
+                state,
+            });
+        }
+        self.change(i, at, action, by.trim(), note.trim().to_string());
+        Ok(())
+    }
+
+    /// Applies a lifecycle change, logs it and reports it.
+    fn change(&mut self, i: usize, at: Timestamp, action: Action, by: &str, note: String) {
+        let inc = &mut self.incidents[i];
+        match action {
+            Action::Opened | Action::Escalated => {}
+            Action::Acknowledged => {
+                inc.state = IncidentState::Acknowledged;
+                inc.ack = Some(Ack {
+                    by: by.to_string(),
+                    note: note.clone(),
+                    at,
+                });
+            }
+            Action::Resolved => {
+                inc.state = IncidentState::Resolved;
+                inc.resolved_at = Some(at);
+            }
+            Action::Reopened => {
+                inc.state = IncidentState::Open;
+                inc.resolved_at = None;
+                inc.ack = None;
+            }
+        }
+        inc.updated_at = inc.updated_at.max(at);
+        inc.changes.push(Change {
+            at,
+            action,
+            by: by.to_string(),
+            note,
+        });
+        self.updates.push(Update {
+            id: inc.id.clone(),
+            at,
+            action: Some(action),
+            severity: inc.severity,
+        });
+    }
+
+    fn signal(&mut self, m: Member, at: Timestamp) {
+        if let Some(&(i, j)) = self.member_of.get(&m.key) {
+            self.refresh(i, j, m, at);
+            return;
+        }
+        if !m.kind.opens() {
+            match self.related(&m, false) {
+                Some(i) => self.join(i, m, at),
+                None => {
+                    if self.context.len() == self.cfg.max_context {
+                        self.context.pop_front();
+                    }
+                    self.context.push_back(m);
+                }
+            }
+            return;
+        }
+        if m.ended_at.is_some() {
+            // Reported already over (a resolved finding never seen firing).
+            return;
+        }
+        match self.related(&m, true) {
+            Some(i) => {
+                if !self.incidents[i].state.is_active() {
+                    let note = format!("{} on {}", m.title, m.subject);
+                    self.change(i, at, Action::Reopened, AUTOMATIC, note);
+                }
+                self.join(i, m, at);
+            }
+            None => self.open(m, at),
+        }
+    }
+
+    /// A member seen again: severity, end, text.
+    fn refresh(&mut self, i: usize, j: usize, m: Member, at: Timestamp) {
+        let inc = &mut self.incidents[i];
+        let old = &mut inc.members[j];
+        let changed =
+            old.severity != m.severity || old.ended_at != m.ended_at || old.text != m.text;
+        if !changed {
+            return;
+        }
+        old.severity = m.severity;
+        old.ended_at = m.ended_at;
+        old.text = m.text;
+        inc.updated_at = inc.updated_at.max(at);
+        self.escalate_or_update(i, m.severity, at);
+    }
+
+    fn escalate_or_update(&mut self, i: usize, severity: Severity, at: Timestamp) {
+        let inc = &mut self.incidents[i];
+        if severity > inc.severity && inc.state.is_active() {
+            let note = format!("{} → {}", inc.severity.as_str(), severity.as_str());
+            inc.severity = severity;
+            self.change(i, at, Action::Escalated, AUTOMATIC, note);
+        } else {
+            self.updates.push(Update {
+                id: inc.id.clone(),
+                at,
+                action: None,
+                severity: inc.severity,
+            });
+        }
+    }
+
+    fn end(&mut self, key: &str, at: Timestamp) {
+        if let Some(&(i, j)) = self.member_of.get(key) {
+            let inc = &mut self.incidents[i];
+            if inc.members[j].ended_at.is_none() {
+                inc.members[j].ended_at = Some(at);
+                inc.updated_at = inc.updated_at.max(at);
+                self.updates.push(Update {
+                    id: inc.id.clone(),
+                    at,
+                    action: None,
+                    severity: inc.severity,
+                });
+            }
+        }
+    }
+
+    /// The incident a new signal belongs to: the most recently touched active
+    /// one it relates to, else (for openers) a related one resolved lately.
+    fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
+        let cluster_wide = |inc: &Incident| {
+            inc.scope.cluster
+                && inc.scope.touched.is_empty()
+                && inc.scope.nodes.is_empty()
+                && inc.scope.pod_nodes.is_empty()
+        };
+        let mut best: Option<(Timestamp, usize)> = None;
+        let mut resolved: Option<(Timestamp, usize)> = None;
+        for (i, inc) in self.incidents.iter().enumerate() {
+            if inc.state.is_active() {
+                let by_time = m.subject.is_cluster() || cluster_wide(inc);
+                let ok = if by_time {
+                    m.at.since(inc.opened_at).0.abs() <= self.cfg.cluster_window.0
+                } else {
+                    m.at.since(inc.updated_at) <= self.cfg.window
+                        && inc.opened_at.since(m.at) <= self.cfg.lookback
+                        && inc.scope.relates(&m.subject, &self.topology)
+                };
+                if ok && best.is_none_or(|(t, _)| inc.updated_at > t) {
+                    best = Some((inc.updated_at, i));
+                }
+            } else if reopen
+                && inc
+                    .resolved_at
+                    .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
+                && (inc.scope.relates(&m.subject, &self.topology)
+                    || (m.subject.is_cluster() && cluster_wide(inc)))
+                && resolved.is_none_or(|(t, _)| inc.updated_at > t)
+            {
+                resolved = Some((inc.updated_at, i));
+            }
+        }
+        best.or(resolved).map(|(_, i)| i)
+    }
+
+    fn open(&mut self, m: Member, at: Timestamp) {
+        let id = incident_id(&m.key, m.at);
+        let inc = Incident {
+            id: id.clone(),
+            title: format!("{} on {}", m.title, m.subject),
+            cluster: self.cfg.cluster.clone(),
+            state: IncidentState::Open,
+            severity: m.severity,
+            opened_at: m.at,
+            updated_at: at.max(m.at),
+            resolved_at: None,
+            ack: None,
+            scope: super::Scope::default(),
+            members: Vec::new(),
+            dropped: 0,
+            changes: Vec::new(),
+            capture: None,
+        };
+        let i = self.incidents.len();
+        self.by_id.insert(id, i);
+        self.incidents.push(inc);
+        let note = format!("{}: {}", m.title, m.text);
+        self.change(i, m.at, Action::Opened, AUTOMATIC, note);
+        self.join(i, m, at);
+    }
+
+    /// Adds a member; while that grows the scope, waiting events that relate
+    /// to it (from `lookback` before the onset) join too.
+    fn join(&mut self, i: usize, m: Member, at: Timestamp) {
+        let mut grew = self.add_member(i, m, at);
+        while grew {
+            grew = false;
+            let from = self.incidents[i].onset().saturating_sub(self.cfg.lookback);
+            let mut k = 0;
+            while k < self.context.len() {
+                let c = &self.context[k];
+                if c.at >= from && self.incidents[i].scope.relates(&c.subject, &self.topology) {
+                    if let Some(m) = self.context.remove(k) {
+                        grew |= self.add_member(i, m, at);
+                    }
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        self.trim_members(i);
+    }
+
+    /// Adds one member; true if the incident's scope grew.
+    fn add_member(&mut self, i: usize, m: Member, at: Timestamp) -> bool {
+        let severity = m.severity;
+        let inc = &mut self.incidents[i];
+        let grew = inc.scope.add(&m.subject);
+        inc.updated_at = inc.updated_at.max(at);
+        self.member_of.insert(m.key.clone(), (i, inc.members.len()));
+        inc.members.push(m);
+        self.escalate_or_update(i, severity, at);
+        grew
+    }
+
+    /// Keeps at most `max_members` ended members (never the first), so an
+    /// alert storm cannot grow an incident without bound.
+    fn trim_members(&mut self, i: usize) {
+        let cap = self.cfg.max_members;
+        let inc = &mut self.incidents[i];
+        let ended = inc.members.len() - inc.active_members();
+        if ended <= cap + cap / 2 {
+            return;
+        }
+        let mut excess = ended - cap;
+        let mut keep = Vec::with_capacity(inc.members.len());
+        for (j, m) in std::mem::take(&mut inc.members).into_iter().enumerate() {
+            if j > 0 && excess > 0 && !m.is_active() {
+                excess -= 1;
+                inc.dropped += 1;
+                continue;
+            }
+            keep.push(m);
+        }
+        inc.members = keep;
+        self.reindex();
+    }
+
+    /// Drops the oldest resolved incidents beyond `keep_resolved`.
+    fn prune(&mut self) {
+        let resolved = self
+            .incidents
+            .iter()
+            .filter(|i| !i.state.is_active())
+            .count();
+        let cap = self.cfg.keep_resolved;
+        if resolved <= cap + cap / 4 {
+            return;
+        }
+        let mut excess = resolved - cap;
+        self.incidents.retain(|i| {
+            let drop = excess > 0 && !i.state.is_active();
+            if drop {
+                excess -= 1;
+            }
+            !drop
+        });
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.by_id.clear();
+        self.member_of.clear();
+        for (i, inc) in self.incidents.iter().enumerate() {
+            self.by_id.insert(inc.id.clone(), i);
+            for (j, m) in inc.members.iter().enumerate() {
+                self.member_of.insert(m.key.clone(), (i, j));
+            }
+        }
+    }
+}
+
+/// Which events matter to incidents, and as what.
+fn event_kind(e: &ClusterEvent) -> Option<MemberKind> {
+    let r = e.reason.as_str();
+    Some(match r {
+        "ScalingReplicaSet" | "DeploymentRollback" | "SuccessfulRescale" => MemberKind::Rollout,
+        "Killing" | "BackOff" | "OOMKilling" | "Evicted" | "Preempting" => MemberKind::Restart,
+        _ if e.involved_object.kind == "Node" || r.starts_with("Node") => MemberKind::NodeCondition,
+        _ if e.kind == EventType::Warning => MemberKind::Event,
+        _ => return None,
+    })
+}

@@ -1,0 +1,542 @@
+use sentinel_model::{
+    Alert, AlertState, ClusterEvent, Duration, EventType, Finding, Labels, ObjectRef, OwnerKind,
+    OwnerRef, PodPhase, PodState, RuleRef, RuleState, RuleTrace, SeriesKey, Severity, Timestamp,
+    WindowSummary,
+};
+
+use super::manager::LifecycleError;
+use super::notify::{Notifier, NotifyConfig, QuietHours};
+use super::*;
+
+const MIN: i64 = 60_000;
+
+fn t(mins: f64) -> Timestamp {
+    Timestamp(1_790_000_000_000 + (mins * MIN as f64) as i64)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn alert(name: &str, severity: &str, at: Timestamp, pairs: &[(&str, &str)]) -> Alert {
+    let mut l = labels(pairs);
+    l.insert("alertname".into(), name.into());
+    l.insert("severity".into(), severity.into());
+    Alert {
+        fingerprint: format!("{name}/{pairs:?}"),
+        labels: l,
+        annotations: labels(&[("summary", &format!("{name} fired"))]),
+        starts_at: at,
+        ends_at: None,
+        state: AlertState::Active,
+        generator_url: String::new(),
+    }
+}
+
+fn finding(rule: &str, at: Timestamp, pairs: &[(&str, &str)], severity: Severity) -> Finding {
+    let series = SeriesKey::new("pod_memory_usage_ratio", pairs.iter().copied());
+    Finding {
+        id: format!("{rule}/{series}/{}", at.0),
+        rule: rule.into(),
+        series: series.clone(),
+        severity,
+        state: RuleState::Firing,
+        active_at: at,
+        fired_at: at,
+        resolved_at: None,
+        summary: format!("{rule} on {series}"),
+        trace: RuleTrace {
+            rule: RuleRef {
+                name: rule.into(),
+                detector: "threshold".into(),
+                params: vec![],
+                severity,
+                for_: Duration(0),
+                keep_firing_for: Duration(0),
+            },
+            series,
+            at,
+            value: 0.9,
+            window: WindowSummary::default(),
+            computed: vec![],
+            comparisons: vec![],
+            band: None,
+            threshold: Some(0.85),
+            transitions: vec![],
+            points: vec![],
+            state: RuleState::Firing,
+            severity,
+            explanation: String::new(),
+            mark: None,
+        },
+    }
+}
+
+fn event(reason: &str, kind: &str, ns: Option<&str>, name: &str, at: Timestamp) -> ClusterEvent {
+    ClusterEvent {
+        kind: EventType::Normal,
+        reason: reason.into(),
+        message: format!("{reason} {name}"),
+        involved_object: ObjectRef {
+            kind: kind.into(),
+            namespace: ns.map(Into::into),
+            name: name.into(),
+        },
+        count: 1,
+        first_timestamp: at,
+        last_timestamp: at,
+        source: "test".into(),
+    }
+}
+
+fn pod(ns: &str, name: &str, rs: &str, node: &str) -> PodState {
+    PodState {
+        uid: name.into(),
+        namespace: ns.into(),
+        name: name.into(),
+        labels: Labels::new(),
+        owner: Some(OwnerRef {
+            kind: OwnerKind::ReplicaSet,
+            name: rs.into(),
+        }),
+        node: Some(node.into()),
+        phase: PodPhase::Running,
+        created_at: t(0.0),
+        containers: vec![],
+    }
+}
+
+/// The demo shop: checkout and cart on node-1, payments on node-2;
+/// frontend → checkout → payments.
+fn manager() -> Manager {
+    let mut m = Manager::new(IncidentConfig {
+        cluster: "demo".into(),
+        ..IncidentConfig::default()
+    });
+    let pods = [
+        pod(
+            "shop",
+            "checkout-5d8f7c9b4-abcde",
+            "checkout-5d8f7c9b4",
+            "node-1",
+        ),
+        pod(
+            "shop",
+            "checkout-7f6d5c4b3-fghij",
+            "checkout-7f6d5c4b3",
+            "node-1",
+        ),
+        pod("shop", "cart-6c5b4a3d2-klmno", "cart-6c5b4a3d2", "node-1"),
+        pod(
+            "shop",
+            "payments-4b3a2c1d0-pqrst",
+            "payments-4b3a2c1d0",
+            "node-2",
+        ),
+    ];
+    m.topology_mut().set_pods(&pods);
+    m.topology_mut().set_calls([
+        ("shop/frontend".into(), "shop/checkout".into()),
+        ("shop/checkout".into(), "shop/payments".into()),
+    ]);
+    m
+}
+
+fn actions(inc: &Incident) -> Vec<(Action, &str)> {
+    inc.changes
+        .iter()
+        .map(|c| (c.action, c.by.as_str()))
+        .collect()
+}
+
+#[test]
+fn one_incident_per_problem_with_the_rollout_before_it() {
+    let mut m = manager();
+    let new_pod = [("namespace", "shop"), ("pod", "checkout-7f6d5c4b3-fghij")];
+    m.event(&event(
+        "ScalingReplicaSet",
+        "Deployment",
+        Some("shop"),
+        "checkout",
+        t(1.0),
+    ));
+    m.event(&event(
+        "Pulled",
+        "Pod",
+        Some("shop"),
+        "checkout-7f6d5c4b3-fghij",
+        t(1.1),
+    ));
+    m.event(&event(
+        "Killing",
+        "Pod",
+        Some("shop"),
+        "checkout-7f6d5c4b3-fghij",
+        t(3.0),
+    ));
+    m.finding(&finding(
+        "PodMemoryHigh",
+        t(2.5),
+        &new_pod,
+        Severity::Critical,
+    ));
+    m.alerts(
+        t(3.5),
+        &[alert("KubePodCrashLooping", "warning", t(3.5), &new_pod)],
+    );
+    // The sibling pod of the same deployment, and an unrelated namespace.
+    let sibling = [("namespace", "shop"), ("pod", "checkout-5d8f7c9b4-abcde")];
+    m.alerts(
+        t(4.0),
+        &[
+            alert("KubePodCrashLooping", "warning", t(3.5), &new_pod),
+            alert("KubePodNotReady", "warning", t(4.0), &sibling),
+            alert(
+                "TargetDown",
+                "warning",
+                t(4.0),
+                &[("namespace", "monitoring"), ("service", "grafana")],
+            ),
+        ],
+    );
+
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let inc = &all[0];
+    assert_eq!(inc.severity, Severity::Critical);
+    assert_eq!(
+        inc.title,
+        "PodMemoryHigh on Pod/shop/checkout-7f6d5c4b3-fghij"
+    );
+    assert_eq!(inc.cluster, "demo");
+    let titles: Vec<&str> = inc.members.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "PodMemoryHigh",
+            "ScalingReplicaSet",
+            "Killing",
+            "KubePodCrashLooping",
+            "KubePodNotReady"
+        ]
+    );
+    assert_eq!(inc.members[1].kind, MemberKind::Rollout);
+    assert_eq!(
+        inc.members[0].finding_id.as_deref(),
+        Some(inc.members[0].key.trim_start_matches("finding:"))
+    );
+    // Normal noise (Pulled) joins nothing.
+    assert!(inc.members.iter().all(|m| m.title != "Pulled"));
+    assert_eq!(inc.onset(), t(2.5));
+    assert_eq!(all[1].title, "TargetDown on Service/monitoring/grafana");
+    assert_eq!(all[1].group(), "monitoring");
+
+    // The same signals in the same order give the same ids.
+    let mut again = manager();
+    again.event(&event(
+        "ScalingReplicaSet",
+        "Deployment",
+        Some("shop"),
+        "checkout",
+        t(1.0),
+    ));
+    again.finding(&finding(
+        "PodMemoryHigh",
+        t(2.5),
+        &new_pod,
+        Severity::Critical,
+    ));
+    assert_eq!(again.incidents()[0].id, inc.id);
+    assert!(inc.id.starts_with("inc-") && inc.id.len() == 12);
+}
+
+#[test]
+fn lifecycle_ack_auto_resolve_reopen_with_an_audit_trail() {
+    let mut m = manager();
+    let p = [("namespace", "shop"), ("pod", "cart-6c5b4a3d2-klmno")];
+    m.alerts(t(0.0), &[alert("KubePodNotReady", "warning", t(0.0), &p)]);
+    let id = m.incidents()[0].id.clone();
+    assert_eq!(m.take_updates()[0].action, Some(Action::Opened));
+
+    assert_eq!(
+        m.acknowledge(&id, "  ", "x", t(1.0)),
+        Err(LifecycleError::NoActor)
+    );
+    assert!(matches!(
+        m.acknowledge("inc-nope", "ana", "", t(1.0)),
+        Err(LifecycleError::NotFound(_))
+    ));
+    m.acknowledge(&id, "ana", "looking at the cart pods", t(1.0))
+        .unwrap();
+    let inc = m.get(&id).unwrap();
+    assert_eq!(inc.state, IncidentState::Acknowledged);
+    assert_eq!(inc.ack.as_ref().unwrap().note, "looking at the cart pods");
+    assert!(
+        m.acknowledge(&id, "ana", "", t(1.5)).is_err(),
+        "already acknowledged"
+    );
+
+    // A worse member escalates; the alert clearing starts the quiet period.
+    m.alerts(
+        t(2.0),
+        &[
+            alert("KubePodNotReady", "warning", t(0.0), &p),
+            alert("KubePodCrashLooping", "critical", t(2.0), &p),
+        ],
+    );
+    assert_eq!(m.get(&id).unwrap().severity, Severity::Critical);
+    m.alerts(t(3.0), &[]);
+    m.tick(t(7.0));
+    assert_eq!(
+        m.get(&id).unwrap().state,
+        IncidentState::Acknowledged,
+        "quiet for 4m only"
+    );
+    m.tick(t(8.0));
+    let inc = m.get(&id).unwrap();
+    assert_eq!(inc.state, IncidentState::Resolved);
+    assert_eq!(inc.resolved_at, Some(t(8.0)));
+
+    // It recurs within the reopen window: the same incident opens again.
+    m.alerts(t(20.0), &[alert("KubePodNotReady", "warning", t(20.0), &p)]);
+    assert_eq!(m.incidents().len(), 1);
+    let inc = m.get(&id).unwrap();
+    assert_eq!(inc.state, IncidentState::Open);
+    assert!(inc.ack.is_none(), "a reopened incident needs a new ack");
+    assert!(m.reopen(&id, "ana", "", t(21.0)).is_err(), "it is open");
+    m.resolve(&id, "bo", "fixed the probe", t(22.0)).unwrap();
+    assert_eq!(
+        actions(m.get(&id).unwrap()),
+        [
+            (Action::Opened, AUTOMATIC),
+            (Action::Acknowledged, "ana"),
+            (Action::Escalated, AUTOMATIC),
+            (Action::Resolved, AUTOMATIC),
+            (Action::Reopened, AUTOMATIC),
+            (Action::Resolved, "bo"),
+        ]
+    );
+    m.reopen(&id, "bo", "it is back", t(23.0)).unwrap();
+    assert_eq!(m.get(&id).unwrap().state, IncidentState::Open);
+
+    // Long after, the same problem is a new incident.
+    m.resolve(&id, "bo", "", t(24.0)).unwrap();
+    m.alerts(
+        t(120.0),
+        &[alert("KubePodNotReady", "warning", t(120.0), &p)],
+    );
+    assert_eq!(m.incidents().len(), 2);
+}
+
+#[test]
+fn node_and_dependency_links() {
+    let mut m = manager();
+    m.alerts(
+        t(0.0),
+        &[alert(
+            "KubeNodeNotReady",
+            "critical",
+            t(0.0),
+            &[("node", "node-2")],
+        )],
+    );
+    // payments runs on node-2; cart on node-1 does not belong.
+    let payments = [("namespace", "shop"), ("pod", "payments-4b3a2c1d0-pqrst")];
+    let cart = [("namespace", "shop"), ("pod", "cart-6c5b4a3d2-klmno")];
+    m.alerts(
+        t(1.0),
+        &[
+            alert(
+                "KubeNodeNotReady",
+                "critical",
+                t(0.0),
+                &[("node", "node-2")],
+            ),
+            alert("KubePodNotReady", "warning", t(1.0), &payments),
+            alert("KubePodNotReady", "warning", t(1.0), &cart),
+        ],
+    );
+    m.event(&event("NodeNotReady", "Node", None, "node-2", t(0.5)));
+    // checkout calls payments: its errors are the same problem.
+    m.finding(&finding(
+        "ErrorRateHigh",
+        t(2.0),
+        &[("namespace", "shop"), ("service", "checkout")],
+        Severity::Warning,
+    ));
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let titles: Vec<&str> = all[0].members.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "KubeNodeNotReady",
+            "KubePodNotReady",
+            "NodeNotReady",
+            "ErrorRateHigh"
+        ]
+    );
+    assert_eq!(all[0].members[2].kind, MemberKind::NodeCondition);
+    assert_eq!(
+        all[1].members[0].subject.pod.as_deref(),
+        Some("cart-6c5b4a3d2-klmno")
+    );
+
+    // A cluster-wide series joins what opened around the same time, by time.
+    m.finding(&finding("ClusterErrorRate", t(2.5), &[], Severity::Warning));
+    assert_eq!(m.incidents().len(), 2);
+    m.finding(&finding(
+        "ClusterErrorRate",
+        t(30.0),
+        &[],
+        Severity::Warning,
+    ));
+    assert_eq!(m.incidents().len(), 3);
+}
+
+#[test]
+fn a_storm_keeps_memory_and_updates_bounded() {
+    let mut m = Manager::new(IncidentConfig {
+        max_members: 100,
+        ..IncidentConfig::default()
+    });
+    // 10,000 short-lived alerts on one service within a minute.
+    for k in 0..10_000 {
+        let at = Timestamp(t(0.0).0 + k * 6);
+        let a = alert(
+            &format!("Flap{k}"),
+            "warning",
+            at,
+            &[("namespace", "shop"), ("service", "cart")],
+        );
+        m.alerts(at, &[a]);
+    }
+    m.alerts(t(1.0), &[]);
+    assert_eq!(m.incidents().len(), 1);
+    let inc = &m.incidents()[0];
+    assert!(inc.members.len() <= 150, "{}", inc.members.len());
+    assert_eq!(inc.members.len() as u32 + inc.dropped, 10_000);
+    assert_eq!(inc.members[0].title, "Flap0", "the first member stays");
+}
+
+fn notifier_case() -> (Manager, Notifier) {
+    (manager(), Notifier::new(NotifyConfig::default()))
+}
+
+#[test]
+fn notifications_are_grouped_and_rate_limited() {
+    let (mut m, mut n) = notifier_case();
+    let mut sent = Vec::new();
+    // An alert storm: 10,000 alerts a minute over 20 namespaces for 5 minutes.
+    for s in 0..300 {
+        let at = Timestamp(t(0.0).0 + s * 1000);
+        let batch: Vec<Alert> = (0..167)
+            .map(|k| {
+                let ns = format!("team-{}", (s * 167 + k) % 20);
+                alert(
+                    &format!("A{}", s * 167 + k),
+                    "critical",
+                    at,
+                    &[("namespace", &ns), ("service", &format!("svc{}", k % 7))],
+                )
+            })
+            .collect();
+        m.alerts(at, &batch);
+        let updates = m.take_updates();
+        n.offer(&updates, |id| m.get(id));
+        sent.extend(n.poll(at, m.incidents()).into_iter().map(|x| (at, x)));
+    }
+    assert!(!sent.is_empty());
+    let mut per_group: std::collections::HashMap<&str, Vec<Timestamp>> = Default::default();
+    for (at, x) in &sent {
+        per_group.entry(x.group.as_str()).or_default().push(*at);
+    }
+    for (g, times) in &per_group {
+        for w in times.windows(2) {
+            assert!(
+                w[1].since(w[0]) >= Duration::from_secs(30),
+                "{g}: {times:?}"
+            );
+        }
+    }
+    // The global bucket: 3 at once, then one per 10 s.
+    assert!(sent.len() <= 3 + 300 / 10, "{}", sent.len());
+    assert!(n.suppressed > 0);
+    assert!(
+        sent.iter()
+            .any(|(_, x)| x.covers > 1 && x.title.contains("incidents in team-"))
+    );
+}
+
+#[test]
+fn reminders_stop_at_ack_and_quiet_hours_hold_back() {
+    let (mut m, mut n) = notifier_case();
+    let p = [("namespace", "shop"), ("pod", "cart-6c5b4a3d2-klmno")];
+    m.alerts(t(0.0), &[alert("KubePodNotReady", "warning", t(0.0), &p)]);
+    n.offer(&m.take_updates(), |id| m.get(id));
+    let first = n.poll(t(0.0), m.incidents());
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].incident, m.incidents()[0].id);
+    assert!(
+        first[0]
+            .title
+            .starts_with("[warning] KubePodNotReady on Pod/shop/cart-")
+    );
+    assert!(n.poll(t(10.0), m.incidents()).is_empty());
+    let again = n.poll(t(15.0), m.incidents());
+    assert_eq!(again.len(), 1, "re-notified after 15 minutes");
+    assert!(again[0].body.contains("still open"));
+    let id = m.incidents()[0].id.clone();
+    m.acknowledge(&id, "ana", "", t(16.0)).unwrap();
+    assert!(
+        n.poll(t(40.0), m.incidents()).is_empty(),
+        "acknowledged: no reminders"
+    );
+
+    // Quiet hours 22:00–07:00 in UTC+1: a warning at 23:30 local waits no
+    // notification; a critical one gets through.
+    let quiet = QuietHours {
+        start_min: 22 * 60,
+        end_min: 7 * 60,
+        utc_offset_min: 60,
+        allow_critical: true,
+    };
+    let night = Timestamp(
+        1_790_000_000_000 - 1_790_000_000_000 % (24 * 60 * MIN) + 22 * 60 * MIN + 30 * MIN,
+    );
+    assert!(quiet.contains(night));
+    assert!(!quiet.contains(Timestamp(night.0 + 8 * 60 * MIN)));
+    let (mut m, mut n) = notifier_case();
+    n.set_config(NotifyConfig {
+        quiet: Some(quiet),
+        ..NotifyConfig::default()
+    });
+    m.alerts(night, &[alert("KubePodNotReady", "warning", night, &p)]);
+    m.alerts(
+        night,
+        &[
+            alert("KubePodNotReady", "warning", night, &p),
+            alert("KubeNodeNotReady", "critical", night, &[("node", "node-9")]),
+        ],
+    );
+    n.offer(&m.take_updates(), |id| m.get(id));
+    let out = n.poll(night, m.incidents());
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].severity, Severity::Critical);
+    // Snoozed: nothing at all.
+    n.snooze(Some(Timestamp(night.0 + 60 * MIN)));
+    m.alerts(
+        night,
+        &[alert(
+            "KubeNodeNotReady",
+            "critical",
+            night,
+            &[("node", "node-8")],
+        )],
+    );
+    n.offer(&m.take_updates(), |id| m.get(id));
+    assert!(n.poll(Timestamp(night.0 + MIN), m.incidents()).is_empty());
+}

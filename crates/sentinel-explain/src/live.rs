@@ -1,0 +1,310 @@
+//! A capture from what the app holds of a live cluster: pods, nodes and
+//! events written back as the Kubernetes JSON `kubectl get -o json` prints,
+//! and series as captured metrics, so the explainer reads a live incident
+//! exactly as it reads a case folder (and the capture can be saved as one).
+
+use sentinel_model::{
+    ClusterEvent, ContainerState, EventType, Labels, NodeState, OwnerKind, PodPhase, PodState,
+    Timestamp,
+};
+use serde_json::{Value, json};
+
+use crate::capture::Capture;
+use crate::kube::Objects;
+use crate::metrics::Series;
+
+fn time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn owner_kind(k: OwnerKind) -> &'static str {
+    match k {
+        OwnerKind::ReplicaSet => "ReplicaSet",
+        OwnerKind::StatefulSet => "StatefulSet",
+        OwnerKind::DaemonSet => "DaemonSet",
+        OwnerKind::Job => "Job",
+    }
+}
+
+fn phase(p: PodPhase) -> &'static str {
+    match p {
+        PodPhase::Pending => "Pending",
+        PodPhase::Running => "Running",
+        PodPhase::Succeeded => "Succeeded",
+        PodPhase::Failed => "Failed",
+        PodPhase::Unknown => "Unknown",
+    }
+}
+
+/// A pod as the API serves it (the fields the explainer reads).
+pub fn pod_json(p: &PodState) -> Value {
+    let containers: Vec<Value> = p
+        .containers
+        .iter()
+        .map(|c| {
+            let mut limits = serde_json::Map::new();
+            if c.memory_limit_bytes > 0 {
+                limits.insert("memory".into(), json!(c.memory_limit_bytes.to_string()));
+            }
+            json!({
+                "name": c.name,
+                "image": c.image,
+                "resources": {
+                    "limits": limits,
+                    "requests": {"cpu": format!("{}m", c.cpu_request_millis)},
+                },
+            })
+        })
+        .collect();
+    let statuses: Vec<Value> = p
+        .containers
+        .iter()
+        .map(|c| {
+            let state = match &c.state {
+                ContainerState::Running { started_at } => {
+                    json!({"running": {"startedAt": time(*started_at)}})
+                }
+                ContainerState::Waiting { reason } => json!({"waiting": {"reason": reason}}),
+                ContainerState::Terminated { reason, exit_code } => {
+                    json!({"terminated": {"reason": reason, "exitCode": exit_code}})
+                }
+            };
+            let last = match c.last_termination_reason.as_deref() {
+                Some(r) => {
+                    let code = if r == "OOMKilled" { 137 } else { 1 };
+                    json!({"terminated": {"reason": r, "exitCode": code}})
+                }
+                None => json!({}),
+            };
+            json!({
+                "name": c.name,
+                "image": c.image,
+                "ready": c.ready,
+                "restartCount": c.restart_count,
+                "state": state,
+                "lastState": last,
+            })
+        })
+        .collect();
+    let owners: Vec<Value> = p
+        .owner
+        .iter()
+        .map(|o| json!({"kind": owner_kind(o.kind), "name": o.name, "controller": true}))
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": p.name,
+            "namespace": p.namespace,
+            "uid": p.uid,
+            "labels": p.labels,
+            "creationTimestamp": time(p.created_at),
+            "ownerReferences": owners,
+        },
+        "spec": {"nodeName": p.node, "containers": containers},
+        "status": {"phase": phase(p.phase), "containerStatuses": statuses},
+    })
+}
+
+pub fn node_json(n: &NodeState) -> Value {
+    let conditions: Vec<Value> = n
+        .conditions
+        .iter()
+        .map(|c| {
+            json!({
+                "type": c.kind,
+                "status": if c.status { "True" } else { "False" },
+                "reason": c.reason,
+                "lastTransitionTime": time(c.since),
+            })
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n.name, "labels": n.labels},
+        "spec": {"unschedulable": n.unschedulable},
+        "status": {
+            "conditions": conditions,
+            "capacity": {
+                "cpu": format!("{}m", n.cpu_capacity_millis),
+                "memory": n.memory_capacity_bytes.to_string(),
+            },
+        },
+    })
+}
+
+pub fn event_json(e: &ClusterEvent, k: usize) -> Value {
+    let o = &e.involved_object;
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": format!("{}.{k:x}", o.name),
+            "namespace": o.namespace.clone().unwrap_or_else(|| "default".into()),
+        },
+        "type": match e.kind { EventType::Normal => "Normal", EventType::Warning => "Warning" },
+        "reason": e.reason,
+        "message": e.message,
+        "involvedObject": {"kind": o.kind, "namespace": o.namespace, "name": o.name},
+        "count": e.count,
+        "firstTimestamp": time(e.first_timestamp),
+        "lastTimestamp": time(e.last_timestamp),
+        "source": {"component": e.source},
+    })
+}
+
+/// The objects as one `List`.
+pub fn objects_json<'a>(
+    pods: impl IntoIterator<Item = &'a PodState>,
+    nodes: impl IntoIterator<Item = &'a NodeState>,
+    events: impl IntoIterator<Item = &'a ClusterEvent>,
+) -> Value {
+    let mut items: Vec<Value> = pods.into_iter().map(pod_json).collect();
+    items.extend(nodes.into_iter().map(node_json));
+    items.extend(
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(k, e)| event_json(e, k)),
+    );
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+/// A series for the capture from readings the app holds.
+pub fn series(name: &str, labels: &Labels, points: Vec<(Timestamp, f64)>) -> Series {
+    Series {
+        name: name.to_string(),
+        labels: labels.clone(),
+        points,
+    }
+}
+
+/// A series as kept in an incident's capture.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapturedSeries {
+    pub name: String,
+    pub labels: Labels,
+    pub points: Vec<(Timestamp, f64)>,
+}
+
+/// What the app saw of the objects around an incident while it was active.
+/// Later captures update objects that still exist and keep those that are
+/// gone (the OOM-killed pod a rollback deleted is still evidence).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LiveCapture {
+    pub taken_at: Timestamp,
+    /// `Kind/namespace/name` → the object as the API serves it.
+    pub objects: std::collections::BTreeMap<String, Value>,
+    pub metrics: Vec<CapturedSeries>,
+}
+
+/// Objects a capture keeps at most, and points per series.
+pub const CAPTURE_OBJECTS: usize = 400;
+const CAPTURE_POINTS: usize = 360;
+
+impl LiveCapture {
+    /// Adds what is seen now: objects (pods, nodes, events) and series.
+    pub fn merge(&mut self, at: Timestamp, objects: Vec<Value>, metrics: Vec<CapturedSeries>) {
+        self.taken_at = at;
+        for o in objects {
+            let key = format!(
+                "{}/{}/{}",
+                crate::kube::str_at(&o, "/kind"),
+                crate::kube::str_at(&o, "/metadata/namespace"),
+                crate::kube::str_at(&o, "/metadata/name")
+            );
+            if self.objects.len() < CAPTURE_OBJECTS || self.objects.contains_key(&key) {
+                self.objects.insert(key, o);
+            }
+        }
+        for mut m in metrics {
+            if m.points.len() > CAPTURE_POINTS {
+                m.points.drain(..m.points.len() - CAPTURE_POINTS);
+            }
+            match self
+                .metrics
+                .iter_mut()
+                .find(|x| x.name == m.name && x.labels == m.labels)
+            {
+                Some(x) => {
+                    let last = x.points.last().map_or(i64::MIN, |p| p.0.0);
+                    x.points
+                        .extend(m.points.into_iter().filter(|p| p.0.0 > last));
+                    if x.points.len() > CAPTURE_POINTS {
+                        x.points.drain(..x.points.len() - CAPTURE_POINTS);
+                    }
+                }
+                None => self.metrics.push(m),
+            }
+        }
+    }
+
+    /// The capture as the explainer reads it, with the incident's onset.
+    pub fn to_capture(&self, onset: Timestamp) -> Capture {
+        let items: Vec<Value> = self.objects.values().cloned().collect();
+        let metrics = self
+            .metrics
+            .iter()
+            .map(|m| series(&m.name, &m.labels, m.points.clone()))
+            .collect();
+        capture(
+            onset,
+            json!({"apiVersion": "v1", "kind": "List", "items": items}),
+            metrics,
+        )
+    }
+}
+
+/// A capture of live state; what it holds is all the explainer may cite.
+pub fn capture(onset: Timestamp, objects: Value, metrics: Vec<Series>) -> Capture {
+    Capture {
+        onset,
+        objects: Objects::from_value(objects),
+        metrics,
+        logs: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_model::{ContainerStatus, OwnerRef};
+
+    use super::*;
+
+    #[test]
+    fn an_oom_killed_pod_reads_back_as_one() {
+        let at = Timestamp(1_790_000_000_000);
+        let pod = PodState {
+            uid: "u1".into(),
+            namespace: "shop".into(),
+            name: "checkout-5d8f7c9b4-abcde".into(),
+            labels: Labels::new(),
+            owner: Some(OwnerRef {
+                kind: OwnerKind::ReplicaSet,
+                name: "checkout-5d8f7c9b4".into(),
+            }),
+            node: Some("node-1".into()),
+            phase: PodPhase::Running,
+            created_at: at,
+            containers: vec![ContainerStatus {
+                name: "app".into(),
+                image: "shop/checkout:2.8.0".into(),
+                ready: false,
+                restart_count: 4,
+                state: ContainerState::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                },
+                last_termination_reason: Some("OOMKilled".into()),
+                cpu_request_millis: 100,
+                memory_limit_bytes: 256 << 20,
+            }],
+        };
+        let cap = capture(at, objects_json([&pod], [], []), Vec::new());
+        let e = crate::explain(&cap);
+        let top = e.top().expect("a cause");
+        assert_eq!(top.cause, "oom_killed", "{}", e.render());
+        assert!(e.render().contains("256"), "{}", e.render());
+    }
+}
