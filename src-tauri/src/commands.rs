@@ -3,7 +3,8 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, IpcError, MarkArgs, NoArgs,
+    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, IncidentActionArgs, IncidentDetail,
+    IncidentPage, IncidentQuery, IncidentRef, IncidentRow, IpcError, MarkArgs, NoArgs,
     NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
@@ -56,17 +57,56 @@ pub async fn mark_finding(state: State<'_, AppState>, args: MarkArgs) -> Res<Exp
 }
 
 #[tauri::command]
-pub fn pause_notifications(state: State<'_, AppState>, args: PauseArgs) -> Res<NotificationState> {
+pub fn list_incidents(state: State<'_, AppState>, args: IncidentQuery) -> Res<IncidentPage> {
+    Ok(sentinel_service::list_incidents(
+        &state.runtime.snapshot(),
+        &args,
+    ))
+}
+
+#[tauri::command]
+pub fn get_incident(state: State<'_, AppState>, args: IncidentRef) -> Res<IncidentDetail> {
+    sentinel_service::incident_detail(&state.runtime.snapshot(), &args.id).ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::NotFound,
+            format!("incident {} is no longer held in memory", args.id),
+        )
+    })
+}
+
+/// Actions are recorded under the operator's login name.
+#[tauri::command]
+pub async fn act_on_incident(
+    state: State<'_, AppState>,
+    args: IncidentActionArgs,
+) -> Res<IncidentRow> {
+    sentinel_service::act_on_incident(&state.runtime, &args, &crate::operator()).await
+}
+
+#[tauri::command]
+pub async fn pause_notifications(
+    state: State<'_, AppState>,
+    args: PauseArgs,
+) -> Res<NotificationState> {
     let until = (args.minutes > 0).then(|| {
         sentinel_runtime::SystemClock
             .now()
             .saturating_add(Duration::from_mins(i64::from(args.minutes)))
     });
-    let handle = state.pause_handle();
-    let mut guard = handle
-        .lock()
-        .map_err(|_| IpcError::new(ErrorKind::Internal, "notification state is poisoned"))?;
-    *guard = until;
+    {
+        let handle = state.pause_handle();
+        let mut guard = handle
+            .lock()
+            .map_err(|_| IpcError::new(ErrorKind::Internal, "notification state is poisoned"))?;
+        *guard = until;
+    }
+    // The policy holds back what it would have raised, so reminders follow
+    // the pause instead of firing all at once when it ends.
+    state
+        .runtime
+        .snooze(until)
+        .await
+        .map_err(sentinel_service::ipc_error)?;
     Ok(NotificationState {
         paused_until: until,
     })

@@ -104,9 +104,20 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_alerts,
             commands::explain_alert,
             commands::mark_finding,
+            commands::list_incidents,
+            commands::get_incident,
+            commands::act_on_incident,
             commands::pause_notifications,
             commands::subscribe,
         ])
+}
+
+/// The name operator actions are recorded under: the login name.
+pub fn operator() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "operator".into())
 }
 
 /// The desktop app: single instance, logs, settings, tray, notifications.

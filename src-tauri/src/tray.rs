@@ -1,14 +1,15 @@
-//! The tray icon: its menu (Open, Pause notifications for 1 hour, Quit) and
+//! The tray icon: its menu (active incidents, stale sources, Open, Pause
+//! notifications for 1 hour, Quit) and
 //! an icon whose colour is the worst thing happening (ok, warning, critical,
 //! or a source gone stale).
 
 use sentinel_model::Duration;
-use sentinel_protocol::TrayLevel;
+use sentinel_protocol::{IncidentRow, IncidentState, TrayLevel};
 use sentinel_runtime::{Clock, SystemClock};
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::AppState;
 
@@ -72,47 +73,126 @@ pub fn pause_label(paused: bool) -> &'static str {
     }
 }
 
-pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
-    let open = MenuItem::with_id(app, "open", "Open Sentinel Console", true, None::<&str>)?;
-    let pause = MenuItem::with_id(
+/// Active incidents the tray menu lists at most.
+pub const MENU_INCIDENTS: usize = 6;
+
+/// The label of an incident in the tray menu.
+pub fn incident_label(i: &IncidentRow) -> String {
+    let mut title: String = i.title.chars().take(60).collect();
+    if title.len() < i.title.len() {
+        title.push('…');
+    }
+    let state = match i.state {
+        IncidentState::Acknowledged => " (acknowledged)",
+        _ => "",
+    };
+    format!("[{}] {title}{state}", i.severity.as_str())
+}
+
+/// The menu: active incidents (click opens one), stale sources, Open,
+/// the pause item, Quit.
+pub fn menu<R: Runtime>(
+    app: &AppHandle<R>,
+    incidents: &[IncidentRow],
+    stale: usize,
+    paused: bool,
+) -> tauri::Result<(Menu<R>, MenuItem<R>)> {
+    let menu = Menu::new(app)?;
+    if incidents.is_empty() {
+        menu.append(&MenuItem::with_id(
+            app,
+            "none",
+            "No active incidents",
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    for i in incidents.iter().take(MENU_INCIDENTS) {
+        let id = format!("incident:{}", i.id);
+        menu.append(&MenuItem::with_id(
+            app,
+            id,
+            incident_label(i),
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    if stale > 0 {
+        let text = if stale == 1 {
+            "1 source stale".to_string()
+        } else {
+            format!("{stale} sources stale")
+        };
+        menu.append(&MenuItem::with_id(app, "stale", text, false, None::<&str>)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
         app,
-        "pause",
-        "Pause notifications for 1 hour",
+        "open",
+        "Open Sentinel Console",
         true,
         None::<&str>,
-    )?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &pause, &quit])?;
-    let pause_item = pause.clone();
+    )?)?;
+    let pause = MenuItem::with_id(app, "pause", pause_label(paused), true, None::<&str>)?;
+    menu.append(&pause)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok((menu, pause))
+}
+
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
+    let (menu, pause) = menu(app, &[], 0, false)?;
     let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(TrayLevel::Ok))
         .tooltip(tooltip(TrayLevel::Ok))
         .menu(&menu)
         .on_menu_event(move |app, event| match event.id().as_ref() {
             "open" => show_main(app),
-            "pause" => {
-                let state = app.state::<AppState>();
-                let handle = state.pause_handle();
-                let Ok(mut guard) = handle.lock() else { return };
-                let now = SystemClock.now();
-                let paused = guard.is_some_and(|t| t > now);
-                *guard = (!paused).then(|| now.saturating_add(Duration::from_mins(60)));
-                let label = if paused {
-                    "Pause notifications for 1 hour"
-                } else {
-                    "Resume notifications"
-                };
-                let _ = pause_item.set_text(label);
-                tracing::info!(paused = !paused, "notifications toggled from the tray");
-            }
+            "pause" => toggle_pause(app),
             "quit" => app.exit(0),
-            _ => {}
+            other => {
+                if let Some(id) = other.strip_prefix("incident:") {
+                    open_incident(app, id);
+                }
+            }
         })
         .build(app)?;
     Ok(Tray {
         icon,
         pause_item: pause,
     })
+}
+
+/// Shows the window on an incident's page.
+pub fn open_incident<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    show_main(app);
+    if let Err(e) = app.emit(OPEN_INCIDENT, id) {
+        tracing::warn!(incident = %id, error = %e, "cannot open the incident in the window");
+    }
+}
+
+/// The event the window listens to for "show this incident".
+pub const OPEN_INCIDENT: &str = "open-incident";
+
+/// Pause for an hour, or resume; the watcher relabels the menu item.
+fn toggle_pause<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let handle = state.pause_handle();
+    let now = SystemClock.now();
+    let until = {
+        let Ok(mut guard) = handle.lock() else { return };
+        let paused = guard.is_some_and(|t| t > now);
+        *guard = (!paused).then(|| now.saturating_add(Duration::from_mins(60)));
+        *guard
+    };
+    tracing::info!(
+        paused = until.is_some(),
+        "notifications toggled from the tray"
+    );
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let _ = state.runtime.snooze(until).await;
+    });
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! Follows the backend's snapshots on behalf of the desktop: repaints the
-//! tray when the worst level changes and raises a notification for each new
-//! critical alert or engine finding unless notifications are paused.
+//! tray when the worst level changes, keeps the tray menu's incident list
+//! and stale count current, and shows the notifications the incident policy
+//! let through (grouped and rate-limited by the backend) unless paused.
 
-use std::collections::HashSet;
-
-use sentinel_model::{Mark, Severity};
-use sentinel_protocol::{AlertQuery, TrayLevel};
+use sentinel_protocol::{IncidentRow, TrayLevel};
+use sentinel_runtime::incidents::Sent;
 use sentinel_runtime::{Clock, SystemClock};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -13,12 +12,9 @@ use tauri_plugin_notification::NotificationExt;
 use crate::AppState;
 use crate::tray;
 
-/// Notifications raised per update at most; the rest are summarised.
-const BURST: usize = 3;
-
 pub fn spawn<R: Runtime>(
     app: AppHandle<R>,
-    tray_icon: Option<tray::Tray<R>>,
+    mut tray_icon: Option<tray::Tray<R>>,
     launched: std::time::Instant,
 ) {
     let state = app.state::<AppState>();
@@ -26,9 +22,9 @@ pub fn spawn<R: Runtime>(
     let paused = state.pause_handle();
     tauri::async_runtime::spawn(async move {
         let mut level = TrayLevel::Ok;
-        let mut seen: HashSet<String> = HashSet::new();
         let mut first_data = true;
-        let mut was_paused = false;
+        let mut last_seq = 0;
+        let mut menu_key: Option<MenuKey> = None;
         while rx.changed().await.is_ok() {
             let snap = rx.borrow_and_update().clone();
             if first_data && snap.data_at.is_some() {
@@ -47,53 +43,77 @@ pub fn spawn<R: Runtime>(
                     let _ = t.icon.set_tooltip(Some(tray::tooltip(level)));
                 }
             }
-            // Alertmanager's alerts and the engine's findings, as the feed shows them.
-            let query = AlertQuery {
-                min_severity: Some(Severity::Critical),
-                limit: None,
-            };
-            let critical: Vec<_> = sentinel_service::alerts(&snap, &query)
-                .into_iter()
-                .filter(|a| a.resolved_at.is_none() && a.mark != Some(Mark::FalsePositive))
-                .collect();
-            let fresh: Vec<_> = critical
-                .iter()
-                .filter(|a| !seen.contains(&a.fingerprint))
-                .collect();
-            seen = critical.iter().map(|a| a.fingerprint.clone()).collect();
             let is_paused = paused
                 .lock()
                 .map(|g| g.is_some_and(|t| t > SystemClock.now()))
                 .unwrap_or(false);
-            // A pause set from the UI, or one that ran out, shows in the tray menu too.
-            if is_paused != was_paused {
-                was_paused = is_paused;
-                if let Some(t) = &tray_icon {
-                    let _ = t.pause_item.set_text(tray::pause_label(is_paused));
+            // The menu is rebuilt only when what it shows changed.
+            let active = sentinel_service::active_incidents(&snap, tray::MENU_INCIDENTS);
+            let stale = snap
+                .sources
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.health,
+                        sentinel_runtime::Health::Stale | sentinel_runtime::Health::Down
+                    )
+                })
+                .count();
+            let key = (menu_signature(&active), stale, is_paused);
+            if menu_key.as_ref() != Some(&key) {
+                if let Some(t) = &mut tray_icon {
+                    match tray::menu(&app, &active, stale, is_paused) {
+                        Ok((menu, pause)) => {
+                            let _ = t.icon.set_menu(Some(menu));
+                            t.pause_item = pause;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot rebuild the tray menu"),
+                    }
                 }
+                menu_key = Some(key);
             }
-            if fresh.is_empty() || is_paused {
+            let fresh: Vec<&Sent> = snap
+                .notifications
+                .iter()
+                .filter(|n| n.seq > last_seq)
+                .collect();
+            if let Some(n) = snap.notifications.last() {
+                last_seq = last_seq.max(n.seq);
+            }
+            if is_paused {
                 continue;
             }
-            for a in fresh.iter().take(BURST) {
-                let title = format!("{} ({})", a.name, a.source);
-                let body = if a.description.is_empty() {
-                    a.summary.clone()
-                } else {
-                    a.description.clone()
-                };
-                if let Err(e) = app.notification().builder().title(title).body(body).show() {
-                    tracing::warn!(error = %e, "cannot show a notification");
-                }
-            }
-            if fresh.len() > BURST {
-                let _ = app
+            for n in fresh {
+                let body = format!(
+                    "{}\nOpen it from the tray menu or the Incidents page.",
+                    n.notification.body
+                );
+                if let Err(e) = app
                     .notification()
                     .builder()
-                    .title("Sentinel Console")
-                    .body(format!("{} more critical alerts", fresh.len() - BURST))
-                    .show();
+                    .title(&n.notification.title)
+                    .body(body)
+                    .show()
+                {
+                    tracing::warn!(error = %e, "cannot show a notification");
+                } else {
+                    tracing::info!(
+                        incident = %n.notification.incident,
+                        group = %n.notification.group,
+                        covers = n.notification.covers,
+                        "notification shown"
+                    );
+                }
             }
         }
     });
+}
+
+/// What the tray menu shows: incident labels, stale sources, paused.
+type MenuKey = (Vec<(String, String)>, usize, bool);
+
+fn menu_signature(rows: &[IncidentRow]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| (r.id.clone(), tray::incident_label(r)))
+        .collect()
 }

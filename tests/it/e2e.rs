@@ -192,9 +192,11 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     );
     assert!(!config.join("settings.toml").exists(), "and moved aside");
 
-    // The demo opens with a critical alert firing: it reached the desktop.
+    // The demo opens with incidents in progress: they reached the desktop,
+    // as incident notifications.
     eventually(10, "a desktop notification", || async {
-        std::fs::read_to_string(&notify_log).is_ok_and(|log| log.contains("HighErrorRate"))
+        std::fs::read_to_string(&notify_log)
+            .is_ok_and(|log| log.contains("Incident inc-") || log.contains("incidents in "))
     })
     .await;
 
@@ -334,6 +336,60 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
             .contains("notifications paused")
     })
     .await;
+
+    // The Incidents page: the demo's incidents, one opened with its
+    // timeline, analysis and evidence; acknowledging it shows who did it.
+    click(&c, Locator::Css("#tab-incidents")).await;
+    eventually(15, "incidents listed", || async {
+        count(&c, "#incident-table tr.incident-row").await >= 2
+    })
+    .await;
+    click(
+        &c,
+        Locator::Css("#incident-table tr.incident-row td.incident-title"),
+    )
+    .await;
+    save(&c, &dir, "incident-first.png").await;
+    eventually(10, "the incident detail", || async {
+        count(&c, "#incident-timeline li").await >= 2
+    })
+    .await;
+    // The rollout incident: its analysis names the OOM kill with evidence.
+    click(
+        &c,
+        Locator::XPath("//tr[contains(@class,'incident-row')]/td[contains(., 'KubePodCrashLooping on Pod/shop/checkout')]"),
+    )
+    .await;
+    eventually(10, "the rollout incident's analysis", || async {
+        text(&c, "#incident-analysis").await.contains("oom_killed")
+            && count(&c, "#incident-evidence tr").await >= 1
+    })
+    .await;
+    assert!(
+        count(&c, "#incident-analysis a.cite").await >= 1,
+        "the analysis cites its evidence"
+    );
+    // A resolved incident is reopened first, so it can be acknowledged.
+    if c.find(Locator::Css("#incident-reopen")).await.is_ok() {
+        click(&c, Locator::Css("#incident-reopen")).await;
+        eventually(10, "reopened", || async {
+            text(&c, "#incident-state").await == "open"
+        })
+        .await;
+    }
+    c.find(Locator::Css("#incident-note"))
+        .await
+        .unwrap()
+        .send_keys("looking at it")
+        .await
+        .unwrap();
+    click(&c, Locator::Css("#incident-ack-button")).await;
+    eventually(10, "acknowledged with the note", || async {
+        text(&c, "#incident-ack").await.contains("looking at it")
+    })
+    .await;
+    save(&c, &dir, "incidents.png").await;
+    click(&c, Locator::Css("#tab-dashboard")).await;
 
     // A second launch hands over to the first instance and exits.
     let second = isolated(&app, &home).spawn().unwrap();

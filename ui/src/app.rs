@@ -8,9 +8,17 @@ use sentinel_protocol::{
 };
 
 use crate::components::{
-    AlertFeed, Cards, ChartGrid, NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
+    AlertFeed, Cards, ChartGrid, IncidentsPage, NodeStrip, PodDetailPanel, PodsTable, StatusBar,
+    WhyPanel,
 };
 use crate::ipc;
+
+/// Which page is on screen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Dashboard,
+    Incidents,
+}
 
 /// Shared state of the page, handed to components by context.
 #[derive(Clone, Copy)]
@@ -21,6 +29,9 @@ pub struct Ui {
     pub selected: RwSignal<Option<PodRef>>,
     /// The alert or finding whose "Why?" panel is open.
     pub why: RwSignal<Option<String>>,
+    pub page: RwSignal<Page>,
+    /// The incident whose detail is open.
+    pub incident: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     pods_in_flight: RwSignal<bool>,
     pods_dirty: RwSignal<bool>,
@@ -58,6 +69,8 @@ pub fn App() -> impl IntoView {
         query: RwSignal::new(PodQuery::default()),
         selected: RwSignal::new(None),
         why: RwSignal::new(None),
+        page: RwSignal::new(Page::Dashboard),
+        incident: RwSignal::new(None),
         error: RwSignal::new(None),
         pods_in_flight: RwSignal::new(false),
         pods_dirty: RwSignal::new(false),
@@ -82,6 +95,11 @@ pub fn App() -> impl IntoView {
                 .set(Some(format!("Live updates unavailable: {}", e.message)));
         }
     });
+    // The tray menu opens an incident.
+    ipc::listen("open-incident", move |id: String| {
+        ui.incident.set(Some(id));
+        ui.page.set(Page::Incidents);
+    });
     // A new query is fetched at once, not at the next poll.
     Effect::new(move |_| {
         ui.query.track();
@@ -95,6 +113,15 @@ pub fn App() -> impl IntoView {
                     <span class="logo"></span>
                     "Sentinel Console"
                 </div>
+                <nav class="tabs">
+                    <button id="tab-dashboard" class:active=move || ui.page.get() == Page::Dashboard
+                        on:click=move |_| ui.page.set(Page::Dashboard)>"Dashboard"</button>
+                    <button id="tab-incidents" class:active=move || ui.page.get() == Page::Incidents
+                        on:click=move |_| ui.page.set(Page::Incidents)>
+                        "Incidents"
+                        <span class="badge" id="incident-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.active_incidents).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
+                    </button>
+                </nav>
                 <Show when=move || ui.error.get().is_some()>
                     <div class="banner error" on:click=move |_| ui.error.set(None)>
                         {move || ui.error.get().unwrap_or_default()}
@@ -105,15 +132,17 @@ pub fn App() -> impl IntoView {
                 when=move || ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
                 fallback=move || view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> }
             >
-                <main class="grid">
-                    <Cards/>
-                    <ChartGrid/>
-                    <NodeStrip/>
-                    <section class="lower">
-                        <PodsTable/>
-                        <AlertFeed/>
-                    </section>
-                </main>
+                <Show when=move || ui.page.get() == Page::Dashboard fallback=|| view! { <main class="grid incidents-main"><IncidentsPage/></main> }>
+                    <main class="grid">
+                        <Cards/>
+                        <ChartGrid/>
+                        <NodeStrip/>
+                        <section class="lower">
+                            <PodsTable/>
+                            <AlertFeed/>
+                        </section>
+                    </main>
+                </Show>
             </Show>
             <PodDetailPanel/>
             <WhyPanel/>

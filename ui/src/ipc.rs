@@ -11,6 +11,9 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
     async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(event: &str, handler: &Function) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = Channel)]
     type TauriChannel;
 
@@ -80,4 +83,28 @@ pub async fn subscribe(on_update: impl Fn(Update) + 'static) -> Result<(), IpcEr
         .await
         .map_err(from_js_error)?;
     Ok(())
+}
+
+/// Runs `on_event` with the payload of every backend event named `name`
+/// (for the life of the page).
+pub fn listen<T: serde::de::DeserializeOwned + 'static>(
+    name: &'static str,
+    on_event: impl Fn(T) + 'static,
+) {
+    let handler = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
+        let payload = Reflect::get(&e, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        match serde_wasm_bindgen::from_value::<T>(payload) {
+            Ok(v) => on_event(v),
+            Err(err) => {
+                web_sys::console::warn_1(&format!("undecodable {name} event: {err}").into())
+            }
+        }
+    });
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = tauri_listen(name, handler.as_ref().unchecked_ref()).await {
+            web_sys::console::warn_1(&format!("cannot listen to {name}: {e:?}").into());
+        }
+        // The listener lives as long as the page.
+        handler.forget();
+    });
 }

@@ -177,6 +177,9 @@ pub struct Overview {
     /// The newest firing alerts (at most [`OVERVIEW_ALERTS`]).
     pub alerts: Vec<AlertRow>,
     pub alerts_total: usize,
+    /// Open or acknowledged incidents.
+    #[serde(default)]
+    pub active_incidents: usize,
     pub pods_total: usize,
     pub namespaces: Vec<String>,
 }

@@ -128,7 +128,9 @@ impl Incidents {
         self.settle_inner(Some(now));
     }
 
-    /// Like `settle`, without notifications (history replayed at start).
+    /// Like `settle`, but nothing is shown yet (history replayed at start):
+    /// what it opened waits for the first live data, and incidents resolved
+    /// by then are never shown.
     pub fn settle_quietly(&mut self) {
         self.settle_inner(None);
     }
@@ -149,10 +151,8 @@ impl Incidents {
                     log.push(Record::Incident(Box::new(row(inc))));
                 }
             }
-            if notify_at.is_some() {
-                let manager = &self.manager;
-                self.notifier.offer(&updates, |id| manager.get(id));
-            }
+            let manager = &self.manager;
+            self.notifier.offer(&updates, |id| manager.get(id));
         }
         let Some(now) = notify_at else { return };
         let out = self.notifier.poll(now, self.manager.incidents());

@@ -262,8 +262,8 @@ impl State {
         self.detection.fed(at);
         let reported = self.detection.take_reported();
         self.incidents.findings(&reported);
-        // History replayed at start-up opens incidents but raises no
-        // notifications: it is not news.
+        // History replayed at start-up opens incidents; they are shown when
+        // live data arrives, if still open.
         if batch.backfill {
             self.incidents.settle_quietly();
         } else {

@@ -157,6 +157,7 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
             },
         ),
         alerts_total: crate::why::firing_count(s),
+        active_incidents: s.incidents.iter().filter(|i| i.state.is_active()).count(),
         pods_total: s.pods.len(),
         namespaces,
     }
@@ -176,6 +177,8 @@ pub fn worth_sending(prev: &Snapshot, next: &Snapshot, since_last_ms: i64) -> bo
         || next.notices.len() != prev.notices.len()
         || !(std::sync::Arc::ptr_eq(&next.findings, &prev.findings)
             || next.findings.is_empty() && prev.findings.is_empty())
+        || !(std::sync::Arc::ptr_eq(&next.incidents, &prev.incidents)
+            || next.incidents.is_empty() && prev.incidents.is_empty())
         || since_last_ms >= REFRESH_MS
 }
 

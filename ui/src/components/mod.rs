@@ -3,6 +3,8 @@
 mod alerts;
 mod cards;
 mod chart;
+mod incident_detail;
+mod incidents;
 mod nodes;
 mod pod_detail;
 mod pods;
@@ -12,6 +14,8 @@ mod why;
 pub use alerts::AlertFeed;
 pub use cards::Cards;
 pub use chart::ChartGrid;
+pub use incident_detail::IncidentDetailPanel;
+pub use incidents::IncidentsPage;
 pub use nodes::NodeStrip;
 pub use pod_detail::PodDetailPanel;
 pub use pods::PodsTable;

@@ -1,0 +1,206 @@
+//! One incident: its state and the operator's actions (acknowledge with a
+//! note, resolve, reopen), the explainer's analysis whose sentences cite
+//! evidence ids, the evidence, and the timeline of every member and change;
+//! each finding or alert in the timeline opens its "Why?" panel.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{
+    ActOnIncident, Analysis, CitedSentence, GetIncident, IncidentAction, IncidentActionArgs,
+    IncidentDetail, IncidentRef, IncidentState,
+};
+
+use crate::app::Ui;
+use crate::{format, ipc};
+
+fn sentence(s: &CitedSentence) -> impl IntoView + use<> {
+    let cites = s
+        .cites
+        .iter()
+        .map(|c| view! { <a class="cite" href=format!("#ev-{c}")>{c.clone()}</a> })
+        .collect_view();
+    view! { <span class="sentence">{s.text.clone()}" "{cites}</span> }
+}
+
+fn analysis_view(a: &Analysis) -> impl IntoView + use<> {
+    let summary = a
+        .summary
+        .iter()
+        .map(|s| view! { <p>{sentence(s)}</p> })
+        .collect_view();
+    let candidates = a
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let sentences = c.sentences.iter().map(|s| view! { <li>{sentence(s)}</li> }).collect_view();
+            let hints = c.mitigation.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view();
+            view! {
+                <div class=if k == 0 { "cause top" } else { "cause" }>
+                    <div class="cause-head">
+                        <span class="cause-id">{c.cause.clone()}</span>
+                        <span class="cause-object">{c.object.clone()}</span>
+                        <span class="cause-score">{format!("score {:.2} · rule {}", c.score, c.rule)}</span>
+                    </div>
+                    <ul class="sentences">{sentences}</ul>
+                    <Show when={let n = c.mitigation.len(); move || n > 0}>
+                        <div class="hints-title">"What to try (never run automatically)"</div>
+                    </Show>
+                    <ul class="hints">{hints}</ul>
+                </div>
+            }
+        })
+        .collect_view();
+    let evidence = a
+        .evidence
+        .iter()
+        .map(|e| {
+            let at =
+                e.at.map(|t| format::clock(t.millis(), true))
+                    .unwrap_or_default();
+            view! {
+                <tr id=format!("ev-{}", e.id)>
+                    <td class="ev-id">{e.id.clone()}</td><td>{e.kind.clone()}</td><td>{at}</td>
+                    <td class="ev-text">{e.text.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let gaps = a
+        .gaps
+        .iter()
+        .map(|g| view! { <li>{g.clone()}</li> })
+        .collect_view();
+    view! {
+        <div class="analysis" id="incident-analysis">
+            <h4>{if a.confident { "Most likely cause" } else { "Not enough evidence to name a cause" }}</h4>
+            <div class="summary">{summary}</div>
+            {candidates}
+            <ul class="gaps">{gaps}</ul>
+            <h4>"Evidence"</h4>
+            <table class="evidence" id="incident-evidence"><tbody>{evidence}</tbody></table>
+        </div>
+    }
+}
+
+fn body(
+    d: IncidentDetail,
+    ui: Ui,
+    act: impl Fn(IncidentAction) + Copy + Send + Sync + 'static,
+    note: RwSignal<String>,
+) -> impl IntoView {
+    let r = &d.row;
+    let state = r.state;
+    let ack = match (&r.acknowledged_by, &d.ack_note) {
+        (Some(by), Some(n)) if !n.is_empty() => format!("Acknowledged by {by}: {n}"),
+        (Some(by), _) => format!("Acknowledged by {by}"),
+        _ => String::new(),
+    };
+    let timeline = d
+        .timeline
+        .iter()
+        .map(|e| {
+            let why = e.fingerprint.clone().map(|fp| {
+                view! { <button class="why" on:click=move |_| ui.why.set(Some(fp.clone()))>"Why?"</button> }
+            });
+            let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
+            let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
+            view! {
+                <li class=format!("tl {} {sev}", e.kind)>
+                    <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
+                    <span class="tl-kind">{e.kind.replace('_', " ")}</span>
+                    <span class="tl-title">{e.title.clone()}{who}</span>
+                    <span class="tl-subject">{e.subject.clone()}</span>
+                    {why}
+                    <div class="tl-text">{e.text.clone()}</div>
+                </li>
+            }
+        })
+        .collect_view();
+    let dropped = (d.dropped > 0).then(|| {
+        view! { <p class="muted">{format!("{} older ended members are not kept in memory.", d.dropped)}</p> }
+    });
+    view! {
+        <div class="incident-head">
+            <span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span>
+            <h3 id="incident-title">{r.title.clone()}</h3>
+        </div>
+        <p class="muted">
+            <span id="incident-state">{state.as_str()}</span>
+            {format!(" · {} · {} · opened {}", r.id, r.cluster, format::clock(r.opened_at.millis(), true))}
+        </p>
+        <p class="ack" id="incident-ack">{ack}</p>
+        <div class="incident-actions">
+            <input id="incident-note" placeholder="Note (optional)" prop:value=move || note.get()
+                on:input=move |ev| note.set(event_target_value(&ev))/>
+            <Show when=move || state == IncidentState::Open>
+                <button id="incident-ack-button" on:click=move |_| act(IncidentAction::Acknowledge)>"Acknowledge"</button>
+            </Show>
+            <Show when=move || state != IncidentState::Resolved>
+                <button id="incident-resolve" on:click=move |_| act(IncidentAction::Resolve)>"Resolve"</button>
+            </Show>
+            <Show when=move || state == IncidentState::Resolved>
+                <button id="incident-reopen" on:click=move |_| act(IncidentAction::Reopen)>"Reopen"</button>
+            </Show>
+        </div>
+        {d.analysis.as_ref().map(analysis_view)}
+        <h4>"Timeline"</h4>
+        {dropped}
+        <ol class="timeline" id="incident-timeline">{timeline}</ol>
+    }
+}
+
+#[component]
+pub fn IncidentDetailPanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let detail = RwSignal::new(None::<IncidentDetail>);
+    let note = RwSignal::new(String::new());
+    let load = move |id: String| {
+        spawn_local(async move {
+            match ipc::call::<GetIncident>(&IncidentRef { id: id.clone() }).await {
+                Ok(d) if ui.incident.get_untracked().as_deref() == Some(id.as_str()) => {
+                    detail.set(Some(d))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    detail.set(None);
+                    ui.error.set(Some(format!("Incident: {}", e.message)));
+                }
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ui.overview.track();
+        match ui.incident.get() {
+            Some(id) => load(id),
+            None => detail.set(None),
+        }
+    });
+    let act = move |action: IncidentAction| {
+        let Some(id) = ui.incident.get_untracked() else {
+            return;
+        };
+        let args = IncidentActionArgs {
+            id: id.clone(),
+            action,
+            note: note.get_untracked(),
+        };
+        spawn_local(async move {
+            match ipc::call::<ActOnIncident>(&args).await {
+                Ok(_) => {
+                    note.set(String::new());
+                    load(id);
+                }
+                Err(e) => ui.error.set(Some(format!("Incident: {}", e.message))),
+            }
+        });
+    };
+    view! {
+        <div class="panel incident-detail" id="incident-detail">
+            {move || match detail.get() {
+                Some(d) => body(d, ui, act, note).into_any(),
+                None => view! { <p class="empty">"Select an incident to see its timeline, evidence and analysis."</p> }.into_any(),
+            }}
+        </div>
+    }
+}
