@@ -154,3 +154,47 @@ async fn demo_incidents_are_correlated_explained_and_acted_on() {
     assert!(audit.iter().all(|a| a.actor == "ana"));
     assert_eq!(audit.last().unwrap().detail, "rolling back checkout");
 }
+
+/// The storm benchmark: 10,000 alerts a minute, at most one notification
+/// per group every 30 seconds, and a loop that stays free between polls.
+#[test]
+fn an_alert_storm_is_rate_limited_per_group() {
+    // Many services in few namespaces: new incidents keep opening in every
+    // group, so each group would speak on every poll without its bucket.
+    let out = std::process::Command::new(crate::support::binary("sentinel"))
+        .args([
+            "bench",
+            "storm",
+            "--minutes",
+            "1",
+            "--namespaces",
+            "4",
+            "--services",
+            "500",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["alerts"], 10_000, "{v}");
+    let sent = v["notifications"].as_u64().unwrap();
+    assert!(sent >= 1, "{v}");
+    // The shared bucket: 3 at once, then one per 10 s.
+    assert!(sent <= 3 + 60 / 10, "{v}");
+    let closest = v["closest_in_one_group_s"]
+        .as_f64()
+        .expect("a group spoke twice");
+    assert!(closest >= 30.0, "{v}");
+    assert!(v["incidents"].as_u64().unwrap() > 100, "{v}");
+    assert!(v["held_back"].as_u64().unwrap() > sent, "{v}");
+    assert!(v["held_back"].as_u64().unwrap() > 0, "{v}");
+    assert!(
+        v["largest_incident_members_kept"].as_u64().unwrap() <= 2_000,
+        "{v}"
+    );
+}

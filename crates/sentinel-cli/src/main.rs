@@ -3,6 +3,7 @@
 mod bench;
 mod bench_detect;
 mod bench_prom;
+mod bench_storm;
 mod demo;
 mod duration;
 mod eval;
@@ -45,6 +46,8 @@ enum BenchWhat {
     Poll(bench_prom::PollArgs),
     /// Parse throughput of Prometheus JSON.
     Parse(bench_prom::ParseArgs),
+    /// An alert storm through the incident manager and the notification policy.
+    Storm(bench_storm::StormArgs),
 }
 
 #[derive(Subcommand)]
@@ -86,6 +89,10 @@ fn main() -> anyhow::Result<()> {
             what: Some(BenchWhat::Parse(args)),
             ..
         }) => return bench_prom::parse(args),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Storm(args)),
+            ..
+        }) => return bench_storm::run(args),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
