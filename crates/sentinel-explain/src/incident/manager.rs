@@ -13,10 +13,7 @@ use sentinel_model::{
 };
 
 use super::subject::Topology;
-use super::{
-    AUTOMATIC, Ack, Action, Change, Incident, IncidentState, Member, MemberKind, Update,
-    incident_id,
-};
+use super::{AUTOMATIC, Action, Incident, IncidentState, Member, MemberKind, Update, incident_id};
 
 /// How signals are grouped and when incidents close.
 #[derive(Debug, Clone)]
@@ -58,49 +55,18 @@ impl Default for IncidentConfig {
     }
 }
 
-/// Why an operator's action was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LifecycleError {
-    NotFound(String),
-    /// The action does not apply in the incident's state.
-    State {
-        id: String,
-        action: Action,
-        state: IncidentState,
-    },
-    /// Operator actions need a name.
-    NoActor,
-}
-
-impl std::fmt::Display for LifecycleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LifecycleError::NotFound(id) => write!(f, "no incident {id}"),
-            LifecycleError::State { id, action, state } => write!(
-                f,
-                "incident {id} is {}; it cannot be {}",
-                state.as_str(),
-                action.as_str()
-            ),
-            LifecycleError::NoActor => f.write_str("an operator action needs a name"),
-        }
-    }
-}
-
-impl std::error::Error for LifecycleError {}
-
 #[derive(Debug, Default)]
 pub struct Manager {
     cfg: IncidentConfig,
     topology: Topology,
-    incidents: Vec<Incident>,
-    by_id: HashMap<String, usize>,
+    pub(super) incidents: Vec<Incident>,
+    pub(super) by_id: HashMap<String, usize>,
     /// Member key → (incident, member) positions.
     member_of: HashMap<String, (usize, usize)>,
     context: VecDeque<Member>,
     /// Alert member keys in the last alert set.
     alerts_active: BTreeSet<String>,
-    updates: Vec<Update>,
+    pub(super) updates: Vec<Update>,
 }
 
 impl Manager {
@@ -279,106 +245,6 @@ impl Manager {
             self.context.pop_front();
         }
         self.prune();
-    }
-
-    pub fn acknowledge(
-        &mut self,
-        id: &str,
-        by: &str,
-        note: &str,
-        at: Timestamp,
-    ) -> Result<(), LifecycleError> {
-        self.operator(id, by, note, at, Action::Acknowledged, |s| {
-            s == IncidentState::Open
-        })
-    }
-
-    pub fn resolve(
-        &mut self,
-        id: &str,
-        by: &str,
-        note: &str,
-        at: Timestamp,
-    ) -> Result<(), LifecycleError> {
-        self.operator(id, by, note, at, Action::Resolved, IncidentState::is_active)
-    }
-
-    pub fn reopen(
-        &mut self,
-        id: &str,
-        by: &str,
-        note: &str,
-        at: Timestamp,
-    ) -> Result<(), LifecycleError> {
-        self.operator(id, by, note, at, Action::Reopened, |s| {
-            s == IncidentState::Resolved
-        })
-    }
-
-    fn operator(
-        &mut self,
-        id: &str,
-        by: &str,
-        note: &str,
-        at: Timestamp,
-        action: Action,
-        allowed: impl Fn(IncidentState) -> bool,
-    ) -> Result<(), LifecycleError> {
-        if by.trim().is_empty() {
-            return Err(LifecycleError::NoActor);
-        }
-        let &i = self
-            .by_id
-            .get(id)
-            .ok_or_else(|| LifecycleError::NotFound(id.to_string()))?;
-        let state = self.incidents[i].state;
-        if !allowed(state) {
-            return Err(LifecycleError::State {
-                id: id.to_string(),
-                action,
-                state,
-            });
-        }
-        self.change(i, at, action, by.trim(), note.trim().to_string());
-        Ok(())
-    }
-
-    /// Applies a lifecycle change, logs it and reports it.
-    fn change(&mut self, i: usize, at: Timestamp, action: Action, by: &str, note: String) {
-        let inc = &mut self.incidents[i];
-        match action {
-            Action::Opened | Action::Escalated => {}
-            Action::Acknowledged => {
-                inc.state = IncidentState::Acknowledged;
-                inc.ack = Some(Ack {
-                    by: by.to_string(),
-                    note: note.clone(),
-                    at,
-                });
-            }
-            Action::Resolved => {
-                inc.state = IncidentState::Resolved;
-                inc.resolved_at = Some(at);
-            }
-            Action::Reopened => {
-                inc.state = IncidentState::Open;
-                inc.resolved_at = None;
-                inc.ack = None;
-            }
-        }
-        inc.updated_at = inc.updated_at.max(at);
-        inc.changes.push(Change {
-            at,
-            action,
-            by: by.to_string(),
-            note,
-        });
-        self.updates.push(Update {
-            id: inc.id.clone(),
-            at,
-            action: Some(action),
-            severity: inc.severity,
-        });
     }
 
     fn signal(&mut self, m: Member, at: Timestamp) {

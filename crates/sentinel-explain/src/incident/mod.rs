@@ -5,10 +5,12 @@
 //! of the crate: time is an argument, and the same signals in the same order
 //! give the same incidents with the same ids.
 
+mod lifecycle;
 mod manager;
 pub mod notify;
 mod subject;
 
+pub use lifecycle::LifecycleError;
 pub use manager::{IncidentConfig, Manager};
 pub use subject::{Scope, Subject, Topology, workload_of};
 

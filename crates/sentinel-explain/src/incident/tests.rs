@@ -4,7 +4,6 @@ use sentinel_model::{
     WindowSummary,
 };
 
-use super::manager::LifecycleError;
 use super::notify::{Notifier, NotifyConfig, QuietHours};
 use super::*;
 
