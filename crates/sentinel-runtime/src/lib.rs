@@ -427,7 +427,7 @@ async fn run_loop(
                 note,
                 reply,
             } => {
-                let result = state.act_on_incident(&id, act, &by, &note, clock.now());
+                let result = state.incidents_mut().act(&id, act, &by, &note, clock.now());
                 let ok = result.is_ok();
                 if let Err(e) = &result {
                     tracing::info!(incident = %id, error = %e, "incident action refused");

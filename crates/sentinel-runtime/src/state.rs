@@ -10,7 +10,7 @@ use sentinel_model::{
 };
 
 use crate::detection::Detection;
-use crate::incidents::{Act, Incidents};
+use crate::incidents::Incidents;
 use crate::series::Rolling;
 use crate::snapshot::{
     CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
@@ -188,18 +188,6 @@ impl State {
             .get(index)
             .map(|s| s.trend.iter().map(|p| (p.0, f64::from(p.2))).collect())
             .unwrap_or_default()
-    }
-
-    /// An operator's action on an incident; the incident as it now stands.
-    pub fn act_on_incident(
-        &mut self,
-        id: &str,
-        act: Act,
-        by: &str,
-        note: &str,
-        at: Timestamp,
-    ) -> Result<sentinel_explain::incident::Incident, String> {
-        self.incidents.act(id, act, by, note, at)
     }
 
     /// An operator's verdict on a finding; false if the finding is unknown.
