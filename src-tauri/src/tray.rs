@@ -59,10 +59,9 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// The tray icon and its pause item, whose label follows the pause state.
+/// The tray icon; its menu is rebuilt when what it lists changes.
 pub struct Tray<R: Runtime> {
     pub icon: TrayIcon<R>,
-    pub pause_item: MenuItem<R>,
 }
 
 pub fn pause_label(paused: bool) -> &'static str {
@@ -96,7 +95,7 @@ pub fn menu<R: Runtime>(
     incidents: &[IncidentRow],
     stale: usize,
     paused: bool,
-) -> tauri::Result<(Menu<R>, MenuItem<R>)> {
+) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
     if incidents.is_empty() {
         menu.append(&MenuItem::with_id(
@@ -133,14 +132,19 @@ pub fn menu<R: Runtime>(
         true,
         None::<&str>,
     )?)?;
-    let pause = MenuItem::with_id(app, "pause", pause_label(paused), true, None::<&str>)?;
-    menu.append(&pause)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "pause",
+        pause_label(paused),
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
-    Ok((menu, pause))
+    Ok(menu)
 }
 
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
-    let (menu, pause) = menu(app, &[], 0, false)?;
+    let menu = menu(app, &[], 0, false)?;
     let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(TrayLevel::Ok))
         .tooltip(tooltip(TrayLevel::Ok))
@@ -156,10 +160,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
             }
         })
         .build(app)?;
-    Ok(Tray {
-        icon,
-        pause_item: pause,
-    })
+    Ok(Tray { icon })
 }
 
 /// Shows the window on an incident's page.

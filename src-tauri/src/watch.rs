@@ -14,7 +14,7 @@ use crate::tray;
 
 pub fn spawn<R: Runtime>(
     app: AppHandle<R>,
-    mut tray_icon: Option<tray::Tray<R>>,
+    tray_icon: Option<tray::Tray<R>>,
     launched: std::time::Instant,
 ) {
     let state = app.state::<AppState>();
@@ -61,11 +61,10 @@ pub fn spawn<R: Runtime>(
                 .count();
             let key = (menu_signature(&active), stale, is_paused);
             if menu_key.as_ref() != Some(&key) {
-                if let Some(t) = &mut tray_icon {
+                if let Some(t) = &tray_icon {
                     match tray::menu(&app, &active, stale, is_paused) {
-                        Ok((menu, pause)) => {
+                        Ok(menu) => {
                             let _ = t.icon.set_menu(Some(menu));
-                            t.pause_item = pause;
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot rebuild the tray menu"),
                     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use sentinel_explain::incident::notify::{Notification, Notifier, NotifyConfig};
-use sentinel_explain::incident::{Action, Incident, IncidentConfig, Manager};
+use sentinel_explain::incident::{Action, Incident, IncidentConfig, LifecycleError, Manager};
 use sentinel_model::{Alert, ClusterEvent, Finding, PodState, Timestamp};
 use sentinel_store::{AuditRow, IncidentRow, Record};
 use serde::Serialize;
@@ -180,13 +180,13 @@ impl Incidents {
         by: &str,
         note: &str,
         at: Timestamp,
-    ) -> Result<Incident, String> {
+    ) -> Result<Incident, LifecycleError> {
         let result = match act {
             Act::Acknowledge => self.manager.acknowledge(id, by, note, at),
             Act::Resolve => self.manager.resolve(id, by, note, at),
             Act::Reopen => self.manager.reopen(id, by, note, at),
         };
-        result.map_err(|e| e.to_string())?;
+        result?;
         let action = match act {
             Act::Acknowledge => Action::Acknowledged,
             Act::Resolve => Action::Resolved,
@@ -205,7 +205,7 @@ impl Incidents {
         self.manager
             .get(id)
             .cloned()
-            .ok_or_else(|| format!("no incident {id}"))
+            .ok_or_else(|| LifecycleError::NotFound(id.to_string()))
     }
 
     /// Incidents whose capture should be refreshed now.
@@ -263,10 +263,6 @@ impl Incidents {
 
     pub fn snoozed_until(&self, now: Timestamp) -> Option<Timestamp> {
         self.notifier.snoozed_until(now)
-    }
-
-    pub fn set_notify(&mut self, cfg: NotifyConfig) {
-        self.notifier.set_config(cfg);
     }
 
     /// Every incident the manager holds, newest first. Only incidents that

@@ -322,7 +322,10 @@ impl Runtime {
         act: incidents::Act,
         by: String,
         note: String,
-    ) -> Result<Result<sentinel_explain::incident::Incident, String>, RuntimeError> {
+    ) -> Result<
+        Result<sentinel_explain::incident::Incident, sentinel_explain::incident::LifecycleError>,
+        RuntimeError,
+    > {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Msg::Incident {
@@ -344,16 +347,6 @@ impl Runtime {
     ) -> Result<(), RuntimeError> {
         self.tx
             .send(Msg::Snooze(until))
-            .await
-            .map_err(|_| RuntimeError::Stopped)
-    }
-
-    pub async fn set_notify(
-        &self,
-        cfg: sentinel_explain::incident::notify::NotifyConfig,
-    ) -> Result<(), RuntimeError> {
-        self.tx
-            .send(Msg::NotifyConfig(cfg))
             .await
             .map_err(|_| RuntimeError::Stopped)
     }
@@ -446,10 +439,6 @@ async fn run_loop(
             Msg::Snooze(until) => {
                 state.incidents_mut().snooze(until);
                 true
-            }
-            Msg::NotifyConfig(cfg) => {
-                state.incidents_mut().set_notify(cfg);
-                false
             }
             Msg::PodTrend { pod, reply } => {
                 let _ = reply.send(state.pod_trend(&pod));

@@ -39,14 +39,17 @@ pub enum Msg {
         act: crate::incidents::Act,
         by: String,
         note: String,
-        reply: oneshot::Sender<Result<sentinel_explain::incident::Incident, String>>,
+        reply: oneshot::Sender<
+            Result<
+                sentinel_explain::incident::Incident,
+                sentinel_explain::incident::LifecycleError,
+            >,
+        >,
     },
     /// Incidents that were active when the history was last written.
     RestoreIncidents(Vec<sentinel_explain::incident::Incident>),
     /// Hold back notifications until then (None lifts it).
     Snooze(Option<Timestamp>),
-    /// New notification settings.
-    NotifyConfig(sentinel_explain::incident::notify::NotifyConfig),
     /// Stop: the loop ends, and the history writer flushes what it holds.
     Shutdown,
     /// Something the operator should see in the status bar.

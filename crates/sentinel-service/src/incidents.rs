@@ -250,6 +250,7 @@ pub async fn act_on_incident(
     args: &sentinel_protocol::IncidentActionArgs,
     by: &str,
 ) -> Result<IncidentRow, sentinel_protocol::IpcError> {
+    use sentinel_explain::incident::LifecycleError;
     use sentinel_protocol::{ErrorKind, IncidentAction, IpcError};
     use sentinel_runtime::incidents::Act;
     let act = match args.action {
@@ -263,7 +264,9 @@ pub async fn act_on_incident(
         .map_err(crate::ipc_error)?;
     match result {
         Ok(i) => Ok(incident_row(&i)),
-        Err(e) if e.starts_with("no incident") => Err(IpcError::new(ErrorKind::NotFound, e)),
-        Err(e) => Err(IpcError::new(ErrorKind::InvalidArgument, e)),
+        Err(e @ LifecycleError::NotFound(_)) => {
+            Err(IpcError::new(ErrorKind::NotFound, e.to_string()))
+        }
+        Err(e) => Err(IpcError::new(ErrorKind::InvalidArgument, e.to_string())),
     }
 }

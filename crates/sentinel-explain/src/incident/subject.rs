@@ -79,7 +79,9 @@ struct Place {
 /// and what owns it, and which services call which.
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
-    pods: HashMap<(String, String), Place>,
+    /// namespace → pod → place, looked up without allocating.
+    pods: HashMap<String, HashMap<String, Place>>,
+    pod_count: usize,
     /// `(caller, callee)` as `namespace/service`.
     calls: BTreeSet<(String, String)>,
 }
@@ -112,20 +114,34 @@ impl Topology {
     pub fn set_pods<'a>(&mut self, pods: impl IntoIterator<Item = &'a PodState>) {
         // Bounded: a churning cluster that passes this starts over from the
         // current list.
-        if self.pods.len() > 50_000 {
+        if self.pod_count > 50_000 {
             self.pods.clear();
+            self.pod_count = 0;
         }
         for p in pods {
-            let place = Place {
-                workload: p.owner.as_ref().map(workload_of),
-                node: p.node.clone(),
+            let workload = p.owner.as_ref().map(workload_of);
+            let names = match self.pods.get_mut(&p.namespace) {
+                Some(m) => m,
+                None => self.pods.entry(p.namespace.clone()).or_default(),
             };
-            let key = (p.namespace.clone(), p.name.clone());
-            match self.pods.get_mut(&key) {
-                Some(old) if *old == place => {}
-                Some(old) => *old = place,
+            match names.get_mut(&p.name) {
+                Some(old) => {
+                    if old.workload != workload {
+                        old.workload = workload;
+                    }
+                    if old.node != p.node {
+                        old.node.clone_from(&p.node);
+                    }
+                }
                 None => {
-                    self.pods.insert(key, place);
+                    names.insert(
+                        p.name.clone(),
+                        Place {
+                            workload,
+                            node: p.node.clone(),
+                        },
+                    );
+                    self.pod_count += 1;
                 }
             }
         }
@@ -137,7 +153,7 @@ impl Topology {
     }
 
     fn place(&self, namespace: &str, pod: &str) -> Option<&Place> {
-        self.pods.get(&(namespace.to_string(), pod.to_string()))
+        self.pods.get(namespace)?.get(pod)
     }
 
     /// A pod completed with its workload and node.
@@ -218,6 +234,11 @@ impl Topology {
     }
 }
 
+/// Inserts without allocating when the value is already there.
+fn insert(set: &mut BTreeSet<String>, v: &str) -> bool {
+    !set.contains(v) && set.insert(v.to_string())
+}
+
 /// The union of an incident's members' places.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
@@ -241,31 +262,35 @@ pub struct Scope {
 impl Scope {
     /// Adds a subject; true if the scope grew.
     pub fn add(&mut self, s: &Subject) -> bool {
-        let before = self.clone();
+        let mut grew = false;
         if let Some(ns) = &s.namespace {
-            self.touched.insert(ns.clone());
+            grew |= insert(&mut self.touched, ns);
             if let Some(p) = &s.pod {
-                self.pods.insert(format!("{ns}/{p}"));
+                grew |= self.pods.insert(format!("{ns}/{p}"));
             }
             if let Some(w) = &s.workload {
-                self.services.insert(format!("{ns}/{w}"));
+                grew |= self.services.insert(format!("{ns}/{w}"));
             }
             if let Some(svc) = &s.service {
-                self.services.insert(format!("{ns}/{svc}"));
+                grew |= self.services.insert(format!("{ns}/{svc}"));
             }
             if s.is_namespace() {
-                self.namespaces.insert(ns.clone());
+                grew |= insert(&mut self.namespaces, ns);
             }
         }
         if let Some(n) = &s.node {
-            if s.is_node() {
-                self.nodes.insert(n.clone());
+            let set = if s.is_node() {
+                &mut self.nodes
             } else {
-                self.pod_nodes.insert(n.clone());
-            }
+                &mut self.pod_nodes
+            };
+            grew |= insert(set, n);
         }
-        self.cluster |= s.is_cluster();
-        *self != before
+        if s.is_cluster() && !self.cluster {
+            self.cluster = true;
+            grew = true;
+        }
+        grew
     }
 
     /// Whether a signal about `s` is about the same problem as this scope,
