@@ -3,9 +3,10 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, IncidentActionArgs, IncidentDetail,
-    IncidentPage, IncidentQuery, IncidentRef, IncidentRow, IpcError, MarkArgs, NoArgs,
-    NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
+    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, ExportArgs, ExportedReport,
+    IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
+    IpcError, MarkArgs, NoArgs, NotificationState, Overview, PauseArgs, PodDetail, PodPage,
+    PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -81,6 +82,13 @@ pub async fn act_on_incident(
     args: IncidentActionArgs,
 ) -> Res<IncidentRow> {
     sentinel_service::act_on_incident(&state.runtime, &args, &crate::operator()).await
+}
+
+/// Writes the report into the reports folder; the export is audited.
+#[tauri::command]
+pub async fn export_incident(state: State<'_, AppState>, args: ExportArgs) -> Res<ExportedReport> {
+    sentinel_service::export_incident(&state.runtime, &state.reports, &args, &crate::operator())
+        .await
 }
 
 #[tauri::command]

@@ -22,13 +22,16 @@ pub use settings::{Settings, SettingsLoad};
 pub struct AppState {
     pub runtime: Runtime,
     paused_until: Arc<Mutex<Option<Timestamp>>>,
+    /// Where exported reports are written.
+    pub reports: std::path::PathBuf,
 }
 
 impl AppState {
-    pub fn new(runtime: Runtime) -> Self {
+    pub fn new(runtime: Runtime, reports: std::path::PathBuf) -> Self {
         Self {
             runtime,
             paused_until: Arc::default(),
+            reports,
         }
     }
 
@@ -50,6 +53,8 @@ pub struct BackendOptions {
     pub history: Option<std::path::PathBuf>,
     /// Live sources instead of the demo cluster.
     pub live: Option<live::Live>,
+    /// Where exported reports go (`None`: a folder in the temp dir).
+    pub reports: Option<std::path::PathBuf>,
 }
 
 impl BackendOptions {
@@ -96,7 +101,13 @@ pub fn build_app<R: tauri::Runtime>(
 ) -> tauri::Builder<R> {
     // State is managed here, not in `setup`: a later `setup` call replaces an earlier one.
     builder
-        .manage(AppState::new(backend.start()))
+        .manage({
+            let reports = backend
+                .reports
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("sentinel-reports"));
+            AppState::new(backend.start(), reports)
+        })
         .invoke_handler(tauri::generate_handler![
             commands::get_overview,
             commands::list_pods,
@@ -107,6 +118,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_incidents,
             commands::get_incident,
             commands::act_on_incident,
+            commands::export_incident,
             commands::pause_notifications,
             commands::subscribe,
         ])
@@ -143,6 +155,7 @@ pub fn run() {
         notices,
         history: Some(dirs.data.join("history.db")),
         live,
+        reports: Some(dirs.data.join("reports")),
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

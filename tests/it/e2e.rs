@@ -388,6 +388,25 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         text(&c, "#incident-ack").await.contains("looking at it")
     })
     .await;
+    // Export a redacted report: the app says where it saved it, in its data dir.
+    click(&c, Locator::Css("#report-redact")).await;
+    click(&c, Locator::Css("#report-export")).await;
+    eventually(15, "the report saved", || async {
+        text(&c, "#report-saved").await.contains("-redacted.html")
+    })
+    .await;
+    let saved = text(&c, "#report-saved").await;
+    let path = saved
+        .strip_prefix("Saved ")
+        .and_then(|s| s.split(" (").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        path.starts_with(&home.join("data").display().to_string()),
+        "{saved}"
+    );
+    let report = std::fs::read_to_string(&path).unwrap();
+    assert!(report.contains("oom_killed") && report.contains("<svg"), "{path}");
     save(&c, &dir, "incidents.png").await;
     click(&c, Locator::Css("#tab-dashboard")).await;
 

@@ -4,7 +4,9 @@
 use std::time::Duration as StdDuration;
 
 use sentinel_model::{Duration, Severity};
-use sentinel_protocol::{IncidentAction, IncidentActionArgs, IncidentQuery, IncidentState};
+use sentinel_protocol::{
+    ExportArgs, IncidentAction, IncidentActionArgs, IncidentQuery, IncidentState, ReportFormat,
+};
 use sentinel_runtime::{DemoConfig, Runtime};
 use sentinel_sim::SimConfig;
 
@@ -138,6 +140,43 @@ async fn demo_incidents_are_correlated_explained_and_acted_on() {
         .unwrap_err();
     assert_eq!(err.kind, sentinel_protocol::ErrorKind::NotFound);
 
+    // A redacted HTML report: written into the reports folder, with the
+    // analysis, the timeline, the traces and their charts; the export is audited.
+    let reports = dir.join("reports");
+    let export = |redact, patterns: Vec<String>| {
+        let args = ExportArgs {
+            id: id.clone(),
+            format: ReportFormat::Html,
+            redact,
+            patterns,
+        };
+        let (rt, reports) = (&rt, &reports);
+        async move { within(sentinel_service::export_incident(rt, reports, &args, "ana")).await }
+    };
+    let bad = export(true, vec!["(unclosed".into()]).await.unwrap_err();
+    assert_eq!(bad.kind, sentinel_protocol::ErrorKind::InvalidArgument);
+    assert!(bad.message.contains("(unclosed"), "{bad:?}");
+    let saved = export(true, vec!["checkout".into()]).await.unwrap();
+    assert!(
+        saved.path.ends_with(&format!("{id}-redacted.html")),
+        "{saved:?}"
+    );
+    let html = std::fs::read_to_string(&saved.path).unwrap();
+    assert_eq!(html.len() as u64, saved.bytes);
+    for part in [
+        "oom_killed",
+        "<h2 id=\"timeline\">",
+        "<h2 id=\"traces\">",
+        "<svg",
+        "Redacted: ",
+    ] {
+        assert!(html.contains(part), "the report lacks {part:?}");
+    }
+    if let Some(k) = html.find("checkout") {
+        let from = html.floor_char_boundary(k.saturating_sub(200));
+        panic!("an operator pattern survived: {}", &html[from..k + 20]);
+    }
+
     // The history holds the incident and the audit trail.
     rt.shutdown(StdDuration::from_secs(10)).await;
     let store = sentinel_runtime::Store::open_read_only(&db).await.unwrap();
@@ -146,13 +185,59 @@ async fn demo_incidents_are_correlated_explained_and_acted_on() {
     let audit = store.audit(Some(&id)).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     let expected: &[&str] = if was_resolved {
-        &["reopened", "acknowledged", "resolved"]
+        &["reopened", "acknowledged", "resolved", "exported"]
     } else {
-        &["acknowledged", "resolved"]
+        &["acknowledged", "resolved", "exported"]
     };
     assert_eq!(actions, expected, "{audit:?}");
     assert!(audit.iter().all(|a| a.actor == "ana"));
-    assert_eq!(audit.last().unwrap().detail, "rolling back checkout");
+    assert_eq!(audit[audit.len() - 2].detail, "rolling back checkout");
+    assert!(
+        audit.last().unwrap().detail.contains(&saved.path),
+        "{audit:?}"
+    );
+    drop(store);
+
+    // The CLI writes the same incident from the history file, offline, as
+    // Markdown; an unknown id names the ones there are.
+    let md = dir.join("report.md");
+    let out = std::process::Command::new(crate::support::binary("sentinel"))
+        .args(["export", &id, "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&md).unwrap();
+    for part in [
+        "## Explanation",
+        "`oom_killed`",
+        "## Timeline",
+        "## Rule traces",
+        "data:image/svg+xml;base64,",
+    ] {
+        assert!(text.contains(part), "the Markdown report lacks {part:?}");
+    }
+    assert!(
+        text.contains("| resolved | ana | rolling back checkout |"),
+        "the stored lifecycle"
+    );
+    let out = std::process::Command::new(crate::support::binary("sentinel"))
+        .args(["export", "inc-00000000", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no incident inc-00000000") && err.contains(&id),
+        "{err}"
+    );
 }
 
 /// The storm benchmark: 10,000 alerts a minute, at most one notification

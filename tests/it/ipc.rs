@@ -6,8 +6,9 @@ use std::time::Duration as StdDuration;
 use sentinel_app::{AppState, BackendOptions, build_app};
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, Command, ErrorKind, GetOverview, GetPodDetail, IpcError, ListAlerts, ListPods,
-    NoArgs, PauseArgs, PauseNotifications, PodQuery, PodRef, Subscribe,
+    AlertQuery, Command, ErrorKind, ExportArgs, ExportIncident, GetOverview, GetPodDetail,
+    IpcError, ListAlerts, ListPods, NoArgs, PauseArgs, PauseNotifications, PodQuery, PodRef,
+    ReportFormat, Subscribe,
 };
 use sentinel_runtime::DemoConfig;
 use sentinel_sim::SimConfig;
@@ -35,6 +36,7 @@ fn app_with(
         notices: vec![],
         history: None,
         live,
+        reports: Some(crate::support::tempdir("ipc-reports")),
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))
@@ -189,6 +191,18 @@ fn every_command_round_trips_on_the_mock_runtime() {
             .paused_until,
         None
     );
+
+    let missing = call::<ExportIncident>(
+        &w,
+        &ExportArgs {
+            id: "inc-00000000".into(),
+            format: ReportFormat::Html,
+            redact: true,
+            patterns: vec![],
+        },
+    )
+    .unwrap_err();
+    assert_eq!(missing.kind, ErrorKind::NotFound, "{missing:?}");
 
     let sub = invoke(
         &w,

@@ -8,6 +8,7 @@ mod demo;
 mod duration;
 mod eval;
 mod explain;
+mod export;
 mod exporter;
 mod history;
 mod rca;
@@ -63,6 +64,8 @@ enum Command {
     Eval(eval::EvalCommand),
     /// Explain an incident captured as a case folder, offline.
     Explain(explain::ExplainArgs),
+    /// Write an incident from a recorded history as a report (HTML or Markdown).
+    Export(export::ExportArgs),
     /// Replay a recorded history through the engine, offline.
     Replay(history::ReplayArgs),
     /// Serve the demo cluster's metrics for a real Prometheus to scrape.
@@ -109,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),
         Command::Exporter(args) => rt.block_on(exporter::run(args)),
+        Command::Export(args) => rt.block_on(export::run(args)),
         Command::Eval(_) | Command::Secret(_) | Command::Explain(_) => Ok(()),
     }
 }

@@ -17,8 +17,10 @@ pub mod kube;
 pub mod live;
 pub mod metrics;
 pub mod rca;
+pub mod report;
 mod rules;
 pub mod score;
+pub mod scrub;
 
 pub use capture::{Capture, CaptureError, LogLine};
 pub use catalogue::{CATALOGUE, Cause, Family};

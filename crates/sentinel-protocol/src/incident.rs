@@ -169,3 +169,32 @@ pub struct NotificationRow {
     pub title: String,
     pub body: String,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+}
+
+/// Export an incident report to the app's reports folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportArgs {
+    pub id: String,
+    pub format: ReportFormat,
+    /// Replace identifiers (emails, addresses, tokens, ids) by placeholders.
+    #[serde(default)]
+    pub redact: bool,
+    /// More to redact: regular expressions, each match replaced whole.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedReport {
+    /// Where the report was written.
+    pub path: String,
+    pub bytes: u64,
+    /// Distinct values replaced, when redacted.
+    pub redacted: Option<usize>,
+}

@@ -58,6 +58,8 @@ commands! {
     GetIncident = "get_incident" (IncidentRef) -> IncidentDetail;
     /// Acknowledge, resolve or reopen an incident (written to the audit log).
     ActOnIncident = "act_on_incident" (IncidentActionArgs) -> IncidentRow;
+    /// Write an incident report (HTML or Markdown, optionally redacted).
+    ExportIncident = "export_incident" (ExportArgs) -> ExportedReport;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
     /// Starts streaming [`Update`]s to the channel given with the call.

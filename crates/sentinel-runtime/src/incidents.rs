@@ -192,20 +192,25 @@ impl Incidents {
             Act::Resolve => Action::Resolved,
             Act::Reopen => Action::Reopened,
         };
-        if let Some(log) = &mut self.log {
-            log.push(Record::Audit(AuditRow {
-                at,
-                actor: by.trim().to_string(),
-                action: action.as_str().to_string(),
-                target: id.to_string(),
-                detail: note.trim().to_string(),
-            }));
-        }
+        self.audit(at, by, action.as_str(), id, note);
         self.settle(at);
         self.manager
             .get(id)
             .cloned()
             .ok_or_else(|| LifecycleError::NotFound(id.to_string()))
+    }
+
+    /// Writes an operator's action to the audit log (when recording).
+    pub fn audit(&mut self, at: Timestamp, actor: &str, action: &str, target: &str, detail: &str) {
+        if let Some(log) = &mut self.log {
+            log.push(Record::Audit(AuditRow {
+                at,
+                actor: actor.trim().to_string(),
+                action: action.to_string(),
+                target: target.to_string(),
+                detail: detail.trim().to_string(),
+            }));
+        }
     }
 
     /// Incidents whose capture should be refreshed now.

@@ -340,6 +340,26 @@ impl Runtime {
         rx.await.map_err(|_| RuntimeError::Stopped)
     }
 
+    /// Records an operator action done outside the loop (an export) in the
+    /// audit log.
+    pub async fn audit(
+        &self,
+        actor: String,
+        action: &'static str,
+        target: String,
+        detail: String,
+    ) -> Result<(), RuntimeError> {
+        self.tx
+            .send(Msg::Audit {
+                actor,
+                action,
+                target,
+                detail,
+            })
+            .await
+            .map_err(|_| RuntimeError::Stopped)
+    }
+
     /// Hold back notifications until `until` (None lifts the snooze).
     pub async fn snooze(
         &self,
@@ -427,6 +447,18 @@ async fn run_loop(
                 }
                 let _ = reply.send(result);
                 ok
+            }
+            Msg::Audit {
+                actor,
+                action,
+                target,
+                detail,
+            } => {
+                let now = clock.now();
+                state
+                    .incidents_mut()
+                    .audit(now, &actor, action, &target, &detail);
+                false
             }
             Msg::RestoreIncidents(list) => {
                 tracing::info!(

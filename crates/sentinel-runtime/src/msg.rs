@@ -46,6 +46,13 @@ pub enum Msg {
             >,
         >,
     },
+    /// An operator action done outside the loop (an export), for the audit log.
+    Audit {
+        actor: String,
+        action: &'static str,
+        target: String,
+        detail: String,
+    },
     /// Incidents that were active when the history was last written.
     RestoreIncidents(Vec<sentinel_explain::incident::Incident>),
     /// Hold back notifications until then (None lifts it).

@@ -6,6 +6,7 @@
 mod incidents;
 mod overview;
 mod pods;
+mod report;
 mod why;
 
 pub use incidents::{
@@ -14,6 +15,7 @@ pub use incidents::{
 };
 pub use overview::{overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail};
+pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};
 
 use sentinel_protocol::{ErrorKind, IpcError};

@@ -275,6 +275,34 @@ impl Store {
             .collect()
     }
 
+    /// The newest reported version of each finding in `ids` (unknown ids
+    /// are skipped), in the order they were last reported.
+    pub async fn latest_findings(&self, ids: &[String]) -> Result<Vec<Finding>, StoreError> {
+        let mut out = Vec::new();
+        // SQLite binds at most 32,766 variables; ask in slices.
+        for part in ids.chunks(500) {
+            let marks = vec!["?"; part.len()].join(", ");
+            let sql = format!(
+                "SELECT seq, body FROM finding_events WHERE seq IN \
+                 (SELECT MAX(seq) FROM finding_events WHERE finding_id IN ({marks}) \
+                 GROUP BY finding_id)"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in part {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let seq: i64 = r.try_get("seq")?;
+                let body: String = r.try_get("body")?;
+                let f: Finding = serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))?;
+                out.push((seq, f));
+            }
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, f)| f).collect())
+    }
+
     /// The operators' verdicts, by finding id.
     pub async fn marks(&self) -> Result<HashMap<String, OperatorMark>, StoreError> {
         let rows = sqlx::query("SELECT finding_id, mark, at_ms FROM feedback")

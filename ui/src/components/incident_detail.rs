@@ -143,6 +143,7 @@ fn body(
                 <button id="incident-reopen" on:click=move |_| act(IncidentAction::Reopen)>"Reopen"</button>
             </Show>
         </div>
+        <super::report_export::ReportExport id=r.id.clone()/>
         {d.analysis.as_ref().map(analysis_view)}
         <h4>"Timeline"</h4>
         {dropped}

@@ -8,6 +8,7 @@ mod incidents;
 mod nodes;
 mod pod_detail;
 mod pods;
+mod report_export;
 mod status;
 mod why;
 
