@@ -406,7 +406,10 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         "{saved}"
     );
     let report = std::fs::read_to_string(&path).unwrap();
-    assert!(report.contains("oom_killed") && report.contains("<svg"), "{path}");
+    assert!(
+        report.contains("oom_killed") && report.contains("<svg"),
+        "{path}"
+    );
     save(&c, &dir, "incidents.png").await;
     click(&c, Locator::Css("#tab-dashboard")).await;
 

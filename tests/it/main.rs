@@ -15,6 +15,7 @@ mod ipc;
 mod live;
 mod runtime;
 mod secrets;
+mod silences;
 mod sim;
 mod stack;
 mod support;

@@ -141,6 +141,20 @@ pub struct IncidentDetail {
     pub analysis: Option<Analysis>,
     /// The rule trace of each finding in the incident.
     pub traces: Vec<Explanation>,
+    /// Alertmanager silences the acknowledgement holds for its alerts.
+    #[serde(default)]
+    pub silences: Vec<SilenceRow>,
+}
+
+/// One alert silenced in Alertmanager because its incident is acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceRow {
+    pub alert: String,
+    /// Alertmanager's silence id, once it answered.
+    pub id: Option<String>,
+    pub until: Option<Timestamp>,
+    /// Why Alertmanager refused, until it accepts.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

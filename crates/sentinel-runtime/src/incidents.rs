@@ -236,6 +236,10 @@ impl Incidents {
         ready
     }
 
+    pub fn all(&self) -> &[Incident] {
+        self.manager.incidents()
+    }
+
     pub fn get(&self, id: &str) -> Option<&Incident> {
         self.manager.get(id)
     }

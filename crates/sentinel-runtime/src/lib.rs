@@ -14,6 +14,7 @@ pub mod procmem;
 mod recording;
 pub mod replay;
 pub mod series;
+pub mod silences;
 pub mod snapshot;
 mod source;
 mod state;
@@ -55,6 +56,8 @@ pub struct RuntimeBuilder {
     incidents: sentinel_explain::incident::IncidentConfig,
     notify: sentinel_explain::incident::notify::NotifyConfig,
     calls: Vec<(String, String)>,
+    /// Acknowledged incidents silence their alerts here.
+    silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
 }
 
 impl RuntimeBuilder {
@@ -100,12 +103,23 @@ impl RuntimeBuilder {
         let prom = PrometheusSource::new("prometheus", prometheus, interval);
         let b = self.mode(Mode::Live);
         match alertmanager {
-            Some(am) => {
-                b.source(prom)
-                    .source(AlertmanagerSource::new("alertmanager", am, interval))
-            }
+            Some(am) => b
+                .silence_in(am.clone(), silences::SilenceConfig::default())
+                .source(prom)
+                .source(AlertmanagerSource::new("alertmanager", am, interval)),
             None => b.source(prom.with_alerts()),
         }
+    }
+
+    /// Acknowledging an incident silences its alerts in this Alertmanager
+    /// (`live` sets it when there is one).
+    pub fn silence_in(
+        mut self,
+        am: sentinel_prom::Alertmanager,
+        cfg: silences::SilenceConfig,
+    ) -> Self {
+        self.silences = Some((am, cfg));
+        self
     }
 
     pub fn mode(mut self, mode: Mode) -> Self {
@@ -147,6 +161,13 @@ impl RuntimeBuilder {
         for (level, message) in self.notices {
             state.add_notice(level, message);
         }
+        let mut silencer_task = None;
+        if let Some((am, cfg)) = self.silences {
+            // Bounded: when Alertmanager is slow, requests wait in the planner.
+            let (ops_tx, ops_rx) = mpsc::channel(64);
+            state.silence_with(silences::Silencer::new(cfg), ops_tx);
+            silencer_task = Some(tokio::spawn(silences::run(am, ops_rx, tx.clone())));
+        }
         let mut writer = None;
         let mut records = None;
         if let Some(store) = self.history {
@@ -178,7 +199,7 @@ impl RuntimeBuilder {
         }
         let first = state.snapshot(self.clock.now());
         let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<JoinHandle<()>> = silencer_task.into_iter().collect();
         tasks.push(tokio::spawn(run_loop(
             state,
             rx,
@@ -235,6 +256,7 @@ impl Runtime {
             notify: sentinel_explain::incident::notify::NotifyConfig::default(),
             calls: Vec::new(),
             history: None,
+            silences: None,
         }
     }
 
@@ -440,8 +462,12 @@ async fn run_loop(
                 note,
                 reply,
             } => {
-                let result = state.incidents_mut().act(&id, act, &by, &note, clock.now());
+                let now = clock.now();
+                let result = state.incidents_mut().act(&id, act, &by, &note, now);
                 let ok = result.is_ok();
+                if ok {
+                    state.plan_silences(now);
+                }
                 if let Err(e) = &result {
                     tracing::info!(incident = %id, error = %e, "incident action refused");
                 }
@@ -459,6 +485,10 @@ async fn run_loop(
                     .incidents_mut()
                     .audit(now, &actor, action, &target, &detail);
                 false
+            }
+            Msg::Silence(answer) => {
+                state.silence_answer(clock.now(), answer);
+                true
             }
             Msg::RestoreIncidents(list) => {
                 tracing::info!(

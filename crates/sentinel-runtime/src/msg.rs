@@ -53,6 +53,8 @@ pub enum Msg {
         target: String,
         detail: String,
     },
+    /// Alertmanager's answer to a silence request.
+    Silence(crate::silences::SilenceResult),
     /// Incidents that were active when the history was last written.
     RestoreIncidents(Vec<sentinel_explain::incident::Incident>),
     /// Hold back notifications until then (None lifts it).

@@ -123,6 +123,8 @@ pub struct Snapshot {
     pub notifications: Arc<Vec<Sent>>,
     /// Notifications are snoozed until then.
     pub snoozed_until: Option<Timestamp>,
+    /// Alertmanager silences held for acknowledged incidents.
+    pub silences: Arc<Vec<crate::silences::SilenceView>>,
 }
 
 impl Snapshot {
@@ -146,6 +148,7 @@ impl Snapshot {
             incidents: Arc::default(),
             notifications: Arc::default(),
             snoozed_until: None,
+            silences: Arc::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
 use sentinel_model::{
     Alert, ClusterEvent, Duration, LatencyHistogram, NodeState, NodeUsage, PodPhase, PodState,
@@ -12,6 +13,7 @@ use sentinel_model::{
 use crate::detection::Detection;
 use crate::incidents::Incidents;
 use crate::series::Rolling;
+use crate::silences::{SilenceOp, SilenceResult, Silencer};
 use crate::snapshot::{
     CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
     SourceStatus,
@@ -62,6 +64,8 @@ pub struct State {
     notice_topics: HashMap<&'static str, String>,
     detection: Detection,
     incidents: Incidents,
+    /// Silences for acknowledged incidents, when an Alertmanager is known.
+    silencer: Option<(Silencer, mpsc::Sender<SilenceOp>)>,
 }
 
 impl State {
@@ -77,6 +81,7 @@ impl State {
                 sentinel_explain::incident::IncidentConfig::default(),
                 sentinel_explain::incident::notify::NotifyConfig::default(),
             ),
+            silencer: None,
             mode,
             window,
             trend_capacity: 450,
@@ -156,6 +161,34 @@ impl State {
         }
         self.incidents.tick(now);
         self.capture_incidents(now);
+        self.plan_silences(now);
+    }
+
+    pub fn silence_with(&mut self, silencer: Silencer, ops: mpsc::Sender<SilenceOp>) {
+        self.silencer = Some((silencer, ops));
+    }
+
+    /// Asks Alertmanager for the silences acknowledged incidents need now.
+    pub fn plan_silences(&mut self, now: Timestamp) {
+        let Some((silencer, ops)) = &mut self.silencer else {
+            return;
+        };
+        for op in silencer.plan(now, self.incidents.all(), &self.alerts) {
+            if ops.try_send(op.clone()).is_err() {
+                silencer.unsent(&op);
+            }
+        }
+    }
+
+    pub fn silence_answer(&mut self, now: Timestamp, answer: SilenceResult) {
+        let failed = self
+            .silencer
+            .as_mut()
+            .and_then(|(s, _)| s.answer(now, answer));
+        if let Some(message) = failed {
+            tracing::warn!(error = %message, "silence request failed");
+            self.add_notice(Severity::Warning, message);
+        }
     }
 
     pub fn incidents_mut(&mut self) -> &mut Incidents {
@@ -504,6 +537,11 @@ impl State {
             incidents: self.incidents.view(),
             notifications: self.incidents.sent(),
             snoozed_until: self.incidents.snoozed_until(now),
+            silences: self
+                .silencer
+                .as_ref()
+                .map(|(s, _)| s.views())
+                .unwrap_or_default(),
         }
     }
 }

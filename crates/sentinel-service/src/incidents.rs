@@ -8,7 +8,7 @@ use sentinel_explain::incident::{Incident, Member, MemberKind};
 use sentinel_explain::{Explanation as Analysed, live};
 use sentinel_protocol::{
     Analysis, CauseRow, CitedSentence, EvidenceRow, IncidentDetail, IncidentPage, IncidentQuery,
-    IncidentRow, IncidentState, NotificationRow, TimelineEntry,
+    IncidentRow, IncidentState, NotificationRow, SilenceRow, TimelineEntry,
 };
 use sentinel_runtime::Snapshot;
 use sentinel_runtime::incidents::Sent;
@@ -208,6 +208,17 @@ pub fn incident_detail(s: &Snapshot, id: &str) -> Option<IncidentDetail> {
         dropped: i.dropped,
         analysis: Some(analysis(&analyse(s, i))),
         traces,
+        silences: s
+            .silences
+            .iter()
+            .filter(|v| v.incident == i.id)
+            .map(|v| SilenceRow {
+                alert: v.alert.clone(),
+                id: v.id.clone(),
+                until: v.until,
+                error: v.error.clone(),
+            })
+            .collect(),
     })
 }
 

@@ -117,6 +117,27 @@ fn body(
             }
         })
         .collect_view();
+    let silences = d
+        .silences
+        .iter()
+        .map(|s| {
+            let text = match (&s.error, s.until) {
+                (Some(e), _) => format!("{}: Alertmanager refused the silence: {e}", s.alert),
+                (None, Some(until)) => format!(
+                    "{} silenced in Alertmanager until {}",
+                    s.alert,
+                    format::clock(until.millis(), false)
+                ),
+                (None, None) => format!("{}: silencing in Alertmanager…", s.alert),
+            };
+            let class = if s.error.is_some() {
+                "silence failed"
+            } else {
+                "silence"
+            };
+            view! { <li class=class>{text}</li> }
+        })
+        .collect_view();
     let dropped = (d.dropped > 0).then(|| {
         view! { <p class="muted">{format!("{} older ended members are not kept in memory.", d.dropped)}</p> }
     });
@@ -130,6 +151,7 @@ fn body(
             {format!(" · {} · {} · opened {}", r.id, r.cluster, format::clock(r.opened_at.millis(), true))}
         </p>
         <p class="ack" id="incident-ack">{ack}</p>
+        <ul class="silences" id="incident-silences">{silences}</ul>
         <div class="incident-actions">
             <input id="incident-note" placeholder="Note (optional)" prop:value=move || note.get()
                 on:input=move |ev| note.set(event_target_value(&ev))/>
