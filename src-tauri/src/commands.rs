@@ -5,8 +5,8 @@ use sentinel_model::Duration;
 use sentinel_protocol::{
     AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, ExportArgs, ExportedReport,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
-    IpcError, MarkArgs, NoArgs, NotificationState, Overview, PauseArgs, PodDetail, PodPage,
-    PodQuery, PodRef, Update,
+    IpcError, MarkArgs, Narrative, NoArgs, NotificationState, Overview, PauseArgs, PodDetail,
+    PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -89,6 +89,18 @@ pub async fn act_on_incident(
 pub async fn export_incident(state: State<'_, AppState>, args: ExportArgs) -> Res<ExportedReport> {
     sentinel_service::export_incident(&state.runtime, &state.reports, &args, &crate::operator())
         .await
+}
+
+/// Off unless the settings name an endpoint; the request is audited.
+#[tauri::command]
+pub async fn narrate_incident(state: State<'_, AppState>, args: IncidentRef) -> Res<Narrative> {
+    let client = state.narrative.as_ref().ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::Unavailable,
+            "The narrative is off: name an OpenAI-compatible endpoint under [narrative] in settings.toml",
+        )
+    })?;
+    sentinel_service::narrate(&state.runtime, client, &args.id, &crate::operator()).await
 }
 
 #[tauri::command]

@@ -24,6 +24,8 @@ pub struct AppState {
     paused_until: Arc<Mutex<Option<Timestamp>>>,
     /// Where exported reports are written.
     pub reports: std::path::PathBuf,
+    /// The narrative's language model, when the settings name one.
+    pub narrative: Option<sentinel_prom::openai::ChatClient>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             runtime,
             paused_until: Arc::default(),
             reports,
+            narrative: None,
         }
     }
 
@@ -55,6 +58,8 @@ pub struct BackendOptions {
     pub live: Option<live::Live>,
     /// Where exported reports go (`None`: a folder in the temp dir).
     pub reports: Option<std::path::PathBuf>,
+    /// The optional narrative's endpoint.
+    pub narrative: Option<sentinel_prom::openai::ChatClient>,
 }
 
 impl BackendOptions {
@@ -106,7 +111,11 @@ pub fn build_app<R: tauri::Runtime>(
                 .reports
                 .clone()
                 .unwrap_or_else(|| std::env::temp_dir().join("sentinel-reports"));
-            AppState::new(backend.start(), reports)
+            let narrative = backend.narrative.clone();
+            AppState {
+                narrative,
+                ..AppState::new(backend.start(), reports)
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::get_overview,
@@ -119,6 +128,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::get_incident,
             commands::act_on_incident,
             commands::export_incident,
+            commands::narrate_incident,
             commands::pause_notifications,
             commands::subscribe,
         ])
@@ -142,6 +152,7 @@ pub fn run() {
     notices.extend(notice);
     let settings = settings.with_args(std::env::args().skip(1));
     let live = live::from_settings(&settings, &mut notices);
+    let narrative = live::narrative_from_settings(&settings, &mut notices);
     match &live {
         Some(l) => tracing::info!(prometheus = l.prometheus.url(), "starting Sentinel Console"),
         None => tracing::info!(
@@ -156,6 +167,7 @@ pub fn run() {
         history: Some(dirs.data.join("history.db")),
         live,
         reports: Some(dirs.data.join("reports")),
+        narrative,
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

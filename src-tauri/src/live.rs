@@ -3,6 +3,7 @@
 //! keyring blocks on D-Bus).
 
 use sentinel_model::Severity;
+use sentinel_prom::openai::ChatClient;
 use sentinel_prom::{Alertmanager, Auth, Endpoint, Prometheus};
 use sentinel_secrets::{SERVICE, Vault};
 
@@ -82,4 +83,29 @@ pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>)
         prometheus,
         alertmanager,
     })
+}
+
+/// The narrative's chat client, when the settings name one. The API key is
+/// read from the keyring here, before the async runtime starts.
+pub fn narrative_from_settings(
+    settings: &Settings,
+    notices: &mut Vec<(Severity, String)>,
+) -> Option<ChatClient> {
+    let n = settings.narrative.as_ref()?;
+    let vault = if n.token_keyring.is_some() {
+        let (vault, problem) = Vault::open(SERVICE);
+        if let Some(p) = problem {
+            notices.push((Severity::Warning, p.to_string()));
+        }
+        vault
+    } else {
+        Vault::session(SERVICE)
+    };
+    let mut e = endpoint(&n.connection(), &vault, notices);
+    e.timeout = std::time::Duration::from_secs(n.timeout_secs.clamp(5, 600));
+    e.retries = 0;
+    e.max_bytes = 4 << 20;
+    ChatClient::new(e, &n.model)
+        .map_err(|e| notices.push((Severity::Warning, format!("Narrative endpoint: {e}"))))
+        .ok()
 }

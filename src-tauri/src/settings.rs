@@ -22,6 +22,44 @@ pub struct Settings {
     pub prometheus: Option<Connection>,
     /// Its Alertmanager (without one, alerts come from Prometheus).
     pub alertmanager: Option<Connection>,
+    /// An OpenAI-compatible endpoint for the optional incident narrative
+    /// (off unless set).
+    pub narrative: Option<NarrativeSettings>,
+}
+
+/// The language model behind the narrative: a local server (llama.cpp,
+/// Ollama) or a hosted one. The key, if any, lives in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NarrativeSettings {
+    /// Base URL with the API version, e.g. `http://127.0.0.1:11434/v1`.
+    pub url: String,
+    pub model: String,
+    /// Name of the API key in the keyring.
+    #[serde(default)]
+    pub token_keyring: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// How long to wait for an answer, in seconds.
+    #[serde(default = "narrative_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn narrative_timeout() -> u64 {
+    120
+}
+
+impl NarrativeSettings {
+    pub fn connection(&self) -> Connection {
+        Connection {
+            url: self.url.clone(),
+            token_keyring: self.token_keyring.clone(),
+            ca_file: self.ca_file.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+        }
+    }
 }
 
 /// How to reach one server. Credentials are named, never stored here: the
@@ -49,6 +87,7 @@ impl Default for Settings {
             poll_interval_ms: 2000,
             prometheus: None,
             alertmanager: None,
+            narrative: None,
         }
     }
 }
@@ -162,6 +201,7 @@ mod tests {
         assert_eq!(p.token_keyring.as_deref(), Some("prod/prom"));
         assert!(!p.insecure_skip_verify, "TLS verification is on by default");
         assert_eq!(s.alertmanager.unwrap().url, "http://am:9093");
+        assert_eq!(s.narrative, None, "the narrative is off by default");
         // A token pasted into the file is refused, not silently kept.
         assert!(
             toml::from_str::<Settings>("[prometheus]\nurl = \"x\"\ntoken = \"abc\"\n").is_err()

@@ -410,6 +410,14 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         report.contains("oom_killed") && report.contains("<svg"),
         "{path}"
     );
+    // The narrative is off by default and says how to turn it on.
+    click(&c, Locator::Css("#narrative-ask")).await;
+    eventually(10, "the narrative explains it is off", || async {
+        text(&c, "#narrative-error")
+            .await
+            .contains("narrative is off")
+    })
+    .await;
     save(&c, &dir, "incidents.png").await;
     click(&c, Locator::Css("#tab-dashboard")).await;
 

@@ -37,6 +37,7 @@ fn app_with(
         history: None,
         live,
         reports: Some(crate::support::tempdir("ipc-reports")),
+        narrative: None,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))

@@ -13,6 +13,7 @@ mod history;
 mod incidents;
 mod ipc;
 mod live;
+mod narrative;
 mod runtime;
 mod secrets;
 mod silences;

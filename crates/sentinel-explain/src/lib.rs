@@ -16,6 +16,7 @@ pub mod incident;
 pub mod kube;
 pub mod live;
 pub mod metrics;
+pub mod narrative;
 pub mod rca;
 pub mod report;
 mod rules;

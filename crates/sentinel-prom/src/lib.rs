@@ -3,12 +3,15 @@
 //! are parsed by pure functions ([`parse`], [`alertmanager`]) that never
 //! panic; [`dashboard`] is the query set behind the dashboard and turns its
 //! answers into model values; [`diagnose`] says why a panel has no data.
+//! [`openai`] is the optional narrative's chat endpoint, held to the same
+//! limits.
 
 pub mod alertmanager;
 pub mod dashboard;
 pub mod diagnose;
 mod error;
 pub mod http;
+pub mod openai;
 pub mod parse;
 pub mod prometheus;
 

@@ -212,3 +212,21 @@ pub struct ExportedReport {
     /// Distinct values replaced, when redacted.
     pub redacted: Option<usize>,
 }
+
+/// A language model's account of an incident, shown beside (never instead
+/// of) the deterministic explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Narrative {
+    pub text: String,
+    pub model: String,
+    pub endpoint: String,
+    /// Evidence ids it cited that exist.
+    pub cited: Vec<String>,
+    /// Ids it cited that are not in the evidence.
+    pub unknown_cites: Vec<String>,
+    pub uncited_sentences: usize,
+    /// Exactly what was sent (already scrubbed).
+    pub prompt: String,
+    /// Distinct identifiers scrubbed from the prompt.
+    pub redacted: usize,
+}

@@ -60,6 +60,8 @@ commands! {
     ActOnIncident = "act_on_incident" (IncidentActionArgs) -> IncidentRow;
     /// Write an incident report (HTML or Markdown, optionally redacted).
     ExportIncident = "export_incident" (ExportArgs) -> ExportedReport;
+    /// Ask the configured language model for a narrative (off by default).
+    NarrateIncident = "narrate_incident" (IncidentRef) -> Narrative;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
     /// Starts streaming [`Update`]s to the channel given with the call.

@@ -4,6 +4,7 @@
 //! never in the UI.
 
 mod incidents;
+mod narrative;
 mod overview;
 mod pods;
 mod report;
@@ -13,6 +14,7 @@ pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,
 };
+pub use narrative::narrate;
 pub use overview::{overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail};
 pub use report::{Rendered, export_incident, render_report, write_atomically};

@@ -167,6 +167,7 @@ fn body(
         </div>
         <super::report_export::ReportExport id=r.id.clone()/>
         {d.analysis.as_ref().map(analysis_view)}
+        <super::narrative::NarrativePanel id=r.id.clone()/>
         <h4>"Timeline"</h4>
         {dropped}
         <ol class="timeline" id="incident-timeline">{timeline}</ol>

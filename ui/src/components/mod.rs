@@ -5,6 +5,7 @@ mod cards;
 mod chart;
 mod incident_detail;
 mod incidents;
+mod narrative;
 mod nodes;
 mod pod_detail;
 mod pods;

@@ -277,4 +277,4 @@ pub(crate) fn score(s: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

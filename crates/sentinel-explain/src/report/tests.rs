@@ -108,7 +108,7 @@ fn finding() -> Finding {
 
 /// An incident opened by the finding, with a capture of the OOM-killed pod
 /// and an event naming an address and a token, and its explanation.
-fn fixture() -> (Incident, Explanation, Vec<Finding>) {
+pub(crate) fn fixture() -> (Incident, Explanation, Vec<Finding>) {
     let mut m = Manager::new(IncidentConfig {
         cluster: "prod-eu".into(),
         ..IncidentConfig::default()
