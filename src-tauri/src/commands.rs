@@ -3,10 +3,10 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRef, AlertRow, ErrorKind, Explanation, ExportArgs, ExportedReport,
-    IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
-    IpcError, MarkArgs, Narrative, NoArgs, NotificationState, Overview, PauseArgs, PodDetail,
-    PodPage, PodQuery, PodRef, Update,
+    AlertQuery, AlertRef, AlertRow, CaseAnalysis, CaseRef, ErrorKind, Explanation, ExportArgs,
+    ExportedReport, IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef,
+    IncidentRow, IpcError, MarkArgs, Narrative, NoArgs, NotificationState, Overview, PauseArgs,
+    PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -89,6 +89,14 @@ pub async fn act_on_incident(
 pub async fn export_incident(state: State<'_, AppState>, args: ExportArgs) -> Res<ExportedReport> {
     sentinel_service::export_incident(&state.runtime, &state.reports, &args, &crate::operator())
         .await
+}
+
+/// Reads the folder off the async threads.
+#[tauri::command]
+pub async fn analyse_case(args: CaseRef) -> Res<CaseAnalysis> {
+    tauri::async_runtime::spawn_blocking(move || sentinel_service::analyse_case(&args.path))
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Internal, format!("analysis failed: {e}")))?
 }
 
 /// Off unless the settings name an endpoint; the request is audited.

@@ -129,6 +129,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::act_on_incident,
             commands::export_incident,
             commands::narrate_incident,
+            commands::analyse_case,
             commands::pause_notifications,
             commands::subscribe,
         ])

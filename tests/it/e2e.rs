@@ -418,7 +418,34 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
             .contains("narrative is off")
     })
     .await;
+    // Both keep saying so while the incident's page refreshes with new data.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(text(&c, "#report-saved").await.contains("-redacted.html"));
+    assert!(
+        text(&c, "#narrative-error")
+            .await
+            .contains("narrative is off")
+    );
     save(&c, &dir, "incidents.png").await;
+
+    // A capture folder opened for offline analysis takes the detail panel.
+    let case = support::root().join("tests/scenarios/explain/28-oom-after-rollout");
+    c.find(Locator::Css("#case-path"))
+        .await
+        .unwrap()
+        .send_keys(&case.display().to_string())
+        .await
+        .unwrap();
+    click(&c, Locator::Css("#case-open")).await;
+    eventually(10, "the capture's analysis", || async {
+        text(&c, "#case-title")
+            .await
+            .contains("28-oom-after-rollout")
+            && text(&c, "#incident-analysis").await.contains("oom_killed")
+    })
+    .await;
+    save(&c, &dir, "capture.png").await;
+    click(&c, Locator::Css("#case-close")).await;
     click(&c, Locator::Css("#tab-dashboard")).await;
 
     // A second launch hands over to the first instance and exits.

@@ -6,9 +6,9 @@ use std::time::Duration as StdDuration;
 use sentinel_app::{AppState, BackendOptions, build_app};
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, Command, ErrorKind, ExportArgs, ExportIncident, GetOverview, GetPodDetail,
-    IpcError, ListAlerts, ListPods, NoArgs, PauseArgs, PauseNotifications, PodQuery, PodRef,
-    ReportFormat, Subscribe,
+    AlertQuery, AnalyseCase, CaseRef, Command, ErrorKind, ExportArgs, ExportIncident, GetOverview,
+    GetPodDetail, IpcError, ListAlerts, ListPods, NoArgs, PauseArgs, PauseNotifications, PodQuery,
+    PodRef, ReportFormat, Subscribe,
 };
 use sentinel_runtime::DemoConfig;
 use sentinel_sim::SimConfig;
@@ -204,6 +204,27 @@ fn every_command_round_trips_on_the_mock_runtime() {
     )
     .unwrap_err();
     assert_eq!(missing.kind, ErrorKind::NotFound, "{missing:?}");
+
+    // A capture folder analysed offline, as `sentinel explain` does; bad
+    // paths get a reason.
+    let case = crate::support::root().join("tests/scenarios/explain/28-oom-after-rollout");
+    let c = call::<AnalyseCase>(
+        &w,
+        &CaseRef {
+            path: case.display().to_string(),
+        },
+    )
+    .unwrap();
+    assert_eq!(c.analysis.candidates[0].cause, "oom_killed", "{c:#?}");
+    assert!(c.objects > 0);
+    for (path, says) in [
+        ("/nonexistent/case", "is not a folder"),
+        ("/tmp", "has no case.json"),
+    ] {
+        let e = call::<AnalyseCase>(&w, &CaseRef { path: path.into() }).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e:?}");
+        assert!(e.message.contains(says), "{e:?}");
+    }
 
     let sub = invoke(
         &w,

@@ -32,6 +32,8 @@ pub struct Ui {
     pub page: RwSignal<Page>,
     /// The incident whose detail is open.
     pub incident: RwSignal<Option<String>>,
+    /// A capture folder's analysis, shown instead of an incident.
+    pub case: RwSignal<Option<sentinel_protocol::CaseAnalysis>>,
     pub error: RwSignal<Option<String>>,
     pods_in_flight: RwSignal<bool>,
     pods_dirty: RwSignal<bool>,
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
         why: RwSignal::new(None),
         page: RwSignal::new(Page::Dashboard),
         incident: RwSignal::new(None),
+        case: RwSignal::new(None),
         error: RwSignal::new(None),
         pods_in_flight: RwSignal::new(false),
         pods_dirty: RwSignal::new(false),
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
     });
     // The tray menu opens an incident.
     ipc::listen("open-incident", move |id: String| {
+        ui.case.set(None);
         ui.incident.set(Some(id));
         ui.page.set(Page::Incidents);
     });

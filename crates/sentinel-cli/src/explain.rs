@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use sentinel_explain::{Capture, Explanation, capture, catalogue, explain, score};
+use sentinel_explain::{Capture, Explanation, catalogue, explain, score};
 
 #[derive(Args)]
 pub struct ExplainArgs {
@@ -30,36 +30,9 @@ pub struct EvalExplainArgs {
     json: bool,
 }
 
-fn optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 /// Read a case folder into a capture. `case.json` gives the onset only.
 pub fn load(dir: &Path) -> anyhow::Result<Capture> {
-    let case = optional(&dir.join("case.json"))?
-        .with_context(|| format!("{} has no case.json", dir.display()))?;
-    let onset =
-        capture::parse_onset(&case).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    let objects = optional(&dir.join("objects.json"))?;
-    let metrics = optional(&dir.join("metrics.csv"))?;
-    let logs = optional(&dir.join("logs.jsonl"))?;
-    if objects.is_none() && metrics.is_none() && logs.is_none() {
-        bail!(
-            "{} holds none of objects.json, metrics.csv, logs.jsonl",
-            dir.display()
-        );
-    }
-    Capture::parse(
-        onset,
-        objects.as_deref(),
-        metrics.as_deref(),
-        logs.as_deref(),
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+    Ok(sentinel_service::load_case(dir)?)
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {

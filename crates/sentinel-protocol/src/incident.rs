@@ -230,3 +230,21 @@ pub struct Narrative {
     /// Distinct identifiers scrubbed from the prompt.
     pub redacted: usize,
 }
+
+/// A capture folder to analyse offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRef {
+    pub path: String,
+}
+
+/// The explainer's analysis of a capture folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseAnalysis {
+    pub path: String,
+    pub onset: Timestamp,
+    /// Kubernetes objects and events read.
+    pub objects: usize,
+    pub series: usize,
+    pub logs: usize,
+    pub analysis: Analysis,
+}

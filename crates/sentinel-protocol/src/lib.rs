@@ -62,6 +62,8 @@ commands! {
     ExportIncident = "export_incident" (ExportArgs) -> ExportedReport;
     /// Ask the configured language model for a narrative (off by default).
     NarrateIncident = "narrate_incident" (IncidentRef) -> Narrative;
+    /// Explain a capture folder (objects.json, metrics.csv, logs.jsonl, case.json) offline.
+    AnalyseCase = "analyse_case" (CaseRef) -> CaseAnalysis;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
     /// Starts streaming [`Update`]s to the channel given with the call.

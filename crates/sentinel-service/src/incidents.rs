@@ -156,7 +156,7 @@ fn cited(s: &sentinel_explain::Sentence) -> CitedSentence {
     }
 }
 
-fn analysis(e: &Analysed) -> Analysis {
+pub(crate) fn analysis(e: &Analysed) -> Analysis {
     Analysis {
         onset: e.onset,
         confident: e.confident,

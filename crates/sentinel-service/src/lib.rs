@@ -3,6 +3,7 @@
 //! the UI receives. Filtering, sorting, paging and downsampling happen here,
 //! never in the UI.
 
+mod case;
 mod incidents;
 mod narrative;
 mod overview;
@@ -10,6 +11,7 @@ mod pods;
 mod report;
 mod why;
 
+pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,

@@ -22,7 +22,7 @@ fn sentence(s: &CitedSentence) -> impl IntoView + use<> {
     view! { <span class="sentence">{s.text.clone()}" "{cites}</span> }
 }
 
-fn analysis_view(a: &Analysis) -> impl IntoView + use<> {
+pub(super) fn analysis_view(a: &Analysis) -> impl IntoView + use<> {
     let summary = a
         .summary
         .iter()
@@ -85,7 +85,6 @@ fn analysis_view(a: &Analysis) -> impl IntoView + use<> {
 
 fn body(
     d: IncidentDetail,
-    ui: Ui,
     act: impl Fn(IncidentAction) + Copy + Send + Sync + 'static,
     note: RwSignal<String>,
 ) -> impl IntoView {
@@ -96,27 +95,6 @@ fn body(
         (Some(by), _) => format!("Acknowledged by {by}"),
         _ => String::new(),
     };
-    let timeline = d
-        .timeline
-        .iter()
-        .map(|e| {
-            let why = e.fingerprint.clone().map(|fp| {
-                view! { <button class="why" on:click=move |_| ui.why.set(Some(fp.clone()))>"Why?"</button> }
-            });
-            let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
-            let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
-            view! {
-                <li class=format!("tl {} {sev}", e.kind)>
-                    <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
-                    <span class="tl-kind">{e.kind.replace('_', " ")}</span>
-                    <span class="tl-title">{e.title.clone()}{who}</span>
-                    <span class="tl-subject">{e.subject.clone()}</span>
-                    {why}
-                    <div class="tl-text">{e.text.clone()}</div>
-                </li>
-            }
-        })
-        .collect_view();
     let silences = d
         .silences
         .iter()
@@ -138,9 +116,6 @@ fn body(
             view! { <li class=class>{text}</li> }
         })
         .collect_view();
-    let dropped = (d.dropped > 0).then(|| {
-        view! { <p class="muted">{format!("{} older ended members are not kept in memory.", d.dropped)}</p> }
-    });
     view! {
         <div class="incident-head">
             <span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span>
@@ -165,9 +140,37 @@ fn body(
                 <button id="incident-reopen" on:click=move |_| act(IncidentAction::Reopen)>"Reopen"</button>
             </Show>
         </div>
-        <super::report_export::ReportExport id=r.id.clone()/>
         {d.analysis.as_ref().map(analysis_view)}
-        <super::narrative::NarrativePanel id=r.id.clone()/>
+    }
+}
+
+/// Every member and change in order; findings and alerts open "Why?".
+fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
+    let timeline = d
+        .timeline
+        .iter()
+        .map(|e| {
+            let why = e.fingerprint.clone().map(|fp| {
+                view! { <button class="why" on:click=move |_| ui.why.set(Some(fp.clone()))>"Why?"</button> }
+            });
+            let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
+            let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
+            view! {
+                <li class=format!("tl {} {sev}", e.kind)>
+                    <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
+                    <span class="tl-kind">{e.kind.replace('_', " ")}</span>
+                    <span class="tl-title">{e.title.clone()}{who}</span>
+                    <span class="tl-subject">{e.subject.clone()}</span>
+                    {why}
+                    <div class="tl-text">{e.text.clone()}</div>
+                </li>
+            }
+        })
+        .collect_view();
+    let dropped = (d.dropped > 0).then(|| {
+        view! { <p class="muted">{format!("{} older ended members are not kept in memory.", d.dropped)}</p> }
+    });
+    view! {
         <h4>"Timeline"</h4>
         {dropped}
         <ol class="timeline" id="incident-timeline">{timeline}</ol>
@@ -219,12 +222,24 @@ pub fn IncidentDetailPanel() -> impl IntoView {
             }
         });
     };
+    // The export and narrative keep their state while the detail refreshes:
+    // they are made again only when another incident is opened.
+    let current = Memo::new(move |_| ui.incident.get());
+    let showing = move || ui.case.with(Option::is_none) && detail.with(Option::is_some);
     view! {
         <div class="panel incident-detail" id="incident-detail">
-            {move || match detail.get() {
-                Some(d) => body(d, ui, act, note).into_any(),
-                None => view! { <p class="empty">"Select an incident to see its timeline, evidence and analysis."</p> }.into_any(),
+            {move || match (ui.case.get(), detail.get()) {
+                (Some(c), _) => super::case::case_view(c, ui).into_any(),
+                (None, Some(d)) => body(d, act, note).into_any(),
+                (None, None) => view! { <p class="empty">"Select an incident to see its timeline, evidence and analysis."</p> }.into_any(),
             }}
+            <div style:display=move || if showing() { "block" } else { "none" }>
+                {move || current.get().map(|id| view! {
+                    <super::report_export::ReportExport id=id.clone()/>
+                    <super::narrative::NarrativePanel id=id/>
+                })}
+                {move || detail.get().filter(|_| ui.case.with(Option::is_none)).map(|d| timeline_view(&d, ui))}
+            </div>
         </div>
     }
 }

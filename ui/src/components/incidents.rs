@@ -71,7 +71,7 @@ pub fn IncidentsPage() -> impl IntoView {
                 view! {
                     <tr class=format!("incident-row {}", r.severity.as_str()) class:selected=selected
                         data-id=r.id.clone()
-                        on:click=move |_| ui.incident.set(Some(id.clone()))>
+                        on:click=move |_| { ui.case.set(None); ui.incident.set(Some(id.clone())) }>
                         <td><span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span></td>
                         <td class="incident-title">{r.title.clone()}</td>
                         <td class=format!("state {state}")>{format!("{state}{who}")}</td>
@@ -135,6 +135,7 @@ pub fn IncidentsPage() -> impl IntoView {
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
+                <super::case::CaseOpener/>
             </div>
             <IncidentDetailPanel/>
         </section>

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod cards;
+mod case;
 mod chart;
 mod incident_detail;
 mod incidents;
