@@ -6,6 +6,7 @@
 mod commands;
 pub mod live;
 mod logging;
+mod notify_settings;
 mod settings;
 mod tray;
 mod watch;
@@ -60,6 +61,8 @@ pub struct BackendOptions {
     pub reports: Option<std::path::PathBuf>,
     /// The optional narrative's endpoint.
     pub narrative: Option<sentinel_prom::openai::ChatClient>,
+    /// The notification policy (`None`: the defaults).
+    pub notify: Option<sentinel_explain::incident::notify::NotifyConfig>,
 }
 
 impl BackendOptions {
@@ -75,6 +78,9 @@ impl BackendOptions {
                         self.demo.interval.max(std::time::Duration::from_secs(1)),
                     ),
             };
+            if let Some(cfg) = self.notify {
+                b = b.notify(cfg);
+            }
             for (level, message) in self.notices {
                 b = b.notice(level, message);
             }
@@ -154,6 +160,7 @@ pub fn run() {
     let settings = settings.with_args(std::env::args().skip(1));
     let live = live::from_settings(&settings, &mut notices);
     let narrative = live::narrative_from_settings(&settings, &mut notices);
+    let notify = settings.notifications.config(&mut notices);
     match &live {
         Some(l) => tracing::info!(prometheus = l.prometheus.url(), "starting Sentinel Console"),
         None => tracing::info!(
@@ -169,6 +176,7 @@ pub fn run() {
         live,
         reports: Some(dirs.data.join("reports")),
         narrative,
+        notify: Some(notify),
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

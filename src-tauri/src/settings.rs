@@ -25,6 +25,8 @@ pub struct Settings {
     /// An OpenAI-compatible endpoint for the optional incident narrative
     /// (off unless set).
     pub narrative: Option<NarrativeSettings>,
+    /// Severity threshold, quiet hours and reminders of desktop notifications.
+    pub notifications: crate::notify_settings::NotificationSettings,
 }
 
 /// The language model behind the narrative: a local server (llama.cpp,
@@ -88,6 +90,7 @@ impl Default for Settings {
             prometheus: None,
             alertmanager: None,
             narrative: None,
+            notifications: Default::default(),
         }
     }
 }

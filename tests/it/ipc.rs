@@ -38,6 +38,7 @@ fn app_with(
         live,
         reports: Some(crate::support::tempdir("ipc-reports")),
         narrative: None,
+        notify: None,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))
