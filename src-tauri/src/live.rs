@@ -47,6 +47,19 @@ fn endpoint(c: &Connection, vault: &Vault, notices: &mut Vec<(Severity, String)>
     e
 }
 
+/// The OS keyring when a credential is named (its problem, if any, becomes
+/// a notice), else a session-only vault that never touches D-Bus.
+fn vault(needed: bool, notices: &mut Vec<(Severity, String)>) -> Vault {
+    if !needed {
+        return Vault::session(SERVICE);
+    }
+    let (vault, problem) = Vault::open(SERVICE);
+    if let Some(p) = problem {
+        notices.push((Severity::Warning, p.to_string()));
+    }
+    vault
+}
+
 /// The live clients, or `None` for the demo cluster. Problems become notices.
 pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>) -> Option<Live> {
     let prom = settings.prometheus.as_ref()?;
@@ -55,15 +68,7 @@ pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>)
             .alertmanager
             .as_ref()
             .is_some_and(|a| a.token_keyring.is_some());
-    let vault = if needs_keyring {
-        let (vault, problem) = Vault::open(SERVICE);
-        if let Some(p) = problem {
-            notices.push((Severity::Warning, p.to_string()));
-        }
-        vault
-    } else {
-        Vault::session(SERVICE)
-    };
+    let vault = vault(needs_keyring, notices);
     let prometheus = match Prometheus::new(endpoint(prom, &vault, notices)) {
         Ok(p) => p,
         Err(e) => {
@@ -92,15 +97,7 @@ pub fn narrative_from_settings(
     notices: &mut Vec<(Severity, String)>,
 ) -> Option<ChatClient> {
     let n = settings.narrative.as_ref()?;
-    let vault = if n.token_keyring.is_some() {
-        let (vault, problem) = Vault::open(SERVICE);
-        if let Some(p) = problem {
-            notices.push((Severity::Warning, p.to_string()));
-        }
-        vault
-    } else {
-        Vault::session(SERVICE)
-    };
+    let vault = vault(n.token_keyring.is_some(), notices);
     let mut e = endpoint(&n.connection(), &vault, notices);
     e.timeout = std::time::Duration::from_secs(n.timeout_secs.clamp(5, 600));
     e.retries = 0;

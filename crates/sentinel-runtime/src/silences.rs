@@ -8,7 +8,7 @@
 //! IO: [`Silencer::plan`] says what to ask Alertmanager, a task asks it
 //! (`run`), and the answer comes back through the loop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sentinel_explain::incident::{Incident, IncidentState, MemberKind};
@@ -124,10 +124,18 @@ impl Silencer {
         alerts: &[Alert],
     ) -> Vec<SilenceOp> {
         let mut wanted: BTreeMap<&str, (&Incident, &Alert)> = BTreeMap::new();
-        for i in incidents
+        let acked: Vec<&Incident> = incidents
             .iter()
             .filter(|i| i.state == IncidentState::Acknowledged)
-        {
+            .collect();
+        // Indexed once per plan, and only when something is acknowledged (a
+        // storm brings thousands of alerts).
+        let by_fp: HashMap<&str, &Alert> = if acked.is_empty() {
+            HashMap::new()
+        } else {
+            alerts.iter().map(|a| (a.fingerprint.as_str(), a)).collect()
+        };
+        for i in acked {
             for m in i
                 .members
                 .iter()
@@ -136,7 +144,7 @@ impl Silencer {
                 let Some(fp) = fingerprint_of(&m.key) else {
                     continue;
                 };
-                if let Some(a) = alerts.iter().find(|a| a.fingerprint == fp) {
+                if let Some(a) = by_fp.get(fp) {
                     wanted.insert(fp, (i, a));
                 }
             }
