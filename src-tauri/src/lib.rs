@@ -172,7 +172,7 @@ pub fn run() {
     let backend = BackendOptions {
         demo: settings.demo_config(),
         notices,
-        history: Some(dirs.data.join("history.db")),
+        history: Some(dirs.history()),
         live,
         reports: Some(dirs.data.join("reports")),
         narrative,

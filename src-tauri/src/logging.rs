@@ -1,38 +1,12 @@
-//! Where the app keeps its files, and `tracing` into a daily-rotated log in
+//! `tracing` into a daily-rotated log in
 //! the data dir (seven files kept). If the data dir is not writable, logs go
 //! to stderr and the status bar says so.
-
-use std::path::PathBuf;
 
 use sentinel_model::Severity;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-const IDENTIFIER: &str = "dev.sentinel.console";
-
-/// The platform dirs Tauri also uses for this identifier (XDG on Linux).
-pub struct Dirs {
-    pub data: PathBuf,
-    pub config: PathBuf,
-}
-
-impl Dirs {
-    pub fn from_env() -> Self {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
-        let xdg = |var: &str, fallback: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .unwrap_or_else(|| home.join(fallback))
-        };
-        Self {
-            data: xdg("XDG_DATA_HOME", ".local/share").join(IDENTIFIER),
-            config: xdg("XDG_CONFIG_HOME", ".config").join(IDENTIFIER),
-        }
-    }
-}
+pub use sentinel_runtime::dirs::Dirs;
 
 fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env()
@@ -81,6 +55,8 @@ pub fn init(dirs: &Dirs) -> (Option<WorkerGuard>, Option<(Severity, String)>) {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]

@@ -37,18 +37,6 @@ pub struct ExportArgs {
     patterns: Vec<String>,
 }
 
-/// Where the desktop app keeps its history.
-fn app_history() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".local/share"))
-        .join("dev.sentinel.console/history.db")
-}
-
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let format = match (args.format, &args.out) {
         (Some(f), _) => f,
@@ -60,7 +48,9 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let db = args.db.unwrap_or_else(app_history);
+    let db = args
+        .db
+        .unwrap_or_else(|| sentinel_runtime::dirs::Dirs::from_env().history());
     anyhow::ensure!(
         db.exists(),
         "no history at {} (pass --db FILE: the --db of `sentinel demo` or `watch`, or the app's history.db)",

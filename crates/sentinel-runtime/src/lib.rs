@@ -7,6 +7,7 @@ mod capture;
 pub mod clock;
 mod demo;
 mod detection;
+pub mod dirs;
 pub mod incidents;
 mod live;
 mod msg;

@@ -272,7 +272,7 @@ impl Silencer {
         let h = self.held.get_mut(&fp)?;
         h.in_flight = false;
         h.retry_at = Some(now.saturating_add(self.cfg.retry_after));
-        h.view.error = Some(e_text(&err));
+        h.view.error = Some(err.chars().take(300).collect());
         Some(format!(
             "Alertmanager did not take the silence for {} ({}): {err}",
             h.view.alert, h.view.incident
@@ -282,10 +282,6 @@ impl Silencer {
     pub fn views(&self) -> Arc<Vec<SilenceView>> {
         Arc::new(self.held.values().map(|h| h.view.clone()).collect())
     }
-}
-
-fn e_text(e: &str) -> String {
-    e.chars().take(300).collect()
 }
 
 /// Asks Alertmanager what the planner decided and reports the answers to

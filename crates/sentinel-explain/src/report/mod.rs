@@ -116,7 +116,6 @@ impl Pen<'_> {
 }
 
 fn gather(input: &ReportInput<'_>, scrubber: Option<&mut Scrubber>) -> Doc {
-    let redacting = scrubber.is_some();
     let mut p = Pen(scrubber);
     let i = input.incident;
     let e = input.explanation;
@@ -246,7 +245,7 @@ fn gather(input: &ReportInput<'_>, scrubber: Option<&mut Scrubber>) -> Doc {
         })
         .collect();
     let title = p.w(&i.title);
-    let replaced = p.0.as_ref().map(|s| s.replaced());
+    let redacted = p.0.as_ref().map(|s| s.replaced());
     Doc {
         title,
         facts,
@@ -258,7 +257,7 @@ fn gather(input: &ReportInput<'_>, scrubber: Option<&mut Scrubber>) -> Doc {
         timeline,
         traces,
         charts,
-        redacted: if redacting { replaced } else { None },
+        redacted,
     }
 }
 

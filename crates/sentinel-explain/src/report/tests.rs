@@ -231,8 +231,12 @@ fn markdown_says_the_same_with_embedded_charts() {
         assert!(md.contains(part), "missing {part:?}");
     }
     assert_eq!(md.matches("](data:image/svg+xml;base64,").count(), 2);
-    // Markdown-active characters in data are escaped, not interpreted.
+    // Names read as written; a trace's heading escapes Markdown's underscores.
     assert!(md.contains("checkout-5d8f7c9b4-abcde"));
+    assert!(
+        md.contains(r"memory-high on pod\_memory\_usage\_ratio"),
+        "underscores escaped, not emphasis"
+    );
     assert!(!md.contains("<svg"), "charts are images, not raw markup");
 }
 
