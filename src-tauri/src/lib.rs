@@ -190,6 +190,7 @@ pub fn run() {
     let result = build_app(builder, backend)
         .setup(move |app| {
             let handle = app.handle().clone();
+            watch::open_on_click(&handle);
             match tray::build(&handle) {
                 Ok(tray) => watch::spawn(handle, Some(tray), launched),
                 Err(e) => {

@@ -83,15 +83,12 @@ pub fn spawn<R: Runtime>(
                 continue;
             }
             for n in fresh {
-                let body = format!(
-                    "{}\nOpen it from the tray menu or the Incidents page.",
-                    n.notification.body
-                );
                 if let Err(e) = app
                     .notification()
                     .builder()
                     .title(&n.notification.title)
-                    .body(body)
+                    .body(&n.notification.body)
+                    .extra(INCIDENT_KEY, &n.notification.incident)
                     .show()
                 {
                     tracing::warn!(error = %e, "cannot show a notification");
@@ -104,6 +101,29 @@ pub fn spawn<R: Runtime>(
                     );
                 }
             }
+        }
+    });
+}
+
+/// The payload key naming the incident a notification is about.
+const INCIDENT_KEY: &str = "incident";
+
+/// A click on a notification opens the window on its incident. The plugin
+/// reports clicks only for notifications shown after a handler exists, so
+/// this runs before the first snapshot is followed.
+pub fn open_on_click<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let _ = app.notification().on_action(move |performed| {
+        let incident = performed
+            .notification()
+            .and_then(|n| n.extra().get(INCIDENT_KEY))
+            .and_then(|v| v.as_str());
+        match (performed.action_id(), incident) {
+            ("tap", Some(id)) => {
+                tracing::info!(incident = %id, "notification clicked");
+                tray::open_incident(&handle, id);
+            }
+            (action, _) => tracing::debug!(action, "notification action ignored"),
         }
     });
 }

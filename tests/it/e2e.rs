@@ -91,6 +91,14 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// `dunstctl ARGS`' output, `None` when it fails.
+fn dunstctl(args: &[&str]) -> Option<String> {
+    let out = Command::new("dunstctl").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 async fn text(c: &Client, css: &str) -> String {
     match c.find(Locator::Css(css)).await {
         Ok(e) => e.text().await.unwrap_or_default(),
@@ -124,6 +132,39 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
             .spawn()
             .expect("dbus-monitor (scripts/bootstrap.sh installs it)"),
     );
+
+    // A real notification server, whose notifications stay until acted on.
+    let dunstrc = home.join("dunstrc");
+    std::fs::write(
+        &dunstrc,
+        "[urgency_low]\ntimeout = 0\n[urgency_normal]\ntimeout = 0\n[urgency_critical]\ntimeout = 0\n",
+    )
+    .unwrap();
+    let server = Driver(
+        Command::new("dunst")
+            .arg("-config")
+            .arg(&dunstrc)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst (scripts/bootstrap.sh installs it)"),
+    );
+    // Asked without activation, so no other instance is started for the name.
+    eventually(10, "dunst on the session bus", || async {
+        Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.Notifications",
+            ])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+    })
+    .await;
 
     let (port, native) = (free_port(), free_port());
     let driver = Driver(
@@ -199,6 +240,26 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
             .is_ok_and(|log| log.contains("Incident inc-") || log.contains("incidents in "))
     })
     .await;
+
+    // Clicking a notification opens the window on its incident.
+    eventually(10, "a notification on screen", || async {
+        dunstctl(&["count", "displayed"])
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .is_some_and(|n| n >= 1)
+    })
+    .await;
+    assert!(
+        !text(&c, "#incident-detail").await.contains(" · inc-"),
+        "no incident open yet"
+    );
+    assert!(dunstctl(&["action", "0"]).is_some(), "dunstctl action");
+    // Nothing was selected before: the page opened on the notification's incident.
+    eventually(10, "the clicked notification's incident", || async {
+        text(&c, "#incident-detail").await.contains(" · inc-")
+    })
+    .await;
+    save(&c, &dir, "notification-click.png").await;
+    click(&c, Locator::Css("#tab-dashboard")).await;
 
     // Hovering a chart shows the value under the pointer.
     c.execute(
@@ -344,6 +405,20 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         count(&c, "#incident-table tr.incident-row").await >= 2
     })
     .await;
+    // Filtered to the demo cluster and the last hour: the demo's incidents stay.
+    for (select, value) in [("#incident-cluster", "demo"), ("#incident-window", "60")] {
+        c.find(Locator::Css(select))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+    eventually(10, "the cluster and time filters", || async {
+        let rows = count(&c, "#incident-table tr.incident-row").await;
+        rows >= 2 && text(&c, "#incident-table td.cluster").await == "demo"
+    })
+    .await;
     click(
         &c,
         Locator::Css("#incident-table tr.incident-row td.incident-title"),
@@ -476,5 +551,6 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     c.close().await.unwrap();
     drop(driver);
     drop(monitor);
+    drop(server);
     let _ = std::fs::remove_dir_all(&home);
 }

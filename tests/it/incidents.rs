@@ -3,7 +3,7 @@
 
 use std::time::Duration as StdDuration;
 
-use sentinel_model::{Duration, Severity};
+use sentinel_model::{Duration, Severity, Timestamp};
 use sentinel_protocol::{
     ExportArgs, IncidentAction, IncidentActionArgs, IncidentQuery, IncidentState, ReportFormat,
 };
@@ -96,6 +96,34 @@ async fn demo_incidents_are_correlated_explained_and_acted_on() {
             .all(|r| r.namespaces.contains(&"shop".to_string()))
     );
     assert!(shop.total >= 1);
+    let in_cluster = |c: &str| {
+        sentinel_service::list_incidents(
+            &snap,
+            &IncidentQuery {
+                cluster: Some(c.into()),
+                ..Default::default()
+            },
+        )
+        .total
+    };
+    assert_eq!(page.clusters, ["demo"]);
+    assert_eq!(in_cluster("demo"), page.total);
+    assert_eq!(in_cluster("elsewhere"), 0);
+    // The time filter keeps what was touched at or after the given time.
+    let newest = page.rows.iter().map(|r| r.updated_at).max().unwrap();
+    let since = |t: Timestamp| {
+        sentinel_service::list_incidents(
+            &snap,
+            &IncidentQuery {
+                since: Some(t),
+                ..Default::default()
+            },
+        )
+    };
+    let recent = since(newest);
+    assert!(recent.total >= 1, "{recent:#?}");
+    assert!(recent.rows.iter().all(|r| r.updated_at >= newest));
+    assert_eq!(since(Timestamp(newest.0 + 1)).total, 0);
 
     // The rollout incident: reopen it if it resolved itself during the
     // backfill, acknowledge it (the row says who; a second ack is refused), resolve it.

@@ -1,10 +1,10 @@
-//! The Incidents page: a list filtered by state, severity and namespace
-//! (the backend filters), refreshed with every update; selecting a row opens
+//! The Incidents page: a list filtered by state, severity, cluster, namespace
+//! and time (the backend filters), refreshed with every update; selecting a row opens
 //! its detail beside it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sentinel_protocol::model::Severity;
+use sentinel_protocol::model::{Severity, Timestamp};
 use sentinel_protocol::{IncidentPage, IncidentQuery, IncidentState, ListIncidents};
 
 use crate::app::Ui;
@@ -27,6 +27,9 @@ pub fn IncidentsPage() -> impl IntoView {
     let state = RwSignal::new("all".to_string());
     let severity = RwSignal::new(String::new());
     let namespace = RwSignal::new(String::new());
+    let cluster = RwSignal::new(String::new());
+    // Minutes back from now; 0: any time.
+    let window = RwSignal::new(0i64);
     let page = RwSignal::new(None::<IncidentPage>);
     Effect::new(move |_| {
         ui.overview.track();
@@ -38,8 +41,14 @@ pub fn IncidentsPage() -> impl IntoView {
                 _ => None,
             },
             namespace: Some(namespace.get()).filter(|n| !n.is_empty()),
+            cluster: Some(cluster.get()).filter(|c| !c.is_empty()),
+            since: match window.get() {
+                0 => None,
+                m => ui
+                    .overview
+                    .with_untracked(|o| o.as_ref().map(|o| Timestamp(o.at.millis() - m * 60_000))),
+            },
             limit: Some(200),
-            ..IncidentQuery::default()
         };
         spawn_local(async move {
             match ipc::call::<ListIncidents>(&q).await {
@@ -54,10 +63,10 @@ pub fn IncidentsPage() -> impl IntoView {
     };
     let rows = move || {
         let Some(p) = page.get() else {
-            return view! { <tr><td colspan="6" class="empty">"Loading…"</td></tr> }.into_any();
+            return view! { <tr><td colspan="7" class="empty">"Loading…"</td></tr> }.into_any();
         };
         if p.rows.is_empty() {
-            return view! { <tr><td colspan="6" class="empty">"No incidents match."</td></tr> }
+            return view! { <tr><td colspan="7" class="empty">"No incidents match."</td></tr> }
                 .into_any();
         }
         p.rows
@@ -75,6 +84,7 @@ pub fn IncidentsPage() -> impl IntoView {
                         <td><span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span></td>
                         <td class="incident-title">{r.title.clone()}</td>
                         <td class=format!("state {state}")>{format!("{state}{who}")}</td>
+                        <td class="cluster">{r.cluster.clone()}</td>
                         <td>{r.namespaces.join(", ")}</td>
                         <td class="num">{format!("{}/{}", r.active_members, r.members)}</td>
                         <td class="num">{format::age(now() - r.opened_at.millis())}</td>
@@ -88,6 +98,12 @@ pub fn IncidentsPage() -> impl IntoView {
         page.with(|p| p.as_ref().map(|p| p.namespaces.clone()).unwrap_or_default())
             .into_iter()
             .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
+            .collect_view()
+    };
+    let clusters = move || {
+        page.with(|p| p.as_ref().map(|p| p.clusters.clone()).unwrap_or_default())
+            .into_iter()
+            .map(|c| view! { <option value=c.clone()>{c.clone()}</option> })
             .collect_view()
     };
     let counts = move || {
@@ -128,10 +144,23 @@ pub fn IncidentsPage() -> impl IntoView {
                         <option value="">"All namespaces"</option>
                         {namespaces}
                     </select>
+                    <select id="incident-cluster" on:change=move |ev| cluster.set(event_target_value(&ev))>
+                        <option value="">"All clusters"</option>
+                        {clusters}
+                    </select>
+                    <select id="incident-window"
+                        on:change=move |ev| window.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        <option value="0">"Any time"</option>
+                        <option value="15">"Last 15 min"</option>
+                        <option value="60">"Last hour"</option>
+                        <option value="360">"Last 6 hours"</option>
+                        <option value="1440">"Last 24 hours"</option>
+                        <option value="10080">"Last 7 days"</option>
+                    </select>
                 </div>
                 <div class="table-wrap">
                     <table id="incident-table">
-                        <thead><tr><th>"Severity"</th><th>"Incident"</th><th>"State"</th><th>"Namespaces"</th><th>"Active"</th><th>"Opened"</th></tr></thead>
+                        <thead><tr><th>"Severity"</th><th>"Incident"</th><th>"State"</th><th>"Cluster"</th><th>"Namespaces"</th><th>"Active"</th><th>"Opened"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
