@@ -311,3 +311,73 @@ fn an_alert_storm_is_rate_limited_per_group() {
         "{v}"
     );
 }
+
+/// After a restart the active incidents come back from the history, but their
+/// findings are no longer in memory: the report takes their traces from the
+/// history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_incident_reports_the_traces_the_history_holds() {
+    let dir = crate::support::tempdir("incidents-restored");
+    let db = dir.join("h.db");
+    let open = || async {
+        sentinel_runtime::Store::open(&db, Timestamp(0))
+            .await
+            .unwrap()
+            .store
+    };
+    let with_findings = |s: &sentinel_runtime::Snapshot| {
+        s.incidents
+            .iter()
+            .find(|i| i.state.is_active() && i.members.iter().any(|m| m.finding_id.is_some()))
+            .map(|i| i.id.clone())
+    };
+    let rt = Runtime::demo(DemoConfig {
+        sim: SimConfig { seed: 3, pods: 60 },
+        interval: StdDuration::from_millis(200),
+        backfill: Duration::from_secs(900),
+        ..DemoConfig::default()
+    })
+    .history(open().await)
+    .start();
+    let snap = within(rt.wait_for(|s| with_findings(s).is_some()))
+        .await
+        .unwrap();
+    let id = with_findings(&snap).unwrap();
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    drop(rt);
+
+    // No sources this time: only what the history restores.
+    let rt = Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
+        .history(open().await)
+        .start();
+    let snap = within(rt.wait_for(|s| s.incidents.iter().any(|i| i.id == id)))
+        .await
+        .unwrap();
+    assert!(
+        snap.findings.is_empty(),
+        "nothing detected since the restart"
+    );
+    let args = ExportArgs {
+        id: id.clone(),
+        format: ReportFormat::Html,
+        redact: false,
+        patterns: vec![],
+    };
+    let from_memory = sentinel_service::render_report(&snap, &args, &[]).unwrap();
+    assert!(!from_memory.text.contains("Rule traces"));
+    let saved = within(sentinel_service::export_incident(
+        &rt,
+        &dir.join("reports"),
+        &args,
+        "ana",
+    ))
+    .await
+    .unwrap();
+    let html = std::fs::read_to_string(&saved.path).unwrap();
+    assert!(
+        html.contains("<h2 id=\"traces\">Rule traces</h2>"),
+        "{}",
+        saved.path
+    );
+    rt.shutdown(StdDuration::from_secs(10)).await;
+}

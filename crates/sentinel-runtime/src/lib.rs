@@ -171,6 +171,7 @@ impl RuntimeBuilder {
         }
         let mut writer = None;
         let mut records = None;
+        let history = self.history.clone();
         if let Some(store) = self.history {
             let (rec_tx, rec_rx) = mpsc::unbounded_channel();
             let notify = tx.clone();
@@ -231,6 +232,7 @@ impl RuntimeBuilder {
             snapshots: snap_rx,
             tasks,
             writer: std::sync::Mutex::new(writer),
+            history,
         }
     }
 }
@@ -242,6 +244,8 @@ pub struct Runtime {
     tasks: Vec<JoinHandle<()>>,
     /// The history writer, when recording (taken by `shutdown`).
     writer: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// The history, for reads of what memory no longer holds.
+    history: Option<sentinel_store::Store>,
 }
 
 impl Runtime {
@@ -289,6 +293,18 @@ impl Runtime {
                     .collect(),
             )
             .source(DemoSource::new(config))
+    }
+
+    /// The latest recorded version of each finding in `ids` the history
+    /// holds; empty without a history.
+    pub async fn stored_findings(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<sentinel_model::Finding>, StoreError> {
+        match &self.history {
+            Some(store) => store.latest_findings(ids).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The latest picture; cheap (an `Arc` clone).

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use sentinel_explain::incident::Incident;
 use sentinel_explain::report::{self, Format, ReportInput};
 use sentinel_explain::scrub::Scrubber;
+use sentinel_model::Finding;
 use sentinel_protocol::{ErrorKind, ExportArgs, ExportedReport, IpcError, ReportFormat};
 use sentinel_runtime::{Runtime, Snapshot};
 
@@ -23,18 +25,37 @@ fn format(f: ReportFormat) -> Format {
     }
 }
 
-/// The report for `args.id` as the snapshot holds it.
-pub fn render_report(s: &Snapshot, args: &ExportArgs) -> Result<Rendered, IpcError> {
-    let i = s
-        .incidents
+fn held<'a>(s: &'a Snapshot, id: &str) -> Result<&'a Incident, IpcError> {
+    s.incidents
         .iter()
-        .find(|i| i.id == args.id)
+        .find(|i| i.id == id)
+        .map(|i| &**i)
         .ok_or_else(|| {
             IpcError::new(
                 ErrorKind::NotFound,
-                format!("incident {} is no longer held in memory", args.id),
+                format!("incident {id} is no longer held in memory"),
             )
-        })?;
+        })
+}
+
+/// The incident's findings memory no longer holds.
+fn missing_findings(s: &Snapshot, i: &Incident) -> Vec<String> {
+    i.members
+        .iter()
+        .filter_map(|m| m.finding_id.as_deref())
+        .filter(|id| s.finding(id).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The report for `args.id` as the snapshot holds it; the traces of findings
+/// it no longer holds come from `stored`.
+pub fn render_report(
+    s: &Snapshot,
+    args: &ExportArgs,
+    stored: &[Finding],
+) -> Result<Rendered, IpcError> {
+    let i = held(s, &args.id)?;
     let mut scrubber = if args.redact || !args.patterns.is_empty() {
         Some(
             Scrubber::new(&args.patterns)
@@ -47,7 +68,11 @@ pub fn render_report(s: &Snapshot, args: &ExportArgs) -> Result<Rendered, IpcErr
         .members
         .iter()
         .filter_map(|m| m.finding_id.as_deref())
-        .filter_map(|id| s.finding(id).cloned())
+        .filter_map(|id| {
+            s.finding(id)
+                .or_else(|| stored.iter().find(|f| f.id == id))
+                .cloned()
+        })
         .collect();
     let explanation = crate::analyse(s, i);
     let input = ReportInput {
@@ -88,7 +113,17 @@ pub async fn export_incident(
     args: &ExportArgs,
     by: &str,
 ) -> Result<ExportedReport, IpcError> {
-    let r = render_report(&rt.snapshot(), args)?;
+    let snap = rt.snapshot();
+    let missing = missing_findings(&snap, held(&snap, &args.id)?);
+    // Without the stored traces the report is still worth having.
+    let stored = match missing.is_empty() {
+        true => Vec::new(),
+        false => rt.stored_findings(&missing).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the report lacks traces the history holds");
+            Vec::new()
+        }),
+    };
+    let r = render_report(&snap, args, &stored)?;
     let path: PathBuf = dir.join(&r.file_name);
     write_atomically(&path, &r.text).map_err(|e| {
         IpcError::new(
