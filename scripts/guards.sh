@@ -12,7 +12,7 @@ absent() { # crate, forbidden dependency; on any target platform
     fail=1
   fi
 }
-for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-explain sentinel-runtime sentinel-service sentinel-cli sentinel-ui sentinel-prom sentinel-secrets sentinel-store; do
+for c in sentinel-model sentinel-protocol sentinel-sim sentinel-detect sentinel-explain sentinel-runtime sentinel-service sentinel-cli sentinel-ui sentinel-prom sentinel-kube sentinel-secrets sentinel-store; do
   absent "$c" tauri
 done
 for dep in tokio reqwest sqlx; do
@@ -48,6 +48,21 @@ direct=$(cargo tree --locked --workspace -e normal -i reqwest --depth 1 --prefix
   | sed 1d | awk '{print $1}' | grep -v '^tauri$' | sort -u | tr '\n' ' ')
 if [ "$direct" != "sentinel-prom " ]; then
   echo "guard: only sentinel-prom may depend on reqwest, found: $direct" >&2
+  fail=1
+fi
+# Only the source crates speak to clusters: kube-rs is sentinel-kube's alone.
+direct=$(cargo tree --locked --workspace -e normal -i kube --depth 1 --prefix none 2>/dev/null \
+  | sed 1d | awk '{print $1}' | sort -u | tr '\n' ' ')
+if [ "$direct" != "sentinel-kube " ]; then
+  echo "guard: only sentinel-kube may depend on kube, found: $direct" >&2
+  fail=1
+fi
+for dep in sqlx keyring reqwest; do
+  absent sentinel-kube "$dep"
+done
+# The Kubernetes mapping and mirror are pure: no clock.
+if grep -rn "SystemTime::now\|Instant::now" crates/sentinel-kube/src; then
+  echo "guard: sentinel-kube takes time as an argument" >&2
   fail=1
 fi
 # Only the secrets crate talks to the keyring.

@@ -7,7 +7,7 @@ mod commands;
 pub mod live;
 mod logging;
 mod notify_settings;
-mod settings;
+pub mod settings;
 mod tray;
 mod watch;
 
@@ -57,6 +57,8 @@ pub struct BackendOptions {
     pub history: Option<std::path::PathBuf>,
     /// Live sources instead of the demo cluster.
     pub live: Option<live::Live>,
+    /// A Kubernetes context to watch.
+    pub kube: Option<settings::KubeSettings>,
     /// Where exported reports go (`None`: a folder in the temp dir).
     pub reports: Option<std::path::PathBuf>,
     /// The optional narrative's endpoint.
@@ -69,15 +71,25 @@ impl BackendOptions {
     /// Starts the runtime inside Tauri's async runtime.
     pub fn start(self) -> Runtime {
         tauri::async_runtime::block_on(async move {
-            let mut b = match self.live {
-                None => Runtime::demo(self.demo),
-                Some(live) => Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
-                    .live(
-                        live.prometheus,
-                        live.alertmanager,
-                        self.demo.interval.max(std::time::Duration::from_secs(1)),
-                    ),
+            let interval = self.demo.interval.max(std::time::Duration::from_secs(1));
+            let mut b = if self.live.is_none() && self.kube.is_none() {
+                Runtime::demo(self.demo)
+            } else {
+                Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
+                    .mode(sentinel_runtime::Mode::Live)
             };
+            if let Some(live) = self.live {
+                b = b.live(live.prometheus, live.alertmanager, interval);
+            }
+            if let Some(k) = self.kube {
+                match sentinel_kube::connect(k.kubeconfig.as_deref(), k.context.as_deref()).await {
+                    Ok(conn) => b = b.kubernetes(conn, interval),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no Kubernetes source");
+                        b = b.notice(Severity::Critical, format!("Kubernetes: {e}"));
+                    }
+                }
+            }
             if let Some(cfg) = self.notify {
                 b = b.notify(cfg);
             }
@@ -174,6 +186,7 @@ pub fn run() {
         notices,
         history: Some(dirs.history()),
         live,
+        kube: settings.kubernetes.clone(),
         reports: Some(dirs.data.join("reports")),
         narrative,
         notify: Some(notify),

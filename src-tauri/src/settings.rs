@@ -22,6 +22,8 @@ pub struct Settings {
     pub prometheus: Option<Connection>,
     /// Its Alertmanager (without one, alerts come from Prometheus).
     pub alertmanager: Option<Connection>,
+    /// A Kubernetes context to watch (pods, nodes, events, rollouts).
+    pub kubernetes: Option<KubeSettings>,
     /// An OpenAI-compatible endpoint for the optional incident narrative
     /// (off unless set).
     pub narrative: Option<NarrativeSettings>,
@@ -64,6 +66,19 @@ impl NarrativeSettings {
     }
 }
 
+/// Which cluster: a context of a kubeconfig. Credentials stay where the
+/// kubeconfig keeps them (exec plugins, certificates, tokens).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeSettings {
+    /// The context (default: the kubeconfig's current one).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The kubeconfig (default: `KUBECONFIG`, else `~/.kube/config`).
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
 /// How to reach one server. Credentials are named, never stored here: the
 /// token lives in the OS keyring under `token_keyring`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +104,7 @@ impl Default for Settings {
             poll_interval_ms: 2000,
             prometheus: None,
             alertmanager: None,
+            kubernetes: None,
             narrative: None,
             notifications: Default::default(),
         }

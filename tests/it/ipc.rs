@@ -20,11 +20,12 @@ use tauri::test::{
 use tauri::webview::InvokeRequest;
 
 fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
-    app_with(None)
+    app_with(None, None)
 }
 
 fn app_with(
     live: Option<sentinel_app::live::Live>,
+    kube: Option<sentinel_app::settings::KubeSettings>,
 ) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
     let backend = BackendOptions {
         demo: DemoConfig {
@@ -39,6 +40,7 @@ fn app_with(
         reports: Some(crate::support::tempdir("ipc-reports")),
         narrative: None,
         notify: None,
+        kube,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))
@@ -95,7 +97,7 @@ fn the_app_watches_a_real_prometheus_when_the_settings_name_one() {
                 .unwrap(),
         ),
     };
-    let (app, w) = app_with(Some(live));
+    let (app, w) = app_with(Some(live), None);
     // The alert feed may answer first: wait for Prometheus' pods.
     let state = app.state::<AppState>();
     tauri::async_runtime::block_on(async {
@@ -112,6 +114,54 @@ fn the_app_watches_a_real_prometheus_when_the_settings_name_one() {
     let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
     assert_eq!(kinds, ["prometheus", "alertmanager"]);
     assert!(o.pods_total >= 35, "{} pods", o.pods_total);
+}
+
+#[test]
+fn the_app_watches_the_kubernetes_context_the_settings_name() {
+    // The fake API server runs on a runtime of its own, beside the app's.
+    let server = tokio::runtime::Runtime::new().unwrap();
+    let fake = server.block_on(crate::fakekube::FakeKube::start("t0ken"));
+    fake.put(
+        "/api/v1/nodes",
+        serde_json::json!({"metadata": {"name": "worker-1"}}),
+    );
+    fake.put(
+        "/api/v1/pods",
+        serde_json::json!({"metadata": {"name": "web-0", "namespace": "prod"},
+            "spec": {"nodeName": "worker-1", "containers": [{"name": "web", "image": "nginx:1.27"}]},
+            "status": {"phase": "Running"}}),
+    );
+    let kube = sentinel_app::settings::KubeSettings {
+        context: Some("fake".into()),
+        kubeconfig: Some(fake.kubeconfig(&crate::support::tempdir("ipc-kube"))),
+    };
+    let (app, w) = app_with(None, Some(kube));
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(async {
+        tokio::time::timeout(
+            StdDuration::from_secs(30),
+            state.runtime.wait_for(|s| !s.pods.is_empty()),
+        )
+        .await
+    })
+    .expect("pods within 30 s")
+    .expect("runtime running");
+    let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
+    assert_eq!(o.status.mode, sentinel_protocol::Mode::Live);
+    let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["kubernetes"]);
+    let page = call::<ListPods>(
+        &w,
+        &PodQuery {
+            limit: 10,
+            ..PodQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(page.rows[0].name, "web-0");
+    assert_eq!(page.rows[0].node.as_deref(), Some("worker-1"));
+    drop(app);
+    drop(server);
 }
 
 #[test]

@@ -12,10 +12,18 @@ use sentinel_runtime::{Health, Runtime, SystemClock};
 #[derive(Args)]
 pub struct WatchArgs {
     /// Prometheus base URL, e.g. http://127.0.0.1:9090.
+    #[arg(long, required_unless_present_any = ["context", "kubeconfig"])]
+    prometheus: Option<String>,
+    /// Watch this Kubernetes context (pods, nodes, events, rollouts) from
+    /// the kubeconfig; its objects replace kube-state-metrics' view.
     #[arg(long)]
-    prometheus: String,
+    context: Option<String>,
+    /// The kubeconfig to read (default: KUBECONFIG, several files merged,
+    /// else ~/.kube/config); alone, it watches its current context.
+    #[arg(long)]
+    kubeconfig: Option<std::path::PathBuf>,
     /// Alertmanager base URL; without it the alert feed comes from Prometheus.
-    #[arg(long)]
+    #[arg(long, requires = "prometheus")]
     alertmanager: Option<String>,
     /// Print one complete snapshot (after every source answered or failed) and exit 0.
     #[arg(long)]
@@ -101,13 +109,20 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         Some(name) => Some(keyring_token(name).await?),
         None => None,
     };
-    let prom = Prometheus::new(endpoint(&args.prometheus, &args, token.as_ref())?)?;
-    let am = match &args.alertmanager {
-        Some(url) => Some(Alertmanager::new(endpoint(url, &args, token.as_ref())?)?),
-        None => None,
-    };
-    let mut builder =
-        Runtime::builder(std::sync::Arc::new(SystemClock)).live(prom, am, args.interval);
+    let mut builder = Runtime::builder(std::sync::Arc::new(SystemClock));
+    if let Some(url) = &args.prometheus {
+        let prom = Prometheus::new(endpoint(url, &args, token.as_ref())?)?;
+        let am = match &args.alertmanager {
+            Some(url) => Some(Alertmanager::new(endpoint(url, &args, token.as_ref())?)?),
+            None => None,
+        };
+        builder = builder.live(prom, am, args.interval);
+    }
+    if args.context.is_some() || args.kubeconfig.is_some() {
+        let conn =
+            sentinel_kube::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        builder = builder.kubernetes(conn, args.interval);
+    }
     if let Some(path) = &args.db {
         let now = sentinel_runtime::Clock::now(&SystemClock);
         let opened = sentinel_store::Store::open(path, now).await?;

@@ -100,30 +100,7 @@ pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, St
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// Kubernetes quantities: `500m`, `2`, `512Mi`, `1G`, `1e3`. CPU in cores,
-/// memory in bytes.
-pub fn quantity(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match unit {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0_f64.powi(4),
-        _ => return None,
-    };
-    Some(n * mult)
-}
+pub use sentinel_model::quantity;
 
 /// Bytes in the unit a person would use: `512Mi`, `1.5Gi`.
 pub fn bytes_human(b: f64) -> String {

@@ -9,6 +9,7 @@ mod demo;
 mod detection;
 pub mod dirs;
 pub mod incidents;
+mod kube;
 mod live;
 mod msg;
 pub mod procmem;
@@ -110,6 +111,19 @@ impl RuntimeBuilder {
                 .source(AlertmanagerSource::new("alertmanager", am, interval)),
             None => b.source(prom.with_alerts()),
         }
+    }
+
+    /// Watch a Kubernetes context: its pods and nodes replace what
+    /// Prometheus' kube-state-metrics says of them, and its events and
+    /// rollouts join the timeline.
+    pub fn kubernetes(
+        self,
+        conn: sentinel_kube::Connection,
+        interval: std::time::Duration,
+    ) -> Self {
+        let name = format!("kubernetes ({})", conn.context);
+        self.mode(Mode::Live)
+            .source(kube::KubeSource::new(name, conn, interval))
     }
 
     /// Acknowledging an incident silences its alerts in this Alertmanager

@@ -110,6 +110,8 @@ pub struct Snapshot {
     pub alerts: Arc<Vec<Alert>>,
     /// Newest last, bounded.
     pub events: Arc<Vec<ClusterEvent>>,
+    /// Workload controllers, from the Kubernetes source (empty without one).
+    pub workloads: Arc<Vec<sentinel_model::Workload>>,
     pub series: Arc<ClusterSeries>,
     pub series_window: Duration,
     pub cards: CardValues,
@@ -139,6 +141,7 @@ impl Snapshot {
             nodes: Arc::default(),
             alerts: Arc::default(),
             events: Arc::default(),
+            workloads: Arc::default(),
             series: Arc::default(),
             series_window: Duration::from_mins(15),
             cards: CardValues::default(),

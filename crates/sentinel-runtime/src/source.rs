@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use sentinel_model::{Alert, ClusterEvent, NodeState, NodeUsage, PodState, PodUsage, Timestamp};
+use sentinel_model::{
+    Alert, ClusterEvent, NodeState, NodeUsage, PodState, PodUsage, Timestamp, Workload,
+};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
@@ -24,6 +26,8 @@ pub struct Batch {
     pub node_usage: Option<Vec<NodeUsage>>,
     pub events: Vec<ClusterEvent>,
     pub alerts: Option<Vec<Alert>>,
+    /// Deployments, ReplicaSets, StatefulSets, DaemonSets (the Kubernetes source).
+    pub workloads: Option<Vec<Workload>>,
     /// History replayed to fill the dashboard at start-up: not a live poll.
     pub backfill: bool,
 }

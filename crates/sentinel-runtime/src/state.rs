@@ -51,6 +51,7 @@ pub struct State {
     node_usage: HashMap<String, NodeUsage>,
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
+    workloads: Arc<Vec<sentinel_model::Workload>>,
     restart_log: VecDeque<(Timestamp, u64)>,
     counters_at: Option<Timestamp>,
     cpu: Rolling,
@@ -95,6 +96,7 @@ impl State {
             node_usage: HashMap::new(),
             alerts: Arc::default(),
             events: VecDeque::new(),
+            workloads: Arc::default(),
             restart_log: VecDeque::new(),
             counters_at: None,
             cpu: Rolling::new(window),
@@ -234,8 +236,20 @@ impl State {
         }
     }
 
-    pub fn apply(&mut self, source: SourceId, batch: Batch) {
+    pub fn apply(&mut self, source: SourceId, mut batch: Batch) {
         let at = batch.at;
+        // Objects from the Kubernetes API win over kube-state-metrics' view.
+        let from_api = self
+            .sources
+            .get(source)
+            .is_some_and(|s| s.kind == "kubernetes");
+        if !from_api && self.sources.iter().any(|s| s.kind == "kubernetes") {
+            batch.pods = None;
+            batch.nodes = None;
+        }
+        if let Some(w) = batch.workloads.take() {
+            self.workloads = Arc::new(w);
+        }
         // History replayed at start-up is not news from the source: health and
         // "newest data" move only with live batches.
         if !batch.backfill {
@@ -521,6 +535,7 @@ impl State {
             pods: Arc::clone(&self.pods),
             nodes: Arc::new(nodes),
             alerts: Arc::clone(&self.alerts),
+            workloads: Arc::clone(&self.workloads),
             events: Arc::new(self.events.iter().rev().take(300).rev().cloned().collect()),
             series: Arc::new(ClusterSeries {
                 cpu_percent: self.cpu.to_vec(),

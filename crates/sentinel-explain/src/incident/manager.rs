@@ -487,7 +487,9 @@ impl Manager {
 fn event_kind(e: &ClusterEvent) -> Option<MemberKind> {
     let r = e.reason.as_str();
     Some(match r {
-        "ScalingReplicaSet" | "DeploymentRollback" | "SuccessfulRescale" => MemberKind::Rollout,
+        "ScalingReplicaSet" | "DeploymentRollback" | "SuccessfulRescale" | "Rollout" => {
+            MemberKind::Rollout
+        }
         "Killing" | "BackOff" | "OOMKilling" | "Evicted" | "Preempting" => MemberKind::Restart,
         _ if e.involved_object.kind == "Node" || r.starts_with("Node") => MemberKind::NodeCondition,
         _ if e.kind == EventType::Warning => MemberKind::Event,

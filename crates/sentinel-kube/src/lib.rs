@@ -1,0 +1,12 @@
+//! Kubernetes for Sentinel: kubeconfig contexts and clients (`config`),
+//! watches of pods, nodes, events and workloads (`watch`, kube-rs), the pure
+//! mapping of their objects to the model (`convert`), and the folded picture
+//! the runtime reads (`mirror`).
+
+pub mod config;
+pub mod convert;
+pub mod mirror;
+pub mod watch;
+
+pub use config::{Connection, Contexts, KubeError, connect, contexts};
+pub use mirror::{Mirror, Step, Update, Watched};

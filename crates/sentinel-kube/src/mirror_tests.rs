@@ -1,0 +1,163 @@
+#![allow(clippy::unwrap_used)]
+
+use sentinel_model::{EventType, ObjectRef, PodPhase, WorkloadKind};
+
+use super::*;
+
+fn pod(name: &str) -> PodState {
+    PodState {
+        uid: name.into(),
+        namespace: "shop".into(),
+        name: name.into(),
+        labels: Default::default(),
+        owner: None,
+        node: None,
+        phase: PodPhase::Running,
+        created_at: Timestamp(0),
+        containers: vec![],
+    }
+}
+
+fn names(v: &[PodState]) -> Vec<&str> {
+    v.iter().map(|p| p.name.as_str()).collect()
+}
+
+#[test]
+fn a_relist_replaces_the_pods_whole_and_only_when_done() {
+    let mut m = Mirror::new();
+    m.apply(Update::Pod(Step::Init), Timestamp(0));
+    m.apply(Update::Pod(Step::InitApply(pod("b"))), Timestamp(0));
+    m.apply(Update::Pod(Step::InitApply(pod("a"))), Timestamp(0));
+    assert_eq!(m.take_pods(), None, "nothing before the list is complete");
+    m.apply(Update::Pod(Step::InitDone), Timestamp(0));
+    assert_eq!(names(&m.take_pods().unwrap()), ["a", "b"]);
+    assert_eq!(m.take_pods(), None, "unchanged");
+    m.apply(Update::Pod(Step::Apply(pod("c"))), Timestamp(0));
+    m.apply(Update::Pod(Step::Delete(pod("a"))), Timestamp(0));
+    assert_eq!(names(&m.take_pods().unwrap()), ["b", "c"]);
+    // After a 410 Gone the watcher lists again: pods deleted meanwhile go.
+    m.apply(Update::Pod(Step::Init), Timestamp(0));
+    m.apply(Update::Pod(Step::InitApply(pod("c"))), Timestamp(0));
+    assert_eq!(m.pod_count(), 2, "the old set stays until the list is done");
+    m.apply(Update::Pod(Step::InitDone), Timestamp(0));
+    assert_eq!(names(&m.take_pods().unwrap()), ["c"]);
+}
+
+fn event(count: u32, last: i64) -> ClusterEvent {
+    ClusterEvent {
+        kind: EventType::Warning,
+        reason: "BackOff".into(),
+        message: "Back-off restarting failed container".into(),
+        involved_object: ObjectRef {
+            kind: "Pod".into(),
+            namespace: Some("shop".into()),
+            name: "a".into(),
+        },
+        count,
+        first_timestamp: Timestamp(0),
+        last_timestamp: Timestamp(last),
+        source: "kubelet".into(),
+    }
+}
+
+#[test]
+fn events_are_news_once_per_change() {
+    let mut m = Mirror::new();
+    m.apply(
+        Update::Event(Step::InitApply(("e1".into(), event(1, 10)))),
+        Timestamp(0),
+    );
+    m.apply(
+        Update::Event(Step::Apply(("e1".into(), event(1, 10)))),
+        Timestamp(0),
+    );
+    assert_eq!(m.take_events().len(), 1);
+    // A relist hands back what was seen: not news.
+    m.apply(Update::Event(Step::Init), Timestamp(0));
+    m.apply(
+        Update::Event(Step::InitApply(("e1".into(), event(1, 10)))),
+        Timestamp(0),
+    );
+    assert!(m.take_events().is_empty());
+    // It happened again: news.
+    m.apply(
+        Update::Event(Step::Apply(("e1".into(), event(2, 20)))),
+        Timestamp(0),
+    );
+    assert_eq!(m.take_events()[0].count, 2);
+}
+
+fn deploy(revision: &str, image: &str) -> Workload {
+    Workload {
+        kind: WorkloadKind::Deployment,
+        namespace: "shop".into(),
+        name: "checkout".into(),
+        owner: None,
+        revision: revision.into(),
+        images: vec![format!("checkout={image}")],
+        replicas: 2,
+        ready: 2,
+        created_at: Timestamp(0),
+    }
+}
+
+#[test]
+fn rollouts_are_derived_live_and_across_a_relist() {
+    let mut m = Mirror::new();
+    m.apply(
+        Update::Workload(WorkloadKind::Deployment, Step::Init),
+        Timestamp(0),
+    );
+    m.apply(
+        Update::Workload(
+            WorkloadKind::Deployment,
+            Step::InitApply(deploy("1", "a:1")),
+        ),
+        Timestamp(0),
+    );
+    m.apply(
+        Update::Workload(WorkloadKind::Deployment, Step::InitDone),
+        Timestamp(0),
+    );
+    assert!(m.take_events().is_empty(), "the first list is the baseline");
+    assert_eq!(m.take_workloads().unwrap().len(), 1);
+    m.apply(
+        Update::Workload(WorkloadKind::Deployment, Step::Apply(deploy("2", "a:2"))),
+        Timestamp(7),
+    );
+    let e = m.take_events();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].reason, convert::ROLLOUT);
+    assert_eq!(e[0].last_timestamp, Timestamp(7));
+    // Rolled out while the watch was down: the relist still reports it.
+    m.apply(
+        Update::Workload(WorkloadKind::Deployment, Step::Init),
+        Timestamp(8),
+    );
+    m.apply(
+        Update::Workload(
+            WorkloadKind::Deployment,
+            Step::InitApply(deploy("3", "a:3")),
+        ),
+        Timestamp(8),
+    );
+    m.apply(
+        Update::Workload(WorkloadKind::Deployment, Step::InitDone),
+        Timestamp(9),
+    );
+    assert!(m.take_events()[0].message.contains("revision 3 (was 2)"));
+}
+
+#[test]
+fn a_failure_holds_until_the_watch_reports_again() {
+    let mut m = Mirror::new();
+    m.apply(
+        Update::Failed(Watched::Events, "forbidden".into()),
+        Timestamp(0),
+    );
+    assert_eq!(m.failures()[&Watched::Events], "forbidden");
+    m.apply(Update::Pod(Step::InitDone), Timestamp(0));
+    assert_eq!(m.failures().len(), 1, "another watch says nothing of it");
+    m.apply(Update::Event(Step::Init), Timestamp(0));
+    assert!(m.failures().is_empty());
+}

@@ -1,0 +1,132 @@
+//! The Kubernetes source: watches (not polls) pods, nodes, events and
+//! workloads of one context, folds them into a mirror, and hands the loop a
+//! batch every interval: the pods and nodes when they changed, the new
+//! events and rollouts, or only a heartbeat. A failing pods or nodes watch
+//! makes the source fail (stale after two intervals); a failing events or
+//! workloads watch is a note on an otherwise healthy source.
+
+use std::time::Duration as StdDuration;
+
+use sentinel_kube::{Connection, Mirror, Watched};
+use tokio::sync::mpsc;
+
+use crate::snapshot::PanelNote;
+use crate::source::{Batch, Source, SourceCtx};
+
+/// Updates queued between the watches and the fold; a burst beyond this
+/// waits in the watches (back-pressure), it is never dropped.
+const QUEUE: usize = 4096;
+
+pub struct KubeSource {
+    name: String,
+    conn: Connection,
+    interval: StdDuration,
+}
+
+impl KubeSource {
+    pub fn new(name: impl Into<String>, conn: Connection, interval: StdDuration) -> Self {
+        Self {
+            name: name.into(),
+            conn,
+            interval,
+        }
+    }
+}
+
+fn essential(w: Watched) -> bool {
+    matches!(w, Watched::Pods | Watched::Nodes)
+}
+
+impl Source for KubeSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn kind(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn interval(&self) -> StdDuration {
+        self.interval
+    }
+
+    async fn run(self, ctx: SourceCtx) {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let tasks = sentinel_kube::watch::spawn(self.conn.client.clone(), tx);
+        let mut mirror = Mirror::new();
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut noted: Vec<PanelNote> = Vec::new();
+        tracing::info!(context = %self.conn.context, server = %self.conn.server, "watching Kubernetes");
+        loop {
+            tokio::select! {
+                update = rx.recv() => match update {
+                    Some(u) => mirror.apply(u, ctx.clock.now()),
+                    None => break,
+                },
+                _ = ticker.tick() => {
+                    if !self.report(&ctx, &mut mirror, &mut noted).await {
+                        break;
+                    }
+                }
+            }
+        }
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
+
+impl KubeSource {
+    /// One interval's report; false once the runtime has stopped.
+    async fn report(
+        &self,
+        ctx: &SourceCtx,
+        mirror: &mut Mirror,
+        noted: &mut Vec<PanelNote>,
+    ) -> bool {
+        let failing: Vec<Watched> = mirror.failures().keys().copied().collect();
+        for w in failing {
+            match sentinel_kube::watch::probe(&self.conn.client, w).await {
+                Ok(()) => mirror.recovered(w),
+                Err(why) => tracing::debug!(what = w.as_str(), %why, "still failing"),
+            }
+        }
+        let failures = mirror.failures();
+        let notes: Vec<PanelNote> = failures
+            .iter()
+            .filter(|(w, _)| !essential(**w))
+            .map(|(w, why)| PanelNote {
+                panel: w.as_str().to_string(),
+                message: why.clone(),
+            })
+            .collect();
+        let broken: Vec<String> = failures
+            .iter()
+            .filter(|(w, _)| essential(**w))
+            .map(|(_, why)| why.clone())
+            .collect();
+        if notes != *noted {
+            *noted = notes.clone();
+            if !ctx.notes(notes).await {
+                return false;
+            }
+        }
+        if !broken.is_empty() {
+            return ctx.failed(broken.join("; ")).await;
+        }
+        if !mirror.synced() {
+            // Still listing: nothing to show yet, and nothing is wrong.
+            return true;
+        }
+        ctx.send(Batch {
+            at: ctx.clock.now(),
+            pods: mirror.take_pods(),
+            nodes: mirror.take_nodes(),
+            events: mirror.take_events(),
+            workloads: mirror.take_workloads(),
+            ..Batch::default()
+        })
+        .await
+    }
+}
