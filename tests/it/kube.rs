@@ -347,3 +347,76 @@ async fn sentinel_watch_reads_a_kubeconfig() {
         "{err}"
     );
 }
+
+/// A live OOM kill after a rollout, on the (fake) cluster: the incident's
+/// analysis names the OOM kill and the rollout, read from the ReplicaSets
+/// the source watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_oom_kill_after_a_rollout_is_explained_with_the_rollout() {
+    use sentinel_runtime::Clock;
+    let dir = crate::support::tempdir("kube-oom");
+    let now = SystemClock.now();
+    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    fake.put(DEPLOYMENTS, deployment("2", "shop/checkout:1.4.3"));
+    for (name, revision, image, created) in [
+        ("checkout-5b4c3d", "1", "shop/checkout:1.4.2", ago(120)),
+        ("checkout-6f7c9d", "2", "shop/checkout:1.4.3", ago(3)),
+    ] {
+        fake.put(
+            "/apis/apps/v1/replicasets",
+            json!({"metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
+                    "annotations": {"deployment.kubernetes.io/revision": revision},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                        "name": "checkout", "uid": "d1", "controller": true}]},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "checkout"}},
+                    "template": {"spec": {"containers": [{"name": "checkout", "image": image}]}}}}),
+        );
+    }
+    let crashing = |restarts: u32| {
+        let mut p = pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.3");
+        p["metadata"]["creationTimestamp"] = json!(ago(3));
+        p["status"]["containerStatuses"][0] = json!({"name": "checkout",
+            "image": "shop/checkout:1.4.3", "imageID": "", "ready": false, "restartCount": restarts,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}});
+        p
+    };
+    fake.put(PODS, crashing(2));
+    let rt = watch(&fake, &dir).await;
+    within(
+        "the pod",
+        rt.wait_for(|s| s.pods.len() == 1 && s.workloads.len() == 3),
+    )
+    .await
+    .unwrap();
+    // It restarts again: the engine's restart rule fires and opens an incident.
+    fake.put(PODS, crashing(3));
+    let snap = within(
+        "an analysed incident",
+        rt.wait_for(|s| {
+            s.incidents.iter().any(|i| {
+                sentinel_service::incident_detail(s, &i.id)
+                    .and_then(|d| d.analysis)
+                    .is_some_and(|a| !a.candidates.is_empty())
+            })
+        }),
+    )
+    .await
+    .unwrap();
+    let id = snap.incidents[0].id.clone();
+    let a = sentinel_service::incident_detail(&snap, &id)
+        .unwrap()
+        .analysis
+        .unwrap();
+    assert_eq!(a.candidates[0].cause, "oom_killed", "{a:#?}");
+    let evidence: Vec<&str> = a.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("rolled out revision 2") && e.contains("revision 1")),
+        "{evidence:#?}"
+    );
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}

@@ -5,7 +5,7 @@
 
 use sentinel_model::{
     ClusterEvent, ContainerState, EventType, Labels, NodeState, OwnerKind, PodPhase, PodState,
-    Timestamp,
+    Timestamp, Workload, WorkloadKind,
 };
 use serde_json::{Value, json};
 
@@ -152,6 +152,43 @@ pub fn event_json(e: &ClusterEvent, k: usize) -> Value {
         "firstTimestamp": time(e.first_timestamp),
         "lastTimestamp": time(e.last_timestamp),
         "source": {"component": e.source},
+    })
+}
+
+/// A workload controller as the API serves it: revision, owner and the
+/// template's images, which is what rollout evidence reads.
+pub fn workload_json(w: &Workload) -> Value {
+    let containers: Vec<Value> = w
+        .images
+        .iter()
+        .map(|i| {
+            let (name, image) = i.split_once('=').unwrap_or(("", i.as_str()));
+            json!({"name": name, "image": image})
+        })
+        .collect();
+    let mut meta = json!({
+        "name": w.name,
+        "namespace": w.namespace,
+        "creationTimestamp": time(w.created_at),
+    });
+    if matches!(w.kind, WorkloadKind::Deployment | WorkloadKind::ReplicaSet)
+        && !w.revision.is_empty()
+    {
+        meta["annotations"] = json!({"deployment.kubernetes.io/revision": w.revision});
+    }
+    if let (Some(owner), WorkloadKind::ReplicaSet) = (&w.owner, w.kind) {
+        meta["ownerReferences"] =
+            json!([{"kind": "Deployment", "name": owner, "controller": true}]);
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": w.kind.as_str(),
+        "metadata": meta,
+        "spec": {
+            "replicas": w.replicas,
+            "template": {"spec": {"containers": containers}},
+        },
+        "status": {"readyReplicas": w.ready},
     })
 }
 

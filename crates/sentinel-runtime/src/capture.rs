@@ -72,6 +72,35 @@ impl State {
                 });
             }
         }
+        // The workloads behind the captured pods, with every ReplicaSet of
+        // their Deployments: a rollout is read from the old and new revision.
+        let owners: std::collections::BTreeSet<(&str, &str)> = self
+            .pod_views()
+            .iter()
+            .filter_map(|v| {
+                v.pod
+                    .owner
+                    .as_ref()
+                    .map(|o| (v.pod.namespace.as_str(), o.name.as_str()))
+            })
+            .filter(|(ns, _)| objects.iter().any(|o| o["metadata"]["namespace"] == *ns))
+            .collect();
+        let workloads = self.workloads();
+        let deployments: std::collections::BTreeSet<(&str, &str)> = workloads
+            .iter()
+            .filter(|w| owners.contains(&(w.namespace.as_str(), w.name.as_str())))
+            .filter_map(|w| w.owner.as_deref().map(|d| (w.namespace.as_str(), d)))
+            .collect();
+        for w in workloads.iter() {
+            let key = (w.namespace.as_str(), w.name.as_str());
+            let by_owner = w
+                .owner
+                .as_deref()
+                .is_some_and(|d| deployments.contains(&(w.namespace.as_str(), d)));
+            if owners.contains(&key) || deployments.contains(&key) || by_owner {
+                objects.push(live::workload_json(w));
+            }
+        }
         for n in self.node_states() {
             if nodes.contains(n.name.as_str()) {
                 objects.push(live::node_json(n));

@@ -205,6 +205,10 @@ impl State {
         &self.pods
     }
 
+    pub(crate) fn workloads(&self) -> &[sentinel_model::Workload] {
+        &self.workloads
+    }
+
     pub(crate) fn node_states(&self) -> &[NodeState] {
         &self.nodes
     }
