@@ -5,8 +5,8 @@ use sentinel_model::Duration;
 use sentinel_protocol::{
     AlertQuery, AlertRef, AlertRow, CaseAnalysis, CaseRef, ErrorKind, Explanation, ExportArgs,
     ExportedReport, IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef,
-    IncidentRow, IpcError, MarkArgs, Narrative, NoArgs, NotificationState, Overview, PauseArgs,
-    PodDetail, PodPage, PodQuery, PodRef, Update,
+    IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState,
+    Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -34,6 +34,11 @@ pub fn list_pods(state: State<'_, AppState>, args: PodQuery) -> Res<PodPage> {
         ));
     }
     sentinel_service::list_pods(&state.runtime.snapshot(), &args)
+}
+
+#[tauri::command]
+pub async fn get_pod_logs(state: State<'_, AppState>, args: LogQuery) -> Res<LogPage> {
+    sentinel_service::pod_logs(&state.runtime, &args).await
 }
 
 #[tauri::command]

@@ -148,6 +148,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::export_incident,
             commands::narrate_incident,
             commands::analyse_case,
+            commands::get_pod_logs,
             commands::pause_notifications,
             commands::subscribe,
         ])

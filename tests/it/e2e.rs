@@ -306,6 +306,14 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         "CPU and memory sparklines"
     );
     save(&c, &dir, "pod-detail.png").await;
+    // The demo cluster has no container logs, and the drawer says why.
+    click(&c, Locator::Css("#log-tail")).await;
+    eventually(10, "the logs explanation", || async {
+        text(&c, "#log-error")
+            .await
+            .contains("Kubernetes connection")
+    })
+    .await;
 
     // Severity filter on the alert feed.
     click(&c, Locator::Css("#pod-detail .close")).await;

@@ -34,6 +34,8 @@ enum Change {
     },
     /// History compacted: open watches end.
     Compact,
+    /// A log line: (namespace/pod/container, line).
+    Log(String, String),
 }
 
 #[derive(Default)]
@@ -49,6 +51,8 @@ struct World {
     /// Collections this server does not serve (404), like an old release.
     unserved: HashSet<String>,
     requests: Vec<String>,
+    /// namespace/pod/container → lines.
+    logs: BTreeMap<String, Vec<String>>,
 }
 
 pub struct FakeKube {
@@ -165,6 +169,19 @@ impl FakeKube {
         w.rv += 1;
     }
 
+    /// A container writes a log line.
+    pub fn log(&self, namespace: &str, pod: &str, container: &str, line: &str) {
+        let key = format!("{namespace}/{pod}/{container}");
+        self.world
+            .lock()
+            .unwrap()
+            .logs
+            .entry(key.clone())
+            .or_default()
+            .push(line.into());
+        let _ = self.changes.send(Change::Log(key, line.into()));
+    }
+
     pub fn unserve(&self, collection: &str) {
         self.world
             .lock()
@@ -261,6 +278,70 @@ fn list(w: &World, path: &str, params: &BTreeMap<String, String>, api: &str, kin
     json!({"kind": format!("{kind}List"), "apiVersion": api, "metadata": meta, "items": page})
 }
 
+/// `GET /api/v1/namespaces/NS/pods/POD/log`: text, or a chunked follow.
+async fn logs(
+    mut stream: TcpStream,
+    world: &Mutex<World>,
+    changes: broadcast::Sender<Change>,
+    pod: String,
+    params: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let mut rx = changes.subscribe();
+    let (key, lines) = {
+        let w = world.lock().unwrap();
+        let key = match params.get("container") {
+            Some(c) => format!("{pod}/{c}"),
+            None => w
+                .logs
+                .keys()
+                .find(|k| k.starts_with(&format!("{pod}/")))
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let found = w.logs.get(&key).map(|all| {
+            let tail: usize = params
+                .get("tailLines")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(all.len());
+            all[all.len().saturating_sub(tail)..].to_vec()
+        });
+        (key, found)
+    };
+    let Some(lines) = lines else {
+        let msg = format!("pods \"{pod}\" not found");
+        return reply(&mut stream, 404, &status(404, "NotFound", &msg)).await;
+    };
+    let follow = params.get("follow").map(String::as_str) == Some("true");
+    if !follow {
+        let mut body = lines.join("\n");
+        body.push('\n');
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        return stream.shutdown().await;
+    }
+    stream
+        .write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await?;
+    for l in lines {
+        chunk(&mut stream, &l).await?;
+    }
+    loop {
+        match rx.recv().await {
+            Ok(Change::Log(k, line)) if k == key => chunk(&mut stream, &line).await?,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    stream.shutdown().await
+}
+
 async fn serve(
     mut stream: TcpStream,
     world: Arc<Mutex<World>>,
@@ -292,6 +373,11 @@ async fn serve(
         .await;
     }
     let (path, params) = query(&target);
+    if let Some(rest) = path.strip_prefix("/api/v1/namespaces/")
+        && let Some(pod) = rest.strip_suffix("/log")
+    {
+        return logs(stream, &world, changes, pod.replace("/pods/", "/"), &params).await;
+    }
     let served = !world.lock().unwrap().unserved.contains(&path);
     let Some((_, api, kind)) = COLLECTIONS
         .iter()
@@ -358,7 +444,7 @@ async fn serve(
                     chunk(&mut stream, &line).await?;
                     last = rv;
                 }
-                Ok(Ok(Change::Event { .. })) => {}
+                Ok(Ok(Change::Event { .. } | Change::Log(..))) => {}
                 Ok(Ok(Change::Compact)) | Err(_) => break,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
                 Ok(Err(broadcast::error::RecvError::Closed)) => break,

@@ -420,3 +420,95 @@ async fn a_live_oom_kill_after_a_rollout_is_explained_with_the_rollout() {
     );
     rt.shutdown(StdDuration::from_secs(5)).await;
 }
+
+/// Logs through the command the pod panel calls: a tail, then a follow read
+/// from its cursor as the container writes; the demo cluster says why it
+/// has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_logs_tail_and_follow() {
+    use sentinel_protocol::LogQuery;
+    let dir = crate::support::tempdir("kube-logs");
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    fake.put(
+        PODS,
+        pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),
+    );
+    for i in 0..300 {
+        fake.log(
+            "shop",
+            "checkout-6f7c9d-a",
+            "checkout",
+            &format!("GET /cart {i} 200"),
+        );
+    }
+    let rt = watch(&fake, &dir).await;
+    let q = LogQuery {
+        namespace: "shop".into(),
+        pod: "checkout-6f7c9d-a".into(),
+        container: Some("checkout".into()),
+        tail: 50,
+        follow: false,
+        after: 0,
+    };
+    let page = sentinel_service::pod_logs(&rt, &q).await.unwrap();
+    assert_eq!(page.lines.len(), 50);
+    assert_eq!(page.lines[49].text, "GET /cart 299 200");
+    let bad = sentinel_service::pod_logs(
+        &rt,
+        &LogQuery {
+            tail: 0,
+            ..q.clone()
+        },
+    )
+    .await;
+    assert_eq!(
+        bad.unwrap_err().kind,
+        sentinel_protocol::ErrorKind::InvalidArgument
+    );
+
+    // Follow: the tail first, then what the container writes next.
+    let follow = LogQuery {
+        tail: 5,
+        follow: true,
+        ..q.clone()
+    };
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    let until = tokio::time::Instant::now() + StdDuration::from_secs(20);
+    let mut wrote = false;
+    while seen.len() < 7 && tokio::time::Instant::now() < until {
+        let page = sentinel_service::pod_logs(
+            &rt,
+            &LogQuery {
+                after: cursor,
+                ..follow.clone()
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(page.lines.into_iter().map(|l| l.text));
+        cursor = page.next;
+        if seen.len() >= 5 && !wrote {
+            fake.log("shop", "checkout-6f7c9d-a", "checkout", "POST /pay 500");
+            fake.log(
+                "shop",
+                "checkout-6f7c9d-a",
+                "checkout",
+                "panic: out of memory",
+            );
+            wrote = true;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(seen[0], "GET /cart 295 200");
+    assert_eq!(&seen[5..], ["POST /pay 500", "panic: out of memory"]);
+    rt.shutdown(StdDuration::from_secs(5)).await;
+
+    // The demo cluster: no logs, and it says why.
+    let demo = Runtime::demo(sentinel_runtime::DemoConfig::default()).start();
+    let e = sentinel_service::pod_logs(&demo, &q).await.unwrap_err();
+    assert!(e.message.contains("Kubernetes connection"), "{}", e.message);
+    demo.shutdown(StdDuration::from_secs(5)).await;
+}

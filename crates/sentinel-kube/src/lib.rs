@@ -5,8 +5,10 @@
 
 pub mod config;
 pub mod convert;
+pub mod logs;
 pub mod mirror;
 pub mod watch;
 
 pub use config::{Connection, Contexts, KubeError, connect, contexts};
+pub use kube::Client;
 pub use mirror::{Mirror, Step, Update, Watched};

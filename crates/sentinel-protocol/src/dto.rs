@@ -266,6 +266,44 @@ pub struct PodRef {
     pub name: String,
 }
 
+/// A container's log: the last `tail` lines, or with `follow` the lines from
+/// `after` on (the previous answer's `next`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub namespace: String,
+    pub pod: String,
+    /// The container (default: the pod's first).
+    #[serde(default)]
+    pub container: Option<String>,
+    #[serde(default = "default_tail")]
+    pub tail: u32,
+    #[serde(default)]
+    pub follow: bool,
+    #[serde(default)]
+    pub after: u64,
+}
+
+fn default_tail() -> u32 {
+    200
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub seq: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub lines: Vec<LogLine>,
+    /// The cursor for the next read of a follow.
+    pub next: u64,
+    /// Lines the bounded buffer dropped before they were read.
+    pub dropped: u64,
+    /// Why a follow ended, once it has.
+    pub ended: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerRow {
     pub name: String,

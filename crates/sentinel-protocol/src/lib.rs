@@ -46,6 +46,8 @@ commands! {
     ListPods = "list_pods" (PodQuery) -> PodPage;
     /// Everything the pod detail panel shows.
     GetPodDetail = "get_pod_detail" (PodRef) -> PodDetail;
+    /// A container's log (tail, or follow from a cursor); needs a Kubernetes context.
+    GetPodLogs = "get_pod_logs" (LogQuery) -> LogPage;
     /// Firing alerts, newest first.
     ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
     /// Why an alert or finding fired: its rule trace as steps.

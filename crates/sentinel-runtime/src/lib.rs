@@ -11,6 +11,7 @@ pub mod dirs;
 pub mod incidents;
 mod kube;
 mod live;
+pub mod logs;
 mod msg;
 pub mod procmem;
 mod recording;
@@ -60,6 +61,8 @@ pub struct RuntimeBuilder {
     calls: Vec<(String, String)>,
     /// Acknowledged incidents silence their alerts here.
     silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
+    /// Container logs, when a Kubernetes context is watched.
+    logs: Option<sentinel_kube::Client>,
 }
 
 impl RuntimeBuilder {
@@ -117,11 +120,12 @@ impl RuntimeBuilder {
     /// Prometheus' kube-state-metrics says of them, and its events and
     /// rollouts join the timeline.
     pub fn kubernetes(
-        self,
+        mut self,
         conn: sentinel_kube::Connection,
         interval: std::time::Duration,
     ) -> Self {
         let name = format!("kubernetes ({})", conn.context);
+        self.logs = Some(conn.client.clone());
         self.mode(Mode::Live)
             .source(kube::KubeSource::new(name, conn, interval))
     }
@@ -247,6 +251,8 @@ impl RuntimeBuilder {
             tasks,
             writer: std::sync::Mutex::new(writer),
             history,
+            logs: self.logs.map(logs::LogService::new),
+            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -260,6 +266,8 @@ pub struct Runtime {
     writer: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// The history, for reads of what memory no longer holds.
     history: Option<sentinel_store::Store>,
+    logs: Option<logs::LogService>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Runtime {
@@ -276,6 +284,7 @@ impl Runtime {
             calls: Vec::new(),
             history: None,
             silences: None,
+            logs: None,
         }
     }
 
@@ -307,6 +316,13 @@ impl Runtime {
                     .collect(),
             )
             .source(DemoSource::new(config))
+    }
+
+    /// A container's log: a tail, or a follow read from a cursor. `None`
+    /// without a Kubernetes context (the demo cluster has no logs).
+    pub async fn pod_logs(&self, q: &logs::LogRequest) -> Option<Result<logs::LogRead, String>> {
+        let service = self.logs.as_ref()?;
+        Some(service.read(q, self.clock.now()).await)
     }
 
     /// The latest recorded version of each finding in `ids` the history

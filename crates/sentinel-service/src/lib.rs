@@ -18,7 +18,7 @@ pub use incidents::{
 };
 pub use narrative::narrate;
 pub use overview::{overview, tray_level, worth_sending};
-pub use pods::{list_pods, pod_detail};
+pub use pods::{list_pods, pod_detail, pod_logs};
 pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};
 

@@ -4,8 +4,8 @@ use std::cmp::Ordering;
 
 use sentinel_model::ContainerState;
 use sentinel_protocol::{
-    ContainerRow, ErrorKind, EventRow, IpcError, MAX_PAGE, PodDetail, PodPage, PodQuery, PodRef,
-    PodRow, PodSort, Point,
+    ContainerRow, ErrorKind, EventRow, IpcError, LogLine, LogPage, LogQuery, MAX_PAGE, PodDetail,
+    PodPage, PodQuery, PodRef, PodRow, PodSort, Point,
 };
 use sentinel_runtime::snapshot::PodView;
 use sentinel_runtime::{Runtime, Snapshot};
@@ -107,6 +107,43 @@ fn container_state(s: &ContainerState) -> String {
         ContainerState::Terminated { reason, exit_code } => {
             format!("Terminated: {reason} ({exit_code})")
         }
+    }
+}
+
+/// A container's log, from the watched Kubernetes context.
+pub async fn pod_logs(rt: &Runtime, q: &LogQuery) -> Result<LogPage, IpcError> {
+    let max = sentinel_runtime::logs::MAX_TAIL;
+    if q.tail == 0 || i64::from(q.tail) > max {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            format!("tail must be 1 to {max} lines"),
+        ));
+    }
+    let req = sentinel_runtime::logs::LogRequest {
+        namespace: q.namespace.clone(),
+        pod: q.pod.clone(),
+        container: q.container.clone(),
+        tail: i64::from(q.tail),
+        follow: q.follow,
+        after: q.after,
+    };
+    match rt.pod_logs(&req).await {
+        None => Err(IpcError::new(
+            ErrorKind::Unavailable,
+            "logs come from a Kubernetes connection; set [kubernetes] in the settings \
+             (the demo cluster has none)",
+        )),
+        Some(Err(why)) => Err(IpcError::new(ErrorKind::Unavailable, why)),
+        Some(Ok(r)) => Ok(LogPage {
+            lines: r
+                .lines
+                .into_iter()
+                .map(|(seq, text)| LogLine { seq, text })
+                .collect(),
+            next: r.next,
+            dropped: r.dropped,
+            ended: r.ended,
+        }),
     }
 }
 

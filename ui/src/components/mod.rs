@@ -9,6 +9,7 @@ mod incidents;
 mod narrative;
 mod nodes;
 mod pod_detail;
+mod pod_logs;
 mod pods;
 mod report_export;
 mod status;

@@ -132,12 +132,27 @@ pub fn PodDetailPanel() -> impl IntoView {
             .into_any()
         }
     };
+    // The log view lives outside the refreshed body, keyed by the pod, so
+    // what it shows survives every update.
+    let target = Memo::new(move |_| ui.selected.get());
+    let containers = Signal::derive(move || {
+        detail.with(|d| match d {
+            Some(Ok(d)) => d.containers.iter().map(|c| c.name.clone()).collect(),
+            _ => Vec::new(),
+        })
+    });
+    let logs = move || {
+        target
+            .get()
+            .map(|t| view! { <super::pod_logs::PodLogs target=t containers=containers/> })
+    };
     view! {
         <Show when=move || ui.selected.get().is_some()>
             <div class="drawer-backdrop" on:click=move |_| ui.selected.set(None)></div>
             <aside class="drawer" id="pod-detail">
                 <button class="close" on:click=move |_| ui.selected.set(None)>"✕"</button>
                 {body}
+                {logs}
             </aside>
         </Show>
     }
