@@ -100,10 +100,8 @@ impl LogService {
         let restart = follows.get(&key).is_some_and(|f| {
             q.after == 0 && f.buffer.lock().map(|b| b.ended.is_some()).unwrap_or(true)
         });
-        if restart {
-            if let Some(f) = follows.remove(&key) {
-                f.task.abort();
-            }
+        if restart && let Some(f) = follows.remove(&key) {
+            f.task.abort();
         }
         if !follows.contains_key(&key) && follows.len() >= MAX_FOLLOWS {
             let oldest = follows
