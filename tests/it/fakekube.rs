@@ -247,10 +247,22 @@ async fn chunk(stream: &mut TcpStream, line: &str) -> std::io::Result<()> {
 
 /// One page of a collection, as a real server lists it.
 fn list(w: &World, path: &str, params: &BTreeMap<String, String>, api: &str, kind: &str) -> Value {
-    let all: Vec<Value> = w
+    let from: usize = params
+        .get("continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
+    let total = w.objects.keys().filter(|(c, _)| *c == path).count();
+    // Only the page is copied, so a big collection costs one page per request.
+    let page: Vec<Value> = w
         .objects
         .iter()
         .filter(|((c, _), _)| *c == path)
+        .skip(from)
+        .take(limit)
         .map(|(_, v)| {
             // List items carry no kind or apiVersion, as a real server sends them.
             let mut v = v.clone();
@@ -261,19 +273,10 @@ fn list(w: &World, path: &str, params: &BTreeMap<String, String>, api: &str, kin
             v
         })
         .collect();
-    let from: usize = params
-        .get("continue")
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let limit: usize = params
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(usize::MAX);
-    let page: Vec<Value> = all.iter().skip(from).take(limit).cloned().collect();
     let mut meta = json!({"resourceVersion": w.rv.to_string()});
-    if from.saturating_add(limit) < all.len() {
+    if from.saturating_add(limit) < total {
         meta["continue"] = json!((from + limit).to_string());
-        meta["remainingItemCount"] = json!(all.len() - from - limit);
+        meta["remainingItemCount"] = json!(total - from - limit);
     }
     json!({"kind": format!("{kind}List"), "apiVersion": api, "metadata": meta, "items": page})
 }
