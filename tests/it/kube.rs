@@ -512,3 +512,59 @@ async fn container_logs_tail_and_follow() {
     assert!(e.message.contains("Kubernetes connection"), "{}", e.message);
     demo.shutdown(StdDuration::from_secs(5)).await;
 }
+
+/// A crash loop on the watched cluster: the restarted container's previous
+/// log is read and captured, and the analysis cites it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_crash_loop_is_explained_from_the_containers_log() {
+    use sentinel_runtime::Clock;
+    let dir = crate::support::tempdir("kube-crashlog");
+    let now = SystemClock.now();
+    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    let crashing = |restarts: u32| {
+        let mut p = pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.3");
+        p["metadata"]["creationTimestamp"] = json!(ago(5));
+        p["status"]["containerStatuses"][0] = json!({"name": "checkout",
+            "image": "shop/checkout:1.4.3", "imageID": "", "ready": false, "restartCount": restarts,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                "startedAt": ago(1), "finishedAt": ago(1)}}});
+        p
+    };
+    fake.put(PODS, crashing(2));
+    fake.log(
+        "shop",
+        "checkout-6f7c9d-a",
+        "checkout",
+        "starting checkout 1.4.3",
+    );
+    fake.log(
+        "shop",
+        "checkout-6f7c9d-a",
+        "checkout",
+        "fatal: missing required setting DATABASE_URL",
+    );
+    let rt = watch(&fake, &dir).await;
+    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
+        .await
+        .unwrap();
+    fake.put(PODS, crashing(3));
+    let analysed = |s: &Snapshot| {
+        s.incidents.iter().find_map(|i| {
+            sentinel_service::incident_detail(s, &i.id)
+                .and_then(|d| d.analysis)
+                .filter(|a| a.evidence.iter().any(|e| e.text.contains("DATABASE_URL")))
+        })
+    };
+    let snap = within(
+        "an analysis citing the log",
+        rt.wait_for(|s| analysed(s).is_some()),
+    )
+    .await
+    .unwrap();
+    let a = analysed(&snap).unwrap();
+    assert_eq!(a.candidates[0].cause, "config_error_crash_loop", "{a:#?}");
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}

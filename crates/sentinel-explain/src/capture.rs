@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::kube::Objects;
 use crate::metrics::{self, Series};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
     pub at: Option<Timestamp>,
     pub namespace: String,

@@ -235,16 +235,32 @@ pub struct LiveCapture {
     /// `Kind/namespace/name` → the object as the API serves it.
     pub objects: std::collections::BTreeMap<String, Value>,
     pub metrics: Vec<CapturedSeries>,
+    /// Container log lines (a crashed container's previous log).
+    #[serde(default)]
+    pub logs: Vec<crate::capture::LogLine>,
 }
 
 /// Objects a capture keeps at most, and points per series.
 pub const CAPTURE_OBJECTS: usize = 400;
+/// Log lines a capture keeps at most.
+pub const CAPTURE_LOGS: usize = 1000;
 const CAPTURE_POINTS: usize = 360;
 
 impl LiveCapture {
     /// Adds what is seen now: objects (pods, nodes, events) and series.
-    pub fn merge(&mut self, at: Timestamp, objects: Vec<Value>, metrics: Vec<CapturedSeries>) {
+    pub fn merge(
+        &mut self,
+        at: Timestamp,
+        objects: Vec<Value>,
+        metrics: Vec<CapturedSeries>,
+        logs: Vec<crate::capture::LogLine>,
+    ) {
         self.taken_at = at;
+        for l in logs {
+            if self.logs.len() < CAPTURE_LOGS && !self.logs.contains(&l) {
+                self.logs.push(l);
+            }
+        }
         for o in objects {
             let key = format!(
                 "{}/{}/{}",
@@ -286,11 +302,13 @@ impl LiveCapture {
             .iter()
             .map(|m| series(&m.name, &m.labels, m.points.clone()))
             .collect();
-        capture(
+        let mut c = capture(
             onset,
             json!({"apiVersion": "v1", "kind": "List", "items": items}),
             metrics,
-        )
+        );
+        c.logs = self.logs.clone();
+        c
     }
 }
 

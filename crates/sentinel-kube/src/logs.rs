@@ -113,6 +113,24 @@ pub async fn tail(
     Ok(text.lines().map(|l| cut(l.to_string())).collect())
 }
 
+/// The last `tail` lines of the container instance that ran before the
+/// current one (the log of a crash), else of the current one.
+pub async fn previous(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    tail: i64,
+) -> Result<Vec<String>, String> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut lp = params(Some(container), tail, false);
+    lp.previous = true;
+    match api.logs(pod, &lp).await {
+        Ok(text) => Ok(text.lines().map(|l| cut(l.to_string())).collect()),
+        Err(_) => self::tail(client, namespace, pod, Some(container), tail).await,
+    }
+}
+
 /// Follows a container's log into `buffer` until the stream ends or the
 /// task is aborted; the end (or the error) is noted in the buffer.
 pub async fn follow(

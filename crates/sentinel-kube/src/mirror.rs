@@ -125,6 +125,8 @@ pub struct Mirror {
     nodes_dirty: bool,
     workloads_dirty: bool,
     failures: BTreeMap<Watched, String>,
+    /// (namespace, pod, container) whose restart count rose since listed.
+    restarted: Vec<(String, String, String)>,
 }
 
 impl Mirror {
@@ -143,6 +145,24 @@ impl Mirror {
         };
         match update {
             Update::Pod(s) => {
+                if let Step::Apply(p) = &s
+                    && let Some(before) = self.pods.live.get(&format!("{}/{}", p.namespace, p.name))
+                {
+                    for c in &p.containers {
+                        let was = before
+                            .containers
+                            .iter()
+                            .find(|b| b.name == c.name)
+                            .map_or(0, |b| b.restart_count);
+                        if c.restart_count > was {
+                            self.restarted.push((
+                                p.namespace.clone(),
+                                p.name.clone(),
+                                c.name.clone(),
+                            ));
+                        }
+                    }
+                }
                 self.pods_dirty |= self.pods.step(s, |p| format!("{}/{}", p.namespace, p.name));
             }
             Update::Node(s) => self.nodes_dirty |= self.nodes.step(s, |n| n.name.clone()),
@@ -263,6 +283,15 @@ impl Mirror {
     pub fn take_events(&mut self) -> Vec<ClusterEvent> {
         let mut v = std::mem::take(&mut self.news);
         v.sort_by_key(|e| e.last_timestamp);
+        v
+    }
+
+    /// Containers that restarted since the last call, at most `max` (the
+    /// rest are dropped: a crash storm does not become a log storm).
+    pub fn take_restarted(&mut self, max: usize) -> Vec<(String, String, String)> {
+        let mut v = std::mem::take(&mut self.restarted);
+        v.dedup();
+        v.truncate(max);
         v
     }
 

@@ -22,14 +22,15 @@ impl State {
         }
         let findings = self.findings_view();
         for id in due {
-            let Some((objects, metrics)) = self
+            let Some((objects, metrics, logs)) = self
                 .incidents_ref()
                 .get(&id)
                 .map(|i| self.gather(i, &findings))
             else {
                 continue;
             };
-            self.incidents_mut().capture(&id, now, objects, metrics);
+            self.incidents_mut()
+                .capture(&id, now, objects, metrics, logs);
         }
     }
 
@@ -37,7 +38,11 @@ impl State {
         &self,
         inc: &Incident,
         findings: &[sentinel_model::Finding],
-    ) -> (Vec<serde_json::Value>, Vec<CapturedSeries>) {
+    ) -> (
+        Vec<serde_json::Value>,
+        Vec<CapturedSeries>,
+        Vec<sentinel_explain::capture::LogLine>,
+    ) {
         let topo = self.incidents_ref().topology();
         let scope = &inc.scope;
         let mut objects = Vec::new();
@@ -127,6 +132,22 @@ impl State {
                 });
             }
         }
-        (objects, metrics)
+        // The logs of the captured pods' containers.
+        let pods: std::collections::BTreeSet<(&str, &str)> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Pod")
+            .filter_map(|o| {
+                Some((
+                    o["metadata"]["namespace"].as_str()?,
+                    o["metadata"]["name"].as_str()?,
+                ))
+            })
+            .collect();
+        let logs = self
+            .logs()
+            .filter(|l| pods.contains(&(l.namespace.as_str(), l.pod.as_str())))
+            .cloned()
+            .collect();
+        (objects, metrics, logs)
     }
 }

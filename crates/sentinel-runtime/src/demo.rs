@@ -64,6 +64,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         events: frame.events,
         alerts: Some(frame.alerts),
         workloads: None,
+        logs: Vec::new(),
         backfill,
     }
 }

@@ -255,8 +255,9 @@ impl Incidents {
         at: Timestamp,
         objects: Vec<serde_json::Value>,
         metrics: Vec<sentinel_explain::live::CapturedSeries>,
+        logs: Vec<sentinel_explain::capture::LogLine>,
     ) {
-        self.manager.capture(id, at, objects, metrics);
+        self.manager.capture(id, at, objects, metrics, logs);
         self.changed.insert(id.to_string());
         self.dirty = true;
         if let Some(log) = &mut self.log

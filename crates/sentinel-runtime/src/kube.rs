@@ -7,11 +7,16 @@
 
 use std::time::Duration as StdDuration;
 
+use sentinel_explain::capture::LogLine;
 use sentinel_kube::{Connection, Mirror, Watched};
 use tokio::sync::mpsc;
 
 use crate::snapshot::PanelNote;
 use crate::source::{Batch, Source, SourceCtx};
+
+/// Restarted containers whose previous log is read per interval, and lines each.
+const RESTART_LOGS: usize = 4;
+const LOG_TAIL: i64 = 100;
 
 /// Updates queued between the watches and the fold; a burst beyond this
 /// waits in the watches (back-pressure), it is never dropped.
@@ -119,8 +124,31 @@ impl KubeSource {
             // Still listing: nothing to show yet, and nothing is wrong.
             return true;
         }
+        // A restarted container's previous log says why it ended.
+        let mut logs = Vec::new();
+        for (namespace, pod, container) in mirror.take_restarted(RESTART_LOGS) {
+            match sentinel_kube::logs::previous(
+                &self.conn.client,
+                &namespace,
+                &pod,
+                &container,
+                LOG_TAIL,
+            )
+            .await
+            {
+                Ok(lines) => logs.extend(lines.into_iter().map(|line| LogLine {
+                    at: None,
+                    namespace: namespace.clone(),
+                    pod: pod.clone(),
+                    container: container.clone(),
+                    line,
+                })),
+                Err(why) => tracing::debug!(%pod, %why, "no log for a restarted container"),
+            }
+        }
         ctx.send(Batch {
             at: ctx.clock.now(),
+            logs,
             pods: mirror.take_pods(),
             nodes: mirror.take_nodes(),
             events: mirror.take_events(),

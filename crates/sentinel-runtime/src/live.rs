@@ -74,6 +74,7 @@ fn batches(poll: Poll, end: Timestamp, first: bool, alerts: Option<Vec<Alert>>) 
             events: Vec::new(),
             alerts: if i + 1 == n { alerts.take() } else { None },
             workloads: None,
+            logs: Vec::new(),
             // The first poll's history fills the charts; only its newest step is news.
             backfill: first && i + 1 < n,
         })

@@ -28,6 +28,8 @@ pub struct Batch {
     pub alerts: Option<Vec<Alert>>,
     /// Deployments, ReplicaSets, StatefulSets, DaemonSets (the Kubernetes source).
     pub workloads: Option<Vec<Workload>>,
+    /// Container log lines worth keeping (a restarted container's previous log).
+    pub logs: Vec<sentinel_explain::capture::LogLine>,
     /// History replayed to fill the dashboard at start-up: not a live poll.
     pub backfill: bool,
 }

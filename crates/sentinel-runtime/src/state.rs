@@ -21,6 +21,7 @@ use crate::snapshot::{
 use crate::source::{Batch, SourceId};
 
 const EVENTS_KEPT: usize = 1000;
+const LOGS_KEPT: usize = 2000;
 
 #[derive(Debug, Clone, Copy)]
 struct Counters {
@@ -52,6 +53,8 @@ pub struct State {
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
+    /// Recent container log lines worth keeping, for incident captures.
+    logs: VecDeque<sentinel_explain::capture::LogLine>,
     restart_log: VecDeque<(Timestamp, u64)>,
     counters_at: Option<Timestamp>,
     cpu: Rolling,
@@ -97,6 +100,7 @@ impl State {
             alerts: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
+            logs: VecDeque::new(),
             restart_log: VecDeque::new(),
             counters_at: None,
             cpu: Rolling::new(window),
@@ -205,6 +209,10 @@ impl State {
         &self.pods
     }
 
+    pub(crate) fn logs(&self) -> impl Iterator<Item = &sentinel_explain::capture::LogLine> {
+        self.logs.iter()
+    }
+
     pub(crate) fn workloads(&self) -> &[sentinel_model::Workload] {
         &self.workloads
     }
@@ -253,6 +261,12 @@ impl State {
         }
         if let Some(w) = batch.workloads.take() {
             self.workloads = Arc::new(w);
+        }
+        for l in std::mem::take(&mut batch.logs) {
+            if self.logs.len() == LOGS_KEPT {
+                self.logs.pop_front();
+            }
+            self.logs.push_back(l);
         }
         // History replayed at start-up is not news from the source: health and
         // "newest data" move only with live batches.

@@ -105,12 +105,13 @@ impl Manager {
         at: Timestamp,
         objects: Vec<serde_json::Value>,
         metrics: Vec<crate::live::CapturedSeries>,
+        logs: Vec<crate::capture::LogLine>,
     ) {
         if let Some(&i) = self.by_id.get(id) {
             self.incidents[i]
                 .capture
                 .get_or_insert_with(Box::default)
-                .merge(at, objects, metrics);
+                .merge(at, objects, metrics, logs);
         }
     }
 

@@ -150,6 +150,7 @@ pub(crate) fn fixture() -> (Incident, Explanation, Vec<Finding>) {
         at(130),
         vec![live::pod_json(&p), live::event_json(&event, 0)],
         vec![memory],
+        vec![],
     );
     let inc = m.get(&id).unwrap().clone();
     let e = inc
