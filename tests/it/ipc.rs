@@ -23,6 +23,20 @@ fn app() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
     app_with(None, None)
 }
 
+/// Blocks until the app's backend shows pods (live sources answer first).
+fn wait_for_pods(app: &tauri::App<MockRuntime>) {
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(async {
+        tokio::time::timeout(
+            StdDuration::from_secs(30),
+            state.runtime.wait_for(|s| !s.pods.is_empty()),
+        )
+        .await
+    })
+    .expect("pods within 30 s")
+    .expect("runtime running");
+}
+
 fn app_with(
     live: Option<sentinel_app::live::Live>,
     kube: Option<sentinel_app::settings::KubeSettings>,
@@ -99,16 +113,7 @@ fn the_app_watches_a_real_prometheus_when_the_settings_name_one() {
     };
     let (app, w) = app_with(Some(live), None);
     // The alert feed may answer first: wait for Prometheus' pods.
-    let state = app.state::<AppState>();
-    tauri::async_runtime::block_on(async {
-        tokio::time::timeout(
-            StdDuration::from_secs(30),
-            state.runtime.wait_for(|s| !s.pods.is_empty()),
-        )
-        .await
-    })
-    .expect("pods within 30 s")
-    .expect("runtime running");
+    wait_for_pods(&app);
     let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
     assert_eq!(o.status.mode, sentinel_protocol::Mode::Live);
     let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
@@ -136,16 +141,7 @@ fn the_app_watches_the_kubernetes_context_the_settings_name() {
         kubeconfig: Some(fake.kubeconfig(&crate::support::tempdir("ipc-kube"))),
     };
     let (app, w) = app_with(None, Some(kube));
-    let state = app.state::<AppState>();
-    tauri::async_runtime::block_on(async {
-        tokio::time::timeout(
-            StdDuration::from_secs(30),
-            state.runtime.wait_for(|s| !s.pods.is_empty()),
-        )
-        .await
-    })
-    .expect("pods within 30 s")
-    .expect("runtime running");
+    wait_for_pods(&app);
     let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
     assert_eq!(o.status.mode, sentinel_protocol::Mode::Live);
     let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
