@@ -112,6 +112,8 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
         </div>
         {move || error.get().map(|e| view! { <p class="banner error" id="log-error">{e}</p> })}
         {move || ended.get().map(|e| view! { <p class="muted">{e}</p> })}
-        <pre class="log" id="log-lines">{move || lines.get().join("\n")}</pre>
+        <Show when=move || lines.with(|l| !l.is_empty())>
+            <pre class="log" id="log-lines">{move || lines.get().join("\n")}</pre>
+        </Show>
     }
 }
