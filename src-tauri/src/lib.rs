@@ -7,6 +7,7 @@ mod commands;
 pub mod live;
 mod logging;
 mod notify_settings;
+mod rules_settings;
 pub mod settings;
 mod tray;
 mod watch;
@@ -65,6 +66,8 @@ pub struct BackendOptions {
     pub narrative: Option<sentinel_prom::openai::ChatClient>,
     /// The notification policy (`None`: the defaults).
     pub notify: Option<sentinel_explain::incident::notify::NotifyConfig>,
+    /// The rules (`None`: the default pack).
+    pub rules: Option<sentinel_detect::RuleFile>,
 }
 
 impl BackendOptions {
@@ -89,6 +92,9 @@ impl BackendOptions {
                         b = b.notice(Severity::Critical, format!("Kubernetes: {e}"));
                     }
                 }
+            }
+            if let Some(rules) = self.rules {
+                b = b.rules(rules);
             }
             if let Some(cfg) = self.notify {
                 b = b.notify(cfg);
@@ -174,6 +180,7 @@ pub fn run() {
     let live = live::from_settings(&settings, &mut notices);
     let narrative = live::narrative_from_settings(&settings, &mut notices);
     let notify = settings.notifications.config(&mut notices);
+    let rules = settings.rules.rules(&mut notices);
     match &live {
         Some(l) => tracing::info!(prometheus = l.prometheus.url(), "starting Sentinel Console"),
         None => tracing::info!(
@@ -191,6 +198,7 @@ pub fn run() {
         reports: Some(dirs.data.join("reports")),
         narrative,
         notify: Some(notify),
+        rules: Some(rules),
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

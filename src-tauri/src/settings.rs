@@ -29,6 +29,8 @@ pub struct Settings {
     pub narrative: Option<NarrativeSettings>,
     /// Severity threshold, quiet hours and reminders of desktop notifications.
     pub notifications: crate::notify_settings::NotificationSettings,
+    /// Rule files added to the default pack (Sentinel's or Prometheus' format).
+    pub rules: crate::rules_settings::RulesSettings,
 }
 
 /// The language model behind the narrative: a local server (llama.cpp,
@@ -107,6 +109,7 @@ impl Default for Settings {
             kubernetes: None,
             narrative: None,
             notifications: Default::default(),
+            rules: Default::default(),
         }
     }
 }

@@ -55,6 +55,7 @@ fn app_with(
         narrative: None,
         notify: None,
         kube,
+        rules: None,
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))

@@ -16,6 +16,7 @@ mod ipc;
 mod kube;
 mod live;
 mod narrative;
+mod rules;
 mod runtime;
 mod secrets;
 mod silences;

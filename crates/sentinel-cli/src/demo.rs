@@ -32,6 +32,10 @@ pub struct DemoArgs {
     /// Record the engine's input and findings into this history file.
     #[arg(long)]
     db: Option<std::path::PathBuf>,
+    /// Rule files added to the default pack (Sentinel's format, or
+    /// Prometheus alerting rules: those Sentinel can evaluate are imported).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<std::path::PathBuf>,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -54,7 +58,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         backfill: sentinel_model::Duration(i64::try_from(args.backfill.as_millis())?),
         ..DemoConfig::default()
     };
-    let mut builder = Runtime::demo(config);
+    let rules = crate::rules::with_default_pack(&args.rules)?;
+    let mut builder = Runtime::demo(config).rules(rules);
     if let Some(path) = &args.db {
         let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
         let opened = sentinel_store::Store::open(path, now).await?;

@@ -12,6 +12,7 @@ mod export;
 mod exporter;
 mod history;
 mod rca;
+mod rules;
 mod secret;
 mod watch;
 
@@ -73,6 +74,9 @@ enum Command {
     /// Credentials in the OS keyring: set, test, delete (never show).
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Check, import and export rule files (Sentinel's and Prometheus').
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Inspect a recorded history.
     #[command(subcommand)]
     History(history::HistoryCommand),
@@ -84,6 +88,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(cmd) => return eval::run(cmd),
         Command::Explain(args) => return explain::run(args),
         Command::Secret(cmd) => return secret::run(cmd),
+        Command::Rules(cmd) => return rules::run(cmd),
         Command::Bench(BenchCommand {
             what: Some(BenchWhat::Detect(args)),
             ..
@@ -113,6 +118,6 @@ fn main() -> anyhow::Result<()> {
         Command::History(cmd) => rt.block_on(history::run(cmd)),
         Command::Exporter(args) => rt.block_on(exporter::run(args)),
         Command::Export(args) => rt.block_on(export::run(args)),
-        Command::Eval(_) | Command::Secret(_) | Command::Explain(_) => Ok(()),
+        Command::Eval(_) | Command::Secret(_) | Command::Explain(_) | Command::Rules(_) => Ok(()),
     }
 }

@@ -58,6 +58,10 @@ pub struct WatchArgs {
     /// Record the engine's input and findings into this history file.
     #[arg(long)]
     db: Option<std::path::PathBuf>,
+    /// Rule files added to the default pack (Sentinel's format, or
+    /// Prometheus alerting rules: those Sentinel can evaluate are imported).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<std::path::PathBuf>,
 }
 
 fn env_secret(var: &str) -> anyhow::Result<Secret> {
@@ -109,7 +113,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         Some(name) => Some(keyring_token(name).await?),
         None => None,
     };
-    let mut builder = Runtime::builder(std::sync::Arc::new(SystemClock));
+    let rules = crate::rules::with_default_pack(&args.rules)?;
+    let mut builder = Runtime::builder(std::sync::Arc::new(SystemClock)).rules(rules);
     if let Some(url) = &args.prometheus {
         let prom = Prometheus::new(endpoint(url, &args, token.as_ref())?)?;
         let am = match &args.alertmanager {

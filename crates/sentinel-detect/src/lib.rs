@@ -18,6 +18,7 @@ pub mod engine;
 pub mod eval;
 mod history;
 mod lifecycle;
+pub mod promrules;
 pub mod rules;
 mod state;
 pub mod stats;

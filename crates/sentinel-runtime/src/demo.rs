@@ -65,6 +65,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         alerts: Some(frame.alerts),
         workloads: None,
         logs: Vec::new(),
+        readings: None,
         backfill,
     }
 }

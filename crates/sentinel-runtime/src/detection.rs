@@ -39,6 +39,8 @@ pub struct Detection {
     log: Option<Vec<Record>>,
     /// Engine handles announced to the log (handles are reused after removal).
     defined: Vec<bool>,
+    /// Series read as they are for rules of their own (see [`Self::raw`]).
+    raw: HashMap<SeriesKey, SeriesId>,
 }
 
 impl Detection {
@@ -55,6 +57,7 @@ impl Detection {
             dirty: false,
             log: None,
             defined: Vec::new(),
+            raw: HashMap::new(),
         }
     }
 
@@ -116,6 +119,37 @@ impl Detection {
             log.push(Record::Remove { handle: id.0, at });
         }
         self.engine.remove(id, at, &mut self.out);
+    }
+
+    /// Readings of series a source reads as they are, for rules that name
+    /// them (imported Prometheus rules). `readings` holds every series the
+    /// source still answers for; one it no longer does has gone, like a
+    /// deleted pod, and its findings resolve at `at`.
+    pub fn raw(&mut self, at: Timestamp, readings: &[(SeriesKey, Timestamp, f64)]) {
+        let mut seen = std::collections::HashSet::new();
+        for (key, t, v) in readings {
+            let id = match self.raw.get(key) {
+                Some(id) => *id,
+                None => {
+                    let id = self.register(key.clone());
+                    self.raw.insert(key.clone(), id);
+                    id
+                }
+            };
+            seen.insert(id);
+            self.feed(id, *t, *v);
+        }
+        let gone: Vec<(SeriesKey, SeriesId)> = self
+            .raw
+            .iter()
+            .filter(|(_, id)| !seen.contains(*id))
+            .map(|(k, id)| (k.clone(), *id))
+            .collect();
+        for (key, id) in gone {
+            self.raw.remove(&key);
+            self.forget(id, at);
+        }
+        self.collect();
     }
 
     fn named(&mut self, metric: &str, labels: &[(&str, &str)]) -> SeriesId {

@@ -63,6 +63,8 @@ pub struct RuntimeBuilder {
     silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
     /// Container logs, when a Kubernetes context is watched.
     logs: Option<sentinel_kube::Client>,
+    /// What live Prometheus sources read for rules on raw series.
+    rule_series: live::RuleSeries,
 }
 
 impl RuntimeBuilder {
@@ -105,7 +107,8 @@ impl RuntimeBuilder {
         alertmanager: Option<sentinel_prom::Alertmanager>,
         interval: std::time::Duration,
     ) -> Self {
-        let prom = PrometheusSource::new("prometheus", prometheus, interval);
+        let prom = PrometheusSource::new("prometheus", prometheus, interval)
+            .with_rule_series(std::sync::Arc::clone(&self.rule_series));
         let b = self.mode(Mode::Live);
         match alertmanager {
             Some(am) => b
@@ -173,6 +176,9 @@ impl RuntimeBuilder {
         // waits instead of queueing batches in memory.
         let (tx, rx) = mpsc::channel(4);
         let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
+        let _ = self
+            .rule_series
+            .set(sentinel_detect::promrules::read_selectors(&self.rules));
         let mut state = State::new(self.mode, self.window, statuses, self.rules);
         state
             .incidents_mut()
@@ -285,6 +291,7 @@ impl Runtime {
             history: None,
             silences: None,
             logs: None,
+            rule_series: live::RuleSeries::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration as StdDuration;
 
-use sentinel_model::{Alert, AlertState, Duration, Labels, Timestamp};
+use sentinel_model::{Alert, AlertState, Duration, Labels, SeriesKey, Timestamp};
 use sentinel_prom::dashboard::{self, Poll};
 use sentinel_prom::diagnose::diagnose;
 use sentinel_prom::{AlertFilter, Alertmanager, Prometheus};
@@ -26,7 +26,16 @@ pub struct PrometheusSource {
     /// Also take the alert feed from Prometheus' own `/api/v1/alerts`
     /// (when no Alertmanager is configured).
     alerts: bool,
+    /// Selectors of the series rules name that the runtime does not compute
+    /// (imported Prometheus rules), set when the runtime starts.
+    rule_series: RuleSeries,
 }
+
+/// Shared with the builder, which knows the rules only at start.
+pub(crate) type RuleSeries = std::sync::Arc<std::sync::OnceLock<Vec<String>>>;
+
+/// At most this many series are read for rules per poll.
+const RULE_SERIES_MAX: usize = 5000;
 
 impl PrometheusSource {
     pub fn new(name: impl Into<String>, prom: Prometheus, interval: StdDuration) -> Self {
@@ -35,7 +44,13 @@ impl PrometheusSource {
             prom,
             interval,
             alerts: false,
+            rule_series: RuleSeries::default(),
         }
+    }
+
+    pub(crate) fn with_rule_series(mut self, selectors: RuleSeries) -> Self {
+        self.rule_series = selectors;
+        self
     }
 
     pub fn with_alerts(mut self) -> Self {
@@ -56,7 +71,13 @@ fn align(now: Timestamp, step: Duration) -> Timestamp {
 
 /// Turns one poll into batches, oldest first. Objects ride on the first
 /// batch so that every usage point after it finds its pod.
-fn batches(poll: Poll, end: Timestamp, first: bool, alerts: Option<Vec<Alert>>) -> Vec<Batch> {
+fn batches(
+    poll: Poll,
+    end: Timestamp,
+    first: bool,
+    alerts: Option<Vec<Alert>>,
+    readings: Option<Vec<(SeriesKey, Timestamp, f64)>>,
+) -> Vec<Batch> {
     let mut pods = poll.pods;
     let mut nodes = poll.nodes;
     let mut alerts = alerts;
@@ -75,11 +96,14 @@ fn batches(poll: Poll, end: Timestamp, first: bool, alerts: Option<Vec<Alert>>) 
             alerts: if i + 1 == n { alerts.take() } else { None },
             workloads: None,
             logs: Vec::new(),
+            readings: None,
             // The first poll's history fills the charts; only its newest step is news.
             backfill: first && i + 1 < n,
         })
         .collect();
-    if out.is_empty() && (pods.is_some() || nodes.is_some() || alerts.is_some()) {
+    if out.is_empty()
+        && (pods.is_some() || nodes.is_some() || alerts.is_some() || readings.is_some())
+    {
         out.push(Batch {
             at: end,
             pods,
@@ -88,7 +112,48 @@ fn batches(poll: Poll, end: Timestamp, first: bool, alerts: Option<Vec<Alert>>) 
             ..Batch::default()
         });
     }
+    // Each reading has its own time; the newest batch carries them all.
+    if let Some(last) = out.last_mut() {
+        last.readings = readings;
+    }
     out
+}
+
+/// Reads the series rules name as they are, over the poll's range.
+async fn rule_readings(
+    prom: &Prometheus,
+    selectors: &[String],
+    start: Timestamp,
+    end: Timestamp,
+    step: Duration,
+) -> Result<Vec<(SeriesKey, Timestamp, f64)>, String> {
+    let expr = selectors.join(" or ");
+    let data = prom
+        .query_range(&expr, start, end, step)
+        .await
+        .map_err(|e| format!("the series of imported rules: {e}"))?;
+    let series = match data {
+        sentinel_prom::parse::QueryData::Matrix(s) => s,
+        _ => return Err("the series of imported rules: not a range answer".into()),
+    };
+    if series.len() > RULE_SERIES_MAX {
+        return Err(format!(
+            "the imported rules select {} series, more than the {RULE_SERIES_MAX} Sentinel reads",
+            series.len()
+        ));
+    }
+    let mut out = Vec::new();
+    for s in series {
+        let mut labels = s.metric;
+        let Some(metric) = labels.remove("__name__") else {
+            continue;
+        };
+        let key = SeriesKey { metric, labels };
+        for p in s.values {
+            out.push((key.clone(), p.at, p.value));
+        }
+    }
+    Ok(out)
 }
 
 /// Prometheus' own alerts as the feed shows them: firing ones only.
@@ -148,6 +213,7 @@ impl Source for PrometheusSource {
         // Every job that has fed the dashboard: when one is down, its
         // series still answer with their last sample, which is not news.
         let mut feeders: std::collections::BTreeSet<String> = Default::default();
+        let mut rule_noted = false;
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -249,9 +315,38 @@ impl Source for PrometheusSource {
                 }
                 continue;
             }
+            let selectors = self.rule_series.get().map(Vec::as_slice).unwrap_or(&[]);
+            let readings = if selectors.is_empty() {
+                None
+            } else {
+                match rule_readings(&self.prom, selectors, start, end, step).await {
+                    Ok(r) => {
+                        // Clear what a failure said, unless a diagnosis speaks.
+                        if std::mem::take(&mut rule_noted)
+                            && diagnosed.is_none()
+                            && !ctx.notes(Vec::new()).await
+                        {
+                            return;
+                        }
+                        Some(r)
+                    }
+                    Err(e) => {
+                        rule_noted = true;
+                        tracing::warn!(source = %self.name, error = %e, "rule series");
+                        let note = PanelNote {
+                            panel: "rules".into(),
+                            message: e,
+                        };
+                        if !ctx.notes(vec![note]).await {
+                            return;
+                        }
+                        None
+                    }
+                }
+            };
             let first = last_end.is_none();
             last_end = Some(end);
-            for b in batches(poll, end, first, alerts) {
+            for b in batches(poll, end, first, alerts, readings) {
                 if !ctx.send(b).await {
                     return;
                 }
@@ -342,7 +437,7 @@ mod tests {
             nodes: Some(Vec::new()),
             ..Poll::default()
         };
-        let out = batches(poll.clone(), Timestamp(3000), true, Some(Vec::new()));
+        let out = batches(poll.clone(), Timestamp(3000), true, Some(Vec::new()), None);
         assert_eq!(out.len(), 3);
         assert!(out[0].pods.is_some() && out[1].pods.is_none());
         assert_eq!(
@@ -350,7 +445,7 @@ mod tests {
             [true, true, false]
         );
         assert!(out[2].alerts.is_some() && out[0].alerts.is_none());
-        let later = batches(poll, Timestamp(3000), false, None);
+        let later = batches(poll, Timestamp(3000), false, None, None);
         assert!(later.iter().all(|b| !b.backfill));
     }
 

@@ -30,6 +30,10 @@ pub struct Batch {
     pub workloads: Option<Vec<Workload>>,
     /// Container log lines worth keeping (a restarted container's previous log).
     pub logs: Vec<sentinel_explain::capture::LogLine>,
+    /// Readings of series that rules name but the runtime does not compute
+    /// (imported Prometheus rules), each with its own time. `Some` holds
+    /// every series the source still answers for: the others resolve.
+    pub readings: Option<Vec<(sentinel_model::SeriesKey, Timestamp, f64)>>,
     /// History replayed to fill the dashboard at start-up: not a live poll.
     pub backfill: bool,
 }

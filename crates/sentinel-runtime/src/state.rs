@@ -312,6 +312,9 @@ impl State {
             self.incidents.alerts(at, &alerts);
             self.alerts = Arc::new(alerts);
         }
+        if let Some(readings) = batch.readings {
+            self.detection.raw(at, &readings);
+        }
         self.detection.fed(at);
         let reported = self.detection.take_reported();
         self.incidents.findings(&reported);
