@@ -81,12 +81,19 @@ impl BackendOptions {
                 Runtime::builder(std::sync::Arc::new(sentinel_runtime::SystemClock))
                     .mode(sentinel_runtime::Mode::Live)
             };
+            let discover = self.live.is_none();
             if let Some(live) = self.live {
                 b = b.live(live.prometheus, live.alertmanager, interval);
             }
             if let Some(k) = self.kube {
                 match sentinel_kube::connect(k.kubeconfig.as_deref(), k.context.as_deref()).await {
-                    Ok(conn) => b = b.kubernetes(conn, interval),
+                    Ok(conn) => {
+                        if discover && k.discover_prometheus {
+                            let timeout = std::time::Duration::from_secs(10);
+                            b = b.discovered_prometheus(conn.clone(), interval, timeout);
+                        }
+                        b = b.kubernetes(conn, interval);
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "no Kubernetes source");
                         b = b.notice(Severity::Critical, format!("Kubernetes: {e}"));

@@ -79,6 +79,14 @@ pub struct KubeSettings {
     /// The kubeconfig (default: `KUBECONFIG`, else `~/.kube/config`).
     #[serde(default)]
     pub kubeconfig: Option<PathBuf>,
+    /// Without a `[prometheus]` URL, look for Prometheus behind the API
+    /// server's service proxy (on unless set to false).
+    #[serde(default = "yes")]
+    pub discover_prometheus: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How to reach one server. Credentials are named, never stored here: the

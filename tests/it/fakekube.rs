@@ -53,6 +53,8 @@ struct World {
     requests: Vec<String>,
     /// namespace/pod/container → lines.
     logs: BTreeMap<String, Vec<String>>,
+    /// Service proxy path → upstream `host:port`.
+    proxies: BTreeMap<String, String>,
 }
 
 pub struct FakeKube {
@@ -97,6 +99,18 @@ impl FakeKube {
             world,
             changes,
         }
+    }
+
+    /// Serves `/api/v1/namespaces/NS/services/SERVICE_PORT/proxy/…` from
+    /// `upstream` (`http://host:port`), as the API server's service proxy
+    /// does; `forbid` on the proxy path answers 403 instead.
+    pub fn proxy(&self, namespace: &str, service_port: &str, upstream: &str) {
+        let prefix = format!("/api/v1/namespaces/{namespace}/services/{service_port}/proxy");
+        let host = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        self.world.lock().unwrap().proxies.insert(prefix, host);
     }
 
     /// A kubeconfig with one context, `fake`, pointing here.
@@ -345,6 +359,48 @@ async fn logs(
     stream.shutdown().await
 }
 
+/// Relays one request to `upstream` and its answer back, byte for byte.
+async fn forward(
+    mut stream: TcpStream,
+    head: &str,
+    mut body: Vec<u8>,
+    path: &str,
+    upstream: &str,
+) -> std::io::Result<()> {
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut buf = [0u8; 8192];
+    while body.len() < length {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    let method = head.split(' ').next().unwrap_or("GET");
+    let mut out = TcpStream::connect(upstream).await?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n");
+    if let Some(ct) = header("content-type") {
+        req.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    out.write_all(req.as_bytes()).await?;
+    out.write_all(&body).await?;
+    let mut answer = Vec::new();
+    out.read_to_end(&mut answer).await?;
+    stream.write_all(&answer).await?;
+    stream.shutdown().await
+}
+
 async fn serve(
     mut stream: TcpStream,
     world: Arc<Mutex<World>>,
@@ -374,6 +430,23 @@ async fn serve(
             &status(401, "Unauthorized", "Unauthorized"),
         )
         .await;
+    }
+    let proxied = {
+        let w = world.lock().unwrap();
+        w.proxies
+            .iter()
+            .find(|(p, _)| target.starts_with(p.as_str()))
+            .map(|(p, u)| (p.clone(), u.clone(), w.forbidden.contains(p)))
+    };
+    if let Some((prefix, upstream, forbidden)) = proxied {
+        if forbidden {
+            let msg = "services \"prometheus\" is forbidden: User \"sentinel\" cannot get resource \"services/proxy\"";
+            return reply(&mut stream, 403, &status(403, "Forbidden", msg)).await;
+        }
+        let body_start = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+        let rest = &target[prefix.len()..];
+        let rest = if rest.is_empty() { "/" } else { rest };
+        return forward(stream, &head, data[body_start..].to_vec(), rest, &upstream).await;
     }
     let (path, params) = query(&target);
     if let Some(rest) = path.strip_prefix("/api/v1/namespaces/")

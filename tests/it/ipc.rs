@@ -140,13 +140,29 @@ fn the_app_watches_the_kubernetes_context_the_settings_name() {
     let kube = sentinel_app::settings::KubeSettings {
         context: Some("fake".into()),
         kubeconfig: Some(fake.kubeconfig(&crate::support::tempdir("ipc-kube"))),
+        discover_prometheus: true,
     };
     let (app, w) = app_with(None, Some(kube));
     wait_for_pods(&app);
     let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
     assert_eq!(o.status.mode, sentinel_protocol::Mode::Live);
     let kinds: Vec<&str> = o.status.sources.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["kubernetes"]);
+    assert_eq!(kinds, ["prometheus", "kubernetes"]);
+    // No Prometheus URL: it was looked for behind the service proxy, and
+    // the cluster has none there (the fake serves no services).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let said = loop {
+        let o = call::<GetOverview>(&w, &NoArgs {}).unwrap();
+        if let Some(m) = o.status.sources[0].message.clone() {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no word on discovery");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        said.starts_with("no Prometheus found through the API server's service proxy; tried monitoring/prometheus-k8s:9090 (no such service)"),
+        "{said}"
+    );
     let page = call::<ListPods>(
         &w,
         &PodQuery {

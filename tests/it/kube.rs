@@ -11,20 +11,20 @@ use serde_json::{Value, json};
 
 use crate::fakekube::FakeKube;
 
-const PODS: &str = "/api/v1/pods";
-const NODES: &str = "/api/v1/nodes";
+pub(crate) const PODS: &str = "/api/v1/pods";
+pub(crate) const NODES: &str = "/api/v1/nodes";
 const EVENTS: &str = "/apis/events.k8s.io/v1/events";
 const CORE_EVENTS: &str = "/api/v1/events";
 const DEPLOYMENTS: &str = "/apis/apps/v1/deployments";
 
-fn node(name: &str) -> Value {
+pub(crate) fn node(name: &str) -> Value {
     json!({"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
         "status": {"capacity": {"cpu": "4", "memory": "16Gi"},
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                 "lastTransitionTime": "2026-11-20T08:00:00Z"}]}})
 }
 
-fn pod(name: &str, node: &str, image: &str) -> Value {
+pub(crate) fn pod(name: &str, node: &str, image: &str) -> Value {
     json!({"metadata": {"name": name, "namespace": "shop",
             "creationTimestamp": "2026-11-20T09:00:00Z", "labels": {"app": "checkout"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",

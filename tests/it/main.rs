@@ -14,6 +14,7 @@ mod history;
 mod incidents;
 mod ipc;
 mod kube;
+mod kube_proxy;
 mod live;
 mod narrative;
 mod rules;

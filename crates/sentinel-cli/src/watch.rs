@@ -126,6 +126,19 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
     if args.context.is_some() || args.kubeconfig.is_some() {
         let conn =
             sentinel_kube::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        if args.prometheus.is_none() {
+            // No URL: look for Prometheus behind the API server's service proxy.
+            match sentinel_runtime::kube_proxy::discover_prometheus(&conn, args.timeout).await {
+                Ok(prom) => {
+                    eprintln!("Prometheus: {}", prom.url());
+                    builder = builder.live(prom, None, args.interval);
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    builder = builder.notice(Severity::Warning, format!("Prometheus: {e}"));
+                }
+            }
+        }
         builder = builder.kubernetes(conn, args.interval);
     }
     if let Some(path) = &args.db {

@@ -1,12 +1,14 @@
 //! Kubernetes for Sentinel: kubeconfig contexts and clients (`config`),
 //! watches of pods, nodes, events and workloads (`watch`, kube-rs), the pure
 //! mapping of their objects to the model (`convert`), and the folded picture
-//! the runtime reads (`mirror`).
+//! the runtime reads (`mirror`), and the API server's service proxy
+//! (`proxy`), through which Prometheus is found when no URL is given.
 
 pub mod config;
 pub mod convert;
 pub mod logs;
 pub mod mirror;
+pub mod proxy;
 pub mod watch;
 
 pub use config::{Connection, Contexts, KubeError, connect, contexts};

@@ -32,6 +32,38 @@ pub struct Tls {
     pub insecure: bool,
 }
 
+/// Another way to the server than a connection of our own: the Kubernetes
+/// API server's service proxy, with the cluster's credentials. The tunnel
+/// gets the URL's path (prefix included) and query; status and body come
+/// back and are read exactly as a direct answer would be.
+pub trait Tunnel: Send + Sync + std::fmt::Debug + 'static {
+    fn send(&self, req: TunnelRequest) -> TunnelFuture<'_>;
+}
+
+/// What a [`Tunnel`] returns: the status and body, or why there are none.
+pub type TunnelFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(u16, Vec<u8>), TunnelError>> + Send + 'a>,
+>;
+
+/// One request through a [`Tunnel`].
+#[derive(Debug, Clone)]
+pub struct TunnelRequest {
+    pub method: &'static str,
+    /// Path and query, e.g. `/api/v1/namespaces/m/services/p:9090/proxy/api/v1/query?query=up`.
+    pub path_and_query: String,
+    pub content_type: Option<&'static str>,
+    pub body: Vec<u8>,
+    /// Largest body to read.
+    pub limit: usize,
+}
+
+/// Why a tunnel gave no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TunnelError {
+    Connect(String),
+    TooLarge,
+}
+
 /// Where and how to reach one server.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -45,6 +77,9 @@ pub struct Endpoint {
     pub max_bytes: usize,
     /// Further attempts after a transient failure (connect, timeout, 5xx).
     pub retries: u32,
+    /// Send through this instead of connecting to `url` (whose path is
+    /// still used; `auth` and `tls` are the tunnel's business then).
+    pub tunnel: Option<std::sync::Arc<dyn Tunnel>>,
 }
 
 impl Endpoint {
@@ -56,6 +91,7 @@ impl Endpoint {
             timeout: Duration::from_secs(10),
             max_bytes: 64 << 20,
             retries: 2,
+            tunnel: None,
         }
     }
 }
@@ -200,6 +236,49 @@ impl HttpClient {
                     .finish(),
             );
         }
+        if let Some(tunnel) = &self.endpoint.tunnel {
+            let path_and_query = url
+                .parse::<url::Url>()
+                .map(|u| match u.query() {
+                    Some(q) => format!("{}?{q}", u.path()),
+                    None => u.path().to_string(),
+                })
+                .unwrap_or_default();
+            let (content_type, bytes) = match body {
+                Some((ct, b)) => (Some(ct), b),
+                None => (None, Vec::new()),
+            };
+            let req = TunnelRequest {
+                method: match method {
+                    Method::POST => "POST",
+                    Method::DELETE => "DELETE",
+                    _ => "GET",
+                },
+                path_and_query,
+                content_type,
+                body: bytes,
+                limit: self.endpoint.max_bytes,
+            };
+            let answer = tokio::time::timeout(self.endpoint.timeout, tunnel.send(req)).await;
+            return match answer {
+                Err(_) => Err(PromError::Timeout {
+                    url: self.base.clone(),
+                    timeout: self.endpoint.timeout,
+                }),
+                Ok(Err(TunnelError::TooLarge)) => Err(PromError::TooLarge {
+                    url: self.base.clone(),
+                    limit: self.endpoint.max_bytes,
+                }),
+                Ok(Err(TunnelError::Connect(reason))) => Err(PromError::Connect {
+                    url: self.base.clone(),
+                    reason,
+                }),
+                Ok(Ok((status, buf))) => self.answer(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    buf,
+                ),
+            };
+        }
         let mut req = self.client.request(method, &url);
         req = match &self.endpoint.auth {
             Auth::None => req,
@@ -228,6 +307,11 @@ impl HttpClient {
             }
             buf.extend_from_slice(&chunk);
         }
+        self.answer(status, buf)
+    }
+
+    /// A status and body as Prometheus or Alertmanager mean them.
+    fn answer(&self, status: StatusCode, buf: Vec<u8>) -> Result<Vec<u8>, PromError> {
         if status.is_success() {
             return Ok(buf);
         }

@@ -17,5 +17,5 @@ pub mod prometheus;
 
 pub use alertmanager::{AlertFilter, Alertmanager, Matcher, NewSilence, Silence};
 pub use error::PromError;
-pub use http::{Auth, Endpoint, Tls};
+pub use http::{Auth, Endpoint, Tls, Tunnel, TunnelError, TunnelFuture, TunnelRequest};
 pub use prometheus::Prometheus;

@@ -10,6 +10,7 @@ mod detection;
 pub mod dirs;
 pub mod incidents;
 mod kube;
+pub mod kube_proxy;
 mod live;
 pub mod logs;
 mod msg;
@@ -131,6 +132,24 @@ impl RuntimeBuilder {
         self.logs = Some(conn.client.clone());
         self.mode(Mode::Live)
             .source(kube::KubeSource::new(name, conn, interval))
+    }
+
+    /// Prometheus behind the service proxy of `conn`'s cluster, found in the
+    /// background (for when no Prometheus URL is configured).
+    pub fn discovered_prometheus(
+        self,
+        conn: sentinel_kube::Connection,
+        interval: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> Self {
+        let rule_series = std::sync::Arc::clone(&self.rule_series);
+        self.mode(Mode::Live)
+            .source(kube_proxy::DiscoveredPrometheus::new(
+                conn,
+                interval,
+                timeout,
+                rule_series,
+            ))
     }
 
     /// Acknowledging an incident silences its alerts in this Alertmanager

@@ -250,12 +250,17 @@ impl State {
 
     pub fn apply(&mut self, source: SourceId, mut batch: Batch) {
         let at = batch.at;
-        // Objects from the Kubernetes API win over kube-state-metrics' view.
+        // Objects from the Kubernetes API win over kube-state-metrics' view,
+        // once they have arrived (until then, usage finds its nodes there).
         let from_api = self
             .sources
             .get(source)
             .is_some_and(|s| s.kind == "kubernetes");
-        if !from_api && self.sources.iter().any(|s| s.kind == "kubernetes") {
+        let api_has_spoken = self
+            .sources
+            .iter()
+            .any(|s| s.kind == "kubernetes" && s.last_ok.is_some());
+        if !from_api && api_has_spoken {
             batch.pods = None;
             batch.nodes = None;
         }
