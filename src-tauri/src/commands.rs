@@ -20,7 +20,7 @@ type Res<T> = Result<T, IpcError>;
 pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
     let _ = args;
     Ok(sentinel_service::overview(
-        &state.runtime.snapshot(),
+        &state.runtime().snapshot(),
         state.paused_until(),
     ))
 }
@@ -33,46 +33,46 @@ pub fn list_pods(state: State<'_, AppState>, args: PodQuery) -> Res<PodPage> {
             "the UI must ask for a page (limit > 0)",
         ));
     }
-    sentinel_service::list_pods(&state.runtime.snapshot(), &args)
+    sentinel_service::list_pods(&state.runtime().snapshot(), &args)
 }
 
 #[tauri::command]
 pub async fn get_pod_logs(state: State<'_, AppState>, args: LogQuery) -> Res<LogPage> {
-    sentinel_service::pod_logs(&state.runtime, &args).await
+    sentinel_service::pod_logs(&state.runtime(), &args).await
 }
 
 #[tauri::command]
 pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<PodDetail> {
-    sentinel_service::pod_detail(&state.runtime, &args).await
+    sentinel_service::pod_detail(&state.runtime(), &args).await
 }
 
 #[tauri::command]
 pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<AlertRow>> {
-    Ok(sentinel_service::alerts(&state.runtime.snapshot(), &args))
+    Ok(sentinel_service::alerts(&state.runtime().snapshot(), &args))
 }
 
 #[tauri::command]
 pub fn explain_alert(state: State<'_, AppState>, args: AlertRef) -> Res<Explanation> {
-    sentinel_service::explain(&state.runtime.snapshot(), &args.fingerprint)
+    sentinel_service::explain(&state.runtime().snapshot(), &args.fingerprint)
         .ok_or_else(|| IpcError::new(ErrorKind::NotFound, "that alert is no longer known"))
 }
 
 #[tauri::command]
 pub async fn mark_finding(state: State<'_, AppState>, args: MarkArgs) -> Res<Explanation> {
-    sentinel_service::mark_finding(&state.runtime, &args).await
+    sentinel_service::mark_finding(&state.runtime(), &args).await
 }
 
 #[tauri::command]
 pub fn list_incidents(state: State<'_, AppState>, args: IncidentQuery) -> Res<IncidentPage> {
     Ok(sentinel_service::list_incidents(
-        &state.runtime.snapshot(),
+        &state.runtime().snapshot(),
         &args,
     ))
 }
 
 #[tauri::command]
 pub fn get_incident(state: State<'_, AppState>, args: IncidentRef) -> Res<IncidentDetail> {
-    sentinel_service::incident_detail(&state.runtime.snapshot(), &args.id).ok_or_else(|| {
+    sentinel_service::incident_detail(&state.runtime().snapshot(), &args.id).ok_or_else(|| {
         IpcError::new(
             ErrorKind::NotFound,
             format!("incident {} is no longer held in memory", args.id),
@@ -86,13 +86,13 @@ pub async fn act_on_incident(
     state: State<'_, AppState>,
     args: IncidentActionArgs,
 ) -> Res<IncidentRow> {
-    sentinel_service::act_on_incident(&state.runtime, &args, &crate::operator()).await
+    sentinel_service::act_on_incident(&state.runtime(), &args, &crate::operator()).await
 }
 
 /// Writes the report into the reports folder; the export is audited.
 #[tauri::command]
 pub async fn export_incident(state: State<'_, AppState>, args: ExportArgs) -> Res<ExportedReport> {
-    sentinel_service::export_incident(&state.runtime, &state.reports, &args, &crate::operator())
+    sentinel_service::export_incident(&state.runtime(), &state.reports, &args, &crate::operator())
         .await
 }
 
@@ -113,7 +113,7 @@ pub async fn narrate_incident(state: State<'_, AppState>, args: IncidentRef) -> 
             "The narrative is off: name an OpenAI-compatible endpoint under [narrative] in settings.toml",
         )
     })?;
-    sentinel_service::narrate(&state.runtime, client, &args.id, &crate::operator()).await
+    sentinel_service::narrate(&state.runtime(), client, &args.id, &crate::operator()).await
 }
 
 #[tauri::command]
@@ -136,7 +136,7 @@ pub async fn pause_notifications(
     // The policy holds back what it would have raised, so reminders follow
     // the pause instead of firing all at once when it ends.
     state
-        .runtime
+        .runtime()
         .snooze(until)
         .await
         .map_err(sentinel_service::ipc_error)?;
@@ -149,7 +149,7 @@ pub async fn pause_notifications(
 #[tauri::command]
 pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Update>) -> Res<()> {
     let _ = args;
-    let mut rx = state.runtime.subscribe();
+    let mut follow = state.follow();
     let paused = state.pause_handle();
     tauri::async_runtime::spawn(async move {
         let mut last: Option<(
@@ -157,7 +157,7 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
             std::time::Instant,
         )> = None;
         loop {
-            let snap = rx.borrow_and_update().clone();
+            let snap = follow.latest();
             let due = last.as_ref().is_none_or(|(prev, sent)| {
                 let since = i64::try_from(sent.elapsed().as_millis()).unwrap_or(i64::MAX);
                 sentinel_service::worth_sending(prev, &snap, since)
@@ -172,7 +172,7 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
                 }
                 last = Some((snap, std::time::Instant::now()));
             }
-            if rx.changed().await.is_err() {
+            if !follow.changed().await {
                 break;
             }
         }

@@ -7,6 +7,7 @@ use sentinel_prom::openai::ChatClient;
 use sentinel_prom::{Alertmanager, Auth, Endpoint, Prometheus};
 use sentinel_secrets::{SERVICE, Vault};
 
+use crate::keys::Keys;
 use crate::settings::{Connection, Settings};
 
 /// The clients the live runtime polls.
@@ -47,28 +48,41 @@ fn endpoint(c: &Connection, vault: &Vault, notices: &mut Vec<(Severity, String)>
     e
 }
 
-/// The OS keyring when a credential is named (its problem, if any, becomes
-/// a notice), else a session-only vault that never touches D-Bus.
-fn vault(needed: bool, notices: &mut Vec<(Severity, String)>) -> Vault {
+/// The shared vault when a credential is named (its problem, if any,
+/// becomes a notice), else a session-only vault that never touches D-Bus.
+fn vault(keys: &Keys, needed: bool, notices: &mut Vec<(Severity, String)>) -> Vault {
     if !needed {
         return Vault::session(SERVICE);
     }
-    let (vault, problem) = Vault::open(SERVICE);
-    if let Some(p) = problem {
+    if let Some(p) = keys.problem() {
         notices.push((Severity::Warning, p.to_string()));
     }
-    vault
+    keys.vault().clone()
+}
+
+/// The endpoint of one connection, with its credential from the keyring.
+pub fn endpoint_for(
+    c: &Connection,
+    keys: &Keys,
+    notices: &mut Vec<(Severity, String)>,
+) -> Endpoint {
+    let vault = vault(keys, c.token_keyring.is_some(), notices);
+    endpoint(c, &vault, notices)
 }
 
 /// The live clients, or `None` for the demo cluster. Problems become notices.
-pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>) -> Option<Live> {
+pub fn from_settings(
+    settings: &Settings,
+    keys: &Keys,
+    notices: &mut Vec<(Severity, String)>,
+) -> Option<Live> {
     let prom = settings.prometheus.as_ref()?;
     let needs_keyring = prom.token_keyring.is_some()
         || settings
             .alertmanager
             .as_ref()
             .is_some_and(|a| a.token_keyring.is_some());
-    let vault = vault(needs_keyring, notices);
+    let vault = vault(keys, needs_keyring, notices);
     let prometheus = match Prometheus::new(endpoint(prom, &vault, notices)) {
         Ok(p) => p,
         Err(e) => {
@@ -94,10 +108,11 @@ pub fn from_settings(settings: &Settings, notices: &mut Vec<(Severity, String)>)
 /// read from the keyring here, before the async runtime starts.
 pub fn narrative_from_settings(
     settings: &Settings,
+    keys: &Keys,
     notices: &mut Vec<(Severity, String)>,
 ) -> Option<ChatClient> {
     let n = settings.narrative.as_ref()?;
-    let vault = vault(n.token_keyring.is_some(), notices);
+    let vault = vault(keys, n.token_keyring.is_some(), notices);
     let mut e = endpoint(&n.connection(), &vault, notices);
     e.timeout = std::time::Duration::from_secs(n.timeout_secs.clamp(5, 600));
     e.retries = 0;

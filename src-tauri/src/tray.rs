@@ -192,7 +192,7 @@ fn toggle_pause<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        let _ = state.runtime.snooze(until).await;
+        let _ = state.runtime().snooze(until).await;
     });
 }
 

@@ -18,15 +18,15 @@ pub fn spawn<R: Runtime>(
     launched: std::time::Instant,
 ) {
     let state = app.state::<AppState>();
-    let mut rx = state.runtime.subscribe();
+    let mut follow = state.follow();
     let paused = state.pause_handle();
     tauri::async_runtime::spawn(async move {
         let mut level = TrayLevel::Ok;
         let mut first_data = true;
         let mut last_seq = 0;
         let mut menu_key: Option<MenuKey> = None;
-        while rx.changed().await.is_ok() {
-            let snap = rx.borrow_and_update().clone();
+        while follow.changed().await {
+            let snap = follow.latest();
             if first_data && snap.data_at.is_some() {
                 first_data = false;
                 tracing::info!(

@@ -64,8 +64,20 @@ async fn save(c: &Client, dir: &Path, name: &str) {
     std::fs::write(dir.join(name), png).unwrap();
 }
 
+/// Finds and clicks; a node re-rendered between the two is found again.
 async fn click(c: &Client, locator: Locator<'_>) {
-    c.find(locator).await.unwrap().click().await.unwrap();
+    for _ in 0..5 {
+        match c.find(locator).await.unwrap().click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("click: {e}"),
+        }
+    }
+    panic!("click: the element kept being replaced");
 }
 
 async fn count(c: &Client, css: &str) -> usize {
@@ -530,6 +542,63 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     save(&c, &dir, "capture.png").await;
     click(&c, Locator::Css("#case-close")).await;
     click(&c, Locator::Css("#tab-dashboard")).await;
+
+    // Connections: add the real Prometheus of scripts/stack.sh, test it,
+    // save and apply (the app goes live on it), then remove it (demo again).
+    let stack = tokio::task::spawn_blocking(crate::stack::Stack::shared)
+        .await
+        .unwrap();
+    click(&c, Locator::Css("#tab-connections")).await;
+    eventually(10, "the connections page", || async {
+        text(&c, "#conn-demo").await.contains("demo cluster")
+    })
+    .await;
+    click(&c, Locator::Css("#add-prometheus")).await;
+    c.find(Locator::Css("#conn-url"))
+        .await
+        .unwrap()
+        .send_keys(&stack.prometheus)
+        .await
+        .unwrap();
+    click(&c, Locator::Css("#conn-test")).await;
+    eventually(20, "a test report", || async {
+        text(&c, "#conn-report").await.contains("Connection works")
+    })
+    .await;
+    assert!(text(&c, "#conn-report").await.contains("Prometheus 2."));
+    save(&c, &dir, "connection-test.png").await;
+    click(&c, Locator::Css("#conn-save")).await;
+    eventually(30, "the Prometheus source to answer", || async {
+        let health = text(&c, "tr.conn-row[data-kind=prometheus] .conn-health").await;
+        health.contains("prometheus ok") && health.contains(" ms")
+    })
+    .await;
+    save(&c, &dir, "connections.png").await;
+    let saved = std::fs::read_to_string(config.join("settings.toml")).unwrap();
+    assert!(saved.contains(&stack.prometheus), "{saved}");
+    click(&c, Locator::Css("#tab-dashboard")).await;
+    eventually(30, "the dashboard, live", || async {
+        let status = text(&c, "#status-bar").await;
+        status.contains("Live") && status.contains("prometheus (prometheus) ok")
+    })
+    .await;
+    click(&c, Locator::Css("#tab-connections")).await;
+    click(
+        &c,
+        Locator::Css("tr.conn-row[data-kind=prometheus] .conn-remove"),
+    )
+    .await;
+    eventually(30, "the demo cluster again", || async {
+        text(&c, "#conn-demo").await.contains("demo cluster")
+    })
+    .await;
+    click(&c, Locator::Css("#tab-dashboard")).await;
+    // The table keeps its filter ("postgres") across the switch.
+    eventually(30, "the demo's pods again", || async {
+        count(&c, "#pod-rows tr").await >= 3
+            && text(&c, "#status-bar").await.contains("demo (demo) ok")
+    })
+    .await;
 
     // A second launch hands over to the first instance and exits.
     let second = isolated(&app, &home).spawn().unwrap();

@@ -29,7 +29,7 @@ fn wait_for_pods(app: &tauri::App<MockRuntime>) {
     tauri::async_runtime::block_on(async {
         tokio::time::timeout(
             StdDuration::from_secs(30),
-            state.runtime.wait_for(|s| !s.pods.is_empty()),
+            state.runtime().wait_for(|s| !s.pods.is_empty()),
         )
         .await
     })
@@ -56,6 +56,7 @@ fn app_with(
         notify: None,
         kube,
         rules: None,
+        ..BackendOptions::default()
     };
     let app = build_app(mock_builder(), backend)
         .build(mock_context(noop_assets()))
@@ -67,7 +68,7 @@ fn app_with(
     tauri::async_runtime::block_on(async {
         tokio::time::timeout(
             StdDuration::from_secs(30),
-            state.runtime.wait_for(|s| s.data_at.is_some()),
+            state.runtime().wait_for(|s| s.data_at.is_some()),
         )
         .await
     })
@@ -76,7 +77,11 @@ fn app_with(
     (app, webview)
 }
 
-fn invoke(w: &tauri::WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+pub(crate) fn invoke(
+    w: &tauri::WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: Value,
+) -> Result<Value, Value> {
     let request = InvokeRequest {
         cmd: cmd.into(),
         callback: tauri::ipc::CallbackFn(0),
@@ -90,7 +95,7 @@ fn invoke(w: &tauri::WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Resu
 }
 
 /// Calls a command the way `ui/src/ipc.rs` does and decodes its typed output.
-fn call<C: Command>(
+pub(crate) fn call<C: Command>(
     w: &tauri::WebviewWindow<MockRuntime>,
     args: &C::Args,
 ) -> Result<C::Output, IpcError> {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod connections;
 mod e2e;
 mod eval;
 mod explain;

@@ -8,8 +8,8 @@ use sentinel_protocol::{
 };
 
 use crate::components::{
-    AlertFeed, Cards, ChartGrid, IncidentsPage, NodeStrip, PodDetailPanel, PodsTable, StatusBar,
-    WhyPanel,
+    AlertFeed, Cards, ChartGrid, ConnectionsPage, IncidentsPage, NodeStrip, PodDetailPanel,
+    PodsTable, StatusBar, WhyPanel,
 };
 use crate::ipc;
 
@@ -18,6 +18,7 @@ use crate::ipc;
 pub enum Page {
     Dashboard,
     Incidents,
+    Connections,
 }
 
 /// Shared state of the page, handed to components by context.
@@ -125,6 +126,8 @@ pub fn App() -> impl IntoView {
                         "Incidents"
                         <span class="badge" id="incident-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.active_incidents).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
                     </button>
+                    <button id="tab-connections" class:active=move || ui.page.get() == Page::Connections
+                        on:click=move |_| ui.page.set(Page::Connections)>"Connections"</button>
                 </nav>
                 <Show when=move || ui.error.get().is_some()>
                     <div class="banner error" on:click=move |_| ui.error.set(None)>
@@ -132,9 +135,13 @@ pub fn App() -> impl IntoView {
                     </div>
                 </Show>
             </header>
+            // Reachable while a source fails to answer: that is when it is needed.
+            <Show when=move || ui.page.get() == Page::Connections>
+                <main class="grid"><ConnectionsPage/></main>
+            </Show>
             <Show
-                when=move || ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
-                fallback=move || view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> }
+                when=move || ui.page.get() != Page::Connections && ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
+                fallback=move || (ui.page.get() != Page::Connections).then(|| view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> })
             >
                 <Show when=move || ui.page.get() == Page::Dashboard fallback=|| view! { <main class="grid incidents-main"><IncidentsPage/></main> }>
                     <main class="grid">

@@ -3,10 +3,12 @@
 //! next to each other, and both sides use the same types. Builds for wasm32;
 //! knows nothing of Tauri.
 
+mod connections;
 mod dto;
 mod error;
 mod incident;
 
+pub use connections::*;
 pub use dto::*;
 pub use error::{ErrorKind, IpcError};
 pub use incident::*;
@@ -68,6 +70,20 @@ commands! {
     AnalyseCase = "analyse_case" (CaseRef) -> CaseAnalysis;
     /// Pause or resume desktop notifications.
     PauseNotifications = "pause_notifications" (PauseArgs) -> NotificationState;
+    /// The connections the settings name, with their sources' health.
+    ListConnections = "list_connections" (NoArgs) -> Connections;
+    /// Add or replace the connection of a kind, save the settings and apply them.
+    SaveConnection = "save_connection" (ConnectionSpec) -> Connections;
+    /// Remove the connection of a kind, save and apply.
+    RemoveConnection = "remove_connection" (KindRef) -> Connections;
+    /// Try a connection without saving it: each check and what it found.
+    TestConnection = "test_connection" (ConnectionSpec) -> TestReport;
+    /// The contexts of a kubeconfig.
+    ListContexts = "list_contexts" (ContextsQuery) -> KubeContexts;
+    /// Store or replace a credential (keyring, else this session); never read back.
+    SetCredential = "set_credential" (NewCredential) -> CredentialStatus;
+    /// Delete a credential.
+    DeleteCredential = "delete_credential" (CredentialRef) -> CredentialStatus;
     /// Starts streaming [`Update`]s to the channel given with the call.
     Subscribe = "subscribe" (NoArgs) -> ();
 }

@@ -66,6 +66,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         workloads: None,
         logs: Vec::new(),
         readings: None,
+        latency: None,
         backfill,
     }
 }

@@ -176,6 +176,7 @@ impl RuntimeBuilder {
             health: Health::Starting,
             last_ok: None,
             last_error: None,
+            latency: None,
             notes: Vec::new(),
         };
         self.sources

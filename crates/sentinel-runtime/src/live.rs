@@ -77,6 +77,7 @@ fn batches(
     first: bool,
     alerts: Option<Vec<Alert>>,
     readings: Option<Vec<(SeriesKey, Timestamp, f64)>>,
+    latency: Duration,
 ) -> Vec<Batch> {
     let mut pods = poll.pods;
     let mut nodes = poll.nodes;
@@ -97,6 +98,7 @@ fn batches(
             workloads: None,
             logs: Vec::new(),
             readings: None,
+            latency: None,
             // The first poll's history fills the charts; only its newest step is news.
             backfill: first && i + 1 < n,
         })
@@ -115,6 +117,7 @@ fn batches(
     // Each reading has its own time; the newest batch carries them all.
     if let Some(last) = out.last_mut() {
         last.readings = readings;
+        last.latency = Some(latency);
     }
     out
 }
@@ -229,7 +232,9 @@ impl Source for PrometheusSource {
             if start > end {
                 continue;
             }
+            let began = std::time::Instant::now();
             let polled = dashboard::poll(&self.prom, start, end, step).await;
+            let latency = Duration(i64::try_from(began.elapsed().as_millis()).unwrap_or(i64::MAX));
             let alerts = if self.alerts {
                 match self.prom.alerts().await {
                     Ok(a) => Some(prom_alerts(a, now)),
@@ -346,7 +351,7 @@ impl Source for PrometheusSource {
             };
             let first = last_end.is_none();
             last_end = Some(end);
-            for b in batches(poll, end, first, alerts, readings) {
+            for b in batches(poll, end, first, alerts, readings, latency) {
                 if !ctx.send(b).await {
                     return;
                 }
@@ -390,11 +395,14 @@ impl Source for AlertmanagerSource {
         let filter = AlertFilter::default();
         loop {
             ticker.tick().await;
+            let began = std::time::Instant::now();
             let sent = match self.am.alerts(&filter).await {
                 Ok(alerts) => {
+                    let ms = i64::try_from(began.elapsed().as_millis()).unwrap_or(i64::MAX);
                     ctx.send(Batch {
                         at: ctx.clock.now(),
                         alerts: Some(alerts),
+                        latency: Some(Duration(ms)),
                         ..Batch::default()
                     })
                     .await
@@ -437,7 +445,14 @@ mod tests {
             nodes: Some(Vec::new()),
             ..Poll::default()
         };
-        let out = batches(poll.clone(), Timestamp(3000), true, Some(Vec::new()), None);
+        let out = batches(
+            poll.clone(),
+            Timestamp(3000),
+            true,
+            Some(Vec::new()),
+            None,
+            Duration(5),
+        );
         assert_eq!(out.len(), 3);
         assert!(out[0].pods.is_some() && out[1].pods.is_none());
         assert_eq!(
@@ -445,7 +460,7 @@ mod tests {
             [true, true, false]
         );
         assert!(out[2].alerts.is_some() && out[0].alerts.is_none());
-        let later = batches(poll, Timestamp(3000), false, None, None);
+        let later = batches(poll, Timestamp(3000), false, None, None, Duration(5));
         assert!(later.iter().all(|b| !b.backfill));
     }
 

@@ -40,6 +40,8 @@ pub struct SourceStatus {
     pub health: Health,
     pub last_ok: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// How long its last good poll took.
+    pub latency: Option<Duration>,
     /// Why panels fed by this source are empty, newest diagnosis.
     pub notes: Vec<PanelNote>,
 }

@@ -34,6 +34,8 @@ pub struct Batch {
     /// (imported Prometheus rules), each with its own time. `Some` holds
     /// every series the source still answers for: the others resolve.
     pub readings: Option<Vec<(sentinel_model::SeriesKey, Timestamp, f64)>>,
+    /// How long the poll that produced this took (its last batch says).
+    pub latency: Option<sentinel_model::Duration>,
     /// History replayed to fill the dashboard at start-up: not a live poll.
     pub backfill: bool,
 }

@@ -279,6 +279,9 @@ impl State {
             if let Some(s) = self.sources.get_mut(source) {
                 s.last_ok = Some(s.last_ok.map_or(at, |t| t.max(at)));
                 s.last_error = None;
+                if batch.latency.is_some() {
+                    s.latency = batch.latency;
+                }
             }
             self.data_at = Some(self.data_at.map_or(at, |t| t.max(at)));
         }

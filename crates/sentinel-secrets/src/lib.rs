@@ -50,7 +50,8 @@ fn classify(e: keyring::Error) -> SecretsError {
     }
 }
 
-fn check_name(name: &str) -> Result<(), SecretsError> {
+/// A credential name is 1–200 characters without control characters.
+pub fn check_name(name: &str) -> Result<(), SecretsError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
@@ -63,12 +64,16 @@ fn check_name(name: &str) -> Result<(), SecretsError> {
     }
 }
 
+#[derive(Clone)]
 enum Backend {
     Os,
-    Session(Mutex<HashMap<String, Secret>>),
+    /// Clones share the same memory.
+    Session(std::sync::Arc<Mutex<HashMap<String, Secret>>>),
 }
 
 /// Where credentials are kept: the OS keyring, or memory for this session.
+/// Clones of a session vault share its credentials.
+#[derive(Clone)]
 pub struct Vault {
     service: String,
     backend: Backend,
@@ -96,7 +101,7 @@ impl Vault {
     pub fn session(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
-            backend: Backend::Session(Mutex::new(HashMap::new())),
+            backend: Backend::Session(std::sync::Arc::default()),
         }
     }
 

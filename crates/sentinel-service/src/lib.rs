@@ -4,6 +4,7 @@
 //! never in the UI.
 
 mod case;
+mod connections;
 mod incidents;
 mod narrative;
 mod overview;
@@ -12,12 +13,13 @@ mod report;
 mod why;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
+pub use connections::{test_alertmanager, test_kubernetes, test_prometheus};
 pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,
 };
 pub use narrative::narrate;
-pub use overview::{overview, tray_level, worth_sending};
+pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
 pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};

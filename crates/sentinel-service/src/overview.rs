@@ -18,7 +18,7 @@ fn mode(m: snapshot::Mode) -> Mode {
     }
 }
 
-fn health(h: snapshot::Health) -> Health {
+pub fn health(h: snapshot::Health) -> Health {
     match h {
         snapshot::Health::Starting => Health::Starting,
         snapshot::Health::Ok => Health::Ok,
@@ -249,6 +249,7 @@ mod tests {
             health,
             last_ok: Some(Timestamp(9_000)),
             last_error: None,
+            latency: None,
             notes: Vec::new(),
         }];
         s.alerts = Arc::new(severities.iter().map(|s| alert(s)).collect());

@@ -1,0 +1,156 @@
+//! "Test connection": each check a source's first polls would make, in
+//! order, and what it found, with the same words the status bar and the
+//! empty charts use.
+
+use std::time::Instant;
+
+use sentinel_model::Timestamp;
+use sentinel_prom::{AlertFilter, Alertmanager, Prometheus};
+use sentinel_protocol::{Check, TestReport};
+
+fn check(name: &str, ok: bool, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        ok,
+        detail: detail.into(),
+    }
+}
+
+fn report(checks: Vec<Check>, latency_ms: Option<i64>) -> TestReport {
+    TestReport {
+        ok: !checks.is_empty() && checks.iter().all(|c| c.ok),
+        latency_ms,
+        checks,
+    }
+}
+
+fn ms(since: Instant) -> i64 {
+    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Reaches Prometheus, runs a query, and says why any dashboard panel
+/// would be empty.
+pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
+    let began = Instant::now();
+    let version = prom.version().await;
+    let latency = ms(began);
+    let mut checks = Vec::new();
+    match version {
+        Ok(v) => checks.push(check(
+            "reach",
+            true,
+            format!("Prometheus {v} at {}", prom.url()),
+        )),
+        Err(e) => {
+            checks.push(check("reach", false, e.to_string()));
+            return report(checks, None);
+        }
+    }
+    match prom.query("count(up == 1) or vector(0)", now).await {
+        Ok(data) => {
+            let up = data
+                .into_series()
+                .first()
+                .and_then(|s| s.values.first().map(|p| p.value))
+                .unwrap_or(0.0);
+            checks.push(check("query", true, format!("{up} scrape targets up")));
+        }
+        Err(e) => checks.push(check("query", false, e.to_string())),
+    }
+    match sentinel_prom::diagnose::diagnose(prom, now).await {
+        Ok(found) if found.is_empty() => {
+            checks.push(check("dashboard", true, "every panel has its metrics"));
+        }
+        Ok(found) => {
+            for d in found {
+                checks.push(check(&format!("panel {}", d.panel), false, d.message));
+            }
+        }
+        Err(e) => checks.push(check("dashboard", false, format!("cannot diagnose: {e}"))),
+    }
+    report(checks, Some(latency))
+}
+
+/// Reaches Alertmanager and reads its alerts and silences.
+pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
+    let began = Instant::now();
+    let version = am.version().await;
+    let latency = ms(began);
+    let mut checks = Vec::new();
+    match version {
+        Ok(v) => checks.push(check(
+            "reach",
+            true,
+            format!("Alertmanager {v} at {}", am.url()),
+        )),
+        Err(e) => {
+            checks.push(check("reach", false, e.to_string()));
+            return report(checks, None);
+        }
+    }
+    match am.alerts(&AlertFilter::default()).await {
+        Ok(a) => checks.push(check("alerts", true, format!("{} alerts", a.len()))),
+        Err(e) => checks.push(check("alerts", false, e.to_string())),
+    }
+    match am.silences().await {
+        Ok(s) => checks.push(check("silences", true, format!("{} silences", s.len()))),
+        Err(e) => checks.push(check("silences", false, e.to_string())),
+    }
+    report(checks, Some(latency))
+}
+
+/// Reaches the API server of a kubeconfig context, lists each kind the
+/// source watches (naming the RBAC rule a refusal needs), and looks for
+/// Prometheus behind the service proxy when asked to.
+pub async fn test_kubernetes(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+    discover_prometheus: bool,
+) -> TestReport {
+    use sentinel_kube::Watched;
+    use sentinel_model::WorkloadKind;
+    let mut checks = Vec::new();
+    let conn = match sentinel_kube::connect(kubeconfig, context).await {
+        Ok(c) => {
+            checks.push(check(
+                "kubeconfig",
+                true,
+                format!("context {} at {}", c.context, c.server),
+            ));
+            c
+        }
+        Err(e) => {
+            checks.push(check("kubeconfig", false, e.to_string()));
+            return report(checks, None);
+        }
+    };
+    let began = Instant::now();
+    let mut latency = None;
+    for what in [
+        Watched::Pods,
+        Watched::Nodes,
+        Watched::Events,
+        Watched::Workloads(WorkloadKind::Deployment),
+        Watched::Workloads(WorkloadKind::ReplicaSet),
+    ] {
+        let r = sentinel_kube::watch::probe(&conn.client, what).await;
+        latency.get_or_insert_with(|| ms(began));
+        let name = format!("list {}", what.as_str());
+        match r {
+            Ok(()) => checks.push(check(&name, true, "allowed")),
+            Err(e) => checks.push(check(&name, false, e)),
+        }
+        if what == Watched::Pods && !checks.last().is_some_and(|c| c.ok) {
+            // Nothing else will answer either.
+            return report(checks, latency);
+        }
+    }
+    if discover_prometheus {
+        let timeout = std::time::Duration::from_secs(5);
+        match sentinel_runtime::kube_proxy::discover_prometheus(&conn, timeout).await {
+            Ok(p) => checks.push(check("prometheus", true, format!("found at {}", p.url()))),
+            Err(e) => checks.push(check("prometheus", false, e)),
+        }
+    }
+    report(checks, latency)
+}

@@ -1,0 +1,491 @@
+//! The Connections page: the settings' Prometheus, Alertmanager and
+//! Kubernetes connections, edited, tested, saved and applied (the runtime
+//! is rebuilt from the new settings), and the credentials they name, which
+//! go into the keyring and never come back out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sentinel_protocol::{
+    ConnectionKind, ConnectionRow, ConnectionSpec, Connections, CredentialState, CredentialStatus,
+    ErrorKind, IpcError, KeyringState, KubeContexts, SourceState, TestReport,
+};
+use sentinel_secrets::Secret;
+
+use crate::backend::{AppState, BackendOptions};
+use crate::keys::Keys;
+use crate::settings::{Connection, KubeSettings, Settings};
+
+type Res<T> = Result<T, IpcError>;
+
+/// The settings as the file holds them, and where the app keeps its data.
+#[derive(Default)]
+pub struct Config {
+    /// The settings file (`None`: shown, not saved).
+    pub file: Option<PathBuf>,
+    pub settings: Mutex<Settings>,
+    /// Command-line overrides (`--pods`, …), applied on top, never saved.
+    pub args: Vec<String>,
+    pub history: Option<PathBuf>,
+    pub reports: Option<PathBuf>,
+    pub keys: Keys,
+    /// One apply at a time.
+    applying: tokio::sync::Mutex<()>,
+}
+
+impl Config {
+    pub fn new(file: Option<(PathBuf, Settings)>, keys: Keys) -> Self {
+        let (file, settings) = match file {
+            Some((p, s)) => (Some(p), s),
+            None => (None, Settings::default()),
+        };
+        Self {
+            file,
+            settings: Mutex::new(settings),
+            keys,
+            ..Self::default()
+        }
+    }
+
+    fn settings(&self) -> Res<Settings> {
+        self.settings
+            .lock()
+            .map(|s| s.clone())
+            .map_err(|_| IpcError::new(ErrorKind::Internal, "the settings lock is poisoned"))
+    }
+}
+
+fn invalid(message: impl Into<String>) -> IpcError {
+    IpcError::new(ErrorKind::InvalidArgument, message)
+}
+
+fn opt_path(s: &Option<String>) -> Option<PathBuf> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+}
+
+fn opt_text(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The connections of `settings`, in kind order.
+pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
+    let http = |kind, c: &Connection| ConnectionSpec {
+        url: c.url.clone(),
+        token_name: c.token_keyring.clone(),
+        ca_file: c.ca_file.as_ref().map(|p| p.display().to_string()),
+        insecure_skip_verify: c.insecure_skip_verify,
+        ..ConnectionSpec::new(kind)
+    };
+    let mut out = Vec::new();
+    if let Some(p) = &settings.prometheus {
+        out.push(http(ConnectionKind::Prometheus, p));
+    }
+    if let Some(a) = &settings.alertmanager {
+        out.push(http(ConnectionKind::Alertmanager, a));
+    }
+    if let Some(k) = &settings.kubernetes {
+        out.push(ConnectionSpec {
+            kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            context: k.context.clone(),
+            discover_prometheus: k.discover_prometheus,
+            ..ConnectionSpec::new(ConnectionKind::Kubernetes)
+        });
+    }
+    out
+}
+
+/// Checks a connection and writes it into `settings` (replacing the one of
+/// its kind).
+pub fn put(settings: &mut Settings, spec: &ConnectionSpec) -> Res<()> {
+    match spec.kind {
+        ConnectionKind::Prometheus | ConnectionKind::Alertmanager => {
+            let url = spec.url.trim();
+            let parsed = url::Url::parse(url)
+                .map_err(|e| invalid(format!("the URL {url:?} is not valid: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid("the URL must start with http:// or https://"));
+            }
+            if let Some(name) = opt_text(&spec.token_name) {
+                sentinel_secrets::check_name(&name).map_err(|e| invalid(e.to_string()))?;
+            }
+            let c = Connection {
+                url: url.to_string(),
+                token_keyring: opt_text(&spec.token_name),
+                ca_file: opt_path(&spec.ca_file),
+                insecure_skip_verify: spec.insecure_skip_verify,
+            };
+            if spec.kind == ConnectionKind::Prometheus {
+                settings.prometheus = Some(c);
+            } else {
+                if settings.prometheus.is_none() {
+                    return Err(invalid(
+                        "add the Prometheus first: the alert feed sits beside its data",
+                    ));
+                }
+                settings.alertmanager = Some(c);
+            }
+        }
+        ConnectionKind::Kubernetes => {
+            settings.kubernetes = Some(KubeSettings {
+                context: opt_text(&spec.context),
+                kubeconfig: opt_path(&spec.kubeconfig),
+                discover_prometheus: spec.discover_prometheus,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn remove(settings: &mut Settings, kind: ConnectionKind) {
+    match kind {
+        ConnectionKind::Prometheus => {
+            settings.prometheus = None;
+            // Sentinel reads Alertmanager only beside a Prometheus.
+            settings.alertmanager = None;
+        }
+        ConnectionKind::Alertmanager => settings.alertmanager = None,
+        ConnectionKind::Kubernetes => settings.kubernetes = None,
+    }
+}
+
+/// Writes the settings next to the old file and renames it into place, so
+/// a crash or a full disk leaves the old file whole.
+pub fn write(path: &Path, settings: &Settings) -> Res<()> {
+    let text = toml::to_string_pretty(settings)
+        .map_err(|e| IpcError::new(ErrorKind::Internal, format!("cannot write settings: {e}")))?;
+    let fail = |e: std::io::Error| {
+        IpcError::new(
+            ErrorKind::Unavailable,
+            format!("cannot save the settings to {}: {e}", path.display()),
+        )
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let tmp = path.with_extension("toml.saving");
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn credential(keys: &Keys, name: Option<&str>) -> CredentialState {
+    match name {
+        None => CredentialState::NotNeeded,
+        Some(n) => match keys.vault().exists(n) {
+            Ok(true) => CredentialState::Stored,
+            Ok(false) => CredentialState::Missing,
+            Err(e) => CredentialState::Unknown(e.to_string()),
+        },
+    }
+}
+
+/// What [`list`] reads, taken from the state without waiting.
+pub struct Listing {
+    settings: Settings,
+    snap: std::sync::Arc<sentinel_runtime::Snapshot>,
+    keys: Keys,
+    file: Option<PathBuf>,
+}
+
+impl Listing {
+    pub fn of(state: &AppState) -> Res<Self> {
+        Ok(Self {
+            settings: state.config.settings()?,
+            snap: state.runtime().snapshot(),
+            keys: state.config.keys.clone(),
+            file: state.config.file.clone(),
+        })
+    }
+}
+
+/// What the page shows. Asks the keyring: run off the async threads.
+pub fn list(l: Listing) -> Res<Connections> {
+    let Listing {
+        settings,
+        snap,
+        keys,
+        file,
+    } = l;
+    let keys = &keys;
+    let rows = specs(&settings)
+        .into_iter()
+        .map(|spec| {
+            let sources = snap
+                .sources
+                .iter()
+                .filter(|s| s.kind == spec.kind.as_str())
+                .map(|s| SourceState {
+                    name: s.name.clone(),
+                    health: sentinel_service::health(s.health),
+                    last_ok: s.last_ok,
+                    latency_ms: s.latency.map(|d| d.millis()),
+                    message: s.last_error.clone(),
+                })
+                .collect();
+            ConnectionRow {
+                credential: credential(keys, spec.token_name.as_deref()),
+                spec,
+                sources,
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(Connections {
+        demo: snap.mode == sentinel_runtime::Mode::Demo,
+        rows,
+        keyring: KeyringState {
+            available: !keys.vault().is_session_only(),
+            message: keys.problem().map(str::to_string),
+        },
+        settings_file: file.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// Saves `settings`, rebuilds the runtime from them and swaps it in.
+pub async fn apply(state: &AppState, settings: Settings) -> Res<()> {
+    let _one = state.config.applying.lock().await;
+    let path = state.config.file.clone().ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::Unavailable,
+            "this window has no settings file to save to",
+        )
+    })?;
+    write(&path, &settings)?;
+    if let Ok(mut s) = state.config.settings.lock() {
+        *s = settings.clone();
+    }
+    let (keys, history, reports, args) = (
+        state.config.keys.clone(),
+        state.config.history.clone(),
+        state.config.reports.clone(),
+        state.config.args.clone(),
+    );
+    // The keyring blocks on D-Bus.
+    let options = tauri::async_runtime::spawn_blocking(move || {
+        let effective = settings.with_args(args.into_iter());
+        BackendOptions::from_settings(&effective, &keys, history, reports, Vec::new())
+    })
+    .await
+    .map_err(|e| IpcError::new(ErrorKind::Internal, format!("applying failed: {e}")))?;
+    // The old runtime saves its history before the new one opens the file.
+    state
+        .runtime()
+        .shutdown(std::time::Duration::from_secs(10))
+        .await;
+    let runtime = options.build().await;
+    state.replace(runtime);
+    tracing::info!("connections applied");
+    Ok(())
+}
+
+/// Tries a connection without saving it.
+pub async fn test(state: &AppState, spec: ConnectionSpec) -> Res<TestReport> {
+    let mut probe = Settings::default();
+    if spec.kind == ConnectionKind::Alertmanager {
+        // `put` wants a Prometheus beside an Alertmanager; any will do here.
+        probe.prometheus = Some(Connection {
+            url: "http://127.0.0.1".into(),
+            token_keyring: None,
+            ca_file: None,
+            insecure_skip_verify: false,
+        });
+    }
+    put(&mut probe, &spec)?;
+    let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
+    match spec.kind {
+        ConnectionKind::Prometheus | ConnectionKind::Alertmanager => {
+            let keys = state.config.keys.clone();
+            let session_note = keys.clone();
+            let (endpoint, notices) = tauri::async_runtime::spawn_blocking(move || {
+                let mut notices = Vec::new();
+                let c = match spec.kind {
+                    ConnectionKind::Prometheus => probe.prometheus,
+                    _ => probe.alertmanager,
+                };
+                let e = c.map(|c| crate::live::endpoint_for(&c, &keys, &mut notices));
+                (e, notices)
+            })
+            .await
+            .map_err(|e| IpcError::new(ErrorKind::Internal, format!("test failed: {e}")))?;
+            let endpoint = endpoint.ok_or_else(|| invalid("nothing to test"))?;
+            let mut report = if spec.kind == ConnectionKind::Prometheus {
+                match sentinel_prom::Prometheus::new(endpoint) {
+                    Ok(p) => sentinel_service::test_prometheus(&p, now).await,
+                    Err(e) => failed_setup(e.to_string()),
+                }
+            } else {
+                match sentinel_prom::Alertmanager::new(endpoint) {
+                    Ok(a) => sentinel_service::test_alertmanager(&a).await,
+                    Err(e) => failed_setup(e.to_string()),
+                }
+            };
+            // A missing credential or unreadable CA file comes first; a
+            // session-only store is worth saying, not a failure.
+            let session = session_note.problem().map(str::to_string);
+            let first: Vec<sentinel_protocol::Check> = notices
+                .into_iter()
+                .filter(|(_, m)| Some(m) != session.as_ref())
+                .map(|(_, m)| sentinel_protocol::Check {
+                    name: "settings".into(),
+                    ok: false,
+                    detail: m,
+                })
+                .collect();
+            if !first.is_empty() {
+                report.ok = false;
+                report.checks.splice(0..0, first);
+            }
+            Ok(report)
+        }
+        ConnectionKind::Kubernetes => {
+            let k = probe.kubernetes.unwrap_or_default();
+            Ok(sentinel_service::test_kubernetes(
+                k.kubeconfig.as_deref(),
+                k.context.as_deref(),
+                k.discover_prometheus,
+            )
+            .await)
+        }
+    }
+}
+
+fn failed_setup(detail: String) -> TestReport {
+    TestReport {
+        ok: false,
+        latency_ms: None,
+        checks: vec![sentinel_protocol::Check {
+            name: "settings".into(),
+            ok: false,
+            detail,
+        }],
+    }
+}
+
+pub fn contexts(kubeconfig: Option<&Path>) -> Res<KubeContexts> {
+    sentinel_kube::contexts(kubeconfig)
+        .map(|c| KubeContexts {
+            current: c.current,
+            names: c.names,
+        })
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// Stores a credential; the answer says where, never what.
+pub fn set_credential(keys: &Keys, name: &str, value: &str) -> Res<CredentialStatus> {
+    let value = value.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        return Err(invalid("the credential is empty"));
+    }
+    let vault = keys.vault();
+    vault
+        .set(name, &Secret::new(value))
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(CredentialStatus {
+        name: name.to_string(),
+        stored: true,
+        session_only: vault.is_session_only(),
+    })
+}
+
+pub fn delete_credential(keys: &Keys, name: &str) -> Res<CredentialStatus> {
+    let vault = keys.vault();
+    vault.delete(name).map_err(|e| invalid(e.to_string()))?;
+    Ok(CredentialStatus {
+        name: name.to_string(),
+        stored: false,
+        session_only: vault.is_session_only(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_go_into_settings_and_come_back_the_same() {
+        let mut s = Settings::default();
+        let prom = ConnectionSpec {
+            url: " https://prom.example:9090 ".into(),
+            token_name: Some("prod/prometheus".into()),
+            ca_file: Some("/etc/ca.pem".into()),
+            ..ConnectionSpec::new(ConnectionKind::Prometheus)
+        };
+        let am = ConnectionSpec {
+            url: "http://am:9093".into(),
+            token_name: Some(" ".into()),
+            ..ConnectionSpec::new(ConnectionKind::Alertmanager)
+        };
+        let kube = ConnectionSpec {
+            context: Some("prod-eu".into()),
+            ..ConnectionSpec::new(ConnectionKind::Kubernetes)
+        };
+        assert!(
+            put(&mut s, &am)
+                .unwrap_err()
+                .message
+                .contains("Prometheus first")
+        );
+        put(&mut s, &prom).unwrap();
+        put(&mut s, &am).unwrap();
+        put(&mut s, &kube).unwrap();
+        let got = specs(&s);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].url, "https://prom.example:9090");
+        assert_eq!(got[0].token_name.as_deref(), Some("prod/prometheus"));
+        assert_eq!(got[1].token_name, None, "a blank name is no name");
+        assert_eq!(got[2].context.as_deref(), Some("prod-eu"));
+        assert!(got[2].discover_prometheus);
+
+        let bad = ConnectionSpec {
+            url: "ftp://x".into(),
+            ..ConnectionSpec::new(ConnectionKind::Prometheus)
+        };
+        assert!(put(&mut s, &bad).unwrap_err().message.contains("http://"));
+        let bad = ConnectionSpec {
+            url: "not a url".into(),
+            ..ConnectionSpec::new(ConnectionKind::Prometheus)
+        };
+        assert!(
+            put(&mut s, &bad)
+                .unwrap_err()
+                .message
+                .contains("is not valid")
+        );
+
+        remove(&mut s, ConnectionKind::Prometheus);
+        assert_eq!(specs(&s).len(), 1, "its Alertmanager goes with it");
+    }
+
+    #[test]
+    fn saved_settings_load_again_and_a_failed_save_keeps_the_old_file() {
+        let dir = std::env::temp_dir().join(format!("sentinel-conn-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("settings.toml");
+        let mut s = Settings::default();
+        put(
+            &mut s,
+            &ConnectionSpec {
+                url: "http://127.0.0.1:9090".into(),
+                token_name: Some("lab/prom".into()),
+                ..ConnectionSpec::new(ConnectionKind::Prometheus)
+            },
+        )
+        .unwrap();
+        write(&path, &s).unwrap();
+        let loaded = crate::settings::load(&path);
+        assert!(loaded.notice.is_none(), "{:?}", loaded.notice);
+        assert_eq!(loaded.settings, s);
+        // A directory where the temp file goes: the save fails, the file stays.
+        std::fs::create_dir_all(path.with_extension("toml.saving")).unwrap();
+        let mut t = s.clone();
+        remove(&mut t, ConnectionKind::Prometheus);
+        let err = write(&path, &t).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable);
+        assert_eq!(crate::settings::load(&path).settings, s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,209 @@
+//! The Connections page's commands on Tauri's mock runtime: a credential
+//! goes in and never comes out, a connection is tested against the real
+//! Prometheus of scripts/stack.sh, saved (the settings file holds names,
+//! not secrets) and applied (the backend switches to live and back), and
+//! the UI's stream follows the new backend.
+
+use std::time::Duration as StdDuration;
+
+use sentinel_app::{AppState, BackendOptions, Keys, Settings, build_app};
+use sentinel_protocol::{
+    Command, ConnectionKind, ConnectionSpec, CredentialRef, CredentialState, DeleteCredential,
+    KindRef, ListConnections, ListContexts, NewCredential, NoArgs, RemoveConnection,
+    SaveConnection, SetCredential, TestConnection,
+};
+use sentinel_runtime::{DemoConfig, Health, Mode};
+use sentinel_sim::SimConfig;
+use serde_json::json;
+use tauri::Manager;
+use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
+
+use crate::ipc::invoke;
+use crate::stack::Stack;
+
+const PLANTED: &str = "s3cr3t-planted-7f4e9a";
+
+/// Calls a command and keeps its raw answer, to search it for the secret.
+fn call<C: Command>(
+    w: &tauri::WebviewWindow<MockRuntime>,
+    args: &C::Args,
+    seen: &mut String,
+) -> Result<C::Output, sentinel_protocol::IpcError> {
+    let raw = invoke(w, C::NAME, json!({ "args": args }));
+    let v = match &raw {
+        Ok(v) | Err(v) => v.clone(),
+    };
+    seen.push_str(&v.to_string());
+    match raw {
+        Ok(v) => Ok(serde_json::from_value(v).expect("typed output")),
+        Err(e) => Err(serde_json::from_value(e).expect("typed error")),
+    }
+}
+
+fn wait<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 30 s"
+        );
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+}
+
+#[test]
+fn connections_are_tested_saved_applied_and_removed() {
+    let stack = Stack::shared();
+    let dir = crate::support::tempdir("connections");
+    let settings_file = dir.join("settings.toml");
+    let backend = BackendOptions {
+        demo: DemoConfig {
+            sim: SimConfig { seed: 5, pods: 40 },
+            interval: StdDuration::from_millis(1000),
+            ..DemoConfig::default()
+        },
+        reports: Some(dir.join("reports")),
+        settings: Some((settings_file.clone(), Settings::default())),
+        keys: Keys::session_only(),
+        ..BackendOptions::default()
+    };
+    let app = build_app(mock_builder(), backend)
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    let state = app.state::<AppState>();
+    let mut seen = String::new();
+
+    let c = call::<ListConnections>(&w, &NoArgs {}, &mut seen).unwrap();
+    assert!(c.demo && c.rows.is_empty());
+    assert!(!c.keyring.available, "a session-only store says so");
+
+    // The credential goes in; the answer says where, not what.
+    let stored = call::<SetCredential>(
+        &w,
+        &NewCredential {
+            name: "lab/prometheus".into(),
+            value: PLANTED.into(),
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert!(stored.stored && stored.session_only);
+
+    // Testing before saving: a dead address is named, the real one answers.
+    let dead = ConnectionSpec {
+        url: "http://127.0.0.1:9".into(),
+        ..ConnectionSpec::new(ConnectionKind::Prometheus)
+    };
+    let r = call::<TestConnection>(&w, &dead, &mut seen).unwrap();
+    assert!(!r.ok);
+    assert!(
+        r.checks[0]
+            .detail
+            .contains("cannot connect to http://127.0.0.1:9"),
+        "{r:?}"
+    );
+    let missing = ConnectionSpec {
+        url: stack.prometheus.clone(),
+        token_name: Some("lab/nothing".into()),
+        ..ConnectionSpec::new(ConnectionKind::Prometheus)
+    };
+    let r = call::<TestConnection>(&w, &missing, &mut seen).unwrap();
+    assert!(!r.ok);
+    assert!(r.checks[0].detail.contains("lab/nothing"), "{r:?}");
+    let prom = ConnectionSpec {
+        url: stack.prometheus.clone(),
+        token_name: Some("lab/prometheus".into()),
+        ..ConnectionSpec::new(ConnectionKind::Prometheus)
+    };
+    let r = call::<TestConnection>(&w, &prom, &mut seen).unwrap();
+    assert!(
+        r.checks[0].ok && r.checks[0].detail.starts_with("Prometheus 2."),
+        "{r:?}"
+    );
+    assert!(r.latency_ms.is_some());
+
+    // Saving applies: the backend goes live on the stack, and the UI's
+    // stream (following the backend) sees it.
+    let mut follow = state.follow();
+    let c = call::<SaveConnection>(&w, &prom, &mut seen).unwrap();
+    assert_eq!(c.rows.len(), 1);
+    assert_eq!(c.rows[0].credential, CredentialState::Stored);
+    assert!(!c.demo);
+    let live = tauri::async_runtime::block_on(async {
+        tokio::time::timeout(StdDuration::from_secs(30), async {
+            loop {
+                let s = follow.latest();
+                if s.mode == Mode::Live && s.sources.iter().any(|x| x.health == Health::Ok) {
+                    return s;
+                }
+                assert!(follow.changed().await, "the app closed");
+            }
+        })
+        .await
+        .expect("live within 30 s")
+    });
+    assert_eq!(live.sources[0].kind, "prometheus");
+    let c = wait("latency", || {
+        let c = call::<ListConnections>(&w, &NoArgs {}, &mut seen).unwrap();
+        c.rows[0].sources.first()?.latency_ms.map(|_| c)
+    });
+    assert_eq!(c.rows[0].sources[0].health, sentinel_protocol::Health::Ok);
+    assert!(c.rows[0].sources[0].last_ok.is_some());
+
+    let text = std::fs::read_to_string(&settings_file).unwrap();
+    assert!(
+        text.contains("token_keyring = \"lab/prometheus\""),
+        "{text}"
+    );
+    assert!(!text.contains(PLANTED), "the settings file holds no secret");
+
+    // A bad connection is refused and changes nothing.
+    let bad = ConnectionSpec {
+        url: "prometheus:9090".into(),
+        ..ConnectionSpec::new(ConnectionKind::Prometheus)
+    };
+    let err = call::<SaveConnection>(&w, &bad, &mut seen).unwrap_err();
+    assert!(err.message.contains("http://"), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&settings_file).unwrap(), text);
+
+    // Kubernetes contexts of a kubeconfig that is not there: a clear error.
+    let err = call::<ListContexts>(
+        &w,
+        &sentinel_protocol::ContextsQuery {
+            kubeconfig: Some(dir.join("nope.yaml").display().to_string()),
+        },
+        &mut seen,
+    )
+    .unwrap_err();
+    assert!(err.message.contains("kubeconfig"), "{err:?}");
+
+    // Removing the only connection returns to the demo cluster.
+    let c = call::<RemoveConnection>(
+        &w,
+        &KindRef {
+            kind: ConnectionKind::Prometheus,
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert!(c.rows.is_empty() && c.demo);
+    assert_eq!(state.runtime().snapshot().mode, Mode::Demo);
+
+    let gone = call::<DeleteCredential>(
+        &w,
+        &CredentialRef {
+            name: "lab/prometheus".into(),
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert!(!gone.stored);
+    assert!(!seen.contains(PLANTED), "no answer carries the secret");
+    tauri::async_runtime::block_on(state.runtime().shutdown(StdDuration::from_secs(5)));
+}
