@@ -107,6 +107,8 @@ pub struct BackendOptions {
     pub live: Option<crate::live::Live>,
     /// A Kubernetes context to watch.
     pub kube: Option<KubeSettings>,
+    /// A Loki for container logs.
+    pub loki: Option<sentinel_prom::Loki>,
     /// Where exported reports go (`None`: a folder in the temp dir).
     pub reports: Option<PathBuf>,
     /// The optional narrative's endpoint.
@@ -137,6 +139,7 @@ impl BackendOptions {
     ) -> Self {
         let live = crate::live::from_settings(settings, keys, &mut notices);
         let narrative = crate::live::narrative_from_settings(settings, keys, &mut notices);
+        let loki = crate::live::loki_from_settings(settings, keys, &mut notices);
         let notify = settings.notifications.config(&mut notices);
         let rules = settings.rules.rules(&mut notices);
         Self {
@@ -145,6 +148,7 @@ impl BackendOptions {
             history,
             live,
             kube: settings.kubernetes.clone(),
+            loki,
             reports,
             narrative,
             notify: Some(notify),
@@ -187,6 +191,9 @@ impl BackendOptions {
                     b = b.notice(Severity::Critical, format!("Kubernetes: {e}"));
                 }
             }
+        }
+        if let Some(loki) = self.loki {
+            b = b.loki(loki);
         }
         if let Some(rules) = self.rules {
             b = b.rules(rules);

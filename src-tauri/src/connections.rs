@@ -89,6 +89,9 @@ pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
     if let Some(a) = &settings.alertmanager {
         out.push(http(ConnectionKind::Alertmanager, a));
     }
+    if let Some(l) = &settings.loki {
+        out.push(http(ConnectionKind::Loki, l));
+    }
     if let Some(k) = &settings.kubernetes {
         out.push(ConnectionSpec {
             kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),
@@ -104,7 +107,7 @@ pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
 /// its kind).
 pub fn put(settings: &mut Settings, spec: &ConnectionSpec) -> Res<()> {
     match spec.kind {
-        ConnectionKind::Prometheus | ConnectionKind::Alertmanager => {
+        ConnectionKind::Prometheus | ConnectionKind::Alertmanager | ConnectionKind::Loki => {
             let url = spec.url.trim();
             let parsed = url::Url::parse(url)
                 .map_err(|e| invalid(format!("the URL {url:?} is not valid: {e}")))?;
@@ -122,6 +125,8 @@ pub fn put(settings: &mut Settings, spec: &ConnectionSpec) -> Res<()> {
             };
             if spec.kind == ConnectionKind::Prometheus {
                 settings.prometheus = Some(c);
+            } else if spec.kind == ConnectionKind::Loki {
+                settings.loki = Some(c);
             } else {
                 if settings.prometheus.is_none() {
                     return Err(invalid(
@@ -151,6 +156,7 @@ pub fn remove(settings: &mut Settings, kind: ConnectionKind) {
         }
         ConnectionKind::Alertmanager => settings.alertmanager = None,
         ConnectionKind::Kubernetes => settings.kubernetes = None,
+        ConnectionKind::Loki => settings.loki = None,
     }
 }
 
@@ -297,13 +303,14 @@ pub async fn test(state: &AppState, spec: ConnectionSpec) -> Res<TestReport> {
     put(&mut probe, &spec)?;
     let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
     match spec.kind {
-        ConnectionKind::Prometheus | ConnectionKind::Alertmanager => {
+        ConnectionKind::Prometheus | ConnectionKind::Alertmanager | ConnectionKind::Loki => {
             let keys = state.config.keys.clone();
             let session_note = keys.clone();
             let (endpoint, notices) = tauri::async_runtime::spawn_blocking(move || {
                 let mut notices = Vec::new();
                 let c = match spec.kind {
                     ConnectionKind::Prometheus => probe.prometheus,
+                    ConnectionKind::Loki => probe.loki,
                     _ => probe.alertmanager,
                 };
                 let e = c.map(|c| crate::live::endpoint_for(&c, &keys, &mut notices));
@@ -315,6 +322,11 @@ pub async fn test(state: &AppState, spec: ConnectionSpec) -> Res<TestReport> {
             let mut report = if spec.kind == ConnectionKind::Prometheus {
                 match sentinel_prom::Prometheus::new(endpoint) {
                     Ok(p) => sentinel_service::test_prometheus(&p, now).await,
+                    Err(e) => failed_setup(e.to_string()),
+                }
+            } else if spec.kind == ConnectionKind::Loki {
+                match sentinel_prom::Loki::new(endpoint) {
+                    Ok(l) => sentinel_service::test_loki(&l).await,
                     Err(e) => failed_setup(e.to_string()),
                 }
             } else {

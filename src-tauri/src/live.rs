@@ -104,6 +104,18 @@ pub fn from_settings(
     })
 }
 
+/// The Loki client, when the settings name one.
+pub fn loki_from_settings(
+    settings: &Settings,
+    keys: &Keys,
+    notices: &mut Vec<(Severity, String)>,
+) -> Option<sentinel_prom::Loki> {
+    let c = settings.loki.as_ref()?;
+    sentinel_prom::Loki::new(endpoint_for(c, keys, notices))
+        .map_err(|e| notices.push((Severity::Warning, format!("Loki: {e}"))))
+        .ok()
+}
+
 /// The narrative's chat client, when the settings name one. The API key is
 /// read from the keyring here, before the async runtime starts.
 pub fn narrative_from_settings(

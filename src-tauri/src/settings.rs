@@ -24,6 +24,8 @@ pub struct Settings {
     pub alertmanager: Option<Connection>,
     /// A Kubernetes context to watch (pods, nodes, events, rollouts).
     pub kubernetes: Option<KubeSettings>,
+    /// A Loki for container logs (live tail over its WebSocket).
+    pub loki: Option<Connection>,
     /// An OpenAI-compatible endpoint for the optional incident narrative
     /// (off unless set).
     pub narrative: Option<NarrativeSettings>,
@@ -115,6 +117,7 @@ impl Default for Settings {
             prometheus: None,
             alertmanager: None,
             kubernetes: None,
+            loki: None,
             narrative: None,
             notifications: Default::default(),
             rules: Default::default(),

@@ -195,6 +195,47 @@ fn connections_are_tested_saved_applied_and_removed() {
     assert!(c.rows.is_empty() && c.demo);
     assert_eq!(state.runtime().snapshot().mode, Mode::Demo);
 
+    // A Loki beside the demo cluster: the pod drawer's logs come from it.
+    let loki = tauri::async_runtime::block_on(crate::fakeloki::FakeLoki::start(PLANTED));
+    let pod = state.runtime().snapshot().pods[0].pod.clone();
+    let ns_now = i128::from(sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock).millis())
+        * 1_000_000;
+    loki.add(ns_now - 1_000_000_000, &pod.name, "GET /healthz 200");
+    let spec = ConnectionSpec {
+        url: loki.url.clone(),
+        token_name: Some("lab/prometheus".into()),
+        ..ConnectionSpec::new(ConnectionKind::Loki)
+    };
+    let r = call::<TestConnection>(&w, &spec, &mut seen).unwrap();
+    assert!(r.ok, "{r:?}");
+    let c = call::<SaveConnection>(&w, &spec, &mut seen).unwrap();
+    assert_eq!(c.rows[0].spec.kind, ConnectionKind::Loki);
+    assert!(c.demo, "Loki alone keeps the demo cluster");
+    let page = call::<sentinel_protocol::GetPodLogs>(
+        &w,
+        &sentinel_protocol::LogQuery {
+            namespace: pod.namespace.clone(),
+            pod: pod.name.clone(),
+            container: None,
+            tail: 10,
+            follow: false,
+            after: 0,
+            source: Default::default(),
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert_eq!(page.source, "loki");
+    assert_eq!(page.lines[0].text, "GET /healthz 200");
+    call::<RemoveConnection>(
+        &w,
+        &KindRef {
+            kind: ConnectionKind::Loki,
+        },
+        &mut seen,
+    )
+    .unwrap();
+
     let gone = call::<DeleteCredential>(
         &w,
         &CredentialRef {

@@ -450,6 +450,7 @@ async fn container_logs_tail_and_follow() {
         tail: 50,
         follow: false,
         after: 0,
+        source: Default::default(),
     };
     let page = sentinel_service::pod_logs(&rt, &q).await.unwrap();
     assert_eq!(page.lines.len(), 50);

@@ -38,6 +38,10 @@ pub struct LogBuffer {
     bytes: usize,
     /// Why the stream ended, once it has.
     pub ended: Option<String>,
+    /// A passing problem (a tail reconnecting), cleared when it passes.
+    pub notice: Option<String>,
+    /// Lines the server dropped before they reached us (Loki's tail says).
+    pub upstream_dropped: u64,
 }
 
 impl LogBuffer {
@@ -70,6 +74,10 @@ impl LogBuffer {
 
     pub fn next(&self) -> u64 {
         self.next
+    }
+
+    pub fn add_dropped(&mut self, n: u64) {
+        self.upstream_dropped = self.upstream_dropped.saturating_add(n);
     }
 }
 

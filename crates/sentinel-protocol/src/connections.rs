@@ -13,13 +13,15 @@ pub enum ConnectionKind {
     Prometheus,
     Alertmanager,
     Kubernetes,
+    Loki,
 }
 
 impl ConnectionKind {
-    pub const ALL: [ConnectionKind; 3] = [
+    pub const ALL: [ConnectionKind; 4] = [
         ConnectionKind::Prometheus,
         ConnectionKind::Alertmanager,
         ConnectionKind::Kubernetes,
+        ConnectionKind::Loki,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -27,6 +29,7 @@ impl ConnectionKind {
             ConnectionKind::Prometheus => "prometheus",
             ConnectionKind::Alertmanager => "alertmanager",
             ConnectionKind::Kubernetes => "kubernetes",
+            ConnectionKind::Loki => "loki",
         }
     }
 
@@ -35,6 +38,7 @@ impl ConnectionKind {
             ConnectionKind::Prometheus => "Prometheus",
             ConnectionKind::Alertmanager => "Alertmanager",
             ConnectionKind::Kubernetes => "Kubernetes",
+            ConnectionKind::Loki => "Loki",
         }
     }
 }

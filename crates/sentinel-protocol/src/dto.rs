@@ -281,6 +281,18 @@ pub struct LogQuery {
     pub follow: bool,
     #[serde(default)]
     pub after: u64,
+    /// Where from: the Kubernetes API, Loki, or (default) whichever is there.
+    #[serde(default)]
+    pub source: LogSourceChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogSourceChoice {
+    #[default]
+    Auto,
+    Kubernetes,
+    Loki,
 }
 
 fn default_tail() -> u32 {
@@ -302,6 +314,15 @@ pub struct LogPage {
     pub dropped: u64,
     /// Why a follow ended, once it has.
     pub ended: Option<String>,
+    /// `kubernetes` or `loki`.
+    #[serde(default)]
+    pub source: String,
+    /// A passing problem (a tail reconnecting).
+    #[serde(default)]
+    pub notice: Option<String>,
+    /// Lines the server dropped before they reached Sentinel (Loki).
+    #[serde(default)]
+    pub upstream_dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

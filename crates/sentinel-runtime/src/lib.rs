@@ -64,6 +64,8 @@ pub struct RuntimeBuilder {
     silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
     /// Container logs, when a Kubernetes context is watched.
     logs: Option<sentinel_kube::Client>,
+    /// Container logs from Loki, when one is configured.
+    loki: Option<sentinel_prom::Loki>,
     /// What live Prometheus sources read for rules on raw series.
     rule_series: live::RuleSeries,
 }
@@ -150,6 +152,13 @@ impl RuntimeBuilder {
                 timeout,
                 rule_series,
             ))
+    }
+
+    /// Container logs from this Loki (live tail over its WebSocket), beside
+    /// or instead of the Kubernetes API's.
+    pub fn loki(mut self, loki: sentinel_prom::Loki) -> Self {
+        self.loki = Some(loki);
+        self
     }
 
     /// Acknowledging an incident silences its alerts in this Alertmanager
@@ -277,7 +286,8 @@ impl RuntimeBuilder {
             tasks,
             writer: std::sync::Mutex::new(writer),
             history,
-            logs: self.logs.map(logs::LogService::new),
+            logs: (self.logs.is_some() || self.loki.is_some())
+                .then(|| logs::LogService::new(self.logs, self.loki)),
             clock: Arc::clone(&self.clock),
         }
     }
@@ -311,6 +321,7 @@ impl Runtime {
             history: None,
             silences: None,
             logs: None,
+            loki: None,
             rule_series: live::RuleSeries::default(),
         }
     }

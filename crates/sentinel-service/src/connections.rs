@@ -99,6 +99,53 @@ pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
     report(checks, Some(latency))
 }
 
+/// Reaches Loki and checks that container logs can be found by the labels
+/// Sentinel asks for (`namespace`, `pod`, `container`).
+pub async fn test_loki(loki: &sentinel_prom::Loki) -> TestReport {
+    let began = Instant::now();
+    let ready = loki.ready().await;
+    let latency = ms(began);
+    let mut checks = Vec::new();
+    match ready {
+        Ok(()) => checks.push(check(
+            "reach",
+            true,
+            format!("Loki ready at {}", loki.url()),
+        )),
+        Err(e) => {
+            checks.push(check("reach", false, e.to_string()));
+            return report(checks, None);
+        }
+    }
+    match loki.labels().await {
+        Ok(labels) => {
+            let missing: Vec<&str> = ["namespace", "pod"]
+                .into_iter()
+                .filter(|l| !labels.iter().any(|x| x == l))
+                .collect();
+            if missing.is_empty() {
+                checks.push(check(
+                    "labels",
+                    true,
+                    "streams carry namespace and pod labels",
+                ));
+            } else {
+                checks.push(check(
+                    "labels",
+                    false,
+                    format!(
+                        "no stream carries {}: container logs are found by these labels (have: {})",
+                        missing.join(", "),
+                        labels.join(", ")
+                    ),
+                ));
+            }
+        }
+        Err(e) => checks.push(check("labels", false, e.to_string())),
+    }
+    report(checks, Some(latency))
+}
+
 /// Reaches the API server of a kubeconfig context, lists each kind the
 /// source watches (naming the RBAC rule a refusal needs), and looks for
 /// Prometheus behind the service proxy when asked to.

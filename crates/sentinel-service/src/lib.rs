@@ -13,7 +13,7 @@ mod report;
 mod why;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
-pub use connections::{test_alertmanager, test_kubernetes, test_prometheus};
+pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
 pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,

@@ -119,7 +119,13 @@ pub async fn pod_logs(rt: &Runtime, q: &LogQuery) -> Result<LogPage, IpcError> {
             format!("tail must be 1 to {max} lines"),
         ));
     }
+    use sentinel_runtime::logs::LogSource;
     let req = sentinel_runtime::logs::LogRequest {
+        source: match q.source {
+            sentinel_protocol::LogSourceChoice::Auto => LogSource::Auto,
+            sentinel_protocol::LogSourceChoice::Kubernetes => LogSource::Kubernetes,
+            sentinel_protocol::LogSourceChoice::Loki => LogSource::Loki,
+        },
         namespace: q.namespace.clone(),
         pod: q.pod.clone(),
         container: q.container.clone(),
@@ -130,8 +136,8 @@ pub async fn pod_logs(rt: &Runtime, q: &LogQuery) -> Result<LogPage, IpcError> {
     match rt.pod_logs(&req).await {
         None => Err(IpcError::new(
             ErrorKind::Unavailable,
-            "logs come from a Kubernetes connection; set [kubernetes] in the settings \
-             (the demo cluster has none)",
+            "logs come from a Kubernetes or a Loki connection (Connections page); \
+             the demo cluster has none",
         )),
         Some(Err(why)) => Err(IpcError::new(ErrorKind::Unavailable, why)),
         Some(Ok(r)) => Ok(LogPage {
@@ -143,6 +149,9 @@ pub async fn pod_logs(rt: &Runtime, q: &LogQuery) -> Result<LogPage, IpcError> {
             next: r.next,
             dropped: r.dropped,
             ended: r.ended,
+            source: r.source.to_string(),
+            notice: r.notice,
+            upstream_dropped: r.upstream_dropped,
         }),
     }
 }

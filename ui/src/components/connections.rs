@@ -73,7 +73,12 @@ fn row_view(
             return view! { <span></span> }.into_any();
         };
         if row.sources.is_empty() {
-            return view! { <span class="muted">"not running"</span> }.into_any();
+            let what = if kind == ConnectionKind::Loki {
+                "read on demand for container logs"
+            } else {
+                "not running"
+            };
+            return view! { <span class="muted">{what}</span> }.into_any();
         }
         let now = now_ms.get();
         row.sources

@@ -28,6 +28,10 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
     let follow = RwSignal::new(false);
     let cursor = RwSignal::new(0u64);
     let busy = RwSignal::new(false);
+    // Where the lines come from, what is passing wrong, what the server lost.
+    let source = RwSignal::new(String::new());
+    let notice = RwSignal::new(None::<String>);
+    let upstream = RwSignal::new(0u64);
     let query = {
         let target = target.clone();
         move |follow: bool, after: u64| LogQuery {
@@ -37,6 +41,7 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
             tail: TAIL,
             follow,
             after,
+            source: Default::default(),
         }
     };
     let q = query.clone();
@@ -46,6 +51,7 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
         spawn_local(async move {
             match ipc::call::<GetPodLogs>(&q).await {
                 Ok(p) => {
+                    source.set(p.source);
                     lines.set(p.lines.into_iter().map(|l| l.text).collect());
                     error.set(None);
                 }
@@ -64,9 +70,19 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
         spawn_local(async move {
             match ipc::call::<GetPodLogs>(&q).await {
                 Ok(p) => {
+                    source.set(p.source.clone());
+                    notice.set(p.notice.clone());
+                    let lost = p.upstream_dropped.saturating_sub(upstream.get_untracked());
+                    upstream.set(p.upstream_dropped);
                     lines.update(|v| {
                         if p.dropped > 0 {
                             v.push(format!("… {} lines dropped", p.dropped));
+                        }
+                        if lost > 0 {
+                            v.push(format!(
+                                "… {lost} lines dropped by {} before they arrived",
+                                p.source
+                            ));
                         }
                         v.extend(p.lines.into_iter().map(|l| l.text));
                         keep_last(v);
@@ -88,6 +104,7 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
         if on {
             lines.set(Vec::new());
             cursor.set(0);
+            upstream.set(0);
             ended.set(None);
         }
         follow.set(on);
@@ -100,7 +117,7 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
             .collect_view()
     };
     view! {
-        <h4>"Logs"</h4>
+        <h4>"Logs"<span class="muted" id="log-source">{move || { let s = source.get(); if s.is_empty() { String::new() } else { format!(" from {s}") } }}</span></h4>
         <div class="log-controls">
             <select id="log-container" on:change=move |ev| container.set(event_target_value(&ev))>
                 {options}
@@ -112,6 +129,7 @@ pub fn PodLogs(target: PodRef, containers: Signal<Vec<String>>) -> impl IntoView
         </div>
         {move || error.get().map(|e| view! { <p class="banner error" id="log-error">{e}</p> })}
         {move || ended.get().map(|e| view! { <p class="muted">{e}</p> })}
+        {move || notice.get().map(|n| view! { <p class="muted" id="log-notice">{n}</p> })}
         <Show when=move || lines.with(|l| !l.is_empty())>
             <pre class="log" id="log-lines">{move || lines.get().join("\n")}</pre>
         </Show>
