@@ -323,7 +323,7 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     eventually(10, "the logs explanation", || async {
         text(&c, "#log-error")
             .await
-            .contains("Kubernetes connection")
+            .contains("Kubernetes or a Loki connection")
     })
     .await;
 

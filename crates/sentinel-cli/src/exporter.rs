@@ -29,6 +29,14 @@ pub struct ExporterArgs {
     /// Where in the demo's 20-minute incident loop to begin, in seconds.
     #[arg(long, default_value_t = 690)]
     loop_at: i64,
+    /// Instead of serving, write this much history ending now as
+    /// OpenMetrics with timestamps to --openmetrics, for `promtool tsdb
+    /// create-blocks-from openmetrics` (e.g. 2h).
+    #[arg(long, value_parser = crate::duration::parse, requires = "openmetrics")]
+    history: Option<Duration>,
+    /// The file --history writes.
+    #[arg(long, requires = "history")]
+    openmetrics: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: ExporterArgs) -> anyhow::Result<()> {
@@ -38,6 +46,9 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<()> {
         sentinel_sim::DEFAULT_PODS,
         sentinel_sim::MAX_PODS
     );
+    if let (Some(history), Some(path)) = (args.history, &args.openmetrics) {
+        return write_history(&args, history, path);
+    }
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -82,6 +93,38 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<()> {
 
 /// One request per connection: `GET /metrics` gets the scrape, anything
 /// else a 404. The request head is capped at 16 KiB.
+/// The history ending now (aligned to the interval), written as OpenMetrics.
+fn write_history(
+    args: &ExporterArgs,
+    history: Duration,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let step = sentinel_model::Duration(
+        i64::try_from(args.interval.as_millis()).unwrap_or(i64::MAX).max(1000),
+    );
+    let span = sentinel_model::Duration(i64::try_from(history.as_millis()).unwrap_or(i64::MAX));
+    let now = SystemClock.now();
+    let end = sentinel_model::Timestamp(now.millis() / step.millis() * step.millis());
+    let start = end.saturating_sub(span);
+    let config = SimConfig {
+        seed: args.seed,
+        pods: args.pods,
+    };
+    let frames = sentinel_sim::openmetrics::frames(config, start, end, step, args.loop_at);
+    let text = sentinel_sim::openmetrics::history(&frames);
+    std::fs::write(path, &text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "wrote {} steps ({} bytes) from {} to {} into {}",
+        frames.len(),
+        text.len(),
+        start.millis(),
+        end.millis(),
+        path.display()
+    );
+    Ok(())
+}
+
 async fn serve(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];

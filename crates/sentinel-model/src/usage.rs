@@ -87,6 +87,11 @@ pub struct PodUsage {
     pub requests_total: u64,
     pub errors_total: u64,
     pub latency: LatencyHistogram,
+    /// The pod's restart counter (all containers) at this instant, when the
+    /// source reads it per step (Prometheus); otherwise it comes with the
+    /// pod object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

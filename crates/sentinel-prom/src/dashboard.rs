@@ -28,6 +28,10 @@ pub const POD_LATENCY: &str =
     r#"sum by (namespace, pod, le) (http_request_duration_seconds_bucket)"#;
 pub const NODE_CPU: &str = r#"sum by (node) (rate(node_cpu_usage_seconds_total[1m]))"#;
 pub const NODE_MEMORY: &str = r#"sum by (node) (node_memory_working_set_bytes)"#;
+/// Restarts per pod at every step, so that a crash loop before the first
+/// poll is seen as one (the objects are read at the newest step only).
+pub const POD_RESTARTS: &str =
+    r#"sum by (namespace, pod) (kube_pod_container_status_restarts_total)"#;
 /// Every kube-state-metrics family the pods and nodes panels need, in one
 /// request. `== 1` keeps only the phase and conditions that hold.
 pub const KUBE_STATE: &str = concat!(
@@ -53,7 +57,7 @@ pub const FEEDERS: &str = concat!(
 pub const JOBS_DOWN: &str = r#"max by (job) (up) == 0"#;
 
 /// The usage queries, in the order [`Poll`] reads them.
-pub const RANGE_QUERIES: [&str; 7] = [
+pub const RANGE_QUERIES: [&str; 8] = [
     POD_CPU,
     POD_MEMORY,
     POD_REQUESTS,
@@ -61,6 +65,7 @@ pub const RANGE_QUERIES: [&str; 7] = [
     POD_LATENCY,
     NODE_CPU,
     NODE_MEMORY,
+    POD_RESTARTS,
 ];
 
 /// Usage at one step of the grid.
@@ -98,8 +103,8 @@ pub async fn poll(
     step: Duration,
 ) -> Result<Poll, PromError> {
     let ranges = RANGE_QUERIES.map(|q| prom.query_range_sized(q, start, end, step));
-    let [a, b, c, d, e, f, g] = ranges;
-    let (a, b, c, d, e, f, g, k, feeders, down) = tokio::join!(
+    let [a, b, c, d, e, f, g, h] = ranges;
+    let (a, b, c, d, e, f, g, h, k, feeders, down) = tokio::join!(
         a,
         b,
         c,
@@ -107,16 +112,17 @@ pub async fn poll(
         e,
         f,
         g,
+        h,
         prom.query_sized(KUBE_STATE, end),
         prom.query_sized(FEEDERS, end),
         prom.query_sized(JOBS_DOWN, end)
     );
-    let results = [a?, b?, c?, d?, e?, f?, g?];
+    let results = [a?, b?, c?, d?, e?, f?, g?, h?];
     let (kube, kube_bytes) = k?;
     let (feeders, feeders_bytes) = feeders?;
     let (down, down_bytes) = down?;
     let mut bytes = kube_bytes + feeders_bytes + down_bytes;
-    let mut series: Vec<Vec<Series>> = Vec::with_capacity(7);
+    let mut series: Vec<Vec<Series>> = Vec::with_capacity(RANGE_QUERIES.len());
     let mut empty = Vec::new();
     for ((data, n), name) in results.into_iter().zip(RANGE_NAMES) {
         bytes += n;
@@ -148,7 +154,7 @@ pub async fn poll(
     Ok(poll)
 }
 
-const RANGE_NAMES: [&str; 7] = [
+const RANGE_NAMES: [&str; 8] = [
     "POD_CPU",
     "POD_MEMORY",
     "POD_REQUESTS",
@@ -156,6 +162,7 @@ const RANGE_NAMES: [&str; 7] = [
     "POD_LATENCY",
     "NODE_CPU",
     "NODE_MEMORY",
+    "POD_RESTARTS",
 ];
 
 type PodKey = (String, String);
@@ -166,6 +173,7 @@ struct PodAcc {
     memory: Option<f64>,
     requests: f64,
     errors: f64,
+    restarts: Option<f64>,
     /// Cumulative count per source bucket bound.
     buckets: Vec<(f64, f64)>,
 }
@@ -180,7 +188,7 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
     let mut nodes: BTreeMap<Timestamp, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
     for (i, group) in series.into_iter().enumerate() {
         for s in group {
-            if i >= 5 {
+            if i == 5 || i == 6 {
                 let Some(node) = s.metric.get("node") else {
                     continue;
                 };
@@ -216,6 +224,7 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
                     1 => acc.memory = Some(p.value),
                     2 => acc.requests = p.value,
                     3 => acc.errors = p.value,
+                    7 => acc.restarts = Some(p.value),
                     _ => {
                         if let Some(le) = le {
                             acc.buckets.push((le, p.value));
@@ -238,6 +247,10 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
                 requests_total: counter(a.requests),
                 errors_total: counter(a.errors),
                 latency: rebucket(a.buckets),
+                restarts: a
+                    .restarts
+                    .filter(|r| r.is_finite() && *r >= 0.0)
+                    .map(|r| r.min(f64::from(u32::MAX)) as u32),
             })
             .collect();
         list.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));

@@ -228,7 +228,9 @@ impl Detection {
     }
 
     /// Pod states (readiness, restarts); pods no longer listed are forgotten.
-    pub fn pods(&mut self, at: Timestamp, pods: &[&PodState]) {
+    /// The pods now; `restarts`: feed their restart counters too (else the
+    /// source feeds them with its usage, per step).
+    pub fn pods(&mut self, at: Timestamp, pods: &[&PodState], restarts: bool) {
         if pods.len() != self.pod_count || pods.iter().any(|p| !self.known(p)) {
             let live: std::collections::HashSet<(&str, &str)> = pods
                 .iter()
@@ -260,17 +262,28 @@ impl Detection {
             let s = self.pod_series(p);
             let ready = p.phase == PodPhase::Running && p.ready_count() == p.containers.len();
             self.feed(s.ready, at, f64::from(u8::from(ready)));
-            self.feed(s.restarts, at, f64::from(p.restarts()));
+            if restarts {
+                self.feed(s.restarts, at, f64::from(p.restarts()));
+            }
         }
         self.collect();
     }
 
     /// Memory of one pod relative to its limits.
-    pub fn pod_usage(&mut self, at: Timestamp, p: &PodState, memory_bytes: f64) {
+    pub fn pod_usage(
+        &mut self,
+        at: Timestamp,
+        p: &PodState,
+        memory_bytes: f64,
+        restarts: Option<u32>,
+    ) {
         if p.phase == PodPhase::Succeeded {
             return;
         }
         let s = self.pod_series(p);
+        if let Some(r) = restarts {
+            self.feed(s.restarts, at, f64::from(r));
+        }
         let mem_limit: u64 = p.containers.iter().map(|c| c.memory_limit_bytes).sum();
         if mem_limit > 0 {
             let r = memory_bytes / mem_limit as f64;

@@ -263,7 +263,17 @@ impl State {
         if !from_api && api_has_spoken {
             batch.pods = None;
             batch.nodes = None;
+            // Restarts come with the API's objects then.
+            for u in batch.pod_usage.iter_mut().flatten() {
+                u.restarts = None;
+            }
         }
+        // A source that reads restarts per step feeds them with its usage;
+        // the objects' counts (as of the newest step) would be out of time.
+        let restarts_in_usage = batch
+            .pod_usage
+            .as_ref()
+            .is_some_and(|u| u.iter().any(|u| u.restarts.is_some()));
         if let Some(w) = batch.workloads.take() {
             self.workloads = Arc::new(w);
         }
@@ -304,7 +314,7 @@ impl State {
             self.replace_pods(at, pods);
             let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
             self.incidents.pods(&pods);
-            self.detection.pods(at, &pods);
+            self.detection.pods(at, &pods, !restarts_in_usage);
         }
         if let Some(usage) = batch.pod_usage {
             self.record_pod_usage(at, usage);
@@ -459,7 +469,8 @@ impl State {
             }
             view.cpu_cores = Some(u.cpu_cores);
             view.memory_bytes = Some(u.memory_bytes);
-            self.detection.pod_usage(at, &view.pod, u.memory_bytes);
+            self.detection
+                .pod_usage(at, &view.pod, u.memory_bytes, u.restarts);
             if side.trend.len() >= self.trend_capacity {
                 side.trend.pop_front();
             }

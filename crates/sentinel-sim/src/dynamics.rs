@@ -211,6 +211,7 @@ pub fn advance(sim: &mut Sim, now: Timestamp, dt: Duration, c: Conditions) -> Tr
             requests_total: p.requests,
             errors_total: p.errors,
             latency: p.latency,
+            restarts: None,
         });
     }
     sim.events.extend(new_events);

@@ -7,6 +7,7 @@
 mod alerts;
 mod dynamics;
 pub mod exposition;
+pub mod openmetrics;
 mod pods;
 pub mod rca;
 mod rng;
