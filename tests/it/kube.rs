@@ -510,7 +510,11 @@ async fn container_logs_tail_and_follow() {
     // The demo cluster: no logs, and it says why.
     let demo = Runtime::demo(sentinel_runtime::DemoConfig::default()).start();
     let e = sentinel_service::pod_logs(&demo, &q).await.unwrap_err();
-    assert!(e.message.contains("Kubernetes or a Loki connection"), "{}", e.message);
+    assert!(
+        e.message.contains("Kubernetes or a Loki connection"),
+        "{}",
+        e.message
+    );
     demo.shutdown(StdDuration::from_secs(5)).await;
 }
 

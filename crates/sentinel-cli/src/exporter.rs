@@ -100,7 +100,9 @@ fn write_history(
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     let step = sentinel_model::Duration(
-        i64::try_from(args.interval.as_millis()).unwrap_or(i64::MAX).max(1000),
+        i64::try_from(args.interval.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1000),
     );
     let span = sentinel_model::Duration(i64::try_from(history.as_millis()).unwrap_or(i64::MAX));
     let now = SystemClock.now();

@@ -3,6 +3,8 @@
 mod bench;
 mod bench_detect;
 mod bench_prom;
+mod bench_replay;
+mod bench_storage;
 mod bench_storm;
 mod demo;
 mod duration;
@@ -50,6 +52,10 @@ enum BenchWhat {
     Parse(bench_prom::ParseArgs),
     /// An alert storm through the incident manager and the notification policy.
     Storm(bench_storm::StormArgs),
+    /// Bytes per sample of a history in Sentinel's store and in a Prometheus TSDB.
+    Storage(bench_storage::StorageArgs),
+    /// How much faster than real time a recorded history replays.
+    Replay(bench_replay::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -113,6 +119,14 @@ fn main() -> anyhow::Result<()> {
             what: Some(BenchWhat::Poll(args)),
             ..
         }) => rt.block_on(bench_prom::poll(args)),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Storage(args)),
+            ..
+        }) => rt.block_on(bench_storage::run(args)),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::Replay(args)),
+            ..
+        }) => rt.block_on(bench_replay::run(args)),
         Command::Bench(b) => rt.block_on(bench::run(b.backend)),
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),

@@ -332,6 +332,23 @@ impl Store {
         Ok(rows.join("; "))
     }
 
+    /// Bytes of database pages per table and index (SQLite's `dbstat`),
+    /// largest first.
+    pub async fn table_bytes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name: String = r.try_get("name")?;
+            let bytes: i64 = r.try_get("bytes")?;
+            out.push((name, u64::try_from(bytes).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
     pub async fn stats(&self) -> Result<Stats, StoreError> {
         let mut bytes = 0;
         for ext in ["", "-wal"] {

@@ -1,5 +1,6 @@
 //! Turning what the engine was fed into rows: one open chunk per series,
-//! sealed at [`CHUNK_SAMPLES`]; the engine's step log as a series of its own.
+//! sealed at [`CHUNK_SAMPLES`] or [`CHUNK_BYTES`]; the engine's step log as a
+//! series of its own.
 //! Pure bookkeeping: the caller decides when to write a [`WriteBatch`].
 
 use std::collections::HashMap;
@@ -9,8 +10,13 @@ use sentinel_model::{Finding, Mark, SeriesKey, Timestamp};
 use crate::chunk::Encoder;
 use crate::read::StepKind;
 
-/// Samples per sealed chunk.
-pub const CHUNK_SAMPLES: u32 = 480;
+/// Samples per sealed chunk, at most (cheap series: flat ones, counters).
+pub const CHUNK_SAMPLES: u32 = 1920;
+/// Bytes of encoded samples at which a chunk is sealed before
+/// [`CHUNK_SAMPLES`]: four such rows (with their ~30 bytes of row header and
+/// cell pointer each) fill a 4 KiB page, where 480 noisy samples (~1.1 KB)
+/// fit only three and left a fifth of every page empty.
+pub const CHUNK_BYTES: usize = 960;
 /// The series that holds the engine's step log (value = [`StepKind`]).
 pub const STEP_METRIC: &str = "sentinel_engine_step";
 
@@ -214,7 +220,7 @@ impl Recorder {
         s.enc.push(at, value);
         s.dirty = true;
         self.unwritten += 1;
-        if s.enc.len() >= CHUNK_SAMPLES {
+        if s.enc.len() >= CHUNK_SAMPLES || s.enc.bytes().len() >= CHUNK_BYTES {
             let row = row(s);
             self.batch.chunks.push(row);
             s.enc = Encoder::new();
@@ -332,11 +338,12 @@ mod tests {
         });
         let key = SeriesKey::new("m", [("a", "b")]);
         r.record(Record::Define { handle: 0, key });
+        // A flat series: cheap to encode, so the sample limit seals it.
         for i in 0..(CHUNK_SAMPLES as i64 + 10) {
             r.record(Record::Sample {
                 handle: 0,
                 at: t(i * 1000),
-                value: i as f64,
+                value: 1.0,
             });
         }
         let b = r.take(false);
@@ -354,6 +361,45 @@ mod tests {
             value: 1.0,
         });
         assert!(r.take(true).is_empty());
+    }
+
+    #[test]
+    fn noisy_series_seal_by_bytes_so_rows_fill_pages() {
+        let mut r = Recorder::new(Cursor {
+            next_series: 1,
+            next_chunk: 1,
+            ..Cursor::default()
+        });
+        r.record(Record::Define {
+            handle: 0,
+            key: SeriesKey::new("noisy", [("a", "b")]),
+        });
+        // Values whose XOR with the previous one is wide: several bytes each.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.record(Record::Sample {
+                handle: 0,
+                at: t(i * 1000),
+                value: (x % 1_000_000) as f64 / 7.0,
+            });
+        }
+        let b = r.take(false);
+        assert!(b.chunks.len() > 2);
+        for c in &b.chunks {
+            assert!(
+                c.count < CHUNK_SAMPLES,
+                "sealed by bytes first: {}",
+                c.count
+            );
+            assert!(
+                (CHUNK_BYTES..CHUNK_BYTES + 32).contains(&c.data.len()),
+                "{} bytes",
+                c.data.len()
+            );
+        }
     }
 
     #[test]
