@@ -1,5 +1,6 @@
-//! The running backend and how it is made from the settings. Applying new
-//! connections replaces the runtime; the UI's stream and the tray follow
+//! The running backends, one per cluster, and how they are made from the
+//! settings. The dashboard shows one cluster at a time; applying new
+//! connections replaces them all; the UI's stream and the tray follow
 //! whichever runtime is current ([`Follow`]).
 
 use std::path::PathBuf;
@@ -12,9 +13,57 @@ use tokio::sync::watch;
 use crate::keys::Keys;
 use crate::settings::{KubeSettings, Settings};
 
+/// The clusters' runtimes and which one the dashboard shows.
+pub struct Fleet {
+    pub clusters: Vec<(String, Arc<Runtime>)>,
+    pub selected: usize,
+}
+
+impl Fleet {
+    pub fn one(name: &str, runtime: Runtime) -> Self {
+        Self {
+            clusters: vec![(name.to_string(), Arc::new(runtime))],
+            selected: 0,
+        }
+    }
+
+    pub fn current(&self) -> &Arc<Runtime> {
+        &self.clusters[self.selected.min(self.clusters.len() - 1)].1
+    }
+
+    pub fn name(&self) -> &str {
+        &self.clusters[self.selected.min(self.clusters.len() - 1)].0
+    }
+
+    /// Every cluster's latest snapshot.
+    pub fn snapshots(&self) -> Vec<(String, Arc<Snapshot>)> {
+        self.clusters
+            .iter()
+            .map(|(n, rt)| (n.clone(), rt.snapshot()))
+            .collect()
+    }
+
+    /// The overview of the selected cluster, naming it and summing up all.
+    pub fn overview(&self, paused_until: Option<Timestamp>) -> sentinel_protocol::Overview {
+        let mut o = sentinel_service::overview(&self.current().snapshot(), paused_until);
+        self.decorate(&mut o);
+        o
+    }
+
+    /// Names the cluster an overview is of and sums up every cluster.
+    pub fn decorate(&self, o: &mut sentinel_protocol::Overview) {
+        o.cluster = self.name().to_string();
+        o.clusters = self
+            .snapshots()
+            .iter()
+            .map(|(n, s)| sentinel_service::cluster_summary(n, s))
+            .collect();
+    }
+}
+
 /// What the commands share: the running backend and the notification pause.
 pub struct AppState {
-    runtimes: watch::Sender<Arc<Runtime>>,
+    fleet: watch::Sender<Arc<Fleet>>,
     paused_until: Arc<Mutex<Option<Timestamp>>>,
     /// Where exported reports are written.
     pub reports: PathBuf,
@@ -26,8 +75,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(runtime: Runtime, reports: PathBuf) -> Self {
+        Self::with_fleet(Fleet::one("default", runtime), reports)
+    }
+
+    pub fn with_fleet(fleet: Fleet, reports: PathBuf) -> Self {
         Self {
-            runtimes: watch::Sender::new(Arc::new(runtime)),
+            fleet: watch::Sender::new(Arc::new(fleet)),
             paused_until: Arc::default(),
             reports,
             narrative: None,
@@ -35,20 +88,50 @@ impl AppState {
         }
     }
 
-    /// The runtime now (another after the settings are applied).
+    /// The runtime of the cluster on screen (another after the settings
+    /// are applied or another cluster is chosen).
     pub fn runtime(&self) -> Arc<Runtime> {
-        Arc::clone(&self.runtimes.borrow())
+        Arc::clone(self.fleet.borrow().current())
     }
 
-    /// Makes `runtime` the current one; returns the one it replaces.
-    pub(crate) fn replace(&self, runtime: Runtime) -> Arc<Runtime> {
-        self.runtimes.send_replace(Arc::new(runtime))
+    pub fn fleet(&self) -> Arc<Fleet> {
+        Arc::clone(&self.fleet.borrow())
+    }
+
+    /// Puts new runtimes in place, keeping the cluster on screen when it
+    /// is still there; returns the fleet it replaces.
+    pub(crate) fn replace(&self, clusters: Vec<(String, Runtime)>) -> Arc<Fleet> {
+        let shown = self.fleet.borrow().name().to_string();
+        let selected = clusters.iter().position(|(n, _)| *n == shown).unwrap_or(0);
+        let fleet = Fleet {
+            clusters: clusters
+                .into_iter()
+                .map(|(n, rt)| (n, Arc::new(rt)))
+                .collect(),
+            selected,
+        };
+        self.fleet.send_replace(Arc::new(fleet))
+    }
+
+    /// Shows `name` on the dashboard; false if there is no such cluster.
+    pub fn select(&self, name: &str) -> bool {
+        let now = self.fleet();
+        let Some(i) = now.clusters.iter().position(|(n, _)| n == name) else {
+            return false;
+        };
+        if i != now.selected {
+            self.fleet.send_replace(Arc::new(Fleet {
+                clusters: now.clusters.clone(),
+                selected: i,
+            }));
+        }
+        true
     }
 
     /// Snapshots of whichever runtime is current.
     pub fn follow(&self) -> Follow {
-        let runtimes = self.runtimes.subscribe();
-        let snaps = runtimes.borrow().subscribe();
+        let runtimes = self.fleet.subscribe();
+        let snaps = runtimes.borrow().current().subscribe();
         Follow { runtimes, snaps }
     }
 
@@ -63,11 +146,16 @@ impl AppState {
 
 /// Follows the snapshots of the current runtime, across replacements.
 pub struct Follow {
-    runtimes: watch::Receiver<Arc<Runtime>>,
+    runtimes: watch::Receiver<Arc<Fleet>>,
     snaps: watch::Receiver<Arc<Snapshot>>,
 }
 
 impl Follow {
+    /// The clusters as they are now.
+    pub fn fleet(&self) -> Arc<Fleet> {
+        Arc::clone(&self.runtimes.borrow())
+    }
+
     /// The newest snapshot, marked seen.
     pub fn latest(&mut self) -> Arc<Snapshot> {
         Arc::clone(&self.snaps.borrow_and_update())
@@ -91,7 +179,7 @@ impl Follow {
                 }
             }
         }
-        self.snaps = self.runtimes.borrow_and_update().subscribe();
+        self.snaps = self.runtimes.borrow_and_update().current().subscribe();
         true
     }
 }
@@ -125,6 +213,10 @@ pub struct BackendOptions {
     /// Command-line overrides of the settings (`--pods N`, …), kept for
     /// when the settings are applied again.
     pub args: Vec<String>,
+    /// The cluster's name (empty: `default`, or `demo` for the demo).
+    pub name: String,
+    /// More clusters, watched at the same time.
+    pub others: Vec<(String, BackendOptions)>,
 }
 
 impl BackendOptions {
@@ -140,6 +232,30 @@ impl BackendOptions {
         let live = crate::live::from_settings(settings, keys, &mut notices);
         let narrative = crate::live::narrative_from_settings(settings, keys, &mut notices);
         let loki = crate::live::loki_from_settings(settings, keys, &mut notices);
+        let others = settings
+            .clusters
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                // Each cluster keeps its own history beside the first one's.
+                let safe: String = c
+                    .name
+                    .chars()
+                    .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+                    .collect();
+                let own = history
+                    .as_ref()
+                    .map(|h| h.with_file_name(format!("history-{safe}.db")));
+                let opts = Self::from_settings(
+                    &settings.for_cluster(c),
+                    keys,
+                    own,
+                    reports.clone(),
+                    Vec::new(),
+                );
+                (c.name.clone(), opts)
+            })
+            .collect();
         let notify = settings.notifications.config(&mut notices);
         let rules = settings.rules.rules(&mut notices);
         Self {
@@ -156,16 +272,49 @@ impl BackendOptions {
             settings: None,
             keys: keys.clone(),
             args: Vec::new(),
+            name: settings.cluster_name(),
+            others,
         }
     }
 
-    /// Starts the runtime inside Tauri's async runtime.
-    pub fn start(self) -> Runtime {
-        tauri::async_runtime::block_on(self.build())
+    /// Starts every cluster's runtime inside Tauri's async runtime.
+    pub fn start(self) -> Fleet {
+        tauri::async_runtime::block_on(async move {
+            let clusters = self.build_all().await;
+            Fleet {
+                clusters: clusters
+                    .into_iter()
+                    .map(|(n, rt)| (n, Arc::new(rt)))
+                    .collect(),
+                selected: 0,
+            }
+        })
     }
 
-    /// Starts the runtime (inside a tokio runtime).
+    /// Starts this cluster's runtime and the others' (inside a tokio runtime).
+    pub async fn build_all(mut self) -> Vec<(String, Runtime)> {
+        let others = std::mem::take(&mut self.others);
+        let name = self.display_name();
+        let mut out = vec![(name, self.build().await)];
+        for (name, o) in others {
+            out.push((name, o.build().await));
+        }
+        out
+    }
+
+    fn display_name(&self) -> String {
+        if !self.name.is_empty() {
+            self.name.clone()
+        } else if self.live.is_none() && self.kube.is_none() {
+            "demo".into()
+        } else {
+            "default".into()
+        }
+    }
+
+    /// Starts this cluster's runtime (inside a tokio runtime).
     pub async fn build(self) -> Runtime {
+        let name = self.display_name();
         let interval = self.demo.interval.max(std::time::Duration::from_secs(1));
         let mut b = if self.live.is_none() && self.kube.is_none() {
             Runtime::demo(self.demo)
@@ -192,6 +341,10 @@ impl BackendOptions {
                 }
             }
         }
+        b = b.incidents(sentinel_explain::incident::IncidentConfig {
+            cluster: name,
+            ..Default::default()
+        });
         if let Some(loki) = self.loki {
             b = b.loki(loki);
         }

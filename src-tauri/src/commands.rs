@@ -3,10 +3,10 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRef, AlertRow, CaseAnalysis, CaseRef, ErrorKind, Explanation, ExportArgs,
-    ExportedReport, IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef,
-    IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState,
-    Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
+    AlertQuery, AlertRef, AlertRow, CaseAnalysis, CaseRef, ClusterRef, ErrorKind, Everywhere,
+    Explanation, ExportArgs, ExportedReport, IncidentActionArgs, IncidentDetail, IncidentPage,
+    IncidentQuery, IncidentRef, IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative,
+    NoArgs, NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -19,10 +19,25 @@ type Res<T> = Result<T, IpcError>;
 #[tauri::command]
 pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
     let _ = args;
-    Ok(sentinel_service::overview(
-        &state.runtime().snapshot(),
-        state.paused_until(),
-    ))
+    Ok(state.fleet().overview(state.paused_until()))
+}
+
+/// Shows another cluster; the stream follows it from the next update.
+#[tauri::command]
+pub fn select_cluster(state: State<'_, AppState>, args: ClusterRef) -> Res<Overview> {
+    if !state.select(&args.name) {
+        return Err(IpcError::new(
+            ErrorKind::NotFound,
+            format!("no cluster named {:?}", args.name),
+        ));
+    }
+    Ok(state.fleet().overview(state.paused_until()))
+}
+
+#[tauri::command]
+pub fn get_everywhere(state: State<'_, AppState>, args: NoArgs) -> Res<Everywhere> {
+    let _ = args;
+    Ok(sentinel_service::everywhere(&state.fleet().snapshots()))
 }
 
 #[tauri::command]
@@ -164,10 +179,9 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
             });
             if due {
                 let until = paused.lock().map(|g| *g).unwrap_or(None);
-                if channel
-                    .send(Update::Overview(sentinel_service::overview(&snap, until)))
-                    .is_err()
-                {
+                let mut o = sentinel_service::overview(&snap, until);
+                follow.fleet().decorate(&mut o);
+                if channel.send(Update::Overview(o)).is_err() {
                     break;
                 }
                 last = Some((snap, std::time::Instant::now()));

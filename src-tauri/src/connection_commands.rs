@@ -50,7 +50,7 @@ pub async fn remove_connection(state: State<'_, AppState>, args: KindRef) -> Res
         .lock()
         .map(|s| s.clone())
         .map_err(|_| IpcError::new(ErrorKind::Internal, "the settings lock is poisoned"))?;
-    connections::remove(&mut settings, args.kind);
+    connections::remove(&mut settings, &args.cluster, args.kind)?;
     connections::apply(&state, settings).await?;
     listing(&state).await
 }

@@ -14,7 +14,7 @@ use sentinel_secrets::Secret;
 
 use crate::backend::{AppState, BackendOptions};
 use crate::keys::Keys;
-use crate::settings::{Connection, KubeSettings, Settings};
+use crate::settings::{ClusterSettings, Connection, KubeSettings, Settings};
 
 type Res<T> = Result<T, IpcError>;
 
@@ -73,27 +73,29 @@ fn opt_text(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The connections of `settings`, in kind order.
-pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
-    let http = |kind, c: &Connection| ConnectionSpec {
-        url: c.url.clone(),
-        token_name: c.token_keyring.clone(),
-        ca_file: c.ca_file.as_ref().map(|p| p.display().to_string()),
-        insecure_skip_verify: c.insecure_skip_verify,
+/// The connections of one cluster's settings, in kind order.
+fn cluster_specs(cluster: &str, c: &ClusterSettings) -> Vec<ConnectionSpec> {
+    let http = |kind, conn: &Connection| ConnectionSpec {
+        cluster: cluster.to_string(),
+        url: conn.url.clone(),
+        token_name: conn.token_keyring.clone(),
+        ca_file: conn.ca_file.as_ref().map(|p| p.display().to_string()),
+        insecure_skip_verify: conn.insecure_skip_verify,
         ..ConnectionSpec::new(kind)
     };
     let mut out = Vec::new();
-    if let Some(p) = &settings.prometheus {
+    if let Some(p) = &c.prometheus {
         out.push(http(ConnectionKind::Prometheus, p));
     }
-    if let Some(a) = &settings.alertmanager {
+    if let Some(a) = &c.alertmanager {
         out.push(http(ConnectionKind::Alertmanager, a));
     }
-    if let Some(l) = &settings.loki {
+    if let Some(l) = &c.loki {
         out.push(http(ConnectionKind::Loki, l));
     }
-    if let Some(k) = &settings.kubernetes {
+    if let Some(k) = &c.kubernetes {
         out.push(ConnectionSpec {
+            cluster: cluster.to_string(),
             kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),
             context: k.context.clone(),
             discover_prometheus: k.discover_prometheus,
@@ -103,10 +105,77 @@ pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
     out
 }
 
+fn top(settings: &Settings) -> ClusterSettings {
+    ClusterSettings {
+        name: settings.cluster_name(),
+        prometheus: settings.prometheus.clone(),
+        alertmanager: settings.alertmanager.clone(),
+        kubernetes: settings.kubernetes.clone(),
+        loki: settings.loki.clone(),
+    }
+}
+
+/// Every cluster's connections: the first cluster's, then the others'.
+pub fn specs(settings: &Settings) -> Vec<ConnectionSpec> {
+    let first = top(settings);
+    let mut out = cluster_specs(&first.name, &first);
+    for c in &settings.clusters {
+        out.extend(cluster_specs(&c.name, c));
+    }
+    out
+}
+
+/// Where a connection of `cluster` goes: the first cluster (`None`) or the
+/// index of another. A new name starts a cluster, unless the first one has
+/// no connections yet (then it takes the name).
+fn slot(settings: &mut Settings, cluster: &str, create: bool) -> Res<Option<usize>> {
+    let name = cluster.trim();
+    if name.is_empty() || name == settings.cluster_name() {
+        return Ok(None);
+    }
+    if let Some(i) = settings.clusters.iter().position(|c| c.name == name) {
+        return Ok(Some(i));
+    }
+    if !create {
+        return Err(invalid(format!("no cluster named {name:?}")));
+    }
+    if !settings.has_connections() && settings.loki.is_none() {
+        settings.cluster = Some(name.to_string());
+        return Ok(None);
+    }
+    settings.clusters.push(ClusterSettings {
+        name: name.to_string(),
+        prometheus: None,
+        alertmanager: None,
+        kubernetes: None,
+        loki: None,
+    });
+    Ok(Some(settings.clusters.len() - 1))
+}
+
+fn with_slot<T>(
+    settings: &mut Settings,
+    at: Option<usize>,
+    f: impl FnOnce(&mut ClusterSettings) -> Res<T>,
+) -> Res<T> {
+    match at {
+        Some(i) => f(&mut settings.clusters[i]),
+        None => {
+            let mut c = top(settings);
+            let out = f(&mut c)?;
+            settings.prometheus = c.prometheus;
+            settings.alertmanager = c.alertmanager;
+            settings.kubernetes = c.kubernetes;
+            settings.loki = c.loki;
+            Ok(out)
+        }
+    }
+}
+
 /// Checks a connection and writes it into `settings` (replacing the one of
-/// its kind).
+/// its kind in its cluster).
 pub fn put(settings: &mut Settings, spec: &ConnectionSpec) -> Res<()> {
-    match spec.kind {
+    let conn = match spec.kind {
         ConnectionKind::Prometheus | ConnectionKind::Alertmanager | ConnectionKind::Loki => {
             let url = spec.url.trim();
             let parsed = url::Url::parse(url)
@@ -117,47 +186,63 @@ pub fn put(settings: &mut Settings, spec: &ConnectionSpec) -> Res<()> {
             if let Some(name) = opt_text(&spec.token_name) {
                 sentinel_secrets::check_name(&name).map_err(|e| invalid(e.to_string()))?;
             }
-            let c = Connection {
+            Some(Connection {
                 url: url.to_string(),
                 token_keyring: opt_text(&spec.token_name),
                 ca_file: opt_path(&spec.ca_file),
                 insecure_skip_verify: spec.insecure_skip_verify,
-            };
-            if spec.kind == ConnectionKind::Prometheus {
-                settings.prometheus = Some(c);
-            } else if spec.kind == ConnectionKind::Loki {
-                settings.loki = Some(c);
-            } else {
-                if settings.prometheus.is_none() {
+            })
+        }
+        ConnectionKind::Kubernetes => None,
+    };
+    if spec.cluster.trim().chars().any(|c| c.is_control()) || spec.cluster.len() > 100 {
+        return Err(invalid(
+            "a cluster name is up to 100 characters, none of them control characters",
+        ));
+    }
+    let at = slot(settings, &spec.cluster, true)?;
+    with_slot(settings, at, |c| {
+        match spec.kind {
+            ConnectionKind::Prometheus => c.prometheus = conn,
+            ConnectionKind::Loki => c.loki = conn,
+            ConnectionKind::Alertmanager => {
+                if c.prometheus.is_none() {
                     return Err(invalid(
                         "add the Prometheus first: the alert feed sits beside its data",
                     ));
                 }
-                settings.alertmanager = Some(c);
+                c.alertmanager = conn;
+            }
+            ConnectionKind::Kubernetes => {
+                c.kubernetes = Some(KubeSettings {
+                    context: opt_text(&spec.context),
+                    kubeconfig: opt_path(&spec.kubeconfig),
+                    discover_prometheus: spec.discover_prometheus,
+                });
             }
         }
-        ConnectionKind::Kubernetes => {
-            settings.kubernetes = Some(KubeSettings {
-                context: opt_text(&spec.context),
-                kubeconfig: opt_path(&spec.kubeconfig),
-                discover_prometheus: spec.discover_prometheus,
-            });
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
-pub fn remove(settings: &mut Settings, kind: ConnectionKind) {
-    match kind {
-        ConnectionKind::Prometheus => {
-            settings.prometheus = None;
-            // Sentinel reads Alertmanager only beside a Prometheus.
-            settings.alertmanager = None;
+pub fn remove(settings: &mut Settings, cluster: &str, kind: ConnectionKind) -> Res<()> {
+    let at = slot(settings, cluster, false)?;
+    with_slot(settings, at, |c| {
+        match kind {
+            ConnectionKind::Prometheus => {
+                c.prometheus = None;
+                // Sentinel reads Alertmanager only beside a Prometheus.
+                c.alertmanager = None;
+            }
+            ConnectionKind::Alertmanager => c.alertmanager = None,
+            ConnectionKind::Kubernetes => c.kubernetes = None,
+            ConnectionKind::Loki => c.loki = None,
         }
-        ConnectionKind::Alertmanager => settings.alertmanager = None,
-        ConnectionKind::Kubernetes => settings.kubernetes = None,
-        ConnectionKind::Loki => settings.loki = None,
-    }
+        Ok(())
+    })?;
+    // A cluster with nothing left goes.
+    settings.clusters.retain(|c| !c.is_empty());
+    Ok(())
 }
 
 /// Writes the settings next to the old file and renames it into place, so
@@ -193,7 +278,7 @@ fn credential(keys: &Keys, name: Option<&str>) -> CredentialState {
 /// What [`list`] reads, taken from the state without waiting.
 pub struct Listing {
     settings: Settings,
-    snap: std::sync::Arc<sentinel_runtime::Snapshot>,
+    snaps: Vec<(String, std::sync::Arc<sentinel_runtime::Snapshot>)>,
     keys: Keys,
     file: Option<PathBuf>,
 }
@@ -202,7 +287,7 @@ impl Listing {
     pub fn of(state: &AppState) -> Res<Self> {
         Ok(Self {
             settings: state.config.settings()?,
-            snap: state.runtime().snapshot(),
+            snaps: state.fleet().snapshots(),
             keys: state.config.keys.clone(),
             file: state.config.file.clone(),
         })
@@ -213,7 +298,7 @@ impl Listing {
 pub fn list(l: Listing) -> Res<Connections> {
     let Listing {
         settings,
-        snap,
+        snaps,
         keys,
         file,
     } = l;
@@ -221,9 +306,10 @@ pub fn list(l: Listing) -> Res<Connections> {
     let rows = specs(&settings)
         .into_iter()
         .map(|spec| {
-            let sources = snap
-                .sources
+            let sources = snaps
                 .iter()
+                .filter(|(name, _)| *name == spec.cluster)
+                .flat_map(|(_, snap)| snap.sources.iter())
                 .filter(|s| s.kind == spec.kind.as_str())
                 .map(|s| SourceState {
                     name: s.name.clone(),
@@ -241,7 +327,9 @@ pub fn list(l: Listing) -> Res<Connections> {
         })
         .collect::<Vec<_>>();
     Ok(Connections {
-        demo: snap.mode == sentinel_runtime::Mode::Demo,
+        demo: snaps
+            .iter()
+            .all(|(_, s)| s.mode == sentinel_runtime::Mode::Demo),
         rows,
         keyring: KeyringState {
             available: !keys.vault().is_session_only(),
@@ -277,19 +365,20 @@ pub async fn apply(state: &AppState, settings: Settings) -> Res<()> {
     })
     .await
     .map_err(|e| IpcError::new(ErrorKind::Internal, format!("applying failed: {e}")))?;
-    // The old runtime saves its history before the new one opens the file.
-    state
-        .runtime()
-        .shutdown(std::time::Duration::from_secs(10))
-        .await;
-    let runtime = options.build().await;
-    state.replace(runtime);
+    // The old runtimes save their history before the new ones open the files.
+    for (_, rt) in &state.fleet().clusters {
+        rt.shutdown(std::time::Duration::from_secs(10)).await;
+    }
+    let clusters = options.build_all().await;
+    state.replace(clusters);
     tracing::info!("connections applied");
     Ok(())
 }
 
 /// Tries a connection without saving it.
-pub async fn test(state: &AppState, spec: ConnectionSpec) -> Res<TestReport> {
+pub async fn test(state: &AppState, mut spec: ConnectionSpec) -> Res<TestReport> {
+    // Tried on its own, whatever cluster it is for.
+    spec.cluster.clear();
     let mut probe = Settings::default();
     if spec.kind == ConnectionKind::Alertmanager {
         // `put` wants a Prometheus beside an Alertmanager; any will do here.
@@ -468,8 +557,58 @@ mod tests {
                 .contains("is not valid")
         );
 
-        remove(&mut s, ConnectionKind::Prometheus);
+        remove(&mut s, "", ConnectionKind::Prometheus).unwrap();
         assert_eq!(specs(&s).len(), 1, "its Alertmanager goes with it");
+    }
+
+    #[test]
+    fn connections_of_several_clusters_live_side_by_side() {
+        let mut s = Settings::default();
+        let prom = |cluster: &str, url: &str| ConnectionSpec {
+            cluster: cluster.into(),
+            url: url.into(),
+            ..ConnectionSpec::new(ConnectionKind::Prometheus)
+        };
+        // The first named connection names the first cluster.
+        put(&mut s, &prom("eu", "http://eu:9090")).unwrap();
+        assert_eq!(s.cluster_name(), "eu");
+        put(&mut s, &prom("us", "http://us:9090")).unwrap();
+        put(
+            &mut s,
+            &ConnectionSpec {
+                cluster: "us".into(),
+                context: Some("us-1".into()),
+                ..ConnectionSpec::new(ConnectionKind::Kubernetes)
+            },
+        )
+        .unwrap();
+        let all = specs(&s);
+        let seen: Vec<(&str, ConnectionKind)> =
+            all.iter().map(|c| (c.cluster.as_str(), c.kind)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("eu", ConnectionKind::Prometheus),
+                ("us", ConnectionKind::Prometheus),
+                ("us", ConnectionKind::Kubernetes)
+            ]
+        );
+        // Replacing keeps one per kind and cluster.
+        put(&mut s, &prom("us", "http://us2:9090")).unwrap();
+        assert_eq!(
+            s.clusters[0].prometheus.as_ref().unwrap().url,
+            "http://us2:9090"
+        );
+        assert_eq!(s.prometheus.as_ref().unwrap().url, "http://eu:9090");
+        // The settings say it back after a save and load.
+        let text = toml::to_string_pretty(&s).unwrap();
+        let again: Settings = toml::from_str(&text).unwrap();
+        assert_eq!(again, s);
+        // A cluster whose last connection goes, goes.
+        remove(&mut s, "us", ConnectionKind::Prometheus).unwrap();
+        remove(&mut s, "us", ConnectionKind::Kubernetes).unwrap();
+        assert!(s.clusters.is_empty());
+        assert!(remove(&mut s, "nowhere", ConnectionKind::Loki).is_err());
     }
 
     #[test]
@@ -494,7 +633,7 @@ mod tests {
         // A directory where the temp file goes: the save fails, the file stays.
         std::fs::create_dir_all(path.with_extension("toml.saving")).unwrap();
         let mut t = s.clone();
-        remove(&mut t, ConnectionKind::Prometheus);
+        remove(&mut t, "", ConnectionKind::Prometheus).unwrap();
         let err = write(&path, &t).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unavailable);
         assert_eq!(crate::settings::load(&path).settings, s);

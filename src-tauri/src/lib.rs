@@ -42,7 +42,7 @@ pub fn build_app<R: tauri::Runtime>(
             config.history = backend.history.clone();
             config.reports = backend.reports.clone();
             config.args = backend.args.clone();
-            let mut state = AppState::new(backend.start(), reports);
+            let mut state = AppState::with_fleet(backend.start(), reports);
             state.narrative = narrative;
             state.config = config;
             state
@@ -63,6 +63,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::get_pod_logs,
             commands::pause_notifications,
             commands::subscribe,
+            commands::select_cluster,
+            commands::get_everywhere,
             connection_commands::list_connections,
             connection_commands::save_connection,
             connection_commands::remove_connection,
@@ -155,9 +157,11 @@ pub fn run() {
                 // Save what the history writer holds before the process ends.
                 if let tauri::RunEvent::Exit = event {
                     let state = app.state::<AppState>();
-                    tauri::async_runtime::block_on(
-                        state.runtime().shutdown(std::time::Duration::from_secs(10)),
-                    );
+                    tauri::async_runtime::block_on(async {
+                        for (_, rt) in &state.fleet().clusters {
+                            rt.shutdown(std::time::Duration::from_secs(10)).await;
+                        }
+                    });
                 }
             })
         });

@@ -33,6 +33,35 @@ pub struct Settings {
     pub notifications: crate::notify_settings::NotificationSettings,
     /// Rule files added to the default pack (Sentinel's or Prometheus' format).
     pub rules: crate::rules_settings::RulesSettings,
+    /// The name of the cluster the connections above watch (default:
+    /// `default`, or `demo` for the demo cluster).
+    pub cluster: Option<String>,
+    /// More clusters, watched at the same time.
+    pub clusters: Vec<ClusterSettings>,
+}
+
+/// Another cluster: its own connections, under its own name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    pub name: String,
+    #[serde(default)]
+    pub prometheus: Option<Connection>,
+    #[serde(default)]
+    pub alertmanager: Option<Connection>,
+    #[serde(default)]
+    pub kubernetes: Option<KubeSettings>,
+    #[serde(default)]
+    pub loki: Option<Connection>,
+}
+
+impl ClusterSettings {
+    pub fn is_empty(&self) -> bool {
+        self.prometheus.is_none()
+            && self.alertmanager.is_none()
+            && self.kubernetes.is_none()
+            && self.loki.is_none()
+    }
 }
 
 /// The language model behind the narrative: a local server (llama.cpp,
@@ -121,6 +150,8 @@ impl Default for Settings {
             narrative: None,
             notifications: Default::default(),
             rules: Default::default(),
+            cluster: None,
+            clusters: Vec::new(),
         }
     }
 }
@@ -143,6 +174,34 @@ impl Settings {
             }
         }
         self
+    }
+
+    /// Whether the top-level connections name anything (else: the demo).
+    pub fn has_connections(&self) -> bool {
+        self.prometheus.is_some() || self.kubernetes.is_some()
+    }
+
+    /// The top-level cluster's name.
+    pub fn cluster_name(&self) -> String {
+        match &self.cluster {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ if self.has_connections() => "default".into(),
+            _ => "demo".into(),
+        }
+    }
+
+    /// These settings with `c`'s connections in place of the top-level ones
+    /// (rules, notifications and the rest are shared).
+    pub fn for_cluster(&self, c: &ClusterSettings) -> Settings {
+        Settings {
+            prometheus: c.prometheus.clone(),
+            alertmanager: c.alertmanager.clone(),
+            kubernetes: c.kubernetes.clone(),
+            loki: c.loki.clone(),
+            cluster: Some(c.name.clone()),
+            clusters: Vec::new(),
+            ..self.clone()
+        }
     }
 
     pub fn demo_config(&self) -> DemoConfig {

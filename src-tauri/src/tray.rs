@@ -166,6 +166,17 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
 /// Shows the window on an incident's page.
 pub fn open_incident<R: Runtime>(app: &AppHandle<R>, id: &str) {
     show_main(app);
+    // The incident may be another cluster's: show that cluster first.
+    let state = app.state::<AppState>();
+    let owner = state
+        .fleet()
+        .snapshots()
+        .into_iter()
+        .find(|(_, s)| s.incidents.iter().any(|i| i.id == id))
+        .map(|(name, _)| name);
+    if let Some(name) = owner {
+        state.select(&name);
+    }
     if let Err(e) = app.emit(OPEN_INCIDENT, id) {
         tracing::warn!(incident = %id, error = %e, "cannot open the incident in the window");
     }

@@ -23,18 +23,38 @@ pub fn spawn<R: Runtime>(
     tauri::async_runtime::spawn(async move {
         let mut level = TrayLevel::Ok;
         let mut first_data = true;
-        let mut last_seq = 0;
+        // Per runtime (a cluster's runtime is new after the settings are applied).
+        let mut last_seq: std::collections::HashMap<usize, u64> = Default::default();
         let mut menu_key: Option<MenuKey> = None;
-        while follow.changed().await {
-            let snap = follow.latest();
-            if first_data && snap.data_at.is_some() {
+        loop {
+            // The cluster on screen wakes this at once; the others are
+            // looked at every second.
+            let alive = tokio::select! {
+                c = follow.changed() => c,
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => true,
+            };
+            if !alive {
+                break;
+            }
+            let fleet = follow.fleet();
+            let snaps: Vec<(usize, std::sync::Arc<sentinel_runtime::Snapshot>)> = fleet
+                .clusters
+                .iter()
+                .map(|(_, rt)| (std::sync::Arc::as_ptr(rt) as usize, rt.snapshot()))
+                .collect();
+            if first_data && snaps.iter().any(|(_, s)| s.data_at.is_some()) {
                 first_data = false;
                 tracing::info!(
                     elapsed_ms = launched.elapsed().as_millis() as u64,
                     "first live data"
                 );
             }
-            let now_level = sentinel_service::tray_level(&snap);
+            // The worst of every cluster.
+            let now_level = snaps
+                .iter()
+                .map(|(_, s)| sentinel_service::tray_level(s))
+                .max()
+                .unwrap_or(TrayLevel::Ok);
             if now_level != level {
                 level = now_level;
                 tracing::info!(level = ?level, "tray level changed");
@@ -48,10 +68,19 @@ pub fn spawn<R: Runtime>(
                 .map(|g| g.is_some_and(|t| t > SystemClock.now()))
                 .unwrap_or(false);
             // The menu is rebuilt only when what it shows changed.
-            let active = sentinel_service::active_incidents(&snap, tray::MENU_INCIDENTS);
-            let stale = snap
-                .sources
+            let mut active: Vec<IncidentRow> = snaps
                 .iter()
+                .flat_map(|(_, s)| sentinel_service::active_incidents(s, tray::MENU_INCIDENTS))
+                .collect();
+            active.sort_by(|a, b| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then(b.updated_at.cmp(&a.updated_at))
+            });
+            active.truncate(tray::MENU_INCIDENTS);
+            let stale = snaps
+                .iter()
+                .flat_map(|(_, s)| s.sources.iter())
                 .filter(|s| {
                     matches!(
                         s.health,
@@ -71,38 +100,46 @@ pub fn spawn<R: Runtime>(
                 }
                 menu_key = Some(key);
             }
-            let fresh: Vec<&Sent> = snap
-                .notifications
-                .iter()
-                .filter(|n| n.seq > last_seq)
-                .collect();
-            if let Some(n) = snap.notifications.last() {
-                last_seq = last_seq.max(n.seq);
-            }
-            if is_paused {
-                continue;
-            }
-            for n in fresh {
-                if let Err(e) = app
-                    .notification()
-                    .builder()
-                    .title(&n.notification.title)
-                    .body(&n.notification.body)
-                    .extra(INCIDENT_KEY, &n.notification.incident)
-                    .show()
-                {
-                    tracing::warn!(error = %e, "cannot show a notification");
-                } else {
-                    tracing::info!(
-                        incident = %n.notification.incident,
-                        group = %n.notification.group,
-                        covers = n.notification.covers,
-                        "notification shown"
-                    );
+            last_seq.retain(|id, _| snaps.iter().any(|(s, _)| s == id));
+            for (id, snap) in &snaps {
+                let seen = last_seq.entry(*id).or_insert(0);
+                let fresh: Vec<&Sent> = snap
+                    .notifications
+                    .iter()
+                    .filter(|n| n.seq > *seen)
+                    .collect();
+                if let Some(n) = snap.notifications.last() {
+                    *seen = (*seen).max(n.seq);
+                }
+                if is_paused {
+                    continue;
+                }
+                for n in fresh {
+                    show(&app, n);
                 }
             }
         }
     });
+}
+
+fn show<R: Runtime>(app: &AppHandle<R>, n: &Sent) {
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(&n.notification.title)
+        .body(&n.notification.body)
+        .extra(INCIDENT_KEY, &n.notification.incident)
+        .show()
+    {
+        tracing::warn!(error = %e, "cannot show a notification");
+    } else {
+        tracing::info!(
+            incident = %n.notification.incident,
+            group = %n.notification.group,
+            covers = n.notification.covers,
+            "notification shown"
+        );
+    }
 }
 
 /// The payload key naming the incident a notification is about.

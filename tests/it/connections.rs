@@ -187,6 +187,7 @@ fn connections_are_tested_saved_applied_and_removed() {
     let c = call::<RemoveConnection>(
         &w,
         &KindRef {
+            cluster: String::new(),
             kind: ConnectionKind::Prometheus,
         },
         &mut seen,
@@ -197,7 +198,14 @@ fn connections_are_tested_saved_applied_and_removed() {
 
     // A Loki beside the demo cluster: the pod drawer's logs come from it.
     let loki = tauri::async_runtime::block_on(crate::fakeloki::FakeLoki::start(PLANTED));
-    let pod = state.runtime().snapshot().pods[0].pod.clone();
+    let pod = wait("the demo's pods", || {
+        state
+            .runtime()
+            .snapshot()
+            .pods
+            .first()
+            .map(|v| v.pod.clone())
+    });
     let ns_now = i128::from(sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock).millis())
         * 1_000_000;
     loki.add(ns_now - 1_000_000_000, &pod.name, "GET /healthz 200");
@@ -230,6 +238,7 @@ fn connections_are_tested_saved_applied_and_removed() {
     call::<RemoveConnection>(
         &w,
         &KindRef {
+            cluster: String::new(),
             kind: ConnectionKind::Loki,
         },
         &mut seen,
@@ -247,4 +256,160 @@ fn connections_are_tested_saved_applied_and_removed() {
     assert!(!gone.stored);
     assert!(!seen.contains(PLANTED), "no answer carries the secret");
     tauri::async_runtime::block_on(state.runtime().shutdown(StdDuration::from_secs(5)));
+}
+
+/// Two clusters at once: the real Prometheus of scripts/stack.sh as `lab`,
+/// a (fake) Kubernetes API with a crash-looping pod as `lab2`. The
+/// dashboard shows one and names it, lists both, switches on request, and
+/// the merged view shows what is broken in each, with its cluster.
+#[test]
+fn two_clusters_at_once_and_what_is_broken_everywhere() {
+    let stack = Stack::shared();
+    let dir = crate::support::tempdir("two-clusters");
+    let tokio_rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = tokio_rt.block_on(crate::fakekube::FakeKube::start("t0ken"));
+    fake.put(crate::kube::NODES, crate::kube::node("worker-1"));
+    fake.put(
+        crate::kube::PODS,
+        crate::kube::pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),
+    );
+    let mut crashing = crate::kube::pod("checkout-6f7c9d-b", "worker-1", "shop/checkout:2.8.0");
+    crashing["status"]["containerStatuses"][0]["ready"] = json!(false);
+    crashing["status"]["containerStatuses"][0]["restartCount"] = json!(5);
+    crashing["status"]["containerStatuses"][0]["state"] =
+        json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    fake.put(crate::kube::PODS, crashing);
+
+    let mut settings = Settings {
+        poll_interval_ms: 1000,
+        ..Settings::default()
+    };
+    settings.cluster = Some("lab".into());
+    settings.prometheus = Some(sentinel_app::settings::Connection {
+        url: stack.prometheus.clone(),
+        token_keyring: None,
+        ca_file: None,
+        insecure_skip_verify: false,
+    });
+    settings
+        .clusters
+        .push(sentinel_app::settings::ClusterSettings {
+            name: "lab2".into(),
+            prometheus: None,
+            alertmanager: None,
+            kubernetes: Some(sentinel_app::settings::KubeSettings {
+                context: None,
+                kubeconfig: Some(fake.kubeconfig(&dir)),
+                discover_prometheus: false,
+            }),
+            loki: None,
+        });
+    let keys = Keys::session_only();
+    let mut backend = BackendOptions::from_settings(
+        &settings,
+        &keys,
+        None,
+        Some(dir.join("reports")),
+        Vec::new(),
+    );
+    backend.settings = Some((dir.join("settings.toml"), settings));
+    let app = build_app(mock_builder(), backend)
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    let state = app.state::<AppState>();
+    let mut seen = String::new();
+
+    // Both clusters have data.
+    wait("both clusters", || {
+        let fleet = state.fleet();
+        fleet
+            .snapshots()
+            .iter()
+            .all(|(_, s)| !s.pods.is_empty())
+            .then_some(())
+    });
+    let o = call::<sentinel_protocol::GetOverview>(&w, &NoArgs {}, &mut seen).unwrap();
+    assert_eq!(o.cluster, "lab");
+    let names: Vec<&str> = o.clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["lab", "lab2"]);
+    let lab2 = &o.clusters[1];
+    assert_eq!((lab2.pods_total, lab2.pods_unhealthy), (2, 1));
+
+    // The dashboard switches to lab2, and its pods are lab2's.
+    let o = call::<sentinel_protocol::SelectCluster>(
+        &w,
+        &sentinel_protocol::ClusterRef {
+            name: "lab2".into(),
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert_eq!(o.cluster, "lab2");
+    assert_eq!(o.pods_total, 2);
+    let page = call::<sentinel_protocol::ListPods>(
+        &w,
+        &sentinel_protocol::PodQuery {
+            limit: 10,
+            ..sentinel_protocol::PodQuery::default()
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert!(
+        page.rows
+            .iter()
+            .all(|r| r.name.starts_with("checkout-6f7c9d"))
+    );
+    let err = call::<sentinel_protocol::SelectCluster>(
+        &w,
+        &sentinel_protocol::ClusterRef {
+            name: "nowhere".into(),
+        },
+        &mut seen,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, sentinel_protocol::ErrorKind::NotFound);
+
+    // Broken everywhere: lab2's crash loop with its cluster, and every
+    // entry names one of the two clusters.
+    let e = call::<sentinel_protocol::GetEverywhere>(&w, &NoArgs {}, &mut seen).unwrap();
+    assert_eq!(e.clusters.len(), 2);
+    assert!(
+        e.pods
+            .iter()
+            .any(|p| p.cluster == "lab2" && p.pod.name == "checkout-6f7c9d-b"),
+        "{:?}",
+        e.pods
+    );
+    assert!(!e.pods.iter().any(|p| p.pod.name == "checkout-6f7c9d-a"));
+    assert!(
+        e.pods
+            .iter()
+            .map(|p| p.cluster.as_str())
+            .chain(e.alerts.iter().map(|a| a.cluster.as_str()))
+            .all(|c| c == "lab" || c == "lab2")
+    );
+
+    // The connections page lists each cluster's connections and sources.
+    let c = call::<ListConnections>(&w, &NoArgs {}, &mut seen).unwrap();
+    let rows: Vec<(&str, ConnectionKind)> = c
+        .rows
+        .iter()
+        .map(|r| (r.spec.cluster.as_str(), r.spec.kind))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("lab", ConnectionKind::Prometheus),
+            ("lab2", ConnectionKind::Kubernetes)
+        ]
+    );
+    assert!(c.rows[1].sources[0].name.starts_with("kubernetes"));
+    for (_, rt) in &state.fleet().clusters {
+        tauri::async_runtime::block_on(rt.shutdown(StdDuration::from_secs(5)));
+    }
+    drop(tokio_rt);
 }

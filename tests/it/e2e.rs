@@ -543,6 +543,22 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     click(&c, Locator::Css("#case-close")).await;
     click(&c, Locator::Css("#tab-dashboard")).await;
 
+    // Broken everywhere: the one (demo) cluster at a glance, its unhealthy
+    // pods and firing alerts, each naming the cluster.
+    click(&c, Locator::Css("#tab-everywhere")).await;
+    eventually(10, "the everywhere page", || async {
+        count(&c, "#cluster-cards .cluster-card").await == 1
+            && count(&c, "#everywhere-alerts tbody tr").await >= 1
+    })
+    .await;
+    assert!(text(&c, "#cluster-cards").await.contains("demo"));
+    assert!(
+        text(&c, "#everywhere-alerts tbody tr")
+            .await
+            .starts_with("demo")
+    );
+    save(&c, &dir, "everywhere.png").await;
+
     // Connections: add the real Prometheus of scripts/stack.sh, test it,
     // save and apply (the app goes live on it), then remove it (demo again).
     let stack = tokio::task::spawn_blocking(crate::stack::Stack::shared)
@@ -583,6 +599,10 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     })
     .await;
     click(&c, Locator::Css("#tab-connections")).await;
+    eventually(10, "the connection rows", || async {
+        count(&c, "tr.conn-row[data-kind=prometheus] .conn-remove").await == 1
+    })
+    .await;
     click(
         &c,
         Locator::Css("tr.conn-row[data-kind=prometheus] .conn-remove"),

@@ -8,8 +8,8 @@ use sentinel_protocol::{
 };
 
 use crate::components::{
-    AlertFeed, Cards, ChartGrid, ConnectionsPage, IncidentsPage, NodeStrip, PodDetailPanel,
-    PodsTable, StatusBar, WhyPanel,
+    AlertFeed, Cards, ChartGrid, ConnectionsPage, EverywherePage, IncidentsPage, NodeStrip,
+    PodDetailPanel, PodsTable, StatusBar, WhyPanel,
 };
 use crate::ipc;
 
@@ -19,6 +19,7 @@ pub enum Page {
     Dashboard,
     Incidents,
     Connections,
+    Everywhere,
 }
 
 /// Shared state of the page, handed to components by context.
@@ -126,9 +127,31 @@ pub fn App() -> impl IntoView {
                         "Incidents"
                         <span class="badge" id="incident-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.active_incidents).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
                     </button>
+                    <button id="tab-everywhere" class:active=move || ui.page.get() == Page::Everywhere
+                        on:click=move |_| ui.page.set(Page::Everywhere)>
+                        "Everywhere"
+                        <span class="badge" id="everywhere-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.clusters.iter().map(|c| c.pods_unhealthy).sum::<usize>()).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
+                    </button>
                     <button id="tab-connections" class:active=move || ui.page.get() == Page::Connections
                         on:click=move |_| ui.page.set(Page::Connections)>"Connections"</button>
                 </nav>
+                <Show when=move || ui.overview.with(|o| o.as_ref().is_some_and(|o| o.clusters.len() > 1))>
+                    <select id="cluster-select" title="The cluster the dashboard shows"
+                        on:change=move |ev| crate::components::show_cluster(ui, event_target_value(&ev), || {})>
+                        {move || ui.overview.with(|o| o.as_ref().map(|o| {
+                            o.clusters.iter().map(|c| {
+                                let mark = match c.level {
+                                    sentinel_protocol::TrayLevel::Ok => "●",
+                                    sentinel_protocol::TrayLevel::Warning => "▲",
+                                    sentinel_protocol::TrayLevel::Critical => "■",
+                                    sentinel_protocol::TrayLevel::Stale => "○",
+                                };
+                                let selected = c.name == o.cluster;
+                                view! { <option value=c.name.clone() selected=selected>{format!("{mark} {}", c.name)}</option> }
+                            }).collect_view()
+                        }))}
+                    </select>
+                </Show>
                 <Show when=move || ui.error.get().is_some()>
                     <div class="banner error" on:click=move |_| ui.error.set(None)>
                         {move || ui.error.get().unwrap_or_default()}
@@ -139,12 +162,16 @@ pub fn App() -> impl IntoView {
             <Show when=move || ui.page.get() == Page::Connections>
                 <main class="grid"><ConnectionsPage/></main>
             </Show>
+            <Show when=move || ui.page.get() == Page::Everywhere>
+                <main class="grid"><EverywherePage/></main>
+            </Show>
             <Show
-                when=move || ui.page.get() != Page::Connections && ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
-                fallback=move || (ui.page.get() != Page::Connections).then(|| view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> })
+                when=move || !off_dashboard(ui.page.get()) && ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
+                fallback=move || (!off_dashboard(ui.page.get())).then(|| view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> })
             >
                 <Show when=move || ui.page.get() == Page::Dashboard fallback=|| view! { <main class="grid incidents-main"><IncidentsPage/></main> }>
                     <main class="grid">
+                        <h2 class="cluster-title" id="cluster-title">{move || cluster_name(&ui)}</h2>
                         <Cards/>
                         <ChartGrid/>
                         <NodeStrip/>
@@ -160,6 +187,18 @@ pub fn App() -> impl IntoView {
             <StatusBar/>
         </div>
     }
+}
+
+/// Pages that do not wait for the cluster's data.
+fn off_dashboard(p: Page) -> bool {
+    matches!(p, Page::Connections | Page::Everywhere)
+}
+
+/// The cluster the dashboard shows.
+pub fn cluster_name(ui: &Ui) -> String {
+    ui.overview
+        .with(|o| o.as_ref().map(|o| o.cluster.clone()))
+        .unwrap_or_default()
 }
 
 /// What the first screen says until data arrives: in live mode, which source

@@ -46,6 +46,9 @@ impl ConnectionKind {
 /// One connection as the settings hold it: names and paths, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionSpec {
+    /// The cluster it belongs to (empty: the first one).
+    #[serde(default)]
+    pub cluster: String,
     pub kind: ConnectionKind,
     /// Base URL (Prometheus, Alertmanager).
     #[serde(default)]
@@ -73,6 +76,7 @@ pub struct ConnectionSpec {
 impl ConnectionSpec {
     pub fn new(kind: ConnectionKind) -> Self {
         Self {
+            cluster: String::new(),
             kind,
             url: String::new(),
             token_name: None,
@@ -153,6 +157,9 @@ pub struct TestReport {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindRef {
+    /// The cluster (empty: the first one).
+    #[serde(default)]
+    pub cluster: String,
     pub kind: ConnectionKind,
 }
 

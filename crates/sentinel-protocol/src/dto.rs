@@ -182,6 +182,12 @@ pub struct Overview {
     pub active_incidents: usize,
     pub pods_total: usize,
     pub namespaces: Vec<String>,
+    /// The cluster this overview is of.
+    #[serde(default)]
+    pub cluster: String,
+    /// Every cluster the app watches (one unless several are configured).
+    #[serde(default)]
+    pub clusters: Vec<crate::fleet::ClusterSummary>,
 }
 
 /// How many alerts an overview carries; the rest come through [`crate::ListAlerts`].

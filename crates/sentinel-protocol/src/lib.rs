@@ -6,11 +6,13 @@
 mod connections;
 mod dto;
 mod error;
+mod fleet;
 mod incident;
 
 pub use connections::*;
 pub use dto::*;
 pub use error::{ErrorKind, IpcError};
+pub use fleet::*;
 pub use incident::*;
 pub use sentinel_model as model;
 
@@ -84,6 +86,10 @@ commands! {
     SetCredential = "set_credential" (NewCredential) -> CredentialStatus;
     /// Delete a credential.
     DeleteCredential = "delete_credential" (CredentialRef) -> CredentialStatus;
+    /// Show this cluster on the dashboard (the stream follows it).
+    SelectCluster = "select_cluster" (ClusterRef) -> Overview;
+    /// Unhealthy pods and firing alerts across every cluster.
+    GetEverywhere = "get_everywhere" (NoArgs) -> Everywhere;
     /// Starts streaming [`Update`]s to the channel given with the call.
     Subscribe = "subscribe" (NoArgs) -> ();
 }

@@ -5,6 +5,7 @@
 
 mod case;
 mod connections;
+mod fleet;
 mod incidents;
 mod narrative;
 mod overview;
@@ -14,6 +15,7 @@ mod why;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
+pub use fleet::{EVERYWHERE_LIMIT, cluster_summary, everywhere, unhealthy};
 pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,

@@ -160,6 +160,9 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
         active_incidents: s.incidents.iter().filter(|i| i.state.is_active()).count(),
         pods_total: s.pods.len(),
         namespaces,
+        // The shell names the cluster and lists the others.
+        cluster: String::new(),
+        clusters: Vec::new(),
     }
 }
 

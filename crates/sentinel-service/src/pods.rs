@@ -12,7 +12,7 @@ use sentinel_runtime::{Runtime, Snapshot};
 
 use crate::ipc_error;
 
-fn row(v: &PodView) -> PodRow {
+pub(crate) fn row(v: &PodView) -> PodRow {
     let p = &v.pod;
     PodRow {
         namespace: p.namespace.clone(),

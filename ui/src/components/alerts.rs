@@ -79,7 +79,7 @@ pub fn AlertFeed() -> impl IntoView {
     view! {
         <div class="panel alerts" id="alerts">
             <div class="panel-head">
-                <h2>"Alerts"</h2>
+                <h2>"Alerts"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
                 <span class="count">{move || ui.overview.with(|o| o.as_ref().map(|o| o.alerts_total.to_string()).unwrap_or_default())}</span>
                 <div class="seg">
                     {filter_button("All", None)}

@@ -55,19 +55,26 @@ fn health(h: Health) -> (&'static str, &'static str) {
 /// One row, keyed by kind: the buttons stay put while the health cell
 /// follows the polls.
 fn row_view(
-    kind: ConnectionKind,
+    key: (String, ConnectionKind),
     data: RwSignal<Option<Connections>>,
     now_ms: Signal<i64>,
     edit: impl Fn(ConnectionSpec) + Copy + 'static,
     test: impl Fn(ConnectionSpec) + Copy + 'static,
-    remove: impl Fn(ConnectionKind) + Copy + 'static,
+    remove: impl Fn(String, ConnectionKind) + Copy + 'static,
 ) -> impl IntoView {
-    let row = move || {
+    let (cluster, kind) = key;
+    let find = cluster.clone();
+    let row = Signal::derive(move || {
         data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.rows.iter().find(|r| r.spec.kind == kind).cloned())
+            d.as_ref().and_then(|d| {
+                d.rows
+                    .iter()
+                    .find(|r| r.spec.kind == kind && r.spec.cluster == find)
+                    .cloned()
+            })
         })
-    };
+    });
+    let row = move || row.get();
     let sources = move || {
         let Some(row) = row() else {
             return view! { <span></span> }.into_any();
@@ -106,8 +113,10 @@ fn row_view(
             .into_any()
     };
     let spec = move || row().map(|r| r.spec);
+    let gone = cluster.clone();
     view! {
-        <tr class="conn-row" data-kind=kind.as_str()>
+        <tr class="conn-row" data-kind=kind.as_str() data-cluster=cluster.clone()>
+            <td class="conn-cluster">{cluster.clone()}</td>
             <td>{kind.title()}</td>
             <td class="conn-target">{move || spec().map(|s| target(&s))}</td>
             <td class="conn-credential">{move || row().map(|r| credential(&r.credential, &r.spec))}</td>
@@ -115,7 +124,7 @@ fn row_view(
             <td class="conn-actions">
                 <button class="conn-edit" on:click=move |_| if let Some(s) = spec() { edit(s) }>"Edit"</button>
                 <button class="conn-test-row" on:click=move |_| if let Some(s) = spec() { test(s) }>"Test"</button>
-                <button class="conn-remove" on:click=move |_| remove(kind)>"Remove"</button>
+                <button class="conn-remove" on:click=move |_| remove(gone.clone(), kind)>"Remove"</button>
             </td>
         </tr>
     }
@@ -191,10 +200,10 @@ pub fn ConnectionsPage() -> impl IntoView {
         secret.set(String::new());
         form.set(Some(spec));
     };
-    let remove = move |kind: ConnectionKind| {
+    let remove = move |cluster: String, kind: ConnectionKind| {
         busy.set(true);
         spawn_local(async move {
-            match ipc::call::<RemoveConnection>(&KindRef { kind }).await {
+            match ipc::call::<RemoveConnection>(&KindRef { cluster, kind }).await {
                 Ok(c) => {
                     data.set(Some(c));
                     form.set(None);
@@ -299,7 +308,12 @@ pub fn ConnectionsPage() -> impl IntoView {
     let kinds = Memo::new(move |_| {
         data.with(|d| {
             d.as_ref()
-                .map(|d| d.rows.iter().map(|r| r.spec.kind).collect::<Vec<_>>())
+                .map(|d| {
+                    d.rows
+                        .iter()
+                        .map(|r| (r.spec.cluster.clone(), r.spec.kind))
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         })
     });
@@ -308,16 +322,10 @@ pub fn ConnectionsPage() -> impl IntoView {
             .with(|o| o.as_ref().map(|o| o.at.millis()))
             .unwrap_or(0)
     });
+    // Into the first cluster, unless another name is typed in the form.
     let add_buttons = move || {
-        let have: Vec<ConnectionKind> = data.with(|d| {
-            d.as_ref()
-                .map(|d| d.rows.iter().map(|r| r.spec.kind).collect())
-                .unwrap_or_default()
-        });
         ConnectionKind::ALL
             .into_iter()
-            .filter(|k| !have.contains(k))
-            .filter(|k| *k != ConnectionKind::Alertmanager || have.contains(&ConnectionKind::Prometheus))
             .map(|k| {
                 let id = format!("add-{}", k.as_str());
                 view! { <button id=id on:click=move |_| edit(ConnectionSpec::new(k))>{format!("Add {}", k.title())}</button> }
@@ -345,10 +353,10 @@ pub fn ConnectionsPage() -> impl IntoView {
                 }
             })}
             <table class="conn-table" id="conn-table">
-                <thead><tr><th>"Kind"</th><th>"Where"</th><th>"Credential"</th><th>"Health"</th><th></th></tr></thead>
+                <thead><tr><th>"Cluster"</th><th>"Kind"</th><th>"Where"</th><th>"Credential"</th><th>"Health"</th><th></th></tr></thead>
                 <tbody>
-                    <For each=move || kinds.get() key=|k| *k let:kind>
-                        {row_view(kind, data, now_ms, edit, run_test, remove)}
+                    <For each=move || kinds.get() key=|k| k.clone() let:key>
+                        {row_view(key, data, now_ms, edit, run_test, remove)}
                     </For>
                 </tbody>
             </table>
@@ -356,6 +364,8 @@ pub fn ConnectionsPage() -> impl IntoView {
             <Show when=move || form.with(Option::is_some)>
                 <div class="conn-form" id="conn-form">
                     <h3>{move || form.with(|f| f.as_ref().map(|f| f.kind.title()).unwrap_or_default())}</h3>
+                    <label>"Cluster "<input id="conn-cluster" placeholder="the first cluster; a new name adds a cluster"
+                        prop:value=move || field(|f| f.cluster.clone()) on:input=set(|f, v| f.cluster = v)/></label>
                     <Show when=move || !kind_is(ConnectionKind::Kubernetes)>
                         <label>"URL "<input id="conn-url" placeholder="https://prometheus.example:9090"
                             prop:value=move || field(|f| f.url.clone()) on:input=set(|f, v| f.url = v)/></label>

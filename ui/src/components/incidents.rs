@@ -124,7 +124,7 @@ pub fn IncidentsPage() -> impl IntoView {
         <section class="incidents-page" id="incidents-page">
             <div class="panel incident-list">
                 <div class="panel-head">
-                    <h2>"Incidents"</h2>
+                    <h2>"Incidents"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
                     <span class="page-info" id="incident-counts">{counts}</span>
                 </div>
                 <div class="filters">

@@ -132,7 +132,7 @@ pub fn PodsTable() -> impl IntoView {
     view! {
         <div class="panel pods" id="pods">
             <div class="panel-head">
-                <h2>"Pods"</h2>
+                <h2>"Pods"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
                 <input
                     id="pod-filter"
                     type="search"
