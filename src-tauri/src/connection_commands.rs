@@ -31,12 +31,7 @@ pub async fn list_connections(state: State<'_, AppState>, args: NoArgs) -> Res<C
 
 #[tauri::command]
 pub async fn save_connection(state: State<'_, AppState>, args: ConnectionSpec) -> Res<Connections> {
-    let mut settings = state
-        .config
-        .settings
-        .lock()
-        .map(|s| s.clone())
-        .map_err(|_| IpcError::new(ErrorKind::Internal, "the settings lock is poisoned"))?;
+    let mut settings = state.config.settings()?;
     connections::put(&mut settings, &args)?;
     connections::apply(&state, settings).await?;
     listing(&state).await
@@ -44,12 +39,7 @@ pub async fn save_connection(state: State<'_, AppState>, args: ConnectionSpec) -
 
 #[tauri::command]
 pub async fn remove_connection(state: State<'_, AppState>, args: KindRef) -> Res<Connections> {
-    let mut settings = state
-        .config
-        .settings
-        .lock()
-        .map(|s| s.clone())
-        .map_err(|_| IpcError::new(ErrorKind::Internal, "the settings lock is poisoned"))?;
+    let mut settings = state.config.settings()?;
     connections::remove(&mut settings, &args.cluster, args.kind)?;
     connections::apply(&state, settings).await?;
     listing(&state).await

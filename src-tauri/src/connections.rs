@@ -47,7 +47,8 @@ impl Config {
         }
     }
 
-    fn settings(&self) -> Res<Settings> {
+    /// The settings as they are now (a copy).
+    pub fn settings(&self) -> Res<Settings> {
         self.settings
             .lock()
             .map(|s| s.clone())

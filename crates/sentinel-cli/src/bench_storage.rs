@@ -28,18 +28,6 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
 /// Every recorded sample, per series in time order.
 async fn samples(store: &Store) -> anyhow::Result<BTreeMap<SeriesKey, Vec<(i64, f64)>>> {
     let mut reader = store.input().await?;
@@ -78,7 +66,13 @@ fn openmetrics(series: &BTreeMap<SeriesKey, Vec<(i64, f64)>>) -> String {
         }
         name.push('}');
         for (t, v) in samples {
-            let _ = writeln!(out, "{name} {} {}.{:03}", value(*v), t / 1000, t % 1000);
+            let _ = writeln!(
+                out,
+                "{name} {} {}.{:03}",
+                sentinel_sim::exposition::fmt_value(*v),
+                t / 1000,
+                t % 1000
+            );
         }
     }
     out.push_str("# EOF\n");

@@ -93,7 +93,8 @@ fn label_name(key: &str) -> String {
     s
 }
 
-pub(crate) fn fmt_value(v: f64) -> String {
+/// A sample value as the text formats write it (`NaN`, `+Inf`, `-Inf`).
+pub fn fmt_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v == f64::INFINITY {
