@@ -55,6 +55,10 @@ struct World {
     logs: BTreeMap<String, Vec<String>>,
     /// Service proxy path → upstream `host:port`.
     proxies: BTreeMap<String, String>,
+    /// Collections that answer only after this long.
+    slow: BTreeMap<String, std::time::Duration>,
+    /// Collections whose lists come back as broken JSON.
+    malformed: HashSet<String>,
 }
 
 pub struct FakeKube {
@@ -111,6 +115,27 @@ impl FakeKube {
             .trim_end_matches('/')
             .to_string();
         self.world.lock().unwrap().proxies.insert(prefix, host);
+    }
+
+    /// Lists (not watches) of `collection` answer after `delay`; zero undoes it.
+    pub fn slow(&self, collection: &str, delay: std::time::Duration) {
+        let mut w = self.world.lock().unwrap();
+        if delay.is_zero() {
+            w.slow.remove(collection);
+        } else {
+            w.slow.insert(collection.into(), delay);
+        }
+    }
+
+    /// Lists of `collection` answer 200 with a body that is not JSON
+    /// (`false` undoes it).
+    pub fn malformed(&self, collection: &str, on: bool) {
+        let mut w = self.world.lock().unwrap();
+        if on {
+            w.malformed.insert(collection.into());
+        } else {
+            w.malformed.remove(collection);
+        }
     }
 
     /// A kubeconfig with one context, `fake`, pointing here.
@@ -474,6 +499,23 @@ async fn serve(
         return reply(&mut stream, 403, &status(403, "Forbidden", &msg)).await;
     }
     if !watch {
+        let (delay, broken) = {
+            let w = world.lock().unwrap();
+            (w.slow.get(&path).copied(), w.malformed.contains(&path))
+        };
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        if broken {
+            let body = b"{\"kind\": \"PodList\", \"items\": [{\"metadata\": ";
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body).await?;
+            return stream.shutdown().await;
+        }
         let body = list(&world.lock().unwrap(), &path, &params, api, kind);
         return reply(&mut stream, 200, &body).await;
     }

@@ -17,6 +17,7 @@ mod history;
 mod incidents;
 mod ipc;
 mod kube;
+mod kube_faults;
 mod kube_proxy;
 mod live;
 mod loki;

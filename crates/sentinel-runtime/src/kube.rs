@@ -22,6 +22,11 @@ const LOG_TAIL: i64 = 100;
 /// waits in the watches (back-pressure), it is never dropped.
 const QUEUE: usize = 4096;
 
+/// How long the first lists may take before the source says the API
+/// server is not answering (an API server that accepts and never answers
+/// would otherwise leave it "starting" for good).
+const FIRST_LIST_PATIENCE: StdDuration = StdDuration::from_secs(10);
+
 pub struct KubeSource {
     name: String,
     conn: Connection,
@@ -57,11 +62,13 @@ impl Source for KubeSource {
 
     async fn run(self, ctx: SourceCtx) {
         let (tx, mut rx) = mpsc::channel(QUEUE);
-        let tasks = sentinel_kube::watch::spawn(self.conn.client.clone(), tx);
+        let mut tasks = sentinel_kube::watch::spawn(self.conn.client.clone(), tx.clone());
         let mut mirror = Mirror::new();
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut noted: Vec<PanelNote> = Vec::new();
+        let mut started = std::time::Instant::now();
+        let patience = FIRST_LIST_PATIENCE.max(self.interval * 2);
         tracing::info!(context = %self.conn.context, server = %self.conn.server, "watching Kubernetes");
         loop {
             tokio::select! {
@@ -70,8 +77,17 @@ impl Source for KubeSource {
                     None => break,
                 },
                 _ = ticker.tick() => {
-                    if !self.report(&ctx, &mut mirror, &mut noted).await {
+                    if !self.report(&ctx, &mut mirror, &mut noted, started, patience).await {
                         break;
+                    }
+                    // Lists that hang are started again (a request the
+                    // server never answers would otherwise wait for good).
+                    if !mirror.synced() && started.elapsed() > patience {
+                        for t in tasks.drain(..) {
+                            t.abort();
+                        }
+                        tasks = sentinel_kube::watch::spawn(self.conn.client.clone(), tx.clone());
+                        started = std::time::Instant::now();
                     }
                 }
             }
@@ -89,6 +105,8 @@ impl KubeSource {
         ctx: &SourceCtx,
         mirror: &mut Mirror,
         noted: &mut Vec<PanelNote>,
+        started: std::time::Instant,
+        patience: StdDuration,
     ) -> bool {
         let failing: Vec<Watched> = mirror.failures().keys().copied().collect();
         for w in failing {
@@ -121,6 +139,15 @@ impl KubeSource {
             return ctx.failed(broken.join("; ")).await;
         }
         if !mirror.synced() {
+            if started.elapsed() > patience {
+                return ctx
+                    .failed(format!(
+                        "no complete list of pods and nodes from {} after {}s: the API server is not answering",
+                        self.conn.server,
+                        patience.as_secs()
+                    ))
+                    .await;
+            }
             // Still listing: nothing to show yet, and nothing is wrong.
             return true;
         }
