@@ -232,17 +232,26 @@ impl BackendOptions {
         let live = crate::live::from_settings(settings, keys, &mut notices);
         let narrative = crate::live::narrative_from_settings(settings, keys, &mut notices);
         let loki = crate::live::loki_from_settings(settings, keys, &mut notices);
+        let mut files = std::collections::HashSet::new();
         let others = settings
             .clusters
             .iter()
             .filter(|c| !c.is_empty())
             .map(|c| {
-                // Each cluster keeps its own history beside the first one's.
-                let safe: String = c
+                // Each cluster keeps its own history beside the first one's,
+                // in a file no other cluster uses (names may differ only in
+                // characters a file name cannot hold).
+                let base: String = c
                     .name
                     .chars()
                     .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
                     .collect();
+                let mut safe = base.clone();
+                let mut n = 2;
+                while !files.insert(safe.clone()) {
+                    safe = format!("{base}-{n}");
+                    n += 1;
+                }
                 let own = history
                     .as_ref()
                     .map(|h| h.with_file_name(format!("history-{safe}.db")));
@@ -373,5 +382,56 @@ impl BackendOptions {
             }
         }
         b.start()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ClusterSettings, Connection};
+
+    #[test]
+    fn every_cluster_gets_its_own_history_file_and_name() {
+        let prom = |url: &str| {
+            Some(Connection {
+                url: url.into(),
+                token_keyring: None,
+                ca_file: None,
+                insecure_skip_verify: false,
+            })
+        };
+        let cluster = |name: &str| ClusterSettings {
+            name: name.into(),
+            prometheus: prom("http://127.0.0.1:9"),
+            alertmanager: None,
+            kubernetes: None,
+            loki: None,
+        };
+        let mut s = Settings {
+            prometheus: prom("http://127.0.0.1:9"),
+            ..Settings::default()
+        };
+        s.clusters = vec![cluster("eu west"), cluster("eu-west"), cluster("us")];
+        let o = BackendOptions::from_settings(
+            &s,
+            &Keys::session_only(),
+            Some(PathBuf::from("/data/history.db")),
+            None,
+            Vec::new(),
+        );
+        assert_eq!(o.name, "default");
+        let got: Vec<(String, Option<PathBuf>)> = o
+            .others
+            .iter()
+            .map(|(n, b)| (n.clone(), b.history.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("eu west".into(), Some("/data/history-eu-west.db".into())),
+                ("eu-west".into(), Some("/data/history-eu-west-2.db".into())),
+                ("us".into(), Some("/data/history-us.db".into())),
+            ]
+        );
     }
 }
