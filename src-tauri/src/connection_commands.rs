@@ -8,6 +8,7 @@ use sentinel_protocol::{
 use tauri::State;
 
 use crate::AppState;
+use crate::connection_settings;
 use crate::connections::{self, Listing};
 
 type Res<T> = Result<T, IpcError>;
@@ -32,7 +33,7 @@ pub async fn list_connections(state: State<'_, AppState>, args: NoArgs) -> Res<C
 #[tauri::command]
 pub async fn save_connection(state: State<'_, AppState>, args: ConnectionSpec) -> Res<Connections> {
     let mut settings = state.config.settings()?;
-    connections::put(&mut settings, &args)?;
+    connection_settings::put(&mut settings, &args)?;
     connections::apply(&state, settings).await?;
     listing(&state).await
 }
@@ -40,7 +41,7 @@ pub async fn save_connection(state: State<'_, AppState>, args: ConnectionSpec) -
 #[tauri::command]
 pub async fn remove_connection(state: State<'_, AppState>, args: KindRef) -> Res<Connections> {
     let mut settings = state.config.settings()?;
-    connections::remove(&mut settings, &args.cluster, args.kind)?;
+    connection_settings::remove(&mut settings, &args.cluster, args.kind)?;
     connections::apply(&state, settings).await?;
     listing(&state).await
 }

@@ -6,6 +6,7 @@
 mod backend;
 mod commands;
 mod connection_commands;
+mod connection_settings;
 mod connections;
 mod keys;
 pub mod live;
