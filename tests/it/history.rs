@@ -284,3 +284,78 @@ fn sigkill_while_recording_never_damages_the_history() {
         assert!(steps > 100);
     });
 }
+
+/// One incident as a bundle: a history file of its own that replays
+/// offline, with the identifiers asked for gone from every byte of it.
+#[test]
+fn an_incident_bundle_replays_and_holds_no_redacted_name() {
+    let dir = crate::support::tempdir("bundle");
+    let db = dir.join("demo.db");
+    sentinel(&[
+        "demo",
+        "--db",
+        db.to_str().unwrap(),
+        "--duration",
+        "3s",
+        "--interval",
+        "1s",
+    ]);
+    let (incident, pods) = tauri::async_runtime::block_on(async {
+        let store = Store::open_read_only(&db).await.unwrap();
+        let rows = store.incidents(&Default::default()).await.unwrap();
+        let mut pods = std::collections::BTreeSet::new();
+        for (_, key) in store.series_keys().await.unwrap() {
+            if let Some(p) = key.labels.get("pod") {
+                pods.insert(p.clone());
+            }
+        }
+        store.close().await;
+        (rows[0].id.clone(), pods)
+    });
+    let shop: Vec<&String> = pods.iter().filter(|p| p.starts_with("checkout-")).collect();
+    assert!(!shop.is_empty(), "{pods:?}");
+
+    let bundle = dir.join("incident.db");
+    let out = sentinel(&[
+        "history",
+        "bundle",
+        db.to_str().unwrap(),
+        "--incident",
+        &incident,
+        "--pattern",
+        r"checkout-[a-z0-9]+-[a-z0-9]+",
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("identifiers redacted"), "{said}");
+
+    // It replays offline, to findings.
+    let found = replayed(&bundle);
+    assert!(!found.is_empty());
+    // Not one byte of a redacted pod name is left, where the original has them.
+    let original = std::fs::read(&db).unwrap();
+    let bytes = std::fs::read(&bundle).unwrap();
+    let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(shop.iter().any(|p| has(&original, p)));
+    for p in &shop {
+        assert!(!has(&bytes, p), "{p} is still in the bundle");
+    }
+    assert!(has(&bytes, "<redacted-1>"));
+
+    // A bundle is always a new file.
+    let again = Command::new(crate::support::binary("sentinel"))
+        .args([
+            "history",
+            "bundle",
+            db.to_str().unwrap(),
+            "--incident",
+            &incident,
+            "--out",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

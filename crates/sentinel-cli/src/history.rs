@@ -1,5 +1,5 @@
-//! `sentinel replay FILE` and `sentinel history stats FILE`: recorded
-//! history, with no network at all.
+//! `sentinel replay FILE`, `sentinel history stats FILE` and `sentinel
+//! history bundle FILE`: recorded history, with no network at all.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +35,83 @@ pub enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write one incident (or a time range) as a history file of its own,
+    /// optionally redacted, for someone else to replay.
+    Bundle(BundleArgs),
+}
+
+#[derive(Args)]
+pub struct BundleArgs {
+    file: PathBuf,
+    /// The incident to bundle: from its opening (minus --lead) to its last change.
+    #[arg(long, required_unless_present = "from", conflicts_with = "from")]
+    incident: Option<String>,
+    /// Or a time range (RFC 3339 or unix seconds).
+    #[arg(long, value_parser = parse_time, requires = "to")]
+    from: Option<Timestamp>,
+    #[arg(long, value_parser = parse_time)]
+    to: Option<Timestamp>,
+    /// History before the incident the engine needs to warm up.
+    #[arg(long, default_value = "15m", value_parser = crate::duration::parse)]
+    lead: std::time::Duration,
+    /// Replace identifiers (emails, IP addresses, UUIDs, secrets) and
+    /// whatever --pattern matches with placeholders, the same value always
+    /// with the same placeholder.
+    #[arg(long)]
+    redact: bool,
+    /// A regular expression whose matches are redacted too (repeatable;
+    /// implies --redact), e.g. a naming scheme of pods or hosts.
+    #[arg(long = "pattern", value_name = "REGEX")]
+    patterns: Vec<String>,
+    /// The bundle to write (a new file).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+async fn bundle(args: BundleArgs) -> anyhow::Result<()> {
+    let store = Store::open_read_only(&args.file).await?;
+    let lead = sentinel_model::Duration(i64::try_from(args.lead.as_millis()).unwrap_or(0));
+    let (from, to) = match (&args.incident, args.from, args.to) {
+        (Some(id), _, _) => {
+            let row = store
+                .incident(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{} holds no incident {id}", args.file.display()))?;
+            (row.opened_at.saturating_sub(lead), row.updated_at)
+        }
+        (None, Some(f), Some(t)) => (f.saturating_sub(lead), t),
+        _ => anyhow::bail!("give --incident ID, or --from and --to"),
+    };
+    anyhow::ensure!(from <= to, "--from is after --to");
+    let redacting = args.redact || !args.patterns.is_empty();
+    let mut scrubber = sentinel_explain::scrub::Scrubber::new(&args.patterns)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut redact = |s: &str| {
+        if redacting {
+            scrubber.scrub(s)
+        } else {
+            s.to_string()
+        }
+    };
+    let stats = store.bundle(&args.out, from, to, &mut redact).await?;
+    store.close().await;
+    println!(
+        "wrote {} ({} bytes): {} series, {} chunks, {} finding events, {} incidents from {} to {}{}",
+        args.out.display(),
+        stats.bytes,
+        stats.series,
+        stats.chunks,
+        stats.findings,
+        stats.incidents,
+        from.to_rfc3339(),
+        to.to_rfc3339(),
+        if redacting {
+            format!(", {} identifiers redacted", scrubber.replaced())
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
 }
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {
@@ -115,6 +192,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
 
 pub async fn run(cmd: HistoryCommand) -> anyhow::Result<()> {
     match cmd {
+        HistoryCommand::Bundle(args) => bundle(args).await,
         HistoryCommand::Stats { file, json } => {
             let store = Store::open_read_only(&file).await?;
             let s = store.stats().await?;

@@ -9,6 +9,7 @@
 //! `migrations/`, forward-only), refuses a newer one without touching it,
 //! and moves a damaged file aside (with a timestamp) before starting fresh.
 
+mod bundle;
 pub mod chunk;
 mod incidents;
 mod open;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::SqlitePool;
 
+pub use bundle::BundleStats;
 pub use incidents::IncidentFilter;
 pub use open::Opened;
 pub use read::{Input, InputReader, Stats, StepKind};
@@ -45,6 +47,8 @@ pub enum StoreError {
     DiskFull(String),
     #[error("the history is read-only")]
     ReadOnly,
+    #[error("{0} already exists; a bundle is always written to a new file")]
+    Exists(PathBuf),
     #[error("a stored record is damaged: {0}")]
     Damaged(String),
     #[error("history database error: {0}")]

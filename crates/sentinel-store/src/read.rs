@@ -183,7 +183,7 @@ impl InputReader {
 
 impl Store {
     /// Every series by id.
-    pub(crate) async fn series_keys(&self) -> Result<HashMap<i64, SeriesKey>, StoreError> {
+    pub async fn series_keys(&self) -> Result<HashMap<i64, SeriesKey>, StoreError> {
         let mut keys = HashMap::new();
         for r in sqlx::query("SELECT id, metric, labels FROM series")
             .fetch_all(&self.pool)
