@@ -242,7 +242,9 @@ async fn a_full_disk_pauses_recording_and_space_resumes_it() {
 fn sigkill_while_recording_never_damages_the_history() {
     let dir = crate::support::tempdir("history-kill");
     let db = dir.join("killed.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let mut seed = 11u64;
+    let mut checked = 0usize;
     for i in 0..100 {
         let mut child = Command::new(crate::support::binary("sentinel"))
             .args([
@@ -255,11 +257,35 @@ fn sigkill_while_recording_never_damages_the_history() {
                 "100ms",
                 "--backfill",
                 "5m",
+                "--json",
             ])
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
+        // What the UI was told: findings shown, and up to when the history
+        // said it had saved everything.
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut saved: Option<i64> = None;
+            let mut shown: std::collections::BTreeMap<String, i64> = Default::default();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let Ok(sentinel_protocol::Update::Overview(o)) = serde_json::from_str(&line) else {
+                    continue;
+                };
+                if let Some(t) = o.status.history_saved_at {
+                    saved = Some(t.millis());
+                }
+                for a in o.alerts {
+                    if a.origin == sentinel_protocol::AlertOrigin::Engine {
+                        shown.insert(a.fingerprint, a.starts_at.millis());
+                    }
+                }
+            }
+            (saved, shown)
+        });
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         let ms = 200 + (seed >> 33) % 1200;
         std::thread::sleep(StdDuration::from_millis(ms));
@@ -267,8 +293,38 @@ fn sigkill_while_recording_never_damages_the_history() {
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("damaged"), "run {i}: {err}");
+        let (saved, shown) = reader.join().unwrap();
+        // Every finding shown as fired at or before "saved" is in the file.
+        if let Some(saved) = saved {
+            let owed: Vec<&String> = shown
+                .iter()
+                .filter(|(_, at)| **at <= saved)
+                .map(|(id, _)| id)
+                .collect();
+            if !owed.is_empty() {
+                let kept: std::collections::HashSet<String> = rt.block_on(async {
+                    let store = Store::open_read_only(&db).await.unwrap();
+                    let ids = store
+                        .reported_findings()
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|f| f.id)
+                        .collect();
+                    store.close().await;
+                    ids
+                });
+                for id in owed {
+                    assert!(
+                        kept.contains(id),
+                        "run {i}: {id} was shown as saved, and is lost"
+                    );
+                    checked += 1;
+                }
+            }
+        }
     }
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(checked > 50, "only {checked} findings were shown as saved");
     rt.block_on(async {
         let store = Store::open_read_only(&db).await.unwrap();
         assert_eq!(store.integrity().await.unwrap(), "ok");

@@ -55,6 +55,9 @@ pub struct StatusBar {
     pub memory_bytes: Option<u64>,
     pub notices: Vec<Notice>,
     pub notifications_paused_until: Option<Timestamp>,
+    /// The history holds every finding and incident reported up to here.
+    #[serde(default)]
+    pub history_saved_at: Option<Timestamp>,
 }
 
 /// The worst thing the tray icon must show.

@@ -575,6 +575,10 @@ async fn run_loop(
                 state.silence_answer(clock.now(), answer);
                 true
             }
+            Msg::Saved(through) => {
+                state.saved(through);
+                true
+            }
             Msg::RestoreIncidents(list) => {
                 tracing::info!(
                     count = list.len(),

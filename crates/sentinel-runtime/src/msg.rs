@@ -57,6 +57,8 @@ pub enum Msg {
     Silence(crate::silences::SilenceResult),
     /// Incidents that were active when the history was last written.
     RestoreIncidents(Vec<sentinel_explain::incident::Incident>),
+    /// The history holds everything the engine logged up to this step.
+    Saved(sentinel_model::Timestamp),
     /// Hold back notifications until then (None lifts it).
     Snooze(Option<Timestamp>),
     /// Stop: the loop ends, and the history writer flushes what it holds.

@@ -30,6 +30,11 @@ pub(crate) struct Writer {
     failing: bool,
     dropped: bool,
     notify: mpsc::Sender<Msg>,
+    /// The newest feed step handed to the recorder. Feeds go forward in
+    /// time (a start-up backfill first, then live); a new engine's reset
+    /// and the ticks run on the wall clock, ahead of a backfill, so they do
+    /// not count: "saved through" must not run ahead of what was logged.
+    last_step: Option<sentinel_model::Timestamp>,
 }
 
 impl Writer {
@@ -42,6 +47,7 @@ impl Writer {
             failing: false,
             dropped: false,
             notify,
+            last_step: None,
         })
     }
 
@@ -84,6 +90,8 @@ impl Writer {
 
     async fn flush(&mut self, open: bool) {
         let batch = self.recorder.take(open);
+        // Everything logged up to this step is in what is written now.
+        let through = self.last_step;
         self.pending.absorb(batch);
         if self.pending.is_empty() {
             return;
@@ -91,6 +99,9 @@ impl Writer {
         match self.store.write(&self.pending).await {
             Ok(()) => {
                 self.pending = WriteBatch::default();
+                if let Some(t) = through {
+                    let _ = self.notify.send(Msg::Saved(t)).await;
+                }
                 if self.failing {
                     self.failing = false;
                     tracing::info!("recording resumed");
@@ -140,6 +151,9 @@ impl Writer {
                 got = rx.recv() => match got {
                     Some(records) => {
                         for r in records {
+                            if let Record::Step { at, kind: sentinel_store::StepKind::Feed } = &r {
+                                self.last_step = Some(self.last_step.map_or(*at, |t| t.max(*at)));
+                            }
                             self.recorder.record(r);
                         }
                     }

@@ -118,6 +118,8 @@ pub struct Snapshot {
     pub series_window: Duration,
     pub cards: CardValues,
     pub memory_bytes: Option<u64>,
+    /// The history holds every finding and incident reported up to here.
+    pub saved_through: Option<Timestamp>,
     pub notices: Arc<Vec<(Severity, String)>>,
     /// The engine's findings: firing (newest first), then recently resolved.
     pub findings: Arc<Vec<Finding>>,
@@ -148,6 +150,7 @@ impl Snapshot {
             series_window: Duration::from_mins(15),
             cards: CardValues::default(),
             memory_bytes: None,
+            saved_through: None,
             notices: Arc::default(),
             findings: Arc::default(),
             incidents: Arc::default(),

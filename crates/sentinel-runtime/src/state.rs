@@ -63,6 +63,7 @@ pub struct State {
     error_percent: Rolling,
     p95_ms: Rolling,
     memory_bytes: Option<u64>,
+    saved_through: Option<Timestamp>,
     notices: Arc<Vec<(Severity, String)>>,
     /// The current notice of each topic.
     notice_topics: HashMap<&'static str, String>,
@@ -109,6 +110,7 @@ impl State {
             error_percent: Rolling::new(window),
             p95_ms: Rolling::new(window),
             memory_bytes: None,
+            saved_through: None,
             notices: Arc::default(),
             notice_topics: HashMap::new(),
         }
@@ -132,6 +134,11 @@ impl State {
 
     pub fn set_memory(&mut self, bytes: Option<u64>) {
         self.memory_bytes = bytes;
+    }
+
+    /// The writer committed everything logged up to `through`.
+    pub fn saved(&mut self, through: Timestamp) {
+        self.saved_through = Some(self.saved_through.map_or(through, |t| t.max(through)));
     }
 
     pub fn source_failed(&mut self, source: SourceId, at: Timestamp, error: String) {
@@ -587,6 +594,7 @@ impl State {
             series_window: self.window,
             cards: self.cards(),
             memory_bytes: self.memory_bytes,
+            saved_through: self.saved_through,
             notices: Arc::clone(&self.notices),
             findings: self.detection.view(),
             incidents: self.incidents.view(),

@@ -117,6 +117,7 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
                 })
                 .collect(),
             notifications_paused_until: paused_until.filter(|t| *t > s.at),
+            history_saved_at: s.saved_through,
         },
         tray: tray_level(s),
         cards: Cards {

@@ -52,6 +52,11 @@ pub fn StatusBar() -> impl IntoView {
                 let notices = o.status.notices.iter().map(|n| view! {
                     <span class="notice" title=n.message.clone()>"⚠ "{n.message.clone()}</span>
                 }).collect_view();
+                let saved = o.status.history_saved_at.map(|t| view! {
+                    <span class="saved muted" id="history-saved" title="Every finding and incident reported up to then is in the history file">
+                        {format!("history saved {}", format::clock(t.millis(), true))}
+                    </span>
+                });
                 let is_paused = o.status.notifications_paused_until.is_some();
                 let paused = o.status.notifications_paused_until.map(|t| view! {
                     <span class="paused">{format!("notifications paused until {}", format::clock(t.millis(), false))}</span>
@@ -67,6 +72,7 @@ pub fn StatusBar() -> impl IntoView {
                     {paused}
                     {notices}
                     <span class="spacer"></span>
+                    {saved}
                     {pause_button}
                     <span class="mem" title="Resident memory of the backend and the webview">
                         {format!("memory {}", format::opt(o.status.memory_bytes.map(|b| b as f64), format::bytes))}
