@@ -15,6 +15,10 @@ pub struct BenchArgs {
     /// Simulated polls to time.
     #[arg(long, default_value_t = 50)]
     steps: usize,
+    /// Record into this history file (a new one) and report the ingest
+    /// rate: the 15-minute backfill, written while the loop runs.
+    #[arg(long)]
+    db: Option<std::path::PathBuf>,
 }
 
 fn rss_mib() -> f64 {
@@ -52,13 +56,37 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         interval: Duration::from_millis(500),
         ..DemoConfig::default()
     };
-    let rt = Runtime::demo(config).start();
-    rt.wait_for(|s| s.data_at.is_some()).await?;
+    let mut builder = Runtime::demo(config);
+    if let Some(path) = &args.db {
+        anyhow::ensure!(!path.exists(), "{} exists; give a new file", path.display());
+        let opened = sentinel_store::Store::open(path, t0).await?;
+        builder = builder.history(opened.store);
+    }
+    let rt = builder.start();
+    let first = rt.wait_for(|s| s.data_at.is_some()).await?;
     println!(
         "backfill 15m        pods={:<6} {:>8.2} s to first data",
         args.pods,
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &args.db {
+        // The writer has everything of the backfill once "saved" reaches its end.
+        let end = first.data_at;
+        rt.wait_for(move |s| s.saved_through.is_some() && s.saved_through >= end)
+            .await?;
+        let took = started.elapsed().as_secs_f64();
+        let store = sentinel_store::Store::open_read_only(path).await?;
+        let stats = store.stats().await?;
+        store.close().await;
+        println!(
+            "recorded backfill   pods={:<6} {:>8.2} s, {} samples, {:.2} M samples/s, {:.2} B/sample",
+            args.pods,
+            took,
+            stats.samples,
+            stats.samples as f64 / took / 1e6,
+            stats.bytes_per_sample
+        );
+    }
     let snap = rt.snapshot();
     let started = Instant::now();
     let n = 20;
