@@ -186,7 +186,7 @@ async fn a_full_disk_pauses_recording_and_space_resumes_it() {
     std::fs::create_dir_all(&mnt).unwrap();
     let m = mnt.display();
     assert!(
-        sh(&format!("mount -t tmpfs -o size=160k tmpfs {m}")),
+        sh(&format!("mount -t tmpfs -o size=320k tmpfs {m}")),
         "this test mounts a small tmpfs and needs root"
     );
     struct Unmount(String);
@@ -385,6 +385,27 @@ fn an_incident_bundle_replays_and_holds_no_redacted_name() {
     ]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("identifiers redacted"), "{said}");
+
+    // The Kubernetes events are kept (the API server forgets them after an
+    // hour) and go into the bundle, redacted like the rest.
+    let events = sentinel(&["history", "events", db.to_str().unwrap()]);
+    let events = String::from_utf8_lossy(&events.stdout);
+    assert!(
+        events.contains("BackOff") && events.contains("ScalingReplicaSet"),
+        "{events}"
+    );
+    let kept = sentinel(&["history", "events", bundle.to_str().unwrap(), "--json"]);
+    let kept: Vec<sentinel_model::ClusterEvent> = String::from_utf8_lossy(&kept.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!kept.is_empty());
+    assert!(
+        kept.iter()
+            .filter(|e| e.involved_object.kind == "Pod")
+            .all(|e| !e.involved_object.name.starts_with("checkout-")),
+        "{kept:?}"
+    );
 
     // It replays offline, to findings.
     let found = replayed(&bundle);

@@ -38,6 +38,18 @@ pub enum HistoryCommand {
     /// Write one incident (or a time range) as a history file of its own,
     /// optionally redacted, for someone else to replay.
     Bundle(BundleArgs),
+    /// The Kubernetes events a history kept (the API server keeps an hour).
+    Events {
+        file: PathBuf,
+        #[arg(long, value_parser = parse_time)]
+        from: Option<Timestamp>,
+        #[arg(long, value_parser = parse_time)]
+        to: Option<Timestamp>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -96,13 +108,14 @@ async fn bundle(args: BundleArgs) -> anyhow::Result<()> {
     let stats = store.bundle(&args.out, from, to, &mut redact).await?;
     store.close().await;
     println!(
-        "wrote {} ({} bytes): {} series, {} chunks, {} finding events, {} incidents from {} to {}{}",
+        "wrote {} ({} bytes): {} series, {} chunks, {} finding events, {} incidents, {} Kubernetes events from {} to {}{}",
         args.out.display(),
         stats.bytes,
         stats.series,
         stats.chunks,
         stats.findings,
         stats.incidents,
+        stats.events,
         from.to_rfc3339(),
         to.to_rfc3339(),
         if redacting {
@@ -193,6 +206,43 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
 pub async fn run(cmd: HistoryCommand) -> anyhow::Result<()> {
     match cmd {
         HistoryCommand::Bundle(args) => bundle(args).await,
+        HistoryCommand::Events {
+            file,
+            from,
+            to,
+            limit,
+            json,
+        } => {
+            let store = Store::open_read_only(&file).await?;
+            let events = store
+                .cluster_events(
+                    from.unwrap_or(Timestamp(i64::MIN)),
+                    to.unwrap_or(Timestamp(i64::MAX)),
+                    limit,
+                )
+                .await?;
+            store.close().await;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            for e in events {
+                let line = if json {
+                    serde_json::to_string(&e)?
+                } else {
+                    format!(
+                        "{}  {:<20} {}/{}  {}",
+                        e.last_timestamp.to_rfc3339(),
+                        e.reason,
+                        e.involved_object.kind,
+                        e.involved_object.name,
+                        e.message
+                    )
+                };
+                if writeln!(out, "{line}").is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
         HistoryCommand::Stats { file, json } => {
             let store = Store::open_read_only(&file).await?;
             let s = store.stats().await?;

@@ -70,6 +70,14 @@ impl Detection {
         }]);
     }
 
+    /// Logs something besides the engine's input (a Kubernetes event), when
+    /// recording.
+    pub fn note(&mut self, r: Record) {
+        if let Some(log) = &mut self.log {
+            log.push(r);
+        }
+    }
+
     /// What was logged since the last call.
     pub fn take_log(&mut self) -> Vec<Record> {
         self.log.as_mut().map(std::mem::take).unwrap_or_default()

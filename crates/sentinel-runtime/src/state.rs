@@ -328,6 +328,8 @@ impl State {
         }
         self.incidents.events(&batch.events);
         for e in batch.events {
+            self.detection
+                .note(sentinel_store::Record::Event(Box::new(e.clone())));
             if self.events.len() == EVENTS_KEPT {
                 self.events.pop_front();
             }

@@ -21,6 +21,7 @@ pub struct BundleStats {
     pub chunks: u64,
     pub findings: u64,
     pub incidents: u64,
+    pub events: u64,
     pub bytes: u64,
 }
 
@@ -254,6 +255,28 @@ impl Store {
             .bind(redact(&r.try_get::<String, _>("detail")?))
             .execute(&mut *tx)
             .await?;
+        }
+        let events = sqlx::query(
+            "SELECT seq, at_ms, namespace, object, reason, body FROM cluster_events WHERE at_ms BETWEEN ? AND ?",
+        )
+        .bind(a)
+        .bind(b)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in events {
+            let body: String = r.try_get("body")?;
+            sqlx::query(
+                "INSERT INTO cluster_events (seq, at_ms, namespace, object, reason, body) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.try_get::<i64, _>("seq")?)
+            .bind(r.try_get::<i64, _>("at_ms")?)
+            .bind(redact(&r.try_get::<String, _>("namespace")?))
+            .bind(redact(&r.try_get::<String, _>("object")?))
+            .bind(r.try_get::<String, _>("reason")?)
+            .bind(redact_body(&body, redact))
+            .execute(&mut *tx)
+            .await?;
+            stats.events += 1;
         }
         tx.commit().await?;
         Ok(stats)

@@ -332,6 +332,28 @@ impl Store {
         Ok(rows.join("; "))
     }
 
+    /// Kubernetes events with their time in `[from, to]`, oldest first, at
+    /// most `limit`. A damaged row is skipped.
+    pub async fn cluster_events(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<sentinel_model::ClusterEvent>, StoreError> {
+        let rows = sqlx::query_scalar::<_, String>(
+            "SELECT body FROM cluster_events WHERE at_ms BETWEEN ? AND ? ORDER BY at_ms, seq LIMIT ?",
+        )
+        .bind(from.millis())
+        .bind(to.millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect())
+    }
+
     /// Bytes of database pages per table and index (SQLite's `dbstat`),
     /// largest first.
     pub async fn table_bytes(&self) -> Result<Vec<(String, u64)>, StoreError> {

@@ -48,6 +48,8 @@ pub enum Record {
     Incident(Box<IncidentRow>),
     /// Something an operator did (ack, resolve, reopen, export).
     Audit(AuditRow),
+    /// A Kubernetes event a source delivered.
+    Event(Box<sentinel_model::ClusterEvent>),
 }
 
 /// An incident as stored: the filter columns and the whole record as JSON
@@ -103,6 +105,7 @@ pub struct WriteBatch {
     pub marks: Vec<(i64, String, Mark, i64)>,
     pub incidents: Vec<IncidentRow>,
     pub audit: Vec<(i64, AuditRow)>,
+    pub events: Vec<(i64, sentinel_model::ClusterEvent)>,
 }
 
 impl WriteBatch {
@@ -114,6 +117,7 @@ impl WriteBatch {
             && self.marks.is_empty()
             && self.incidents.is_empty()
             && self.audit.is_empty()
+            && self.events.is_empty()
     }
 
     /// Add a later batch; a chunk written twice keeps its later version.
@@ -135,6 +139,7 @@ impl WriteBatch {
             }
         }
         self.audit.extend(later.audit);
+        self.events.extend(later.events);
     }
 
     /// Bytes of sample data held (to bound what waits for a full disk).
@@ -144,6 +149,7 @@ impl WriteBatch {
             + self.series.len() * 64
             + self.incidents.iter().map(|i| i.body.len()).sum::<usize>()
             + self.audit.len() * 256
+            + self.events.len() * 512
     }
 }
 
@@ -154,6 +160,7 @@ pub struct Cursor {
     pub next_series: i64,
     pub next_chunk: i64,
     pub next_event: i64,
+    pub next_cluster_event: i64,
     pub next_audit: i64,
 }
 
@@ -281,6 +288,11 @@ impl Recorder {
                 let seq = self.cursor.next_audit;
                 self.cursor.next_audit += 1;
                 self.batch.audit.push((seq, row));
+            }
+            Record::Event(e) => {
+                let seq = self.cursor.next_cluster_event;
+                self.cursor.next_cluster_event += 1;
+                self.batch.events.push((seq, *e));
             }
         }
     }

@@ -34,6 +34,7 @@ impl Store {
         c.next_chunk = next("chunks", "id").await?;
         c.next_event = next("finding_events", "seq").await?;
         c.next_audit = next("audit", "seq").await?;
+        c.next_cluster_event = next("cluster_events", "seq").await?;
         Ok(c)
     }
 
@@ -144,6 +145,20 @@ impl Store {
             .bind(&a.action)
             .bind(&a.target)
             .bind(&a.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (seq, e) in &b.events {
+            sqlx::query(
+                "INSERT OR IGNORE INTO cluster_events (seq, at_ms, namespace, object, reason, body) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(e.last_timestamp.millis())
+            .bind(e.involved_object.namespace.clone().unwrap_or_default())
+            .bind(format!("{}/{}", e.involved_object.kind, e.involved_object.name))
+            .bind(&e.reason)
+            .bind(serde_json::to_string(e).unwrap_or_default())
             .execute(&mut *tx)
             .await?;
         }
