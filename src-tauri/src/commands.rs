@@ -3,10 +3,11 @@
 
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AlertRef, AlertRow, CaseAnalysis, CaseRef, ClusterRef, ErrorKind, Everywhere,
-    Explanation, ExportArgs, ExportedReport, IncidentActionArgs, IncidentDetail, IncidentPage,
-    IncidentQuery, IncidentRef, IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative,
-    NoArgs, NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
+    AlertQuery, AlertRef, AlertRow, BundleRequest, CaseAnalysis, CaseRef, ClusterRef, ErrorKind,
+    Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
+    IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
+    IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -20,6 +21,22 @@ type Res<T> = Result<T, IpcError>;
 pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
     let _ = args;
     Ok(state.fleet().overview(state.paused_until()))
+}
+
+/// Every incident the history file holds (of the cluster on screen).
+#[tauri::command]
+pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res<HistoryPage> {
+    sentinel_service::list_history(&state.runtime(), &args).await
+}
+
+/// Writes a stored incident as a bundle beside the reports.
+#[tauri::command]
+pub async fn bundle_incident(
+    state: State<'_, AppState>,
+    args: BundleRequest,
+) -> Res<ExportedBundle> {
+    let dir = state.reports.join("bundles");
+    sentinel_service::bundle_incident(&state.runtime(), &dir, &args, &crate::operator()).await
 }
 
 /// Shows another cluster; the stream follows it from the next update.

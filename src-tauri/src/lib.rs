@@ -65,6 +65,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::pause_notifications,
             commands::subscribe,
             commands::select_cluster,
+            commands::list_history,
+            commands::bundle_incident,
             commands::get_everywhere,
             connection_commands::list_connections,
             connection_commands::save_connection,

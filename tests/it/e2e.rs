@@ -559,6 +559,20 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     );
     save(&c, &dir, "everywhere.png").await;
 
+    // History: the incidents the file holds; one written as a redacted bundle.
+    click(&c, Locator::Css("#tab-history")).await;
+    eventually(20, "stored incidents", || async {
+        count(&c, "#history-table tr.stored-incident").await >= 1
+    })
+    .await;
+    click(&c, Locator::Css("#history-table tr.stored-incident .bundle")).await;
+    eventually(20, "the bundle", || async {
+        let said = text(&c, "#bundle-said").await;
+        said.starts_with("Saved") && said.contains("identifiers redacted")
+    })
+    .await;
+    save(&c, &dir, "history.png").await;
+
     // Connections: add the real Prometheus of scripts/stack.sh, test it,
     // save and apply (the app goes live on it), then remove it (demo again).
     let stack = tokio::task::spawn_blocking(crate::stack::Stack::shared)

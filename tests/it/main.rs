@@ -14,6 +14,7 @@ mod explain;
 mod fakekube;
 mod fakeloki;
 mod history;
+mod history_page;
 mod incidents;
 mod ipc;
 mod kube;

@@ -8,8 +8,8 @@ use sentinel_protocol::{
 };
 
 use crate::components::{
-    AlertFeed, Cards, ChartGrid, ConnectionsPage, EverywherePage, IncidentsPage, NodeStrip,
-    PodDetailPanel, PodsTable, StatusBar, WhyPanel,
+    AlertFeed, Cards, ChartGrid, ConnectionsPage, EverywherePage, HistoryPage, IncidentsPage,
+    NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
 };
 use crate::ipc;
 
@@ -20,6 +20,7 @@ pub enum Page {
     Incidents,
     Connections,
     Everywhere,
+    History,
 }
 
 /// Shared state of the page, handed to components by context.
@@ -132,6 +133,8 @@ pub fn App() -> impl IntoView {
                         "Everywhere"
                         <span class="badge" id="everywhere-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.clusters.iter().map(|c| c.pods_unhealthy).sum::<usize>()).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
                     </button>
+                    <button id="tab-history" class:active=move || ui.page.get() == Page::History
+                        on:click=move |_| ui.page.set(Page::History)>"History"</button>
                     <button id="tab-connections" class:active=move || ui.page.get() == Page::Connections
                         on:click=move |_| ui.page.set(Page::Connections)>"Connections"</button>
                 </nav>
@@ -165,6 +168,9 @@ pub fn App() -> impl IntoView {
             <Show when=move || ui.page.get() == Page::Everywhere>
                 <main class="grid"><EverywherePage/></main>
             </Show>
+            <Show when=move || ui.page.get() == Page::History>
+                <main class="grid"><HistoryPage/></main>
+            </Show>
             <Show
                 when=move || !off_dashboard(ui.page.get()) && ui.overview.with(|o| o.as_ref().is_some_and(|o| o.status.sources.iter().any(|s| s.last_update.is_some())))
                 fallback=move || (!off_dashboard(ui.page.get())).then(|| view! { <div class="loading"><div class="spinner"></div>{move || waiting_text(&ui)}</div> })
@@ -191,7 +197,7 @@ pub fn App() -> impl IntoView {
 
 /// Pages that do not wait for the cluster's data.
 fn off_dashboard(p: Page) -> bool {
-    matches!(p, Page::Connections | Page::Everywhere)
+    matches!(p, Page::Connections | Page::Everywhere | Page::History)
 }
 
 /// The cluster the dashboard shows.

@@ -7,12 +7,14 @@ mod connections;
 mod dto;
 mod error;
 mod fleet;
+mod history;
 mod incident;
 
 pub use connections::*;
 pub use dto::*;
 pub use error::{ErrorKind, IpcError};
 pub use fleet::*;
+pub use history::*;
 pub use incident::*;
 pub use sentinel_model as model;
 
@@ -86,6 +88,10 @@ commands! {
     SetCredential = "set_credential" (NewCredential) -> CredentialStatus;
     /// Delete a credential.
     DeleteCredential = "delete_credential" (CredentialRef) -> CredentialStatus;
+    /// Every incident the history file holds, newest first.
+    ListHistory = "list_history" (HistoryQuery) -> HistoryPage;
+    /// Write a stored incident as a bundle another Sentinel replays (audited).
+    BundleIncident = "bundle_incident" (BundleRequest) -> ExportedBundle;
     /// Show this cluster on the dashboard (the stream follows it).
     SelectCluster = "select_cluster" (ClusterRef) -> Overview;
     /// Unhealthy pods and firing alerts across every cluster.

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
 pub use live::{AlertmanagerSource, PrometheusSource};
-pub use sentinel_store::{Opened, Store, StoreError};
+pub use sentinel_store::{IncidentFilter, IncidentRow, Opened, Store, StoreError};
 pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
@@ -361,6 +361,21 @@ impl Runtime {
     pub async fn pod_logs(&self, q: &logs::LogRequest) -> Option<Result<logs::LogRead, String>> {
         let service = self.logs.as_ref()?;
         Some(service.read(q, self.clock.now()).await)
+    }
+
+    /// Incidents as the history file holds them (every one ever stored, not
+    /// only those in memory), newest first; `None` without a history.
+    pub async fn stored_incidents(
+        &self,
+        f: &sentinel_store::IncidentFilter,
+    ) -> Option<Result<Vec<sentinel_store::IncidentRow>, StoreError>> {
+        let store = self.history.as_ref()?;
+        Some(store.incidents(f).await)
+    }
+
+    /// The history, when recording (for reads: bundles, the History page).
+    pub fn history(&self) -> Option<&sentinel_store::Store> {
+        self.history.as_ref()
     }
 
     /// The latest recorded version of each finding in `ids` the history

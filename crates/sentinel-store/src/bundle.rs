@@ -27,7 +27,7 @@ pub struct BundleStats {
 
 /// Every string inside a JSON document through `redact`, object keys too
 /// (captures key objects by `Kind/namespace/name`).
-fn redact_json(v: &mut serde_json::Value, redact: &mut dyn FnMut(&str) -> String) {
+fn redact_json(v: &mut serde_json::Value, redact: &mut (dyn FnMut(&str) -> String + Send)) {
     match v {
         serde_json::Value::String(s) => *s = redact(s),
         serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, redact)),
@@ -42,7 +42,7 @@ fn redact_json(v: &mut serde_json::Value, redact: &mut dyn FnMut(&str) -> String
     }
 }
 
-fn redact_body(body: &str, redact: &mut dyn FnMut(&str) -> String) -> String {
+fn redact_body(body: &str, redact: &mut (dyn FnMut(&str) -> String + Send)) -> String {
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(mut v) => {
             redact_json(&mut v, redact);
@@ -62,7 +62,7 @@ impl Store {
         out: &Path,
         from: Timestamp,
         to: Timestamp,
-        redact: &mut dyn FnMut(&str) -> String,
+        redact: &mut (dyn FnMut(&str) -> String + Send),
     ) -> Result<BundleStats, StoreError> {
         if out.exists() {
             return Err(StoreError::Exists(out.to_path_buf()));
@@ -87,7 +87,7 @@ impl Store {
         dest: &Store,
         from: Timestamp,
         to: Timestamp,
-        redact: &mut dyn FnMut(&str) -> String,
+        redact: &mut (dyn FnMut(&str) -> String + Send),
     ) -> Result<BundleStats, StoreError> {
         let (a, b) = (from.millis(), to.millis());
         let mut stats = BundleStats::default();

@@ -1,0 +1,59 @@
+//! The History page: every incident the history file holds (not only the
+//! ones in memory), and one of them written as a bundle to share.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    /// `open`, `acknowledged`, `resolved` (default: all).
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// At most this many, newest first (default 200, at most 5,000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredIncident {
+    pub id: String,
+    pub title: String,
+    pub state: String,
+    pub severity: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub rows: Vec<StoredIncident>,
+    /// False when nothing is recorded (no history file).
+    pub recorded: bool,
+    /// Where the history is.
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRequest {
+    pub id: String,
+    /// Replace identifiers (and what `patterns` match) with placeholders.
+    #[serde(default)]
+    pub redact: bool,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedBundle {
+    pub path: String,
+    pub bytes: u64,
+    pub series: u64,
+    pub findings: u64,
+    pub events: u64,
+    /// Identifiers replaced, when redacted.
+    pub redacted: Option<usize>,
+}

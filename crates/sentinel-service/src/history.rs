@@ -1,0 +1,133 @@
+//! The History page: incidents as the history file holds them, and one of
+//! them written as a bundle (redacted on request) for someone else to replay.
+
+use std::path::Path;
+
+use sentinel_model::Duration;
+use sentinel_protocol::{
+    BundleRequest, ErrorKind, ExportedBundle, HistoryPage, HistoryQuery, IpcError, StoredIncident,
+};
+use sentinel_runtime::{Clock, Runtime, SystemClock};
+
+/// The most incidents one page lists.
+pub const MAX_HISTORY: u32 = 5000;
+/// History before an incident that a bundle keeps (the engine warms up on it).
+const BUNDLE_LEAD: Duration = Duration::from_mins(15);
+
+fn stored(r: &sentinel_runtime::IncidentRow) -> StoredIncident {
+    let title = serde_json::from_str::<serde_json::Value>(&r.body)
+        .ok()
+        .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| r.id.clone());
+    StoredIncident {
+        id: r.id.clone(),
+        title,
+        state: r.state.clone(),
+        severity: r.severity.clone(),
+        opened_at: r.opened_at,
+        updated_at: r.updated_at,
+        namespaces: r.namespaces.clone(),
+    }
+}
+
+pub async fn list_history(rt: &Runtime, q: &HistoryQuery) -> Result<HistoryPage, IpcError> {
+    let limit = q.limit.unwrap_or(200);
+    if limit == 0 || limit > MAX_HISTORY {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            format!("limit must be 1 to {MAX_HISTORY}"),
+        ));
+    }
+    let filter = sentinel_runtime::IncidentFilter {
+        states: q.state.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        namespace: q.namespace.clone().filter(|n| !n.is_empty()),
+        limit: Some(limit),
+        ..Default::default()
+    };
+    match rt.stored_incidents(&filter).await {
+        None => Ok(HistoryPage {
+            rows: Vec::new(),
+            recorded: false,
+            file: None,
+        }),
+        Some(Err(e)) => Err(IpcError::new(
+            ErrorKind::Unavailable,
+            format!("cannot read the history: {e}"),
+        )),
+        Some(Ok(rows)) => Ok(HistoryPage {
+            rows: rows.iter().map(stored).collect(),
+            recorded: true,
+            file: rt.history().map(|s| s.path().display().to_string()),
+        }),
+    }
+}
+
+/// Writes the incident `req.id` as a bundle into `dir`, audited as `by`.
+pub async fn bundle_incident(
+    rt: &Runtime,
+    dir: &Path,
+    req: &BundleRequest,
+    by: &str,
+) -> Result<ExportedBundle, IpcError> {
+    let unavailable = |m: String| IpcError::new(ErrorKind::Unavailable, m);
+    let store = rt
+        .history()
+        .ok_or_else(|| unavailable("nothing is recorded: there is no history file".into()))?;
+    let row = store
+        .incident(&req.id)
+        .await
+        .map_err(|e| unavailable(format!("cannot read the history: {e}")))?
+        .ok_or_else(|| {
+            IpcError::new(
+                ErrorKind::NotFound,
+                format!("the history holds no incident {}", req.id),
+            )
+        })?;
+    let redacting = req.redact || !req.patterns.is_empty();
+    let mut scrubber = sentinel_explain::scrub::Scrubber::new(&req.patterns)
+        .map_err(|e| IpcError::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    let safe: String = req
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let now = SystemClock.now();
+    let path = dir.join(format!("{safe}-{}.sentinel.db", now.millis() / 1000));
+    let mut redact = |s: &str| {
+        if redacting {
+            scrubber.scrub(s)
+        } else {
+            s.to_string()
+        }
+    };
+    let stats = store
+        .bundle(
+            &path,
+            row.opened_at.saturating_sub(BUNDLE_LEAD),
+            row.updated_at,
+            &mut redact,
+        )
+        .await
+        .map_err(|e| unavailable(format!("could not write the bundle: {e}")))?;
+    let redacted = redacting.then(|| scrubber.replaced());
+    let detail = format!("bundle {} ({} bytes)", path.display(), stats.bytes);
+    rt.audit(by.to_string(), "exported", req.id.clone(), detail)
+        .await
+        .map_err(crate::ipc_error)?;
+    Ok(ExportedBundle {
+        path: path.display().to_string(),
+        bytes: stats.bytes,
+        series: stats.series,
+        findings: stats.findings,
+        events: stats.events,
+        redacted,
+    })
+}

@@ -1,0 +1,131 @@
+//! The History page: every incident the history file holds, newest first,
+//! and any of them written as a bundle (optionally redacted) that another
+//! Sentinel replays with `sentinel replay BUNDLE`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{
+    BundleIncident, BundleRequest, HistoryPage as Page, HistoryQuery, ListHistory,
+};
+
+use crate::app::Ui;
+use crate::format;
+use crate::ipc;
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let data = RwSignal::new(None::<Page>);
+    let state = RwSignal::new(String::new());
+    let redact = RwSignal::new(true);
+    let patterns = RwSignal::new(String::new());
+    let said = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let load = move || {
+        let q = HistoryQuery {
+            state: Some(state.get_untracked()).filter(|s| !s.is_empty()),
+            ..HistoryQuery::default()
+        };
+        spawn_local(async move {
+            match ipc::call::<ListHistory>(&q).await {
+                Ok(p) => data.set(Some(p)),
+                Err(e) => ui.error.set(Some(format!("History: {}", e.message))),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        state.track();
+        load();
+    });
+    let bundle = move |id: String| {
+        busy.set(true);
+        said.set(Some(format!("Writing {id}…")));
+        let req = BundleRequest {
+            id,
+            redact: redact.get_untracked(),
+            patterns: patterns
+                .get_untracked()
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect(),
+        };
+        spawn_local(async move {
+            match ipc::call::<BundleIncident>(&req).await {
+                Ok(b) => said.set(Some(format!(
+                    "Saved {} ({} KiB: {} series, {} finding events, {} Kubernetes events{})",
+                    b.path,
+                    b.bytes.div_ceil(1024),
+                    b.series,
+                    b.findings,
+                    b.events,
+                    b.redacted
+                        .map(|n| format!(", {n} identifiers redacted"))
+                        .unwrap_or_default()
+                ))),
+                Err(e) => said.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let rows = move || {
+        data.get().map(|p| {
+            if !p.recorded {
+                return view! { <p class="muted" id="history-off">"Nothing is recorded: this window has no history file."</p> }.into_any();
+            }
+            let file = p.file.clone().unwrap_or_default();
+            let empty = p.rows.is_empty().then(|| view! { <p class="muted">"No incident is stored yet."</p> });
+            let rows = p
+                .rows
+                .into_iter()
+                .map(|r| {
+                    let id = r.id.clone();
+                    view! {
+                        <tr class="stored-incident" data-id=r.id.clone()>
+                            <td>{format::clock(r.opened_at.millis(), false)}</td>
+                            <td>{r.title.clone()}</td>
+                            <td>{r.state.clone()}</td>
+                            <td class=format!("sev {}", r.severity)>{r.severity.clone()}</td>
+                            <td>{r.namespaces.join(", ")}</td>
+                            <td><button class="bundle" disabled=move || busy.get()
+                                on:click=move |_| bundle(id.clone())>"Bundle"</button></td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <p class="muted">{format!("Stored in {file}")}</p>
+                <table class="everywhere-table" id="history-table">
+                    <thead><tr><th>"Opened"</th><th>"Incident"</th><th>"State"</th><th>"Severity"</th><th>"Namespaces"</th><th></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {empty}
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="panel history" id="history-page">
+            <h2>"History"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
+            <div class="report-export">
+                <select id="history-state" on:change=move |ev| state.set(event_target_value(&ev))>
+                    <option value="">"All states"</option>
+                    <option value="open">"Open"</option>
+                    <option value="acknowledged">"Acknowledged"</option>
+                    <option value="resolved">"Resolved"</option>
+                </select>
+                <label>
+                    <input type="checkbox" id="bundle-redact" prop:checked=move || redact.get()
+                        on:change=move |ev| redact.set(event_target_checked(&ev))/>
+                    " Redact bundles"
+                </label>
+                <input id="bundle-patterns" placeholder="More to redact: regex, regex…"
+                    prop:value=move || patterns.get() on:input=move |ev| patterns.set(event_target_value(&ev))/>
+                <button id="history-refresh" on:click=move |_| load()>"Refresh"</button>
+            </div>
+            <p class="muted" id="bundle-said">{move || said.get()}</p>
+            {rows}
+        </section>
+    }
+}
