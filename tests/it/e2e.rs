@@ -565,7 +565,11 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         count(&c, "#history-table tr.stored-incident").await >= 1
     })
     .await;
-    click(&c, Locator::Css("#history-table tr.stored-incident .bundle")).await;
+    click(
+        &c,
+        Locator::Css("#history-table tr.stored-incident .bundle"),
+    )
+    .await;
     eventually(20, "the bundle", || async {
         let said = text(&c, "#bundle-said").await;
         said.starts_with("Saved") && said.contains("identifiers redacted")

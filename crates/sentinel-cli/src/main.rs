@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_detect;
+mod bench_history;
 mod bench_prom;
 mod bench_replay;
 mod bench_storage;
@@ -56,6 +57,8 @@ enum BenchWhat {
     Storage(bench_storage::StorageArgs),
     /// How much faster than real time a recorded history replays.
     Replay(bench_replay::ReplayArgs),
+    /// How long the History page's list takes with many incidents stored.
+    HistoryPage(bench_history::HistoryPageArgs),
 }
 
 #[derive(Subcommand)]
@@ -127,6 +130,10 @@ fn main() -> anyhow::Result<()> {
             what: Some(BenchWhat::Replay(args)),
             ..
         }) => rt.block_on(bench_replay::run(args)),
+        Command::Bench(BenchCommand {
+            what: Some(BenchWhat::HistoryPage(args)),
+            ..
+        }) => rt.block_on(bench_history::run(args)),
         Command::Bench(b) => rt.block_on(bench::run(b.backend)),
         Command::Replay(args) => rt.block_on(history::replay(args)),
         Command::History(cmd) => rt.block_on(history::run(cmd)),

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
 pub use live::{AlertmanagerSource, PrometheusSource};
-pub use sentinel_store::{IncidentFilter, IncidentRow, Opened, Store, StoreError};
+pub use sentinel_store::{IncidentFilter, IncidentRow, IncidentSummary, Opened, Store, StoreError};
 pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
@@ -368,9 +368,9 @@ impl Runtime {
     pub async fn stored_incidents(
         &self,
         f: &sentinel_store::IncidentFilter,
-    ) -> Option<Result<Vec<sentinel_store::IncidentRow>, StoreError>> {
+    ) -> Option<Result<Vec<sentinel_store::IncidentSummary>, StoreError>> {
         let store = self.history.as_ref()?;
-        Some(store.incidents(f).await)
+        Some(store.incident_list(f).await)
     }
 
     /// The history, when recording (for reads: bundles, the History page).

@@ -14,14 +14,10 @@ pub const MAX_HISTORY: u32 = 5000;
 /// History before an incident that a bundle keeps (the engine warms up on it).
 const BUNDLE_LEAD: Duration = Duration::from_mins(15);
 
-fn stored(r: &sentinel_runtime::IncidentRow) -> StoredIncident {
-    let title = serde_json::from_str::<serde_json::Value>(&r.body)
-        .ok()
-        .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| r.id.clone());
+fn stored(r: &sentinel_runtime::IncidentSummary) -> StoredIncident {
     StoredIncident {
         id: r.id.clone(),
-        title,
+        title: r.title.clone(),
         state: r.state.clone(),
         severity: r.severity.clone(),
         opened_at: r.opened_at,

@@ -44,12 +44,61 @@ fn incident_row(r: &SqliteRow) -> Result<IncidentRow, sqlx::Error> {
     })
 }
 
+/// An incident as a list shows it: its columns and its title, without the
+/// body (members, timeline, captured objects) the list does not need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentSummary {
+    pub id: String,
+    pub title: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub state: String,
+    pub severity: String,
+    pub namespaces: Vec<String>,
+}
+
 impl Store {
     /// Incidents matching `f`, newest first.
     pub async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<IncidentRow>, StoreError> {
-        let mut sql = String::from(
-            "SELECT id, opened_ms, updated_ms, state, severity, namespaces, body \
-             FROM incidents WHERE 1 = 1",
+        let rows = self.select_incidents(f, "body").await?;
+        Ok(rows.iter().map(incident_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The list of incidents matching `f`, newest first; each title is read
+    /// out of its body inside SQLite, so the bodies never leave the file.
+    pub async fn incident_list(
+        &self,
+        f: &IncidentFilter,
+    ) -> Result<Vec<IncidentSummary>, StoreError> {
+        let rows = self
+            .select_incidents(f, "COALESCE(json_extract(body, '$.title'), id) AS body")
+            .await?;
+        let list = rows
+            .iter()
+            .map(|r| {
+                let row = incident_row(r)?;
+                Ok(IncidentSummary {
+                    id: row.id,
+                    title: row.body,
+                    opened_at: row.opened_at,
+                    updated_at: row.updated_at,
+                    state: row.state,
+                    severity: row.severity,
+                    namespaces: row.namespaces,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(list)
+    }
+
+    async fn select_incidents(
+        &self,
+        f: &IncidentFilter,
+        body: &str,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        let mut sql = format!(
+            "SELECT id, opened_ms, updated_ms, state, severity, namespaces, {body} \
+             FROM incidents WHERE 1 = 1"
         );
         if !f.states.is_empty() {
             let marks = vec!["?"; f.states.len()].join(", ");
@@ -91,8 +140,7 @@ impl Store {
             q = q.bind(t.millis());
         }
         q = q.bind(i64::from(f.limit.unwrap_or(500)));
-        let rows = q.fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(incident_row).collect::<Result<_, _>>()?)
+        Ok(q.fetch_all(&self.pool).await?)
     }
 
     pub async fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use sqlx::SqlitePool;
 
 pub use bundle::BundleStats;
-pub use incidents::IncidentFilter;
+pub use incidents::{IncidentFilter, IncidentSummary};
 pub use open::Opened;
 pub use read::{Input, InputReader, Stats, StepKind};
 pub use recorder::{
