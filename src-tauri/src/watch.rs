@@ -103,6 +103,10 @@ pub fn spawn<R: Runtime>(
             last_seq.retain(|id, _| snaps.iter().any(|(s, _)| s == id));
             for (id, snap) in &snaps {
                 let seen = last_seq.entry(*id).or_insert(0);
+                // A new runtime at a freed one's address numbers from the start.
+                if snap.notifications.last().is_some_and(|n| n.seq < *seen) {
+                    *seen = 0;
+                }
                 let fresh: Vec<&Sent> = snap
                     .notifications
                     .iter()
