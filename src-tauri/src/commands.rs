@@ -7,7 +7,7 @@ use sentinel_protocol::{
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, Update,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayRequest, Replayed, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -27,6 +27,12 @@ pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
 #[tauri::command]
 pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res<HistoryPage> {
     sentinel_service::list_history(&state.runtime(), &args).await
+}
+
+/// Replays a history file or bundle offline (read-only).
+#[tauri::command]
+pub async fn replay_file(args: ReplayRequest) -> Res<Replayed> {
+    sentinel_service::replay_file(&args).await
 }
 
 /// Writes a stored incident as a bundle beside the reports.

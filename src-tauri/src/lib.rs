@@ -67,6 +67,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::select_cluster,
             commands::list_history,
             commands::bundle_incident,
+            commands::replay_file,
             commands::get_everywhere,
             connection_commands::list_connections,
             connection_commands::save_connection,

@@ -575,6 +575,11 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         said.starts_with("Saved") && said.contains("identifiers redacted")
     })
     .await;
+    click(&c, Locator::Css("#replay-open")).await;
+    eventually(20, "the offline replay", || async {
+        text(&c, "#replay-summary").await.starts_with("Replayed")
+    })
+    .await;
     save(&c, &dir, "history.png").await;
 
     // Connections: add the real Prometheus of scripts/stack.sh, test it,

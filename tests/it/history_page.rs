@@ -85,6 +85,34 @@ fn stored_incidents_are_listed_and_bundled() {
         steps
     });
     assert!(steps > 10, "{steps} steps");
+    // The app replays it too, offline, read-only.
+    let r = call::<sentinel_protocol::ReplayFile>(
+        &w,
+        &sentinel_protocol::ReplayRequest {
+            path: b.path.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.steps, steps as u64);
+    assert!(r.readings > 0 && r.from <= r.to);
+    assert!(
+        r.incidents.iter().any(|i| i.id == first.id),
+        "{:?}",
+        r.incidents
+    );
+    assert_eq!(
+        r.findings.len(),
+        r.findings_total.min(sentinel_protocol::REPLAY_FINDINGS)
+    );
+    let err = call::<sentinel_protocol::ReplayFile>(
+        &w,
+        &sentinel_protocol::ReplayRequest {
+            path: dir.join("nothing.db").display().to_string(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.message.contains("no such file"), "{}", err.message);
     let err = call::<BundleIncident>(
         &w,
         &BundleRequest {

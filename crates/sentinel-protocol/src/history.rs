@@ -57,3 +57,38 @@ pub struct ExportedBundle {
     /// Identifiers replaced, when redacted.
     pub redacted: Option<usize>,
 }
+
+/// A history file or bundle to open read-only and replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayRequest {
+    pub path: String,
+}
+
+/// One finding as the replay reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayedFinding {
+    pub at: Timestamp,
+    /// `firing`, `resolved`, …
+    pub state: String,
+    pub severity: crate::model::Severity,
+    pub rule: String,
+    pub summary: String,
+}
+
+/// A file replayed offline: what it holds and what the engine reported again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub path: String,
+    pub incidents: Vec<StoredIncident>,
+    pub steps: u64,
+    pub readings: u64,
+    /// In order, at most [`REPLAY_FINDINGS`].
+    pub findings: Vec<ReplayedFinding>,
+    pub findings_total: usize,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub took_ms: u64,
+}
+
+/// How many replayed findings an answer carries.
+pub const REPLAY_FINDINGS: usize = 2000;

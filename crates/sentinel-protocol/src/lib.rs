@@ -90,6 +90,8 @@ commands! {
     DeleteCredential = "delete_credential" (CredentialRef) -> CredentialStatus;
     /// Every incident the history file holds, newest first.
     ListHistory = "list_history" (HistoryQuery) -> HistoryPage;
+    /// Open a history file or bundle read-only and replay it offline.
+    ReplayFile = "replay_file" (ReplayRequest) -> Replayed;
     /// Write a stored incident as a bundle another Sentinel replays (audited).
     BundleIncident = "bundle_incident" (BundleRequest) -> ExportedBundle;
     /// Show this cluster on the dashboard (the stream follows it).

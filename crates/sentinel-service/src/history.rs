@@ -127,3 +127,69 @@ pub async fn bundle_incident(
         redacted,
     })
 }
+
+/// Opens `req.path` read-only (a history or a bundle, from this machine or
+/// another) and replays it through the default rules, with no network.
+pub async fn replay_file(
+    req: &sentinel_protocol::ReplayRequest,
+) -> Result<sentinel_protocol::Replayed, IpcError> {
+    use sentinel_protocol::{REPLAY_FINDINGS, ReplayedFinding};
+    let began = std::time::Instant::now();
+    let store = sentinel_runtime::Store::open_read_only(&req.path)
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    let incidents = store
+        .incident_list(&sentinel_runtime::IncidentFilter {
+            limit: Some(MAX_HISTORY),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Unavailable, e.to_string()))?;
+    let fail = |e: sentinel_runtime::StoreError| {
+        IpcError::new(
+            ErrorKind::Unavailable,
+            format!("cannot replay {}: {e}", req.path),
+        )
+    };
+    let mut replay =
+        sentinel_runtime::replay::Replay::open(&store, sentinel_detect::default_pack())
+            .await
+            .map_err(fail)?;
+    let (mut steps, mut total) = (0u64, 0usize);
+    let (mut from, mut to) = (None, None);
+    let mut findings = Vec::new();
+    while let Some(step) = replay.step().await.map_err(fail)? {
+        steps += 1;
+        // The span of the readings (a new engine's reset and the ticks run
+        // on the wall clock, not the recording's).
+        if let Some(at) = step.at.filter(|_| step.readings > 0) {
+            from = Some(from.map_or(at, |f: sentinel_model::Timestamp| f.min(at)));
+            to = Some(to.map_or(at, |t: sentinel_model::Timestamp| t.max(at)));
+        }
+        for f in step.findings {
+            total += 1;
+            if findings.len() < REPLAY_FINDINGS {
+                findings.push(ReplayedFinding {
+                    at: f.reported_at(),
+                    state: f.state.as_str().to_string(),
+                    severity: f.severity,
+                    rule: f.rule.clone(),
+                    summary: f.summary.clone(),
+                });
+            }
+        }
+    }
+    let readings = replay.readings();
+    store.close().await;
+    Ok(sentinel_protocol::Replayed {
+        path: req.path.clone(),
+        incidents: incidents.iter().map(stored).collect(),
+        steps,
+        readings,
+        findings,
+        findings_total: total,
+        from,
+        to,
+        took_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}

@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::{
-    BundleIncident, BundleRequest, HistoryPage as Page, HistoryQuery, ListHistory,
+    BundleIncident, BundleRequest, HistoryPage as Page, HistoryQuery, ListHistory, ReplayFile,
+    ReplayRequest, Replayed,
 };
 
 use crate::app::Ui;
@@ -21,6 +22,9 @@ pub fn HistoryPage() -> impl IntoView {
     let patterns = RwSignal::new(String::new());
     let said = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // A file to replay offline: the last bundle written, or any path.
+    let path = RwSignal::new(String::new());
+    let replayed = RwSignal::new(None::<Replayed>);
     let load = move || {
         let q = HistoryQuery {
             state: Some(state.get_untracked()).filter(|s| !s.is_empty()),
@@ -53,21 +57,77 @@ pub fn HistoryPage() -> impl IntoView {
         };
         spawn_local(async move {
             match ipc::call::<BundleIncident>(&req).await {
-                Ok(b) => said.set(Some(format!(
-                    "Saved {} ({} KiB: {} series, {} finding events, {} Kubernetes events{})",
-                    b.path,
-                    b.bytes.div_ceil(1024),
-                    b.series,
-                    b.findings,
-                    b.events,
-                    b.redacted
-                        .map(|n| format!(", {n} identifiers redacted"))
-                        .unwrap_or_default()
-                ))),
+                Ok(b) => said.set(Some({
+                    path.set(b.path.clone());
+                    format!(
+                        "Saved {} ({} KiB: {} series, {} finding events, {} Kubernetes events{})",
+                        b.path,
+                        b.bytes.div_ceil(1024),
+                        b.series,
+                        b.findings,
+                        b.events,
+                        b.redacted
+                            .map(|n| format!(", {n} identifiers redacted"))
+                            .unwrap_or_default()
+                    )
+                })),
                 Err(e) => said.set(Some(e.message)),
             }
             busy.set(false);
         });
+    };
+    let replay = move |_| {
+        let req = ReplayRequest {
+            path: path.get_untracked().trim().to_string(),
+        };
+        busy.set(true);
+        replayed.set(None);
+        spawn_local(async move {
+            match ipc::call::<ReplayFile>(&req).await {
+                Ok(r) => replayed.set(Some(r)),
+                Err(e) => said.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let replay_view = move || {
+        replayed.get().map(|r| {
+            let span = match (r.from, r.to) {
+                (Some(a), Some(b)) => format!("{} to {}", format::clock(a.millis(), true), format::clock(b.millis(), true)),
+                _ => "no steps".into(),
+            };
+            let more = (r.findings_total > r.findings.len())
+                .then(|| view! { <p class="muted">{format!("… {} more findings", r.findings_total - r.findings.len())}</p> });
+            let incidents = r.incidents.iter().map(|i| view! {
+                <li>{format!("{} · {} · {} · {}", format::clock(i.opened_at.millis(), false), i.title, i.state, i.severity)}</li>
+            }).collect_view();
+            let findings = r.findings.iter().map(|f| {
+                let sev = f.severity.as_str();
+                view! {
+                    <tr class=format!("cluster-alert {sev}")>
+                        <td>{format::clock(f.at.millis(), true)}</td>
+                        <td>{f.state.clone()}</td>
+                        <td class="sev">{sev}</td>
+                        <td>{f.rule.clone()}</td>
+                        <td>{f.summary.clone()}</td>
+                    </tr>
+                }
+            }).collect_view();
+            view! {
+                <div id="replayed">
+                    <p id="replay-summary">{format!(
+                        "Replayed {} offline: {} steps, {} readings, {} findings ({span}) in {} ms",
+                        r.path, r.steps, r.readings, r.findings_total, r.took_ms
+                    )}</p>
+                    <ul class="replay-incidents">{incidents}</ul>
+                    <table class="everywhere-table" id="replay-findings">
+                        <thead><tr><th>"Time"</th><th>"State"</th><th>"Severity"</th><th>"Rule"</th><th>"Summary"</th></tr></thead>
+                        <tbody>{findings}</tbody>
+                    </table>
+                    {more}
+                </div>
+            }
+        })
     };
     let rows = move || {
         data.get().map(|p| {
@@ -126,6 +186,14 @@ pub fn HistoryPage() -> impl IntoView {
             </div>
             <p class="muted" id="bundle-said">{move || said.get()}</p>
             {rows}
+            <h3>"Replay a bundle or history file"</h3>
+            <div class="report-export">
+                <input id="replay-path" placeholder="/path/to/incident.sentinel.db"
+                    prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
+                <button id="replay-open" disabled=move || busy.get() || path.with(|p| p.trim().is_empty())
+                    on:click=replay>"Replay offline"</button>
+            </div>
+            {replay_view}
         </section>
     }
 }
