@@ -581,6 +581,27 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     })
     .await;
     save(&c, &dir, "history.png").await;
+    // Watch it again: the recorded charts, and play moves the scrub time.
+    assert_eq!(count(&c, "#replay-view .replay-chart").await, 5);
+    let start = text(&c, "#replay-time").await;
+    click(&c, Locator::Css("#replay-play")).await;
+    eventually(10, "the replay to play", || async {
+        text(&c, "#replay-time").await != start
+    })
+    .await;
+    click(&c, Locator::Css("#replay-play")).await;
+    // Scrub to the end: the incidents of the recording are open by then.
+    c.execute(
+        "const s = document.querySelector('#replay-scrubber'); s.value = s.max; s.dispatchEvent(new Event('input'));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    eventually(10, "incidents at the end", || async {
+        count(&c, "#replay-incidents li").await >= 1
+    })
+    .await;
+    save(&c, &dir, "replay.png").await;
 
     // Connections: add the real Prometheus of scripts/stack.sh, test it,
     // save and apply (the app goes live on it), then remove it (demo again).

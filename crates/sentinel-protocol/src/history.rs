@@ -67,6 +67,8 @@ pub struct ReplayRequest {
 /// One finding as the replay reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayedFinding {
+    /// The finding (one firing of a rule on a series).
+    pub id: String,
     pub at: Timestamp,
     /// `firing`, `resolved`, …
     pub state: String,
@@ -88,6 +90,18 @@ pub struct Replayed {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub took_ms: u64,
+    /// The dashboard's series as recorded (CPU, memory, requests, errors,
+    /// p95), thinned for drawing, so a replay can be scrubbed in the UI.
+    #[serde(default)]
+    pub series: Vec<ReplaySeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplaySeries {
+    /// `cluster_cpu_percent`, `cluster_memory_percent`, `cluster_request_rate`,
+    /// `cluster_error_percent`, `cluster_latency_p95_ms`.
+    pub metric: String,
+    pub points: Vec<crate::dto::Point>,
 }
 
 /// How many replayed findings an answer carries.

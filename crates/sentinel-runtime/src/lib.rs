@@ -32,7 +32,9 @@ use tokio::task::JoinHandle;
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
 pub use live::{AlertmanagerSource, PrometheusSource};
-pub use sentinel_store::{IncidentFilter, IncidentRow, IncidentSummary, Opened, Store, StoreError};
+pub use sentinel_store::{
+    IncidentFilter, IncidentRow, IncidentSummary, Input, Opened, Store, StoreError,
+};
 pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 

@@ -170,6 +170,7 @@ pub async fn replay_file(
             total += 1;
             if findings.len() < REPLAY_FINDINGS {
                 findings.push(ReplayedFinding {
+                    id: f.id.clone(),
                     at: f.reported_at(),
                     state: f.state.as_str().to_string(),
                     severity: f.severity,
@@ -180,6 +181,7 @@ pub async fn replay_file(
         }
     }
     let readings = replay.readings();
+    let series = dashboard_series(&store).await.map_err(fail)?;
     store.close().await;
     Ok(sentinel_protocol::Replayed {
         path: req.path.clone(),
@@ -191,5 +193,48 @@ pub async fn replay_file(
         from,
         to,
         took_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+        series,
     })
+}
+
+/// The dashboard's cluster-wide series as the history recorded them.
+const DASHBOARD: [&str; 5] = [
+    "cluster_cpu_percent",
+    "cluster_memory_percent",
+    "cluster_request_rate",
+    "cluster_error_percent",
+    "cluster_latency_p95_ms",
+];
+
+/// Points per series a replay answer carries.
+const REPLAY_POINTS: usize = 1200;
+
+async fn dashboard_series(
+    store: &sentinel_runtime::Store,
+) -> Result<Vec<sentinel_protocol::ReplaySeries>, sentinel_runtime::StoreError> {
+    let mut input = store.input().await?;
+    let mut by: std::collections::BTreeMap<&'static str, Vec<(sentinel_model::Timestamp, f64)>> =
+        Default::default();
+    while let Some(step) = input.next().await? {
+        let sentinel_runtime::Input::Feed { at, readings, .. } = step else {
+            continue;
+        };
+        for (id, v) in readings {
+            let Some(key) = input.key(id) else { continue };
+            if let Some(name) = DASHBOARD.iter().find(|m| **m == key.metric) {
+                by.entry(name).or_default().push((at, v));
+            }
+        }
+    }
+    Ok(DASHBOARD
+        .iter()
+        .filter_map(|m| by.get(m).map(|points| (m, points)))
+        .map(|(m, points)| sentinel_protocol::ReplaySeries {
+            metric: (*m).to_string(),
+            points: sentinel_runtime::series::lttb(points, REPLAY_POINTS)
+                .into_iter()
+                .map(|(t, v)| sentinel_protocol::Point(t.millis(), v))
+                .collect(),
+        })
+        .collect())
 }

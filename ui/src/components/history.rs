@@ -93,38 +93,21 @@ pub fn HistoryPage() -> impl IntoView {
     let replay_view = move || {
         replayed.get().map(|r| {
             let span = match (r.from, r.to) {
-                (Some(a), Some(b)) => format!("{} to {}", format::clock(a.millis(), true), format::clock(b.millis(), true)),
-                _ => "no steps".into(),
+                (Some(a), Some(b)) => format!(
+                    "{} to {}",
+                    format::clock(a.millis(), true),
+                    format::clock(b.millis(), true)
+                ),
+                _ => "no readings".into(),
             };
-            let more = (r.findings_total > r.findings.len())
-                .then(|| view! { <p class="muted">{format!("… {} more findings", r.findings_total - r.findings.len())}</p> });
-            let incidents = r.incidents.iter().map(|i| view! {
-                <li>{format!("{} · {} · {} · {}", format::clock(i.opened_at.millis(), false), i.title, i.state, i.severity)}</li>
-            }).collect_view();
-            let findings = r.findings.iter().map(|f| {
-                let sev = f.severity.as_str();
-                view! {
-                    <tr class=format!("cluster-alert {sev}")>
-                        <td>{format::clock(f.at.millis(), true)}</td>
-                        <td>{f.state.clone()}</td>
-                        <td class="sev">{sev}</td>
-                        <td>{f.rule.clone()}</td>
-                        <td>{f.summary.clone()}</td>
-                    </tr>
-                }
-            }).collect_view();
+            let summary = format!(
+                "Replayed {} offline: {} steps, {} readings, {} findings ({span}) in {} ms",
+                r.path, r.steps, r.readings, r.findings_total, r.took_ms
+            );
             view! {
                 <div id="replayed">
-                    <p id="replay-summary">{format!(
-                        "Replayed {} offline: {} steps, {} readings, {} findings ({span}) in {} ms",
-                        r.path, r.steps, r.readings, r.findings_total, r.took_ms
-                    )}</p>
-                    <ul class="replay-incidents">{incidents}</ul>
-                    <table class="everywhere-table" id="replay-findings">
-                        <thead><tr><th>"Time"</th><th>"State"</th><th>"Severity"</th><th>"Rule"</th><th>"Summary"</th></tr></thead>
-                        <tbody>{findings}</tbody>
-                    </table>
-                    {more}
+                    <p id="replay-summary">{summary}</p>
+                    <crate::components::replay::ReplayView replayed=r/>
                 </div>
             }
         })

@@ -14,6 +14,7 @@ mod nodes;
 mod pod_detail;
 mod pod_logs;
 mod pods;
+pub mod replay;
 mod report_export;
 mod status;
 mod why;
