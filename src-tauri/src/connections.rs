@@ -13,7 +13,8 @@ use sentinel_protocol::{
 };
 use sentinel_secrets::Secret;
 
-use crate::backend::{AppState, BackendOptions};
+use crate::BackendOptions;
+use crate::backend::AppState;
 use crate::connection_settings::{invalid, put, specs, write};
 use crate::keys::Keys;
 use crate::settings::{Connection, Settings};

@@ -12,6 +12,7 @@ mod keys;
 pub mod live;
 mod logging;
 mod notify_settings;
+mod options;
 mod rules_settings;
 pub mod settings;
 mod tray;
@@ -20,8 +21,9 @@ mod watch;
 use sentinel_model::Severity;
 use tauri::Manager;
 
-pub use backend::{AppState, BackendOptions, Follow};
+pub use backend::{AppState, Fleet, Follow};
 pub use keys::Keys;
+pub use options::BackendOptions;
 pub use settings::{Settings, SettingsLoad};
 
 /// Registers state and commands on any Tauri runtime (the real one or the

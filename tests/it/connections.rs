@@ -6,7 +6,7 @@
 
 use std::time::Duration as StdDuration;
 
-use sentinel_app::{AppState, BackendOptions, Keys, Settings, build_app};
+use sentinel_app::{AppState, BackendOptions, Keys, Settings};
 use sentinel_protocol::{
     Command, ConnectionKind, ConnectionSpec, CredentialRef, CredentialState, DeleteCredential,
     KindRef, ListConnections, ListContexts, NewCredential, NoArgs, RemoveConnection,
@@ -16,7 +16,7 @@ use sentinel_runtime::{DemoConfig, Health, Mode};
 use sentinel_sim::SimConfig;
 use serde_json::json;
 use tauri::Manager;
-use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
+use tauri::test::MockRuntime;
 
 use crate::ipc::invoke;
 use crate::stack::Stack;
@@ -70,12 +70,7 @@ fn connections_are_tested_saved_applied_and_removed() {
         keys: Keys::session_only(),
         ..BackendOptions::default()
     };
-    let app = build_app(mock_builder(), backend)
-        .build(mock_context(noop_assets()))
-        .expect("mock app");
-    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("mock window");
+    let (app, w) = crate::ipc::mock_app(backend);
     let state = app.state::<AppState>();
     let mut seen = String::new();
 
@@ -313,12 +308,7 @@ fn two_clusters_at_once_and_what_is_broken_everywhere() {
         Vec::new(),
     );
     backend.settings = Some((dir.join("settings.toml"), settings));
-    let app = build_app(mock_builder(), backend)
-        .build(mock_context(noop_assets()))
-        .expect("mock app");
-    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("mock window");
+    let (app, w) = crate::ipc::mock_app(backend);
     let state = app.state::<AppState>();
     let mut seen = String::new();
 

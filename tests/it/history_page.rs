@@ -4,12 +4,11 @@
 
 use std::time::Duration as StdDuration;
 
-use sentinel_app::{AppState, BackendOptions, build_app};
+use sentinel_app::{AppState, BackendOptions};
 use sentinel_protocol::{BundleIncident, BundleRequest, ErrorKind, HistoryQuery, ListHistory};
 use sentinel_runtime::DemoConfig;
 use sentinel_sim::SimConfig;
 use tauri::Manager;
-use tauri::test::{mock_builder, mock_context, noop_assets};
 
 use crate::ipc::call;
 
@@ -26,12 +25,7 @@ fn stored_incidents_are_listed_and_bundled() {
         reports: Some(dir.join("reports")),
         ..BackendOptions::default()
     };
-    let app = build_app(mock_builder(), backend)
-        .build(mock_context(noop_assets()))
-        .expect("mock app");
-    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("mock window");
+    let (app, w) = crate::ipc::mock_app(backend);
     let state = app.state::<AppState>();
 
     // The demo's incidents reach the file (the writer commits every second).

@@ -58,12 +58,7 @@ fn app_with(
         rules: None,
         ..BackendOptions::default()
     };
-    let app = build_app(mock_builder(), backend)
-        .build(mock_context(noop_assets()))
-        .expect("mock app");
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("mock window");
+    let (app, webview) = mock_app(backend);
     let state = app.state::<AppState>();
     tauri::async_runtime::block_on(async {
         tokio::time::timeout(
@@ -75,6 +70,19 @@ fn app_with(
     .expect("data within 30 s")
     .expect("runtime running");
     (app, webview)
+}
+
+/// The app on Tauri's mock runtime with its main window.
+pub(crate) fn mock_app(
+    backend: BackendOptions,
+) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let app = build_app(mock_builder(), backend)
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    (app, window)
 }
 
 pub(crate) fn invoke(
