@@ -68,21 +68,31 @@ impl Source for KubeSource {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut noted: Vec<PanelNote> = Vec::new();
         let mut started = std::time::Instant::now();
+        // A long first list of pods and nodes that keeps delivering is
+        // progress, not silence.
+        let mut last_update = started;
         let patience = FIRST_LIST_PATIENCE.max(self.interval * 2);
         tracing::info!(context = %self.conn.context, server = %self.conn.server, "watching Kubernetes");
         loop {
             tokio::select! {
                 update = rx.recv() => match update {
-                    Some(u) => mirror.apply(u, ctx.clock.now()),
+                    Some(u) => {
+                        // Progress of the lists the dashboard waits for.
+                        if matches!(u, sentinel_kube::Update::Pod(_) | sentinel_kube::Update::Node(_)) {
+                            last_update = std::time::Instant::now();
+                        }
+                        mirror.apply(u, ctx.clock.now());
+                    }
                     None => break,
                 },
                 _ = ticker.tick() => {
-                    if !self.report(&ctx, &mut mirror, &mut noted, started, patience).await {
+                    let silent = started.elapsed() > patience && last_update.elapsed() > patience;
+                    if !self.report(&ctx, &mut mirror, &mut noted, silent, patience).await {
                         break;
                     }
                     // Lists that hang are started again (a request the
                     // server never answers would otherwise wait for good).
-                    if !mirror.synced() && started.elapsed() > patience {
+                    if !mirror.synced() && silent {
                         for t in tasks.drain(..) {
                             t.abort();
                         }
@@ -105,7 +115,7 @@ impl KubeSource {
         ctx: &SourceCtx,
         mirror: &mut Mirror,
         noted: &mut Vec<PanelNote>,
-        started: std::time::Instant,
+        silent: bool,
         patience: StdDuration,
     ) -> bool {
         let failing: Vec<Watched> = mirror.failures().keys().copied().collect();
@@ -139,7 +149,7 @@ impl KubeSource {
             return ctx.failed(broken.join("; ")).await;
         }
         if !mirror.synced() {
-            if started.elapsed() > patience {
+            if silent {
                 return ctx
                     .failed(format!(
                         "no complete list of pods and nodes from {} after {}s: the API server is not answering",
