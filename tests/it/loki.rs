@@ -85,18 +85,26 @@ async fn loki_history_and_live_tail_reach_the_log_view() {
     let (mut cursor, mut seen) = (0, Vec::new());
     follow_until(&rt, &mut cursor, &mut seen, |s, _| s.len() >= 3).await;
     let t1 = now_ns();
+    // Two lines may share a timestamp; both are kept.
     loki.push(
         "checkout-1",
-        &[(t1, "POST /pay 500"), (t1 + 1, "panic: boom")],
+        &[
+            (t1, "POST /pay 500"),
+            (t1 + 1, "panic: boom"),
+            (t1 + 1, "goroutine 1 [running]"),
+        ],
         4,
     );
-    let page = follow_until(&rt, &mut cursor, &mut seen, |s, _| s.len() >= 5).await;
-    assert_eq!(&seen[3..], ["POST /pay 500", "panic: boom"]);
+    let page = follow_until(&rt, &mut cursor, &mut seen, |s, _| s.len() >= 6).await;
+    assert_eq!(
+        &seen[3..],
+        ["POST /pay 500", "panic: boom", "goroutine 1 [running]"]
+    );
     assert_eq!(page.upstream_dropped, 4);
     assert!(page.ended.is_none());
 
-    // Loki closes the tail: the follow reconnects from after the last line
-    // it has, so nothing repeats.
+    // Loki closes the tail: the follow reconnects from the last line's time
+    // and skips what it already has there, so nothing repeats.
     loki.close_tails();
     let until = tokio::time::Instant::now() + StdDuration::from_secs(20);
     while loki.tails().len() < 2 {
@@ -110,11 +118,14 @@ async fn loki_history_and_live_tail_reach_the_log_view() {
         .unwrap();
     assert_eq!(start, t1 + 1, "resumed from the last line seen");
     loki.push("checkout-1", &[(t1 + 2, "after the restart")], 0);
-    follow_until(&rt, &mut cursor, &mut seen, |s, _| s.len() >= 6).await;
-    assert_eq!(
-        seen.iter().filter(|l| l.as_str() == "panic: boom").count(),
-        1
-    );
+    follow_until(&rt, &mut cursor, &mut seen, |s, _| s.len() >= 7).await;
+    for line in ["panic: boom", "goroutine 1 [running]"] {
+        assert_eq!(
+            seen.iter().filter(|l| l.as_str() == line).count(),
+            1,
+            "{seen:?}"
+        );
+    }
     assert_eq!(seen.last().map(String::as_str), Some("after the restart"));
 
     // A message larger than the limit is refused, not read into memory;

@@ -217,7 +217,7 @@ impl LogService {
 }
 
 /// Follows a Loki tail into `buffer`, reconnecting after an interruption
-/// from just after the last line seen (so nothing repeats). Refused
+/// from the last line seen (so nothing repeats and nothing is lost). Refused
 /// credentials end the follow; what Loki dropped is counted.
 async fn loki_follow(
     loki: sentinel_prom::Loki,
@@ -226,10 +226,15 @@ async fn loki_follow(
     limit: usize,
     buffer: Arc<Mutex<LogBuffer>>,
 ) {
+    // The newest line's time, and how many lines with that very time were
+    // taken: a tail resumed from that time skips those, and lines sharing a
+    // timestamp are neither lost nor repeated.
     let mut last_ns: i128 = i128::from(start.millis()) * 1_000_000;
+    let mut at_last: usize = 0;
     loop {
         match loki.tail_from(&selector, last_ns, limit).await {
             Ok(mut tail) => {
+                let mut skip = at_last;
                 if let Ok(mut b) = buffer.lock() {
                     b.notice = None;
                 }
@@ -249,10 +254,21 @@ async fn loki_follow(
                     };
                     b.add_dropped(batch.dropped);
                     for e in batch.entries {
-                        if e.at_ns > last_ns {
-                            last_ns = e.at_ns;
-                            b.push(e.line);
+                        if e.at_ns < last_ns {
+                            continue;
                         }
+                        if e.at_ns == last_ns {
+                            if skip > 0 {
+                                skip -= 1;
+                                continue;
+                            }
+                            at_last += 1;
+                        } else {
+                            last_ns = e.at_ns;
+                            at_last = 1;
+                            skip = 0;
+                        }
+                        b.push(e.line);
                     }
                 }
             }
