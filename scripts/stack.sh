@@ -19,7 +19,7 @@
 # so `$(scripts/stack.sh up)` returns.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter iproute2)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter iproute2 curl)
 NAMES=(node exporter alertmanager prometheus)
 
 log() { printf 'stack: %s\n' "$*" >&2; }

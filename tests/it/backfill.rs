@@ -84,12 +84,9 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
             .expect("prometheus"),
     );
     let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
-    while Command::new("curl")
-        .args(["-sf", &format!("{url}/-/ready")])
-        .output()
-        .map(|o| !o.status.success())
-        .unwrap_or(true)
-    {
+    let client = sentinel_prom::Prometheus::new(sentinel_prom::Endpoint::new(&url)).unwrap();
+    let probe = tokio::runtime::Runtime::new().unwrap();
+    while probe.block_on(client.version()).is_err() {
         assert!(std::time::Instant::now() < deadline, "Prometheus not ready");
         std::thread::sleep(StdDuration::from_millis(200));
     }
