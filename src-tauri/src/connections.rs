@@ -62,7 +62,7 @@ impl Config {
 fn credential(keys: &Keys, name: Option<&str>) -> CredentialState {
     match name {
         None => CredentialState::NotNeeded,
-        Some(n) => match keys.vault().exists(n) {
+        Some(n) => match keys.exists(n) {
             Ok(true) => CredentialState::Stored,
             Ok(false) => CredentialState::Missing,
             Err(e) => CredentialState::Unknown(e.to_string()),
@@ -276,23 +276,20 @@ pub fn set_credential(keys: &Keys, name: &str, value: &str) -> Res<CredentialSta
     if value.is_empty() {
         return Err(invalid("the credential is empty"));
     }
-    let vault = keys.vault();
-    vault
-        .set(name, &Secret::new(value))
+    keys.set(name, &Secret::new(value))
         .map_err(|e| invalid(e.to_string()))?;
     Ok(CredentialStatus {
         name: name.to_string(),
         stored: true,
-        session_only: vault.is_session_only(),
+        session_only: keys.vault().is_session_only(),
     })
 }
 
 pub fn delete_credential(keys: &Keys, name: &str) -> Res<CredentialStatus> {
-    let vault = keys.vault();
-    vault.delete(name).map_err(|e| invalid(e.to_string()))?;
+    keys.delete(name).map_err(|e| invalid(e.to_string()))?;
     Ok(CredentialStatus {
         name: name.to_string(),
         stored: false,
-        session_only: vault.is_session_only(),
+        session_only: keys.vault().is_session_only(),
     })
 }

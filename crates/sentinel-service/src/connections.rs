@@ -28,24 +28,32 @@ fn ms(since: Instant) -> i64 {
     i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The first check of every test: one request, timed. `Err` is the whole
+/// report when the server cannot be reached (nothing after it can work).
+async fn reach<T>(
+    request: impl std::future::Future<Output = Result<T, sentinel_prom::PromError>>,
+    said: impl FnOnce(T) -> String,
+) -> Result<(Vec<Check>, i64), TestReport> {
+    let began = Instant::now();
+    let answer = request.await;
+    let latency = ms(began);
+    match answer {
+        Ok(v) => Ok((vec![check("reach", true, said(v))], latency)),
+        Err(e) => Err(report(vec![check("reach", false, e.to_string())], None)),
+    }
+}
+
 /// Reaches Prometheus, runs a query, and says why any dashboard panel
 /// would be empty.
 pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
-    let began = Instant::now();
-    let version = prom.version().await;
-    let latency = ms(began);
-    let mut checks = Vec::new();
-    match version {
-        Ok(v) => checks.push(check(
-            "reach",
-            true,
-            format!("Prometheus {v} at {}", prom.url()),
-        )),
-        Err(e) => {
-            checks.push(check("reach", false, e.to_string()));
-            return report(checks, None);
-        }
-    }
+    let (mut checks, latency) = match reach(prom.version(), |v| {
+        format!("Prometheus {v} at {}", prom.url())
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(failed) => return failed,
+    };
     match prom.query("count(up == 1) or vector(0)", now).await {
         Ok(data) => {
             let up = data
@@ -73,21 +81,14 @@ pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
 
 /// Reaches Alertmanager and reads its alerts and silences.
 pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
-    let began = Instant::now();
-    let version = am.version().await;
-    let latency = ms(began);
-    let mut checks = Vec::new();
-    match version {
-        Ok(v) => checks.push(check(
-            "reach",
-            true,
-            format!("Alertmanager {v} at {}", am.url()),
-        )),
-        Err(e) => {
-            checks.push(check("reach", false, e.to_string()));
-            return report(checks, None);
-        }
-    }
+    let (mut checks, latency) = match reach(am.version(), |v| {
+        format!("Alertmanager {v} at {}", am.url())
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(failed) => return failed,
+    };
     match am.alerts(&AlertFilter::default()).await {
         Ok(a) => checks.push(check("alerts", true, format!("{} alerts", a.len()))),
         Err(e) => checks.push(check("alerts", false, e.to_string())),
@@ -102,21 +103,11 @@ pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
 /// Reaches Loki and checks that container logs can be found by the labels
 /// Sentinel asks for (`namespace`, `pod`, `container`).
 pub async fn test_loki(loki: &sentinel_prom::Loki) -> TestReport {
-    let began = Instant::now();
-    let ready = loki.ready().await;
-    let latency = ms(began);
-    let mut checks = Vec::new();
-    match ready {
-        Ok(()) => checks.push(check(
-            "reach",
-            true,
-            format!("Loki ready at {}", loki.url()),
-        )),
-        Err(e) => {
-            checks.push(check("reach", false, e.to_string()));
-            return report(checks, None);
-        }
-    }
+    let (mut checks, latency) =
+        match reach(loki.ready(), |()| format!("Loki ready at {}", loki.url())).await {
+            Ok(r) => r,
+            Err(failed) => return failed,
+        };
     match loki.labels().await {
         Ok(labels) => {
             let missing: Vec<&str> = ["namespace", "pod"]
