@@ -7,7 +7,8 @@ use sentinel_protocol::{
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayRequest, Replayed, Update,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayRequest, Replayed, RetentionSettings,
+    RetentionView, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -33,6 +34,22 @@ pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res
 #[tauri::command]
 pub async fn replay_file(args: ReplayRequest) -> Res<Replayed> {
     sentinel_service::replay_file(&args).await
+}
+
+/// The history's retention settings and disk usage (of the cluster on screen).
+#[tauri::command]
+pub async fn get_retention(state: State<'_, AppState>, args: NoArgs) -> Res<RetentionView> {
+    let _ = args;
+    sentinel_service::get_retention(&state.runtime()).await
+}
+
+/// Keeps new retention settings and applies them now.
+#[tauri::command]
+pub async fn set_retention(
+    state: State<'_, AppState>,
+    args: RetentionSettings,
+) -> Res<RetentionView> {
+    sentinel_service::set_retention(&state.runtime(), &args, &crate::operator()).await
 }
 
 /// Writes a stored incident as a bundle beside the reports.

@@ -70,6 +70,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_history,
             commands::bundle_incident,
             commands::replay_file,
+            commands::get_retention,
+            commands::set_retention,
             commands::get_everywhere,
             connection_commands::list_connections,
             connection_commands::save_connection,

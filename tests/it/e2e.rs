@@ -575,6 +575,19 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         said.starts_with("Saved") && said.contains("identifiers redacted")
     })
     .await;
+    // Retention: what the file takes, and a shorter raw retention kept.
+    eventually(10, "the history's usage", || async {
+        text(&c, "#retention-usage").await.starts_with("Using ")
+    })
+    .await;
+    let raw = c.find(Locator::Css("#retention-raw")).await.unwrap();
+    raw.clear().await.unwrap();
+    raw.send_keys("3").await.unwrap();
+    click(&c, Locator::Css("#retention-save")).await;
+    eventually(10, "the retention saved", || async {
+        text(&c, "#retention-said").await.starts_with("Saved")
+    })
+    .await;
     click(&c, Locator::Css("#replay-open")).await;
     eventually(20, "the offline replay", || async {
         text(&c, "#replay-summary").await.starts_with("Replayed")

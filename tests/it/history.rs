@@ -99,6 +99,27 @@ fn a_recorded_demo_replays_offline_to_the_same_findings() {
         live.len()
     );
 
+    // Retention: changed and applied from the command line, kept in the file.
+    let out = sentinel(&[
+        "history",
+        "retention",
+        db.to_str().unwrap(),
+        "--raw-days",
+        "3",
+        "--apply",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["retention"]["raw_days"], 3, "{r}");
+    assert_eq!(
+        r["applied"]["aged_chunks"], 0,
+        "a fresh recording keeps all: {r}"
+    );
+    assert!(r["usage"]["raw_bytes"].as_u64().unwrap() > 0, "{r}");
+    let out = sentinel(&["history", "retention", db.to_str().unwrap(), "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["retention"]["raw_days"], 3, "{r}");
+
     // A time window prints only what was reported inside it.
     let last = live
         .iter()
@@ -119,6 +140,86 @@ fn a_recorded_demo_replays_offline_to_the_same_findings() {
         .count();
     assert_eq!(n, expected);
     assert!(n < live.len());
+}
+
+/// The rest of a replay from where it is: each step's findings as JSON.
+async fn rest(r: &mut Replay) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(step) = r.step().await.unwrap() {
+        out.extend(
+            step.findings
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap()),
+        );
+    }
+    out
+}
+
+#[test]
+fn seeking_back_and_forth_continues_exactly_as_the_first_time() {
+    let dir = crate::support::tempdir("history-seek");
+    let db = dir.join("demo.db");
+    sentinel(&[
+        "demo",
+        "--db",
+        db.to_str().unwrap(),
+        "--duration",
+        "3s",
+        "--interval",
+        "500ms",
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open_read_only(&db).await.unwrap();
+        let pack = sentinel_detect::default_pack;
+        // The whole recording once, with checkpoints every minute.
+        let mut r = Replay::open(&store, pack())
+            .await
+            .unwrap()
+            .with_checkpoints(Duration::from_mins(1));
+        let all = rest(&mut r).await;
+        let end = r.fed_to().unwrap();
+        assert!(all.len() >= 3, "{} findings", all.len());
+        assert!(r.checkpoints() >= 10, "{} checkpoints", r.checkpoints());
+        // Back to several moments, in no order: the state equals a fresh
+        // replay's at that moment, and what follows is what followed then.
+        for back in [10, 3, 12, 1, 0, 7] {
+            let to = end.saturating_sub(Duration::from_mins(back));
+            let mut fresh = Replay::open(&store, pack()).await.unwrap();
+            let before = fresh.seek(to).await.unwrap();
+            r.seek(to).await.unwrap();
+            assert_eq!(r.steps(), fresh.steps(), "{back} min back");
+            assert_eq!(r.fed_to(), fresh.fed_to());
+            assert!(r.engine() == fresh.engine(), "engine state {back} min back");
+            let after_seek = rest(&mut r).await;
+            assert_eq!(after_seek, rest(&mut fresh).await, "{back} min back");
+            // The first pass, split at the same step, is the same findings.
+            let mut split = before
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap())
+                .collect::<Vec<_>>();
+            split.extend(after_seek);
+            assert_eq!(split, all, "{back} min back");
+        }
+        // Forward from the start, and past the end.
+        let mut r2 = Replay::open(&store, pack())
+            .await
+            .unwrap()
+            .with_checkpoints(Duration::from_mins(1));
+        let mid = end.saturating_sub(Duration::from_mins(5));
+        r2.seek(mid).await.unwrap();
+        assert!(r2.fed_to().unwrap() <= mid);
+        r2.seek(end.saturating_add(Duration::from_mins(60)))
+            .await
+            .unwrap();
+        assert_eq!(r2.fed_to(), Some(end));
+        assert!(r2.step().await.unwrap().is_none(), "at the end");
+        // Without checkpoints there is no way back, and it says so.
+        let mut r3 = Replay::open(&store, pack()).await.unwrap();
+        r3.seek(end).await.unwrap();
+        let e = r3.seek(mid).await.unwrap_err().to_string();
+        assert!(e.contains("cannot go back"), "{e}");
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,3 +137,97 @@ fn stored_incidents_are_listed_and_bundled() {
         tauri::async_runtime::block_on(rt.shutdown(StdDuration::from_secs(5)));
     }
 }
+
+#[test]
+fn retention_is_shown_with_usage_and_kept_when_changed() {
+    use sentinel_protocol::{GetRetention, NoArgs, RetentionSettings, SetRetention};
+    let dir = crate::support::tempdir("history-retention");
+    let backend = BackendOptions {
+        demo: DemoConfig {
+            sim: SimConfig { seed: 6, pods: 20 },
+            interval: StdDuration::from_millis(500),
+            ..DemoConfig::default()
+        },
+        history: Some(dir.join("history.db")),
+        ..BackendOptions::default()
+    };
+    let (app, w) = crate::ipc::mock_app(backend);
+    let state = app.state::<AppState>();
+    // The defaults, and the samples the demo's backfill wrote.
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
+    let view = loop {
+        let v = call::<GetRetention>(&w, &NoArgs {}).unwrap();
+        if v.usage.raw_bytes > 0 {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing recorded");
+        std::thread::sleep(StdDuration::from_millis(200));
+    };
+    assert_eq!(
+        view.settings,
+        RetentionSettings {
+            raw_days: 7,
+            rollup_days: 90,
+            budget_mib: 2048
+        }
+    );
+    assert!(view.file.ends_with("history.db"));
+    let u = &view.usage;
+    assert!(
+        u.file_bytes >= u.used_bytes && u.used_bytes > u.raw_bytes,
+        "{u:?}"
+    );
+    assert!(u.oldest_raw < u.newest_raw);
+
+    let err = call::<SetRetention>(
+        &w,
+        &RetentionSettings {
+            raw_days: 30,
+            rollup_days: 10,
+            budget_mib: 2048,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(
+        err.message.contains("rollups must be kept"),
+        "{}",
+        err.message
+    );
+
+    let mine = RetentionSettings {
+        raw_days: 2,
+        rollup_days: 30,
+        budget_mib: 512,
+    };
+    let kept = call::<SetRetention>(&w, &mine).unwrap();
+    assert_eq!(kept.settings, mine);
+    assert_eq!(call::<GetRetention>(&w, &NoArgs {}).unwrap().settings, mine);
+    let audited = tauri::async_runtime::block_on(async {
+        let rt = state.runtime();
+        let store = rt.history().unwrap();
+        for _ in 0..50 {
+            let rows = store.audit(Some("history")).await.unwrap();
+            if rows
+                .iter()
+                .any(|r| r.action == "retention" && r.detail.contains("raw 2 days"))
+            {
+                return true;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        false
+    });
+    assert!(audited, "the change is not in the audit log");
+    for (_, rt) in &state.fleet().clusters {
+        tauri::async_runtime::block_on(rt.shutdown(StdDuration::from_secs(5)));
+    }
+    // Kept in the history file itself.
+    let r = tauri::async_runtime::block_on(async {
+        let s = sentinel_store::Store::open_read_only(dir.join("history.db"))
+            .await
+            .unwrap();
+        s.retention().await.unwrap()
+    });
+    assert_eq!((r.raw_days, r.rollup_days, r.budget_mib), (2, 30, 512));
+}

@@ -38,6 +38,8 @@ pub enum HistoryCommand {
     /// Write one incident (or a time range) as a history file of its own,
     /// optionally redacted, for someone else to replay.
     Bundle(BundleArgs),
+    /// Retention settings and usage; change them, and apply them now.
+    Retention(RetentionArgs),
     /// The Kubernetes events a history kept (the API server keeps an hour).
     Events {
         file: PathBuf,
@@ -50,6 +52,82 @@ pub enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args)]
+pub struct RetentionArgs {
+    file: PathBuf,
+    /// Days of raw samples to keep.
+    #[arg(long)]
+    raw_days: Option<u32>,
+    /// Days of one-minute rollups to keep.
+    #[arg(long)]
+    rollup_days: Option<u32>,
+    /// The most the history may use, in MiB.
+    #[arg(long)]
+    budget_mib: Option<u64>,
+    /// Apply the settings now (raw samples past their days become rollups).
+    #[arg(long)]
+    apply: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+async fn retention(a: RetentionArgs) -> anyhow::Result<()> {
+    let changing = a.raw_days.is_some() || a.rollup_days.is_some() || a.budget_mib.is_some();
+    let store = if changing || a.apply {
+        let now = Timestamp(i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis(),
+        )?);
+        let opened = Store::open(&a.file, now).await?;
+        if let Some(n) = opened.notice {
+            eprintln!("{n}");
+        }
+        opened.store
+    } else {
+        Store::open_read_only(&a.file).await?
+    };
+    let mut r = store.retention().await?;
+    if changing {
+        r.raw_days = a.raw_days.unwrap_or(r.raw_days);
+        r.rollup_days = a.rollup_days.unwrap_or(r.rollup_days);
+        r.budget_mib = a.budget_mib.unwrap_or(r.budget_mib);
+        r = store.set_retention(r).await?;
+    }
+    let applied = if a.apply {
+        Some(store.enforce().await?)
+    } else {
+        None
+    };
+    let u = store.usage().await?;
+    store.close().await;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"retention": r, "usage": u, "applied": applied})
+        );
+    } else {
+        println!(
+            "keeps raw samples {} days, rollups {} days, within {} MiB; uses {} bytes ({} of raw samples in {} chunks, {} rollup minutes, {} incidents)",
+            r.raw_days,
+            r.rollup_days,
+            r.budget_mib,
+            u.used_bytes,
+            u.raw_bytes,
+            u.raw_chunks,
+            u.rollup_minutes,
+            u.incidents
+        );
+        if let Some(d) = applied {
+            println!(
+                "applied: {} chunks aged into rollups, {} more for the budget, {} rollup minutes deleted",
+                d.aged_chunks, d.budget_chunks, d.rollups_deleted
+            );
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -206,6 +284,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
 pub async fn run(cmd: HistoryCommand) -> anyhow::Result<()> {
     match cmd {
         HistoryCommand::Bundle(args) => bundle(args).await,
+        HistoryCommand::Retention(args) => retention(args).await,
         HistoryCommand::Events {
             file,
             from,

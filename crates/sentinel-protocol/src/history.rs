@@ -58,6 +58,40 @@ pub struct ExportedBundle {
     pub redacted: Option<usize>,
 }
 
+/// How long the history keeps samples, and how much disk it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionSettings {
+    /// Days of raw samples (1 to 3,650; default 7).
+    pub raw_days: u32,
+    /// Days of one-minute rollups (at least `raw_days`; default 90).
+    pub rollup_days: u32,
+    /// The most the history file may use, in MiB (at least 16; default 2,048).
+    pub budget_mib: u64,
+}
+
+/// What the history file takes now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryUsage {
+    pub file_bytes: u64,
+    /// Pages in use (free ones are reused before the file grows).
+    pub used_bytes: u64,
+    /// Compressed raw samples.
+    pub raw_bytes: u64,
+    pub rollup_minutes: u64,
+    pub oldest_raw: Option<Timestamp>,
+    pub newest_raw: Option<Timestamp>,
+    pub oldest_rollup: Option<Timestamp>,
+    pub incidents: u64,
+}
+
+/// The retention settings with the usage they are judged against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionView {
+    pub settings: RetentionSettings,
+    pub usage: HistoryUsage,
+    pub file: String,
+}
+
 /// A history file or bundle to open read-only and replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayRequest {

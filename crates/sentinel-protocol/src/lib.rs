@@ -92,6 +92,10 @@ commands! {
     ListHistory = "list_history" (HistoryQuery) -> HistoryPage;
     /// Open a history file or bundle read-only and replay it offline.
     ReplayFile = "replay_file" (ReplayRequest) -> Replayed;
+    /// The history's retention settings and disk usage.
+    GetRetention = "get_retention" (NoArgs) -> RetentionView;
+    /// Keep new retention settings and apply them now (audited).
+    SetRetention = "set_retention" (RetentionSettings) -> RetentionView;
     /// Write a stored incident as a bundle another Sentinel replays (audited).
     BundleIncident = "bundle_incident" (BundleRequest) -> ExportedBundle;
     /// Show this cluster on the dashboard (the stream follows it).

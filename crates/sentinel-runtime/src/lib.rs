@@ -33,7 +33,8 @@ pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
 pub use live::{AlertmanagerSource, PrometheusSource};
 pub use sentinel_store::{
-    IncidentFilter, IncidentRow, IncidentSummary, Input, Opened, Store, StoreError,
+    IncidentFilter, IncidentRow, IncidentSummary, Input, Opened, Retention, Store, StoreError,
+    Usage,
 };
 pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
@@ -227,13 +228,15 @@ impl RuntimeBuilder {
         let mut writer = None;
         let mut records = None;
         let history = self.history.clone();
+        let retention = Arc::new(tokio::sync::Notify::new());
+        let wake = Arc::clone(&retention);
         if let Some(store) = self.history {
             let (rec_tx, rec_rx) = mpsc::unbounded_channel();
             let notify = tx.clone();
             state.record(self.clock.now());
             records = Some(rec_tx);
             writer = Some(tokio::spawn(async move {
-                match recording::Writer::new(store, notify.clone()).await {
+                match recording::Writer::new(store, notify.clone(), wake).await {
                     Ok(w) => {
                         let active = w.active_incidents().await;
                         if !active.is_empty() {
@@ -288,6 +291,7 @@ impl RuntimeBuilder {
             tasks,
             writer: std::sync::Mutex::new(writer),
             history,
+            retention,
             logs: (self.logs.is_some() || self.loki.is_some())
                 .then(|| logs::LogService::new(self.logs, self.loki)),
             clock: Arc::clone(&self.clock),
@@ -304,6 +308,8 @@ pub struct Runtime {
     writer: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// The history, for reads of what memory no longer holds.
     history: Option<sentinel_store::Store>,
+    /// Wakes the history writer to apply new retention settings.
+    retention: Arc<tokio::sync::Notify>,
     logs: Option<logs::LogService>,
     clock: Arc<dyn Clock>,
 }
@@ -378,6 +384,28 @@ impl Runtime {
     /// The history, when recording (for reads: bundles, the History page).
     pub fn history(&self) -> Option<&sentinel_store::Store> {
         self.history.as_ref()
+    }
+
+    /// The history's retention settings and what it takes now; `None`
+    /// without a history.
+    pub async fn retention(
+        &self,
+    ) -> Option<Result<(sentinel_store::Retention, sentinel_store::Usage), StoreError>> {
+        let store = self.history.as_ref()?;
+        Some(async { Ok((store.retention().await?, store.usage().await?)) }.await)
+    }
+
+    /// Keeps new retention settings and has the writer apply them now.
+    pub async fn set_retention(
+        &self,
+        r: sentinel_store::Retention,
+    ) -> Option<Result<sentinel_store::Retention, StoreError>> {
+        let store = self.history.as_ref()?;
+        let kept = store.set_retention(r).await;
+        if kept.is_ok() {
+            self.retention.notify_one();
+        }
+        Some(kept)
     }
 
     /// The latest recorded version of each finding in `ids` the history

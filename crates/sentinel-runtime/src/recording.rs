@@ -22,6 +22,10 @@ const OPEN_EVERY: u32 = 10;
 const OPEN_AFTER_SAMPLES: u64 = 50_000;
 /// What may wait for a full disk before the oldest waiting data is dropped.
 const MAX_PENDING_BYTES: usize = 256 << 20;
+/// Retention runs this many flushes after start, then every
+/// [`ENFORCE_EVERY`] flushes (and when its settings change).
+const ENFORCE_FIRST: u32 = 30;
+const ENFORCE_EVERY: u32 = 600;
 
 pub(crate) struct Writer {
     store: Store,
@@ -35,10 +39,16 @@ pub(crate) struct Writer {
     /// and the ticks run on the wall clock, ahead of a backfill, so they do
     /// not count: "saved through" must not run ahead of what was logged.
     last_step: Option<sentinel_model::Timestamp>,
+    /// Woken when the retention settings change.
+    retention: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
-    pub async fn new(store: Store, notify: mpsc::Sender<Msg>) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: Store,
+        notify: mpsc::Sender<Msg>,
+        retention: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Result<Self, StoreError> {
         let cursor = store.cursor().await?;
         Ok(Self {
             store,
@@ -48,6 +58,7 @@ impl Writer {
             dropped: false,
             notify,
             last_step: None,
+            retention,
         })
     }
 
@@ -141,6 +152,36 @@ impl Writer {
         }
     }
 
+    /// Applies the retention settings; tells the operator when the disk
+    /// budget, not age, sent samples to rollups.
+    async fn enforce(&mut self) {
+        // What is waiting is written first, so the budget sees it.
+        self.flush(true).await;
+        let limit = self.store.retention().await.map(|r| r.budget_mib);
+        match self.store.enforce().await {
+            Ok(done) => {
+                if !done.is_empty() {
+                    tracing::info!(?done, "retention applied");
+                }
+                if done.budget_chunks > 0 || (done.rollups_deleted > 0 && done.aged_chunks == 0) {
+                    let since = done
+                        .raw_before_ms
+                        .map(|t| format!(" before {}", sentinel_model::Timestamp(t).to_rfc3339()))
+                        .unwrap_or_default();
+                    self.tell(
+                        Severity::Info,
+                        format!(
+                            "History reached its disk budget ({} MiB): samples{since} are kept as one-minute rollups (incidents keep theirs).",
+                            limit.unwrap_or_default()
+                        ),
+                    )
+                    .await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "retention could not run"),
+        }
+    }
+
     /// Runs until the loop closes its end, then writes everything it holds.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Vec<Record>>) {
         let mut every = tokio::time::interval(FLUSH_EVERY);
@@ -161,10 +202,15 @@ impl Writer {
                 },
                 _ = every.tick() => {
                     n = n.wrapping_add(1);
+                    if n == ENFORCE_FIRST || n.is_multiple_of(ENFORCE_EVERY) {
+                        self.enforce().await;
+                        continue;
+                    }
                     let open = n.is_multiple_of(OPEN_EVERY)
                         || self.recorder.unwritten() >= OPEN_AFTER_SAMPLES;
                     self.flush(open).await;
                 }
+                () = self.retention.notified() => self.enforce().await,
             }
         }
         self.flush(true).await;

@@ -2,12 +2,17 @@
 //! Every step the live engine took (feeds, ticks, removals, operators'
 //! marks, restarts) is taken again in the same order, so the findings and
 //! their traces come out exactly as they were reported live.
+//!
+//! Seeking: with checkpoints on, the replay keeps copies of its whole state
+//! (engine and input position) as it goes; seeking back restores the last
+//! copy before the target and runs forward from it, so what follows a seek
+//! is what followed that moment the first time, bit for bit.
 
 use std::collections::HashMap;
 
 use sentinel_detect::{Engine, RuleFile, SeriesId};
-use sentinel_model::{Finding, Timestamp};
-use sentinel_store::{Input, InputReader, Store, StoreError};
+use sentinel_model::{Duration, Finding, Timestamp};
+use sentinel_store::{Input, InputReader, StepKind, Store, StoreError};
 
 /// What one replayed step did.
 #[derive(Debug, Default)]
@@ -19,13 +24,29 @@ pub struct Step {
     pub readings: usize,
 }
 
-pub struct Replay {
+/// Everything a replay is at one step.
+#[derive(Clone)]
+struct Point {
     input: InputReader,
-    rules: RuleFile,
     engine: Engine,
     ids: HashMap<i64, SeriesId>,
-    out: Vec<Finding>,
     readings: u64,
+    /// Steps taken.
+    steps: u64,
+    /// The newest feed taken.
+    fed_to: Option<Timestamp>,
+}
+
+/// Checkpoints kept at most; past this their spacing doubles.
+pub const MAX_CHECKPOINTS: usize = 48;
+
+pub struct Replay {
+    at: Point,
+    rules: RuleFile,
+    out: Vec<Finding>,
+    /// Copies of the state before a feed step, in step order.
+    checkpoints: Vec<Point>,
+    every: Option<Duration>,
 }
 
 impl Replay {
@@ -33,44 +54,101 @@ impl Replay {
     /// recording was made with, for identical findings).
     pub async fn open(store: &Store, rules: RuleFile) -> Result<Self, StoreError> {
         Ok(Self {
-            input: store.input().await?,
-            engine: Engine::new(rules.clone()),
+            at: Point {
+                input: store.input().await?,
+                engine: Engine::new(rules.clone()),
+                ids: HashMap::new(),
+                readings: 0,
+                steps: 0,
+                fed_to: None,
+            },
             rules,
-            ids: HashMap::new(),
             out: Vec::new(),
-            readings: 0,
+            checkpoints: Vec::new(),
+            every: None,
         })
     }
 
+    /// Keep a checkpoint at least every `every` of recorded time (spaced
+    /// wider when there would be more than [`MAX_CHECKPOINTS`]), so
+    /// [`Replay::seek`] can go back.
+    pub fn with_checkpoints(mut self, every: Duration) -> Self {
+        self.every = Some(every.max(Duration::from_secs(1)));
+        if self.checkpoints.is_empty() {
+            self.checkpoints.push(self.at.clone());
+        }
+        self
+    }
+
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.at.engine
     }
 
     /// Readings fed so far.
     pub fn readings(&self) -> u64 {
-        self.readings
+        self.at.readings
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.at.steps
+    }
+
+    /// The newest recorded time fed so far.
+    pub fn fed_to(&self) -> Option<Timestamp> {
+        self.at.fed_to
+    }
+
+    /// Checkpoints held.
+    pub fn checkpoints(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    fn checkpoint(&mut self, next: Timestamp) {
+        let Some(every) = self.every else { return };
+        let last = self.checkpoints.last().map(|c| (c.steps, c.fed_to));
+        match last {
+            Some((steps, _)) if steps >= self.at.steps => return,
+            Some((_, Some(t))) if next.since(t) < every => return,
+            _ => {}
+        }
+        self.checkpoints.push(self.at.clone());
+        if self.checkpoints.len() > MAX_CHECKPOINTS {
+            // Keep the first and every other one; twice the spacing on.
+            let mut i = 0;
+            self.checkpoints.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.every = Some(Duration(every.0.saturating_mul(2)));
+        }
     }
 
     /// Take the next recorded step; `None` at the end of the recording.
     pub async fn step(&mut self) -> Result<Option<Step>, StoreError> {
-        let Some(input) = self.input.next().await? else {
+        if let Some((at, StepKind::Feed)) = self.at.input.peek() {
+            self.checkpoint(at);
+        }
+        let Some(input) = self.at.input.next().await? else {
             return Ok(None);
         };
+        let p = &mut self.at;
+        p.steps += 1;
         let mut step = Step::default();
         match input {
             Input::Reset(at) => {
                 step.at = Some(at);
-                self.engine = Engine::new(self.rules.clone());
-                self.ids.clear();
+                p.engine = Engine::new(self.rules.clone());
+                p.ids.clear();
             }
             Input::Tick(at) => {
                 step.at = Some(at);
-                self.engine.tick(at, &mut self.out);
+                p.engine.tick(at, &mut self.out);
             }
             Input::Mark { at, marks } => {
                 step.at = Some(at);
                 for (id, mark) in marks {
-                    self.engine.mark(&id, mark, at);
+                    p.engine.mark(&id, mark, at);
                 }
             }
             Input::Feed {
@@ -79,30 +157,77 @@ impl Replay {
                 readings,
             } => {
                 step.at = Some(at);
+                p.fed_to = Some(p.fed_to.map_or(at, |t| t.max(at)));
                 for sid in removed {
-                    if let Some(id) = self.ids.remove(&sid) {
-                        self.engine.remove(id, at, &mut self.out);
+                    if let Some(id) = p.ids.remove(&sid) {
+                        p.engine.remove(id, at, &mut self.out);
                     }
                 }
                 step.readings = readings.len();
                 for (sid, value) in readings {
-                    let id = match self.ids.get(&sid) {
+                    let id = match p.ids.get(&sid) {
                         Some(id) => *id,
                         None => {
-                            let Some(key) = self.input.key(sid) else {
+                            let Some(key) = p.input.key(sid) else {
                                 continue;
                             };
-                            let id = self.engine.series(key);
-                            self.ids.insert(sid, id);
+                            let id = p.engine.series(key);
+                            p.ids.insert(sid, id);
                             id
                         }
                     };
-                    self.engine.observe(id, at, value, &mut self.out);
+                    p.engine.observe(id, at, value, &mut self.out);
                 }
-                self.readings += step.readings as u64;
+                p.readings += step.readings as u64;
             }
         }
         step.findings = std::mem::take(&mut self.out);
         Ok(Some(step))
+    }
+
+    /// Whether the next step is a feed later than `to` (or the end).
+    fn past(&self, to: Timestamp) -> bool {
+        match self.at.input.peek() {
+            None => true,
+            Some((at, StepKind::Feed)) => at > to,
+            Some(_) => false,
+        }
+    }
+
+    /// Goes to `to`: every step up to the first feed later than `to` is
+    /// taken (ticks, marks and restarts before it too). Backwards, the
+    /// replay restarts from the last checkpoint before `to` (from the
+    /// start without checkpoints). Returns the findings reported on the way
+    /// forward, in order.
+    pub async fn seek(&mut self, to: Timestamp) -> Result<Vec<Finding>, StoreError> {
+        let behind = self.at.fed_to.is_some_and(|t| t > to);
+        // A checkpoint that fed nothing later than `to` is on the way to
+        // it (the first later feed comes after it, or is its next step).
+        let best = self
+            .checkpoints
+            .iter()
+            .rposition(|c| c.fed_to.is_none_or(|t| t <= to));
+        match best {
+            Some(i) if behind || self.checkpoints[i].steps > self.at.steps => {
+                self.at = self.checkpoints[i].clone();
+            }
+            None if behind => {
+                let Some(first) = self.checkpoints.first() else {
+                    return Err(StoreError::Invalid(
+                        "this replay cannot go back: it keeps no checkpoints".into(),
+                    ));
+                };
+                self.at = first.clone();
+            }
+            _ => {}
+        }
+        let mut found = Vec::new();
+        while !self.past(to) {
+            match self.step().await? {
+                Some(step) => found.extend(step.findings),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 }

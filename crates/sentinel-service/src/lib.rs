@@ -12,6 +12,7 @@ mod narrative;
 mod overview;
 mod pods;
 mod report;
+mod retention;
 mod why;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
@@ -26,6 +27,7 @@ pub use narrative::narrate;
 pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
 pub use report::{Rendered, export_incident, render_report, write_atomically};
+pub use retention::{get_retention, set_retention};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};
 
 use sentinel_protocol::{ErrorKind, IpcError};

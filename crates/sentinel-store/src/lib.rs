@@ -15,6 +15,7 @@ mod incidents;
 mod open;
 mod read;
 mod recorder;
+mod retention;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use recorder::{
     AuditRow, CHUNK_SAMPLES, ChunkRow, Cursor, IncidentRow, Record, Recorder, STEP_METRIC,
     WriteBatch,
 };
+pub use retention::{Enforced, INCIDENT_MARGIN_MS, Retention, Rollup, Usage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,6 +51,8 @@ pub enum StoreError {
     ReadOnly,
     #[error("{0} already exists; a bundle is always written to a new file")]
     Exists(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
     #[error("a stored record is damaged: {0}")]
     Damaged(String),
     #[error("history database error: {0}")]

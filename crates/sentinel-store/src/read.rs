@@ -87,9 +87,11 @@ const PAGE_MS: i64 = 3_600_000;
 
 /// The engine's recorded input, step by step, reading sample chunks as the
 /// replay reaches them (memory stays bounded by about an hour of chunks).
+/// A clone continues from the same step (a replay's checkpoint).
+#[derive(Clone)]
 pub struct InputReader {
     store: Store,
-    keys: HashMap<i64, SeriesKey>,
+    keys: std::sync::Arc<HashMap<i64, SeriesKey>>,
     steps: std::vec::IntoIter<(i64, StepKind)>,
     removals: BTreeMap<i64, Vec<i64>>,
     marks: BTreeMap<i64, Vec<(String, Mark)>>,
@@ -105,6 +107,19 @@ impl InputReader {
     /// The key of a store series id.
     pub fn key(&self, id: i64) -> Option<&SeriesKey> {
         self.keys.get(&id)
+    }
+
+    /// The time and kind of the next step, without taking it.
+    pub fn peek(&self) -> Option<(Timestamp, StepKind)> {
+        self.steps
+            .as_slice()
+            .first()
+            .map(|(t, k)| (Timestamp(*t), *k))
+    }
+
+    /// Steps left.
+    pub fn remaining(&self) -> usize {
+        self.steps.len()
     }
 
     /// The next step, `None` at the end of the recording.
@@ -249,7 +264,7 @@ impl Store {
         }
         Ok(InputReader {
             store: self.clone(),
-            keys,
+            keys: std::sync::Arc::new(keys),
             steps: steps.into_iter(),
             removals,
             marks,
@@ -371,12 +386,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The database file and its WAL, in bytes.
+    pub fn file_bytes(&self) -> u64 {
+        ["", "-wal"]
+            .iter()
+            .map(|ext| {
+                let p = format!("{}{ext}", self.path.display());
+                std::fs::metadata(&p).map_or(0, |m| m.len())
+            })
+            .sum()
+    }
+
     pub async fn stats(&self) -> Result<Stats, StoreError> {
-        let mut bytes = 0;
-        for ext in ["", "-wal"] {
-            let p = format!("{}{ext}", self.path.display());
-            bytes += std::fs::metadata(&p).map_or(0, |m| m.len());
-        }
+        let bytes = self.file_bytes();
         let q = |sql: &'static str| async move {
             sqlx::query_scalar::<_, Option<i64>>(sql)
                 .fetch_one(&self.pool)

@@ -112,6 +112,8 @@ pub fn HistoryPage() -> impl IntoView {
             }
         })
     };
+    // Its own memo, so the retention box is not rebuilt with every list.
+    let recorded = Memo::new(move |_| data.with(|d| d.as_ref().is_some_and(|p| p.recorded)));
     let rows = move || {
         data.get().map(|p| {
             if !p.recorded {
@@ -169,6 +171,7 @@ pub fn HistoryPage() -> impl IntoView {
             </div>
             <p class="muted" id="bundle-said">{move || said.get()}</p>
             {rows}
+            {move || recorded.get().then(|| view! { <crate::components::retention::RetentionBox/> })}
             <h3>"Replay a bundle or history file"</h3>
             <div class="report-export">
                 <input id="replay-path" placeholder="/path/to/incident.sentinel.db"

@@ -16,6 +16,7 @@ mod pod_logs;
 mod pods;
 pub mod replay;
 mod report_export;
+mod retention;
 mod status;
 mod why;
 

@@ -1,0 +1,410 @@
+//! Retention: raw samples are kept for a while, then summarised into
+//! one-minute rollups (min/max/sum/count) that are kept longer; a disk
+//! budget ages raw samples (then rollups) out sooner when the history grows
+//! past it. Samples around a stored incident stay raw until the incident is
+//! deleted, so it can always be replayed.
+//!
+//! "Now" is the newest recorded sample, not the wall clock: a history that
+//! was not written for a month does not lose its last week on opening.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::chunk::decode;
+use crate::recorder::STEP_METRIC;
+use crate::{Store, StoreError};
+
+const DAY_MS: i64 = 86_400_000;
+const MINUTE_MS: i64 = 60_000;
+/// Raw samples this close to a stored incident are kept with it.
+pub const INCIDENT_MARGIN_MS: i64 = 15 * MINUTE_MS;
+/// Chunks rolled up per transaction.
+const BATCH: i64 = 2000;
+
+/// How long history is kept, and how much disk it may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Days of raw samples.
+    pub raw_days: u32,
+    /// Days of one-minute rollups.
+    pub rollup_days: u32,
+    /// The most the history may use, in MiB.
+    pub budget_mib: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            raw_days: 7,
+            rollup_days: 90,
+            budget_mib: 2048,
+        }
+    }
+}
+
+impl Retention {
+    /// The same settings, or why they cannot be used.
+    pub fn validated(self) -> Result<Self, String> {
+        if !(1..=3650).contains(&self.raw_days) {
+            return Err(format!(
+                "raw samples must be kept 1 to 3650 days, not {}",
+                self.raw_days
+            ));
+        }
+        if self.rollup_days < self.raw_days || self.rollup_days > 36_500 {
+            return Err(format!(
+                "rollups must be kept at least as long as raw samples ({} days) and at most 36500 days, not {}",
+                self.raw_days, self.rollup_days
+            ));
+        }
+        if self.budget_mib < 16 {
+            return Err(format!(
+                "the disk budget must be at least 16 MiB, not {}",
+                self.budget_mib
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// What the history takes now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// The database file and its WAL.
+    pub file_bytes: u64,
+    /// Pages in use (free pages are reused before the file grows).
+    pub used_bytes: u64,
+    /// Compressed raw samples.
+    pub raw_bytes: u64,
+    pub raw_chunks: u64,
+    pub rollup_minutes: u64,
+    pub oldest_raw_ms: Option<i64>,
+    pub newest_raw_ms: Option<i64>,
+    pub oldest_rollup_ms: Option<i64>,
+    pub incidents: u64,
+}
+
+/// What one enforcement did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enforced {
+    /// Raw chunks summarised and deleted for age.
+    pub aged_chunks: u64,
+    /// Raw chunks summarised and deleted for the budget.
+    pub budget_chunks: u64,
+    /// Rollup minutes deleted (for age or budget).
+    pub rollups_deleted: u64,
+    /// Raw samples older than this are gone (outside incidents).
+    pub raw_before_ms: Option<i64>,
+}
+
+impl Enforced {
+    pub fn is_empty(&self) -> bool {
+        self.aged_chunks == 0 && self.budget_chunks == 0 && self.rollups_deleted == 0
+    }
+}
+
+/// One minute of one series.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    pub minute_ms: i64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+    pub count: u64,
+}
+
+const KEYS: [&str; 3] = [
+    "retention.raw_days",
+    "retention.rollup_days",
+    "retention.budget_mib",
+];
+
+/// Chunks that may age out: not the step log's is decided by the caller;
+/// none that overlaps a stored incident (with its margin).
+const OUTSIDE_INCIDENTS: &str = "NOT EXISTS (SELECT 1 FROM incidents i \
+     WHERE c.start_ms <= i.updated_ms + ?1 AND c.end_ms >= i.opened_ms - ?1)";
+
+impl Store {
+    /// The retention settings this history keeps (defaults where unset or
+    /// unreadable).
+    pub async fn retention(&self) -> Result<Retention, StoreError> {
+        let mut r = Retention::default();
+        for row in sqlx::query("SELECT key, value FROM settings WHERE key LIKE 'retention.%'")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let key: String = row.try_get("key")?;
+            let value: String = row.try_get("value")?;
+            match key.as_str() {
+                "retention.raw_days" => r.raw_days = value.parse().unwrap_or(r.raw_days),
+                "retention.rollup_days" => r.rollup_days = value.parse().unwrap_or(r.rollup_days),
+                "retention.budget_mib" => r.budget_mib = value.parse().unwrap_or(r.budget_mib),
+                _ => {}
+            }
+        }
+        Ok(r.validated().unwrap_or_default())
+    }
+
+    /// Keeps new retention settings (validated) in the history itself.
+    pub async fn set_retention(&self, r: Retention) -> Result<Retention, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        let r = r.validated().map_err(StoreError::Invalid)?;
+        let values = [
+            r.raw_days.to_string(),
+            r.rollup_days.to_string(),
+            r.budget_mib.to_string(),
+        ];
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sql)?;
+        for (k, v) in KEYS.iter().zip(values) {
+            sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
+                .bind(k)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sql)?;
+        }
+        tx.commit().await.map_err(StoreError::from_sql)?;
+        Ok(r)
+    }
+
+    async fn used_bytes(&self) -> Result<u64, StoreError> {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.pool)
+            .await?;
+        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&self.pool)
+            .await?;
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from((pages - free).max(0) * size).unwrap_or(0))
+    }
+
+    /// What the history takes now.
+    pub async fn usage(&self) -> Result<Usage, StoreError> {
+        let raw = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes, \
+             MIN(start_ms) AS oldest, MAX(end_ms) AS newest FROM chunks",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let rollups = sqlx::query("SELECT COUNT(*) AS n, MIN(minute_ms) AS oldest FROM rollups")
+            .fetch_one(&self.pool)
+            .await?;
+        let incidents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+            .fetch_one(&self.pool)
+            .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(Usage {
+            file_bytes: self.file_bytes(),
+            used_bytes: self.used_bytes().await?,
+            raw_bytes: n(raw.try_get("bytes")?),
+            raw_chunks: n(raw.try_get("n")?),
+            rollup_minutes: n(rollups.try_get("n")?),
+            oldest_raw_ms: raw.try_get("oldest")?,
+            newest_raw_ms: raw.try_get("newest")?,
+            oldest_rollup_ms: rollups.try_get("oldest")?,
+            incidents: n(incidents),
+        })
+    }
+
+    /// Applies the retention settings: raw samples past their days (and,
+    /// over the budget, the oldest raw samples) become rollups; rollups
+    /// past their days (and, still over the budget, the oldest) go.
+    pub async fn enforce(&self) -> Result<Enforced, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        let r = self.retention().await?;
+        let mut done = Enforced::default();
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(end_ms) FROM chunks")
+            .fetch_one(&self.pool)
+            .await?;
+        let Some(now) = newest else {
+            return Ok(done);
+        };
+        let raw_cut = now.saturating_sub(i64::from(r.raw_days) * DAY_MS);
+        let rollup_cut = now.saturating_sub(i64::from(r.rollup_days) * DAY_MS);
+        let step = self.step_series().await?;
+        loop {
+            let n = self.roll_up(step, Some(raw_cut)).await?;
+            if n == 0 {
+                break;
+            }
+            done.aged_chunks += n;
+            done.raw_before_ms = Some(raw_cut);
+        }
+        done.rollups_deleted += self.delete_rollups_before(rollup_cut).await?;
+        let budget = r.budget_mib.saturating_mul(1 << 20);
+        // Aim a tenth under the budget, so it is not hit again at once.
+        let aim = budget / 10 * 9;
+        if self.used_bytes().await? > budget {
+            while self.used_bytes().await? > aim {
+                let n = self.roll_up(step, None).await?;
+                if n == 0 {
+                    break;
+                }
+                done.budget_chunks += n;
+            }
+            while self.used_bytes().await? > aim {
+                let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(minute_ms) FROM rollups")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let Some(oldest) = oldest else { break };
+                // A day of rollups at a time.
+                done.rollups_deleted += self.delete_rollups_before(oldest + DAY_MS).await?;
+            }
+            done.raw_before_ms = sqlx::query_scalar(&format!(
+                "SELECT MIN(c.start_ms) FROM chunks c WHERE {OUTSIDE_INCIDENTS}"
+            ))
+            .bind(INCIDENT_MARGIN_MS)
+            .fetch_one(&self.pool)
+            .await?;
+        }
+        Ok(done)
+    }
+
+    async fn step_series(&self) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM series WHERE metric = ? AND labels = '{}'")
+                .bind(STEP_METRIC)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn delete_rollups_before(&self, cut: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM rollups WHERE minute_ms < ?")
+            .bind(cut)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sql)?;
+        Ok(done.rows_affected())
+    }
+
+    /// Summarises and deletes up to [`BATCH`] of the oldest raw chunks
+    /// outside incidents (ending before `before`, when given), in one
+    /// transaction. The step log ages with the samples but has no rollups.
+    async fn roll_up(&self, step: Option<i64>, before: Option<i64>) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sql)?;
+        let rows = sqlx::query(&format!(
+            "SELECT c.id, c.series_id, c.count, c.data FROM chunks c \
+             WHERE c.end_ms < ?2 AND {OUTSIDE_INCIDENTS} \
+             ORDER BY c.end_ms LIMIT ?3"
+        ))
+        .bind(INCIDENT_MARGIN_MS)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut minutes: BTreeMap<(i64, i64), (f64, f64, f64, i64)> = BTreeMap::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let series: i64 = r.try_get("series_id")?;
+            ids.push(id);
+            if Some(series) == step {
+                continue;
+            }
+            let count: i64 = r.try_get("count")?;
+            let data: Vec<u8> = r.try_get("data")?;
+            // A damaged chunk is dropped with nothing summarised.
+            let Ok(points) = decode(&data, u32::try_from(count).unwrap_or(0)) else {
+                tracing::warn!(chunk = id, "damaged chunk dropped by retention");
+                continue;
+            };
+            for (t, v) in points {
+                if !v.is_finite() {
+                    continue;
+                }
+                let m = (series, t.div_euclid(MINUTE_MS) * MINUTE_MS);
+                let e = minutes.entry(m).or_insert((v, v, 0.0, 0));
+                e.0 = e.0.min(v);
+                e.1 = e.1.max(v);
+                e.2 += v;
+                e.3 += 1;
+            }
+        }
+        for ((series, minute), (min, max, sum, count)) in &minutes {
+            sqlx::query(
+                "INSERT INTO rollups (series_id, minute_ms, min, max, sum, count) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (series_id, minute_ms) DO UPDATE SET \
+                 min = MIN(min, excluded.min), max = MAX(max, excluded.max), \
+                 sum = sum + excluded.sum, count = count + excluded.count",
+            )
+            .bind(series)
+            .bind(minute)
+            .bind(min)
+            .bind(max)
+            .bind(sum)
+            .bind(count)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sql)?;
+        }
+        for id in &ids {
+            sqlx::query("DELETE FROM chunks WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sql)?;
+        }
+        // Removals of series whose samples are gone go with them.
+        sqlx::query(
+            "DELETE FROM removals WHERE at_ms < (SELECT COALESCE(MIN(start_ms), 0) FROM chunks)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sql)?;
+        tx.commit().await.map_err(StoreError::from_sql)?;
+        Ok(ids.len() as u64)
+    }
+
+    /// One-minute summaries of a series from `from_ms` to `to_ms`.
+    pub async fn rollups(
+        &self,
+        metric: &str,
+        labels: &sentinel_model::Labels,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Rollup>, StoreError> {
+        let labels = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
+        let rows = sqlx::query(
+            "SELECT r.minute_ms, r.min, r.max, r.sum, r.count FROM rollups r \
+             JOIN series s ON s.id = r.series_id \
+             WHERE s.metric = ? AND s.labels = ? AND r.minute_ms >= ? AND r.minute_ms <= ? \
+             ORDER BY r.minute_ms",
+        )
+        .bind(metric)
+        .bind(labels)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let count: i64 = r.try_get("count")?;
+                let sum: f64 = r.try_get("sum")?;
+                Ok(Rollup {
+                    minute_ms: r.try_get("minute_ms")?,
+                    min: r.try_get("min")?,
+                    max: r.try_get("max")?,
+                    avg: if count > 0 {
+                        sum / count as f64
+                    } else {
+                        f64::NAN
+                    },
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,256 @@
+//! Retention on real SQLite files: raw samples age into one-minute rollups,
+//! samples around incidents stay, and the disk budget is kept.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sentinel_model::{Labels, SeriesKey, Timestamp};
+use sentinel_store::{INCIDENT_MARGIN_MS, Input, Record, Recorder, Retention, StepKind, Store};
+
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % DAY;
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp(ms)
+}
+
+async fn fresh(dir: &tempfile::TempDir) -> Store {
+    Store::open(dir.path().join("h.db"), t(T0))
+        .await
+        .unwrap()
+        .store
+}
+
+/// `days` of one series every 30 s (a sawtooth), with the engine's steps,
+/// and an incident an hour long on the second day.
+async fn ten_days(store: &Store, days: i64) -> i64 {
+    let mut r = Recorder::new(store.cursor().await.unwrap());
+    r.record(Record::Define {
+        handle: 0,
+        key: SeriesKey::new("cpu", [("node", "a")]),
+    });
+    let mut at = T0;
+    let mut i = 0u64;
+    while at < T0 + days * DAY {
+        r.record(Record::Step {
+            at: t(at),
+            kind: StepKind::Feed,
+        });
+        r.record(Record::Sample {
+            handle: 0,
+            at: t(at),
+            value: (i % 7) as f64,
+        });
+        if i.is_multiple_of(20_000) {
+            store.write(&r.take(true)).await.unwrap();
+        }
+        at += 30_000;
+        i += 1;
+    }
+    r.record(Record::Incident(Box::new(sentinel_store::IncidentRow {
+        id: "inc-1".into(),
+        opened_at: t(T0 + DAY + 3_600_000),
+        updated_at: t(T0 + DAY + 2 * 3_600_000),
+        state: "resolved".into(),
+        severity: "critical".into(),
+        namespaces: vec!["shop".into()],
+        body: "{}".into(),
+    })));
+    store.write(&r.take(true)).await.unwrap();
+    at - 30_000
+}
+
+#[tokio::test]
+async fn raw_samples_age_into_rollups_and_incidents_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh(&dir).await;
+    assert_eq!(store.retention().await.unwrap(), Retention::default());
+    let newest = ten_days(&store, 10).await;
+    let before = store.usage().await.unwrap();
+    assert_eq!(before.rollup_minutes, 0);
+    assert_eq!(before.oldest_raw_ms, Some(T0));
+
+    let done = store.enforce().await.unwrap();
+    let cut = newest - 7 * DAY;
+    assert!(done.aged_chunks > 0, "{done:?}");
+    assert_eq!(done.raw_before_ms, Some(cut));
+    let after = store.usage().await.unwrap();
+    assert!(after.raw_chunks < before.raw_chunks);
+    assert!(after.rollup_minutes > 0);
+    // What is left of the raw samples before the cut is the incident's
+    // window, with its margin.
+    let inc_from = T0 + DAY + 3_600_000 - INCIDENT_MARGIN_MS;
+    let inc_to = T0 + DAY + 2 * 3_600_000 + INCIDENT_MARGIN_MS;
+    let mut input = store.input().await.unwrap();
+    let mut early = Vec::new();
+    while let Some(step) = input.next().await.unwrap() {
+        if let Input::Feed { at, readings, .. } = step
+            // (the chunk that straddles the cut keeps its earlier samples)
+            && at.millis() < cut - 6 * 3_600_000
+            && !readings.is_empty()
+        {
+            early.push(at.millis());
+        }
+    }
+    assert!(!early.is_empty(), "the incident's samples are kept raw");
+    // Chunks straddle the window's edges; none is far from it.
+    for at in &early {
+        assert!(
+            (inc_from - 6 * 3_600_000..=inc_to + 6 * 3_600_000).contains(at),
+            "raw sample at {at} outside the incident"
+        );
+    }
+    assert!(early.iter().any(|a| (inc_from..=inc_to).contains(a)));
+
+    // Rollups hold what the raw samples said: the sawtooth 0..6 at two
+    // samples a minute.
+    let labels: Labels = [("node".to_string(), "a".to_string())]
+        .into_iter()
+        .collect();
+    let rolled = store.rollups("cpu", &labels, T0, cut).await.unwrap();
+    assert!(rolled.len() > 1000, "{}", rolled.len());
+    let first = rolled[0];
+    assert_eq!(first.minute_ms, T0);
+    assert_eq!(first.count, 2);
+    assert_eq!((first.min, first.max, first.avg), (0.0, 1.0, 0.5));
+    for r in &rolled {
+        assert!(r.count <= 2 && r.min <= r.avg && r.avg <= r.max && r.max <= 6.0);
+        assert!(
+            !(inc_from..=inc_to).contains(&r.minute_ms),
+            "the incident's own minutes are still raw"
+        );
+    }
+    // Everything left raw plus everything rolled up is every sample taken.
+    let raw_left: u64 = {
+        let s = store.stats().await.unwrap();
+        s.samples
+    };
+    let rolled_count: u64 = rolled.iter().map(|r| r.count).sum();
+    assert_eq!(
+        raw_left + rolled_count,
+        (10 * DAY / 30_000) as u64,
+        "no sample lost or counted twice"
+    );
+
+    // Enforcing again changes nothing.
+    assert!(store.enforce().await.unwrap().is_empty());
+
+    // Shorter rollup retention drops the oldest rollups, never the
+    // incident's raw samples.
+    store
+        .set_retention(Retention {
+            raw_days: 2,
+            rollup_days: 3,
+            budget_mib: 2048,
+        })
+        .await
+        .unwrap();
+    let done = store.enforce().await.unwrap();
+    assert!(done.rollups_deleted > 0 && done.aged_chunks > 0, "{done:?}");
+    let u = store.usage().await.unwrap();
+    assert!(u.oldest_rollup_ms.unwrap() >= newest - 3 * DAY);
+    let rolled = store.rollups("cpu", &labels, T0, newest).await.unwrap();
+    assert!(
+        rolled
+            .iter()
+            .all(|r| r.minute_ms >= newest - 3 * DAY - 60_000)
+    );
+    let s = store.stats().await.unwrap();
+    assert_eq!(s.first_ms.map(|f| f <= inc_to), Some(true), "{s:?}");
+}
+
+#[tokio::test]
+async fn retention_settings_are_checked_and_kept_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh(&dir).await;
+    for bad in [
+        Retention {
+            raw_days: 0,
+            ..Retention::default()
+        },
+        Retention {
+            raw_days: 10,
+            rollup_days: 5,
+            ..Retention::default()
+        },
+        Retention {
+            budget_mib: 1,
+            ..Retention::default()
+        },
+    ] {
+        let e = store.set_retention(bad).await.unwrap_err().to_string();
+        assert!(e.contains("must be"), "{e}");
+    }
+    let mine = Retention {
+        raw_days: 3,
+        rollup_days: 30,
+        budget_mib: 512,
+    };
+    store.set_retention(mine).await.unwrap();
+    store.close().await;
+    let store = fresh(&dir).await;
+    assert_eq!(store.retention().await.unwrap(), mine);
+    let ro = Store::open_read_only(dir.path().join("h.db"))
+        .await
+        .unwrap();
+    assert!(ro.set_retention(mine).await.is_err());
+    assert!(ro.enforce().await.is_err());
+}
+
+#[tokio::test]
+async fn the_disk_budget_rolls_up_the_oldest_samples_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh(&dir).await;
+    store
+        .set_retention(Retention {
+            budget_mib: 16,
+            ..Retention::default()
+        })
+        .await
+        .unwrap();
+    // About 24 MB of noisy samples over one day (well inside the raw days).
+    let mut r = Recorder::new(store.cursor().await.unwrap());
+    for h in 0..100u32 {
+        r.record(Record::Define {
+            handle: h,
+            key: SeriesKey::new("noise", [("i", h.to_string().as_str())]),
+        });
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let step = 30_000;
+    let n = 30_000i64;
+    for k in 0..n {
+        let at = T0 + k * step / 10;
+        for h in 0..100u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.record(Record::Sample {
+                handle: h,
+                at: t(at),
+                value: (x >> 11) as f64,
+            });
+        }
+        if k % 5000 == 0 {
+            store.write(&r.take(true)).await.unwrap();
+        }
+    }
+    store.write(&r.take(true)).await.unwrap();
+    let before = store.usage().await.unwrap();
+    assert!(before.used_bytes > 16 << 20, "{before:?}");
+
+    let done = store.enforce().await.unwrap();
+    assert_eq!(done.aged_chunks, 0, "nothing is older than the raw days");
+    assert!(done.budget_chunks > 0, "{done:?}");
+    let after = store.usage().await.unwrap();
+    assert!(
+        after.used_bytes <= 16 << 20,
+        "{} bytes used",
+        after.used_bytes
+    );
+    // The oldest went first: what is left raw is the newest.
+    assert!(after.oldest_raw_ms > before.oldest_raw_ms);
+    assert_eq!(after.newest_raw_ms, before.newest_raw_ms);
+    assert!(after.rollup_minutes > 0);
+    assert_eq!(store.integrity().await.unwrap(), "ok");
+}
