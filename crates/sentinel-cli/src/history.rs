@@ -76,11 +76,8 @@ pub struct RetentionArgs {
 async fn retention(a: RetentionArgs) -> anyhow::Result<()> {
     let changing = a.raw_days.is_some() || a.rollup_days.is_some() || a.budget_mib.is_some();
     let store = if changing || a.apply {
-        let now = Timestamp(i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis(),
-        )?);
+        use sentinel_runtime::Clock;
+        let now = sentinel_runtime::SystemClock.now();
         let opened = Store::open(&a.file, now).await?;
         if let Some(n) = opened.notice {
             eprintln!("{n}");
