@@ -7,8 +7,8 @@ use sentinel_protocol::{
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayRequest, Replayed, RetentionSettings,
-    RetentionView, Update,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayRequest,
+    Replayed, RetentionSettings, RetentionView, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -34,6 +34,12 @@ pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res
 #[tauri::command]
 pub async fn replay_file(args: ReplayRequest) -> Res<Replayed> {
     sentinel_service::replay_file(&args).await
+}
+
+/// One moment of a recording: pods, nodes, alerts and findings as they were.
+#[tauri::command]
+pub async fn replay_state(args: ReplayAt) -> Res<ReplayFrame> {
+    sentinel_service::replay_state(&args).await
 }
 
 /// The history's retention settings and disk usage (of the cluster on screen).

@@ -70,6 +70,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_history,
             commands::bundle_incident,
             commands::replay_file,
+            commands::replay_state,
             commands::get_retention,
             commands::set_retention,
             commands::get_everywhere,

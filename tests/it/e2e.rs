@@ -614,6 +614,29 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         count(&c, "#replay-incidents li").await >= 1
     })
     .await;
+    // As of then: the pods table and the alert feed from the recording, and
+    // a finding's Why as its trace stood then.
+    eventually(10, "the pods then", || async {
+        count(&c, "#replay-pods tr.replay-pod").await >= 1
+            && text(&c, "#replay-pods-head").await.starts_with("40 pods")
+    })
+    .await;
+    eventually(10, "findings firing then", || async {
+        count(&c, "#replay-firing li[data-origin=engine]").await >= 1
+    })
+    .await;
+    click(&c, Locator::Css("#replay-firing li[data-origin=engine]")).await;
+    eventually(10, "the Why of then", || async {
+        let why = text(&c, "#replay-why").await;
+        why.starts_with("Why: ") && why.contains("firing then")
+    })
+    .await;
+    c.execute(
+        "document.querySelector('.replay-moment').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     save(&c, &dir, "replay.png").await;
 
     // Connections: add the real Prometheus of scripts/stack.sh, test it,

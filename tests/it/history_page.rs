@@ -98,6 +98,71 @@ fn stored_incidents_are_listed_and_bundled() {
         r.findings.len(),
         r.findings_total.min(sentinel_protocol::REPLAY_FINDINGS)
     );
+    // Any moment of it: the pods, nodes, alerts and findings then, each
+    // firing finding with its Why as it stood then.
+    let state_at = |at: sentinel_model::Timestamp| {
+        call::<sentinel_protocol::ReplayState>(
+            &w,
+            &sentinel_protocol::ReplayAt {
+                path: b.path.clone(),
+                at,
+            },
+        )
+        .unwrap()
+    };
+    let end = state_at(r.to.unwrap());
+    assert!(end.objects_recorded);
+    assert_eq!(end.pods_total, 40, "the demo's pods");
+    assert!(!end.nodes.is_empty());
+    assert!(end.pods.len() <= sentinel_protocol::REPLAY_PODS);
+    let engine_rows: Vec<_> = end
+        .alerts
+        .iter()
+        .filter(|a| a.origin == sentinel_protocol::AlertOrigin::Engine)
+        .collect();
+    assert!(!engine_rows.is_empty(), "{:?}", end.alerts);
+    for row in &engine_rows {
+        let e = end
+            .explanations
+            .iter()
+            .find(|e| e.fingerprint == row.fingerprint)
+            .expect("a Why for each firing finding");
+        assert!(e.trace.is_some() && !e.steps.is_empty());
+        assert!(
+            e.trace
+                .as_ref()
+                .unwrap()
+                .transitions
+                .iter()
+                .all(|t| t.at <= end.at)
+        );
+    }
+    // Before the first finding fired, none was firing.
+    let first_fired = r
+        .findings
+        .iter()
+        .filter(|f| f.state == "firing")
+        .map(|f| f.at)
+        .min()
+        .unwrap();
+    let before = state_at(first_fired.saturating_sub(sentinel_model::Duration::from_secs(1)));
+    assert!(
+        before
+            .alerts
+            .iter()
+            .all(|a| a.origin != sentinel_protocol::AlertOrigin::Engine),
+        "{:?}",
+        before.alerts
+    );
+    let err = call::<sentinel_protocol::ReplayState>(
+        &w,
+        &sentinel_protocol::ReplayAt {
+            path: dir.join("nothing.db").display().to_string(),
+            at: r.to.unwrap(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
     let err = call::<sentinel_protocol::ReplayFile>(
         &w,
         &sentinel_protocol::ReplayRequest {

@@ -140,3 +140,30 @@ pub struct ReplaySeries {
 
 /// How many replayed findings an answer carries.
 pub const REPLAY_FINDINGS: usize = 2000;
+
+/// A moment of a history file or bundle to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayAt {
+    pub path: String,
+    pub at: Timestamp,
+}
+
+/// Pods, nodes, alerts and findings as they were at one moment of a
+/// recording, with why each finding was firing then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayFrame {
+    pub at: Timestamp,
+    /// Unhealthy pods first, at most [`REPLAY_PODS`].
+    pub pods: Vec<crate::PodRow>,
+    pub pods_total: usize,
+    pub nodes: Vec<crate::NodeRow>,
+    /// Alertmanager's alerts and the engine's findings firing then.
+    pub alerts: Vec<crate::AlertRow>,
+    /// Why each finding was firing, as its trace stood then.
+    pub explanations: Vec<crate::Explanation>,
+    /// False for recordings made before pods, nodes and alerts were kept.
+    pub objects_recorded: bool,
+}
+
+/// Pods a replay frame carries.
+pub const REPLAY_PODS: usize = 200;

@@ -72,6 +72,18 @@ impl Detection {
 
     /// Logs something besides the engine's input (a Kubernetes event), when
     /// recording.
+    /// Whether what happens is being logged for the history.
+    pub fn recording(&self) -> bool {
+        self.log.is_some()
+    }
+
+    /// Logs several records at once (nothing when not recording).
+    pub fn note_all(&mut self, rs: Vec<Record>) {
+        if let Some(log) = &mut self.log {
+            log.extend(rs);
+        }
+    }
+
     pub fn note(&mut self, r: Record) {
         if let Some(log) = &mut self.log {
             log.push(r);

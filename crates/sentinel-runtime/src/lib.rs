@@ -14,6 +14,7 @@ pub mod kube_proxy;
 mod live;
 pub mod logs;
 mod msg;
+mod objects;
 pub mod procmem;
 mod recording;
 pub mod replay;

@@ -68,6 +68,8 @@ pub struct State {
     /// The current notice of each topic.
     notice_topics: HashMap<&'static str, String>,
     detection: Detection,
+    /// Pods, nodes and alerts as last logged for the history.
+    objects: crate::objects::ObjectLog,
     incidents: Incidents,
     /// Silences for acknowledged incidents, when an Alertmanager is known.
     silencer: Option<(Silencer, mpsc::Sender<SilenceOp>)>,
@@ -82,6 +84,7 @@ impl State {
     ) -> Self {
         Self {
             detection: Detection::new(rules),
+            objects: crate::objects::ObjectLog::default(),
             incidents: Incidents::new(
                 sentinel_explain::incident::IncidentConfig::default(),
                 sentinel_explain::incident::notify::NotifyConfig::default(),
@@ -307,6 +310,7 @@ impl State {
             self.detection.observe("up", &[("source", &name)], at, 1.0);
         }
         let nodes_changed = batch.nodes.is_some() || batch.node_usage.is_some();
+        let nodes_listed = batch.nodes.is_some();
         if let Some(nodes) = batch.nodes {
             self.nodes = nodes;
         }
@@ -317,8 +321,17 @@ impl State {
         if nodes_changed {
             self.detection.nodes(at, &self.nodes, &self.node_usage);
         }
+        let recording = self.detection.recording();
+        let mut changes = Vec::new();
+        if recording && nodes_listed {
+            self.objects.nodes(at, &self.nodes, &mut changes);
+        }
         if let Some(pods) = batch.pods {
             self.replace_pods(at, pods);
+            if recording {
+                self.objects
+                    .pods(at, self.pods.iter().map(|v| &v.pod), &mut changes);
+            }
             let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
             self.incidents.pods(&pods);
             self.detection.pods(at, &pods, !restarts_in_usage);
@@ -336,9 +349,13 @@ impl State {
             self.events.push_back(e);
         }
         if let Some(alerts) = batch.alerts {
+            if recording {
+                self.objects.alerts(at, &alerts, &mut changes);
+            }
             self.incidents.alerts(at, &alerts);
             self.alerts = Arc::new(alerts);
         }
+        self.detection.note_all(changes);
         if let Some(readings) = batch.readings {
             self.detection.raw(at, &readings);
         }

@@ -11,6 +11,7 @@ mod incidents;
 mod narrative;
 mod overview;
 mod pods;
+mod replay_state;
 mod report;
 mod retention;
 mod why;
@@ -26,6 +27,7 @@ pub use incidents::{
 pub use narrative::narrate;
 pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
+pub use replay_state::replay_state;
 pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use retention::{get_retention, set_retention};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};

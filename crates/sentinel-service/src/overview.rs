@@ -187,7 +187,7 @@ pub fn worth_sending(prev: &Snapshot, next: &Snapshot, since_last_ms: i64) -> bo
 }
 
 /// Nodes with a problem first (NotReady, pressure), then by name.
-fn nodes(s: &Snapshot) -> Vec<NodeRow> {
+pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
     let mut rows: Vec<NodeRow> = s
         .nodes
         .iter()

@@ -22,6 +22,8 @@ pub struct BundleStats {
     pub findings: u64,
     pub incidents: u64,
     pub events: u64,
+    /// Pod, node and alert states and changes.
+    pub objects: u64,
     pub bytes: u64,
 }
 
@@ -277,6 +279,41 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             stats.events += 1;
+        }
+        // Pods, nodes and alerts as they were at the start, then their changes.
+        let mut objects: Vec<(i64, String, String, Option<String>)> = self
+            .objects_at(a)
+            .await?
+            .into_iter()
+            .map(|o| (o.at_ms, o.kind, o.key, Some(o.body)))
+            .collect();
+        for r in sqlx::query(
+            "SELECT at_ms, kind, key, body FROM object_changes WHERE at_ms > ? AND at_ms <= ? ORDER BY seq",
+        )
+        .bind(a)
+        .bind(b)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            objects.push((
+                r.try_get("at_ms")?,
+                r.try_get("kind")?,
+                r.try_get("key")?,
+                r.try_get("body")?,
+            ));
+        }
+        for (seq, (at, kind, key, body)) in objects.into_iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO object_changes (seq, at_ms, kind, key, body) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX) + 1)
+            .bind(at)
+            .bind(kind)
+            .bind(redact(&key))
+            .bind(body.map(|b| redact_body(&b, redact)))
+            .execute(&mut *tx)
+            .await?;
+            stats.objects += 1;
         }
         tx.commit().await?;
         Ok(stats)

@@ -12,6 +12,7 @@
 mod bundle;
 pub mod chunk;
 mod incidents;
+mod objects;
 mod open;
 mod read;
 mod recorder;
@@ -24,11 +25,12 @@ use sqlx::SqlitePool;
 
 pub use bundle::BundleStats;
 pub use incidents::{IncidentFilter, IncidentSummary};
+pub use objects::StoredObject;
 pub use open::Opened;
 pub use read::{Input, InputReader, Stats, StepKind};
 pub use recorder::{
-    AuditRow, CHUNK_SAMPLES, ChunkRow, Cursor, IncidentRow, Record, Recorder, STEP_METRIC,
-    WriteBatch,
+    AuditRow, CHUNK_SAMPLES, ChunkRow, Cursor, IncidentRow, ObjectChange, Record, Recorder,
+    STEP_METRIC, WriteBatch,
 };
 pub use retention::{Enforced, INCIDENT_MARGIN_MS, Retention, Rollup, Usage};
 

@@ -50,6 +50,18 @@ pub enum Record {
     Audit(AuditRow),
     /// A Kubernetes event a source delivered.
     Event(Box<sentinel_model::ClusterEvent>),
+    /// A pod, node or alert appeared, changed or went away.
+    Object(Box<ObjectChange>),
+}
+
+/// One change of a pod, node or alert: its new JSON, or `None` once gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectChange {
+    pub at: Timestamp,
+    /// `pod`, `node` or `alert`.
+    pub kind: &'static str,
+    pub key: String,
+    pub body: Option<String>,
 }
 
 /// An incident as stored: the filter columns and the whole record as JSON
@@ -106,6 +118,7 @@ pub struct WriteBatch {
     pub incidents: Vec<IncidentRow>,
     pub audit: Vec<(i64, AuditRow)>,
     pub events: Vec<(i64, sentinel_model::ClusterEvent)>,
+    pub objects: Vec<(i64, ObjectChange)>,
 }
 
 impl WriteBatch {
@@ -118,6 +131,7 @@ impl WriteBatch {
             && self.incidents.is_empty()
             && self.audit.is_empty()
             && self.events.is_empty()
+            && self.objects.is_empty()
     }
 
     /// Add a later batch; a chunk written twice keeps its later version.
@@ -140,6 +154,7 @@ impl WriteBatch {
         }
         self.audit.extend(later.audit);
         self.events.extend(later.events);
+        self.objects.extend(later.objects);
     }
 
     /// Bytes of sample data held (to bound what waits for a full disk).
@@ -150,6 +165,11 @@ impl WriteBatch {
             + self.incidents.iter().map(|i| i.body.len()).sum::<usize>()
             + self.audit.len() * 256
             + self.events.len() * 512
+            + self
+                .objects
+                .iter()
+                .map(|(_, o)| o.key.len() + o.body.as_ref().map_or(0, String::len) + 32)
+                .sum::<usize>()
     }
 }
 
@@ -162,6 +182,7 @@ pub struct Cursor {
     pub next_event: i64,
     pub next_cluster_event: i64,
     pub next_audit: i64,
+    pub next_object: i64,
 }
 
 /// Builds write batches from records.
@@ -288,6 +309,11 @@ impl Recorder {
                 let seq = self.cursor.next_audit;
                 self.cursor.next_audit += 1;
                 self.batch.audit.push((seq, row));
+            }
+            Record::Object(o) => {
+                let seq = self.cursor.next_object;
+                self.cursor.next_object += 1;
+                self.batch.objects.push((seq, *o));
             }
             Record::Event(e) => {
                 let seq = self.cursor.next_cluster_event;

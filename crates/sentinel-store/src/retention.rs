@@ -95,6 +95,8 @@ pub struct Enforced {
     pub budget_chunks: u64,
     /// Rollup minutes deleted (for age or budget).
     pub rollups_deleted: u64,
+    /// Superseded pod, node and alert changes deleted.
+    pub objects_compacted: u64,
     /// Raw samples older than this are gone (outside incidents).
     pub raw_before_ms: Option<i64>,
 }
@@ -239,6 +241,14 @@ impl Store {
             done.raw_before_ms = Some(raw_cut);
         }
         done.rollups_deleted += self.delete_rollups_before(rollup_cut).await?;
+        // Object changes and Kubernetes events live as long as rollups; an
+        // object that still existed keeps its last change.
+        done.objects_compacted += self.compact_objects(rollup_cut).await?;
+        sqlx::query("DELETE FROM cluster_events WHERE at_ms < ?")
+            .bind(rollup_cut)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sql)?;
         let budget = r.budget_mib.saturating_mul(1 << 20);
         // Aim a tenth under the budget, so it is not hit again at once.
         let aim = budget / 10 * 9;

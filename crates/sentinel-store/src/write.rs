@@ -35,6 +35,7 @@ impl Store {
         c.next_event = next("finding_events", "seq").await?;
         c.next_audit = next("audit", "seq").await?;
         c.next_cluster_event = next("cluster_events", "seq").await?;
+        c.next_object = next("object_changes", "seq").await?;
         Ok(c)
     }
 
@@ -159,6 +160,19 @@ impl Store {
             .bind(format!("{}/{}", e.involved_object.kind, e.involved_object.name))
             .bind(&e.reason)
             .bind(serde_json::to_string(e).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (seq, o) in &b.objects {
+            sqlx::query(
+                "INSERT OR IGNORE INTO object_changes (seq, at_ms, kind, key, body) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(o.at.millis())
+            .bind(o.kind)
+            .bind(&o.key)
+            .bind(&o.body)
             .execute(&mut *tx)
             .await?;
         }

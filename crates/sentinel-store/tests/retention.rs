@@ -254,3 +254,82 @@ async fn the_disk_budget_rolls_up_the_oldest_samples_first() {
     assert!(after.rollup_minutes > 0);
     assert_eq!(store.integrity().await.unwrap(), "ok");
 }
+
+fn change(at: i64, kind: &'static str, key: &str, body: Option<&str>) -> Record {
+    Record::Object(Box::new(sentinel_store::ObjectChange {
+        at: t(at),
+        kind,
+        key: key.into(),
+        body: body.map(String::from),
+    }))
+}
+
+#[tokio::test]
+async fn objects_are_kept_as_changes_and_read_as_of_any_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh(&dir).await;
+    assert!(!store.has_objects().await.unwrap());
+    let mut r = Recorder::new(store.cursor().await.unwrap());
+    for rec in [
+        change(T0, "pod", "shop/a", Some(r#"{"v":1}"#)),
+        change(T0, "node", "n1", Some(r#"{"n":1}"#)),
+        change(T0 + 10, "pod", "shop/a", Some(r#"{"v":2}"#)),
+        change(T0 + 10, "pod", "shop/b", Some(r#"{"v":1}"#)),
+        change(T0 + 20, "pod", "shop/a", None),
+        change(T0 + 30, "alert", "f1", Some(r#"{"s":"active"}"#)),
+    ] {
+        r.record(rec);
+    }
+    store.write(&r.take(true)).await.unwrap();
+    assert!(store.has_objects().await.unwrap());
+    let at = |ms: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .objects_at(ms)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| format!("{}:{}={}", o.kind, o.key, o.body))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(at(T0 - 1).await.is_empty());
+    assert_eq!(at(T0).await, ["node:n1={\"n\":1}", "pod:shop/a={\"v\":1}"]);
+    assert_eq!(
+        at(T0 + 15).await,
+        [
+            "node:n1={\"n\":1}",
+            "pod:shop/a={\"v\":2}",
+            "pod:shop/b={\"v\":1}"
+        ]
+    );
+    assert_eq!(
+        at(T0 + 25).await,
+        ["node:n1={\"n\":1}", "pod:shop/b={\"v\":1}"]
+    );
+    let later = at(T0 + 40).await;
+    assert_eq!(later.len(), 3, "{later:?}");
+
+    // A bundle from the middle carries the picture at its start.
+    let out = dir.path().join("b.db");
+    let stats = store
+        .bundle(&out, t(T0 + 15), t(T0 + 40), &mut |s: &str| s.to_string())
+        .await
+        .unwrap();
+    assert_eq!(stats.objects, 3 + 2, "three as of the start, two changes");
+    let b = Store::open_read_only(&out).await.unwrap();
+    let got: Vec<String> = b
+        .objects_at(T0 + 40)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| format!("{}:{}", o.kind, o.key))
+        .collect();
+    assert_eq!(got, ["alert:f1", "node:n1", "pod:shop/b"]);
+
+    // Compaction keeps what any later moment needs.
+    let removed = store.compact_objects(T0 + 25).await.unwrap();
+    assert_eq!(removed, 3, "shop/a's two versions and its removal");
+    assert_eq!(at(T0 + 40).await, later);
+}

@@ -15,6 +15,7 @@ mod pod_detail;
 mod pod_logs;
 mod pods;
 pub mod replay;
+mod replay_moment;
 mod report_export;
 mod retention;
 mod status;

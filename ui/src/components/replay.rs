@@ -1,10 +1,8 @@
 //! A replayed recording, watched again: a scrubber over its span (with a
 //! mark per finding that fired), play at 1×, 10×, 60× or 600×, and as of the
-//! scrub time the dashboard's series drawn up to it, the findings firing
-//! then, and the incidents opened by then. Everything comes from the
-//! offline replay, so scrubbing never asks the backend again.
-
-use std::collections::BTreeMap;
+//! scrub time the dashboard's series drawn up to it, the incidents opened by
+//! then, and (from the recording) the pods, alerts and findings of that
+//! moment with their Why.
 
 use leptos::prelude::*;
 use sentinel_protocol::{ReplaySeries, Replayed};
@@ -68,6 +66,7 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
     let at = RwSignal::new(from);
     let playing = RwSignal::new(false);
     let speed = RwSignal::new(60.0f64);
+    let path = replayed.path.clone();
     let data = StoredValue::new(replayed);
     // Playback: the scrub time moves on with the wall clock × speed.
     const TICK_MS: u64 = 200;
@@ -113,32 +112,6 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
                 .collect_view()
         })
     };
-    // The latest event of each finding up to the scrub time says whether it fires.
-    let firing = move || {
-        let t = at.get();
-        data.with_value(|r| {
-            let mut last: BTreeMap<&str, &sentinel_protocol::ReplayedFinding> = BTreeMap::new();
-            for f in r.findings.iter().filter(|f| f.at.millis() <= t) {
-                last.insert(f.id.as_str(), f);
-            }
-            let now: Vec<_> = last.into_values().filter(|f| f.state == "firing").collect();
-            if now.is_empty() {
-                return view! { <p class="muted">"Nothing firing."</p> }.into_any();
-            }
-            now.into_iter()
-                .map(|f| {
-                    let sev = f.severity.as_str();
-                    view! {
-                        <li class=format!("replay-firing {sev}")>
-                            <span class="sev">{sev}</span>" "<b>{f.rule.clone()}</b>" "{f.summary.clone()}
-                            <span class="muted">{format!(" since {}", format::clock(f.at.millis(), true))}</span>
-                        </li>
-                    }
-                })
-                .collect_view()
-                .into_any()
-        })
-    };
     let opened = move || {
         let t = at.get();
         data.with_value(|r| {
@@ -174,8 +147,8 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
                 <div class="replay-marks">{marks}</div>
             </div>
             <div class="replay-charts">{charts}</div>
+            <crate::components::replay_moment::ReplayMoment path=path at=at/>
             <div class="replay-now">
-                <div><h4>"Firing then"</h4><ul id="replay-firing">{firing}</ul></div>
                 <div><h4>"Incidents opened by then"</h4><ul id="replay-incidents">{opened}</ul></div>
             </div>
         </div>

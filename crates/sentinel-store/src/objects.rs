@@ -1,0 +1,123 @@
+//! Pods, nodes and alerts over time: the picture as of any moment is the
+//! newest change of each object up to then.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// One object as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    pub kind: String,
+    pub key: String,
+    /// When it last changed, up to the moment asked for.
+    pub at_ms: i64,
+    pub body: String,
+}
+
+const AS_OF: &str = "SELECT o.kind, o.key, o.at_ms, o.body FROM object_changes o \
+     JOIN (SELECT MAX(seq) AS seq FROM object_changes WHERE at_ms <= ? GROUP BY kind, key) m \
+     ON m.seq = o.seq WHERE o.body IS NOT NULL ORDER BY o.kind, o.key";
+
+impl Store {
+    /// Whether this history keeps pods, nodes and alerts at all (files
+    /// written before it did, do not).
+    pub async fn has_objects(&self) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM object_changes)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every pod, node and alert that existed at `at_ms`, as it was then.
+    pub async fn objects_at(&self, at_ms: i64) -> Result<Vec<StoredObject>, StoreError> {
+        let rows = sqlx::query(AS_OF).bind(at_ms).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredObject {
+                    kind: r.try_get("kind")?,
+                    key: r.try_get("key")?,
+                    at_ms: r.try_get("at_ms")?,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Findings firing (or escalated) at `at_ms`, each as last reported up
+    /// to then, newest first: the Why-panel of that moment.
+    pub async fn findings_at(
+        &self,
+        at_ms: i64,
+    ) -> Result<Vec<sentinel_model::Finding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.seq, e.body FROM finding_events e JOIN \
+             (SELECT MAX(seq) AS seq FROM finding_events WHERE at_ms <= ? GROUP BY finding_id) m \
+             ON m.seq = e.seq WHERE e.state = 'firing' ORDER BY e.seq DESC",
+        )
+        .bind(at_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let body: String = r.try_get("body")?;
+                serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Changes recorded between `from_ms` and `to_ms` (inclusive), oldest
+    /// first: `(at_ms, kind, key, gone)`.
+    pub async fn object_changes(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, String, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, kind, key, body IS NULL AS gone FROM object_changes \
+             WHERE at_ms BETWEEN ? AND ? ORDER BY seq LIMIT ?",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("at_ms")?,
+                    r.try_get("kind")?,
+                    r.try_get("key")?,
+                    r.try_get("gone")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Before `cut_ms`, keeps only the newest change of each object that
+    /// still existed then (what "as of" any later moment needs).
+    pub async fn compact_objects(&self, cut_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sql)?;
+        let superseded = sqlx::query(
+            "DELETE FROM object_changes WHERE at_ms < ?1 AND seq NOT IN \
+             (SELECT MAX(seq) FROM object_changes WHERE at_ms < ?1 GROUP BY kind, key)",
+        )
+        .bind(cut_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sql)?
+        .rows_affected();
+        let gone = sqlx::query("DELETE FROM object_changes WHERE at_ms < ? AND body IS NULL")
+            .bind(cut_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sql)?
+            .rows_affected();
+        tx.commit().await.map_err(StoreError::from_sql)?;
+        Ok(superseded + gone)
+    }
+}
