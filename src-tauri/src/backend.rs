@@ -62,6 +62,8 @@ impl Fleet {
 pub struct AppState {
     fleet: watch::Sender<Arc<Fleet>>,
     paused_until: Arc<Mutex<Option<Timestamp>>>,
+    /// The recording being replayed, while in Replay mode.
+    replaying: Arc<Mutex<Option<String>>>,
     /// Where exported reports are written.
     pub reports: PathBuf,
     /// The narrative's language model, when the settings name one.
@@ -79,6 +81,7 @@ impl AppState {
         Self {
             fleet: watch::Sender::new(Arc::new(fleet)),
             paused_until: Arc::default(),
+            replaying: Arc::default(),
             reports,
             narrative: None,
             config: crate::connections::Config::default(),
@@ -138,6 +141,37 @@ impl AppState {
 
     pub fn pause_handle(&self) -> Arc<Mutex<Option<Timestamp>>> {
         Arc::clone(&self.paused_until)
+    }
+
+    /// Enters Replay mode for `file` (live sources paused or not), or
+    /// leaves it (`None`: every source goes on).
+    pub async fn set_replay(&self, file: Option<String>, pause_live: bool) {
+        let pause = file.is_some() && pause_live;
+        if let Ok(mut g) = self.replaying.lock() {
+            *g = file;
+        }
+        for (_, rt) in &self.fleet().clusters {
+            rt.pause_sources(pause).await;
+        }
+    }
+
+    pub fn replay_handle(&self) -> Arc<Mutex<Option<String>>> {
+        Arc::clone(&self.replaying)
+    }
+
+    /// The overview of the cluster on screen, in Replay mode when replaying.
+    pub fn overview(&self) -> sentinel_protocol::Overview {
+        let mut o = self.fleet().overview(self.paused_until());
+        mark_replay(&mut o, &self.replaying);
+        o
+    }
+}
+
+/// Says so in the status bar while a recording is replayed.
+pub fn mark_replay(o: &mut sentinel_protocol::Overview, replaying: &Mutex<Option<String>>) {
+    if let Some(file) = replaying.lock().ok().and_then(|g| g.clone()) {
+        o.status.mode = sentinel_protocol::Mode::Replay;
+        o.status.replaying = Some(file);
     }
 }
 

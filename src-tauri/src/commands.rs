@@ -7,8 +7,8 @@ use sentinel_protocol::{
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayRequest,
-    Replayed, RetentionSettings, RetentionView, Update,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
+    ReplayRequest, Replayed, RetentionSettings, RetentionView, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -21,7 +21,7 @@ type Res<T> = Result<T, IpcError>;
 #[tauri::command]
 pub fn get_overview(state: State<'_, AppState>, args: NoArgs) -> Res<Overview> {
     let _ = args;
-    Ok(state.fleet().overview(state.paused_until()))
+    Ok(state.overview())
 }
 
 /// Every incident the history file holds (of the cluster on screen).
@@ -34,6 +34,13 @@ pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res
 #[tauri::command]
 pub async fn replay_file(args: ReplayRequest) -> Res<Replayed> {
     sentinel_service::replay_file(&args).await
+}
+
+/// Enters Replay mode (live sources paused or recording on) or leaves it.
+#[tauri::command]
+pub async fn set_replay_mode(state: State<'_, AppState>, args: ReplayMode) -> Res<Overview> {
+    state.set_replay(args.file, args.pause_live).await;
+    Ok(state.overview())
 }
 
 /// One moment of a recording: pods, nodes, alerts and findings as they were.
@@ -77,7 +84,7 @@ pub fn select_cluster(state: State<'_, AppState>, args: ClusterRef) -> Res<Overv
             format!("no cluster named {:?}", args.name),
         ));
     }
-    Ok(state.fleet().overview(state.paused_until()))
+    Ok(state.overview())
 }
 
 #[tauri::command]
@@ -212,6 +219,7 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
     let _ = args;
     let mut follow = state.follow();
     let paused = state.pause_handle();
+    let replaying = state.replay_handle();
     tauri::async_runtime::spawn(async move {
         let mut last: Option<(
             std::sync::Arc<sentinel_runtime::Snapshot>,
@@ -227,6 +235,7 @@ pub fn subscribe(state: State<'_, AppState>, args: NoArgs, channel: Channel<Upda
                 let until = paused.lock().map(|g| *g).unwrap_or(None);
                 let mut o = sentinel_service::overview(&snap, until);
                 follow.fleet().decorate(&mut o);
+                crate::backend::mark_replay(&mut o, &replaying);
                 if channel.send(Update::Overview(o)).is_err() {
                     break;
                 }

@@ -594,6 +594,14 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     })
     .await;
     save(&c, &dir, "history.png").await;
+    // The status bar says Replay; live sources record on in the background.
+    eventually(10, "Replay mode in the status bar", || async {
+        text(&c, "#status-mode").await == "Replay"
+            && text(&c, "#status-replay")
+                .await
+                .contains("recording in the background")
+    })
+    .await;
     // Watch it again: the recorded charts, and play moves the scrub time.
     assert_eq!(count(&c, "#replay-view .replay-chart").await, 5);
     let start = text(&c, "#replay-time").await;
@@ -631,6 +639,15 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         why.starts_with("Why: ") && why.contains("firing then")
     })
     .await;
+    // Paused live sources, said in the status bar; closing the replay
+    // leaves Replay mode and lets them go on.
+    click(&c, Locator::Css("#replay-pause-live")).await;
+    eventually(10, "live sources paused", || async {
+        text(&c, "#status-replay")
+            .await
+            .contains("live sources paused")
+    })
+    .await;
     c.execute(
         "document.querySelector('.replay-moment').scrollIntoView();",
         vec![],
@@ -638,6 +655,11 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await
     .unwrap();
     save(&c, &dir, "replay.png").await;
+    click(&c, Locator::Css("#replay-close")).await;
+    eventually(10, "Demo mode again", || async {
+        text(&c, "#status-mode").await == "Demo" && count(&c, "#status-replay").await == 0
+    })
+    .await;
 
     // Connections: add the real Prometheus of scripts/stack.sh, test it,
     // save and apply (the app goes live on it), then remove it (demo again).

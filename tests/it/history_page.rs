@@ -284,6 +284,54 @@ fn retention_is_shown_with_usage_and_kept_when_changed() {
         false
     });
     assert!(audited, "the change is not in the audit log");
+
+    // Replay mode: the status bar says so, and live sources pause when asked.
+    use sentinel_protocol::{GetOverview, Mode, ReplayMode, SetReplayMode};
+    let o = call::<SetReplayMode>(
+        &w,
+        &ReplayMode {
+            file: Some("/tmp/inc.sentinel.db".into()),
+            pause_live: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.mode, Mode::Replay);
+    assert_eq!(o.status.replaying.as_deref(), Some("/tmp/inc.sentinel.db"));
+    assert!(state.runtime().sources_paused());
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    while !call::<GetOverview>(&w, &NoArgs {})
+        .unwrap()
+        .status
+        .sources_paused
+    {
+        assert!(std::time::Instant::now() < deadline, "sources not paused");
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    // Recording in the background instead.
+    let o = call::<SetReplayMode>(
+        &w,
+        &ReplayMode {
+            file: Some("/tmp/inc.sentinel.db".into()),
+            pause_live: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.mode, Mode::Replay);
+    assert!(!state.runtime().sources_paused());
+    let o = call::<SetReplayMode>(
+        &w,
+        &ReplayMode {
+            file: None,
+            pause_live: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.mode, Mode::Demo);
+    assert!(o.status.replaying.is_none());
+    assert!(
+        !state.runtime().sources_paused(),
+        "leaving replay lets them go"
+    );
     for (_, rt) in &state.fleet().clusters {
         tauri::async_runtime::block_on(rt.shutdown(StdDuration::from_secs(5)));
     }

@@ -286,3 +286,33 @@ async fn the_engine_raises_findings_that_explain_themselves_and_take_marks() {
     .unwrap_err();
     assert_eq!(err.kind, sentinel_protocol::ErrorKind::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_sources_ask_nothing_and_do_not_go_stale() {
+    let rt = Runtime::demo(demo(200, 0)).start();
+    within(rt.wait_for(|s| s.data_at.is_some())).await.unwrap();
+    rt.pause_sources(true).await;
+    assert!(rt.sources_paused());
+    let paused = within(rt.wait_for(|s| s.sources_paused)).await.unwrap();
+    // A batch already on its way may land; after that nothing comes.
+    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    let held = rt.snapshot().data_at;
+    // Longer than two intervals plus a second: a silent source would be stale.
+    tokio::time::sleep(StdDuration::from_millis(2500)).await;
+    let s = rt.snapshot();
+    assert_eq!(s.data_at, held, "a paused source reported");
+    assert!(s.generation > paused.generation, "the loop still ticks");
+    let o = sentinel_service::overview(&s, None);
+    assert!(o.status.sources_paused);
+    assert_eq!(o.status.sources[0].health, Health::Ok, "{:?}", o.status);
+    assert_ne!(sentinel_service::tray_level(&s), TrayLevel::Stale);
+    // Let go: data flows again, and the source is not judged stale for the
+    // time it was held.
+    rt.pause_sources(false).await;
+    let s = within(rt.wait_for(|s| !s.sources_paused && s.data_at > held))
+        .await
+        .unwrap();
+    let o = sentinel_service::overview(&s, None);
+    assert_eq!(o.status.sources[0].health, Health::Ok);
+    assert!(!o.status.sources_paused);
+}

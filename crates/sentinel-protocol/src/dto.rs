@@ -58,6 +58,12 @@ pub struct StatusBar {
     /// The history holds every finding and incident reported up to here.
     #[serde(default)]
     pub history_saved_at: Option<Timestamp>,
+    /// Live sources are paused by the operator (during a replay).
+    #[serde(default)]
+    pub sources_paused: bool,
+    /// The recording being replayed, while the app is in Replay mode.
+    #[serde(default)]
+    pub replaying: Option<String>,
 }
 
 /// The worst thing the tray icon must show.

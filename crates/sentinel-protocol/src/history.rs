@@ -167,3 +167,13 @@ pub struct ReplayFrame {
 
 /// Pods a replay frame carries.
 pub const REPLAY_PODS: usize = 200;
+
+/// Replay mode: `file` is the recording on screen (`None` leaves Replay
+/// mode); `pause_live` pauses live sources meanwhile instead of letting
+/// them go on recording in the background.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayMode {
+    pub file: Option<String>,
+    #[serde(default)]
+    pub pause_live: bool,
+}

@@ -278,11 +278,13 @@ impl RuntimeBuilder {
                 }
             }
         }));
+        let (paused, paused_rx) = watch::channel(false);
         for (id, (_, spawn)) in self.sources.into_iter().enumerate() {
             let ctx = SourceCtx {
                 id,
                 tx: tx.clone(),
                 clock: Arc::clone(&self.clock),
+                paused: paused_rx.clone(),
             };
             tasks.push(spawn(ctx));
         }
@@ -293,6 +295,7 @@ impl RuntimeBuilder {
             writer: std::sync::Mutex::new(writer),
             history,
             retention,
+            paused,
             logs: (self.logs.is_some() || self.loki.is_some())
                 .then(|| logs::LogService::new(self.logs, self.loki)),
             clock: Arc::clone(&self.clock),
@@ -311,6 +314,8 @@ pub struct Runtime {
     history: Option<sentinel_store::Store>,
     /// Wakes the history writer to apply new retention settings.
     retention: Arc<tokio::sync::Notify>,
+    /// Holds every source while true.
+    paused: watch::Sender<bool>,
     logs: Option<logs::LogService>,
     clock: Arc<dyn Clock>,
 }
@@ -385,6 +390,19 @@ impl Runtime {
     /// The history, when recording (for reads: bundles, the History page).
     pub fn history(&self) -> Option<&sentinel_store::Store> {
         self.history.as_ref()
+    }
+
+    /// Pauses live sources (they ask their systems nothing until let go)
+    /// or lets them go on; their health holds still meanwhile.
+    pub async fn pause_sources(&self, paused: bool) {
+        if self.paused.send_replace(paused) != paused {
+            let _ = self.tx.send(Msg::SourcesPaused { paused }).await;
+        }
+    }
+
+    /// Whether live sources are paused.
+    pub fn sources_paused(&self) -> bool {
+        *self.paused.borrow()
     }
 
     /// The history's retention settings and what it takes now; `None`
@@ -574,6 +592,10 @@ async fn run_loop(
             }
             Msg::SourceNotes { source, notes } => {
                 state.source_notes(source, notes);
+                true
+            }
+            Msg::SourcesPaused { paused } => {
+                state.pause_sources(paused, clock.now());
                 true
             }
             Msg::Tick => {

@@ -7,6 +7,8 @@ use crate::snapshot::{PodKey, PodTrend};
 use crate::source::{Batch, SourceId};
 
 pub enum Msg {
+    /// The operator paused live sources (or let them go on).
+    SourcesPaused { paused: bool },
     /// A source produced data.
     Batch { source: SourceId, batch: Batch },
     /// A source's poll failed.

@@ -131,6 +131,8 @@ pub struct Snapshot {
     pub snoozed_until: Option<Timestamp>,
     /// Alertmanager silences held for acknowledged incidents.
     pub silences: Arc<Vec<crate::silences::SilenceView>>,
+    /// Live sources are paused by the operator (during a replay).
+    pub sources_paused: bool,
 }
 
 impl Snapshot {
@@ -157,6 +159,7 @@ impl Snapshot {
             notifications: Arc::default(),
             snoozed_until: None,
             silences: Arc::default(),
+            sources_paused: false,
         }
     }
 

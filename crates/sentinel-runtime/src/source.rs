@@ -46,11 +46,21 @@ pub struct SourceCtx {
     pub(crate) id: SourceId,
     pub(crate) tx: mpsc::Sender<Msg>,
     pub clock: Arc<dyn Clock>,
+    /// True while the operator has live sources paused (during a replay).
+    pub(crate) paused: tokio::sync::watch::Receiver<bool>,
 }
 
 impl SourceCtx {
+    /// Waits while sources are paused: a source that reports holds there,
+    /// so it asks nothing more of its system until it may go on.
+    async fn unpaused(&self) {
+        let mut rx = self.paused.clone();
+        let _ = rx.wait_for(|p| !*p).await;
+    }
+
     /// Hands a batch to the loop; false once the runtime has stopped.
     pub async fn send(&self, batch: Batch) -> bool {
+        self.unpaused().await;
         self.tx
             .send(Msg::Batch {
                 source: self.id,
@@ -63,6 +73,7 @@ impl SourceCtx {
     /// Says why panels fed by this source are empty (replaces what it said
     /// before; an empty list clears it).
     pub async fn notes(&self, notes: Vec<crate::snapshot::PanelNote>) -> bool {
+        self.unpaused().await;
         self.tx
             .send(Msg::SourceNotes {
                 source: self.id,
@@ -75,6 +86,7 @@ impl SourceCtx {
     /// Reports a failed poll; the source keeps its last good data and is
     /// marked stale once its updates are late.
     pub async fn failed(&self, error: String) -> bool {
+        self.unpaused().await;
         let at = self.clock.now();
         self.tx
             .send(Msg::SourceFailed {

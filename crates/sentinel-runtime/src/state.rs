@@ -70,6 +70,10 @@ pub struct State {
     detection: Detection,
     /// Pods, nodes and alerts as last logged for the history.
     objects: crate::objects::ObjectLog,
+    /// Live sources were paused then (and are still).
+    paused_at: Option<Timestamp>,
+    /// Live sources were last let go on then.
+    resumed_at: Option<Timestamp>,
     incidents: Incidents,
     /// Silences for acknowledged incidents, when an Alertmanager is known.
     silencer: Option<(Silencer, mpsc::Sender<SilenceOp>)>,
@@ -85,6 +89,8 @@ impl State {
         Self {
             detection: Detection::new(rules),
             objects: crate::objects::ObjectLog::default(),
+            paused_at: None,
+            resumed_at: None,
             incidents: Incidents::new(
                 sentinel_explain::incident::IncidentConfig::default(),
                 sentinel_explain::incident::notify::NotifyConfig::default(),
@@ -531,9 +537,25 @@ impl State {
         })
     }
 
+    /// Live sources paused (`true`) or let go on, at `at`.
+    pub fn pause_sources(&mut self, paused: bool, at: Timestamp) {
+        if paused {
+            self.paused_at = Some(at);
+        } else if self.paused_at.take().is_some() {
+            self.resumed_at = Some(at);
+        }
+    }
+
     fn health(&self, s: &SourceStatus, now: Timestamp) -> Health {
         let late = |n: i64| Duration(s.interval.millis() * n + 1000);
-        match s.last_ok {
+        // Paused, health holds still; let go, each source is judged from
+        // then, not from the time it last answered before the pause.
+        let now = self.paused_at.unwrap_or(now);
+        let last_ok = match (s.last_ok, self.resumed_at) {
+            (Some(t), Some(r)) => Some(t.max(r)),
+            (t, _) => t,
+        };
+        match last_ok {
             None if s.last_error.is_some() => Health::Down,
             None => Health::Starting,
             Some(t) if now.since(t) > late(5) && s.last_error.is_some() => Health::Down,
@@ -624,6 +646,7 @@ impl State {
                 .as_ref()
                 .map(|(s, _)| s.views())
                 .unwrap_or_default(),
+            sources_paused: self.paused_at.is_some(),
         }
     }
 }

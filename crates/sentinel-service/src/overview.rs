@@ -108,6 +108,8 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
                 })
                 .collect(),
             memory_bytes: s.memory_bytes,
+            sources_paused: s.sources_paused,
+            replaying: None,
             notices: s
                 .notices
                 .iter()

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::{
     BundleIncident, BundleRequest, HistoryPage as Page, HistoryQuery, ListHistory, ReplayFile,
-    ReplayRequest, Replayed,
+    ReplayMode, ReplayRequest, Replayed, SetReplayMode,
 };
 
 use crate::app::Ui;
@@ -76,6 +76,21 @@ pub fn HistoryPage() -> impl IntoView {
             busy.set(false);
         });
     };
+    // Replay mode: the status bar says so; live sources pause or go on
+    // recording, as the operator chose. Leaving the page leaves the mode.
+    let pause_live = RwSignal::new(false);
+    let mode = move |file: Option<String>| {
+        let req = ReplayMode {
+            file,
+            pause_live: pause_live.get_untracked(),
+        };
+        spawn_local(async move {
+            if let Err(e) = ipc::call::<SetReplayMode>(&req).await {
+                ui.error.set(Some(format!("Replay mode: {}", e.message)));
+            }
+        });
+    };
+    on_cleanup(move || mode(None));
     let replay = move |_| {
         let req = ReplayRequest {
             path: path.get_untracked().trim().to_string(),
@@ -84,11 +99,18 @@ pub fn HistoryPage() -> impl IntoView {
         replayed.set(None);
         spawn_local(async move {
             match ipc::call::<ReplayFile>(&req).await {
-                Ok(r) => replayed.set(Some(r)),
+                Ok(r) => {
+                    mode(Some(r.path.clone()));
+                    replayed.set(Some(r));
+                }
                 Err(e) => said.set(Some(e.message)),
             }
             busy.set(false);
         });
+    };
+    let close = move |_| {
+        replayed.set(None);
+        mode(None);
     };
     let replay_view = move || {
         replayed.get().map(|r| {
@@ -178,6 +200,17 @@ pub fn HistoryPage() -> impl IntoView {
                     prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
                 <button id="replay-open" disabled=move || busy.get() || path.with(|p| p.trim().is_empty())
                     on:click=replay>"Replay offline"</button>
+                <label title="While replaying, live sources either keep recording in the background or pause">
+                    <input type="checkbox" id="replay-pause-live" prop:checked=move || pause_live.get()
+                        on:change=move |ev| {
+                            pause_live.set(event_target_checked(&ev));
+                            if let Some(r) = replayed.get_untracked() {
+                                mode(Some(r.path));
+                            }
+                        }/>
+                    " Pause live sources while replaying"
+                </label>
+                <button id="replay-close" disabled=move || replayed.with(Option::is_none) on:click=close>"Close replay"</button>
             </div>
             {replay_view}
         </section>

@@ -66,8 +66,18 @@ pub fn StatusBar() -> impl IntoView {
                         {if is_paused { "Resume notifications" } else { "Pause notifications 1h" }}
                     </button>
                 };
+                let replaying = o.status.replaying.clone().map(|file| {
+                    let name = file.rsplit('/').next().unwrap_or(&file).to_string();
+                    let live = if o.status.sources_paused {
+                        "live sources paused"
+                    } else {
+                        "live sources recording in the background"
+                    };
+                    view! { <span class="replaying" id="status-replay" title=file>{format!("{name} · {live}")}</span> }
+                });
                 view! {
-                    <span class=format!("mode {}", mode.to_lowercase())>{mode}</span>
+                    <span class=format!("mode {}", mode.to_lowercase()) id="status-mode">{mode}</span>
+                    {replaying}
                     {sources}
                     {paused}
                     {notices}
