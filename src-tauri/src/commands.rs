@@ -8,7 +8,7 @@ use sentinel_protocol::{
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
     PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
-    ReplayRequest, Replayed, RetentionSettings, RetentionView, Update,
+    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -34,6 +34,13 @@ pub async fn list_history(state: State<'_, AppState>, args: HistoryQuery) -> Res
 #[tauri::command]
 pub async fn replay_file(args: ReplayRequest) -> Res<Replayed> {
     sentinel_service::replay_file(&args).await
+}
+
+/// Replays an incident or a time range of the history of the cluster on screen.
+#[tauri::command]
+pub async fn replay_history(state: State<'_, AppState>, args: ReplayRange) -> Res<Replayed> {
+    let dir = state.reports.join("replays");
+    sentinel_service::replay_history(&state.runtime(), &dir, &args).await
 }
 
 /// Enters Replay mode (live sources paused or recording on) or leaves it.

@@ -71,6 +71,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::bundle_incident,
             commands::replay_file,
             commands::replay_state,
+            commands::replay_history,
             commands::set_replay_mode,
             commands::get_retention,
             commands::set_retention,

@@ -626,7 +626,12 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     // a finding's Why as its trace stood then.
     eventually(10, "the pods then", || async {
         count(&c, "#replay-pods tr.replay-pod").await >= 1
-            && text(&c, "#replay-pods-head").await.starts_with("40 pods")
+            && text(&c, "#replay-pods-head")
+                .await
+                .split_once(" pods, ")
+                .is_some_and(|(n, rest)| {
+                    n.parse::<usize>().is_ok_and(|n| n >= 40) && rest.contains(" nodes")
+                })
     })
     .await;
     eventually(10, "findings firing then", || async {
@@ -660,6 +665,32 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         text(&c, "#status-mode").await == "Demo" && count(&c, "#status-replay").await == 0
     })
     .await;
+    // An incident of this history replayed straight from its row, then the
+    // last 15 minutes.
+    c.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    click(
+        &c,
+        Locator::Css("#history-table tr.stored-incident .replay-incident"),
+    )
+    .await;
+    eventually(20, "the incident's replay", || async {
+        let s = text(&c, "#replay-summary").await;
+        s.starts_with("Replayed") && s.contains("/replays/inc-")
+    })
+    .await;
+    c.find(Locator::Css("#replay-last option[value='15']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, Locator::Css("#replay-range")).await;
+    eventually(20, "the range's replay", || async {
+        let s = text(&c, "#replay-summary").await;
+        s.starts_with("Replayed") && s.contains("/replays/range-")
+    })
+    .await;
+    click(&c, Locator::Css("#replay-close")).await;
 
     // Connections: add the real Prometheus of scripts/stack.sh, test it,
     // save and apply (the app goes live on it), then remove it (demo again).

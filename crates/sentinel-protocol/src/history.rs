@@ -177,3 +177,15 @@ pub struct ReplayMode {
     #[serde(default)]
     pub pause_live: bool,
 }
+
+/// Part of the app's own history to replay: one incident (from its opening,
+/// less the engine's warm-up, to its last change) or a time range.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReplayRange {
+    #[serde(default)]
+    pub incident: Option<String>,
+    #[serde(default)]
+    pub from: Option<Timestamp>,
+    #[serde(default)]
+    pub to: Option<Timestamp>,
+}

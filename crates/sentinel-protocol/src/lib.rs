@@ -92,6 +92,8 @@ commands! {
     ListHistory = "list_history" (HistoryQuery) -> HistoryPage;
     /// Open a history file or bundle read-only and replay it offline.
     ReplayFile = "replay_file" (ReplayRequest) -> Replayed;
+    /// Replay an incident or a time range of the app's own history offline.
+    ReplayHistory = "replay_history" (ReplayRange) -> Replayed;
     /// Enter Replay mode (live sources paused, or recording on) or leave it.
     SetReplayMode = "set_replay_mode" (ReplayMode) -> Overview;
     /// Pods, nodes, alerts and findings at one moment of a recording.

@@ -84,17 +84,7 @@ pub async fn bundle_incident(
         .map_err(|e| IpcError::new(ErrorKind::InvalidArgument, e.to_string()))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
-    let safe: String = req
-        .id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = safe_name(&req.id);
     let now = SystemClock.now();
     let path = dir.join(format!("{safe}-{}.sentinel.db", now.millis() / 1000));
     let mut redact = |s: &str| {
@@ -126,6 +116,107 @@ pub async fn bundle_incident(
         events: stats.events,
         redacted,
     })
+}
+
+/// Replays part of the app's own history: the incident `req.incident`
+/// (from its opening less the engine's warm-up to its last change) or
+/// `req.from`..`req.to`. The part is written as a bundle into `dir` (the
+/// newest few are kept) and replayed from there, read-only, so the live
+/// history is never held up and the replay view reads a file of its own.
+pub async fn replay_history(
+    rt: &Runtime,
+    dir: &Path,
+    req: &sentinel_protocol::ReplayRange,
+) -> Result<sentinel_protocol::Replayed, IpcError> {
+    let unavailable = |m: String| IpcError::new(ErrorKind::Unavailable, m);
+    let invalid = |m: &str| IpcError::new(ErrorKind::InvalidArgument, m.to_string());
+    let store = rt
+        .history()
+        .ok_or_else(|| unavailable("nothing is recorded: there is no history file".into()))?;
+    let (name, from, to) = match (&req.incident, req.from, req.to) {
+        (Some(id), None, None) => {
+            let row = store
+                .incident(id)
+                .await
+                .map_err(|e| unavailable(format!("cannot read the history: {e}")))?
+                .ok_or_else(|| {
+                    IpcError::new(
+                        ErrorKind::NotFound,
+                        format!("the history holds no incident {id}"),
+                    )
+                })?;
+            (
+                safe_name(id),
+                row.opened_at.saturating_sub(BUNDLE_LEAD),
+                row.updated_at,
+            )
+        }
+        (None, Some(from), Some(to)) => {
+            if from >= to {
+                return Err(invalid("the range must start before it ends"));
+            }
+            if to.since(from) > MAX_REPLAY_RANGE {
+                return Err(invalid("a range replays at most 7 days"));
+            }
+            ("range".to_string(), from, to)
+        }
+        _ => return Err(invalid("give an incident, or both ends of a range")),
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    keep_newest(dir, REPLAYS_KEPT - 1);
+    let now = SystemClock.now();
+    let path = dir.join(format!("{name}-{}.sentinel.db", now.millis()));
+    store
+        .bundle(&path, from, to, &mut |s: &str| s.to_string())
+        .await
+        .map_err(|e| unavailable(format!("could not copy that part of the history: {e}")))?;
+    replay_file(&sentinel_protocol::ReplayRequest {
+        path: path.display().to_string(),
+    })
+    .await
+}
+
+/// The longest range [`replay_history`] takes.
+const MAX_REPLAY_RANGE: Duration = Duration::from_mins(7 * 24 * 60);
+/// Replays of the app's own history kept on disk.
+const REPLAYS_KEPT: usize = 5;
+
+/// Deletes all but the newest `keep` bundles in `dir`.
+fn keep_newest(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sentinel.db"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(keep);
+    for (_, p) in files.into_iter().take(excess) {
+        if let Err(e) = std::fs::remove_file(&p) {
+            tracing::warn!(path = %p.display(), error = %e, "old replay not removed");
+        }
+        // Its WAL and shared-memory files (left by read-only openings).
+        for ext in ["-wal", "-shm"] {
+            let mut side = p.clone().into_os_string();
+            side.push(ext);
+            let _ = std::fs::remove_file(side);
+        }
+    }
+}
+
+fn safe_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Opens `req.path` read-only (a history or a bundle, from this machine or

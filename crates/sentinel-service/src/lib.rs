@@ -19,7 +19,7 @@ mod why;
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
 pub use fleet::{EVERYWHERE_LIMIT, cluster_summary, everywhere, unhealthy};
-pub use history::{MAX_HISTORY, bundle_incident, list_history, replay_file};
+pub use history::{MAX_HISTORY, bundle_incident, list_history, replay_file, replay_history};
 pub use incidents::{
     MAX_INCIDENTS, act_on_incident, active_incidents, analyse, incident_detail, incident_row,
     list_incidents, notifications_after, timeline,

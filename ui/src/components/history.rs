@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::{
     BundleIncident, BundleRequest, HistoryPage as Page, HistoryQuery, ListHistory, ReplayFile,
-    ReplayMode, ReplayRequest, Replayed, SetReplayMode,
+    ReplayHistory, ReplayMode, ReplayRange, ReplayRequest, Replayed, SetReplayMode,
 };
 
 use crate::app::Ui;
@@ -91,21 +91,47 @@ pub fn HistoryPage() -> impl IntoView {
         });
     };
     on_cleanup(move || mode(None));
+    let shown = move |got: Result<Replayed, sentinel_protocol::IpcError>| {
+        match got {
+            Ok(r) => {
+                mode(Some(r.path.clone()));
+                replayed.set(Some(r));
+            }
+            Err(e) => said.set(Some(e.message)),
+        }
+        busy.set(false);
+    };
     let replay = move |_| {
         let req = ReplayRequest {
             path: path.get_untracked().trim().to_string(),
         };
         busy.set(true);
         replayed.set(None);
+        spawn_local(async move { shown(ipc::call::<ReplayFile>(&req).await) });
+    };
+    // Part of this history: an incident, or the last minutes.
+    let replay_part = move |req: ReplayRange| {
+        busy.set(true);
+        replayed.set(None);
+        said.set(Some("Replaying…".into()));
         spawn_local(async move {
-            match ipc::call::<ReplayFile>(&req).await {
-                Ok(r) => {
-                    mode(Some(r.path.clone()));
-                    replayed.set(Some(r));
-                }
-                Err(e) => said.set(Some(e.message)),
+            let got = ipc::call::<ReplayHistory>(&req).await;
+            if got.is_ok() {
+                said.set(None);
             }
-            busy.set(false);
+            shown(got);
+        });
+    };
+    let last_minutes = RwSignal::new(60i64);
+    let replay_last = move |_| {
+        let Some(now) = ui.overview.with_untracked(|o| o.as_ref().map(|o| o.at)) else {
+            return;
+        };
+        let mins = last_minutes.get_untracked();
+        replay_part(ReplayRange {
+            incident: None,
+            from: Some(now.saturating_sub(sentinel_protocol::model::Duration::from_mins(mins))),
+            to: Some(now),
         });
     };
     let close = move |_| {
@@ -148,6 +174,7 @@ pub fn HistoryPage() -> impl IntoView {
                 .into_iter()
                 .map(|r| {
                     let id = r.id.clone();
+                    let again = r.id.clone();
                     view! {
                         <tr class="stored-incident" data-id=r.id.clone()>
                             <td>{format::clock(r.opened_at.millis(), false)}</td>
@@ -155,8 +182,13 @@ pub fn HistoryPage() -> impl IntoView {
                             <td>{r.state.clone()}</td>
                             <td class=format!("sev {}", r.severity)>{r.severity.clone()}</td>
                             <td>{r.namespaces.join(", ")}</td>
-                            <td><button class="bundle" disabled=move || busy.get()
-                                on:click=move |_| bundle(id.clone())>"Bundle"</button></td>
+                            <td>
+                                <button class="replay-incident" disabled=move || busy.get()
+                                    on:click=move |_| replay_part(ReplayRange { incident: Some(again.clone()), from: None, to: None })>"Replay"</button>
+                                " "
+                                <button class="bundle" disabled=move || busy.get()
+                                    on:click=move |_| bundle(id.clone())>"Bundle"</button>
+                            </td>
                         </tr>
                     }
                 })
@@ -194,7 +226,18 @@ pub fn HistoryPage() -> impl IntoView {
             <p class="muted" id="bundle-said">{move || said.get()}</p>
             {rows}
             {move || recorded.get().then(|| view! { <crate::components::retention::RetentionBox/> })}
-            <h3>"Replay a bundle or history file"</h3>
+            <h3>"Replay"</h3>
+            <div class="report-export">
+                <span>"This history, the last"</span>
+                <select id="replay-last" on:change=move |ev| last_minutes.set(event_target_value(&ev).parse().unwrap_or(60))>
+                    <option value="15">"15 minutes"</option>
+                    <option value="60" selected>"hour"</option>
+                    <option value="240">"4 hours"</option>
+                    <option value="1440">"24 hours"</option>
+                </select>
+                <button id="replay-range" disabled=move || busy.get() on:click=replay_last>"Replay"</button>
+                <span class="muted">"or a bundle or history file:"</span>
+            </div>
             <div class="report-export">
                 <input id="replay-path" placeholder="/path/to/incident.sentinel.db"
                     prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
