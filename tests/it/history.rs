@@ -98,6 +98,12 @@ fn a_recorded_demo_replays_offline_to_the_same_findings() {
         s["findings_reported"].as_u64().unwrap() as usize,
         live.len()
     );
+    let sources = s["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1, "{s}");
+    assert!(
+        sources[0].as_str().unwrap().ends_with("/demo (demo)"),
+        "{s}"
+    );
 
     // Retention: changed and applied from the command line, kept in the file.
     let out = sentinel(&[

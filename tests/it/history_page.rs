@@ -88,6 +88,11 @@ fn stored_incidents_are_listed_and_bundled() {
     )
     .unwrap();
     assert_eq!(r.steps, steps as u64);
+    assert_eq!(
+        r.sources,
+        ["demo/demo (demo)"],
+        "where it was recorded from"
+    );
     assert!(r.readings > 0 && r.from <= r.to);
     assert!(
         r.incidents.iter().any(|i| i.id == first.id),

@@ -341,6 +341,9 @@ pub async fn run(cmd: HistoryCommand) -> anyhow::Result<()> {
                     s.span_seconds,
                     s.findings_reported
                 );
+                if !s.sources.is_empty() {
+                    println!("recorded from {}", s.sources.join(", "));
+                }
             }
             Ok(())
         }

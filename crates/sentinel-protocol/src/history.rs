@@ -128,6 +128,9 @@ pub struct Replayed {
     /// p95), thinned for drawing, so a replay can be scrubbed in the UI.
     #[serde(default)]
     pub series: Vec<ReplaySeries>,
+    /// Where it was recorded from: `cluster/source (kind)`.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -213,6 +213,7 @@ impl RuntimeBuilder {
             .rule_series
             .set(sentinel_detect::promrules::read_selectors(&self.rules));
         let mut state = State::new(self.mode, self.window, statuses, self.rules);
+        state.set_cluster(self.incidents.cluster.clone());
         state
             .incidents_mut()
             .configure(self.incidents, self.notify, self.calls);

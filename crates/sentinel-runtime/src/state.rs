@@ -70,6 +70,8 @@ pub struct State {
     detection: Detection,
     /// Pods, nodes and alerts as last logged for the history.
     objects: crate::objects::ObjectLog,
+    /// The cluster this runtime watches, as the history names it.
+    cluster: String,
     /// Live sources were paused then (and are still).
     paused_at: Option<Timestamp>,
     /// Live sources were last let go on then.
@@ -89,6 +91,7 @@ impl State {
         Self {
             detection: Detection::new(rules),
             objects: crate::objects::ObjectLog::default(),
+            cluster: String::new(),
             paused_at: None,
             resumed_at: None,
             incidents: Incidents::new(
@@ -307,6 +310,15 @@ impl State {
                 s.last_error = None;
                 if batch.latency.is_some() {
                     s.latency = batch.latency;
+                }
+                if self.detection.recording() {
+                    let seen = sentinel_store::SourceSeen {
+                        name: s.name.clone(),
+                        kind: s.kind.to_string(),
+                        cluster: self.cluster.clone(),
+                        at,
+                    };
+                    self.detection.note(sentinel_store::Record::Source(seen));
                 }
             }
             self.data_at = Some(self.data_at.map_or(at, |t| t.max(at)));
@@ -535,6 +547,11 @@ impl State {
             cpu: t.iter().map(|p| (p.0, f64::from(p.1))).collect(),
             memory: t.iter().map(|p| (p.0, f64::from(p.2))).collect(),
         })
+    }
+
+    /// Names the cluster for the history.
+    pub fn set_cluster(&mut self, name: String) {
+        self.cluster = name;
     }
 
     /// Live sources paused (`true`) or let go on, at `at`.

@@ -273,6 +273,13 @@ pub async fn replay_file(
     }
     let readings = replay.readings();
     let series = dashboard_series(&store).await.map_err(fail)?;
+    let sources = store
+        .sources()
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|s| format!("{}/{} ({})", s.cluster, s.name, s.kind))
+        .collect();
     store.close().await;
     Ok(sentinel_protocol::Replayed {
         path: req.path.clone(),
@@ -285,6 +292,7 @@ pub async fn replay_file(
         to,
         took_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
         series,
+        sources,
     })
 }
 

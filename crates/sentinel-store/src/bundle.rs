@@ -280,6 +280,22 @@ impl Store {
             .await?;
             stats.events += 1;
         }
+        // Where it was recorded from.
+        for r in sqlx::query("SELECT name, kind, cluster, first_ms, last_ms FROM sources")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            sqlx::query(
+                "INSERT INTO sources (name, kind, cluster, first_ms, last_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(redact(&r.try_get::<String, _>("name")?))
+            .bind(r.try_get::<String, _>("kind")?)
+            .bind(redact(&r.try_get::<String, _>("cluster")?))
+            .bind(r.try_get::<i64, _>("first_ms")?)
+            .bind(r.try_get::<i64, _>("last_ms")?)
+            .execute(&mut *tx)
+            .await?;
+        }
         // Pods, nodes and alerts as they were at the start, then their changes.
         let mut objects: Vec<(i64, String, String, Option<String>)> = self
             .objects_at(a)

@@ -30,7 +30,7 @@ pub use open::Opened;
 pub use read::{Input, InputReader, Stats, StepKind};
 pub use recorder::{
     AuditRow, CHUNK_SAMPLES, ChunkRow, Cursor, IncidentRow, ObjectChange, Record, Recorder,
-    STEP_METRIC, WriteBatch,
+    STEP_METRIC, SourceSeen, WriteBatch,
 };
 pub use retention::{Enforced, INCIDENT_MARGIN_MS, Retention, Rollup, Usage};
 

@@ -20,6 +20,25 @@ const AS_OF: &str = "SELECT o.kind, o.key, o.at_ms, o.body FROM object_changes o
      ON m.seq = o.seq WHERE o.body IS NOT NULL ORDER BY o.kind, o.key";
 
 impl Store {
+    /// The sources this history was recorded from, with their cluster and
+    /// when each first and last answered.
+    pub async fn sources(&self) -> Result<Vec<crate::SourceSeen>, StoreError> {
+        let rows =
+            sqlx::query("SELECT name, kind, cluster, last_ms FROM sources ORDER BY cluster, name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::SourceSeen {
+                    name: r.try_get("name")?,
+                    kind: r.try_get("kind")?,
+                    cluster: r.try_get("cluster")?,
+                    at: sentinel_model::Timestamp(r.try_get("last_ms")?),
+                })
+            })
+            .collect()
+    }
+
     /// Whether this history keeps pods, nodes and alerts at all (files
     /// written before it did, do not).
     pub async fn has_objects(&self) -> Result<bool, StoreError> {

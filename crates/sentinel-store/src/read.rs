@@ -80,6 +80,9 @@ pub struct Stats {
     pub span_seconds: f64,
     pub findings_reported: u64,
     pub engine_steps: u64,
+    /// Where it was recorded from: `cluster/name (kind)`.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// Chunks are read this far ahead of the step being replayed.
@@ -439,6 +442,12 @@ impl Store {
             },
             findings_reported: as_u64(findings),
             engine_steps: as_u64(steps),
+            sources: self
+                .sources()
+                .await?
+                .into_iter()
+                .map(|s| format!("{}/{} ({})", s.cluster, s.name, s.kind))
+                .collect(),
         })
     }
 }

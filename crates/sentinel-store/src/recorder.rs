@@ -52,6 +52,17 @@ pub enum Record {
     Event(Box<sentinel_model::ClusterEvent>),
     /// A pod, node or alert appeared, changed or went away.
     Object(Box<ObjectChange>),
+    /// A source answered (live, not a start-up backfill).
+    Source(SourceSeen),
+}
+
+/// A source of the history and when it answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceSeen {
+    pub name: String,
+    pub kind: String,
+    pub cluster: String,
+    pub at: Timestamp,
 }
 
 /// One change of a pod, node or alert: its new JSON, or `None` once gone.
@@ -119,6 +130,8 @@ pub struct WriteBatch {
     pub audit: Vec<(i64, AuditRow)>,
     pub events: Vec<(i64, sentinel_model::ClusterEvent)>,
     pub objects: Vec<(i64, ObjectChange)>,
+    /// Sources by name: kind, cluster, first and last answer in this batch.
+    pub sources: Vec<(SourceSeen, Timestamp)>,
 }
 
 impl WriteBatch {
@@ -132,6 +145,7 @@ impl WriteBatch {
             && self.audit.is_empty()
             && self.events.is_empty()
             && self.objects.is_empty()
+            && self.sources.is_empty()
     }
 
     /// Add a later batch; a chunk written twice keeps its later version.
@@ -155,6 +169,9 @@ impl WriteBatch {
         self.audit.extend(later.audit);
         self.events.extend(later.events);
         self.objects.extend(later.objects);
+        for (seen, first) in later.sources {
+            seen_source(&mut self.sources, seen, first);
+        }
     }
 
     /// Bytes of sample data held (to bound what waits for a full disk).
@@ -315,6 +332,10 @@ impl Recorder {
                 self.cursor.next_object += 1;
                 self.batch.objects.push((seq, *o));
             }
+            Record::Source(seen) => {
+                let at = seen.at;
+                seen_source(&mut self.batch.sources, seen, at);
+            }
             Record::Event(e) => {
                 let seq = self.cursor.next_cluster_event;
                 self.cursor.next_cluster_event += 1;
@@ -344,6 +365,20 @@ impl Recorder {
             }
         }
         batch
+    }
+}
+
+/// Folds a sighting into the batch's sources: one entry per name, first
+/// and last time kept.
+fn seen_source(into: &mut Vec<(SourceSeen, Timestamp)>, seen: SourceSeen, first: Timestamp) {
+    match into.iter_mut().find(|(s, _)| s.name == seen.name) {
+        Some((s, f)) => {
+            *f = (*f).min(first);
+            if seen.at > s.at {
+                *s = seen;
+            }
+        }
+        None => into.push((seen, first)),
     }
 }
 

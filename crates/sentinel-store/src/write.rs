@@ -176,6 +176,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        for (seen, first) in &b.sources {
+            sqlx::query(
+                "INSERT INTO sources (name, kind, cluster, first_ms, last_ms) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, cluster = excluded.cluster, \
+                 first_ms = MIN(first_ms, excluded.first_ms), last_ms = MAX(last_ms, excluded.last_ms)",
+            )
+            .bind(&seen.name)
+            .bind(&seen.kind)
+            .bind(&seen.cluster)
+            .bind(first.millis())
+            .bind(seen.at.millis())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await
     }
 }

@@ -148,8 +148,13 @@ pub fn HistoryPage() -> impl IntoView {
                 ),
                 _ => "no readings".into(),
             };
+            let from = if r.sources.is_empty() {
+                String::new()
+            } else {
+                format!("; recorded from {}", r.sources.join(", "))
+            };
             let summary = format!(
-                "Replayed {} offline: {} steps, {} readings, {} findings ({span}) in {} ms",
+                "Replayed {} offline: {} steps, {} readings, {} findings ({span}) in {} ms{from}",
                 r.path, r.steps, r.readings, r.findings_total, r.took_ms
             );
             view! {
