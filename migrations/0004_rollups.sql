@@ -1,12 +1,14 @@
--- One-minute summaries of raw samples that aged out of the raw retention
--- (or the disk budget): the minute's min, max, sum and count per series.
+-- One-minute summaries of raw samples that aged out of the raw retention:
+-- per series, a block of minutes with each minute's min, max, sum and
+-- count, compressed like sample chunks (four streams over the minutes).
 CREATE TABLE rollups (
+    id        INTEGER PRIMARY KEY,
     series_id INTEGER NOT NULL REFERENCES series (id),
-    minute_ms INTEGER NOT NULL,
-    min       REAL NOT NULL,
-    max       REAL NOT NULL,
-    sum       REAL NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER NOT NULL,
+    -- minutes in the block
     count     INTEGER NOT NULL,
-    PRIMARY KEY (series_id, minute_ms)
-) WITHOUT ROWID;
-CREATE INDEX rollups_by_minute ON rollups (minute_ms);
+    data      BLOB NOT NULL
+);
+CREATE INDEX rollups_by_series ON rollups (series_id, start_ms);
+CREATE INDEX rollups_by_end ON rollups (end_ms);

@@ -129,8 +129,60 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     }
     let took = began.elapsed().as_secs_f64();
     let readings = replay.readings();
+    let end = replay.fed_to();
+
+    // Again with checkpoints every half hour, then seek back to the middle
+    // and forward to the end (what the scrubber does).
+    let began = Instant::now();
+    let mut replay =
+        sentinel_runtime::replay::Replay::open(&store, sentinel_detect::default_pack())
+            .await?
+            .with_checkpoints(sentinel_model::Duration::from_mins(30));
+    while replay.step().await?.is_some() {}
+    let with_checkpoints = began.elapsed().as_secs_f64();
+    let checkpoints = replay.checkpoints();
+    let (mut seek_back, mut seek_end) = (0.0, 0.0);
+    if let Some(end) = end {
+        let middle = end.saturating_sub(sentinel_model::Duration::from_mins(args.hours * 30));
+        let t = Instant::now();
+        replay.seek(middle).await?;
+        seek_back = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        replay.seek(end).await?;
+        seek_end = t.elapsed().as_secs_f64();
+    }
+    drop(replay);
     store.close().await;
     let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+
+    // Retention: one-minute rollups of the first 12 hours, then a budget.
+    let store = Store::open(&path, start).await?.store;
+    // "Now" is the newest sample, so with a day of raw retention nothing
+    // ages: a sample 12 hours past the end ages the first half.
+    store
+        .set_retention(sentinel_store::Retention {
+            raw_days: 1,
+            rollup_days: 90,
+            budget_mib: 1 << 20,
+        })
+        .await?;
+    let t = Instant::now();
+    let aged = age_half(&store, start, args.hours).await?;
+    let rollup_seconds = t.elapsed().as_secs_f64();
+    let rolled = store.usage().await?;
+    // Then a budget half what the file took: the oldest go until it fits.
+    let budget = (bytes / 2 / (1 << 20)).max(16);
+    store
+        .set_retention(sentinel_store::Retention {
+            budget_mib: budget,
+            ..sentinel_store::Retention::default()
+        })
+        .await?;
+    let t = Instant::now();
+    let enforced = store.enforce().await?;
+    let enforce_seconds = t.elapsed().as_secs_f64();
+    let used_after = store.usage().await?.used_bytes;
+    store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     let span = (args.hours * 3600) as f64;
     let report = serde_json::json!({
@@ -144,6 +196,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         "replay_seconds": took,
         "readings_per_sec": readings as f64 / took,
         "times_real_time": span / took,
+        "replay_with_checkpoints_seconds": with_checkpoints,
+        "checkpoints": checkpoints,
+        "seek_back_to_middle_seconds": seek_back,
+        "seek_forward_to_end_seconds": seek_end,
+        "budget_mib": budget,
+        "budget_chunks_rolled_up": enforced.budget_chunks,
+        "budget_enforce_seconds": enforce_seconds,
+        "used_bytes_after_budget": used_after,
+        "chunks_aged_into_rollups": aged.aged_chunks,
+        "rollup_seconds": rollup_seconds,
+        "rollup_minutes": rolled.rollup_minutes,
+        "used_bytes_after_rollups": rolled.used_bytes,
+        "raw_bytes_after_rollups": rolled.raw_bytes,
     });
     if args.json {
         println!("{report}");
@@ -156,6 +221,38 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             readings as f64 / took / 1e6,
             span / took
         );
+        println!(
+            "with {checkpoints} checkpoints: replayed in {with_checkpoints:.2} s; seek back to the middle {seek_back:.2} s, forward to the end {seek_end:.2} s"
+        );
+        println!(
+            "a {budget} MiB budget: {} oldest chunks dropped in {enforce_seconds:.2} s, {used_after} bytes used after",
+            enforced.budget_chunks
+        );
+        println!(
+            "raw retention: {} chunks aged into {} one-minute rollups in {rollup_seconds:.2} s; {} bytes used after ({} of raw samples)",
+            aged.aged_chunks, rolled.rollup_minutes, rolled.used_bytes, rolled.raw_bytes
+        );
     }
     Ok(())
+}
+
+/// Writes one sample `hours + 12` hours after `start` (so a day's raw
+/// retention ages what is older than 12 hours) and applies retention.
+async fn age_half(
+    store: &Store,
+    start: Timestamp,
+    hours: i64,
+) -> anyhow::Result<sentinel_store::Enforced> {
+    let mut rec = Recorder::new(store.cursor().await?);
+    rec.record(Record::Define {
+        handle: 0,
+        key: sentinel_model::SeriesKey::new("bench_clock", []),
+    });
+    rec.record(Record::Sample {
+        handle: 0,
+        at: Timestamp(start.millis() + (hours + 12) * 3_600_000),
+        value: 1.0,
+    });
+    store.write(&rec.take(true)).await?;
+    Ok(store.enforce().await?)
 }

@@ -163,19 +163,28 @@ impl Writer {
                 if !done.is_empty() {
                     tracing::info!(?done, "retention applied");
                 }
-                if done.budget_chunks > 0 || (done.rollups_deleted > 0 && done.aged_chunks == 0) {
+                if done.budget_hit {
                     let since = done
                         .raw_before_ms
                         .map(|t| format!(" before {}", sentinel_model::Timestamp(t).to_rfc3339()))
                         .unwrap_or_default();
-                    self.tell(
-                        Severity::Info,
+                    let message = if done.over_budget {
                         format!(
-                            "History reached its disk budget ({} MiB): samples{since} are kept as one-minute rollups (incidents keep theirs).",
+                            "History is over its disk budget ({} MiB) with only incidents' samples left: raise the budget or delete incidents.",
                             limit.unwrap_or_default()
-                        ),
-                    )
-                    .await;
+                        )
+                    } else {
+                        format!(
+                            "History reached its disk budget ({} MiB): the oldest samples{since} were dropped (incidents keep theirs).",
+                            limit.unwrap_or_default()
+                        )
+                    };
+                    let level = if done.over_budget {
+                        Severity::Warning
+                    } else {
+                        Severity::Info
+                    };
+                    self.tell(level, message).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "retention could not run"),

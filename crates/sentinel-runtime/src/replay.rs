@@ -39,6 +39,12 @@ struct Point {
 
 /// Checkpoints kept at most; past this their spacing doubles.
 pub const MAX_CHECKPOINTS: usize = 48;
+/// What the checkpoints of one replay may take, and what one takes per
+/// series the engine holds (measured: about 18 KB a series with the default
+/// rules, the engine's windows and an hour of read-ahead). A replay of 5,000
+/// series keeps two or three; a bundle of a few hundred keeps 48.
+const CHECKPOINT_BYTES: usize = 256 << 20;
+const CHECKPOINT_BYTES_PER_SERIES: usize = 20 << 10;
 
 pub struct Replay {
     at: Point,
@@ -70,7 +76,8 @@ impl Replay {
     }
 
     /// Keep a checkpoint at least every `every` of recorded time (spaced
-    /// wider when there would be more than [`MAX_CHECKPOINTS`]), so
+    /// wider when there would be more than [`MAX_CHECKPOINTS`], or more than
+    /// 256 MB of them), so
     /// [`Replay::seek`] can go back.
     pub fn with_checkpoints(mut self, every: Duration) -> Self {
         self.every = Some(every.max(Duration::from_secs(1)));
@@ -113,14 +120,17 @@ impl Replay {
             _ => {}
         }
         self.checkpoints.push(self.at.clone());
-        if self.checkpoints.len() > MAX_CHECKPOINTS {
+        let each = self.at.engine.series_count().max(1) * CHECKPOINT_BYTES_PER_SERIES;
+        let most = (CHECKPOINT_BYTES / each).clamp(2, MAX_CHECKPOINTS);
+        while self.checkpoints.len() > most {
             // Keep the first and every other one; twice the spacing on.
             let mut i = 0;
             self.checkpoints.retain(|_| {
                 i += 1;
                 i % 2 == 1
             });
-            self.every = Some(Duration(every.0.saturating_mul(2)));
+            let spaced = self.every.unwrap_or(every);
+            self.every = Some(Duration(spaced.0.saturating_mul(2)));
         }
     }
 

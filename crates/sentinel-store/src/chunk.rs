@@ -342,3 +342,71 @@ mod tests {
         }
     }
 }
+
+/// One minute of one series, summarised.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Minute {
+    pub minute_ms: i64,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: f64,
+}
+
+/// A block of minutes as four compressed streams (min, max, sum, count),
+/// each length-prefixed but the last.
+pub fn encode_minutes(minutes: &[Minute]) -> Vec<u8> {
+    let pick: [fn(&Minute) -> f64; 4] = [|m| m.min, |m| m.max, |m| m.sum, |m| m.count];
+    let mut out = Vec::new();
+    for (i, f) in pick.iter().enumerate() {
+        let mut e = Encoder::new();
+        for m in minutes {
+            e.push(m.minute_ms, f(m));
+        }
+        if i < 3 {
+            out.extend_from_slice(
+                &u32::try_from(e.bytes().len())
+                    .unwrap_or(u32::MAX)
+                    .to_le_bytes(),
+            );
+        }
+        out.extend_from_slice(e.bytes());
+    }
+    out
+}
+
+/// Decodes a block of `count` minutes.
+pub fn decode_minutes(bytes: &[u8], count: u32) -> Result<Vec<Minute>, Damaged> {
+    let mut streams = Vec::with_capacity(4);
+    let mut rest = bytes;
+    for i in 0..4 {
+        let part = if i < 3 {
+            let (len, tail) = rest.split_first_chunk::<4>().ok_or(Damaged(count, 0))?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if tail.len() < len {
+                return Err(Damaged(count, 0));
+            }
+            let (part, tail) = tail.split_at(len);
+            rest = tail;
+            part
+        } else {
+            rest
+        };
+        streams.push(decode(part, count)?);
+    }
+    let [min, max, sum, n] =
+        <[Vec<(i64, f64)>; 4]>::try_from(streams).map_err(|_| Damaged(count, 0))?;
+    Ok(min
+        .iter()
+        .zip(&max)
+        .zip(&sum)
+        .zip(&n)
+        .map(|(((a, b), c), d)| Minute {
+            minute_ms: a.0,
+            min: a.1,
+            max: b.1,
+            sum: c.1,
+            count: d.1,
+        })
+        .collect())
+}

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::chunk::decode;
+use crate::chunk::{Minute, decode, decode_minutes, encode_minutes};
 use crate::recorder::STEP_METRIC;
 use crate::{Store, StoreError};
 
@@ -91,10 +91,14 @@ pub struct Usage {
 pub struct Enforced {
     /// Raw chunks summarised and deleted for age.
     pub aged_chunks: u64,
-    /// Raw chunks summarised and deleted for the budget.
+    /// Raw chunks deleted for the budget.
     pub budget_chunks: u64,
-    /// Rollup minutes deleted (for age or budget).
+    /// Rollup blocks deleted (for age or budget).
     pub rollups_deleted: u64,
+    /// The history was over its budget; the oldest data was dropped.
+    pub budget_hit: bool,
+    /// Still over the budget with nothing left to drop but incidents' samples.
+    pub over_budget: bool,
     /// Superseded pod, node and alert changes deleted.
     pub objects_compacted: u64,
     /// Raw samples older than this are gone (outside incidents).
@@ -194,9 +198,11 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        let rollups = sqlx::query("SELECT COUNT(*) AS n, MIN(minute_ms) AS oldest FROM rollups")
-            .fetch_one(&self.pool)
-            .await?;
+        let rollups = sqlx::query(
+            "SELECT COALESCE(SUM(count), 0) AS n, MIN(start_ms) AS oldest FROM rollups",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let incidents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
             .fetch_one(&self.pool)
             .await?;
@@ -253,20 +259,38 @@ impl Store {
         // Aim a tenth under the budget, so it is not hit again at once.
         let aim = budget / 10 * 9;
         if self.used_bytes().await? > budget {
+            done.budget_hit = true;
+            // The oldest data goes first, raw or rolled up, whichever is
+            // older; incidents keep theirs. Nothing is rolled up here:
+            // at a scrape interval of 15 s a minute's summary takes about
+            // what its samples do, so it would not make room.
             while self.used_bytes().await? > aim {
-                let n = self.roll_up(step, None).await?;
-                if n == 0 {
-                    break;
-                }
-                done.budget_chunks += n;
-            }
-            while self.used_bytes().await? > aim {
-                let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(minute_ms) FROM rollups")
+                let raw: Option<i64> = sqlx::query_scalar(&format!(
+                    "SELECT MIN(c.start_ms) FROM chunks c WHERE {OUTSIDE_INCIDENTS}"
+                ))
+                .bind(INCIDENT_MARGIN_MS)
+                .fetch_one(&self.pool)
+                .await?;
+                let rolled: Option<i64> = sqlx::query_scalar("SELECT MIN(start_ms) FROM rollups")
                     .fetch_one(&self.pool)
                     .await?;
-                let Some(oldest) = oldest else { break };
-                // A day of rollups at a time.
-                done.rollups_deleted += self.delete_rollups_before(oldest + DAY_MS).await?;
+                let n = match (raw, rolled) {
+                    (_, Some(r)) if raw.is_none_or(|w| r <= w) => {
+                        let n = self.drop_oldest("rollups", None).await?;
+                        done.rollups_deleted += n;
+                        n
+                    }
+                    (Some(_), _) => {
+                        let n = self.drop_oldest("chunks", Some(INCIDENT_MARGIN_MS)).await?;
+                        done.budget_chunks += n;
+                        n
+                    }
+                    _ => 0,
+                };
+                if n == 0 {
+                    done.over_budget = true;
+                    break;
+                }
             }
             done.raw_before_ms = sqlx::query_scalar(&format!(
                 "SELECT MIN(c.start_ms) FROM chunks c WHERE {OUTSIDE_INCIDENTS}"
@@ -287,8 +311,29 @@ impl Store {
         )
     }
 
+    /// Deletes the [`BATCH`] oldest rows of `table` (chunks outside
+    /// incidents when `margin` is given).
+    async fn drop_oldest(&self, table: &str, margin: Option<i64>) -> Result<u64, StoreError> {
+        let sql = match margin {
+            Some(_) => format!(
+                "DELETE FROM chunks WHERE id IN (SELECT c.id FROM chunks c WHERE {OUTSIDE_INCIDENTS} \
+                 ORDER BY c.end_ms LIMIT ?2)"
+            ),
+            None => format!(
+                "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY end_ms LIMIT ?2)"
+            ),
+        };
+        let done = sqlx::query(&sql)
+            .bind(margin.unwrap_or(0))
+            .bind(BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sql)?;
+        Ok(done.rows_affected())
+    }
+
     async fn delete_rollups_before(&self, cut: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM rollups WHERE minute_ms < ?")
+        let done = sqlx::query("DELETE FROM rollups WHERE end_ms < ?")
             .bind(cut)
             .execute(&self.pool)
             .await
@@ -314,7 +359,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut minutes: BTreeMap<(i64, i64), (f64, f64, f64, i64)> = BTreeMap::new();
+        let mut minutes: BTreeMap<(i64, i64), Minute> = BTreeMap::new();
         let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: i64 = r.try_get("id")?;
@@ -334,28 +379,41 @@ impl Store {
                 if !v.is_finite() {
                     continue;
                 }
-                let m = (series, t.div_euclid(MINUTE_MS) * MINUTE_MS);
-                let e = minutes.entry(m).or_insert((v, v, 0.0, 0));
-                e.0 = e.0.min(v);
-                e.1 = e.1.max(v);
-                e.2 += v;
-                e.3 += 1;
+                let minute_ms = t.div_euclid(MINUTE_MS) * MINUTE_MS;
+                let m = minutes.entry((series, minute_ms)).or_insert(Minute {
+                    minute_ms,
+                    min: v,
+                    max: v,
+                    sum: 0.0,
+                    count: 0.0,
+                });
+                m.min = m.min.min(v);
+                m.max = m.max.max(v);
+                m.sum += v;
+                m.count += 1.0;
             }
         }
-        for ((series, minute), (min, max, sum, count)) in &minutes {
+        // One block per series and day (rollups age out a day at a time);
+        // a minute split across batches is merged when read.
+        let mut by_series: BTreeMap<(i64, i64), Vec<Minute>> = BTreeMap::new();
+        for ((series, minute), m) in minutes {
+            by_series
+                .entry((series, minute.div_euclid(DAY_MS)))
+                .or_default()
+                .push(m);
+        }
+        for ((series, _), block) in &by_series {
+            let (Some(first), Some(last)) = (block.first(), block.last()) else {
+                continue;
+            };
             sqlx::query(
-                "INSERT INTO rollups (series_id, minute_ms, min, max, sum, count) \
-                 VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (series_id, minute_ms) DO UPDATE SET \
-                 min = MIN(min, excluded.min), max = MAX(max, excluded.max), \
-                 sum = sum + excluded.sum, count = count + excluded.count",
+                "INSERT INTO rollups (series_id, start_ms, end_ms, count, data) VALUES (?, ?, ?, ?, ?)",
             )
             .bind(series)
-            .bind(minute)
-            .bind(min)
-            .bind(max)
-            .bind(sum)
-            .bind(count)
+            .bind(first.minute_ms)
+            .bind(last.minute_ms)
+            .bind(i64::try_from(block.len()).unwrap_or(i64::MAX))
+            .bind(encode_minutes(block))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_sql)?;
@@ -388,10 +446,9 @@ impl Store {
     ) -> Result<Vec<Rollup>, StoreError> {
         let labels = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
         let rows = sqlx::query(
-            "SELECT r.minute_ms, r.min, r.max, r.sum, r.count FROM rollups r \
-             JOIN series s ON s.id = r.series_id \
-             WHERE s.metric = ? AND s.labels = ? AND r.minute_ms >= ? AND r.minute_ms <= ? \
-             ORDER BY r.minute_ms",
+            "SELECT r.count, r.data FROM rollups r JOIN series s ON s.id = r.series_id \
+             WHERE s.metric = ? AND s.labels = ? AND r.end_ms >= ? AND r.start_ms <= ? \
+             ORDER BY r.start_ms, r.id",
         )
         .bind(metric)
         .bind(labels)
@@ -399,22 +456,40 @@ impl Store {
         .bind(to_ms)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let count: i64 = r.try_get("count")?;
-                let sum: f64 = r.try_get("sum")?;
-                Ok(Rollup {
-                    minute_ms: r.try_get("minute_ms")?,
-                    min: r.try_get("min")?,
-                    max: r.try_get("max")?,
-                    avg: if count > 0 {
-                        sum / count as f64
-                    } else {
-                        f64::NAN
-                    },
-                    count: u64::try_from(count).unwrap_or(0),
-                })
+        let mut merged: BTreeMap<i64, Minute> = BTreeMap::new();
+        for r in &rows {
+            let count: i64 = r.try_get("count")?;
+            let data: Vec<u8> = r.try_get("data")?;
+            let block = decode_minutes(&data, u32::try_from(count).unwrap_or(0))
+                .map_err(|e| StoreError::Damaged(format!("rollups of {metric}: {e}")))?;
+            for m in block
+                .into_iter()
+                .filter(|m| (from_ms..=to_ms).contains(&m.minute_ms))
+            {
+                merged
+                    .entry(m.minute_ms)
+                    .and_modify(|x| {
+                        x.min = x.min.min(m.min);
+                        x.max = x.max.max(m.max);
+                        x.sum += m.sum;
+                        x.count += m.count;
+                    })
+                    .or_insert(m);
+            }
+        }
+        Ok(merged
+            .into_values()
+            .map(|m| Rollup {
+                minute_ms: m.minute_ms,
+                min: m.min,
+                max: m.max,
+                avg: if m.count > 0.0 {
+                    m.sum / m.count
+                } else {
+                    f64::NAN
+                },
+                count: m.count as u64,
             })
-            .collect()
+            .collect())
     }
 }
