@@ -52,19 +52,26 @@ fn canonical(fs: &[Finding]) -> Vec<String> {
     v
 }
 
-#[test]
-fn a_recorded_demo_replays_offline_to_the_same_findings() {
-    let dir = crate::support::tempdir("history");
+/// `sentinel demo --db` for `duration` (after its 15-minute backfill) into
+/// a fresh test directory `name`: the history file.
+fn recorded_demo(name: &str, duration: &str) -> std::path::PathBuf {
+    let dir = crate::support::tempdir(name);
     let db = dir.join("demo.db");
     sentinel(&[
         "demo",
         "--db",
         db.to_str().unwrap(),
         "--duration",
-        "5s",
+        duration,
         "--interval",
         "500ms",
     ]);
+    db
+}
+
+#[test]
+fn a_recorded_demo_replays_offline_to_the_same_findings() {
+    let db = recorded_demo("history", "5s");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let live = rt.block_on(async {
         let store = Store::open_read_only(&db).await.unwrap();
@@ -163,17 +170,7 @@ async fn rest(r: &mut Replay) -> Vec<String> {
 
 #[test]
 fn seeking_back_and_forth_continues_exactly_as_the_first_time() {
-    let dir = crate::support::tempdir("history-seek");
-    let db = dir.join("demo.db");
-    sentinel(&[
-        "demo",
-        "--db",
-        db.to_str().unwrap(),
-        "--duration",
-        "3s",
-        "--interval",
-        "500ms",
-    ]);
+    let db = recorded_demo("history-seek", "3s");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = Store::open_read_only(&db).await.unwrap();

@@ -78,14 +78,7 @@ impl Store {
         .bind(at_ms)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq")?;
-                let body: String = r.try_get("body")?;
-                serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))
-            })
-            .collect()
+        rows.iter().map(crate::read::finding_event).collect()
     }
 
     /// Changes recorded between `from_ms` and `to_ms` (inclusive), oldest

@@ -283,14 +283,7 @@ impl Store {
         let rows = sqlx::query("SELECT seq, body FROM finding_events ORDER BY seq")
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq")?;
-                let body: String = r.try_get("body")?;
-                serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))
-            })
-            .collect()
+        rows.iter().map(finding_event).collect()
     }
 
     /// The newest reported version of each finding in `ids` (unknown ids
@@ -450,6 +443,14 @@ impl Store {
                 .collect(),
         })
     }
+}
+
+/// A `finding_events` row (`seq`, `body`) as its finding.
+pub(crate) fn finding_event(r: &sqlx::sqlite::SqliteRow) -> Result<Finding, StoreError> {
+    let seq: i64 = r.try_get("seq")?;
+    let body: String = r.try_get("body")?;
+    serde_json::from_str(&body)
+        .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))
 }
 
 fn parse_mark(s: &str) -> Result<Mark, StoreError> {
