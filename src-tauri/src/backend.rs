@@ -64,6 +64,8 @@ pub struct AppState {
     paused_until: Arc<Mutex<Option<Timestamp>>>,
     /// The recording being replayed, while in Replay mode.
     replaying: Arc<Mutex<Option<String>>>,
+    /// Live sources are held while replaying.
+    pause_live: std::sync::atomic::AtomicBool,
     /// Where exported reports are written.
     pub reports: PathBuf,
     /// The narrative's language model, when the settings name one.
@@ -82,6 +84,7 @@ impl AppState {
             fleet: watch::Sender::new(Arc::new(fleet)),
             paused_until: Arc::default(),
             replaying: Arc::default(),
+            pause_live: std::sync::atomic::AtomicBool::new(false),
             reports,
             narrative: None,
             config: crate::connections::Config::default(),
@@ -150,6 +153,15 @@ impl AppState {
         if let Ok(mut g) = self.replaying.lock() {
             *g = file;
         }
+        self.pause_live
+            .store(pause, std::sync::atomic::Ordering::SeqCst);
+        self.reapply_pause().await;
+    }
+
+    /// Holds or lets go every runtime's sources as Replay mode says (after
+    /// the runtimes were replaced, too).
+    pub async fn reapply_pause(&self) {
+        let pause = self.pause_live.load(std::sync::atomic::Ordering::SeqCst);
         for (_, rt) in &self.fleet().clusters {
             rt.pause_sources(pause).await;
         }

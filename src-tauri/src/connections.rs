@@ -166,6 +166,8 @@ pub async fn apply(state: &AppState, settings: Settings) -> Res<()> {
     }
     let clusters = options.build_all().await;
     state.replace(clusters);
+    // A replay with live sources paused keeps them paused on the new runtimes.
+    state.reapply_pause().await;
     tracing::info!("connections applied");
     Ok(())
 }

@@ -178,7 +178,17 @@ fn connections_are_tested_saved_applied_and_removed() {
     .unwrap_err();
     assert!(err.message.contains("kubeconfig"), "{err:?}");
 
-    // Removing the only connection returns to the demo cluster.
+    // Removing the only connection returns to the demo cluster; a replay
+    // with live sources paused keeps them paused on the new runtime.
+    call::<sentinel_protocol::SetReplayMode>(
+        &w,
+        &sentinel_protocol::ReplayMode {
+            file: Some("/tmp/x.sentinel.db".into()),
+            pause_live: true,
+        },
+        &mut seen,
+    )
+    .unwrap();
     let c = call::<RemoveConnection>(
         &w,
         &KindRef {
@@ -190,6 +200,20 @@ fn connections_are_tested_saved_applied_and_removed() {
     .unwrap();
     assert!(c.rows.is_empty() && c.demo);
     assert_eq!(state.runtime().snapshot().mode, Mode::Demo);
+    assert!(
+        state.runtime().sources_paused(),
+        "the new runtime is held too"
+    );
+    call::<sentinel_protocol::SetReplayMode>(
+        &w,
+        &sentinel_protocol::ReplayMode {
+            file: None,
+            pause_live: false,
+        },
+        &mut seen,
+    )
+    .unwrap();
+    assert!(!state.runtime().sources_paused());
 
     // A Loki beside the demo cluster: the pod drawer's logs come from it.
     let loki = tauri::async_runtime::block_on(crate::fakeloki::FakeLoki::start(PLANTED));

@@ -17,6 +17,7 @@ mod open;
 mod read;
 mod recorder;
 mod retention;
+mod rollups;
 mod write;
 
 use std::path::{Path, PathBuf};
