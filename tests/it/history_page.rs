@@ -52,6 +52,20 @@ fn stored_incidents_are_listed_and_bundled() {
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
 
+    // The incident may be stored from the start-up backfill before the
+    // source's first live answer is: wait for that, so the bundle names it.
+    tauri::async_runtime::block_on(async {
+        let rt = state.runtime();
+        let store = rt.history().unwrap();
+        for _ in 0..100 {
+            if !store.sources().await.unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        panic!("the demo source is not in the history");
+    });
+
     // A redacted bundle of it, written beside the reports, replays offline.
     let b = call::<BundleIncident>(
         &w,

@@ -23,6 +23,7 @@ mod kube_proxy;
 mod live;
 mod loki;
 mod narrative;
+mod offline;
 mod rules;
 mod runtime;
 mod secrets;

@@ -64,10 +64,15 @@ impl Detection {
     /// Log everything the engine is fed and reports from now on: a new
     /// engine session starts at `at`.
     pub fn record(&mut self, at: Timestamp) {
-        self.log = Some(vec![Record::Step {
+        let mut log = vec![Record::Step {
             at,
             kind: StepKind::Reset,
-        }]);
+        }];
+        match serde_json::to_string(self.engine.rules()) {
+            Ok(body) => log.push(Record::Rules { at, body }),
+            Err(e) => tracing::warn!(error = %e, "the engine's rules are not recorded"),
+        }
+        self.log = Some(log);
     }
 
     /// Logs something besides the engine's input (a Kubernetes event), when

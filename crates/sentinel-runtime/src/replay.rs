@@ -48,7 +48,10 @@ const CHECKPOINT_BYTES_PER_SERIES: usize = 20 << 10;
 
 pub struct Replay {
     at: Point,
+    /// The rules for sessions the history keeps none for.
     rules: RuleFile,
+    /// The rules each recorded engine session ran with, by its start.
+    recorded: std::collections::BTreeMap<i64, RuleFile>,
     out: Vec<Finding>,
     /// Copies of the state before a feed step, in step order.
     checkpoints: Vec<Point>,
@@ -56,10 +59,18 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Replay `store` through a fresh engine with `rules` (the rules the
-    /// recording was made with, for identical findings).
+    /// Replay `store` through a fresh engine. Each recorded engine session
+    /// runs with the rules it was recorded with (imported rule files
+    /// included); `rules` serve sessions recorded before rules were kept.
     pub async fn open(store: &Store, rules: RuleFile) -> Result<Self, StoreError> {
+        let mut recorded = std::collections::BTreeMap::new();
+        for (at, body) in store.engine_rules().await? {
+            let list: Vec<sentinel_detect::Rule> = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Damaged(format!("the rules recorded at {at}: {e}")))?;
+            recorded.insert(at, RuleFile { rules: list });
+        }
         Ok(Self {
+            recorded,
             at: Point {
                 input: store.input().await?,
                 engine: Engine::new(rules.clone()),
@@ -148,7 +159,8 @@ impl Replay {
         match input {
             Input::Reset(at) => {
                 step.at = Some(at);
-                p.engine = Engine::new(self.rules.clone());
+                let rules = self.recorded.get(&at.millis()).unwrap_or(&self.rules);
+                p.engine = Engine::new(rules.clone());
                 p.ids.clear();
             }
             Input::Tick(at) => {

@@ -280,6 +280,19 @@ impl Store {
             .await?;
             stats.events += 1;
         }
+        // The rules of the engine sessions (rule names and selectors are
+        // not identifiers; they are kept as they are).
+        for r in sqlx::query("SELECT at_ms, body FROM engine_rules WHERE at_ms <= ?")
+            .bind(b)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            sqlx::query("INSERT INTO engine_rules (at_ms, body) VALUES (?, ?)")
+                .bind(r.try_get::<i64, _>("at_ms")?)
+                .bind(r.try_get::<String, _>("body")?)
+                .execute(&mut *tx)
+                .await?;
+        }
         // Where it was recorded from.
         for r in sqlx::query("SELECT name, kind, cluster, first_ms, last_ms FROM sources")
             .fetch_all(&self.pool)

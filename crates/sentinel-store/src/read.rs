@@ -278,6 +278,19 @@ impl Store {
         })
     }
 
+    /// The rules of each recorded engine session, by the session's start
+    /// (JSON rule lists; histories written before they were kept have none).
+    pub async fn engine_rules(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        let mut out = BTreeMap::new();
+        for r in sqlx::query("SELECT at_ms, body FROM engine_rules")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            out.insert(r.try_get("at_ms")?, r.try_get("body")?);
+        }
+        Ok(out)
+    }
+
     /// Findings as the engine reported them, in order.
     pub async fn reported_findings(&self) -> Result<Vec<Finding>, StoreError> {
         let rows = sqlx::query("SELECT seq, body FROM finding_events ORDER BY seq")

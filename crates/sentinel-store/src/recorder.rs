@@ -54,6 +54,8 @@ pub enum Record {
     Object(Box<ObjectChange>),
     /// A source answered (live, not a start-up backfill).
     Source(SourceSeen),
+    /// The rules of the engine session that begins at `at` (JSON).
+    Rules { at: Timestamp, body: String },
 }
 
 /// A source of the history and when it answered.
@@ -132,6 +134,8 @@ pub struct WriteBatch {
     pub objects: Vec<(i64, ObjectChange)>,
     /// Sources by name: kind, cluster, first and last answer in this batch.
     pub sources: Vec<(SourceSeen, Timestamp)>,
+    /// Engine sessions' rules: start, JSON.
+    pub rules: Vec<(i64, String)>,
 }
 
 impl WriteBatch {
@@ -146,6 +150,7 @@ impl WriteBatch {
             && self.events.is_empty()
             && self.objects.is_empty()
             && self.sources.is_empty()
+            && self.rules.is_empty()
     }
 
     /// Add a later batch; a chunk written twice keeps its later version.
@@ -169,6 +174,7 @@ impl WriteBatch {
         self.audit.extend(later.audit);
         self.events.extend(later.events);
         self.objects.extend(later.objects);
+        self.rules.extend(later.rules);
         for (seen, first) in later.sources {
             seen_source(&mut self.sources, seen, first);
         }
@@ -332,6 +338,7 @@ impl Recorder {
                 self.cursor.next_object += 1;
                 self.batch.objects.push((seq, *o));
             }
+            Record::Rules { at, body } => self.batch.rules.push((at.millis(), body)),
             Record::Source(seen) => {
                 let at = seen.at;
                 seen_source(&mut self.batch.sources, seen, at);

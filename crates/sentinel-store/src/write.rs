@@ -176,6 +176,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        for (at, body) in &b.rules {
+            sqlx::query("INSERT OR REPLACE INTO engine_rules (at_ms, body) VALUES (?, ?)")
+                .bind(at)
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+        }
         for (seen, first) in &b.sources {
             sqlx::query(
                 "INSERT INTO sources (name, kind, cluster, first_ms, last_ms) VALUES (?, ?, ?, ?, ?) \
