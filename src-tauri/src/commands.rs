@@ -8,7 +8,8 @@ use sentinel_protocol::{
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
     PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
-    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, Update,
+    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, Trend, TrendQuery,
+    Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -54,6 +55,12 @@ pub async fn set_replay_mode(state: State<'_, AppState>, args: ReplayMode) -> Re
 #[tauri::command]
 pub async fn replay_state(args: ReplayAt) -> Res<ReplayFrame> {
     sentinel_service::replay_state(&args).await
+}
+
+/// A dashboard series over days, from the history of the cluster on screen.
+#[tauri::command]
+pub async fn history_trend(state: State<'_, AppState>, args: TrendQuery) -> Res<Trend> {
+    sentinel_service::history_trend(&state.runtime(), &args).await
 }
 
 /// The history's retention settings and disk usage (of the cluster on screen).

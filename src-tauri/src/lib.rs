@@ -74,6 +74,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::replay_history,
             commands::set_replay_mode,
             commands::get_retention,
+            commands::history_trend,
             commands::set_retention,
             commands::get_everywhere,
             connection_commands::list_connections,

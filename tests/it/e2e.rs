@@ -588,6 +588,12 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         text(&c, "#retention-said").await.starts_with("Saved")
     })
     .await;
+    // Trends over days, from what the history keeps.
+    eventually(10, "the CPU trend", || async {
+        count(&c, "#trend-chart polyline").await == 1
+            && text(&c, "#trend-note").await.contains("raw samples")
+    })
+    .await;
     click(&c, Locator::Css("#replay-open")).await;
     eventually(20, "the offline replay", || async {
         text(&c, "#replay-summary").await.starts_with("Replayed")

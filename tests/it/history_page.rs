@@ -388,6 +388,42 @@ fn retention_is_shown_with_usage_and_kept_when_changed() {
     });
     assert!(audited, "the change is not in the audit log");
 
+    // Trends: the demo's CPU over a day, from raw samples (nothing has aged).
+    use sentinel_protocol::{HistoryTrend, TrendQuery};
+    let t = call::<HistoryTrend>(
+        &w,
+        &TrendQuery {
+            metric: "cluster_cpu_percent".into(),
+            days: 1,
+        },
+    )
+    .unwrap();
+    // Thinned over what the history holds (some 16 minutes), not the day.
+    assert_eq!(t.bucket_minutes, 1);
+    assert!(t.to.since(t.from) < sentinel_model::Duration::from_mins(60));
+    assert!(t.points.len() >= 4, "{} points", t.points.len());
+    assert!(t.points.len() <= sentinel_protocol::TREND_POINTS);
+    assert!(t.raw_since.is_some_and(|r| r >= t.from && r <= t.to));
+    for p in &t.points {
+        assert!(p.1 <= p.2 && p.2 <= p.3 && p.3 <= 100.0, "{p:?}");
+    }
+    assert!(t.points.windows(2).all(|w| w[0].0 < w[1].0));
+    for bad in [
+        TrendQuery {
+            metric: "secret_sauce".into(),
+            days: 1,
+        },
+        TrendQuery {
+            metric: "cluster_cpu_percent".into(),
+            days: 0,
+        },
+    ] {
+        assert_eq!(
+            call::<HistoryTrend>(&w, &bad).unwrap_err().kind,
+            ErrorKind::InvalidArgument
+        );
+    }
+
     // Replay mode: the status bar says so, and live sources pause when asked.
     use sentinel_protocol::{GetOverview, Mode, ReplayMode, SetReplayMode};
     let o = call::<SetReplayMode>(

@@ -51,6 +51,19 @@ pub fn clock(ms: i64, seconds: bool) -> String {
     }
 }
 
+/// Local `YYYY-MM-DD HH:MM` of a Unix-millis instant.
+pub fn date_time(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
 pub fn unit_value(unit: sentinel_protocol::Unit, v: f64) -> String {
     use sentinel_protocol::Unit;
     match unit {

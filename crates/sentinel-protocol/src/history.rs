@@ -192,3 +192,40 @@ pub struct ReplayRange {
     #[serde(default)]
     pub to: Option<Timestamp>,
 }
+
+/// A dashboard series over days, from the history: one-minute rollups where
+/// raw samples aged out, raw samples where they are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrendQuery {
+    /// One of [`TREND_METRICS`].
+    pub metric: String,
+    /// How far back from the newest sample (1 to 3,650).
+    pub days: u32,
+}
+
+/// One bucket of a trend: its start (ms), min, mean and max.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint(pub i64, pub f64, pub f64, pub f64);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    pub metric: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Minutes per point (the span thinned to at most [`TREND_POINTS`]).
+    pub bucket_minutes: u32,
+    pub points: Vec<TrendPoint>,
+    /// Raw samples start here; before it, the points come from rollups.
+    pub raw_since: Option<Timestamp>,
+}
+
+/// Points a trend carries at most.
+pub const TREND_POINTS: usize = 600;
+/// The series a trend can show: the dashboard's cluster-wide ones.
+pub const TREND_METRICS: [&str; 5] = [
+    "cluster_cpu_percent",
+    "cluster_memory_percent",
+    "cluster_request_rate",
+    "cluster_error_percent",
+    "cluster_latency_p95_ms",
+];

@@ -98,6 +98,8 @@ commands! {
     SetReplayMode = "set_replay_mode" (ReplayMode) -> Overview;
     /// Pods, nodes, alerts and findings at one moment of a recording.
     ReplayState = "replay_state" (ReplayAt) -> ReplayFrame;
+    /// A dashboard series over days, from rollups and raw samples.
+    HistoryTrend = "history_trend" (TrendQuery) -> Trend;
     /// The history's retention settings and disk usage.
     GetRetention = "get_retention" (NoArgs) -> RetentionView;
     /// Keep new retention settings and apply them now (audited).

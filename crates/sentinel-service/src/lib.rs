@@ -29,7 +29,7 @@ pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
 pub use replay_state::replay_state;
 pub use report::{Rendered, export_incident, render_report, write_atomically};
-pub use retention::{get_retention, set_retention};
+pub use retention::{get_retention, history_trend, set_retention};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};
 
 use sentinel_protocol::{ErrorKind, IpcError};

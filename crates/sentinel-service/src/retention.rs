@@ -1,8 +1,12 @@
 //! The History page's retention box: how long samples are kept, the disk
-//! budget, and what the history takes now.
+//! budget, and what the history takes now; and the trends drawn from what
+//! it keeps (rollups and raw samples).
 
 use sentinel_model::Timestamp;
-use sentinel_protocol::{ErrorKind, HistoryUsage, IpcError, RetentionSettings, RetentionView};
+use sentinel_protocol::{
+    ErrorKind, HistoryUsage, IpcError, RetentionSettings, RetentionView, TREND_METRICS,
+    TREND_POINTS, Trend, TrendPoint, TrendQuery,
+};
 use sentinel_runtime::{Runtime, StoreError};
 
 fn unrecorded() -> IpcError {
@@ -75,4 +79,62 @@ pub async fn set_retention(
         .await
         .map_err(crate::ipc_error)?;
     get_retention(rt).await
+}
+
+/// `q.metric` over the last `q.days` of the history (counted back from its
+/// newest sample), thinned to at most [`TREND_POINTS`] buckets.
+pub async fn history_trend(rt: &Runtime, q: &TrendQuery) -> Result<Trend, IpcError> {
+    if !TREND_METRICS.contains(&q.metric.as_str()) {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            format!("{} is not one of {}", q.metric, TREND_METRICS.join(", ")),
+        ));
+    }
+    if !(1..=3650).contains(&q.days) {
+        return Err(IpcError::new(
+            ErrorKind::InvalidArgument,
+            "days must be 1 to 3650",
+        ));
+    }
+    let store = rt.history().ok_or_else(unrecorded)?;
+    let newest = store.usage().await.map_err(failed)?.newest_raw_ms;
+    let to = newest.unwrap_or_else(|| rt.snapshot().at.millis());
+    let from = to.saturating_sub(i64::from(q.days) * 86_400_000);
+    let labels = sentinel_model::Labels::default();
+    let (minutes, raw_from) = store
+        .minutes(&q.metric, &labels, from, to)
+        .await
+        .map_err(failed)?;
+    // Thinned over what the history holds of the span: a young history
+    // gets one-minute points, not a week's worth of buckets.
+    let from = minutes.first().map_or(from, |m| m.minute_ms.max(from));
+    let span_minutes = u64::try_from((to - from) / 60_000 + 1).unwrap_or(1);
+    let per = i64::try_from(span_minutes.div_ceil(TREND_POINTS as u64).max(1)).unwrap_or(1);
+    let bucket_ms = per * 60_000;
+    let mut points: Vec<TrendPoint> = Vec::new();
+    let mut weight = 0.0;
+    for m in &minutes {
+        let start = from + (m.minute_ms - from).div_euclid(bucket_ms) * bucket_ms;
+        let n = m.count as f64;
+        match points.last_mut() {
+            Some(p) if p.0 == start => {
+                p.1 = p.1.min(m.min);
+                p.3 = p.3.max(m.max);
+                p.2 = (p.2 * weight + m.avg * n) / (weight + n);
+                weight += n;
+            }
+            _ => {
+                points.push(TrendPoint(start, m.min, m.avg, m.max));
+                weight = n;
+            }
+        }
+    }
+    Ok(Trend {
+        metric: q.metric.clone(),
+        from: Timestamp(from),
+        to: Timestamp(to),
+        bucket_minutes: u32::try_from(per).unwrap_or(u32::MAX),
+        points,
+        raw_since: raw_from.map(Timestamp),
+    })
 }

@@ -110,7 +110,8 @@ impl Store {
         Ok(ids.len() as u64)
     }
 
-    /// One-minute summaries of a series from `from_ms` to `to_ms`.
+    /// One-minute summaries of a series from `from_ms` to `to_ms`, from
+    /// its rollups only.
     pub async fn rollups(
         &self,
         metric: &str,
@@ -119,6 +120,71 @@ impl Store {
         to_ms: i64,
     ) -> Result<Vec<Rollup>, StoreError> {
         let labels = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
+        let mut merged = BTreeMap::new();
+        self.fold_rollups(metric, &labels, from_ms, to_ms, &mut merged)
+            .await?;
+        Ok(finish(merged))
+    }
+
+    /// A series minute by minute from `from_ms` to `to_ms`: its rollups
+    /// where raw samples aged out, its raw samples summarised where they
+    /// are kept; and the first minute that came from raw samples.
+    pub async fn minutes(
+        &self,
+        metric: &str,
+        labels: &sentinel_model::Labels,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<(Vec<Rollup>, Option<i64>), StoreError> {
+        let labels = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
+        let mut merged = BTreeMap::new();
+        self.fold_rollups(metric, &labels, from_ms, to_ms, &mut merged)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT c.count, c.data FROM chunks c JOIN series s ON s.id = c.series_id \
+             WHERE s.metric = ? AND s.labels = ? AND c.end_ms >= ? AND c.start_ms <= ?",
+        )
+        .bind(metric)
+        .bind(&labels)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut raw_from: Option<i64> = None;
+        for r in &rows {
+            let count: i64 = r.try_get("count")?;
+            let data: Vec<u8> = r.try_get("data")?;
+            let points = decode(&data, u32::try_from(count).unwrap_or(0))
+                .map_err(|e| StoreError::Damaged(format!("samples of {metric}: {e}")))?;
+            for (t, v) in points {
+                if !(from_ms..=to_ms).contains(&t) || !v.is_finite() {
+                    continue;
+                }
+                let minute_ms = t.div_euclid(MINUTE_MS) * MINUTE_MS;
+                raw_from = Some(raw_from.map_or(minute_ms, |f| f.min(minute_ms)));
+                add(
+                    &mut merged,
+                    Minute {
+                        minute_ms,
+                        min: v,
+                        max: v,
+                        sum: v,
+                        count: 1.0,
+                    },
+                );
+            }
+        }
+        Ok((finish(merged), raw_from))
+    }
+
+    async fn fold_rollups(
+        &self,
+        metric: &str,
+        labels: &str,
+        from_ms: i64,
+        to_ms: i64,
+        into: &mut BTreeMap<i64, Minute>,
+    ) -> Result<(), StoreError> {
         let rows = sqlx::query(
             "SELECT r.count, r.data FROM rollups r JOIN series s ON s.id = r.series_id \
              WHERE s.metric = ? AND s.labels = ? AND r.end_ms >= ? AND r.start_ms <= ? \
@@ -130,7 +196,6 @@ impl Store {
         .bind(to_ms)
         .fetch_all(&self.pool)
         .await?;
-        let mut merged: BTreeMap<i64, Minute> = BTreeMap::new();
         for r in &rows {
             let count: i64 = r.try_get("count")?;
             let data: Vec<u8> = r.try_get("data")?;
@@ -140,30 +205,38 @@ impl Store {
                 .into_iter()
                 .filter(|m| (from_ms..=to_ms).contains(&m.minute_ms))
             {
-                merged
-                    .entry(m.minute_ms)
-                    .and_modify(|x| {
-                        x.min = x.min.min(m.min);
-                        x.max = x.max.max(m.max);
-                        x.sum += m.sum;
-                        x.count += m.count;
-                    })
-                    .or_insert(m);
+                add(into, m);
             }
         }
-        Ok(merged
-            .into_values()
-            .map(|m| Rollup {
-                minute_ms: m.minute_ms,
-                min: m.min,
-                max: m.max,
-                avg: if m.count > 0.0 {
-                    m.sum / m.count
-                } else {
-                    f64::NAN
-                },
-                count: m.count as u64,
-            })
-            .collect())
+        Ok(())
     }
+}
+
+/// Merges one minute's summary into what is known of that minute.
+fn add(into: &mut BTreeMap<i64, Minute>, m: Minute) {
+    into.entry(m.minute_ms)
+        .and_modify(|x| {
+            x.min = x.min.min(m.min);
+            x.max = x.max.max(m.max);
+            x.sum += m.sum;
+            x.count += m.count;
+        })
+        .or_insert(m);
+}
+
+fn finish(merged: BTreeMap<i64, Minute>) -> Vec<Rollup> {
+    merged
+        .into_values()
+        .map(|m| Rollup {
+            minute_ms: m.minute_ms,
+            min: m.min,
+            max: m.max,
+            avg: if m.count > 0.0 {
+                m.sum / m.count
+            } else {
+                f64::NAN
+            },
+            count: m.count as u64,
+        })
+        .collect()
 }

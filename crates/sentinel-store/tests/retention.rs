@@ -132,6 +132,19 @@ async fn raw_samples_age_into_rollups_and_incidents_keep_theirs() {
         "no sample lost or counted twice"
     );
 
+    // Minute by minute over the whole span: rollups where samples aged,
+    // raw samples where kept, every sample counted once.
+    let (all, raw_from) = store.minutes("cpu", &labels, T0, newest).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.count).sum::<u64>(),
+        (10 * DAY / 30_000) as u64
+    );
+    assert!(all.windows(2).all(|w| w[0].minute_ms < w[1].minute_ms));
+    assert!(
+        raw_from.is_some_and(|f| f < cut && f >= inc_from - 6 * 3_600_000),
+        "the incident's raw samples come first: {raw_from:?}"
+    );
+
     // Enforcing again changes nothing.
     assert!(store.enforce().await.unwrap().is_empty());
 

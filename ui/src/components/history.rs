@@ -230,7 +230,10 @@ pub fn HistoryPage() -> impl IntoView {
             </div>
             <p class="muted" id="bundle-said">{move || said.get()}</p>
             {rows}
-            {move || recorded.get().then(|| view! { <crate::components::retention::RetentionBox/> })}
+            {move || recorded.get().then(|| view! {
+                <crate::components::retention::RetentionBox/>
+                <crate::components::trend::TrendBox/>
+            })}
             <h3>"Replay"</h3>
             <div class="report-export">
                 <span>"This history, the last"</span>

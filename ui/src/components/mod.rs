@@ -19,6 +19,7 @@ mod replay_moment;
 mod report_export;
 mod retention;
 mod status;
+mod trend;
 mod why;
 
 pub use alerts::AlertFeed;

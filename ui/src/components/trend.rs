@@ -1,0 +1,145 @@
+//! The History page's trends: a dashboard series over days, as the history
+//! keeps it (one-minute rollups where raw samples aged out), drawn as its
+//! min–max band with the mean through it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{HistoryTrend, TREND_METRICS, Trend, TrendQuery};
+
+use crate::format;
+use crate::ipc;
+
+const W: f64 = 900.0;
+const H: f64 = 120.0;
+
+fn title(metric: &str) -> &'static str {
+    match metric {
+        "cluster_cpu_percent" => "CPU %",
+        "cluster_memory_percent" => "Memory %",
+        "cluster_request_rate" => "Requests/s",
+        "cluster_error_percent" => "Errors %",
+        "cluster_latency_p95_ms" => "p95 ms",
+        _ => "",
+    }
+}
+
+/// Drawn over what the history holds of the span (a young history is not
+/// squeezed into the right edge of a long one).
+fn chart(t: &Trend) -> impl IntoView + use<> {
+    let from = t.points.first().map_or(t.from.millis(), |p| p.0);
+    let to = t.to.millis().max(from + 1);
+    let (lo, hi) = t
+        .points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p.1), h.max(p.3))
+        });
+    let range = if hi > lo { hi - lo } else { 1.0 };
+    let x = |ms: i64| (ms - from) as f64 / (to - from) as f64 * W;
+    let y = |v: f64| H - (v - lo) / range * (H - 6.0) - 3.0;
+    let upper: Vec<String> = t
+        .points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.3)))
+        .collect();
+    let lower: Vec<String> = t
+        .points
+        .iter()
+        .rev()
+        .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1)))
+        .collect();
+    let band = [upper, lower].concat().join(" ");
+    let mean: Vec<String> = t
+        .points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.2)))
+        .collect();
+    let bucket = i64::from(t.bucket_minutes) * 60_000;
+    let raw = t.raw_since.filter(|r| from + bucket <= r.millis()).map(|r| {
+        let rx = x(r.millis()).clamp(0.0, W);
+        view! { <line class="trend-raw" x1=rx x2=rx y1="0" y2=H stroke="#f59e0b" stroke-dasharray="3 3"/> }
+    });
+    view! {
+        <svg id="trend-chart" width=W height=H viewBox=format!("0 0 {W} {H}")>
+            <polygon points=band fill="#38bdf833" stroke="none"/>
+            <polyline points=mean.join(" ") fill="none" stroke="#38bdf8" stroke-width="1.2"/>
+            {raw}
+        </svg>
+    }
+}
+
+#[component]
+pub fn TrendBox() -> impl IntoView {
+    let metric = RwSignal::new(TREND_METRICS[0].to_string());
+    let days = RwSignal::new(7u32);
+    let trend = RwSignal::new(None::<Trend>);
+    let said = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let q = TrendQuery {
+            metric: metric.get(),
+            days: days.get(),
+        };
+        spawn_local(async move {
+            match ipc::call::<HistoryTrend>(&q).await {
+                Ok(t) => {
+                    said.set(None);
+                    trend.set(Some(t));
+                }
+                Err(e) => said.set(Some(e.message)),
+            }
+        });
+    });
+    let body = move || {
+        trend.with(|t| {
+            let t = t.as_ref()?;
+            if t.points.is_empty() {
+                return Some(
+                    view! { <p class="muted">"Nothing recorded in that span."</p> }.into_any(),
+                );
+            }
+            let first = t.points.first().map_or(t.from.millis(), |p| p.0);
+            let bucket = i64::from(t.bucket_minutes) * 60_000;
+            let source = match t.raw_since {
+                // Points older than the first raw sample's bucket are rollups.
+                Some(r) if first + bucket <= r.millis() => format!(
+                    "one-minute rollups before {} (dashed), raw samples after",
+                    format::date_time(r.millis())
+                ),
+                Some(_) => "all from raw samples".to_string(),
+                None => "all from one-minute rollups".to_string(),
+            };
+            let note = format!(
+                "{} to {}, {} minute{} a point; {source}",
+                format::date_time(first),
+                format::date_time(t.to.millis()),
+                t.bucket_minutes,
+                if t.bucket_minutes == 1 { "" } else { "s" },
+            );
+            Some(
+                view! {
+                    <p class="muted" id="trend-note">{note}</p>
+                    {chart(t)}
+                }
+                .into_any(),
+            )
+        })
+    };
+    view! {
+        <div class="trend" id="trend">
+            <h3>"Trends"</h3>
+            <div class="report-export">
+                <select id="trend-metric" on:change=move |ev| metric.set(event_target_value(&ev))>
+                    {TREND_METRICS.iter().map(|m| view! { <option value=*m>{title(m)}</option> }).collect_view()}
+                </select>
+                <select id="trend-days" on:change=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(7))>
+                    <option value="1">"1 day"</option>
+                    <option value="7" selected>"7 days"</option>
+                    <option value="30">"30 days"</option>
+                    <option value="90">"90 days"</option>
+                </select>
+            </div>
+            <p class="error">{move || said.get()}</p>
+            {body}
+        </div>
+    }
+}
