@@ -108,6 +108,17 @@ fn stored_incidents_are_listed_and_bundled() {
         "where it was recorded from"
     );
     assert!(r.readings > 0 && r.from <= r.to);
+    // Markers for the scrubber: the incident opened, alerts that fired.
+    let kinds = |k: &str| r.markers.iter().filter(|m| m.kind == k).count();
+    assert!(kinds("incident") >= 1, "{:?}", r.markers);
+    assert!(
+        r.markers
+            .iter()
+            .any(|m| m.kind == "alert" && m.label == "Watchdog fired"),
+        "{:?}",
+        r.markers
+    );
+    assert!(r.markers.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(
         r.incidents.iter().any(|i| i.id == first.id),
         "{:?}",

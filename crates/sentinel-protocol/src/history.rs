@@ -131,7 +131,23 @@ pub struct Replayed {
     /// Where it was recorded from: `cluster/source (kind)`.
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Alerts that began firing, rollouts and incidents' changes, for the
+    /// scrubber (findings are marked from `findings`).
+    #[serde(default)]
+    pub markers: Vec<ReplayMarker>,
 }
+
+/// Something to mark on the replay's scrubber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayMarker {
+    pub at: Timestamp,
+    /// `alert`, `rollout` or `incident`.
+    pub kind: String,
+    pub label: String,
+}
+
+/// Markers of each kind a replay answer carries at most.
+pub const REPLAY_MARKERS: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplaySeries {

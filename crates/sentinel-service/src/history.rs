@@ -273,6 +273,7 @@ pub async fn replay_file(
     }
     let readings = replay.readings();
     let series = dashboard_series(&store).await.map_err(fail)?;
+    let markers = markers(&store, &incidents).await.map_err(fail)?;
     let sources = store
         .sources()
         .await
@@ -293,7 +294,50 @@ pub async fn replay_file(
         took_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
         series,
         sources,
+        markers,
     })
+}
+
+/// Alerts that began firing, rollouts, and incidents opened and resolved.
+async fn markers(
+    store: &sentinel_runtime::Store,
+    incidents: &[sentinel_runtime::IncidentSummary],
+) -> Result<Vec<sentinel_protocol::ReplayMarker>, sentinel_runtime::StoreError> {
+    use sentinel_protocol::{REPLAY_MARKERS, ReplayMarker};
+    let mut out = Vec::new();
+    for (at, body) in store.alert_starts(REPLAY_MARKERS).await? {
+        let name = serde_json::from_str::<sentinel_model::Alert>(&body)
+            .map(|a| a.name().to_string())
+            .unwrap_or_else(|_| "alert".into());
+        out.push(ReplayMarker {
+            at: sentinel_model::Timestamp(at),
+            kind: "alert".into(),
+            label: format!("{name} fired"),
+        });
+    }
+    for (at, object, reason) in store.rollout_events(REPLAY_MARKERS).await? {
+        out.push(ReplayMarker {
+            at: sentinel_model::Timestamp(at),
+            kind: "rollout".into(),
+            label: format!("{reason} {object}"),
+        });
+    }
+    for i in incidents.iter().take(REPLAY_MARKERS as usize) {
+        out.push(ReplayMarker {
+            at: i.opened_at,
+            kind: "incident".into(),
+            label: format!("opened: {}", i.title),
+        });
+        if i.state != "open" {
+            out.push(ReplayMarker {
+                at: i.updated_at,
+                kind: "incident".into(),
+                label: format!("{}: {}", i.state, i.title),
+            });
+        }
+    }
+    out.sort_by_key(|m| m.at);
+    Ok(out)
 }
 
 /// The dashboard's cluster-wide series as the history recorded them.

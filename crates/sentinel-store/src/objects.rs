@@ -39,6 +39,51 @@ impl Store {
             .collect()
     }
 
+    /// When alerts began firing (a first appearance, or again after they
+    /// went away): `(at_ms, the alert as JSON)`, oldest first, at most `limit`.
+    pub async fn alert_starts(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, body FROM (SELECT at_ms, body, \
+               LAG(body) OVER (PARTITION BY key ORDER BY seq) AS prev, \
+               ROW_NUMBER() OVER (PARTITION BY key ORDER BY seq) AS n \
+             FROM object_changes WHERE kind = 'alert') \
+             WHERE body IS NOT NULL AND (n = 1 OR prev IS NULL) ORDER BY at_ms LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("at_ms")?, r.try_get("body")?)))
+            .collect()
+    }
+
+    /// Rollouts the Kubernetes events tell of (controllers scaling,
+    /// rolling back): `(at_ms, object, reason)`, oldest first.
+    pub async fn rollout_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, object, reason FROM cluster_events \
+             WHERE reason IN ('ScalingReplicaSet', 'DeploymentRollback', 'SuccessfulRollout') \
+                OR object LIKE 'Deployment/%' OR object LIKE 'StatefulSet/%' \
+                OR object LIKE 'DaemonSet/%' \
+             ORDER BY at_ms LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("at_ms")?,
+                    r.try_get("object")?,
+                    r.try_get("reason")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Whether this history keeps pods, nodes and alerts at all (files
     /// written before it did, do not).
     pub async fn has_objects(&self) -> Result<bool, StoreError> {

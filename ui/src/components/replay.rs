@@ -103,6 +103,21 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
             })
             .collect_view()
     });
+    // Alerts that began firing, rollouts and incidents' changes, each on a
+    // row of its own under the findings.
+    let others = data.with_value(|r| {
+        r.markers
+            .iter()
+            .filter(|m| (from..=to).contains(&m.at.millis()))
+            .map(|m| {
+                let left = (m.at.millis() - from) as f64 / span * 100.0;
+                view! {
+                    <span class=format!("replay-mark {}", m.kind) style=format!("left: {left:.2}%")
+                        title=format!("{} {}", format::clock(m.at.millis(), true), m.label)></span>
+                }
+            })
+            .collect_view()
+    });
     let charts = move || {
         let t = at.get();
         data.with_value(|r| {
@@ -132,11 +147,17 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
         <div class="replay-view" id="replay-view">
             <div class="replay-controls">
                 <button id="replay-play" on:click=toggle>{move || if playing.get() { "Pause" } else { "Play" }}</button>
-                <select id="replay-speed" on:change=move |ev| speed.set(event_target_value(&ev).parse().unwrap_or(60.0))>
+                <select id="replay-speed" on:change=move |ev| {
+                    // As fast as possible: the whole recording in about two
+                    // seconds of ticks (each tick still draws its moment).
+                    let v = event_target_value(&ev);
+                    speed.set(v.parse().unwrap_or(span / 2000.0));
+                }>
                     <option value="1">"1×"</option>
                     <option value="10">"10×"</option>
                     <option value="60" selected>"60×"</option>
                     <option value="600">"600×"</option>
+                    <option value="max">"As fast as possible"</option>
                 </select>
                 <span id="replay-time">{move || format::clock(at.get(), true)}</span>
             </div>
@@ -145,6 +166,13 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
                     prop:value=move || at.get().to_string()
                     on:input=move |ev| { playing.set(false); at.set(event_target_value(&ev).parse().unwrap_or(from)); }/>
                 <div class="replay-marks">{marks}</div>
+                <div class="replay-marks replay-others">{others}</div>
+                <div class="replay-legend muted">
+                    <span class="key finding"></span>"findings "
+                    <span class="key alert"></span>"alerts "
+                    <span class="key rollout"></span>"rollouts "
+                    <span class="key incident"></span>"incidents"
+                </div>
             </div>
             <div class="replay-charts">{charts}</div>
             <crate::components::replay_moment::ReplayMoment path=path at=at/>
