@@ -610,8 +610,8 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     // Watch it again: the recorded charts, and play moves the scrub time.
     assert_eq!(count(&c, "#replay-view .replay-chart").await, 5);
-    assert!(count(&c, ".replay-others .replay-mark.incident").await >= 1);
-    assert!(count(&c, ".replay-others .replay-mark.alert").await >= 1);
+    assert!(count(&c, ".replay-others .replay-mark.mark-incident").await >= 1);
+    assert!(count(&c, ".replay-others .replay-mark.mark-alert").await >= 1);
     c.execute(
         "document.querySelector('#replay-view').scrollIntoView();",
         vec![],

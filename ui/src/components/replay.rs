@@ -112,7 +112,7 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
             .map(|m| {
                 let left = (m.at.millis() - from) as f64 / span * 100.0;
                 view! {
-                    <span class=format!("replay-mark {}", m.kind) style=format!("left: {left:.2}%")
+                    <span class=format!("replay-mark mark-{}", m.kind) style=format!("left: {left:.2}%")
                         title=format!("{} {}", format::clock(m.at.millis(), true), m.label)></span>
                 }
             })
@@ -168,10 +168,10 @@ pub fn ReplayView(replayed: Replayed) -> impl IntoView {
                 <div class="replay-marks">{marks}</div>
                 <div class="replay-marks replay-others">{others}</div>
                 <div class="replay-legend muted">
-                    <span class="key finding"></span>"findings "
-                    <span class="key alert"></span>"alerts "
-                    <span class="key rollout"></span>"rollouts "
-                    <span class="key incident"></span>"incidents"
+                    <span class="key mark-finding"></span>"findings "
+                    <span class="key mark-alert"></span>"alerts "
+                    <span class="key mark-rollout"></span>"rollouts "
+                    <span class="key mark-incident"></span>"incidents"
                 </div>
             </div>
             <div class="replay-charts">{charts}</div>
