@@ -96,7 +96,8 @@ pub struct Enforced {
     pub budget_hit: bool,
     /// Still over the budget with nothing left to drop but incidents' samples.
     pub over_budget: bool,
-    /// Superseded pod, node and alert changes deleted.
+    /// Superseded pod, node and alert changes and old Kubernetes events
+    /// deleted.
     pub objects_compacted: u64,
     /// Raw samples older than this are gone (outside incidents).
     pub raw_before_ms: Option<i64>,
@@ -246,12 +247,7 @@ impl Store {
         done.rollups_deleted += self.delete_rollups_before(rollup_cut).await?;
         // Object changes and Kubernetes events live as long as rollups; an
         // object that still existed keeps its last change.
-        done.objects_compacted += self.compact_objects(rollup_cut).await?;
-        sqlx::query("DELETE FROM cluster_events WHERE at_ms < ?")
-            .bind(rollup_cut)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from_sql)?;
+        done.objects_compacted += self.trim_side_tables(rollup_cut).await?;
         let budget = r.budget_mib.saturating_mul(1 << 20);
         // Aim a tenth under the budget, so it is not hit again at once.
         let aim = budget / 10 * 9;
@@ -268,6 +264,16 @@ impl Store {
                 .bind(INCIDENT_MARGIN_MS)
                 .fetch_one(&self.pool)
                 .await?;
+                // Pods', nodes' and alerts' changes and Kubernetes events
+                // before the oldest raw sample are worth no more than it:
+                // superseded changes and those events go first.
+                if let Some(oldest) = raw {
+                    let freed = self.trim_side_tables(oldest).await?;
+                    done.objects_compacted += freed;
+                    if freed > 0 {
+                        continue;
+                    }
+                }
                 let rolled: Option<i64> = sqlx::query_scalar("SELECT MIN(start_ms) FROM rollups")
                     .fetch_one(&self.pool)
                     .await?;
@@ -297,6 +303,19 @@ impl Store {
             .await?;
         }
         Ok(done)
+    }
+
+    /// Compacts pods', nodes' and alerts' changes and deletes Kubernetes
+    /// events before `cut_ms`; how many rows went.
+    async fn trim_side_tables(&self, cut_ms: i64) -> Result<u64, StoreError> {
+        let compacted = self.compact_objects(cut_ms).await?;
+        let events = sqlx::query("DELETE FROM cluster_events WHERE at_ms < ?")
+            .bind(cut_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sql)?
+            .rows_affected();
+        Ok(compacted + events)
     }
 
     async fn step_series(&self) -> Result<Option<i64>, StoreError> {

@@ -373,3 +373,64 @@ fn minute_blocks_round_trip_and_a_cut_one_is_damaged() {
         assert!(decode_minutes(&bytes[..cut], 500).is_err(), "cut at {cut}");
     }
 }
+
+#[tokio::test]
+async fn pod_changes_count_against_the_budget_and_the_latest_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh(&dir).await;
+    store
+        .set_retention(Retention {
+            budget_mib: 16,
+            ..Retention::default()
+        })
+        .await
+        .unwrap();
+    let mut r = Recorder::new(store.cursor().await.unwrap());
+    for h in 0..20u32 {
+        r.record(Record::Define {
+            handle: h,
+            key: SeriesKey::new("noise", [("i", h.to_string().as_str())]),
+        });
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    // A day of samples (about 4 MB) and 30,000 changes of 50 pods (about
+    // 18 MB of JSON) over it: a churning cluster.
+    let body = "x".repeat(600);
+    for k in 0..30_000i64 {
+        let at = T0 + k * 2_880;
+        for h in 0..20u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.record(Record::Sample {
+                handle: h,
+                at: t(at),
+                value: (x >> 11) as f64,
+            });
+        }
+        let key = format!("shop/pod-{}", k % 50);
+        r.record(change(
+            at,
+            "pod",
+            &key,
+            Some(&format!("{{\"v\":{k},\"pad\":\"{body}\"}}")),
+        ));
+        if k % 5000 == 0 {
+            store.write(&r.take(true)).await.unwrap();
+        }
+    }
+    store.write(&r.take(true)).await.unwrap();
+    let before = store.usage().await.unwrap();
+    assert!(before.used_bytes > 16 << 20, "{before:?}");
+
+    let done = store.enforce().await.unwrap();
+    assert!(done.budget_hit && !done.over_budget, "{done:?}");
+    assert!(done.objects_compacted > 10_000, "{done:?}");
+    let after = store.usage().await.unwrap();
+    assert!(after.used_bytes <= 16 << 20, "{} bytes", after.used_bytes);
+    // Every pod is still there as it last was.
+    let now = store.objects_at(T0 + DAY).await.unwrap();
+    assert_eq!(now.len(), 50);
+    assert!(now.iter().any(|o| o.body.starts_with("{\"v\":29999,")));
+    assert_eq!(store.integrity().await.unwrap(), "ok");
+}
