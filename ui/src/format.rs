@@ -85,3 +85,15 @@ pub fn compact(v: f64) -> String {
         _ => format!("{v:.1}"),
     }
 }
+
+/// A dashboard series' short name.
+pub fn metric_title(metric: &str) -> &'static str {
+    match metric {
+        "cluster_cpu_percent" => "CPU %",
+        "cluster_memory_percent" => "Memory %",
+        "cluster_request_rate" => "Requests/s",
+        "cluster_error_percent" => "Errors %",
+        "cluster_latency_p95_ms" => "p95 ms",
+        _ => "",
+    }
+}

@@ -213,7 +213,7 @@ pub struct ReplayRange {
 /// raw samples aged out, raw samples where they are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrendQuery {
-    /// One of [`TREND_METRICS`].
+    /// One of [`DASHBOARD_METRICS`].
     pub metric: String,
     /// How far back from the newest sample (1 to 3,650).
     pub days: u32,
@@ -237,8 +237,8 @@ pub struct Trend {
 
 /// Points a trend carries at most.
 pub const TREND_POINTS: usize = 600;
-/// The series a trend can show: the dashboard's cluster-wide ones.
-pub const TREND_METRICS: [&str; 5] = [
+/// The dashboard's cluster-wide series: what trends and replays chart.
+pub const DASHBOARD_METRICS: [&str; 5] = [
     "cluster_cpu_percent",
     "cluster_memory_percent",
     "cluster_request_rate",

@@ -58,6 +58,40 @@ pub async fn list_history(rt: &Runtime, q: &HistoryQuery) -> Result<HistoryPage,
     }
 }
 
+/// The history of `rt`, or why there is none.
+fn recorded(rt: &Runtime) -> Result<&sentinel_runtime::Store, IpcError> {
+    rt.history().ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::Unavailable,
+            "nothing is recorded: there is no history file",
+        )
+    })
+}
+
+/// What a bundle of incident `id` spans: from its opening less the engine's
+/// warm-up to its last change.
+async fn incident_span(
+    store: &sentinel_runtime::Store,
+    id: &str,
+) -> Result<(sentinel_model::Timestamp, sentinel_model::Timestamp), IpcError> {
+    let row = store
+        .incident(id)
+        .await
+        .map_err(|e| {
+            IpcError::new(
+                ErrorKind::Unavailable,
+                format!("cannot read the history: {e}"),
+            )
+        })?
+        .ok_or_else(|| {
+            IpcError::new(
+                ErrorKind::NotFound,
+                format!("the history holds no incident {id}"),
+            )
+        })?;
+    Ok((row.opened_at.saturating_sub(BUNDLE_LEAD), row.updated_at))
+}
+
 /// Writes the incident `req.id` as a bundle into `dir`, audited as `by`.
 pub async fn bundle_incident(
     rt: &Runtime,
@@ -66,19 +100,8 @@ pub async fn bundle_incident(
     by: &str,
 ) -> Result<ExportedBundle, IpcError> {
     let unavailable = |m: String| IpcError::new(ErrorKind::Unavailable, m);
-    let store = rt
-        .history()
-        .ok_or_else(|| unavailable("nothing is recorded: there is no history file".into()))?;
-    let row = store
-        .incident(&req.id)
-        .await
-        .map_err(|e| unavailable(format!("cannot read the history: {e}")))?
-        .ok_or_else(|| {
-            IpcError::new(
-                ErrorKind::NotFound,
-                format!("the history holds no incident {}", req.id),
-            )
-        })?;
+    let store = recorded(rt)?;
+    let (from, to) = incident_span(store, &req.id).await?;
     let redacting = req.redact || !req.patterns.is_empty();
     let mut scrubber = sentinel_explain::scrub::Scrubber::new(&req.patterns)
         .map_err(|e| IpcError::new(ErrorKind::InvalidArgument, e.to_string()))?;
@@ -95,12 +118,7 @@ pub async fn bundle_incident(
         }
     };
     let stats = store
-        .bundle(
-            &path,
-            row.opened_at.saturating_sub(BUNDLE_LEAD),
-            row.updated_at,
-            &mut redact,
-        )
+        .bundle(&path, from, to, &mut redact)
         .await
         .map_err(|e| unavailable(format!("could not write the bundle: {e}")))?;
     let redacted = redacting.then(|| scrubber.replaced());
@@ -130,26 +148,11 @@ pub async fn replay_history(
 ) -> Result<sentinel_protocol::Replayed, IpcError> {
     let unavailable = |m: String| IpcError::new(ErrorKind::Unavailable, m);
     let invalid = |m: &str| IpcError::new(ErrorKind::InvalidArgument, m.to_string());
-    let store = rt
-        .history()
-        .ok_or_else(|| unavailable("nothing is recorded: there is no history file".into()))?;
+    let store = recorded(rt)?;
     let (name, from, to) = match (&req.incident, req.from, req.to) {
         (Some(id), None, None) => {
-            let row = store
-                .incident(id)
-                .await
-                .map_err(|e| unavailable(format!("cannot read the history: {e}")))?
-                .ok_or_else(|| {
-                    IpcError::new(
-                        ErrorKind::NotFound,
-                        format!("the history holds no incident {id}"),
-                    )
-                })?;
-            (
-                safe_name(id),
-                row.opened_at.saturating_sub(BUNDLE_LEAD),
-                row.updated_at,
-            )
+            let (from, to) = incident_span(store, id).await?;
+            (safe_name(id), from, to)
         }
         (None, Some(from), Some(to)) => {
             if from >= to {
@@ -340,15 +343,6 @@ async fn markers(
     Ok(out)
 }
 
-/// The dashboard's cluster-wide series as the history recorded them.
-const DASHBOARD: [&str; 5] = [
-    "cluster_cpu_percent",
-    "cluster_memory_percent",
-    "cluster_request_rate",
-    "cluster_error_percent",
-    "cluster_latency_p95_ms",
-];
-
 /// Points per series a replay answer carries.
 const REPLAY_POINTS: usize = 1200;
 
@@ -364,12 +358,15 @@ async fn dashboard_series(
         };
         for (id, v) in readings {
             let Some(key) = input.key(id) else { continue };
-            if let Some(name) = DASHBOARD.iter().find(|m| **m == key.metric) {
+            if let Some(name) = sentinel_protocol::DASHBOARD_METRICS
+                .iter()
+                .find(|m| **m == key.metric)
+            {
                 by.entry(name).or_default().push((at, v));
             }
         }
     }
-    Ok(DASHBOARD
+    Ok(sentinel_protocol::DASHBOARD_METRICS
         .iter()
         .filter_map(|m| by.get(m).map(|points| (m, points)))
         .map(|(m, points)| sentinel_protocol::ReplaySeries {

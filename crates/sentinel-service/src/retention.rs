@@ -4,7 +4,7 @@
 
 use sentinel_model::Timestamp;
 use sentinel_protocol::{
-    ErrorKind, HistoryUsage, IpcError, RetentionSettings, RetentionView, TREND_METRICS,
+    DASHBOARD_METRICS, ErrorKind, HistoryUsage, IpcError, RetentionSettings, RetentionView,
     TREND_POINTS, Trend, TrendPoint, TrendQuery,
 };
 use sentinel_runtime::{Runtime, StoreError};
@@ -84,10 +84,14 @@ pub async fn set_retention(
 /// `q.metric` over the last `q.days` of the history (counted back from its
 /// newest sample), thinned to at most [`TREND_POINTS`] buckets.
 pub async fn history_trend(rt: &Runtime, q: &TrendQuery) -> Result<Trend, IpcError> {
-    if !TREND_METRICS.contains(&q.metric.as_str()) {
+    if !DASHBOARD_METRICS.contains(&q.metric.as_str()) {
         return Err(IpcError::new(
             ErrorKind::InvalidArgument,
-            format!("{} is not one of {}", q.metric, TREND_METRICS.join(", ")),
+            format!(
+                "{} is not one of {}",
+                q.metric,
+                DASHBOARD_METRICS.join(", ")
+            ),
         ));
     }
     if !(1..=3650).contains(&q.days) {

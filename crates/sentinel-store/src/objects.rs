@@ -126,35 +126,6 @@ impl Store {
         rows.iter().map(crate::read::finding_event).collect()
     }
 
-    /// Changes recorded between `from_ms` and `to_ms` (inclusive), oldest
-    /// first: `(at_ms, kind, key, gone)`.
-    pub async fn object_changes(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<(i64, String, String, bool)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at_ms, kind, key, body IS NULL AS gone FROM object_changes \
-             WHERE at_ms BETWEEN ? AND ? ORDER BY seq LIMIT ?",
-        )
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("at_ms")?,
-                    r.try_get("kind")?,
-                    r.try_get("key")?,
-                    r.try_get("gone")?,
-                ))
-            })
-            .collect()
-    }
-
     /// Before `cut_ms`, keeps only the newest change of each object that
     /// still existed then (what "as of" any later moment needs).
     pub async fn compact_objects(&self, cut_ms: i64) -> Result<u64, StoreError> {

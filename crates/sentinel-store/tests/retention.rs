@@ -208,40 +208,66 @@ async fn retention_settings_are_checked_and_kept_in_the_history() {
     assert!(ro.enforce().await.is_err());
 }
 
-#[tokio::test]
-async fn the_disk_budget_drops_the_oldest_samples_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = fresh(&dir).await;
+/// A fresh history with a disk budget of `mib`.
+async fn under_budget(dir: &tempfile::TempDir, mib: u64) -> Store {
+    let store = fresh(dir).await;
     store
         .set_retention(Retention {
-            budget_mib: 16,
+            budget_mib: mib,
             ..Retention::default()
         })
         .await
         .unwrap();
+    store
+}
+
+/// Series of noise that compresses badly (about 8 bytes a sample).
+struct Noise {
+    series: u32,
+    x: u64,
+}
+
+impl Noise {
+    fn define(r: &mut Recorder, series: u32) -> Self {
+        for h in 0..series {
+            r.record(Record::Define {
+                handle: h,
+                key: SeriesKey::new("noise", [("i", h.to_string().as_str())]),
+            });
+        }
+        Self {
+            series,
+            x: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    /// A reading of every series at `at`.
+    fn sample(&mut self, r: &mut Recorder, at: i64) {
+        for h in 0..self.series {
+            self.x ^= self.x << 13;
+            self.x ^= self.x >> 7;
+            self.x ^= self.x << 17;
+            r.record(Record::Sample {
+                handle: h,
+                at: t(at),
+                value: (self.x >> 11) as f64,
+            });
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_disk_budget_drops_the_oldest_samples_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = under_budget(&dir, 16).await;
     // About 24 MB of noisy samples over one day (well inside the raw days).
     let mut r = Recorder::new(store.cursor().await.unwrap());
-    for h in 0..100u32 {
-        r.record(Record::Define {
-            handle: h,
-            key: SeriesKey::new("noise", [("i", h.to_string().as_str())]),
-        });
-    }
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut noise = Noise::define(&mut r, 100);
     let step = 30_000;
     let n = 30_000i64;
     for k in 0..n {
         let at = T0 + k * step / 10;
-        for h in 0..100u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            r.record(Record::Sample {
-                handle: h,
-                at: t(at),
-                value: (x >> 11) as f64,
-            });
-        }
+        noise.sample(&mut r, at);
         if k % 5000 == 0 {
             store.write(&r.take(true)).await.unwrap();
         }
@@ -377,37 +403,15 @@ fn minute_blocks_round_trip_and_a_cut_one_is_damaged() {
 #[tokio::test]
 async fn pod_changes_count_against_the_budget_and_the_latest_stay() {
     let dir = tempfile::tempdir().unwrap();
-    let store = fresh(&dir).await;
-    store
-        .set_retention(Retention {
-            budget_mib: 16,
-            ..Retention::default()
-        })
-        .await
-        .unwrap();
+    let store = under_budget(&dir, 16).await;
     let mut r = Recorder::new(store.cursor().await.unwrap());
-    for h in 0..20u32 {
-        r.record(Record::Define {
-            handle: h,
-            key: SeriesKey::new("noise", [("i", h.to_string().as_str())]),
-        });
-    }
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut noise = Noise::define(&mut r, 20);
     // A day of samples (about 4 MB) and 30,000 changes of 50 pods (about
     // 18 MB of JSON) over it: a churning cluster.
     let body = "x".repeat(600);
     for k in 0..30_000i64 {
         let at = T0 + k * 2_880;
-        for h in 0..20u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            r.record(Record::Sample {
-                handle: h,
-                at: t(at),
-                value: (x >> 11) as f64,
-            });
-        }
+        noise.sample(&mut r, at);
         let key = format!("shop/pod-{}", k % 50);
         r.record(change(
             at,

@@ -12,17 +12,6 @@ use crate::format;
 const W: f64 = 240.0;
 const H: f64 = 60.0;
 
-fn title(metric: &str) -> &'static str {
-    match metric {
-        "cluster_cpu_percent" => "CPU %",
-        "cluster_memory_percent" => "Memory %",
-        "cluster_request_rate" => "Requests/s",
-        "cluster_error_percent" => "Errors %",
-        "cluster_latency_p95_ms" => "p95 ms",
-        _ => "",
-    }
-}
-
 /// One series as an SVG line up to `at`, with a cursor there.
 fn spark(s: &ReplaySeries, from: i64, to: i64, at: i64) -> impl IntoView + use<> {
     let span = (to - from).max(1) as f64;
@@ -50,7 +39,7 @@ fn spark(s: &ReplaySeries, from: i64, to: i64, at: i64) -> impl IntoView + use<>
     let cursor = x(at);
     view! {
         <div class="replay-chart" data-metric=s.metric.clone()>
-            <div class="replay-chart-head"><span>{title(&s.metric)}</span><b>{now}</b></div>
+            <div class="replay-chart-head"><span>{format::metric_title(&s.metric)}</span><b>{now}</b></div>
             <svg width=W height=H viewBox=format!("0 0 {W} {H}")>
                 <polyline points=shown.join(" ") fill="none" stroke="#38bdf8" stroke-width="1.5"/>
                 <line x1=cursor x2=cursor y1="0" y2=H stroke="#f59e0b" stroke-width="1"/>

@@ -4,24 +4,13 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sentinel_protocol::{HistoryTrend, TREND_METRICS, Trend, TrendQuery};
+use sentinel_protocol::{DASHBOARD_METRICS, HistoryTrend, Trend, TrendQuery};
 
 use crate::format;
 use crate::ipc;
 
 const W: f64 = 900.0;
 const H: f64 = 120.0;
-
-fn title(metric: &str) -> &'static str {
-    match metric {
-        "cluster_cpu_percent" => "CPU %",
-        "cluster_memory_percent" => "Memory %",
-        "cluster_request_rate" => "Requests/s",
-        "cluster_error_percent" => "Errors %",
-        "cluster_latency_p95_ms" => "p95 ms",
-        _ => "",
-    }
-}
 
 /// Drawn over what the history holds of the span (a young history is not
 /// squeezed into the right edge of a long one).
@@ -70,7 +59,7 @@ fn chart(t: &Trend) -> impl IntoView + use<> {
 
 #[component]
 pub fn TrendBox() -> impl IntoView {
-    let metric = RwSignal::new(TREND_METRICS[0].to_string());
+    let metric = RwSignal::new(DASHBOARD_METRICS[0].to_string());
     let days = RwSignal::new(7u32);
     let trend = RwSignal::new(None::<Trend>);
     let said = RwSignal::new(None::<String>);
@@ -129,7 +118,7 @@ pub fn TrendBox() -> impl IntoView {
             <h3>"Trends"</h3>
             <div class="report-export">
                 <select id="trend-metric" on:change=move |ev| metric.set(event_target_value(&ev))>
-                    {TREND_METRICS.iter().map(|m| view! { <option value=*m>{title(m)}</option> }).collect_view()}
+                    {DASHBOARD_METRICS.iter().map(|m| view! { <option value=*m>{format::metric_title(m)}</option> }).collect_view()}
                 </select>
                 <select id="trend-days" on:change=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(7))>
                     <option value="1">"1 day"</option>
