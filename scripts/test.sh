@@ -9,9 +9,9 @@ step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step bootstrap
 scripts/bootstrap.sh
-# A full build and test run needs about 15 GB; say so before cargo runs out.
+# A clean build and test run needs about 4 GB; say so before cargo runs out.
 avail_kb=$(df -Pk . | awk 'NR==2 {print $4}')
-if [ "$avail_kb" -lt 15000000 ]; then
+if [ "$avail_kb" -lt 8000000 ]; then
   echo "warning: only $((avail_kb / 1024 / 1024)) GiB free for the build" >&2
 fi
 

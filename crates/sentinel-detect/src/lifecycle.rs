@@ -2,6 +2,7 @@
 
 use sentinel_model::{Duration, RuleState, Severity, Timestamp, Transition};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::detectors::Op;
 
@@ -15,7 +16,9 @@ pub struct Lifecycle {
     pub fired_at: Option<Timestamp>,
     pub last_true: Option<Timestamp>,
     pub severity: Severity,
-    pub transitions: Vec<Step>,
+    /// Inline up to two (pending and back to inactive, which is all a
+    /// flapping rule records), so flapping allocates nothing.
+    pub transitions: SmallVec<[Step; 2]>,
 }
 
 /// The comparison that made a condition hold, kept as numbers (rendered only
@@ -105,7 +108,7 @@ impl Default for Lifecycle {
             fired_at: None,
             last_true: None,
             severity: Severity::Info,
-            transitions: Vec::new(),
+            transitions: SmallVec::new(),
         }
     }
 }

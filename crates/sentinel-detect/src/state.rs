@@ -6,15 +6,18 @@ use serde::{Deserialize, Serialize};
 use crate::detectors::drift::Psi;
 use crate::detectors::likelihood::Likelihood;
 use crate::detectors::robust::{Mad, Seasonal};
-use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZScore};
+use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZParams, ZScore};
 use crate::detectors::{Check, Eval, Op, Verdict, level_from};
 use crate::rules::DetectorSpec;
 use crate::stats::Ewma;
 
-/// One detector's per-series state.
+/// One detector's per-series state. The light detectors every dashboard
+/// series runs (threshold, z-score, EWMA) keep only what changes per
+/// reading, and read their parameters from the rule's [`DetectorSpec`], so a
+/// series' rules sit in a few cache lines; the heavy ones are boxed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Detector {
-    Threshold(Threshold),
+    Threshold,
     Zscore(ZScore),
     Ewma(EwmaZ),
     Mad(Box<Mad>),
@@ -32,33 +35,10 @@ pub enum Detector {
 impl Detector {
     pub fn new(spec: &DetectorSpec, severity: Severity) -> Self {
         match *spec {
-            DetectorSpec::Threshold { op, value } => Detector::Threshold(Threshold {
-                op,
-                value,
-                severity,
-            }),
-            DetectorSpec::Zscore {
-                window,
-                warmup,
-                warning,
-                critical,
-                min_spread,
-            } => Detector::Zscore(ZScore {
-                min_spread,
-                ..ZScore::new(window, warmup, warning, critical)
-            }),
-            DetectorSpec::Ewma {
-                alpha,
-                warmup,
-                warning,
-                critical,
-                min_spread,
-            } => Detector::Ewma(EwmaZ {
+            DetectorSpec::Threshold { .. } => Detector::Threshold,
+            DetectorSpec::Zscore { window, .. } => Detector::Zscore(ZScore::new(window)),
+            DetectorSpec::Ewma { alpha, .. } => Detector::Ewma(EwmaZ {
                 ewma: Ewma::new(alpha),
-                warmup: warmup as u64,
-                warning,
-                critical,
-                min_spread,
             }),
             DetectorSpec::Mad {
                 window,
@@ -122,17 +102,24 @@ impl Detector {
     pub fn graded(&self) -> bool {
         !matches!(
             self,
-            Detector::Threshold(_) | Detector::RateOfChange(_) | Detector::Absent(_)
+            Detector::Threshold | Detector::RateOfChange(_) | Detector::Absent(_)
         )
     }
 
-    /// The hot path: the verdict on one reading.
+    /// The hot path: the verdict on one reading. `spec` and `severity` are
+    /// the rule's, the ones the detector was built from.
     #[inline]
-    pub fn observe(&mut self, at: Timestamp, x: f64) -> Verdict {
+    pub fn observe(
+        &mut self,
+        spec: &DetectorSpec,
+        severity: Severity,
+        at: Timestamp,
+        x: f64,
+    ) -> Verdict {
         match self {
-            Detector::Threshold(d) => d.observe(x),
-            Detector::Zscore(d) => d.observe(x),
-            Detector::Ewma(d) => d.observe(x),
+            Detector::Threshold => threshold(spec, severity).observe(x),
+            Detector::Zscore(d) => d.observe(&z_params(spec), x),
+            Detector::Ewma(d) => d.observe(&z_params(spec), x),
             Detector::Mad(d) => d.observe(x),
             Detector::Seasonal(d) => d.observe(at, x),
             Detector::RateOfChange(d) => d.observe(at, x),
@@ -155,11 +142,11 @@ impl Detector {
 
     /// What the detector computed and compared for `v`, the verdict it just
     /// gave (its state must not have moved on since).
-    pub fn explain(&self, v: &Verdict) -> Eval {
+    pub fn explain(&self, spec: &DetectorSpec, severity: Severity, v: &Verdict) -> Eval {
         match self {
-            Detector::Threshold(d) => d.explain(v),
-            Detector::Zscore(d) => d.explain(v),
-            Detector::Ewma(d) => d.explain(v),
+            Detector::Threshold => threshold(spec, severity).explain(v),
+            Detector::Zscore(d) => d.explain(&z_params(spec), v),
+            Detector::Ewma(d) => d.explain(&z_params(spec), v),
             Detector::Mad(d) => d.explain(v),
             Detector::Seasonal(d) => d.explain(v),
             Detector::RateOfChange(d) => d.explain(v),
@@ -219,6 +206,57 @@ impl Detector {
     }
 }
 
+/// A threshold rule's comparison. Any other spec (never: a detector is
+/// built from its rule's) compares against NaN, which never holds.
+#[inline]
+fn threshold(spec: &DetectorSpec, severity: Severity) -> Threshold {
+    let (op, value) = match *spec {
+        DetectorSpec::Threshold { op, value } => (op, value),
+        _ => (Op::Gt, f64::NAN),
+    };
+    Threshold {
+        op,
+        value,
+        severity,
+    }
+}
+
+/// A z-score family rule's parameters. Any other spec (never: a detector is
+/// built from its rule's) never finishes warming up, so gives no verdict.
+#[inline]
+fn z_params(spec: &DetectorSpec) -> ZParams {
+    match *spec {
+        DetectorSpec::Zscore {
+            warmup,
+            warning,
+            critical,
+            min_spread,
+            ..
+        }
+        | DetectorSpec::Ewma {
+            warmup,
+            warning,
+            critical,
+            min_spread,
+            ..
+        } => ZParams {
+            warmup,
+            warning,
+            critical,
+            min_spread,
+        },
+        _ => ZParams {
+            warmup: usize::MAX,
+            warning: f64::INFINITY,
+            critical: f64::INFINITY,
+            min_spread: 0.0,
+        },
+    }
+}
+
+/// A series' rules must stay small: see the engine's layout.
+const _: () = assert!(std::mem::size_of::<Detector>() <= 56);
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -253,11 +291,12 @@ mod tests {
             ], 1..400)
         ) {
             for spec in specs() {
-                let mut d = Detector::new(&spec, Severity::Critical);
+                let sev = Severity::Critical;
+                let mut d = Detector::new(&spec, sev);
                 for (i, x) in xs.iter().enumerate() {
                     let at = Timestamp::from_secs(i as i64 * 10);
-                    let v = d.observe(at, *x);
-                    let e = d.explain(&v);
+                    let v = d.observe(&spec, sev, at, *x);
+                    let e = d.explain(&spec, sev, &v);
                     prop_assert_eq!(v.ready, e.ready, "{:?} at {}", spec.kind(), i);
                     prop_assert_eq!(v.level, e.level, "{:?} at {}", spec.kind(), i);
                 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 /// error never accumulates).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
-    buf: Vec<f64>,
-    head: usize,
-    len: usize,
+    buf: Box<[f64]>,
+    head: u32,
+    len: u32,
     mean: f64,
     m2: f64,
     /// `1 / capacity`: a full window divides by multiplying.
@@ -18,14 +18,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window of `cap` readings (at least 1, at most `u32::MAX`).
     pub fn new(cap: usize) -> Self {
+        let cap = cap.clamp(1, u32::MAX as usize);
         Self {
-            buf: vec![0.0; cap.max(1)],
+            buf: vec![0.0; cap].into_boxed_slice(),
             head: 0,
             len: 0,
             mean: 0.0,
             m2: 0.0,
-            inv_cap: 1.0 / cap.max(1) as f64,
+            inv_cap: 1.0 / cap as f64,
         }
     }
 
@@ -34,7 +36,7 @@ impl Window {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -42,7 +44,7 @@ impl Window {
     }
 
     pub fn is_full(&self) -> bool {
-        self.len == self.buf.len()
+        self.len() == self.buf.len()
     }
 
     pub fn mean(&self) -> f64 {
@@ -52,7 +54,7 @@ impl Window {
     /// Population variance (never negative).
     #[inline]
     pub fn variance(&self) -> f64 {
-        if self.len == self.buf.len() && self.len >= 2 {
+        if self.is_full() && self.len >= 2 {
             (self.m2 * self.inv_cap).max(0.0)
         } else if self.len < 2 {
             0.0
@@ -67,30 +69,29 @@ impl Window {
 
     /// The oldest reading, if the window is full (the one `push` drops next).
     pub fn oldest(&self) -> Option<f64> {
-        self.is_full().then(|| self.buf[self.head])
+        self.is_full().then(|| self.buf[self.head as usize])
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) {
         let cap = self.buf.len();
-        if self.len < cap {
+        let (head, len) = (self.head as usize, self.len as usize);
+        if len < cap {
             // Not yet full: nothing has been dropped, so `head` is still 0.
-            self.buf[self.len] = x;
+            self.buf[len] = x;
             self.len += 1;
             let d = x - self.mean;
             self.mean += d / self.len as f64;
             self.m2 += d * (x - self.mean);
         } else {
-            let old = self.buf[self.head];
-            self.buf[self.head] = x;
-            self.head += 1;
-            if self.head == cap {
-                self.head = 0;
-            }
+            let old = self.buf[head];
+            self.buf[head] = x;
+            let next = if head + 1 == cap { 0 } else { head + 1 };
+            self.head = next as u32;
             let mean = self.mean + (x - old) * self.inv_cap;
             self.m2 += (x - old) * (x - mean + old - self.mean);
             self.mean = mean;
-            if self.head == 0 {
+            if next == 0 {
                 self.recompute();
             }
         }
@@ -101,7 +102,7 @@ impl Window {
     #[cold]
     #[inline(never)]
     fn recompute(&mut self) {
-        let v = &self.buf[..self.len];
+        let v = &self.buf[..self.len()];
         let mean = v.iter().sum::<f64>() / self.len as f64;
         self.m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
         self.mean = mean;
@@ -109,7 +110,7 @@ impl Window {
 
     /// Readings oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let (newer, older) = self.buf[..self.len].split_at(self.head);
+        let (newer, older) = self.buf[..self.len()].split_at(self.head as usize);
         older.iter().chain(newer).copied()
     }
 

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use sentinel_model::{Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, num};
 
 use crate::detectors::Eval;
-use crate::history::History;
+use crate::history::Recent;
 use crate::lifecycle::Lifecycle;
 use crate::rules::{Rule, format_duration};
 use crate::state::Detector;
@@ -25,7 +25,7 @@ fn finite(x: f64) -> f64 {
 pub(crate) struct Evidence<'a> {
     pub key: &'a SeriesKey,
     /// The series' recent readings.
-    pub history: &'a History,
+    pub recent: Recent<'a>,
     /// The readings of the current episode (empty when inactive).
     pub episode: &'a VecDeque<(Timestamp, f64)>,
     pub at: Timestamp,
@@ -41,14 +41,14 @@ pub(crate) fn build_trace(
 ) -> RuleTrace {
     let Evidence {
         key,
-        history,
+        recent,
         episode,
         at,
         value,
     } = seen;
     let window = detector
         .window()
-        .unwrap_or_else(|| summarize(history.iter().map(|p| p.1)));
+        .unwrap_or_else(|| summarize(recent.iter().map(|p| p.1)));
     let computed: Vec<Computed> = eval
         .values()
         .iter()
@@ -87,7 +87,7 @@ pub(crate) fn build_trace(
         threshold: rule.detector.threshold(),
         transitions: life.transitions(),
         points: if episode.is_empty() {
-            history.iter().collect()
+            recent.iter().collect()
         } else {
             episode.iter().copied().collect()
         },

@@ -388,3 +388,85 @@ fn removing_a_series_resolves_its_findings_and_reuses_the_slot() {
     e.observe(b, t(310), 0.95, &mut out);
     assert!(out.is_empty());
 }
+
+/// Readings for series `s` at step `i`: its own level, and a step up for
+/// 90 readings at its own phase, so series fire at their own times.
+fn churn_reading(s: usize, i: usize) -> f64 {
+    let level = 0.3 + (s % 7) as f64 * 0.05;
+    let noise = ((s * 7 + i * 13) % 11) as f64 * 0.002;
+    let step = if (i + s * 17) % 200 < 90 { 0.6 } else { 0.0 };
+    level + noise + step
+}
+
+#[test]
+fn churn_leaves_the_remaining_series_exactly_as_if_they_had_been_alone() {
+    // 300 series, then 240 of them go (their rules' states are compacted
+    // away) and 60 new ones come (reusing the freed ids). The 60 survivors
+    // and the newcomers must behave exactly as in an engine that only ever
+    // had them: no state crosses from one series to another.
+    let set = RuleFile::parse(sentinel_detect::bench::STREAMING_SET).unwrap();
+    let key = |s: usize| SeriesKey::new("bench", [("series", s.to_string().as_str())]);
+    let survives = |s: usize| s.is_multiple_of(5);
+    let mut churned = Engine::new(set.clone());
+    let mut alone = Engine::new(set);
+    let mut ids: Vec<Option<sentinel_detect::SeriesId>> =
+        (0..300).map(|s| Some(churned.series(&key(s)))).collect();
+    let mut alone_ids: Vec<Option<sentinel_detect::SeriesId>> = (0..300)
+        .map(|s| survives(s).then(|| alone.series(&key(s))))
+        .collect();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..600 {
+        let at = t(i as i64 * 2);
+        if i == 200 {
+            for (s, id) in ids.iter_mut().enumerate() {
+                if !survives(s) {
+                    churned.remove(id.take().unwrap(), at, &mut Vec::new());
+                }
+            }
+            assert_eq!(churned.series_count(), 60);
+        }
+        if i == 300 {
+            for s in 1000..1060 {
+                ids.push(Some(churned.series(&key(s))));
+                alone_ids.push(Some(alone.series(&key(s))));
+            }
+        }
+        for (s, (id, lone)) in ids.iter().zip(&alone_ids).enumerate() {
+            let s = if s >= 300 { s + 700 } else { s };
+            if let (Some(id), Some(lone)) = (id, lone) {
+                churned.observe(*id, at, churn_reading(s, i), &mut a);
+                alone.observe(*lone, at, churn_reading(s, i), &mut b);
+            }
+        }
+    }
+    assert!(b.len() > 200, "the workload fires: {}", b.len());
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    let firing = |e: &Engine| e.firing().map(|f| f.id.clone()).collect::<Vec<_>>();
+    assert_eq!(firing(&churned), firing(&alone));
+}
+
+#[test]
+fn a_trace_holds_the_readings_before_pending_also_after_a_flap() {
+    // A blip goes pending and straight back; later the condition holds for
+    // good. The finding's evidence is the 32 readings up to the second
+    // pending (blip included) and every reading after it.
+    let mut e = Engine::new(rules(CPU));
+    let id = e.series(&SeriesKey::new("node_cpu_usage_ratio", [("node", "n1")]));
+    let mut out = Vec::new();
+    let reading = |s: i64| match s {
+        50 => 0.9,
+        s if s >= 100 => 0.95,
+        _ => 0.5,
+    };
+    for s in 0..=112 {
+        e.observe(id, t(s * 10), reading(s), &mut out);
+    }
+    assert_eq!(out.len(), 1, "{out:#?}");
+    let points = &out[0].trace.points;
+    let want: Vec<(Timestamp, f64)> = (100 - 31..=112).map(|s| (t(s * 10), reading(s))).collect();
+    assert_eq!(points, &want);
+    assert_eq!(out[0].active_at, t(1000));
+}

@@ -52,8 +52,9 @@ fn z_eval(
     z_checks(e, z, warning, critical)
 }
 
-/// `value op threshold`; the rule's lifecycle adds `for`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `value op threshold`; the rule's lifecycle adds `for`. Stateless: the
+/// parameters are the rule's.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Threshold {
     pub op: Op,
     pub value: f64,
@@ -78,11 +79,10 @@ impl Threshold {
     }
 }
 
-/// Rolling z-score over the last `window` readings; no verdict with fewer
-/// than `warmup` readings. `|z| > warning` warns, `> critical` is critical.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ZScore {
-    pub window: Window,
+/// The z-score family's parameters (the rule's, shared by every series).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZParams {
+    /// No verdict with fewer readings than this.
     pub warmup: usize,
     pub warning: f64,
     pub critical: f64,
@@ -90,57 +90,68 @@ pub struct ZScore {
     pub min_spread: f64,
 }
 
+impl ZParams {
+    fn limits(&self) -> (f64, f64) {
+        (self.warning, self.critical)
+    }
+}
+
+/// Rolling z-score over the last `window` readings; no verdict with fewer
+/// than `warmup` readings. `|z| > warning` warns, `> critical` is critical.
+/// The per-series state: the window; [`ZParams`] come from the rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZScore {
+    pub window: Window,
+}
+
 impl ZScore {
-    pub fn new(window: usize, warmup: usize, warning: f64, critical: f64) -> Self {
+    pub fn new(window: usize) -> Self {
         Self {
             window: Window::new(window),
-            warmup,
-            warning,
-            critical,
-            min_spread: 0.0,
         }
     }
 
     #[inline]
-    pub fn observe(&mut self, x: f64) -> Verdict {
+    pub fn observe(&mut self, p: &ZParams, x: f64) -> Verdict {
         let (mean, var, n) = (
             self.window.mean(),
             self.window.variance(),
             self.window.len(),
         );
         self.window.push(x);
-        let limits = (self.warning, self.critical);
-        z_verdict(x, (mean, var), self.min_spread, n < self.warmup, n, limits)
+        z_verdict(x, (mean, var), p.min_spread, n < p.warmup, n, p.limits())
     }
 
-    pub fn explain(&self, v: &Verdict) -> Eval {
-        let limits = (self.warning, self.critical);
-        z_eval(v, self.min_spread, limits, ["mean", "std"])
+    pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {
+        z_eval(v, p.min_spread, p.limits(), ["mean", "std"])
     }
 }
 
 /// Exponentially weighted mean and variance; z of each reading against them.
+/// The per-series state: the EWMA; [`ZParams`] come from the rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EwmaZ {
     pub ewma: Ewma,
-    pub warmup: u64,
-    pub warning: f64,
-    pub critical: f64,
-    pub min_spread: f64,
 }
 
 impl EwmaZ {
     #[inline]
-    pub fn observe(&mut self, x: f64) -> Verdict {
+    pub fn observe(&mut self, p: &ZParams, x: f64) -> Verdict {
         let (mean, var, n) = (self.ewma.mean, self.ewma.var.max(0.0), self.ewma.count);
         self.ewma.push(x);
-        let (limits, warming) = ((self.warning, self.critical), n < self.warmup);
-        z_verdict(x, (mean, var), self.min_spread, warming, n as usize, limits)
+        let warming = n < p.warmup as u64;
+        z_verdict(
+            x,
+            (mean, var),
+            p.min_spread,
+            warming,
+            n as usize,
+            p.limits(),
+        )
     }
 
-    pub fn explain(&self, v: &Verdict) -> Eval {
-        let limits = (self.warning, self.critical);
-        z_eval(v, self.min_spread, limits, ["ewma", "ewm std"])
+    pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {
+        z_eval(v, p.min_spread, p.limits(), ["ewma", "ewm std"])
     }
 }
 

@@ -13,45 +13,83 @@
 //! by counter-aware rules; a constant series has zero spread, so any move
 //! off it is infinitely unusual for the z-score family.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::Verdict;
-use crate::history::History;
-use crate::lifecycle::{Change, Lifecycle, Note};
+use crate::history::{History, Recent};
+use crate::lifecycle::Lifecycle;
 use crate::rules::{Rule, RuleFile};
 use crate::state::Detector;
-use crate::trace::{Evidence, build_trace};
+
+mod step;
+
+use step::{Books, finding_id, step};
 
 pub use crate::history::HISTORY;
 /// Resolved findings kept in memory.
 pub const RESOLVED_KEPT: usize = 200;
+/// Readings kept per pending or firing rule.
+pub const EPISODE: usize = 360;
 
 /// A handle to a registered series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SeriesId(pub u32);
 
+// Layout. A poll feeds every series once per interval, so what one reading
+// touches is laid out for that order: a small head per series in an array
+// indexed by id, and the states of the series' rules side by side in one
+// arena (`slots`), in registration order. What only a state change needs
+// (the lifecycle's times and transitions, the episode's readings) lives in
+// a parallel arena (`episodes`) that the common case never reads.
+
+/// The part of a series every reading reads.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct Head {
+    /// The last accepted reading's time; [`NEVER`] before the first.
+    last_at: i64,
+    /// The series' rules: `slots[first..first + len]`.
+    first: u32,
+    len: u32,
+}
+
+/// `Head::last_at` of a series without readings (so a reading at the very
+/// first millisecond representable counts as out of order).
+const NEVER: i64 = i64::MIN;
+
+impl Head {
+    const EMPTY: Head = Head {
+        last_at: NEVER,
+        first: 0,
+        len: 0,
+    };
+
+    fn range(&self) -> std::ops::Range<usize> {
+        self.first as usize..(self.first + self.len) as usize
+    }
+}
+
+/// A rule on a series, as every reading needs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Slot {
-    rule: u32,
     detector: Detector,
+    rule: u32,
+    /// A copy of the lifecycle's state, so the common case (nothing holds,
+    /// nothing was holding) decides without reading the episode.
+    state: RuleState,
+    /// Pending since the series' last reading, whose history the episode
+    /// has yet to copy (see `step`).
+    owed: bool,
+}
+
+/// A rule on a series, as a state change needs it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Episode {
     life: Lifecycle,
     /// Readings since the series' history before `pending`, while the rule is
     /// pending or firing: the evidence its trace shows. Empty otherwise.
-    episode: VecDeque<(Timestamp, f64)>,
-}
-
-/// Readings kept per pending or firing rule.
-pub const EPISODE: usize = 360;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Series {
-    key: SeriesKey,
-    last_at: Option<Timestamp>,
-    history: History,
-    slots: Vec<Slot>,
+    points: VecDeque<(Timestamp, f64)>,
 }
 
 /// Counts of rejected input.
@@ -64,14 +102,22 @@ pub struct Rejected {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Engine {
     rules: Vec<Rule>,
-    series: Vec<Series>,
+    /// Per series id.
+    heads: Vec<Head>,
+    keys: Vec<SeriesKey>,
+    histories: Vec<History>,
+    /// Per rule on a series; `episodes[i]` belongs to `slots[i]`.
+    slots: Vec<Slot>,
+    episodes: Vec<Episode>,
+    /// Arena entries of removed series, reclaimed by [`Engine::compact`].
+    dead: usize,
     #[serde(skip)]
     index: HashMap<SeriesKey, SeriesId>,
     firing: BTreeMap<String, Finding>,
     resolved: VecDeque<Finding>,
     marks: BTreeMap<String, OperatorMark>,
     rejected: Rejected,
-    /// Slots of removed series, reused by the next registration.
+    /// Ids of removed series, reused by the next registration.
     free: Vec<SeriesId>,
 }
 
@@ -79,7 +125,12 @@ impl Engine {
     pub fn new(rules: RuleFile) -> Self {
         Self {
             rules: rules.rules,
-            series: Vec::new(),
+            heads: Vec::new(),
+            keys: Vec::new(),
+            histories: Vec::new(),
+            slots: Vec::new(),
+            episodes: Vec::new(),
+            dead: 0,
             index: HashMap::new(),
             firing: BTreeMap::new(),
             resolved: VecDeque::new(),
@@ -91,13 +142,14 @@ impl Engine {
 
     /// Rebuild what is not serialised (after deserialising a snapshot).
     pub fn restored(mut self) -> Self {
-        let free: std::collections::HashSet<SeriesId> = self.free.iter().copied().collect();
+        let free: HashSet<SeriesId> = self.free.iter().copied().collect();
         self.index = self
-            .series
+            .keys
             .iter()
             .enumerate()
-            .filter(|(i, _)| !free.contains(&SeriesId(*i as u32)))
-            .map(|(i, s)| (s.key.clone(), SeriesId(i as u32)))
+            .map(|(i, k)| (k, SeriesId(i as u32)))
+            .filter(|(_, id)| !free.contains(id))
+            .map(|(k, id)| (k.clone(), id))
             .collect();
         self
     }
@@ -112,24 +164,28 @@ impl Engine {
 
     /// Series currently registered.
     pub fn series_count(&self) -> usize {
-        self.series.len() - self.free.len()
+        self.heads.len() - self.free.len()
     }
 
     /// Forget a series that no longer exists (a deleted pod). Its firing
     /// findings resolve, as Prometheus resolves alerts whose series vanish.
     pub fn remove(&mut self, id: SeriesId, at: Timestamp, out: &mut Vec<Finding>) {
-        let Some(series) = self.series.get_mut(id.0 as usize) else {
+        let i = id.0 as usize;
+        let (Some(head), Some(key)) = (self.heads.get(i).copied(), self.keys.get(i)) else {
             return;
         };
-        if self.index.remove(&series.key).is_none() {
+        if self.index.remove(key).is_none() {
             return;
         }
-        for slot in &series.slots {
-            if slot.life.state != RuleState::Firing {
+        for (slot, ep) in self.slots[head.range()]
+            .iter()
+            .zip(&self.episodes[head.range()])
+        {
+            if slot.state != RuleState::Firing {
                 continue;
             }
             let rule = &self.rules[slot.rule as usize];
-            let fid = finding_id(rule, &series.key, &slot.life);
+            let fid = finding_id(rule, key, &ep.life);
             if let Some(mut f) = self.firing.remove(&fid) {
                 f.state = RuleState::Resolved;
                 f.resolved_at = Some(at);
@@ -147,10 +203,38 @@ impl Engine {
                 out.push(f);
             }
         }
-        series.slots = Vec::new();
-        series.history = History::default();
-        series.last_at = None;
+        self.dead += head.len as usize;
+        self.heads[i] = Head::EMPTY;
+        self.histories[i] = History::default();
         self.free.push(id);
+        if self.dead >= 64 && self.dead * 2 > self.slots.len() {
+            self.compact();
+        }
+    }
+
+    /// Drop the arena entries of removed series, keeping the others in
+    /// series order. Amortised O(1) per removal: it runs when at least half
+    /// of the arena is dead.
+    fn compact(&mut self) {
+        let live = self.slots.len() - self.dead;
+        let mut old: Vec<Option<(Slot, Episode)>> = std::mem::take(&mut self.slots)
+            .into_iter()
+            .zip(std::mem::take(&mut self.episodes))
+            .map(Some)
+            .collect();
+        self.slots.reserve_exact(live);
+        self.episodes.reserve_exact(live);
+        for head in &mut self.heads {
+            let first = self.slots.len() as u32;
+            for entry in &mut old[head.range()] {
+                if let Some((slot, ep)) = entry.take() {
+                    self.slots.push(slot);
+                    self.episodes.push(ep);
+                }
+            }
+            head.first = if head.len == 0 { 0 } else { first };
+        }
+        self.dead = 0;
     }
 
     /// The handle of a series, registering it (and matching rules) on first use.
@@ -158,32 +242,36 @@ impl Engine {
         if let Some(id) = self.index.get(key) {
             return *id;
         }
-        let slots = self
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.selector.matches(key))
-            .map(|(i, r)| Slot {
-                rule: i as u32,
-                detector: Detector::new(&r.detector, r.severity),
-                life: Lifecycle::default(),
-                episode: VecDeque::new(),
-            })
-            .collect();
-        let fresh = Series {
-            key: key.clone(),
-            last_at: None,
-            history: History::default(),
-            slots,
+        let first = self.slots.len() as u32;
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.selector.matches(key) {
+                self.slots.push(Slot {
+                    detector: Detector::new(&r.detector, r.severity),
+                    rule: i as u32,
+                    state: RuleState::Inactive,
+                    owed: false,
+                });
+                self.episodes.push(Episode::default());
+            }
+        }
+        let head = Head {
+            last_at: NEVER,
+            first,
+            len: self.slots.len() as u32 - first,
         };
         let id = match self.free.pop() {
             Some(id) => {
-                self.series[id.0 as usize] = fresh;
+                let i = id.0 as usize;
+                self.heads[i] = head;
+                self.keys[i] = key.clone();
+                self.histories[i] = History::default();
                 id
             }
             None => {
-                self.series.push(fresh);
-                SeriesId(self.series.len() as u32 - 1)
+                self.heads.push(head);
+                self.keys.push(key.clone());
+                self.histories.push(History::default());
+                SeriesId(self.heads.len() as u32 - 1)
             }
         };
         self.index.insert(key.clone(), id);
@@ -193,38 +281,55 @@ impl Engine {
     /// Feed one reading. Findings that fired, escalated or resolved are
     /// appended to `out`.
     pub fn observe(&mut self, id: SeriesId, at: Timestamp, value: f64, out: &mut Vec<Finding>) {
-        let Some(series) = self.series.get_mut(id.0 as usize) else {
+        let i = id.0 as usize;
+        let Some(head) = self.heads.get_mut(i) else {
             return;
         };
-        if series.slots.is_empty() {
+        if head.len == 0 {
             return;
         }
         if !value.is_finite() {
             self.rejected.non_finite += 1;
             return;
         }
-        if series.last_at.is_some_and(|last| at <= last) {
+        // Before any reading `last_at` is NEVER, so this is one comparison.
+        if at.millis() <= head.last_at {
             self.rejected.out_of_order += 1;
             return;
         }
         let value = value.clamp(-1e150, 1e150);
-        series.last_at = Some(at);
-        series.history.push((at, value));
-        for slot in &mut series.slots {
-            let verdict = slot.detector.observe(at, value);
+        head.last_at = at.millis();
+        let range = head.range();
+        let history = &mut self.histories[i];
+        // The rules see the reading before the history records it.
+        let recent = Recent {
+            history,
+            current: Some((at, value)),
+        };
+        for (k, slot) in self.slots[range.clone()].iter_mut().enumerate() {
+            let rule = &self.rules[slot.rule as usize];
+            let verdict = slot
+                .detector
+                .observe(&rule.detector, rule.severity, at, value);
             // The common case: nothing holds and nothing was holding.
             if !verdict.ready
                 || (verdict.level.is_none()
-                    && matches!(slot.life.state, RuleState::Inactive | RuleState::Resolved))
+                    && matches!(slot.state, RuleState::Inactive | RuleState::Resolved))
             {
+                if slot.owed {
+                    // The history is about to move on: the episode copies it.
+                    slot.owed = false;
+                    let ep = &mut self.episodes[range.start + k].points;
+                    ep.extend(history.iter());
+                }
                 continue;
             }
-            let rule = &self.rules[slot.rule as usize];
             step(
                 rule,
                 slot,
-                &series.key,
-                &series.history,
+                &mut self.episodes[range.start + k],
+                &self.keys[i],
+                recent,
                 at,
                 value,
                 verdict,
@@ -236,22 +341,30 @@ impl Engine {
                 },
             );
         }
+        history.push((at, value));
     }
 
     /// Let time pass: absence rules fire when a series has been silent.
     pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Finding>) {
-        for series in &mut self.series {
-            for slot in &mut series.slots {
+        for (i, head) in self.heads.iter().enumerate() {
+            let range = head.range();
+            let history = &self.histories[i];
+            for (k, slot) in self.slots[range.clone()].iter_mut().enumerate() {
                 let Some(verdict) = slot.detector.tick(now) else {
                     continue;
                 };
                 let rule = &self.rules[slot.rule as usize];
-                let value = series.history.last().map_or(f64::NAN, |p| p.1);
+                let value = history.last().map_or(f64::NAN, |p| p.1);
+                let recent = Recent {
+                    history,
+                    current: None,
+                };
                 step(
                     rule,
                     slot,
-                    &series.key,
-                    &series.history,
+                    &mut self.episodes[range.start + k],
+                    &self.keys[i],
+                    recent,
                     now,
                     value,
                     verdict,
@@ -300,150 +413,4 @@ impl Engine {
         }
         found
     }
-}
-
-/// Where findings are kept and reported.
-struct Books<'a> {
-    firing: &'a mut BTreeMap<String, Finding>,
-    resolved: &'a mut VecDeque<Finding>,
-    marks: &'a BTreeMap<String, OperatorMark>,
-    out: &'a mut Vec<Finding>,
-}
-
-/// Advance one rule on one series with the detector's verdict; write a
-/// trace only when the rule fires, escalates or resolves.
-#[allow(clippy::too_many_arguments)]
-fn step(
-    rule: &Rule,
-    slot: &mut Slot,
-    key: &SeriesKey,
-    history: &History,
-    at: Timestamp,
-    value: f64,
-    verdict: Verdict,
-    books: Books<'_>,
-) {
-    if !verdict.ready {
-        return;
-    }
-    let Slot {
-        detector,
-        life,
-        episode,
-        ..
-    } = slot;
-    let level = verdict.level.map(|l| {
-        if detector.graded() {
-            l.min(rule.severity)
-        } else {
-            rule.severity
-        }
-    });
-    let why = || {
-        detector
-            .explain(&verdict)
-            .checks()
-            .find(|c| c.passed)
-            .map(|c| Note {
-                name: std::borrow::Cow::Borrowed(c.name),
-                value: c.value,
-                op: c.op,
-                threshold: c.threshold,
-            })
-    };
-    let change = life.step(at, level, rule.for_, rule.keep_firing_for, why);
-    match life.state {
-        RuleState::Pending | RuleState::Firing => {
-            if episode.is_empty() {
-                episode.extend(history.iter());
-            } else if value.is_finite() && episode.back().is_none_or(|p| p.0 < at) {
-                if episode.len() >= EPISODE {
-                    episode.pop_front();
-                }
-                episode.push_back((at, value));
-            }
-        }
-        RuleState::Inactive | RuleState::Resolved => {}
-    }
-    let Some(change) = change else {
-        return;
-    };
-    let Books {
-        firing,
-        resolved,
-        marks,
-        out,
-    } = books;
-    match change {
-        Change::Pending => {}
-        Change::BackToInactive => {
-            // Flapping rules reuse a small buffer; big ones are given back.
-            if episode.capacity() > 64 {
-                *episode = VecDeque::new();
-            } else {
-                episode.clear();
-            }
-        }
-        Change::Fired | Change::Escalated => {
-            let id = finding_id(rule, key, life);
-            let seen = Evidence {
-                key,
-                history,
-                episode,
-                at,
-                value,
-            };
-            let eval = detector.explain(&verdict);
-            let mut trace = build_trace(rule, detector, life, seen, &eval);
-            trace.mark = marks.get(&id).cloned();
-            let f = Finding {
-                id: id.clone(),
-                rule: rule.name.clone(),
-                series: key.clone(),
-                severity: life.severity,
-                state: RuleState::Firing,
-                active_at: life.active_at.unwrap_or(at),
-                fired_at: life.fired_at.unwrap_or(at),
-                resolved_at: None,
-                summary: first_sentence(&trace.explanation),
-                trace,
-            };
-            firing.insert(id, f.clone());
-            out.push(f);
-        }
-        Change::Resolved => {
-            let id = finding_id(rule, key, life);
-            let points: Vec<(Timestamp, f64)> = std::mem::take(episode).into_iter().collect();
-            let Some(mut f) = firing.remove(&id) else {
-                return;
-            };
-            f.state = RuleState::Resolved;
-            f.resolved_at = Some(at);
-            f.trace.state = RuleState::Resolved;
-            f.trace.transitions = life.transitions();
-            f.trace.points = points;
-            if resolved.len() == RESOLVED_KEPT {
-                resolved.pop_front();
-            }
-            resolved.push_back(f.clone());
-            out.push(f);
-        }
-    }
-}
-
-fn finding_id(rule: &Rule, key: &SeriesKey, life: &Lifecycle) -> String {
-    format!(
-        "{}:{}:{}",
-        rule.name,
-        key,
-        life.active_at.map_or(0, Timestamp::millis)
-    )
-}
-
-fn first_sentence(s: &str) -> String {
-    s.split_inclusive(". ")
-        .next()
-        .unwrap_or(s)
-        .trim()
-        .to_string()
 }
