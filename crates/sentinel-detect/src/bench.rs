@@ -47,7 +47,7 @@ pub fn workload(series: usize, samples: usize) -> Vec<Vec<f64>> {
                     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
                     z ^= z >> 31;
                     let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-                    let spike = if (i + s * 31) % 1999 < 90 { 0.6 } else { 0.0 };
+                    let spike = if (i + s * 7919) % 1999 < 90 { 0.6 } else { 0.0 };
                     level + 0.05 * (u - 0.5) + spike
                 })
                 .collect()
@@ -82,9 +82,8 @@ pub fn run_engine(
     let mut findings = 0;
     for i in 0..samples {
         let at = Timestamp(start.millis() + i as i64 * 2000);
-        for (id, row) in ids.iter().zip(data) {
-            engine.observe(*id, at, row[i], &mut out);
-        }
+        let readings = ids.iter().zip(data).map(|(id, row)| (*id, row[i]));
+        engine.observe_all(at, readings, &mut out);
         findings += out.len();
         out.clear();
     }

@@ -53,6 +53,8 @@ pub struct Replay {
     /// The rules each recorded engine session ran with, by its start.
     recorded: std::collections::BTreeMap<i64, RuleFile>,
     out: Vec<Finding>,
+    /// A feed step's readings by engine series, fed in one call.
+    batch: Vec<(SeriesId, f64)>,
     /// Copies of the state before a feed step, in step order.
     checkpoints: Vec<Point>,
     every: Option<Duration>,
@@ -81,6 +83,7 @@ impl Replay {
             },
             rules,
             out: Vec::new(),
+            batch: Vec::new(),
             checkpoints: Vec::new(),
             every: None,
         })
@@ -186,6 +189,7 @@ impl Replay {
                     }
                 }
                 step.readings = readings.len();
+                self.batch.clear();
                 for (sid, value) in readings {
                     let id = match p.ids.get(&sid) {
                         Some(id) => *id,
@@ -198,8 +202,10 @@ impl Replay {
                             id
                         }
                     };
-                    p.engine.observe(id, at, value, &mut self.out);
+                    self.batch.push((id, value));
                 }
+                let batch = self.batch.iter().copied();
+                p.engine.observe_all(at, batch, &mut self.out);
                 p.readings += step.readings as u64;
             }
         }

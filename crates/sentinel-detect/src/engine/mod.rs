@@ -278,8 +278,22 @@ impl Engine {
         id
     }
 
+    /// Feed one poll's readings, all taken at `at` (a loop over
+    /// [`Engine::observe`] that the compiler keeps tight).
+    pub fn observe_all(
+        &mut self,
+        at: Timestamp,
+        readings: impl IntoIterator<Item = (SeriesId, f64)>,
+        out: &mut Vec<Finding>,
+    ) {
+        for (id, value) in readings {
+            self.observe(id, at, value, out);
+        }
+    }
+
     /// Feed one reading. Findings that fired, escalated or resolved are
     /// appended to `out`.
+    #[inline]
     pub fn observe(&mut self, id: SeriesId, at: Timestamp, value: f64, out: &mut Vec<Finding>) {
         let i = id.0 as usize;
         let Some(head) = self.heads.get_mut(i) else {
