@@ -16,8 +16,8 @@ pub struct Lifecycle {
     pub fired_at: Option<Timestamp>,
     pub last_true: Option<Timestamp>,
     pub severity: Severity,
-    /// Inline up to two (pending and back to inactive, which is all a
-    /// flapping rule records), so flapping allocates nothing.
+    /// Those of the current episode; an episode that goes back to inactive
+    /// leaves none. Inline up to two, so a flapping rule allocates nothing.
     pub transitions: SmallVec<[Step; 2]>,
 }
 
@@ -51,7 +51,6 @@ impl Note {
 pub enum Reason {
     HoldsNoFor(Option<Note>),
     HoldsFor(Option<Note>, Duration),
-    BrokeWhilePending,
     HeldFor(Duration, Duration),
     Escalated(Severity, Option<Note>),
     NoLongerHolds,
@@ -64,7 +63,6 @@ impl Reason {
         match self {
             Reason::HoldsNoFor(n) => format!("{} and the rule has no `for`", Note::render(n)),
             Reason::HoldsFor(n, f) => format!("{}; it must hold for {}", Note::render(n), d(*f)),
-            Reason::BrokeWhilePending => "the condition broke while pending; `for` restarts".into(),
             Reason::HeldFor(held, f) => {
                 format!("the condition held for {} (`for: {}`)", held.human(), d(*f))
             }
@@ -165,7 +163,10 @@ impl Lifecycle {
             }
             (RuleState::Inactive | RuleState::Resolved, None) => None,
             (RuleState::Pending, None) => {
-                self.go(at, RuleState::Inactive, Reason::BrokeWhilePending);
+                // `for` restarts. The episode ends without a finding, so
+                // nothing will ever show its transitions: drop them.
+                self.transitions.clear();
+                self.state = RuleState::Inactive;
                 self.active_at = None;
                 Some(Change::BackToInactive)
             }
@@ -307,13 +308,13 @@ mod tests {
     #[test]
     fn an_episode_holds_only_its_own_transitions() {
         // Each new episode starts clean, and severity only rises, so an
-        // episode records at most: pending (or back to inactive), firing, two
-        // escalations, resolved.
+        // episode records at most: pending, firing, two escalations,
+        // resolved. One that breaks while pending leaves nothing.
         let mut l = Lifecycle::default();
         for i in 0..1000 {
-            let level = (i % 2 == 0).then_some(Severity::Warning);
-            l.step(t(i), level, FOR, Duration(0), || None);
-            assert!(l.transitions.len() <= 2, "flapping while pending at {i}");
+            let holds = i % 2 == 0;
+            l.step(t(i), holds.then_some(Severity::Warning), FOR, Duration(0), || None);
+            assert_eq!(l.transitions.len(), usize::from(holds), "flapping at {i}");
         }
         let levels = [
             Some(Severity::Info),
