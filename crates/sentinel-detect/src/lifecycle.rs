@@ -313,7 +313,13 @@ mod tests {
         let mut l = Lifecycle::default();
         for i in 0..1000 {
             let holds = i % 2 == 0;
-            l.step(t(i), holds.then_some(Severity::Warning), FOR, Duration(0), || None);
+            l.step(
+                t(i),
+                holds.then_some(Severity::Warning),
+                FOR,
+                Duration(0),
+                || None,
+            );
             assert_eq!(l.transitions.len(), usize::from(holds), "flapping at {i}");
         }
         let levels = [

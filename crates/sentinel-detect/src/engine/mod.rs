@@ -19,12 +19,13 @@ use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Timestam
 use serde::{Deserialize, Serialize};
 
 use crate::history::{History, Recent};
-use crate::lifecycle::Lifecycle;
 use crate::rules::{Rule, RuleFile};
 use crate::state::Detector;
 
+mod layout;
 mod step;
 
+use layout::{Episode, Head, NEVER, Slot};
 use step::{Books, finding_id, step};
 
 pub use crate::history::HISTORY;
@@ -36,61 +37,6 @@ pub const EPISODE: usize = 360;
 /// A handle to a registered series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SeriesId(pub u32);
-
-// Layout. A poll feeds every series once per interval, so what one reading
-// touches is laid out for that order: a small head per series in an array
-// indexed by id, and the states of the series' rules side by side in one
-// arena (`slots`), in registration order. What only a state change needs
-// (the lifecycle's times and transitions, the episode's readings) lives in
-// a parallel arena (`episodes`) that the common case never reads.
-
-/// The part of a series every reading reads.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-struct Head {
-    /// The last accepted reading's time; [`NEVER`] before the first.
-    last_at: i64,
-    /// The series' rules: `slots[first..first + len]`.
-    first: u32,
-    len: u32,
-}
-
-/// `Head::last_at` of a series without readings (so a reading at the very
-/// first millisecond representable counts as out of order).
-const NEVER: i64 = i64::MIN;
-
-impl Head {
-    const EMPTY: Head = Head {
-        last_at: NEVER,
-        first: 0,
-        len: 0,
-    };
-
-    fn range(&self) -> std::ops::Range<usize> {
-        self.first as usize..(self.first + self.len) as usize
-    }
-}
-
-/// A rule on a series, as every reading needs it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Slot {
-    detector: Detector,
-    rule: u32,
-    /// A copy of the lifecycle's state, so the common case (nothing holds,
-    /// nothing was holding) decides without reading the episode.
-    state: RuleState,
-    /// Pending since the series' last reading, whose history the episode
-    /// has yet to copy (see `step`).
-    owed: bool,
-}
-
-/// A rule on a series, as a state change needs it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Episode {
-    life: Lifecycle,
-    /// Readings since the series' history before `pending`, while the rule is
-    /// pending or firing: the evidence its trace shows. Empty otherwise.
-    points: VecDeque<(Timestamp, f64)>,
-}
 
 /// Counts of rejected input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
