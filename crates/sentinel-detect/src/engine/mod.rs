@@ -13,9 +13,9 @@
 //! by counter-aware rules; a constant series has zero spread, so any move
 //! off it is infinitely unusual for the z-score family.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
-use sentinel_model::{Finding, Mark, OperatorMark, RuleState, SeriesKey, Timestamp};
+use sentinel_model::{Finding, Mark, OperatorMark, RuleState, RuleTrace, SeriesKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::history::{History, Recent};
@@ -59,9 +59,7 @@ pub struct Engine {
     dead: usize,
     #[serde(skip)]
     index: HashMap<SeriesKey, SeriesId>,
-    firing: BTreeMap<String, Finding>,
-    resolved: VecDeque<Finding>,
-    marks: BTreeMap<String, OperatorMark>,
+    books: Books,
     rejected: Rejected,
     /// Ids of removed series, reused by the next registration.
     free: Vec<SeriesId>,
@@ -78,9 +76,7 @@ impl Engine {
             episodes: Vec::new(),
             dead: 0,
             index: HashMap::new(),
-            firing: BTreeMap::new(),
-            resolved: VecDeque::new(),
-            marks: BTreeMap::new(),
+            books: Books::default(),
             rejected: Rejected::default(),
             free: Vec::new(),
         }
@@ -132,22 +128,15 @@ impl Engine {
             }
             let rule = &self.rules[slot.rule as usize];
             let fid = finding_id(rule, key, &ep.life);
-            if let Some(mut f) = self.firing.remove(&fid) {
-                f.state = RuleState::Resolved;
-                f.resolved_at = Some(at);
-                f.trace.state = RuleState::Resolved;
-                f.trace.transitions.push(sentinel_model::Transition {
+            let close = |t: &mut RuleTrace| {
+                t.transitions.push(sentinel_model::Transition {
                     at,
                     from: RuleState::Firing,
                     to: RuleState::Resolved,
                     reason: "the series disappeared".into(),
                 });
-                if self.resolved.len() == RESOLVED_KEPT {
-                    self.resolved.pop_front();
-                }
-                self.resolved.push_back(f.clone());
-                out.push(f);
-            }
+            };
+            self.books.resolve(&fid, at, close, out);
         }
         self.dead += head.len as usize;
         self.heads[i] = Head::EMPTY;
@@ -293,12 +282,8 @@ impl Engine {
                 at,
                 value,
                 verdict,
-                Books {
-                    firing: &mut self.firing,
-                    resolved: &mut self.resolved,
-                    marks: &self.marks,
-                    out,
-                },
+                &mut self.books,
+                out,
             );
         }
         history.push((at, value));
@@ -328,12 +313,8 @@ impl Engine {
                     now,
                     value,
                     verdict,
-                    Books {
-                        firing: &mut self.firing,
-                        resolved: &mut self.resolved,
-                        marks: &self.marks,
-                        out,
-                    },
+                    &mut self.books,
+                    out,
                 );
             }
         }
@@ -341,18 +322,20 @@ impl Engine {
 
     /// Findings firing now, in a stable order.
     pub fn firing(&self) -> impl Iterator<Item = &Finding> {
-        self.firing.values()
+        self.books.firing.values()
     }
 
     /// Recently resolved findings, newest last.
     pub fn resolved(&self) -> impl DoubleEndedIterator<Item = &Finding> {
-        self.resolved.iter()
+        self.books.resolved.iter()
     }
 
     pub fn finding(&self, id: &str) -> Option<&Finding> {
-        self.firing
+        let books = &self.books;
+        books
+            .firing
             .get(id)
-            .or_else(|| self.resolved.iter().rev().find(|f| f.id == id))
+            .or_else(|| books.resolved.iter().rev().find(|f| f.id == id))
     }
 
     /// Record an operator's verdict; it shows in the finding's trace from now
@@ -360,16 +343,16 @@ impl Engine {
     pub fn mark(&mut self, id: &str, mark: Mark, at: Timestamp) -> bool {
         let m = OperatorMark { mark, at };
         let mut found = false;
-        if let Some(f) = self.firing.get_mut(id) {
+        if let Some(f) = self.books.firing.get_mut(id) {
             f.trace.mark = Some(m.clone());
             found = true;
         }
-        for f in self.resolved.iter_mut().filter(|f| f.id == id) {
+        for f in self.books.resolved.iter_mut().filter(|f| f.id == id) {
             f.trace.mark = Some(m.clone());
             found = true;
         }
         if found {
-            self.marks.insert(id.to_string(), m);
+            self.books.marks.insert(id.to_string(), m);
         }
         found
     }

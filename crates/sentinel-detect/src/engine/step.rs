@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use sentinel_model::{Finding, OperatorMark, RuleState, SeriesKey, Timestamp};
+use sentinel_model::{Finding, OperatorMark, RuleState, RuleTrace, SeriesKey, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use super::{EPISODE, Episode, RESOLVED_KEPT, Slot};
 use crate::detectors::Verdict;
@@ -13,12 +14,39 @@ use crate::lifecycle::{Change, Lifecycle, Note};
 use crate::rules::Rule;
 use crate::trace::{Evidence, build_trace};
 
-/// Where findings are kept and reported.
-pub(super) struct Books<'a> {
-    pub firing: &'a mut BTreeMap<String, Finding>,
-    pub resolved: &'a mut VecDeque<Finding>,
-    pub marks: &'a BTreeMap<String, OperatorMark>,
-    pub out: &'a mut Vec<Finding>,
+/// Where findings are kept: those firing, the recently resolved, and the
+/// operator's marks (kept by id, so a finding marked before it fires again
+/// carries its mark).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Books {
+    pub firing: BTreeMap<String, Finding>,
+    pub resolved: VecDeque<Finding>,
+    pub marks: BTreeMap<String, OperatorMark>,
+}
+
+impl Books {
+    /// A firing finding resolved at `at`: kept among the newest
+    /// [`RESOLVED_KEPT`] and reported. `close` finishes its trace.
+    pub fn resolve(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        close: impl FnOnce(&mut RuleTrace),
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(mut f) = self.firing.remove(id) else {
+            return;
+        };
+        f.state = RuleState::Resolved;
+        f.resolved_at = Some(at);
+        f.trace.state = RuleState::Resolved;
+        close(&mut f.trace);
+        if self.resolved.len() == RESOLVED_KEPT {
+            self.resolved.pop_front();
+        }
+        self.resolved.push_back(f.clone());
+        out.push(f);
+    }
 }
 
 /// Advance one rule on one series with the detector's verdict; write a
@@ -34,7 +62,8 @@ pub(super) fn step(
     at: Timestamp,
     value: f64,
     verdict: Verdict,
-    books: Books<'_>,
+    books: &mut Books,
+    out: &mut Vec<Finding>,
 ) {
     if !verdict.ready {
         return;
@@ -91,12 +120,6 @@ pub(super) fn step(
     let Some(change) = change else {
         return;
     };
-    let Books {
-        firing,
-        resolved,
-        marks,
-        out,
-    } = books;
     match change {
         Change::Pending => {}
         Change::BackToInactive => {
@@ -119,7 +142,7 @@ pub(super) fn step(
             };
             let eval = detector.explain(&rule.detector, rule.severity, &verdict);
             let mut trace = build_trace(rule, detector, life, seen, &eval);
-            trace.mark = marks.get(&id).cloned();
+            trace.mark = books.marks.get(&id).cloned();
             let f = Finding {
                 id: id.clone(),
                 rule: rule.name.clone(),
@@ -132,25 +155,18 @@ pub(super) fn step(
                 summary: first_sentence(&trace.explanation),
                 trace,
             };
-            firing.insert(id, f.clone());
+            books.firing.insert(id, f.clone());
             out.push(f);
         }
         Change::Resolved => {
             let id = finding_id(rule, key, life);
             let points: Vec<(Timestamp, f64)> = std::mem::take(episode).into_iter().collect();
-            let Some(mut f) = firing.remove(&id) else {
-                return;
+            let transitions = life.transitions();
+            let close = |t: &mut RuleTrace| {
+                t.transitions = transitions;
+                t.points = points;
             };
-            f.state = RuleState::Resolved;
-            f.resolved_at = Some(at);
-            f.trace.state = RuleState::Resolved;
-            f.trace.transitions = life.transitions();
-            f.trace.points = points;
-            if resolved.len() == RESOLVED_KEPT {
-                resolved.pop_front();
-            }
-            resolved.push_back(f.clone());
-            out.push(f);
+            books.resolve(&id, at, close, out);
         }
     }
 }
