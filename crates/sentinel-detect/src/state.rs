@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::detectors::drift::Psi;
 use crate::detectors::likelihood::Likelihood;
 use crate::detectors::robust::{Mad, Seasonal};
-use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZParams, ZScore};
+use crate::detectors::simple::{Absent, EwmaZ, RateOfChange, Threshold, ZParams, ZScore, z_passed};
 use crate::detectors::{Check, Eval, Op, Verdict, level_from};
 use crate::rules::DetectorSpec;
 use crate::stats::Ewma;
@@ -187,6 +187,21 @@ impl Detector {
         }
     }
 
+    /// The first comparison that held in [`Detector::explain`]'s evaluation
+    /// of `v`, computed directly where that is cheap (a rule going pending
+    /// asks for it on every flap).
+    pub fn passed(&self, spec: &DetectorSpec, severity: Severity, v: &Verdict) -> Option<Check> {
+        match self {
+            Detector::Threshold => Some(threshold(spec, severity).check(v)).filter(|c| c.passed),
+            Detector::Zscore(_) | Detector::Ewma(_) => z_passed(v, &z_params(spec)),
+            _ => self
+                .explain(spec, severity, v)
+                .checks()
+                .find(|c| c.passed)
+                .copied(),
+        }
+    }
+
     /// Evaluate without a reading (only absence detectors can change).
     pub fn tick(&self, now: Timestamp) -> Option<Verdict> {
         match self {
@@ -299,6 +314,8 @@ mod tests {
                     let e = d.explain(&spec, sev, &v);
                     prop_assert_eq!(v.ready, e.ready, "{:?} at {}", spec.kind(), i);
                     prop_assert_eq!(v.level, e.level, "{:?} at {}", spec.kind(), i);
+                    let first = e.checks().find(|c| c.passed).copied();
+                    prop_assert_eq!(d.passed(&spec, sev, &v), first, "{:?} at {}", spec.kind(), i);
                 }
             }
         }

@@ -37,12 +37,11 @@ fn z_eval(
     (warning, critical): (f64, f64),
     names: [&'static str; 2],
 ) -> Eval {
-    let [x, mean, var, readings] = v.inputs;
+    let [_, mean, _, readings] = v.inputs;
     if !v.ready {
         return Eval::warming("warming up").value("readings", readings);
     }
-    let std = var.max(min_spread * min_spread).sqrt();
-    let z = z_score(x, mean, std);
+    let (z, std) = z_of(v, min_spread);
     let e = Eval::default()
         .ready()
         .value("z", z)
@@ -50,6 +49,30 @@ fn z_eval(
         .value(names[1], std)
         .with_band(mean - warning * std, mean + warning * std);
     z_checks(e, z, warning, critical)
+}
+
+/// `|z|` and the spread it was measured with, from [`z_verdict`]'s inputs.
+#[inline]
+fn z_of(v: &Verdict, min_spread: f64) -> (f64, f64) {
+    let [x, mean, var, _] = v.inputs;
+    let std = var.max(min_spread * min_spread).sqrt();
+    (z_score(x, mean, std), std)
+}
+
+/// The z-score family's passing check, as [`z_eval`] makes it, without the
+/// rest of the evaluation: what a rule going pending notes.
+pub fn z_passed(v: &Verdict, p: &ZParams) -> Option<Check> {
+    if !v.ready {
+        return None;
+    }
+    let (z, _) = z_of(v, p.min_spread);
+    [
+        (p.critical, Severity::Critical),
+        (p.warning, Severity::Warning),
+    ]
+    .into_iter()
+    .map(|(k, sev)| Check::new("|z|", z, Op::Gt, k, Some(sev)))
+    .find(|c| c.passed)
 }
 
 /// `value op threshold`; the rule's lifecycle adds `for`. Stateless: the
@@ -69,13 +92,18 @@ impl Threshold {
     }
 
     pub fn explain(&self, v: &Verdict) -> Eval {
-        Eval::default().ready().check(Check::new(
+        Eval::default().ready().check(self.check(v))
+    }
+
+    /// The one comparison.
+    pub fn check(&self, v: &Verdict) -> Check {
+        Check::new(
             "value",
             v.inputs[0],
             self.op,
             self.value,
             Some(self.severity),
-        ))
+        )
     }
 }
 

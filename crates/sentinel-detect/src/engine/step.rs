@@ -87,9 +87,7 @@ pub(super) fn step(
     });
     let why = || {
         detector
-            .explain(&rule.detector, rule.severity, &verdict)
-            .checks()
-            .find(|c| c.passed)
+            .passed(&rule.detector, rule.severity, &verdict)
             .map(|c| Note {
                 name: std::borrow::Cow::Borrowed(c.name),
                 value: c.value,
