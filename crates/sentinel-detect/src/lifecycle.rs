@@ -10,12 +10,15 @@ use crate::detectors::Op;
 /// resolved, with Prometheus' `for` (restarted whenever the condition
 /// breaks while pending) and `keep_firing_for`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// In this order: what every reading of a pending or firing rule touches
+// first (see the engine's `Episode`).
+#[repr(C)]
 pub struct Lifecycle {
     pub state: RuleState,
+    pub severity: Severity,
+    pub last_true: Option<Timestamp>,
     pub active_at: Option<Timestamp>,
     pub fired_at: Option<Timestamp>,
-    pub last_true: Option<Timestamp>,
-    pub severity: Severity,
     /// Those of the current episode; an episode that goes back to inactive
     /// leaves none. Inline up to two, so a flapping rule allocates nothing.
     pub transitions: SmallVec<[Step; 2]>,

@@ -55,11 +55,15 @@ pub(super) struct Slot {
     pub owed: bool,
 }
 
-/// A rule on a series, as a state change needs it.
+/// A rule on a series, as a state change needs it. A pending or firing
+/// rule reads this on every reading: the episode's header and the
+/// lifecycle's times come first, in one aligned pair of cache lines (the
+/// transitions, read only when a state changes, after them).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[repr(C, align(128))]
 pub(super) struct Episode {
-    pub life: Lifecycle,
     /// Readings since the series' history before `pending`, while the rule is
     /// pending or firing: the evidence its trace shows. Empty otherwise.
     pub points: VecDeque<(Timestamp, f64)>,
+    pub life: Lifecycle,
 }
