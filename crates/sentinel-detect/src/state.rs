@@ -15,13 +15,18 @@ use crate::stats::Ewma;
 /// series runs (threshold, z-score, EWMA) keep only what changes per
 /// reading, and read their parameters from the rule's [`DetectorSpec`], so a
 /// series' rules sit in a few cache lines; the heavy ones are boxed.
+///
+/// A plain one-byte tag (`repr(u8)`, the seasonal state boxed so the enum
+/// stays small): reading the kind is one load, not the decoding of a niche
+/// in some variant's field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[repr(u8)]
 pub enum Detector {
     Threshold,
     Zscore(ZScore),
     Ewma(EwmaZ),
     Mad(Box<Mad>),
-    Seasonal(Seasonal),
+    Seasonal(Box<Seasonal>),
     RateOfChange(RateOfChange),
     Absent(Absent),
     Psi(Box<Psi>),
@@ -58,9 +63,9 @@ impl Detector {
                 min_cycles,
                 warning,
                 critical,
-            } => Detector::Seasonal(Seasonal::new(
+            } => Detector::Seasonal(Box::new(Seasonal::new(
                 period, slots, alpha, min_cycles, warning, critical,
-            )),
+            ))),
             DetectorSpec::RateOfChange {
                 per,
                 op,
