@@ -111,20 +111,14 @@ impl Detector {
         )
     }
 
-    /// The hot path: the verdict on one reading. `spec` and `severity` are
-    /// the rule's, the ones the detector was built from.
+    /// The hot path: the verdict on one reading. `p` is built from the
+    /// rule's spec and severity, the ones the detector was built from.
     #[inline]
-    pub fn observe(
-        &mut self,
-        spec: &DetectorSpec,
-        severity: Severity,
-        at: Timestamp,
-        x: f64,
-    ) -> Verdict {
+    pub fn observe(&mut self, p: &Params, at: Timestamp, x: f64) -> Verdict {
         match self {
-            Detector::Threshold => threshold(spec, severity).observe(x),
-            Detector::Zscore(d) => d.observe(&z_params(spec), x),
-            Detector::Ewma(d) => d.observe(&z_params(spec), x),
+            Detector::Threshold => p.threshold().observe(x),
+            Detector::Zscore(d) => d.observe(&p.z, x),
+            Detector::Ewma(d) => d.observe(&p.z, x),
             Detector::Mad(d) => d.observe(x),
             Detector::Seasonal(d) => d.observe(at, x),
             Detector::RateOfChange(d) => d.observe(at, x),
@@ -226,9 +220,47 @@ impl Detector {
     }
 }
 
+/// A rule's detector parameters as a reading needs them: loads from one
+/// small struct, where matching the rule's [`DetectorSpec`] would cost a
+/// branch or two per reading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    pub severity: Severity,
+    /// A threshold's comparison.
+    pub op: Op,
+    pub value: f64,
+    /// The z-score family's.
+    pub z: ZParams,
+}
+
+impl Params {
+    pub fn new(spec: &DetectorSpec, severity: Severity) -> Self {
+        // Another kind's never reads these: `> ∞` never holds (and, unlike
+        // NaN, equals itself, so engines compare equal).
+        let (op, value) = match *spec {
+            DetectorSpec::Threshold { op, value } => (op, value),
+            _ => (Op::Gt, f64::INFINITY),
+        };
+        Self {
+            severity,
+            op,
+            value,
+            z: z_params(spec),
+        }
+    }
+
+    #[inline]
+    pub fn threshold(&self) -> Threshold {
+        Threshold {
+            op: self.op,
+            value: self.value,
+            severity: self.severity,
+        }
+    }
+}
+
 /// A threshold rule's comparison. Any other spec (never: a detector is
 /// built from its rule's) compares against NaN, which never holds.
-#[inline]
 fn threshold(spec: &DetectorSpec, severity: Severity) -> Threshold {
     let (op, value) = match *spec {
         DetectorSpec::Threshold { op, value } => (op, value),
@@ -243,7 +275,6 @@ fn threshold(spec: &DetectorSpec, severity: Severity) -> Threshold {
 
 /// A z-score family rule's parameters. Any other spec (never: a detector is
 /// built from its rule's) never finishes warming up, so gives no verdict.
-#[inline]
 fn z_params(spec: &DetectorSpec) -> ZParams {
     match *spec {
         DetectorSpec::Zscore {
@@ -259,18 +290,8 @@ fn z_params(spec: &DetectorSpec) -> ZParams {
             critical,
             min_spread,
             ..
-        } => ZParams {
-            warmup,
-            warning,
-            critical,
-            min_spread,
-        },
-        _ => ZParams {
-            warmup: usize::MAX,
-            warning: f64::INFINITY,
-            critical: f64::INFINITY,
-            min_spread: 0.0,
-        },
+        } => ZParams::new(warmup, warning, critical, min_spread),
+        _ => ZParams::new(usize::MAX, f64::INFINITY, f64::INFINITY, 0.0),
     }
 }
 
@@ -293,9 +314,17 @@ mod tests {
             .chain(RuleFile::parse(crate::bench::STREAMING_SET).unwrap().rules)
             .map(|r| r.detector)
             .collect();
-        all.push(
-            serde_yaml::from_str("{kind: seasonal, period: 60s, slots: 6, min_cycles: 2}").unwrap(),
-        );
+        for extra in [
+            "{kind: seasonal, period: 60s, slots: 6, min_cycles: 2}",
+            // Limits out of order, negative, and a NaN spread floor: each
+            // takes its own comparison in the hot path.
+            "{kind: zscore, window: 20, warning: 3, critical: 2}",
+            "{kind: ewma, alpha: 0.2, warning: -1, critical: 2}",
+            "{kind: zscore, window: 20, min_spread: .nan}",
+            "{kind: ewma, alpha: 0.2, min_spread: 0.5}",
+        ] {
+            all.push(serde_yaml::from_str(extra).unwrap());
+        }
         all
     }
 
@@ -315,7 +344,7 @@ mod tests {
                 let mut d = Detector::new(&spec, sev);
                 for (i, x) in xs.iter().enumerate() {
                     let at = Timestamp::from_secs(i as i64 * 10);
-                    let v = d.observe(&spec, sev, at, *x);
+                    let v = d.observe(&super::Params::new(&spec, sev), at, *x);
                     let e = d.explain(&spec, sev, &v);
                     prop_assert_eq!(v.ready, e.ready, "{:?} at {}", spec.kind(), i);
                     prop_assert_eq!(v.level, e.level, "{:?} at {}", spec.kind(), i);

@@ -54,7 +54,9 @@ impl Window {
     /// Population variance (never negative).
     #[inline]
     pub fn variance(&self) -> f64 {
-        if self.is_full() && self.len >= 2 {
+        // A full window of one reading has `m2` exactly 0 (recomputed on
+        // every push), so the full case needs no `len >= 2`.
+        if self.is_full() {
             (self.m2 * self.inv_cap).max(0.0)
         } else if self.len < 2 {
             0.0
@@ -235,6 +237,16 @@ mod tests {
                 w.std(),
                 s.std
             );
+        }
+    }
+
+    #[test]
+    fn a_window_of_one_has_no_spread() {
+        let mut w = Window::new(1);
+        for x in [3.0, -1e150, 0.1, 1e150, 0.3, 7.0] {
+            w.push(x);
+            assert_eq!(w.mean(), x);
+            assert_eq!(w.variance().to_bits(), 0.0f64.to_bits());
         }
     }
 

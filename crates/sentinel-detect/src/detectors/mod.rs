@@ -139,18 +139,30 @@ pub fn level_from(x: f64, warning: f64, critical: f64) -> Option<Severity> {
     }
 }
 
-/// [`z_level`] of `|x - mean|` against a variance, without a square root or
-/// a division: `dev² > k² var` is `dev / std > k` for `k ≥ 0` (a zero
-/// variance makes any deviation infinite, as [`z_score`] does).
+/// [`z_level`] of a squared deviation against a variance, without a square
+/// root or a division: `dev² > k² var` is `dev / std > k` for `k ≥ 0` (a
+/// zero variance makes any deviation infinite, as [`z_score`] does). For
+/// ordered limits ([`simple::Compare::Ordered`]): the common case (within
+/// the warning limit) takes one comparison.
 #[inline]
-pub fn z_level_var(dev: f64, var: f64, warning: f64, critical: f64) -> Option<Severity> {
-    if warning < 0.0 || critical < 0.0 {
-        return z_level(z_score(dev, 0.0, var.sqrt()), warning, critical);
+pub fn z_level_sq(d2: f64, var: f64, p: &simple::ZParams) -> Option<Severity> {
+    if d2 > p.warning_sq * var {
+        Some(if d2 > p.critical_sq * var {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        })
+    } else {
+        None
     }
-    let d2 = dev * dev;
-    if d2 > critical * critical * var {
+}
+
+/// [`z_level_sq`] for limits in any order: critical first.
+#[cold]
+pub fn z_level_sq_unordered(d2: f64, var: f64, p: &simple::ZParams) -> Option<Severity> {
+    if d2 > p.critical_sq * var {
         Some(Severity::Critical)
-    } else if d2 > warning * warning * var {
+    } else if d2 > p.warning_sq * var {
         Some(Severity::Warning)
     } else {
         None

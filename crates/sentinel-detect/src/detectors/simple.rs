@@ -3,45 +3,48 @@
 use sentinel_model::{Duration, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Eval, Op, Verdict, z_checks, z_level_var, z_score};
+use super::{
+    Check, Eval, Op, Verdict, z_checks, z_level, z_level_sq, z_level_sq_unordered, z_score,
+};
 use crate::stats::{Ewma, Window};
 
 /// The z-score family's hot path: `x` against a `(mean, variance)` baseline
-/// computed before `x`, the spread at least `min_spread`. Inputs: `[x, mean,
-/// variance, readings]`.
+/// computed before `x`, the spread at least the rule's `min_spread`.
+/// Inputs: `[x, mean, variance, readings]`.
 #[inline]
 fn z_verdict(
     x: f64,
     (mean, var): (f64, f64),
-    min_spread: f64,
+    p: &ZParams,
     warming: bool,
     readings: usize,
-    (warning, critical): (f64, f64),
 ) -> Verdict {
-    let inputs = [x, mean, var, readings as f64];
+    // Through i64: one conversion instruction where u64 takes several (a
+    // count never reaches 2⁶³).
+    let inputs = [x, mean, var, readings as i64 as f64];
     if warming {
         return Verdict::warming(inputs);
     }
-    let var = var.max(min_spread * min_spread);
-    Verdict::ready(
-        z_level_var((x - mean).abs(), var, warning, critical),
-        inputs,
-    )
+    // `var.max(min_var)` in one instruction: `min_var` is never NaN.
+    let var = if var > p.min_var { var } else { p.min_var };
+    let dev = (x - mean).abs();
+    let level = match p.compare {
+        Compare::Ordered => z_level_sq(dev * dev, var, p),
+        Compare::Unordered => z_level_sq_unordered(dev * dev, var, p),
+        Compare::Signed => z_level(z_score(dev, 0.0, var.sqrt()), p.warning, p.critical),
+    };
+    Verdict::ready(level, inputs)
 }
 
 /// The z-score family's full evaluation, from [`z_verdict`]'s inputs; `names`
 /// are how the trace calls mean and std.
-fn z_eval(
-    v: &Verdict,
-    min_spread: f64,
-    (warning, critical): (f64, f64),
-    names: [&'static str; 2],
-) -> Eval {
+fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
     let [_, mean, _, readings] = v.inputs;
     if !v.ready {
         return Eval::warming("warming up").value("readings", readings);
     }
-    let (z, std) = z_of(v, min_spread);
+    let (z, std) = z_of(v, p.min_var);
+    let (warning, critical) = (p.warning, p.critical);
     let e = Eval::default()
         .ready()
         .value("z", z)
@@ -53,9 +56,9 @@ fn z_eval(
 
 /// `|z|` and the spread it was measured with, from [`z_verdict`]'s inputs.
 #[inline]
-fn z_of(v: &Verdict, min_spread: f64) -> (f64, f64) {
+fn z_of(v: &Verdict, min_var: f64) -> (f64, f64) {
     let [x, mean, var, _] = v.inputs;
-    let std = var.max(min_spread * min_spread).sqrt();
+    let std = var.max(min_var).sqrt();
     (z_score(x, mean, std), std)
 }
 
@@ -65,7 +68,7 @@ pub fn z_passed(v: &Verdict, p: &ZParams) -> Option<Check> {
     if !v.ready {
         return None;
     }
-    let (z, _) = z_of(v, p.min_spread);
+    let (z, _) = z_of(v, p.min_var);
     [
         (p.critical, Severity::Critical),
         (p.warning, Severity::Warning),
@@ -87,7 +90,13 @@ pub struct Threshold {
 impl Threshold {
     #[inline]
     pub fn observe(&self, x: f64) -> Verdict {
-        let level = self.op.holds(x, self.value).then_some(self.severity);
+        // `>` (most rules) without a jump through the operator table.
+        let holds = if self.op == Op::Gt {
+            x > self.value
+        } else {
+            self.op.holds(x, self.value)
+        };
+        let level = holds.then_some(self.severity);
         Verdict::ready(level, [x, 0.0, 0.0, 0.0])
     }
 
@@ -107,20 +116,55 @@ impl Threshold {
     }
 }
 
-/// The z-score family's parameters (the rule's, shared by every series).
+/// The z-score family's parameters (the rule's, shared by every series),
+/// with the squares the hot path compares with computed once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ZParams {
     /// No verdict with fewer readings than this.
-    pub warmup: usize,
+    pub warmup: u64,
     pub warning: f64,
     pub critical: f64,
-    /// The spread never counts as smaller than this.
-    pub min_spread: f64,
+    /// `min_spread²`: the variance never counts as smaller than this (−∞
+    /// for a NaN `min_spread`, which `f64::max` ignores).
+    pub min_var: f64,
+    pub warning_sq: f64,
+    pub critical_sq: f64,
+    pub compare: Compare,
+}
+
+/// How the z-score family compares `|z|` with its limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Squares, `critical² ≥ warning²` (every sane rule): a deviation
+    /// within the warning limit is within the critical one too, so the
+    /// common case takes one comparison.
+    Ordered,
+    /// Squares, critical first.
+    Unordered,
+    /// A negative limit: `|z|` itself (squares would not do).
+    Signed,
 }
 
 impl ZParams {
-    fn limits(&self) -> (f64, f64) {
-        (self.warning, self.critical)
+    pub fn new(warmup: usize, warning: f64, critical: f64, min_spread: f64) -> Self {
+        Self {
+            warmup: warmup as u64,
+            warning,
+            critical,
+            min_var: match min_spread * min_spread {
+                v if v.is_nan() => f64::NEG_INFINITY,
+                v => v,
+            },
+            warning_sq: warning * warning,
+            critical_sq: critical * critical,
+            compare: if warning < 0.0 || critical < 0.0 {
+                Compare::Signed
+            } else if critical * critical >= warning * warning {
+                Compare::Ordered
+            } else {
+                Compare::Unordered
+            },
+        }
     }
 }
 
@@ -147,11 +191,11 @@ impl ZScore {
             self.window.len(),
         );
         self.window.push(x);
-        z_verdict(x, (mean, var), p.min_spread, n < p.warmup, n, p.limits())
+        z_verdict(x, (mean, var), p, (n as u64) < p.warmup, n)
     }
 
     pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {
-        z_eval(v, p.min_spread, p.limits(), ["mean", "std"])
+        z_eval(v, p, ["mean", "std"])
     }
 }
 
@@ -167,19 +211,11 @@ impl EwmaZ {
     pub fn observe(&mut self, p: &ZParams, x: f64) -> Verdict {
         let (mean, var, n) = (self.ewma.mean, self.ewma.var.max(0.0), self.ewma.count);
         self.ewma.push(x);
-        let warming = n < p.warmup as u64;
-        z_verdict(
-            x,
-            (mean, var),
-            p.min_spread,
-            warming,
-            n as usize,
-            p.limits(),
-        )
+        z_verdict(x, (mean, var), p, n < p.warmup, n as usize)
     }
 
     pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {
-        z_eval(v, p.min_spread, p.limits(), ["ewma", "ewm std"])
+        z_eval(v, p, ["ewma", "ewm std"])
     }
 }
 
@@ -278,5 +314,28 @@ impl Absent {
                 self.limit(),
                 Some(self.severity),
             ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ZParams, ZScore};
+
+    #[test]
+    fn a_nan_spread_floor_is_no_floor() {
+        // As `f64::max` ignores NaN: the same verdicts as no floor at all.
+        let (nan, none) = (
+            ZParams::new(5, 2.0, 3.0, f64::NAN),
+            ZParams::new(5, 2.0, 3.0, 0.0),
+        );
+        let (mut a, mut b) = (ZScore::new(10), ZScore::new(10));
+        let xs = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.5, 9.0, 1.0];
+        let mut levels = Vec::new();
+        for x in xs {
+            let (va, vb) = (a.observe(&nan, x), b.observe(&none, x));
+            assert_eq!(va, vb, "at {x}");
+            levels.push(va.level);
+        }
+        assert!(levels.iter().any(Option::is_some), "{levels:?}");
     }
 }

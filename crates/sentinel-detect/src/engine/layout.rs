@@ -55,6 +55,17 @@ pub(super) struct Slot {
     pub owed: bool,
 }
 
+impl Slot {
+    /// Nothing was holding, so nothing is owed either (only a pending rule
+    /// owes a copy): a reading whose condition does not hold has nothing
+    /// to do.
+    #[inline]
+    pub fn idle(&self) -> bool {
+        debug_assert!(!self.owed || self.state == RuleState::Pending);
+        matches!(self.state, RuleState::Inactive | RuleState::Resolved)
+    }
+}
+
 /// A rule on a series, as a state change needs it. A pending or firing
 /// rule reads this on every reading: the episode's header and the
 /// lifecycle's times come first, in one aligned pair of cache lines (the

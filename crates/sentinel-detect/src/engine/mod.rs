@@ -20,19 +20,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::{History, Recent};
 use crate::rules::{Rule, RuleFile};
-use crate::state::Detector;
+use crate::state::{Detector, Params};
 
 mod layout;
 mod step;
 
 use layout::{Episode, Head, NEVER, Slot};
-use step::{Books, finding_id, step};
+use step::{Books, finding_id, settle, step};
 
 pub use crate::history::HISTORY;
 /// Resolved findings kept in memory.
 pub const RESOLVED_KEPT: usize = 200;
 /// Readings kept per pending or firing rule.
 pub const EPISODE: usize = 360;
+
+fn params(rules: &[Rule]) -> Vec<Params> {
+    rules
+        .iter()
+        .map(|r| Params::new(&r.detector, r.severity))
+        .collect()
+}
 
 /// A handle to a registered series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +55,10 @@ pub struct Rejected {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Engine {
     rules: Vec<Rule>,
+    /// Per rule: its detector's parameters as a reading reads them (built
+    /// from `rules`, so not serialised).
+    #[serde(skip)]
+    params: Vec<Params>,
     /// Per series id.
     heads: Vec<Head>,
     keys: Vec<SeriesKey>,
@@ -68,6 +79,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(rules: RuleFile) -> Self {
         Self {
+            params: params(&rules.rules),
             rules: rules.rules,
             heads: Vec::new(),
             keys: Vec::new(),
@@ -84,6 +96,7 @@ impl Engine {
 
     /// Rebuild what is not serialised (after deserialising a snapshot).
     pub fn restored(mut self) -> Self {
+        self.params = params(&self.rules);
         let free: HashSet<SeriesId> = self.free.iter().copied().collect();
         self.index = self
             .keys
@@ -256,35 +269,54 @@ impl Engine {
             current: Some((at, value)),
         };
         for (k, slot) in self.slots[range.clone()].iter_mut().enumerate() {
-            let rule = &self.rules[slot.rule as usize];
-            let verdict = slot
-                .detector
-                .observe(&rule.detector, rule.severity, at, value);
-            // The common case: nothing holds and nothing was holding.
-            if !verdict.ready
-                || (verdict.level.is_none()
-                    && matches!(slot.state, RuleState::Inactive | RuleState::Resolved))
-            {
-                if slot.owed {
-                    // The history is about to move on: the episode copies it.
-                    slot.owed = false;
-                    let ep = &mut self.episodes[range.start + k].points;
-                    ep.extend(history.iter());
-                }
-                continue;
+            // Whatever the common case (nothing holds, nothing was holding)
+            // does not settle: an owed copy or a lifecycle step.
+            macro_rules! settle {
+                ($verdict:expr) => {
+                    settle(
+                        &self.rules[slot.rule as usize],
+                        slot,
+                        &mut self.episodes[range.start + k],
+                        &self.keys[i],
+                        recent,
+                        (at, value),
+                        $verdict,
+                        &mut self.books,
+                        out,
+                    )
+                };
             }
-            step(
-                rule,
-                slot,
-                &mut self.episodes[range.start + k],
-                &self.keys[i],
-                recent,
-                at,
-                value,
-                verdict,
-                &mut self.books,
-                out,
-            );
+            // Always there, but for a deserialised engine not yet `restored`.
+            let Some(p) = self.params.get(slot.rule as usize) else {
+                continue;
+            };
+            // The light kinds every dashboard series runs decide the common
+            // case in their own arm, so a verdict is only built in full
+            // (and merged with the other kinds') when something happens.
+            match &mut slot.detector {
+                Detector::Threshold => {
+                    let v = p.threshold().observe(value);
+                    if v.level.is_some() || !slot.idle() {
+                        settle!(v);
+                    }
+                }
+                Detector::Zscore(d) => {
+                    let v = d.observe(&p.z, value);
+                    if (v.ready && v.level.is_some()) || !slot.idle() {
+                        settle!(v);
+                    }
+                }
+                Detector::Ewma(d) => {
+                    let v = d.observe(&p.z, value);
+                    if (v.ready && v.level.is_some()) || !slot.idle() {
+                        settle!(v);
+                    }
+                }
+                d => {
+                    let v = d.observe(p, at, value);
+                    settle!(v);
+                }
+            }
         }
         history.push((at, value));
     }

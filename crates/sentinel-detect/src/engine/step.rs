@@ -49,10 +49,37 @@ impl Books {
     }
 }
 
+/// A verdict the hot path did not settle: with nothing holding and nothing
+/// held, only an owed copy of the history (before it moves on); else a
+/// step of the lifecycle.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(super) fn settle(
+    rule: &Rule,
+    slot: &mut Slot,
+    cold: &mut Episode,
+    key: &SeriesKey,
+    recent: Recent<'_>,
+    (at, value): (Timestamp, f64),
+    verdict: Verdict,
+    books: &mut Books,
+    out: &mut Vec<Finding>,
+) {
+    if !verdict.ready || (verdict.level.is_none() && slot.idle()) {
+        if std::mem::take(&mut slot.owed) {
+            cold.points.extend(recent.history.iter());
+        }
+        return;
+    }
+    step(
+        rule, slot, cold, key, recent, at, value, verdict, books, out,
+    );
+}
+
 /// Advance one rule on one series with the detector's verdict; write a
 /// trace only when the rule fires, escalates or resolves.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline]
 pub(super) fn step(
     rule: &Rule,
     slot: &mut Slot,
