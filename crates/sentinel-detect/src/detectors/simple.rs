@@ -8,35 +8,59 @@ use super::{
 };
 use crate::stats::{Ewma, Window};
 
+/// What the z-score family's hot path decided, before a [`Verdict`] is
+/// built from it (the engine builds one only when something happens).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZOutcome {
+    pub ready: bool,
+    pub level: Option<Severity>,
+    pub mean: f64,
+    pub var: f64,
+    pub readings: u64,
+}
+
+impl ZOutcome {
+    /// The verdict on `x`. Inputs: `[x, mean, variance, readings]`.
+    #[inline]
+    pub fn verdict(self, x: f64) -> Verdict {
+        // Through i64: one conversion instruction where u64 takes several
+        // (a count never reaches 2⁶³).
+        let inputs = [x, self.mean, self.var, self.readings as i64 as f64];
+        Verdict {
+            ready: self.ready,
+            level: self.level,
+            inputs,
+        }
+    }
+}
+
 /// The z-score family's hot path: `x` against a `(mean, variance)` baseline
 /// computed before `x`, the spread at least the rule's `min_spread`.
-/// Inputs: `[x, mean, variance, readings]`.
 #[inline]
-fn z_verdict(
-    x: f64,
-    (mean, var): (f64, f64),
-    p: &ZParams,
-    warming: bool,
-    readings: usize,
-) -> Verdict {
-    // Through i64: one conversion instruction where u64 takes several (a
-    // count never reaches 2⁶³).
-    let inputs = [x, mean, var, readings as i64 as f64];
-    if warming {
-        return Verdict::warming(inputs);
+fn z_outcome(x: f64, (mean, var): (f64, f64), p: &ZParams, readings: u64) -> ZOutcome {
+    let mut out = ZOutcome {
+        ready: false,
+        level: None,
+        mean,
+        var,
+        readings,
+    };
+    if readings < p.warmup {
+        return out;
     }
     // `var.max(min_var)` in one instruction: `min_var` is never NaN.
     let var = if var > p.min_var { var } else { p.min_var };
     let dev = (x - mean).abs();
-    let level = match p.compare {
+    out.ready = true;
+    out.level = match p.compare {
         Compare::Ordered => z_level_sq(dev * dev, var, p),
         Compare::Unordered => z_level_sq_unordered(dev * dev, var, p),
         Compare::Signed => z_level(z_score(dev, 0.0, var.sqrt()), p.warning, p.critical),
     };
-    Verdict::ready(level, inputs)
+    out
 }
 
-/// The z-score family's full evaluation, from [`z_verdict`]'s inputs; `names`
+/// The z-score family's full evaluation, from [`ZOutcome::verdict`]'s inputs; `names`
 /// are how the trace calls mean and std.
 fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
     let [_, mean, _, readings] = v.inputs;
@@ -54,7 +78,7 @@ fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
     z_checks(e, z, warning, critical)
 }
 
-/// `|z|` and the spread it was measured with, from [`z_verdict`]'s inputs.
+/// `|z|` and the spread it was measured with, from [`ZOutcome::verdict`]'s inputs.
 #[inline]
 fn z_of(v: &Verdict, min_var: f64) -> (f64, f64) {
     let [x, mean, var, _] = v.inputs;
@@ -90,14 +114,23 @@ pub struct Threshold {
 impl Threshold {
     #[inline]
     pub fn observe(&self, x: f64) -> Verdict {
-        // `>` (most rules) without a jump through the operator table.
-        let holds = if self.op == Op::Gt {
+        self.verdict(x, self.holds(x))
+    }
+
+    /// Whether `x op value` holds: `>` (most rules) without a jump through
+    /// the operator table.
+    #[inline]
+    pub fn holds(&self, x: f64) -> bool {
+        if self.op == Op::Gt {
             x > self.value
         } else {
             self.op.holds(x, self.value)
-        };
-        let level = holds.then_some(self.severity);
-        Verdict::ready(level, [x, 0.0, 0.0, 0.0])
+        }
+    }
+
+    #[inline]
+    pub fn verdict(&self, x: f64, holds: bool) -> Verdict {
+        Verdict::ready(holds.then_some(self.severity), [x, 0.0, 0.0, 0.0])
     }
 
     pub fn explain(&self, v: &Verdict) -> Eval {
@@ -185,13 +218,18 @@ impl ZScore {
 
     #[inline]
     pub fn observe(&mut self, p: &ZParams, x: f64) -> Verdict {
+        self.outcome(p, x).verdict(x)
+    }
+
+    #[inline]
+    pub fn outcome(&mut self, p: &ZParams, x: f64) -> ZOutcome {
         let (mean, var, n) = (
             self.window.mean(),
             self.window.variance(),
             self.window.len(),
         );
         self.window.push(x);
-        z_verdict(x, (mean, var), p, (n as u64) < p.warmup, n)
+        z_outcome(x, (mean, var), p, n as u64)
     }
 
     pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {
@@ -209,9 +247,14 @@ pub struct EwmaZ {
 impl EwmaZ {
     #[inline]
     pub fn observe(&mut self, p: &ZParams, x: f64) -> Verdict {
+        self.outcome(p, x).verdict(x)
+    }
+
+    #[inline]
+    pub fn outcome(&mut self, p: &ZParams, x: f64) -> ZOutcome {
         let (mean, var, n) = (self.ewma.mean, self.ewma.var.max(0.0), self.ewma.count);
         self.ewma.push(x);
-        z_verdict(x, (mean, var), p, n < p.warmup, n as usize)
+        z_outcome(x, (mean, var), p, n)
     }
 
     pub fn explain(&self, p: &ZParams, v: &Verdict) -> Eval {

@@ -295,21 +295,22 @@ impl Engine {
             // (and merged with the other kinds') when something happens.
             match &mut slot.detector {
                 Detector::Threshold => {
-                    let v = p.threshold().observe(value);
-                    if v.level.is_some() || !slot.idle() {
-                        settle!(v);
+                    let t = p.threshold();
+                    let holds = t.holds(value);
+                    if holds || !slot.idle() {
+                        settle!(t.verdict(value, holds));
                     }
                 }
                 Detector::Zscore(d) => {
-                    let v = d.observe(&p.z, value);
-                    if (v.ready && v.level.is_some()) || !slot.idle() {
-                        settle!(v);
+                    let o = d.outcome(&p.z, value);
+                    if (o.ready && o.level.is_some()) || !slot.idle() {
+                        settle!(o.verdict(value));
                     }
                 }
                 Detector::Ewma(d) => {
-                    let v = d.observe(&p.z, value);
-                    if (v.ready && v.level.is_some()) || !slot.idle() {
-                        settle!(v);
+                    let o = d.outcome(&p.z, value);
+                    if (o.ready && o.level.is_some()) || !slot.idle() {
+                        settle!(o.verdict(value));
                     }
                 }
                 d => {
