@@ -86,7 +86,7 @@ fn z_of(v: &Verdict, min_var: f64) -> (f64, f64) {
     (z_score(x, mean, std), std)
 }
 
-/// The z-score family's passing check, as [`z_eval`] makes it, without the
+/// The z-score family's passing check, as `z_eval` makes it, without the
 /// rest of the evaluation: what a rule going pending notes.
 pub fn z_passed(v: &Verdict, p: &ZParams) -> Option<Check> {
     if !v.ready {
