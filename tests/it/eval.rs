@@ -160,6 +160,8 @@ fn bench_detect_prints_the_numbers_it_promises() {
         "samples_per_sec_per_core",
         "sum_loop_samples_per_sec",
         "ratio_to_sum_loop",
+        "floor_samples_per_sec",
+        "floor_ratio_to_sum_loop",
     ] {
         assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k}: {v}");
     }

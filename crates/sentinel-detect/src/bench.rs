@@ -101,3 +101,108 @@ pub fn sum_loop(data: &[Vec<f64>]) -> f64 {
     }
     sum
 }
+
+/// The floor for [`STREAMING_SET`]: the three rules' arithmetic written out
+/// by hand for this workload, in the same order, with per-series state side
+/// by side, and nothing else (no lifecycle or `for`, no evidence, no traces,
+/// no checks for bad input). What an engine that did nothing but decide
+/// would reach; it returns how many rule readings held or were holding, so
+/// none of it can be optimised away.
+pub fn floor(data: &[Vec<f64>]) -> u64 {
+    const WINDOW: usize = 60;
+    const WARMUP: u32 = 5;
+    #[derive(Clone)]
+    struct Series {
+        buf: [f64; WINDOW],
+        head: usize,
+        len: u32,
+        mean: f64,
+        m2: f64,
+        ewma: (f64, f64, u32),
+        holding: [bool; 3],
+    }
+    /// 0 (nothing), 1 (`|z| > 2`, warning) or 2 (`|z| > 3`, critical);
+    /// `None` while warming up.
+    fn level(x: f64, mean: f64, var: f64, n: u32) -> Option<u8> {
+        let d2 = (x - mean) * (x - mean);
+        (n >= WARMUP).then_some(u8::from(d2 > 4.0 * var) + u8::from(d2 > 9.0 * var))
+    }
+    let mut all = vec![
+        Series {
+            buf: [0.0; WINDOW],
+            head: 0,
+            len: 0,
+            mean: 0.0,
+            m2: 0.0,
+            ewma: (0.0, 0.0, 0),
+            holding: [false; 3],
+        };
+        data.len()
+    ];
+    let samples = data.first().map_or(0, Vec::len);
+    let mut held = 0;
+    for i in 0..samples {
+        for (s, row) in all.iter_mut().zip(data) {
+            let x = row[i];
+            // Rolling z-score.
+            let n = s.len;
+            let var = match n {
+                0 | 1 => 0.0,
+                n if n as usize == WINDOW => s.m2 * (1.0 / WINDOW as f64),
+                n => s.m2 / n as f64,
+            };
+            let z = level(x, s.mean, var, n);
+            if (n as usize) < WINDOW {
+                s.buf[n as usize] = x;
+                s.len += 1;
+                let d = x - s.mean;
+                s.mean += d / s.len as f64;
+                s.m2 += d * (x - s.mean);
+            } else {
+                let old = std::mem::replace(&mut s.buf[s.head], x);
+                s.head = (s.head + 1) % WINDOW;
+                let mean = s.mean + (x - old) * (1.0 / WINDOW as f64);
+                s.m2 += (x - old) * (x - mean + old - s.mean);
+                s.mean = mean;
+                if s.head == 0 {
+                    // Exact once per lap, so rounding never accumulates.
+                    s.mean = s.buf.iter().sum::<f64>() / WINDOW as f64;
+                    s.m2 = s.buf.iter().map(|v| (v - s.mean) * (v - s.mean)).sum();
+                }
+            }
+            // EWMA z-score.
+            let (mean, var, n) = s.ewma;
+            let e = level(x, mean, var, n);
+            let d = x - mean;
+            s.ewma = if n == 0 {
+                (x, 0.0, 1)
+            } else {
+                (mean + 0.1 * d, 0.9 * (var + 0.1 * d * d), n + 1)
+            };
+            // Threshold.
+            let t = Some(u8::from(x > 0.95));
+            for (holding, now) in s.holding.iter_mut().zip([z, e, t]) {
+                if let Some(now) = now {
+                    held += u64::from(now > 0 || *holding);
+                    *holding = now > 0;
+                }
+            }
+        }
+    }
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor;
+
+    #[test]
+    fn the_floor_counts_what_holds() {
+        assert_eq!(floor(&[vec![0.5; 200]]), 0);
+        // A step to 1.0 from reading 100: all three rules hold at once (the
+        // threshold for every reading after; the z-scores until they adapt).
+        let step: Vec<f64> = (0..200).map(|i| if i < 100 { 0.5 } else { 1.0 }).collect();
+        let held = floor(&[step]);
+        assert!(held > 100 + 2, "{held}");
+    }
+}
