@@ -235,16 +235,11 @@ pub struct Params {
 
 impl Params {
     pub fn new(spec: &DetectorSpec, severity: Severity) -> Self {
-        // Another kind's never reads these: `> ∞` never holds (and, unlike
-        // NaN, equals itself, so engines compare equal).
-        let (op, value) = match *spec {
-            DetectorSpec::Threshold { op, value } => (op, value),
-            _ => (Op::Gt, f64::INFINITY),
-        };
+        let t = threshold(spec, severity);
         Self {
             severity,
-            op,
-            value,
+            op: t.op,
+            value: t.value,
             z: z_params(spec),
         }
     }
@@ -260,11 +255,12 @@ impl Params {
 }
 
 /// A threshold rule's comparison. Any other spec (never: a detector is
-/// built from its rule's) compares against NaN, which never holds.
+/// built from its rule's) gives `> ∞`, which no reading passes (and which,
+/// unlike NaN, equals itself, so engines compare equal).
 fn threshold(spec: &DetectorSpec, severity: Severity) -> Threshold {
     let (op, value) = match *spec {
         DetectorSpec::Threshold { op, value } => (op, value),
-        _ => (Op::Gt, f64::NAN),
+        _ => (Op::Gt, f64::INFINITY),
     };
     Threshold {
         op,
