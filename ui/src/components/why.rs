@@ -109,6 +109,11 @@ fn draw(el: &HtmlCanvasElement, t: &RuleTrace) -> Option<()> {
                 .map(|p| Circle::new((p.0.millis(), p.1), 2, LINE.filled())),
         )
         .ok()?;
+    // A marker's label sits right of its line, or left of it where it
+    // would run off the plot, and a row lower where it would overlap the
+    // previous label (pending and firing a few readings apart).
+    let right = chart.backend_coord(&(to, hi)).0;
+    let (mut last_end, mut row) = (i32::MIN, 0);
     for x in &t.transitions {
         let c = marker_colour(x.to);
         let at = x.at.millis();
@@ -119,12 +124,20 @@ fn draw(el: &HtmlCanvasElement, t: &RuleTrace) -> Option<()> {
             )))
             .ok()?;
         let (px, py) = chart.backend_coord(&(at, hi));
-        root.draw(&Text::new(
-            x.to.as_str(),
-            (px + 3, py + 2),
-            ("sans-serif", 11).into_font().color(&c),
-        ))
-        .ok()?;
+        let label = x.to.as_str();
+        let font = ("sans-serif", 11).into_font().color(&c);
+        let w = root
+            .estimate_text_size(label, &font)
+            .map_or(40, |(w, _)| i32::try_from(w).unwrap_or(40));
+        let lx = if px + 3 + w > right {
+            px - 3 - w
+        } else {
+            px + 3
+        };
+        row = if lx < last_end + 4 { row + 1 } else { 0 };
+        last_end = lx + w;
+        root.draw(&Text::new(label, (lx, py + 2 + 13 * row), font))
+            .ok()?;
     }
     root.present().ok()
 }
