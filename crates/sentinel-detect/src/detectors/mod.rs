@@ -263,17 +263,18 @@ pub fn z_score(x: f64, mean: f64, std: f64) -> f64 {
     }
 }
 
-/// The two-level z verdict shared by the z-score family.
-pub fn z_checks(e: Eval, z: f64, warning: f64, critical: f64) -> Eval {
+/// The two-level z verdict shared by the z-score family; `name` is how the
+/// trace calls the score (`|z|`, `|robust z|`, …).
+pub fn z_checks(e: Eval, name: &'static str, z: f64, warning: f64, critical: f64) -> Eval {
     e.check(Check::new(
-        "|z|",
+        name,
         z,
         Op::Gt,
         critical,
         Some(Severity::Critical),
     ))
     .check(Check::new(
-        "|z|",
+        name,
         z,
         Op::Gt,
         warning,

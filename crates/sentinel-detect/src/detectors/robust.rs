@@ -89,7 +89,7 @@ impl Mad {
                 self.median - self.warning * scale,
                 self.median + self.warning * scale,
             )),
-            ..z_checks(e, z, self.warning, self.critical)
+            ..z_checks(e, "|robust z|", z, self.warning, self.critical)
         }
     }
 }
@@ -163,7 +163,28 @@ impl Seasonal {
             .value("slot std", std);
         Eval {
             band: Some((mean - self.warning * std, mean + self.warning * std)),
-            ..z_checks(e, z, self.warning, self.critical)
+            ..z_checks(e, "|seasonal z|", z, self.warning, self.critical)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mad;
+
+    #[test]
+    fn a_robust_check_is_named_for_its_score() {
+        let mut d = Mad::new(20, 5, 3.5, 6.0);
+        let mut last = None;
+        for i in 0..30 {
+            last = Some(d.observe(if i < 29 {
+                100.0 + (i % 3) as f64
+            } else {
+                500.0
+            }));
+        }
+        let e = d.explain(&last.unwrap());
+        let first = e.checks().find(|c| c.passed).unwrap();
+        assert_eq!((first.name, first.threshold), ("|robust z|", 6.0));
     }
 }

@@ -75,7 +75,7 @@ fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
         .value(names[0], mean)
         .value(names[1], std)
         .with_band(mean - warning * std, mean + warning * std);
-    z_checks(e, z, warning, critical)
+    z_checks(e, "|z|", z, warning, critical)
 }
 
 /// `|z|` and the spread it was measured with, from [`ZOutcome::verdict`]'s inputs.
