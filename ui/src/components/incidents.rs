@@ -85,7 +85,7 @@ pub fn IncidentsPage() -> impl IntoView {
                         <td class="incident-title">{r.title.clone()}</td>
                         <td class=format!("state {state}")>{format!("{state}{who}")}</td>
                         <td class="cluster">{r.cluster.clone()}</td>
-                        <td>{r.namespaces.join(", ")}</td>
+                        <td class="namespaces">{r.namespaces.join(", ")}</td>
                         <td class="num">{format!("{}/{}", r.active_members, r.members)}</td>
                         <td class="num">{format::age(now() - r.opened_at.millis())}</td>
                     </tr>
