@@ -10,10 +10,14 @@ use crate::format;
 use crate::ipc;
 
 const W: f64 = 900.0;
-const H: f64 = 120.0;
+const H: f64 = 140.0;
+/// Room for the value labels on the left and the dates below.
+const LEFT: f64 = 52.0;
+const BOTTOM: f64 = 18.0;
 
 /// Drawn over what the history holds of the span (a young history is not
-/// squeezed into the right edge of a long one).
+/// squeezed into the right edge of a long one), with the values at the top,
+/// middle and bottom of the plot and its first and last times.
 fn chart(t: &Trend) -> impl IntoView + use<> {
     let from = t.points.first().map_or(t.from.millis(), |p| p.0);
     let to = t.to.millis().max(from + 1);
@@ -24,8 +28,10 @@ fn chart(t: &Trend) -> impl IntoView + use<> {
             (l.min(p.1), h.max(p.3))
         });
     let range = if hi > lo { hi - lo } else { 1.0 };
-    let x = |ms: i64| (ms - from) as f64 / (to - from) as f64 * W;
-    let y = |v: f64| H - (v - lo) / range * (H - 6.0) - 3.0;
+    let plot_h = H - BOTTOM;
+    let x = |ms: i64| LEFT + (ms - from) as f64 / (to - from) as f64 * (W - LEFT - 4.0);
+    // 10 px above the top value for its label.
+    let y = |v: f64| plot_h - (v - lo) / range * (plot_h - 13.0) - 3.0;
     let upper: Vec<String> = t
         .points
         .iter()
@@ -45,14 +51,33 @@ fn chart(t: &Trend) -> impl IntoView + use<> {
         .collect();
     let bucket = i64::from(t.bucket_minutes) * 60_000;
     let raw = t.raw_since.filter(|r| from + bucket <= r.millis()).map(|r| {
-        let rx = x(r.millis()).clamp(0.0, W);
-        view! { <line class="trend-raw" x1=rx x2=rx y1="0" y2=H stroke="#f59e0b" stroke-dasharray="3 3"/> }
+        let rx = x(r.millis()).clamp(LEFT, W);
+        view! { <line class="trend-raw" x1=rx x2=rx y1="0" y2=plot_h stroke="#f59e0b" stroke-dasharray="3 3"/> }
     });
+    let levels = if hi > lo {
+        vec![hi, (lo + hi) / 2.0, lo]
+    } else {
+        vec![lo]
+    };
+    let values = levels
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .map(|v| {
+            let vy = y(v);
+            view! {
+                <line x1=LEFT x2=W y1=vy y2=vy stroke="#1e293b" stroke-width="1"/>
+                <text class="trend-label" x=LEFT - 6.0 y=vy + 4.0 text-anchor="end">{format::compact(v)}</text>
+            }
+        })
+        .collect_view();
     view! {
-        <svg id="trend-chart" width=W height=H viewBox=format!("0 0 {W} {H}")>
+        <svg id="trend-chart" width="100%" height=H viewBox=format!("0 0 {W} {H}") preserveAspectRatio="xMinYMid meet">
+            {values}
             <polygon points=band fill="#38bdf833" stroke="none"/>
             <polyline points=mean.join(" ") fill="none" stroke="#38bdf8" stroke-width="1.2"/>
             {raw}
+            <text class="trend-label" x=LEFT y=H - 4.0>{format::date_time(from)}</text>
+            <text class="trend-label" x=W - 4.0 y=H - 4.0 text-anchor="end">{format::date_time(to)}</text>
         </svg>
     }
 }
