@@ -117,15 +117,10 @@ impl Threshold {
         self.verdict(x, self.holds(x))
     }
 
-    /// Whether `x op value` holds: `>` (most rules) without a jump through
-    /// the operator table.
+    /// Whether `x op value` holds.
     #[inline]
     pub fn holds(&self, x: f64) -> bool {
-        if self.op == Op::Gt {
-            x > self.value
-        } else {
-            self.op.holds(x, self.value)
-        }
+        self.op.holds(x, self.value)
     }
 
     #[inline]
