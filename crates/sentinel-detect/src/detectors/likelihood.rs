@@ -11,8 +11,10 @@
 //!    shape the series has never drawn scores 1).
 //! 2. **Likelihood per view**: the short-term mean of each raw view against
 //!    the distribution of that mean over a long history; the upper normal
-//!    tail. The rarer of the two tails wins, reported on a log scale: 0.5 is
-//!    one in ~100 000, 1.0 one in ten billion.
+//!    tail (for the context view, whose raw values count novel contexts,
+//!    tempered by the Poisson tail of that count at the usual rate). The
+//!    rarer of the two tails wins, reported on a log scale: 0.5 is one in
+//!    ~100 000, 1.0 one in ten billion.
 //! 3. **New extremes**: a value above everything or below everything seen
 //!    (after warm-up) scores 1.
 //! 4. **Refractory period**: after a score of at least `refractory_level`,
@@ -24,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{Window, normal_tail};
+use crate::stats::{Window, normal_tail, poisson_tail};
 
 /// Parameters, in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,11 +110,37 @@ impl Calibrator {
         let avg = self.short.mean();
         let (mean, sd) = (self.history.mean(), self.history.std().max(1e-4));
         self.history.push(avg);
-        if avg > mean {
-            normal_tail((avg - mean) / sd)
-        } else {
-            0.5
-        }
+        normal(avg, mean, sd)
+    }
+
+    /// As [`push`](Self::push) for a surprise that counts events (each raw
+    /// value in [0, 1] is a fraction of one novel context): the geometric
+    /// mean of the normal tail and the Poisson tail of the short window's
+    /// count at the history's rate (at least [`MIN_RATE`]). When events are
+    /// rare the history's spread is tiny and the normal tail alone calls a
+    /// single event a one-in-10¹⁰⁰ surprise; the count model asks how rare
+    /// that many events are at the usual rate.
+    pub fn push_counts(&mut self, raw: f64) -> f64 {
+        self.short.push(raw);
+        let avg = self.short.mean();
+        let (mean, sd) = (self.history.mean(), self.history.std().max(1e-4));
+        self.history.push(avg);
+        let n = self.short.len() as f64;
+        let counts = poisson_tail(avg * n, (mean * n).max(MIN_RATE));
+        (normal(avg, mean, sd) * counts).sqrt()
+    }
+}
+
+/// Expected events per short window below which the count model does not
+/// go: one in a hundred windows.
+pub const MIN_RATE: f64 = 0.01;
+
+/// The upper normal tail of `avg` (0.5 at or below the mean).
+fn normal(avg: f64, mean: f64, sd: f64) -> f64 {
+    if avg > mean {
+        normal_tail((avg - mean) / sd)
+    } else {
+        0.5
     }
 }
 
@@ -206,7 +234,7 @@ impl Likelihood {
         // 2. Likelihood of each view's short-term surprise.
         r.tail = self.deviation.push(r.raw);
         if self.p.bins > 0 {
-            r.tail = r.tail.min(self.context.push(r.novelty));
+            r.tail = r.tail.min(self.context.push_counts(r.novelty));
         }
         r.ready = self.seen as usize > self.p.warmup;
         if !r.ready {
@@ -297,6 +325,26 @@ mod tests {
         assert_eq!(after[0].score, 1.0);
         assert!(after[0].extreme);
         assert!(after[1..].iter().all(|r| r.damped && r.score <= 0.5));
+    }
+
+    #[test]
+    fn counts_temper_a_lone_event_but_not_a_burst() {
+        let (mut normal, mut counts) = (Calibrator::new(10, 1200), Calibrator::new(10, 1200));
+        for i in 0..3000 {
+            let raw = if i % 500 == 0 { 1.0 } else { 0.0 };
+            normal.push(raw);
+            counts.push_counts(raw);
+        }
+        // One novel context, at the usual rate of one in 500 readings.
+        let (n1, c1) = (normal.push(1.0), counts.push_counts(1.0));
+        assert!(n1 < 1e-11, "normal alone: {n1}");
+        assert!(c1 > 1e4 * n1 && c1 < 1e-5, "tempered: {c1} vs {n1}");
+        // Four more within the short window: a burst is still rare.
+        let burst = (0..4)
+            .map(|_| counts.push_counts(1.0))
+            .last()
+            .unwrap_or(1.0);
+        assert!(burst < 1e-6 * c1, "burst: {burst}");
     }
 
     #[test]
