@@ -83,7 +83,8 @@ impl Mad {
             .ready()
             .value("robust z", z)
             .value("median", self.median)
-            .value("MAD", self.scale * 0.6745);
+            .value("MAD", self.scale * 0.6745)
+            .value(SINCE, self.since as f64);
         Eval {
             band: Some((
                 self.median - self.warning * scale,
@@ -93,6 +94,11 @@ impl Mad {
         }
     }
 }
+
+/// How stale the median and MAD are: they are recomputed every
+/// `window / 8` readings, so the window summary a trace shows (taken now)
+/// may differ from them.
+const SINCE: &str = "readings since the median and MAD";
 
 /// A baseline per slot of a period (the same time of day, or of week): an
 /// EWMA mean and variance per slot, used once the slot has been seen in at
@@ -170,7 +176,7 @@ impl Seasonal {
 
 #[cfg(test)]
 mod tests {
-    use super::Mad;
+    use super::{Mad, SINCE};
 
     #[test]
     fn a_robust_check_is_named_for_its_score() {
@@ -186,5 +192,8 @@ mod tests {
         let e = d.explain(&last.unwrap());
         let first = e.checks().find(|c| c.passed).unwrap();
         assert_eq!((first.name, first.threshold), ("|robust z|", 6.0));
+        // Recomputed every 20 / 8 = 2 readings: one or two readings old.
+        let since = e.values().iter().find(|(n, _)| *n == SINCE).unwrap().1;
+        assert!(since == 1.0 || since == 2.0, "{since}");
     }
 }
