@@ -106,10 +106,7 @@ impl Calibrator {
 
     /// Add a raw surprise; the tail probability of the current short mean.
     pub fn push(&mut self, raw: f64) -> f64 {
-        self.short.push(raw);
-        let avg = self.short.mean();
-        let (mean, sd) = (self.history.mean(), self.history.std().max(1e-4));
-        self.history.push(avg);
+        let (avg, mean, sd) = self.advance(raw);
         normal(avg, mean, sd)
     }
 
@@ -121,13 +118,20 @@ impl Calibrator {
     /// single event a one-in-10¹⁰⁰ surprise; the count model asks how rare
     /// that many events are at the usual rate.
     pub fn push_counts(&mut self, raw: f64) -> f64 {
+        let (avg, mean, sd) = self.advance(raw);
+        let n = self.short.len() as f64;
+        let counts = poisson_tail(avg * n, (mean * n).max(MIN_RATE));
+        (normal(avg, mean, sd) * counts).sqrt()
+    }
+
+    /// Add `raw`: the new short mean, and the history's mean and spread as
+    /// they were before it (the spread at least 1e-4).
+    fn advance(&mut self, raw: f64) -> (f64, f64, f64) {
         self.short.push(raw);
         let avg = self.short.mean();
         let (mean, sd) = (self.history.mean(), self.history.std().max(1e-4));
         self.history.push(avg);
-        let n = self.short.len() as f64;
-        let counts = poisson_tail(avg * n, (mean * n).max(MIN_RATE));
-        (normal(avg, mean, sd) * counts).sqrt()
+        (avg, mean, sd)
     }
 }
 
