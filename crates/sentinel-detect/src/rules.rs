@@ -225,6 +225,19 @@ fn d_lk_critical() -> f64 {
 }
 
 impl DetectorSpec {
+    /// The light kinds every dashboard series runs. Their note on what held
+    /// (`Detector::passed`) reads only the verdict's value, mean and
+    /// variance, never the detector's state, so the engine can take it one
+    /// reading later.
+    pub fn light(&self) -> bool {
+        matches!(
+            self,
+            DetectorSpec::Threshold { .. }
+                | DetectorSpec::Zscore { .. }
+                | DetectorSpec::Ewma { .. }
+        )
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             DetectorSpec::Threshold { .. } => "threshold",

@@ -231,6 +231,9 @@ pub struct Params {
     pub value: f64,
     /// The z-score family's.
     pub z: ZParams,
+    /// A light rule with `for` (set by the engine): going pending waits in
+    /// its slot for the next reading.
+    pub defer: bool,
 }
 
 impl Params {
@@ -241,6 +244,7 @@ impl Params {
             op: t.op,
             value: t.value,
             z: z_params(spec),
+            defer: false,
         }
     }
 

@@ -470,3 +470,44 @@ fn a_trace_holds_the_readings_before_pending_also_after_a_flap() {
     assert_eq!(points, &want);
     assert_eq!(out[0].active_at, t(1000));
 }
+
+#[test]
+fn a_snapshot_taken_the_reading_a_rule_went_pending_resumes_exactly() {
+    // A light rule going pending keeps its start in its slot until the next
+    // reading; a snapshot taken in between must carry it.
+    let yaml = "rules:\n- name: Z\n  selector: {metric: cluster_cpu_percent}\n  detector: {kind: zscore, window: 60}\n  for: 20s\n  severity: critical\n  explain: x\n";
+    let reading = |s: i64| match s {
+        s if s < 100 => 42.0 + (s % 2) as f64,
+        _ => 50.0,
+    };
+    let feed = |e: &mut Engine, from: i64, to: i64, out: &mut Vec<Finding>| {
+        let id = e.series(&SeriesKey::new("cluster_cpu_percent", []));
+        for s in from..to {
+            e.observe(id, t(s * 2), reading(s), out);
+        }
+    };
+    let mut whole = Engine::new(rules(yaml));
+    let mut expected = Vec::new();
+    feed(&mut whole, 0, 130, &mut expected);
+
+    let mut first = Engine::new(rules(yaml));
+    let mut got = Vec::new();
+    feed(&mut first, 0, 101, &mut got);
+    assert!(got.is_empty());
+    let saved = serde_json::to_string(&first).unwrap();
+    let mut resumed = serde_json::from_str::<Engine>(&saved).unwrap().restored();
+    feed(&mut resumed, 101, 130, &mut got);
+    assert_eq!(got, expected);
+    assert_eq!(resumed, whole);
+    // Pending at the jump, against the calm before it: |z| = 15 (mean 42.5,
+    // spread 0.5), not what the next reading's baseline would give.
+    let f = &expected[0];
+    assert_eq!(f.active_at, t(200));
+    let pending = &f.trace.transitions[0];
+    assert_eq!((pending.to, pending.at), (RuleState::Pending, t(200)));
+    assert!(
+        pending.reason.starts_with("|z| 15 > 3"),
+        "{}",
+        pending.reason
+    );
+}

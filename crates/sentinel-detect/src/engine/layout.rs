@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use sentinel_model::{RuleState, Timestamp};
+use sentinel_model::{RuleState, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::Lifecycle;
@@ -47,12 +47,38 @@ impl Head {
 pub(super) struct Slot {
     pub detector: Detector,
     pub rule: u32,
-    /// A copy of the lifecycle's state, so the common case (nothing holds,
-    /// nothing was holding) decides without reading the episode.
+    /// The rule's state, so the common case (nothing holds, nothing was
+    /// holding) decides without reading the episode: the lifecycle's, but
+    /// for a deferred start (pending here, the lifecycle not yet told) and
+    /// one taken back (inactive here, the lifecycle left as it was, which
+    /// a new episode resets).
     pub state: RuleState,
-    /// Pending since the series' last reading, whose history the episode
-    /// has yet to copy (see `step`).
-    pub owed: bool,
+    /// What the episode is owed since the series' last reading.
+    pub owed: Owed,
+}
+
+/// What a rule that went pending at the series' last reading still owes
+/// its episode, done at the next reading (see `settle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum Owed {
+    Nothing,
+    /// The history up to that reading, the episode's first readings.
+    Copy,
+    /// Its start as well: the lifecycle's step to pending, at that reading
+    /// and with this severity, from the numbers kept in the rule's
+    /// [`Start`]. A rule that flaps back at the next reading (noise
+    /// crossing a z limit) never touches its episode.
+    Start(Severity),
+}
+
+/// A deferred start's numbers: the verdict's baseline at the reading that
+/// went pending (its value is the series' last reading). Only the light
+/// kinds defer (see `DetectorSpec::light`), whose note on what held is a
+/// function of these and the value alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Start {
+    pub mean: f64,
+    pub var: f64,
 }
 
 impl Slot {
@@ -61,8 +87,17 @@ impl Slot {
     /// to do.
     #[inline]
     pub fn idle(&self) -> bool {
-        debug_assert!(!self.owed || self.state == RuleState::Pending);
+        debug_assert!(self.owed == Owed::Nothing || self.state == RuleState::Pending);
         matches!(self.state, RuleState::Inactive | RuleState::Resolved)
+    }
+
+    /// A deferred start taken back: the condition broke at the next
+    /// reading, so `for` restarts, and the episode was never touched.
+    #[inline]
+    pub fn take_back(&mut self) {
+        debug_assert!(matches!(self.owed, Owed::Start(_)));
+        self.state = RuleState::Inactive;
+        self.owed = Owed::Nothing;
     }
 }
 

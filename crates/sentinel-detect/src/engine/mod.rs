@@ -25,8 +25,8 @@ use crate::state::{Detector, Params};
 mod layout;
 mod step;
 
-use layout::{Episode, Head, NEVER, Slot};
-use step::{Books, finding_id, settle, step};
+use layout::{Episode, Head, NEVER, Owed, Slot, Start};
+use step::{Books, defer, finding_id, settle, step};
 
 pub use crate::history::HISTORY;
 /// Resolved findings kept in memory.
@@ -37,7 +37,11 @@ pub const EPISODE: usize = 360;
 fn params(rules: &[Rule]) -> Vec<Params> {
     rules
         .iter()
-        .map(|r| Params::new(&r.detector, r.severity))
+        .map(|r| {
+            let mut p = Params::new(&r.detector, r.severity);
+            p.defer = r.for_.millis() != 0 && r.detector.light();
+            p
+        })
         .collect()
 }
 
@@ -63,9 +67,11 @@ pub struct Engine {
     heads: Vec<Head>,
     keys: Vec<SeriesKey>,
     histories: Vec<History>,
-    /// Per rule on a series; `episodes[i]` belongs to `slots[i]`.
+    /// Per rule on a series; `episodes[i]` and `starts[i]` belong to
+    /// `slots[i]`.
     slots: Vec<Slot>,
     episodes: Vec<Episode>,
+    starts: Vec<Start>,
     /// Arena entries of removed series, reclaimed by [`Engine::compact`].
     dead: usize,
     #[serde(skip)]
@@ -86,6 +92,7 @@ impl Engine {
             histories: Vec::new(),
             slots: Vec::new(),
             episodes: Vec::new(),
+            starts: Vec::new(),
             dead: 0,
             index: HashMap::new(),
             books: Books::default(),
@@ -165,19 +172,22 @@ impl Engine {
     /// of the arena is dead.
     fn compact(&mut self) {
         let live = self.slots.len() - self.dead;
-        let mut old: Vec<Option<(Slot, Episode)>> = std::mem::take(&mut self.slots)
+        let mut old: Vec<Option<(Slot, Episode, Start)>> = std::mem::take(&mut self.slots)
             .into_iter()
             .zip(std::mem::take(&mut self.episodes))
-            .map(Some)
+            .zip(std::mem::take(&mut self.starts))
+            .map(|((slot, ep), start)| Some((slot, ep, start)))
             .collect();
         self.slots.reserve_exact(live);
         self.episodes.reserve_exact(live);
+        self.starts.reserve_exact(live);
         for head in &mut self.heads {
             let first = self.slots.len() as u32;
             for entry in &mut old[head.range()] {
-                if let Some((slot, ep)) = entry.take() {
+                if let Some((slot, ep, start)) = entry.take() {
                     self.slots.push(slot);
                     self.episodes.push(ep);
+                    self.starts.push(start);
                 }
             }
             head.first = if head.len == 0 { 0 } else { first };
@@ -197,9 +207,10 @@ impl Engine {
                     detector: Detector::new(&r.detector, r.severity),
                     rule: i as u32,
                     state: RuleState::Inactive,
-                    owed: false,
+                    owed: Owed::Nothing,
                 });
                 self.episodes.push(Episode::default());
+                self.starts.push(Start::default());
             }
         }
         let head = Head {
@@ -277,6 +288,7 @@ impl Engine {
                         &self.rules[slot.rule as usize],
                         slot,
                         &mut self.episodes[range.start + k],
+                        &mut self.starts[range.start + k],
                         &self.keys[i],
                         recent,
                         (at, value),
@@ -284,6 +296,15 @@ impl Engine {
                         &mut self.books,
                         out,
                     )
+                };
+            }
+            // A light rule's flaps are decided here, the rest settled.
+            macro_rules! light {
+                ($p:expr, $verdict:expr) => {
+                    let v = $verdict;
+                    if !defer(slot, &mut self.starts[range.start + k], $p, &v) {
+                        settle!(v);
+                    }
                 };
             }
             // Always there, but for a deserialised engine not yet `restored`.
@@ -298,19 +319,19 @@ impl Engine {
                     let t = p.threshold();
                     let holds = t.holds(value);
                     if holds || !slot.idle() {
-                        settle!(t.verdict(value, holds));
+                        light!(p, t.verdict(value, holds));
                     }
                 }
                 Detector::Zscore(d) => {
                     let o = d.outcome(&p.z, value);
                     if (o.ready && o.level.is_some()) || !slot.idle() {
-                        settle!(o.verdict(value));
+                        light!(p, o.verdict(value));
                     }
                 }
                 Detector::Ewma(d) => {
                     let o = d.outcome(&p.z, value);
                     if (o.ready && o.level.is_some()) || !slot.idle() {
-                        settle!(o.verdict(value));
+                        light!(p, o.verdict(value));
                     }
                 }
                 d => {

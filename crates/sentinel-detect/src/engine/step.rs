@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use sentinel_model::{Finding, OperatorMark, RuleState, RuleTrace, SeriesKey, Timestamp};
+use sentinel_model::{Finding, OperatorMark, RuleState, RuleTrace, SeriesKey, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{EPISODE, Episode, RESOLVED_KEPT, Slot};
-use crate::detectors::Verdict;
+use super::{EPISODE, Episode, Owed, RESOLVED_KEPT, Slot, Start};
+use crate::detectors::{Check, Verdict};
 use crate::history::Recent;
 use crate::lifecycle::{Change, Lifecycle, Note};
 use crate::rules::Rule;
+use crate::state::{Detector, Params};
 use crate::trace::{Evidence, build_trace};
 
 /// Where findings are kept: those firing, the recently resolved, and the
@@ -49,15 +50,41 @@ impl Books {
     }
 }
 
-/// A verdict the hot path did not settle: with nothing holding and nothing
-/// held, only an owed copy of the history (before it moves on); else a
-/// step of the lifecycle.
+/// A light rule going pending (see [`Owed::Start`]) only notes it in its
+/// slot, and the next reading either takes it back, touching nothing else,
+/// or starts the episode. Returns whether that was all there was to do
+/// (the hot path then skips [`settle`]). `p` is the rule's.
+#[inline]
+pub(super) fn defer(slot: &mut Slot, start: &mut Start, p: &Params, verdict: &Verdict) -> bool {
+    match (verdict.level, slot.owed) {
+        (Some(level), _) if p.defer && slot.idle() => {
+            *start = Start {
+                mean: verdict.inputs[1],
+                var: verdict.inputs[2],
+            };
+            slot.state = RuleState::Pending;
+            slot.owed = Owed::Start(severity(&slot.detector, p.severity, level));
+            true
+        }
+        (None, Owed::Start(_)) if verdict.ready => {
+            slot.take_back();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A verdict the hot path did not settle. A deferred start (see
+/// [`Owed::Start`]) is taken back, or made, before anything else. Then,
+/// with nothing holding and nothing held, only an owed copy of the history
+/// (before it moves on); else a step of the lifecycle.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 pub(super) fn settle(
     rule: &Rule,
     slot: &mut Slot,
     cold: &mut Episode,
+    start: &mut Start,
     key: &SeriesKey,
     recent: Recent<'_>,
     (at, value): (Timestamp, f64),
@@ -65,8 +92,16 @@ pub(super) fn settle(
     books: &mut Books,
     out: &mut Vec<Finding>,
 ) {
+    if let Owed::Start(severity) = slot.owed {
+        if verdict.ready && verdict.level.is_none() {
+            slot.take_back();
+            return;
+        }
+        begin(rule, slot, cold, *start, severity, recent);
+    }
     if !verdict.ready || (verdict.level.is_none() && slot.idle()) {
-        if std::mem::take(&mut slot.owed) {
+        if slot.owed == Owed::Copy {
+            slot.owed = Owed::Nothing;
             cold.points.extend(recent.history.iter());
         }
         return;
@@ -74,6 +109,58 @@ pub(super) fn settle(
     step(
         rule, slot, cold, key, recent, at, value, verdict, books, out,
     );
+}
+
+/// A rule's severity for its detector's level.
+fn severity(detector: &Detector, rule: Severity, level: Severity) -> Severity {
+    if detector.graded() {
+        level.min(rule)
+    } else {
+        rule
+    }
+}
+
+/// The deferred start of a light rule's episode: the lifecycle's step to
+/// pending at the series' last reading, as it would have been taken then
+/// (the verdict rebuilt from that reading and the baseline kept in
+/// `start`), with the history copy still owed.
+fn begin(
+    rule: &Rule,
+    slot: &mut Slot,
+    cold: &mut Episode,
+    start: Start,
+    severity: Severity,
+    recent: Recent<'_>,
+) {
+    slot.owed = Owed::Copy;
+    // Always there: the reading that went pending.
+    let Some((at, x)) = recent.history.last() else {
+        return;
+    };
+    // What `passed` reads of a light kind's verdict: the value, mean and
+    // variance (the reading count only ever shows while warming up).
+    let verdict = Verdict {
+        ready: true,
+        level: Some(severity),
+        inputs: [x, start.mean, start.var, 0.0],
+    };
+    let why = || {
+        note(
+            slot.detector
+                .passed(&rule.detector, rule.severity, &verdict),
+        )
+    };
+    cold.life
+        .step(at, Some(severity), rule.for_, rule.keep_firing_for, why);
+}
+
+fn note(check: Option<Check>) -> Option<Note> {
+    check.map(|c| Note {
+        name: std::borrow::Cow::Borrowed(c.name),
+        value: c.value,
+        op: c.op,
+        threshold: c.threshold,
+    })
 }
 
 /// Advance one rule on one series with the detector's verdict; write a
@@ -105,23 +192,8 @@ pub(super) fn step(
         life,
         points: episode,
     } = cold;
-    let level = verdict.level.map(|l| {
-        if detector.graded() {
-            l.min(rule.severity)
-        } else {
-            rule.severity
-        }
-    });
-    let why = || {
-        detector
-            .passed(&rule.detector, rule.severity, &verdict)
-            .map(|c| Note {
-                name: std::borrow::Cow::Borrowed(c.name),
-                value: c.value,
-                op: c.op,
-                threshold: c.threshold,
-            })
-    };
+    let level = verdict.level.map(|l| severity(detector, rule.severity, l));
+    let why = || note(detector.passed(&rule.detector, rule.severity, &verdict));
     let change = life.step(at, level, rule.for_, rule.keep_firing_for, why);
     *state = life.state;
     match life.state {
@@ -129,9 +201,9 @@ pub(super) fn step(
         // one, copied at the next reading (from the history, which by then
         // ends with this one), so a rule that flaps back at once copies
         // nothing.
-        RuleState::Pending if change == Some(Change::Pending) => *owed = true,
+        RuleState::Pending if change == Some(Change::Pending) => *owed = Owed::Copy,
         RuleState::Pending | RuleState::Firing => {
-            if std::mem::take(owed) {
+            if std::mem::replace(owed, Owed::Nothing) == Owed::Copy {
                 episode.extend(recent.history.iter());
                 extend(episode, at, value);
             } else if episode.is_empty() {
@@ -148,7 +220,7 @@ pub(super) fn step(
     match change {
         Change::Pending => {}
         Change::BackToInactive => {
-            *owed = false;
+            *owed = Owed::Nothing;
             // Flapping rules reuse a small buffer; big ones are given back.
             if episode.capacity() > 64 {
                 *episode = VecDeque::new();
