@@ -57,7 +57,7 @@ impl Books {
 #[inline]
 pub(super) fn defer(slot: &mut Slot, start: &mut Start, p: &Params, verdict: &Verdict) -> bool {
     match (verdict.level, slot.owed) {
-        (Some(level), _) if p.defer && slot.idle() => {
+        (Some(level), _) if p.defer && verdict.ready && slot.idle() => {
             *start = Start {
                 mean: verdict.inputs[1],
                 var: verdict.inputs[2],
