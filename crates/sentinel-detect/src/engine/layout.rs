@@ -90,15 +90,6 @@ impl Slot {
         debug_assert!(self.owed == Owed::Nothing || self.state == RuleState::Pending);
         matches!(self.state, RuleState::Inactive | RuleState::Resolved)
     }
-
-    /// A deferred start taken back: the condition broke at the next
-    /// reading, so `for` restarts, and the episode was never touched.
-    #[inline]
-    pub fn take_back(&mut self) {
-        debug_assert!(matches!(self.owed, Owed::Start(_)));
-        self.state = RuleState::Inactive;
-        self.owed = Owed::Nothing;
-    }
 }
 
 /// A rule on a series, as a state change needs it. A pending or firing

@@ -67,7 +67,10 @@ pub(super) fn defer(slot: &mut Slot, start: &mut Start, p: &Params, verdict: &Ve
             true
         }
         (None, Owed::Start(_)) if verdict.ready => {
-            slot.take_back();
+            // The condition broke at the next reading: `for` restarts, and
+            // the episode was never touched.
+            slot.state = RuleState::Inactive;
+            slot.owed = Owed::Nothing;
             true
         }
         _ => false,
@@ -75,9 +78,9 @@ pub(super) fn defer(slot: &mut Slot, start: &mut Start, p: &Params, verdict: &Ve
 }
 
 /// A verdict the hot path did not settle. A deferred start (see
-/// [`Owed::Start`]) is taken back, or made, before anything else. Then,
-/// with nothing holding and nothing held, only an owed copy of the history
-/// (before it moves on); else a step of the lifecycle.
+/// [`Owed::Start`]) that [`defer`] did not take back is made before
+/// anything else. Then, with nothing holding and nothing held, only an owed
+/// copy of the history (before it moves on); else a step of the lifecycle.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 pub(super) fn settle(
@@ -93,10 +96,6 @@ pub(super) fn settle(
     out: &mut Vec<Finding>,
 ) {
     if let Owed::Start(severity) = slot.owed {
-        if verdict.ready && verdict.level.is_none() {
-            slot.take_back();
-            return;
-        }
         begin(rule, slot, cold, *start, severity, recent);
     }
     if !verdict.ready || (verdict.level.is_none() && slot.idle()) {
