@@ -12,7 +12,7 @@ use crate::duration::{duration, ser_duration};
 pub use crate::duration::{format_duration, parse_duration};
 
 use crate::detectors::Op;
-use crate::detectors::likelihood::LikelihoodParams;
+use crate::detectors::likelihood::{LikelihoodParams, MAX_RECORD_TAIL};
 
 /// A rule file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -382,6 +382,8 @@ impl RuleFile {
                     params.window >= 2
                         && params.short >= 1
                         && params.history >= 2
+                        && (0.0..f64::INFINITY).contains(&params.record_margin)
+                        && params.record_tail <= MAX_RECORD_TAIL
                         && warning <= critical
                 }
             };
@@ -445,6 +447,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("bad duration"), "{e}");
+        let likelihood = |params: &str| {
+            RuleFile::parse(&format!(
+                "rules:\n- name: a\n  selector: {{metric: m}}\n  detector: {{kind: likelihood, params: {{{params}}}}}\n  severity: warning\n  explain: x\n"
+            ))
+        };
+        assert!(likelihood("record_margin: 0.5, record_tail: 30").is_ok());
+        for bad in [
+            "record_margin: -1",
+            "record_margin: .nan",
+            "record_tail: 100000",
+        ] {
+            let e = likelihood(bad).unwrap_err();
+            assert_eq!(
+                e.0, "rule a: invalid parameters for the likelihood detector",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
             "history" => p.history = f as usize,
             "warmup" => p.warmup = f as usize,
             "margin" => p.novelty_margin = f,
+            "record_margin" => p.record_margin = f,
+            "record_tail" => p.record_tail = f as usize,
             "refractory" => p.refractory = f as usize,
             "level" => p.refractory_level = f,
             "bins" => p.bins = f as u32,

@@ -16,7 +16,11 @@
 //!    rarer of the two tails wins, reported on a log scale: 0.5 is one in
 //!    ~100 000, 1.0 one in ten billion.
 //! 3. **New extremes**: a value above everything or below everything seen
-//!    (after warm-up) scores 1.
+//!    (after warm-up) scores 1, if it passes the old extreme by enough: a
+//!    fraction of the tail's scale, estimated from the most extreme values
+//!    seen. In plain noise each new record passes the last by a little, and
+//!    a series sets a few of them however long it runs; a real departure
+//!    leaves the tail behind.
 //! 4. **Refractory period**: after a score of at least `refractory_level`,
 //!    scores are damped for `refractory` samples, so one incident is reported
 //!    once, not once per sample.
@@ -26,7 +30,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{Window, normal_tail, poisson_tail};
+use crate::stats::{Window, normal_tail};
+
+mod calibrate;
+mod tails;
+
+pub use calibrate::{Calibrator, MIN_RATE};
+pub use tails::MAX_RECORD_TAIL;
+use tails::Tails;
 
 /// Parameters, in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +53,13 @@ pub struct LikelihoodParams {
     pub warmup: usize,
     /// A new extreme must pass the seen range by this fraction of it.
     pub novelty_margin: f64,
+    /// And pass the old extreme by this many of the tail's scale (estimated
+    /// from the `record_tail` most extreme values seen at that end, from
+    /// their spacings); 0 counts every new extreme.
+    pub record_margin: f64,
+    /// The most extreme values kept at each end to estimate that scale (at
+    /// most [`MAX_RECORD_TAIL`] are used).
+    pub record_tail: usize,
     /// After a score of at least `refractory_level`, damp for this many samples.
     pub refractory: usize,
     pub refractory_level: f64,
@@ -59,6 +77,8 @@ impl Default for LikelihoodParams {
             history: 1200,
             warmup: 150,
             novelty_margin: 0.0,
+            record_margin: 0.25,
+            record_tail: 20,
             refractory: 150,
             refractory_level: 0.5,
             damp: 0.5,
@@ -88,66 +108,6 @@ pub struct LikelihoodReading {
     pub damped: bool,
 }
 
-/// The likelihood layer: how unusual the short-term mean of a raw surprise
-/// is against that mean's own long history (upper normal tail).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Calibrator {
-    short: Window,
-    history: Window,
-}
-
-impl Calibrator {
-    pub fn new(short: usize, history: usize) -> Self {
-        Self {
-            short: Window::new(short),
-            history: Window::new(history),
-        }
-    }
-
-    /// Add a raw surprise; the tail probability of the current short mean.
-    pub fn push(&mut self, raw: f64) -> f64 {
-        let (avg, mean, sd) = self.advance(raw);
-        normal(avg, mean, sd)
-    }
-
-    /// As [`push`](Self::push) for a surprise that counts events (each raw
-    /// value in [0, 1] is a fraction of one novel context): the geometric
-    /// mean of the normal tail and the Poisson tail of the short window's
-    /// count at the history's rate (at least [`MIN_RATE`]). When events are
-    /// rare the history's spread is tiny and the normal tail alone calls a
-    /// single event a one-in-10¹⁰⁰ surprise; the count model asks how rare
-    /// that many events are at the usual rate.
-    pub fn push_counts(&mut self, raw: f64) -> f64 {
-        let (avg, mean, sd) = self.advance(raw);
-        let n = self.short.len() as f64;
-        let counts = poisson_tail(avg * n, (mean * n).max(MIN_RATE));
-        (normal(avg, mean, sd) * counts).sqrt()
-    }
-
-    /// Add `raw`: the new short mean, and the history's mean and spread as
-    /// they were before it (the spread at least 1e-4).
-    fn advance(&mut self, raw: f64) -> (f64, f64, f64) {
-        self.short.push(raw);
-        let avg = self.short.mean();
-        let (mean, sd) = (self.history.mean(), self.history.std().max(1e-4));
-        self.history.push(avg);
-        (avg, mean, sd)
-    }
-}
-
-/// Expected events per short window below which the count model does not
-/// go: one in a hundred windows.
-pub const MIN_RATE: f64 = 0.01;
-
-/// The upper normal tail of `avg` (0.5 at or below the mean).
-fn normal(avg: f64, mean: f64, sd: f64) -> f64 {
-    if avg > mean {
-        normal_tail((avg - mean) / sd)
-    } else {
-        0.5
-    }
-}
-
 /// Values are clamped to this magnitude so that squares stay finite.
 pub const MAX_MAGNITUDE: f64 = 1e150;
 const CONTEXTS: usize = 1 << 13;
@@ -166,6 +126,10 @@ pub struct Likelihood {
     quiet_until: u64,
     prev_q: [u32; 2],
     contexts: Vec<u16>,
+    /// The `record_tail` most extreme values at each end (absent from
+    /// snapshots written before they were kept).
+    #[serde(default)]
+    tails: Tails,
 }
 
 impl Likelihood {
@@ -180,6 +144,7 @@ impl Likelihood {
             max: f64::MIN,
             quiet_until: 0,
             prev_q: [0; 2],
+            tails: Tails::new(p.record_tail),
             contexts: if p.bins > 0 {
                 vec![0; CONTEXTS]
             } else {
@@ -227,8 +192,12 @@ impl Likelihood {
             1.0 - 2.0 * normal_tail(r.z.min(40.0))
         };
         let margin = self.p.novelty_margin * (self.max - self.min).max(0.0);
-        r.extreme =
-            self.seen as usize >= self.p.warmup && (x > self.max + margin || x < self.min - margin);
+        let (up, down) = (x - self.max, self.min - x);
+        let (above, below) = self.tails.scales();
+        r.extreme = self.seen as usize >= self.p.warmup
+            && ((up > margin && up > self.p.record_margin * above)
+                || (down > margin && down > self.p.record_margin * below));
+        self.tails.push(x, self.p.record_tail);
         r.novelty = self.context_novelty(x);
         self.values.push(x);
         self.min = self.min.min(x);
@@ -332,23 +301,51 @@ mod tests {
     }
 
     #[test]
-    fn counts_temper_a_lone_event_but_not_a_burst() {
-        let (mut normal, mut counts) = (Calibrator::new(10, 1200), Calibrator::new(10, 1200));
-        for i in 0..3000 {
-            let raw = if i % 500 == 0 { 1.0 } else { 0.0 };
-            normal.push(raw);
-            counts.push_counts(raw);
+    fn noise_records_that_barely_pass_the_old_ones_do_not_count() {
+        // Roughly normal noise (a sum of four uniforms), eight runs of it.
+        let bell = |i: u64| (0..4).map(|k| noise(4 * i + k)).sum::<f64>();
+        let extremes = |record_margin: f64, run: u64| {
+            let mut d = Likelihood::new(LikelihoodParams {
+                record_margin,
+                ..LikelihoodParams::default()
+            });
+            let from = run * 1_000_000;
+            let n = (from..from + 10_000)
+                .filter(|&i| d.observe(bell(i)).extreme)
+                .count();
+            (n, d)
+        };
+        let (mut all, mut kept, mut wide) = (0, 0, 0);
+        for run in 0..8 {
+            // Every new high or low of plain noise is a record...
+            all += extremes(0.0, run).0;
+            // ...but many pass the last by a small fraction of the tail's
+            // scale (for an exponential tail, a margin of m scales keeps
+            // e^-m of them; a normal tail is lighter).
+            kept += extremes(LikelihoodParams::default().record_margin, run).0;
+            wide += extremes(1.0, run).0;
         }
-        // One novel context, at the usual rate of one in 500 readings.
-        let (n1, c1) = (normal.push(1.0), counts.push_counts(1.0));
-        assert!(n1 < 1e-11, "normal alone: {n1}");
-        assert!(c1 > 1e4 * n1 && c1 < 1e-5, "tempered: {c1} vs {n1}");
-        // Four more within the short window: a burst is still rare.
-        let burst = (0..4)
-            .map(|_| counts.push_counts(1.0))
-            .last()
-            .unwrap_or(1.0);
-        assert!(burst < 1e-6 * c1, "burst: {burst}");
+        assert!(all >= 30, "records in noise: {all}");
+        assert!(kept * 4 <= all * 3, "{kept} of {all} kept");
+        assert!(wide * 2 <= all, "{wide} of {all} kept with a margin of 1");
+        // A real departure leaves the tail behind.
+        let (_, mut d) = extremes(LikelihoodParams::default().record_margin, 0);
+        let r = d.observe(6.0);
+        assert!(r.extreme && r.score == 1.0, "{r:?}");
+    }
+
+    #[test]
+    fn a_snapshot_without_the_tails_still_loads() {
+        // Snapshots written before the tails were kept have no such fields.
+        let mut d = Likelihood::new(LikelihoodParams::default());
+        for i in 0..300 {
+            d.observe(noise(i));
+        }
+        let mut json = serde_json::to_value(&d).unwrap();
+        let map = json.as_object_mut().unwrap();
+        assert!(map.remove("tails").is_some());
+        let restored: Likelihood = serde_json::from_value(json).unwrap();
+        assert!(restored.tails.is_empty() && restored.seen() == 300);
     }
 
     #[test]
