@@ -193,10 +193,11 @@ impl Likelihood {
         };
         let margin = self.p.novelty_margin * (self.max - self.min).max(0.0);
         let (up, down) = (x - self.max, self.min - x);
-        let (above, below) = self.tails.scales();
+        // The tails' scales are only worked out for a new extreme.
+        let m = self.p.record_margin;
         r.extreme = self.seen as usize >= self.p.warmup
-            && ((up > margin && up > self.p.record_margin * above)
-                || (down > margin && down > self.p.record_margin * below));
+            && ((up > margin && up > m * self.tails.above())
+                || (down > margin && down > m * self.tails.below()));
         self.tails.push(x, self.p.record_tail);
         r.novelty = self.context_novelty(x);
         self.values.push(x);

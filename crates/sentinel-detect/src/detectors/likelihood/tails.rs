@@ -28,9 +28,14 @@ impl Tails {
         }
     }
 
-    /// The scale of the upper tail and of the lower (see [`tail_scale`]).
-    pub fn scales(&self) -> (f64, f64) {
-        (tail_scale(&self.top), tail_scale(&self.bottom))
+    /// The scale of the upper tail (see [`tail_scale`]).
+    pub fn above(&self) -> f64 {
+        tail_scale(&self.top)
+    }
+
+    /// The scale of the lower tail.
+    pub fn below(&self) -> f64 {
+        tail_scale(&self.bottom)
     }
 
     /// Count `x` among the `k` most extreme at either end.
@@ -101,6 +106,6 @@ mod tests {
         }
         assert_eq!(t.top, [5.0, 4.0, 3.0]);
         assert_eq!(t.bottom, [5.0, 4.0, 3.0]);
-        assert_eq!(t.scales(), (1.5, 1.5));
+        assert_eq!((t.above(), t.below()), (1.5, 1.5));
     }
 }
