@@ -25,7 +25,8 @@
 //!    scores are damped for `refractory` samples, so one incident is reported
 //!    once, not once per sample.
 //!
-//! All state is fixed-size; `observe` is O(1) and never allocates. The
+//! All state is fixed-size; `observe` is O(1) and does not allocate (but
+//! once after a restore, when the tails first grow back to capacity). The
 //! defaults were tuned on the tuning half of NAB (see docs/detection.md).
 
 use serde::{Deserialize, Serialize};
