@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// Mean and variance of the last `cap` readings (a ring buffer with a
 /// windowed Welford update, recomputed exactly once per lap so rounding
-/// error never accumulates).
+/// error never accumulates, and when a reading that held nearly all of the
+/// spread leaves, so a flat window is exactly flat).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     buf: Box<[f64]>,
@@ -91,20 +92,35 @@ impl Window {
             let next = if head + 1 == cap { 0 } else { head + 1 };
             self.head = next as u32;
             let mean = self.mean + (x - old) * self.inv_cap;
+            let before = self.m2;
             self.m2 += (x - old) * (x - mean + old - self.mean);
             self.mean = mean;
-            if next == 0 {
+            // At a lap's end; and when the reading that left held nearly
+            // all of the spread (a spike leaving a flat line), since what
+            // the running sums keep is then mostly rounding: a flat window
+            // a hair off its readings' value with no spread, against which
+            // the next reading on the line would be infinitely far. Real
+            // readings do that rarely (it takes a reading far from all the
+            // others to leave), so it stays O(1) amortised.
+            if next == 0 || (self.m2 <= before * 1e-9 && x != old) {
                 self.recompute();
             }
         }
     }
 
-    /// Exact mean and squared deviations, when `head` has come round to 0:
-    /// the buffer is then in order, oldest first.
+    /// Exact mean and squared deviations, summed in buffer order (oldest
+    /// first when `head` has come round to 0). Readings that are all equal
+    /// give exactly that mean and a spread of exactly 0.
     #[cold]
     #[inline(never)]
     fn recompute(&mut self) {
         let v = &self.buf[..self.len()];
+        if let Some(&first) = v.first()
+            && v.iter().all(|&x| x == first)
+        {
+            (self.mean, self.m2) = (first, 0.0);
+            return;
+        }
         let mean = v.iter().sum::<f64>() / self.len as f64;
         self.m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
         self.mean = mean;
@@ -314,6 +330,28 @@ mod tests {
                 w.std(),
                 s.std
             );
+        }
+    }
+
+    #[test]
+    fn a_window_a_spike_has_left_is_exactly_flat() {
+        for level in [0.0, 0.1, 87.97, -3.3, 1e-200, 1e12] {
+            for spike in [3.0, 0.066, 12_345.678, 1.9237e8, -1e5] {
+                for phase in 0..10 {
+                    let mut w = Window::new(10);
+                    for _ in 0..10 + phase {
+                        w.push(level);
+                    }
+                    w.push(spike);
+                    for i in 0..25 {
+                        w.push(level);
+                        if i >= 9 {
+                            assert_eq!(w.mean(), level, "{level} after {spike}, phase {phase}");
+                            assert_eq!(w.variance(), 0.0, "{level} after {spike}, phase {phase}");
+                        }
+                    }
+                }
+            }
         }
     }
 

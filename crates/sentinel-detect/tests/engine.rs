@@ -260,6 +260,39 @@ fn a_constant_series_that_moves_is_critical_for_the_z_family() {
 }
 
 #[test]
+fn a_flat_line_a_spike_has_left_is_calm_again() {
+    // The spike's readings leave the window by a subtraction: the running
+    // sums must not leave the flat line a rounding error off its own mean
+    // with no spread, which would make every reading on it infinitely far.
+    let yaml = "rules:\n- name: Z\n  selector: {metric: m}\n  detector: {kind: zscore, window: 10}\n  for: 10s\n  severity: critical\n  explain: x\n";
+    for spike in [3.0, 7.0, 0.1, 1e9, -12.5] {
+        for level in [0.0, 0.066, 42.0] {
+            for phase in 0..10 {
+                let mut e = Engine::new(rules(yaml));
+                let id = e.series(&SeriesKey::new("m", []));
+                let mut out = Vec::new();
+                let mut s = 0;
+                for _ in 0..20 + phase {
+                    e.observe(id, t(s * 2), level, &mut out);
+                    s += 1;
+                }
+                // One reading off the line: pending, and back at the next.
+                e.observe(id, t(s * 2), level + spike, &mut out);
+                s += 1;
+                for _ in 0..40 {
+                    e.observe(id, t(s * 2), level, &mut out);
+                    s += 1;
+                }
+                assert!(
+                    out.is_empty(),
+                    "spike {spike} on {level}, phase {phase}: {out:#?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn operator_marks_show_in_the_trace_and_survive_resolution() {
     let mut e = Engine::new(rules(CPU));
     let id = e.series(&SeriesKey::new("node_cpu_usage_ratio", [("node", "n1")]));
