@@ -3,11 +3,13 @@
 //! publishes an immutable [`Snapshot`] that any number of readers (the
 //! desktop shell, the CLI) watch. The runtime owns the clock.
 
+mod builder;
 mod capture;
 pub mod clock;
 mod demo;
 mod detection;
 pub mod dirs;
+mod event_loop;
 pub mod incidents;
 mod kube;
 pub mod kube_proxy;
@@ -26,10 +28,11 @@ mod state;
 
 use std::sync::Arc;
 
-use sentinel_model::{Duration, Severity};
+use sentinel_model::Severity;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use builder::RuntimeBuilder;
 pub use clock::{Clock, SystemClock};
 pub use demo::{DemoConfig, DemoSource, frame_to_batch};
 pub use live::{AlertmanagerSource, PrometheusSource};
@@ -41,267 +44,12 @@ pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceSt
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
 use msg::Msg;
-use state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// The loop has stopped (the app is shutting down); nothing to retry.
     #[error("the backend has stopped")]
     Stopped,
-}
-
-type Spawner = Box<dyn FnOnce(SourceCtx) -> JoinHandle<()> + Send>;
-
-/// Collects sources and options, then starts the loop.
-pub struct RuntimeBuilder {
-    clock: Arc<dyn Clock>,
-    mode: Mode,
-    window: Duration,
-    sources: Vec<(SourceStatus, Spawner)>,
-    notices: Vec<(Severity, String)>,
-    rules: sentinel_detect::RuleFile,
-    history: Option<sentinel_store::Store>,
-    incidents: sentinel_explain::incident::IncidentConfig,
-    notify: sentinel_explain::incident::notify::NotifyConfig,
-    calls: Vec<(String, String)>,
-    /// Acknowledged incidents silence their alerts here.
-    silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
-    /// Container logs, when a Kubernetes context is watched.
-    logs: Option<sentinel_kube::Client>,
-    /// Container logs from Loki, when one is configured.
-    loki: Option<sentinel_prom::Loki>,
-    /// What live Prometheus sources read for rules on raw series.
-    rule_series: live::RuleSeries,
-}
-
-impl RuntimeBuilder {
-    /// Record what the engine is fed and reports into this history.
-    pub fn history(mut self, store: sentinel_store::Store) -> Self {
-        self.history = Some(store);
-        self
-    }
-
-    /// How signals become incidents (windows, quiet period, cluster name).
-    pub fn incidents(mut self, cfg: sentinel_explain::incident::IncidentConfig) -> Self {
-        self.incidents = cfg;
-        self
-    }
-
-    /// When incidents raise desktop notifications.
-    pub fn notify(mut self, cfg: sentinel_explain::incident::notify::NotifyConfig) -> Self {
-        self.notify = cfg;
-        self
-    }
-
-    /// Service dependencies (`namespace/service`, caller first) that link
-    /// incidents across services.
-    pub fn calls(mut self, calls: Vec<(String, String)>) -> Self {
-        self.calls = calls;
-        self
-    }
-
-    /// The rules the anomaly engine applies (default: the shipped pack).
-    pub fn rules(mut self, rules: sentinel_detect::RuleFile) -> Self {
-        self.rules = rules;
-        self
-    }
-
-    /// Live mode on a Prometheus and, when given, its Alertmanager; without
-    /// one, the alert feed comes from Prometheus' own alerts.
-    pub fn live(
-        self,
-        prometheus: sentinel_prom::Prometheus,
-        alertmanager: Option<sentinel_prom::Alertmanager>,
-        interval: std::time::Duration,
-    ) -> Self {
-        let prom = PrometheusSource::new("prometheus", prometheus, interval)
-            .with_rule_series(std::sync::Arc::clone(&self.rule_series));
-        let b = self.mode(Mode::Live);
-        match alertmanager {
-            Some(am) => b
-                .silence_in(am.clone(), silences::SilenceConfig::default())
-                .source(prom)
-                .source(AlertmanagerSource::new("alertmanager", am, interval)),
-            None => b.source(prom.with_alerts()),
-        }
-    }
-
-    /// Watch a Kubernetes context: its pods and nodes replace what
-    /// Prometheus' kube-state-metrics says of them, and its events and
-    /// rollouts join the timeline.
-    pub fn kubernetes(
-        mut self,
-        conn: sentinel_kube::Connection,
-        interval: std::time::Duration,
-    ) -> Self {
-        let name = format!("kubernetes ({})", conn.context);
-        self.logs = Some(conn.client.clone());
-        self.mode(Mode::Live)
-            .source(kube::KubeSource::new(name, conn, interval))
-    }
-
-    /// Prometheus behind the service proxy of `conn`'s cluster, found in the
-    /// background (for when no Prometheus URL is configured).
-    pub fn discovered_prometheus(
-        self,
-        conn: sentinel_kube::Connection,
-        interval: std::time::Duration,
-        timeout: std::time::Duration,
-    ) -> Self {
-        let rule_series = std::sync::Arc::clone(&self.rule_series);
-        self.mode(Mode::Live)
-            .source(kube_proxy::DiscoveredPrometheus::new(
-                conn,
-                interval,
-                timeout,
-                rule_series,
-            ))
-    }
-
-    /// Container logs from this Loki (live tail over its WebSocket), beside
-    /// or instead of the Kubernetes API's.
-    pub fn loki(mut self, loki: sentinel_prom::Loki) -> Self {
-        self.loki = Some(loki);
-        self
-    }
-
-    /// Acknowledging an incident silences its alerts in this Alertmanager
-    /// (`live` sets it when there is one).
-    pub fn silence_in(
-        mut self,
-        am: sentinel_prom::Alertmanager,
-        cfg: silences::SilenceConfig,
-    ) -> Self {
-        self.silences = Some((am, cfg));
-        self
-    }
-
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    pub fn source<S: Source>(mut self, source: S) -> Self {
-        let status = SourceStatus {
-            name: source.name(),
-            kind: source.kind(),
-            interval: Duration(i64::try_from(source.interval().as_millis()).unwrap_or(i64::MAX)),
-            health: Health::Starting,
-            last_ok: None,
-            last_error: None,
-            latency: None,
-            notes: Vec::new(),
-        };
-        self.sources
-            .push((status, Box::new(move |ctx| tokio::spawn(source.run(ctx)))));
-        self
-    }
-
-    /// A problem found before start-up (corrupt settings, unwritable data dir).
-    pub fn notice(mut self, level: Severity, message: impl Into<String>) -> Self {
-        self.notices.push((level, message.into()));
-        self
-    }
-
-    /// Starts the loop and the sources. Must be called inside a tokio runtime.
-    pub fn start(self) -> Runtime {
-        // Small on purpose: a source that outruns the loop (a 10,000-pod backfill)
-        // waits instead of queueing batches in memory.
-        let (tx, rx) = mpsc::channel(4);
-        let statuses = self.sources.iter().map(|(s, _)| s.clone()).collect();
-        let _ = self
-            .rule_series
-            .set(sentinel_detect::promrules::read_selectors(&self.rules));
-        let mut state = State::new(self.mode, self.window, statuses, self.rules);
-        state.set_cluster(self.incidents.cluster.clone());
-        state
-            .incidents_mut()
-            .configure(self.incidents, self.notify, self.calls);
-        for (level, message) in self.notices {
-            state.add_notice(level, message);
-        }
-        let mut silencer_task = None;
-        if let Some((am, cfg)) = self.silences {
-            // Bounded: when Alertmanager is slow, requests wait in the planner.
-            let (ops_tx, ops_rx) = mpsc::channel(64);
-            state.silence_with(silences::Silencer::new(cfg), ops_tx);
-            silencer_task = Some(tokio::spawn(silences::run(am, ops_rx, tx.clone())));
-        }
-        let mut writer = None;
-        let mut records = None;
-        let history = self.history.clone();
-        let retention = Arc::new(tokio::sync::Notify::new());
-        let wake = Arc::clone(&retention);
-        if let Some(store) = self.history {
-            let (rec_tx, rec_rx) = mpsc::unbounded_channel();
-            let notify = tx.clone();
-            state.record(self.clock.now());
-            records = Some(rec_tx);
-            writer = Some(tokio::spawn(async move {
-                match recording::Writer::new(store, notify.clone(), wake).await {
-                    Ok(w) => {
-                        let active = w.active_incidents().await;
-                        if !active.is_empty() {
-                            let _ = notify.send(Msg::RestoreIncidents(active)).await;
-                        }
-                        w.run(rec_rx).await
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "history unavailable");
-                        let _ = notify
-                            .send(Msg::Notice {
-                                level: Severity::Warning,
-                                message: format!("History is not being recorded: {e}"),
-                                topic: Some(recording::TOPIC),
-                            })
-                            .await;
-                    }
-                }
-            }));
-        }
-        let first = state.snapshot(self.clock.now());
-        let (snap_tx, snap_rx) = watch::channel(Arc::new(first));
-        let mut tasks: Vec<JoinHandle<()>> = silencer_task.into_iter().collect();
-        tasks.push(tokio::spawn(run_loop(
-            state,
-            rx,
-            snap_tx,
-            Arc::clone(&self.clock),
-            records,
-        )));
-        let ticker_tx = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                if ticker_tx.send(Msg::Tick).await.is_err() {
-                    return;
-                }
-            }
-        }));
-        let (paused, paused_rx) = watch::channel(false);
-        for (id, (_, spawn)) in self.sources.into_iter().enumerate() {
-            let ctx = SourceCtx {
-                id,
-                tx: tx.clone(),
-                clock: Arc::clone(&self.clock),
-                paused: paused_rx.clone(),
-            };
-            tasks.push(spawn(ctx));
-        }
-        Runtime {
-            tx,
-            snapshots: snap_rx,
-            tasks,
-            writer: std::sync::Mutex::new(writer),
-            history,
-            retention,
-            paused,
-            logs: (self.logs.is_some() || self.loki.is_some())
-                .then(|| logs::LogService::new(self.logs, self.loki)),
-            clock: Arc::clone(&self.clock),
-        }
-    }
 }
 
 /// A handle on the running backend. Dropping it stops every task.
@@ -323,22 +71,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn builder(clock: Arc<dyn Clock>) -> RuntimeBuilder {
-        RuntimeBuilder {
-            clock,
-            mode: Mode::Demo,
-            window: Duration::from_mins(15),
-            sources: Vec::new(),
-            notices: Vec::new(),
-            rules: sentinel_detect::default_pack(),
-            incidents: sentinel_explain::incident::IncidentConfig::default(),
-            notify: sentinel_explain::incident::notify::NotifyConfig::default(),
-            calls: Vec::new(),
-            history: None,
-            silences: None,
-            logs: None,
-            loki: None,
-            rule_series: live::RuleSeries::default(),
-        }
+        RuntimeBuilder::new(clock)
     }
 
     /// Stop the loop and wait (up to `grace`) for the history writer to save
@@ -566,124 +299,6 @@ impl Drop for Runtime {
         }
         if let Ok(Some(w)) = self.writer.get_mut().map(|w| w.take()) {
             w.abort();
-        }
-    }
-}
-
-async fn run_loop(
-    mut state: State,
-    mut rx: mpsc::Receiver<Msg>,
-    out: watch::Sender<Arc<Snapshot>>,
-    clock: Arc<dyn Clock>,
-    records: Option<mpsc::UnboundedSender<Vec<sentinel_store::Record>>>,
-) {
-    let pid = std::process::id();
-    while let Some(msg) = rx.recv().await {
-        let publish = match msg {
-            Msg::Shutdown => break,
-            Msg::Batch { source, batch } => {
-                let live = !batch.backfill;
-                state.apply(source, batch);
-                live
-            }
-            Msg::SourceFailed { source, at, error } => {
-                tracing::warn!(source, at = at.millis(), error = %error, "source poll failed");
-                state.source_failed(source, at, error);
-                true
-            }
-            Msg::SourceNotes { source, notes } => {
-                state.source_notes(source, notes);
-                true
-            }
-            Msg::SourcesPaused { paused } => {
-                state.pause_sources(paused, clock.now());
-                true
-            }
-            Msg::Tick => {
-                state.set_memory(procmem::tree_rss_bytes(pid));
-                state.tick(clock.now());
-                true
-            }
-            Msg::MarkFinding { id, mark, reply } => {
-                let ok = state.mark_finding(&id, mark, clock.now());
-                let _ = reply.send(ok);
-                ok
-            }
-            Msg::Incident {
-                id,
-                act,
-                by,
-                note,
-                reply,
-            } => {
-                let now = clock.now();
-                let result = state.incidents_mut().act(&id, act, &by, &note, now);
-                let ok = result.is_ok();
-                if ok {
-                    state.plan_silences(now);
-                }
-                if let Err(e) = &result {
-                    tracing::info!(incident = %id, error = %e, "incident action refused");
-                }
-                let _ = reply.send(result);
-                ok
-            }
-            Msg::Audit {
-                actor,
-                action,
-                target,
-                detail,
-            } => {
-                let now = clock.now();
-                state
-                    .incidents_mut()
-                    .audit(now, &actor, action, &target, &detail);
-                false
-            }
-            Msg::Silence(answer) => {
-                state.silence_answer(clock.now(), answer);
-                true
-            }
-            Msg::Saved(through) => {
-                state.saved(through);
-                true
-            }
-            Msg::RestoreIncidents(list) => {
-                tracing::info!(
-                    count = list.len(),
-                    "active incidents restored from the history"
-                );
-                state.incidents_mut().restore(list);
-                true
-            }
-            Msg::Snooze(until) => {
-                state.incidents_mut().snooze(until);
-                true
-            }
-            Msg::PodTrend { pod, reply } => {
-                let _ = reply.send(state.pod_trend(&pod));
-                false
-            }
-            Msg::Notice {
-                level,
-                message,
-                topic,
-            } => {
-                match topic {
-                    Some(topic) => state.topic_notice(topic, level, message),
-                    None => state.add_notice(level, message),
-                }
-                true
-            }
-        };
-        if let Some(records) = &records {
-            let log = state.take_log();
-            if !log.is_empty() {
-                let _ = records.send(log);
-            }
-        }
-        if publish {
-            out.send_replace(Arc::new(state.snapshot(clock.now())));
         }
     }
 }

@@ -1,42 +1,28 @@
 //! The backend's current state, owned by the message loop alone. Applying a
-//! batch is synchronous and does no IO; publishing builds a [`Snapshot`].
+//! batch is synchronous and does no IO; publishing builds a [`Snapshot`](crate::Snapshot).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use sentinel_model::{
-    Alert, ClusterEvent, Duration, LatencyHistogram, NodeState, NodeUsage, PodPhase, PodState,
-    Severity, Timestamp,
+    Alert, ClusterEvent, Duration, NodeState, NodeUsage, PodState, Severity, Timestamp,
 };
 
 use crate::detection::Detection;
 use crate::incidents::Incidents;
 use crate::series::Rolling;
 use crate::silences::{SilenceOp, SilenceResult, Silencer};
-use crate::snapshot::{
-    CardValues, ClusterSeries, Health, Mode, NodeView, PodKey, PodTrend, PodView, Snapshot,
-    SourceStatus,
-};
+use crate::snapshot::{Mode, PodKey, PodView, SourceStatus};
 use crate::source::{Batch, SourceId};
+
+mod pods;
+mod view;
+
+use pods::PodSide;
 
 const EVENTS_KEPT: usize = 1000;
 const LOGS_KEPT: usize = 2000;
-
-#[derive(Debug, Clone, Copy)]
-struct Counters {
-    requests: u64,
-    errors: u64,
-    latency: LatencyHistogram,
-}
-
-/// What the state keeps per pod besides its view: counters for rates and
-/// recent CPU and memory (compact, for the sparkline). Aligned with `pods`.
-#[derive(Debug, Default)]
-struct PodSide {
-    counters: Option<Counters>,
-    trend: VecDeque<(Timestamp, f32, f32)>,
-}
 
 pub struct State {
     mode: Mode,
@@ -390,165 +376,6 @@ impl State {
         self.capture_incidents(at);
     }
 
-    /// Takes a new pod list. Sources list pods in a stable order, so the
-    /// common case (same pods as last time) reuses the index and the per-pod
-    /// data without building a single key; only a changed set is re-keyed.
-    fn replace_pods(&mut self, at: Timestamp, pods: Vec<PodState>) {
-        if pods.len() > 1000 {
-            self.trend_capacity = 60;
-        }
-        let old = std::mem::take(&mut self.pods);
-        let same_set = old.len() == pods.len()
-            && old
-                .iter()
-                .zip(&pods)
-                .all(|(o, n)| o.pod.namespace == n.namespace && o.pod.name == n.name);
-        let mut restarted = 0u64;
-        if same_set {
-            for (o, n) in old.iter().zip(&pods) {
-                if o.pod.uid == n.uid {
-                    restarted += u64::from(n.restarts().saturating_sub(o.pod.restarts()));
-                }
-            }
-        } else {
-            let by_uid: HashMap<&str, u32> = old
-                .iter()
-                .map(|v| (v.pod.uid.as_str(), v.pod.restarts()))
-                .collect();
-            for n in &pods {
-                if let Some(prev) = by_uid.get(n.uid.as_str()) {
-                    restarted += u64::from(n.restarts().saturating_sub(*prev));
-                }
-            }
-        }
-        self.restart_log.push_back((at, restarted));
-        let oldest = at.saturating_sub(self.window);
-        while self.restart_log.front().is_some_and(|(t, _)| *t < oldest) {
-            self.restart_log.pop_front();
-        }
-        if same_set {
-            let views = old
-                .iter()
-                .zip(pods)
-                .map(|(o, pod)| PodView {
-                    cpu_cores: o.cpu_cores,
-                    memory_bytes: o.memory_bytes,
-                    pod,
-                })
-                .collect();
-            self.pods = Arc::new(views);
-            return;
-        }
-        let mut old_side = std::mem::take(&mut self.side);
-        let mut views = Vec::with_capacity(pods.len());
-        let mut side = Vec::with_capacity(pods.len());
-        let mut index = HashMap::with_capacity(pods.len());
-        for (i, pod) in pods.into_iter().enumerate() {
-            let key = (pod.namespace.clone(), pod.name.clone());
-            let prev = self.pod_index.get(&key).copied();
-            let prev_view = prev.and_then(|j| old.get(j));
-            views.push(PodView {
-                cpu_cores: prev_view.and_then(|v| v.cpu_cores),
-                memory_bytes: prev_view.and_then(|v| v.memory_bytes),
-                pod,
-            });
-            side.push(
-                prev.and_then(|j| old_side.get_mut(j))
-                    .map(std::mem::take)
-                    .unwrap_or_default(),
-            );
-            index.insert(key, i);
-        }
-        self.pod_index = index;
-        self.side = side;
-        self.pods = Arc::new(views);
-    }
-
-    fn record_node_series(&mut self, at: Timestamp) {
-        let (mut cpu, mut cpu_cap, mut mem, mut mem_cap) = (0.0, 0.0, 0.0, 0.0);
-        for n in &self.nodes {
-            if let Some(u) = self.node_usage.get(&n.name) {
-                cpu += u.cpu_cores;
-                mem += u.memory_bytes;
-                cpu_cap += f64::from(n.cpu_capacity_millis) / 1000.0;
-                mem_cap += n.memory_capacity_bytes as f64;
-            }
-        }
-        if cpu_cap > 0.0 {
-            self.cpu.push(at, 100.0 * cpu / cpu_cap);
-            self.detection
-                .observe("cluster_cpu_percent", &[], at, 100.0 * cpu / cpu_cap);
-        }
-        if mem_cap > 0.0 {
-            self.memory.push(at, 100.0 * mem / mem_cap);
-            self.detection
-                .observe("cluster_memory_percent", &[], at, 100.0 * mem / mem_cap);
-        }
-    }
-
-    fn record_pod_usage(&mut self, at: Timestamp, usage: Vec<sentinel_model::PodUsage>) {
-        let dt = self
-            .counters_at
-            .map(|t| at.since(t).millis() as f64 / 1000.0)
-            .filter(|d| *d > 0.0);
-        let (mut requests, mut errors) = (0u64, 0u64);
-        let mut latency = LatencyHistogram::default();
-        let pods = Arc::make_mut(&mut self.pods);
-        for u in usage {
-            let Some(&i) = self.pod_index.get(&(u.namespace, u.pod)) else {
-                continue;
-            };
-            let (Some(view), Some(side)) = (pods.get_mut(i), self.side.get_mut(i)) else {
-                continue;
-            };
-            let now = Counters {
-                requests: u.requests_total,
-                errors: u.errors_total,
-                latency: u.latency,
-            };
-            if let Some(prev) = side.counters.replace(now) {
-                requests += now.requests.saturating_sub(prev.requests);
-                errors += now.errors.saturating_sub(prev.errors);
-                latency.add(&now.latency.delta(&prev.latency));
-            }
-            view.cpu_cores = Some(u.cpu_cores);
-            view.memory_bytes = Some(u.memory_bytes);
-            self.detection
-                .pod_usage(at, &view.pod, u.memory_bytes, u.restarts);
-            if side.trend.len() >= self.trend_capacity {
-                side.trend.pop_front();
-            }
-            side.trend
-                .push_back((at, u.cpu_cores as f32, u.memory_bytes as f32));
-        }
-        self.counters_at = Some(at);
-        if let Some(dt) = dt {
-            let rate = requests as f64 / dt;
-            self.request_rate.push(at, rate);
-            self.detection
-                .observe("cluster_request_rate", &[], at, rate);
-            if requests > 0 {
-                let pct = 100.0 * errors as f64 / requests as f64;
-                self.error_percent.push(at, pct);
-                self.detection
-                    .observe("cluster_error_percent", &[], at, pct);
-            }
-            if let Some(p95) = latency.quantile(0.95) {
-                self.p95_ms.push(at, p95 * 1000.0);
-                self.detection
-                    .observe("cluster_latency_p95_ms", &[], at, p95 * 1000.0);
-            }
-        }
-    }
-
-    pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
-        let t = &self.side.get(*self.pod_index.get(key)?)?.trend;
-        Some(PodTrend {
-            cpu: t.iter().map(|p| (p.0, f64::from(p.1))).collect(),
-            memory: t.iter().map(|p| (p.0, f64::from(p.2))).collect(),
-        })
-    }
-
     /// Names the cluster for the history.
     pub fn set_cluster(&mut self, name: String) {
         self.cluster = name;
@@ -560,110 +387,6 @@ impl State {
             self.paused_at = Some(at);
         } else if self.paused_at.take().is_some() {
             self.resumed_at = Some(at);
-        }
-    }
-
-    fn health(&self, s: &SourceStatus, now: Timestamp) -> Health {
-        let late = |n: i64| Duration(s.interval.millis() * n + 1000);
-        // Paused, health holds still; let go, each source is judged from
-        // then, not from the time it last answered before the pause.
-        let now = self.paused_at.unwrap_or(now);
-        let last_ok = match (s.last_ok, self.resumed_at) {
-            (Some(t), Some(r)) => Some(t.max(r)),
-            (t, _) => t,
-        };
-        match last_ok {
-            None if s.last_error.is_some() => Health::Down,
-            None => Health::Starting,
-            Some(t) if now.since(t) > late(5) && s.last_error.is_some() => Health::Down,
-            Some(t) if now.since(t) > late(2) => Health::Stale,
-            Some(_) => Health::Ok,
-        }
-    }
-
-    fn cards(&self) -> CardValues {
-        let mut c = CardValues {
-            cpu_percent: self.cpu.last().map(|p| p.1),
-            memory_percent: self.memory.last().map(|p| p.1),
-            request_rate: self.request_rate.last().map(|p| p.1),
-            error_percent: self.error_percent.last().map(|p| p.1),
-            restarts_15m: self.restart_log.iter().map(|r| r.1).sum(),
-            ..CardValues::default()
-        };
-        for p in self.pods.iter() {
-            match p.pod.phase {
-                PodPhase::Running => c.pods_running += 1,
-                PodPhase::Pending => c.pods_pending += 1,
-                PodPhase::Failed => c.pods_failed += 1,
-                PodPhase::Succeeded | PodPhase::Unknown => {}
-            }
-        }
-        c
-    }
-
-    /// The picture readers get, as of `now`.
-    pub fn snapshot(&mut self, now: Timestamp) -> Snapshot {
-        self.generation += 1;
-        let sources = self
-            .sources
-            .iter()
-            .map(|s| SourceStatus {
-                health: self.health(s, now),
-                ..s.clone()
-            })
-            .collect();
-        let mut per_node: HashMap<&str, usize> = HashMap::new();
-        for p in self.pods.iter() {
-            if let Some(n) = &p.pod.node {
-                *per_node.entry(n.as_str()).or_default() += 1;
-            }
-        }
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|n| {
-                let u = self.node_usage.get(&n.name);
-                NodeView {
-                    node: n.clone(),
-                    cpu_cores: u.map(|u| u.cpu_cores),
-                    memory_bytes: u.map(|u| u.memory_bytes),
-                    pods: per_node.get(n.name.as_str()).copied().unwrap_or(0),
-                }
-            })
-            .collect();
-        Snapshot {
-            at: now,
-            data_at: self.data_at,
-            generation: self.generation,
-            mode: self.mode,
-            sources,
-            pods: Arc::clone(&self.pods),
-            nodes: Arc::new(nodes),
-            alerts: Arc::clone(&self.alerts),
-            workloads: Arc::clone(&self.workloads),
-            events: Arc::new(self.events.iter().rev().take(300).rev().cloned().collect()),
-            series: Arc::new(ClusterSeries {
-                cpu_percent: self.cpu.to_vec(),
-                memory_percent: self.memory.to_vec(),
-                request_rate: self.request_rate.to_vec(),
-                error_percent: self.error_percent.to_vec(),
-                p95_ms: self.p95_ms.to_vec(),
-            }),
-            series_window: self.window,
-            cards: self.cards(),
-            memory_bytes: self.memory_bytes,
-            saved_through: self.saved_through,
-            notices: Arc::clone(&self.notices),
-            findings: self.detection.view(),
-            incidents: self.incidents.view(),
-            notifications: self.incidents.sent(),
-            snoozed_until: self.incidents.snoozed_until(now),
-            silences: self
-                .silencer
-                .as_ref()
-                .map(|(s, _)| s.views())
-                .unwrap_or_default(),
-            sources_paused: self.paused_at.is_some(),
         }
     }
 }

@@ -1,0 +1,128 @@
+//! The message loop: the only writer of the state, publishing a snapshot
+//! after each change.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::msg::Msg;
+use crate::state::State;
+use crate::{Clock, Snapshot, procmem};
+
+pub(crate) async fn run_loop(
+    mut state: State,
+    mut rx: mpsc::Receiver<Msg>,
+    out: watch::Sender<Arc<Snapshot>>,
+    clock: Arc<dyn Clock>,
+    records: Option<mpsc::UnboundedSender<Vec<sentinel_store::Record>>>,
+) {
+    let pid = std::process::id();
+    while let Some(msg) = rx.recv().await {
+        let publish = match msg {
+            Msg::Shutdown => break,
+            Msg::Batch { source, batch } => {
+                let live = !batch.backfill;
+                state.apply(source, batch);
+                live
+            }
+            Msg::SourceFailed { source, at, error } => {
+                tracing::warn!(source, at = at.millis(), error = %error, "source poll failed");
+                state.source_failed(source, at, error);
+                true
+            }
+            Msg::SourceNotes { source, notes } => {
+                state.source_notes(source, notes);
+                true
+            }
+            Msg::SourcesPaused { paused } => {
+                state.pause_sources(paused, clock.now());
+                true
+            }
+            Msg::Tick => {
+                state.set_memory(procmem::tree_rss_bytes(pid));
+                state.tick(clock.now());
+                true
+            }
+            Msg::MarkFinding { id, mark, reply } => {
+                let ok = state.mark_finding(&id, mark, clock.now());
+                let _ = reply.send(ok);
+                ok
+            }
+            Msg::Incident {
+                id,
+                act,
+                by,
+                note,
+                reply,
+            } => {
+                let now = clock.now();
+                let result = state.incidents_mut().act(&id, act, &by, &note, now);
+                let ok = result.is_ok();
+                if ok {
+                    state.plan_silences(now);
+                }
+                if let Err(e) = &result {
+                    tracing::info!(incident = %id, error = %e, "incident action refused");
+                }
+                let _ = reply.send(result);
+                ok
+            }
+            Msg::Audit {
+                actor,
+                action,
+                target,
+                detail,
+            } => {
+                let now = clock.now();
+                state
+                    .incidents_mut()
+                    .audit(now, &actor, action, &target, &detail);
+                false
+            }
+            Msg::Silence(answer) => {
+                state.silence_answer(clock.now(), answer);
+                true
+            }
+            Msg::Saved(through) => {
+                state.saved(through);
+                true
+            }
+            Msg::RestoreIncidents(list) => {
+                tracing::info!(
+                    count = list.len(),
+                    "active incidents restored from the history"
+                );
+                state.incidents_mut().restore(list);
+                true
+            }
+            Msg::Snooze(until) => {
+                state.incidents_mut().snooze(until);
+                true
+            }
+            Msg::PodTrend { pod, reply } => {
+                let _ = reply.send(state.pod_trend(&pod));
+                false
+            }
+            Msg::Notice {
+                level,
+                message,
+                topic,
+            } => {
+                match topic {
+                    Some(topic) => state.topic_notice(topic, level, message),
+                    None => state.add_notice(level, message),
+                }
+                true
+            }
+        };
+        if let Some(records) = &records {
+            let log = state.take_log();
+            if !log.is_empty() {
+                let _ = records.send(log);
+            }
+        }
+        if publish {
+            out.send_replace(Arc::new(state.snapshot(clock.now())));
+        }
+    }
+}
