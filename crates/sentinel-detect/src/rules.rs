@@ -12,7 +12,7 @@ use crate::duration::{duration, ser_duration};
 pub use crate::duration::{format_duration, parse_duration};
 
 use crate::detectors::Op;
-use crate::detectors::likelihood::{LikelihoodParams, MAX_RECORD_TAIL};
+use crate::detectors::likelihood::LikelihoodParams;
 
 /// A rule file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -378,14 +378,7 @@ impl RuleFile {
                     params,
                     warning,
                     critical,
-                } => {
-                    params.window >= 2
-                        && params.short >= 1
-                        && params.history >= 2
-                        && (0.0..f64::INFINITY).contains(&params.record_margin)
-                        && params.record_tail <= MAX_RECORD_TAIL
-                        && warning <= critical
-                }
+                } => params.is_valid() && warning <= critical,
             };
             if !ok {
                 return bad(&format!(
@@ -453,10 +446,19 @@ mod tests {
             ))
         };
         assert!(likelihood("record_margin: 0.5, record_tail: 30").is_ok());
+        assert!(likelihood("history: 100000, context_history: 2").is_ok());
+        // The context view's default history stays within the bound too.
+        assert!(likelihood("history: 100000").is_ok());
         for bad in [
             "record_margin: -1",
             "record_margin: .nan",
             "record_tail: 100000",
+            // Each window is a buffer per series: no rule may ask for gigabytes.
+            "history: 4000000000",
+            "context_history: 1000000",
+            "window: 1",
+            "damp: 2",
+            "novelty_margin: .inf",
         ] {
             let e = likelihood(bad).unwrap_err();
             assert_eq!(

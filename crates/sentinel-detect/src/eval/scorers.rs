@@ -63,7 +63,9 @@ impl Scorer for Null {
     }
 }
 
-/// `window=200,short=10,...`: parameters over the defaults, for tuning.
+/// `window=200,short=10,...`: parameters over the defaults, for tuning
+/// (`None` for an unknown key, a value that is not a number, or parameters
+/// a rule could not have either).
 pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
     let mut p = LikelihoodParams::default();
     for kv in spec.split(',').filter(|s| !s.is_empty()) {
@@ -73,6 +75,7 @@ pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
             "window" => p.window = f as usize,
             "short" => p.short = f as usize,
             "history" => p.history = f as usize,
+            "context_history" => p.context_history = Some(f as usize),
             "warmup" => p.warmup = f as usize,
             "margin" => p.novelty_margin = f,
             "record_margin" => p.record_margin = f,
@@ -84,5 +87,32 @@ pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
             _ => return None,
         }
     }
-    Some(p)
+    p.is_valid().then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_over_the_defaults_are_checked_as_a_rule_would_be() {
+        let p = parse_params("history=1000,context_history=1500,damp=0.25").unwrap();
+        assert_eq!((p.history, p.context_history(), p.damp), (1000, 1500, 0.25));
+        // By default the context view keeps one and a half times the history.
+        assert_eq!(
+            parse_params("history=1000").unwrap().context_history(),
+            1500
+        );
+        assert_eq!(p.window, LikelihoodParams::default().window);
+        for bad in [
+            "history=1e12",
+            "context_history=1",
+            "damp=nan",
+            "magic=1",
+            "window",
+        ] {
+            assert!(parse_params(bad).is_none(), "{bad}");
+            assert!(by_name(&format!("likelihood:{bad}")).is_none(), "{bad}");
+        }
+    }
 }

@@ -50,6 +50,12 @@ pub struct LikelihoodParams {
     pub short: usize,
     /// History the short-term surprise is compared against.
     pub history: usize,
+    /// History the context view's short-term surprise is compared against
+    /// (by default one and a half times `history`, at most
+    /// [`MAX_HISTORY`]). Longer than `history`:
+    /// novel contexts are rare events, and their usual rate is only as good
+    /// as the number of them it is counted over.
+    pub context_history: Option<usize>,
     /// Samples before any verdict (the series is warming up).
     pub warmup: usize,
     /// A new extreme must pass the seen range by this fraction of it.
@@ -70,12 +76,39 @@ pub struct LikelihoodParams {
     pub bins: u32,
 }
 
+/// The longest window or history a rule may ask for, in samples: each is a
+/// buffer of that many readings per series.
+pub const MAX_HISTORY: usize = 100_000;
+
+impl LikelihoodParams {
+    /// The context view's history, in samples.
+    pub fn context_history(&self) -> usize {
+        self.context_history
+            .unwrap_or((self.history.saturating_mul(3) / 2).min(MAX_HISTORY))
+    }
+
+    /// Whether these parameters make a working detector: windows of at least
+    /// two readings and at most [`MAX_HISTORY`], margins and levels finite
+    /// and not negative, a damping factor in [0, 1].
+    pub fn is_valid(&self) -> bool {
+        let sizes = [self.window, self.history, self.context_history()];
+        sizes.iter().all(|n| (2..=MAX_HISTORY).contains(n))
+            && (1..=MAX_HISTORY).contains(&self.short)
+            && (0.0..f64::INFINITY).contains(&self.novelty_margin)
+            && (0.0..f64::INFINITY).contains(&self.record_margin)
+            && self.record_tail <= MAX_RECORD_TAIL
+            && self.refractory_level.is_finite()
+            && (0.0..=1.0).contains(&self.damp)
+    }
+}
+
 impl Default for LikelihoodParams {
     fn default() -> Self {
         Self {
             window: 200,
             short: 10,
             history: 1200,
+            context_history: None,
             warmup: 150,
             novelty_margin: 0.0,
             record_margin: 0.25,
@@ -138,7 +171,7 @@ impl Likelihood {
         Self {
             values: Window::new(p.window),
             deviation: Calibrator::new(p.short, p.history),
-            context: Calibrator::new(p.short, p.history),
+            context: Calibrator::new(p.short, p.context_history()),
             seen: 0,
             // Finite sentinels keep the state serialisable.
             min: f64::MAX,
@@ -334,6 +367,26 @@ mod tests {
         let (_, mut d) = extremes(LikelihoodParams::default().record_margin, 0);
         let r = d.observe(6.0);
         assert!(r.extreme && r.score == 1.0, "{r:?}");
+    }
+
+    #[test]
+    fn the_context_view_keeps_one_and_a_half_times_the_history() {
+        let run = |context_history: Option<usize>| {
+            let mut d = Likelihood::new(LikelihoodParams {
+                context_history,
+                ..LikelihoodParams::default()
+            });
+            // Noise with a rare odd shape: novel contexts now and then.
+            (0..6000u64)
+                .map(|i| {
+                    let odd = if i % 397 == 0 { 3.0 } else { 0.0 };
+                    d.observe(noise(i) + odd).score.to_bits()
+                })
+                .collect::<Vec<_>>()
+        };
+        let default = run(None);
+        assert_eq!(default, run(Some(1800)));
+        assert_ne!(default, run(Some(1200)));
     }
 
     #[test]
