@@ -126,6 +126,9 @@ fn eval_nab_scores_detectors_and_writes_results_in_nab_layout() {
     let out = sentinel(&["eval", "nab", d, "--detector", "magic"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown detector \"magic\""));
+    let out = sentinel(&["eval", "nab", d, "--detector", "likelihood:window=0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"window=0\": out of bounds"));
     let out = sentinel(&["eval", "nab", "/nonexistent"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("combined_windows.json"));

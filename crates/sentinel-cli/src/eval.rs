@@ -64,12 +64,8 @@ fn nab_eval(args: NabArgs) -> anyhow::Result<()> {
             format!("unknown profile {p:?} (standard, reward_low_FP, reward_low_FN)")
         })?],
     };
-    if scorers::by_name(&args.detector).is_none() {
-        bail!(
-            "unknown detector {:?} (known: {})",
-            args.detector,
-            scorers::NAMES.join(", ")
-        );
+    if let Err(e) = scorers::by_name(&args.detector) {
+        bail!("{e}");
     }
     let labels_path = args.dir.join("labels/combined_windows.json");
     let windows = corpus::parse_windows(&read(&labels_path)?)
@@ -82,7 +78,7 @@ fn nab_eval(args: NabArgs) -> anyhow::Result<()> {
         let path = args.dir.join("data").join(file);
         let series = corpus::parse_series(&read(&path)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut detector = scorers::by_name(&args.detector).context("detector vanished")?;
+        let mut detector = scorers::by_name(&args.detector).map_err(anyhow::Error::msg)?;
         let scores: Vec<f64> = series
             .values
             .iter()

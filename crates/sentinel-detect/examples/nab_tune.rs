@@ -14,7 +14,7 @@ fn main() -> Result<(), String> {
     let mut files = Vec::new();
     for (file, ws) in &windows {
         let s = corpus::parse_series(&read(dir.join("data").join(file))?)?;
-        let mut d = scorers::by_name(&name).ok_or("unknown detector")?;
+        let mut d = scorers::by_name(&name)?;
         let scores = s
             .values
             .iter()

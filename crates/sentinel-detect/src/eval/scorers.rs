@@ -14,8 +14,11 @@ pub const DEFAULT: &str = "likelihood";
 /// Detectors `sentinel eval nab` knows.
 pub const NAMES: &[&str] = &["likelihood", "zscore", "null"];
 
-pub fn by_name(name: &str) -> Option<Box<dyn Scorer>> {
-    Some(match name {
+/// A scorer by name: one of [`NAMES`], or `likelihood:KEY=VALUE,...` for
+/// the likelihood detector with parameters over its defaults. The error
+/// says what is wrong with the name.
+pub fn by_name(name: &str) -> Result<Box<dyn Scorer>, String> {
+    Ok(match name {
         "likelihood" => Box::new(Likelihood::new(LikelihoodParams::default())),
         name if name.starts_with("likelihood:") => {
             Box::new(Likelihood::new(parse_params(&name[11..])?))
@@ -24,7 +27,12 @@ pub fn by_name(name: &str) -> Option<Box<dyn Scorer>> {
             window: Window::new(6400),
         }),
         "null" => Box::new(Null),
-        _ => return None,
+        _ => {
+            return Err(format!(
+                "unknown detector {name:?} (known: {}, or likelihood:KEY=VALUE,...)",
+                NAMES.join(", ")
+            ));
+        }
     })
 }
 
@@ -63,14 +71,34 @@ impl Scorer for Null {
     }
 }
 
-/// `window=200,short=10,...`: parameters over the defaults, for tuning
-/// (`None` for an unknown key, a value that is not a number, or parameters
-/// a rule could not have either).
-pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
+/// The keys [`parse_params`] takes.
+pub const PARAM_KEYS: &[&str] = &[
+    "window",
+    "short",
+    "history",
+    "context_history",
+    "warmup",
+    "margin",
+    "record_margin",
+    "record_tail",
+    "refractory",
+    "level",
+    "bins",
+    "damp",
+];
+
+/// `window=200,short=10,...`: parameters over the defaults, for tuning.
+/// An unknown key, a value that is not a number, or parameters a rule
+/// could not have either are an error that names the culprit.
+pub fn parse_params(spec: &str) -> Result<LikelihoodParams, String> {
     let mut p = LikelihoodParams::default();
     for kv in spec.split(',').filter(|s| !s.is_empty()) {
-        let (k, v) = kv.split_once('=')?;
-        let f: f64 = v.parse().ok()?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("{kv:?}: expected KEY=VALUE"))?;
+        let f: f64 = v
+            .parse()
+            .map_err(|_| format!("{kv:?}: {v:?} is not a number"))?;
         match k {
             "window" => p.window = f as usize,
             "short" => p.short = f as usize,
@@ -84,10 +112,22 @@ pub fn parse_params(spec: &str) -> Option<LikelihoodParams> {
             "level" => p.refractory_level = f,
             "bins" => p.bins = f as u32,
             "damp" => p.damp = f,
-            _ => return None,
+            _ => {
+                return Err(format!(
+                    "{k:?} is not a likelihood parameter (known: {})",
+                    PARAM_KEYS.join(", ")
+                ));
+            }
         }
     }
-    p.is_valid().then_some(p)
+    if p.is_valid() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{spec:?}: out of bounds (windows and histories 2-100000 readings, \
+             short 1-100000, margins finite and not negative, damp in [0, 1])"
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -96,23 +136,35 @@ mod tests {
 
     #[test]
     fn params_over_the_defaults_are_checked_as_a_rule_would_be() {
-        let p = parse_params("history=1000,context_history=1500,damp=0.25").unwrap();
+        let p = parse_params("history=1000,context_history=1500,damp=0.25").unwrap_or_default();
         assert_eq!((p.history, p.context_history(), p.damp), (1000, 1500, 0.25));
         // By default the context view keeps one and a half times the history.
         assert_eq!(
-            parse_params("history=1000").unwrap().context_history(),
-            1500
+            parse_params("history=1000").map(|p| p.context_history()),
+            Ok(1500)
         );
         assert_eq!(p.window, LikelihoodParams::default().window);
-        for bad in [
-            "history=1e12",
-            "context_history=1",
-            "damp=nan",
-            "magic=1",
-            "window",
+        // Each bad spec is refused with an error that names what is wrong.
+        for (bad, says) in [
+            ("history=1e12", "out of bounds"),
+            ("context_history=1", "out of bounds"),
+            ("damp=nan", "out of bounds"),
+            ("window=0", "out of bounds"),
+            ("magic=1", "\"magic\" is not a likelihood parameter"),
+            ("window", "expected KEY=VALUE"),
+            ("window=wide", "\"wide\" is not a number"),
         ] {
-            assert!(parse_params(bad).is_none(), "{bad}");
-            assert!(by_name(&format!("likelihood:{bad}")).is_none(), "{bad}");
+            let err = parse_params(bad).err().unwrap_or_default();
+            assert!(err.contains(says), "{bad}: {err}");
+            let err = by_name(&format!("likelihood:{bad}"))
+                .err()
+                .unwrap_or_default();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = by_name("holt-winters").err().unwrap_or_default();
+        assert!(err.contains("unknown detector \"holt-winters\""), "{err}");
+        for name in NAMES {
+            assert!(by_name(name).is_ok(), "{name}");
         }
     }
 }
