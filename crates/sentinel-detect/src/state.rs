@@ -3,6 +3,7 @@
 use sentinel_model::{Severity, Timestamp, WindowSummary};
 use serde::{Deserialize, Serialize};
 
+use crate::detectors::Direction;
 use crate::detectors::drift::Psi;
 use crate::detectors::likelihood::Likelihood;
 use crate::detectors::robust::{Mad, Seasonal};
@@ -51,9 +52,11 @@ impl Detector {
                 warning,
                 critical,
                 min_spread,
+                direction,
             } => {
                 let mut d = Mad::new(window, warmup, warning, critical);
                 d.min_spread = min_spread;
+                d.direction = direction;
                 Detector::Mad(Box::new(d))
             }
             DetectorSpec::Seasonal {
@@ -63,9 +66,12 @@ impl Detector {
                 min_cycles,
                 warning,
                 critical,
-            } => Detector::Seasonal(Box::new(Seasonal::new(
-                period, slots, alpha, min_cycles, warning, critical,
-            ))),
+                direction,
+            } => {
+                let mut d = Seasonal::new(period, slots, alpha, min_cycles, warning, critical);
+                d.direction = direction;
+                Detector::Seasonal(Box::new(d))
+            }
             DetectorSpec::RateOfChange {
                 per,
                 op,
@@ -282,6 +288,7 @@ fn z_params(spec: &DetectorSpec) -> ZParams {
             warning,
             critical,
             min_spread,
+            direction,
             ..
         }
         | DetectorSpec::Ewma {
@@ -289,9 +296,16 @@ fn z_params(spec: &DetectorSpec) -> ZParams {
             warning,
             critical,
             min_spread,
+            direction,
             ..
-        } => ZParams::new(warmup, warning, critical, min_spread),
-        _ => ZParams::new(usize::MAX, f64::INFINITY, f64::INFINITY, 0.0),
+        } => ZParams::new(warmup, warning, critical, min_spread, direction),
+        _ => ZParams::new(
+            usize::MAX,
+            f64::INFINITY,
+            f64::INFINITY,
+            0.0,
+            Direction::Both,
+        ),
     }
 }
 

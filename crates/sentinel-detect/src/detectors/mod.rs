@@ -263,21 +263,89 @@ pub fn z_score(x: f64, mean: f64, std: f64) -> f64 {
     }
 }
 
+/// `(x - mean) / std`: 0 on a flat window when `x` equals the mean, ±∞
+/// when it does not.
+pub fn signed_z(x: f64, mean: f64, std: f64) -> f64 {
+    let d = x - mean;
+    if std > 0.0 {
+        d / std
+    } else if d > 0.0 {
+        f64::INFINITY
+    } else if d < 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// Which side of its baseline the z-score family watches. An error rate or
+/// a latency that falls back to normal is good news; `up` keeps such a
+/// rule from alerting on the recovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Either side: `|z|` is compared with the limits.
+    #[default]
+    Both,
+    /// Only above: `z > limit`.
+    Up,
+    /// Only below: `z < -limit`.
+    Down,
+}
+
+impl Direction {
+    pub fn is_both(&self) -> bool {
+        *self == Direction::Both
+    }
+
+    /// How far a deviation `x - mean` goes the watched way: its size for
+    /// both ways, 0 or less on the side not watched.
+    #[inline]
+    pub fn excess(self, d: f64) -> f64 {
+        match self {
+            Direction::Both => d.abs(),
+            Direction::Up => d,
+            Direction::Down => -d,
+        }
+    }
+
+    /// The z a trace shows: `|z|` for both ways, the signed z for one.
+    pub fn shown(self, z: f64) -> f64 {
+        match self {
+            Direction::Both => z.abs(),
+            Direction::Up | Direction::Down => z,
+        }
+    }
+
+    /// How a trace names the score: `abs` (`|z|`) for both ways, `signed`
+    /// (`z`) for one.
+    pub fn name(self, abs: &'static str, signed: &'static str) -> &'static str {
+        match self {
+            Direction::Both => abs,
+            Direction::Up | Direction::Down => signed,
+        }
+    }
+
+    /// The comparison with a limit `k` (`k ≥ 0`): `> k`, or `< -k` below.
+    pub fn check(self, name: &'static str, z: f64, k: f64, sev: Severity) -> Check {
+        match self {
+            Direction::Both | Direction::Up => Check::new(name, z, Op::Gt, k, Some(sev)),
+            Direction::Down => Check::new(name, z, Op::Lt, -k, Some(sev)),
+        }
+    }
+}
+
 /// The two-level z verdict shared by the z-score family; `name` is how the
-/// trace calls the score (`|z|`, `|robust z|`, …).
-pub fn z_checks(e: Eval, name: &'static str, z: f64, warning: f64, critical: f64) -> Eval {
-    e.check(Check::new(
-        name,
-        z,
-        Op::Gt,
-        critical,
-        Some(Severity::Critical),
-    ))
-    .check(Check::new(
-        name,
-        z,
-        Op::Gt,
-        warning,
-        Some(Severity::Warning),
-    ))
+/// trace calls the score (`|z|`, `|robust z|`, …) and `z` is what
+/// [`Direction::shown`] gives.
+pub fn z_checks(
+    e: Eval,
+    dir: Direction,
+    name: &'static str,
+    z: f64,
+    warning: f64,
+    critical: f64,
+) -> Eval {
+    e.check(dir.check(name, z, critical, Severity::Critical))
+        .check(dir.check(name, z, warning, Severity::Warning))
 }

@@ -3,7 +3,7 @@
 use sentinel_model::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Eval, Verdict, z_checks, z_level, z_score};
+use super::{Direction, Eval, Verdict, signed_z, z_checks, z_level};
 use crate::stats::{Ewma, Window, median_sorted};
 
 /// Modified z-score `0.6745 (x - median) / MAD` over a trailing window. The
@@ -18,6 +18,9 @@ pub struct Mad {
     pub critical: f64,
     /// The scale never counts as smaller than this.
     pub min_spread: f64,
+    /// Which side of the median counts.
+    #[serde(default)]
+    pub direction: Direction,
     median: f64,
     scale: f64,
     since: usize,
@@ -31,6 +34,7 @@ impl Mad {
             warning,
             critical,
             min_spread: 0.0,
+            direction: Direction::Both,
             median: 0.0,
             scale: 0.0,
             since: usize::MAX,
@@ -68,8 +72,9 @@ impl Mad {
         if n < self.warmup.max(1) {
             return Verdict::warming(inputs);
         }
-        let z = z_score(x, self.median, self.scale.max(self.min_spread));
-        Verdict::ready(z_level(z, self.warning, self.critical), inputs)
+        let z = signed_z(x, self.median, self.scale.max(self.min_spread));
+        let level = z_level(self.direction.excess(z), self.warning, self.critical);
+        Verdict::ready(level, inputs)
     }
 
     pub fn explain(&self, v: &Verdict) -> Eval {
@@ -78,7 +83,7 @@ impl Mad {
             return Eval::warming("warming up").value("readings", n);
         }
         let scale = self.scale.max(self.min_spread);
-        let z = z_score(x, self.median, scale);
+        let z = self.direction.shown(signed_z(x, self.median, scale));
         let e = Eval::default()
             .ready()
             .value("robust z", z)
@@ -90,7 +95,14 @@ impl Mad {
                 self.median - self.warning * scale,
                 self.median + self.warning * scale,
             )),
-            ..z_checks(e, "|robust z|", z, self.warning, self.critical)
+            ..z_checks(
+                e,
+                self.direction,
+                self.direction.name("|robust z|", "robust z"),
+                z,
+                self.warning,
+                self.critical,
+            )
         }
     }
 }
@@ -109,6 +121,9 @@ pub struct Seasonal {
     pub min_cycles: u64,
     pub warning: f64,
     pub critical: f64,
+    /// Which side of the slot's mean counts.
+    #[serde(default)]
+    pub direction: Direction,
     slots: Vec<Ewma>,
 }
 
@@ -126,6 +141,7 @@ impl Seasonal {
             min_cycles,
             warning,
             critical,
+            direction: Direction::Both,
             slots: vec![Ewma::new(alpha); slots.clamp(1, 10_080)],
         }
     }
@@ -148,8 +164,8 @@ impl Seasonal {
         if cycles < self.min_cycles || s.count == 0 {
             return Verdict::warming([x, i as f64, s.count as f64, 0.0]);
         }
-        let z = z_score(x, s.mean, s.std());
-        let level = z_level(z, self.warning, self.critical);
+        let z = signed_z(x, s.mean, s.std());
+        let level = z_level(self.direction.excess(z), self.warning, self.critical);
         Verdict::ready(level, [x, i as f64, s.mean, s.std()])
     }
 
@@ -160,7 +176,7 @@ impl Seasonal {
                 .value("slot", slot)
                 .value("readings in slot", mean);
         }
-        let z = z_score(x, mean, std);
+        let z = self.direction.shown(signed_z(x, mean, std));
         let e = Eval::default()
             .ready()
             .value("seasonal z", z)
@@ -169,14 +185,57 @@ impl Seasonal {
             .value("slot std", std);
         Eval {
             band: Some((mean - self.warning * std, mean + self.warning * std)),
-            ..z_checks(e, "|seasonal z|", z, self.warning, self.critical)
+            ..z_checks(
+                e,
+                self.direction,
+                self.direction.name("|seasonal z|", "seasonal z"),
+                z,
+                self.warning,
+                self.critical,
+            )
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Mad, SINCE};
+    use super::{Direction, Mad, SINCE, Seasonal};
+    use sentinel_model::{Duration, Severity, Timestamp};
+
+    #[test]
+    fn robust_and_seasonal_rules_watch_only_their_side() {
+        for (dir, rise, drop) in [
+            (Direction::Both, true, true),
+            (Direction::Up, true, false),
+            (Direction::Down, false, true),
+        ] {
+            for (last, want) in [(500.0, rise), (-300.0, drop)] {
+                let want = want.then_some(Severity::Critical);
+                let mut m = Mad::new(20, 5, 3.5, 6.0);
+                m.direction = dir;
+                // A period of 10 s in 10 slots: every reading has its own slot.
+                let mut s = Seasonal::new(Duration(10_000), 10, 0.3, 2, 2.0, 3.0);
+                s.direction = dir;
+                for i in 0..60 {
+                    let x = 100.0 + f64::from(i % 3);
+                    m.observe(x);
+                    s.observe(Timestamp(i64::from(i) * 1000), x);
+                }
+                let (vm, vs) = (m.observe(last), s.observe(Timestamp(60_000), last));
+                assert_eq!((vm.level, vs.level), (want, want), "{dir:?} at {last}");
+                let e = m.explain(&vm);
+                let c = e.checks().next().copied();
+                let name = if dir == Direction::Both {
+                    "|robust z|"
+                } else {
+                    "robust z"
+                };
+                assert_eq!(c.map(|c| (c.name, c.passed)), Some((name, want.is_some())));
+                let e = s.explain(&vs);
+                assert_eq!(e.level, want, "{dir:?} at {last}");
+            }
+        }
+    }
 
     #[test]
     fn a_robust_check_is_named_for_its_score() {

@@ -4,7 +4,8 @@ use sentinel_model::{Duration, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Check, Eval, Op, Verdict, z_checks, z_level, z_level_sq, z_level_sq_unordered, z_score,
+    Check, Direction, Eval, Op, Verdict, signed_z, z_checks, z_level, z_level_sq,
+    z_level_sq_unordered, z_score,
 };
 use crate::stats::{Ewma, Window};
 
@@ -50,14 +51,25 @@ fn z_outcome(x: f64, (mean, var): (f64, f64), p: &ZParams, readings: u64) -> ZOu
     }
     // `var.max(min_var)` in one instruction: `min_var` is never NaN.
     let var = if var > p.min_var { var } else { p.min_var };
+    // How far `x` goes the watched way (never below 0, so its square
+    // compares as the deviation does).
     let dev = (x - mean).abs();
     out.ready = true;
     out.level = match p.compare {
         Compare::Ordered => z_level_sq(dev * dev, var, p),
         Compare::Unordered => z_level_sq_unordered(dev * dev, var, p),
-        Compare::Signed => z_level(z_score(dev, 0.0, var.sqrt()), p.warning, p.critical),
+        Compare::General => z_level_general(x - mean, var, p),
     };
     out
+}
+
+/// [`z_outcome`]'s level off the common path (a rule that watches one
+/// side, or has a negative limit): how far the deviation `d` goes the
+/// watched way, against the spread, compared as is.
+#[cold]
+fn z_level_general(d: f64, var: f64, p: &ZParams) -> Option<Severity> {
+    let excess = p.direction.excess(d).max(0.0);
+    z_level(z_score(excess, 0.0, var.sqrt()), p.warning, p.critical)
 }
 
 /// The z-score family's full evaluation, from [`ZOutcome::verdict`]'s inputs; `names`
@@ -67,7 +79,7 @@ fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
     if !v.ready {
         return Eval::warming("warming up").value("readings", readings);
     }
-    let (z, std) = z_of(v, p.min_var);
+    let (z, std) = z_of(v, p);
     let (warning, critical) = (p.warning, p.critical);
     let e = Eval::default()
         .ready()
@@ -75,15 +87,24 @@ fn z_eval(v: &Verdict, p: &ZParams, names: [&'static str; 2]) -> Eval {
         .value(names[0], mean)
         .value(names[1], std)
         .with_band(mean - warning * std, mean + warning * std);
-    z_checks(e, "|z|", z, warning, critical)
+    z_checks(
+        e,
+        p.direction,
+        p.direction.name("|z|", "z"),
+        z,
+        warning,
+        critical,
+    )
 }
 
-/// `|z|` and the spread it was measured with, from [`ZOutcome::verdict`]'s inputs.
+/// The z a trace shows (`|z|`, or the signed z for a rule that watches one
+/// side) and the spread it was measured with, from
+/// [`ZOutcome::verdict`]'s inputs.
 #[inline]
-fn z_of(v: &Verdict, min_var: f64) -> (f64, f64) {
+fn z_of(v: &Verdict, p: &ZParams) -> (f64, f64) {
     let [x, mean, var, _] = v.inputs;
-    let std = var.max(min_var).sqrt();
-    (z_score(x, mean, std), std)
+    let std = var.max(p.min_var).sqrt();
+    (p.direction.shown(signed_z(x, mean, std)), std)
 }
 
 /// The z-score family's passing check, as `z_eval` makes it, without the
@@ -92,13 +113,14 @@ pub fn z_passed(v: &Verdict, p: &ZParams) -> Option<Check> {
     if !v.ready {
         return None;
     }
-    let (z, _) = z_of(v, p.min_var);
+    let (z, _) = z_of(v, p);
+    let name = p.direction.name("|z|", "z");
     [
         (p.critical, Severity::Critical),
         (p.warning, Severity::Warning),
     ]
     .into_iter()
-    .map(|(k, sev)| Check::new("|z|", z, Op::Gt, k, Some(sev)))
+    .map(|(k, sev)| p.direction.check(name, z, k, sev))
     .find(|c| c.passed)
 }
 
@@ -158,6 +180,7 @@ pub struct ZParams {
     pub warning_sq: f64,
     pub critical_sq: f64,
     pub compare: Compare,
+    pub direction: Direction,
 }
 
 /// How the z-score family compares `|z|` with its limits.
@@ -169,12 +192,19 @@ pub enum Compare {
     Ordered,
     /// Squares, critical first.
     Unordered,
-    /// A negative limit: `|z|` itself (squares would not do).
-    Signed,
+    /// A negative limit (squares would not do), or a rule that watches one
+    /// side of its baseline: the z itself, off the common path.
+    General,
 }
 
 impl ZParams {
-    pub fn new(warmup: usize, warning: f64, critical: f64, min_spread: f64) -> Self {
+    pub fn new(
+        warmup: usize,
+        warning: f64,
+        critical: f64,
+        min_spread: f64,
+        direction: Direction,
+    ) -> Self {
         Self {
             warmup: warmup as u64,
             warning,
@@ -185,13 +215,14 @@ impl ZParams {
             },
             warning_sq: warning * warning,
             critical_sq: critical * critical,
-            compare: if warning < 0.0 || critical < 0.0 {
-                Compare::Signed
+            compare: if !direction.is_both() || warning < 0.0 || critical < 0.0 {
+                Compare::General
             } else if critical * critical >= warning * warning {
                 Compare::Ordered
             } else {
                 Compare::Unordered
             },
+            direction,
         }
     }
 }
@@ -357,14 +388,70 @@ impl Absent {
 
 #[cfg(test)]
 mod tests {
-    use super::{ZParams, ZScore};
+    use super::{Direction, EwmaZ, ZParams, ZScore, z_eval, z_passed};
+    use crate::detectors::Op;
+    use crate::stats::Ewma;
+    use sentinel_model::Severity;
+
+    /// Noise around 10, then one reading at `last`.
+    fn feed(p: &ZParams, last: f64) -> [(super::Verdict, super::Verdict); 1] {
+        let (mut z, mut e) = (
+            ZScore::new(20),
+            EwmaZ {
+                ewma: Ewma::new(0.1),
+            },
+        );
+        for i in 0..40 {
+            let x = 10.0 + f64::from(i % 3) * 0.1;
+            z.observe(p, x);
+            e.observe(p, x);
+        }
+        [(z.observe(p, last), e.observe(p, last))]
+    }
+
+    #[test]
+    fn a_one_sided_rule_watches_only_its_side() {
+        let p = |d| ZParams::new(5, 2.0, 3.0, 0.0, d);
+        for (dir, rise, drop) in [
+            (Direction::Both, true, true),
+            (Direction::Up, true, false),
+            (Direction::Down, false, true),
+        ] {
+            for (last, want) in [(20.0, rise), (0.0, drop)] {
+                let [(z, e)] = feed(&p(dir), last);
+                let want = want.then_some(Severity::Critical);
+                assert_eq!((z.level, e.level), (want, want), "{dir:?} at {last}");
+            }
+        }
+        // The trace compares the signed z: `z > 3` above, `z < -3` below.
+        let down = p(Direction::Down);
+        let [(z, _)] = feed(&down, 0.0);
+        let eval = z_eval(&z, &down, ["mean", "std"]);
+        let first = eval.checks().next().copied();
+        let first = first.map(|c| (c.name, c.op, c.threshold, c.passed, c.value < -3.0));
+        assert_eq!(first, Some(("z", Op::Lt, -3.0, true, true)));
+        assert_eq!(eval.level, Some(Severity::Critical));
+        let passed = z_passed(&z, &down).map(|c| (c.name, c.threshold));
+        assert_eq!(passed, Some(("z", -3.0)));
+        // Both ways: `|z| > 3`, as always.
+        let both = p(Direction::Both);
+        let [(z, _)] = feed(&both, 0.0);
+        let eval = z_eval(&z, &both, ["mean", "std"]);
+        let first = eval.checks().next().map(|c| (c.name, c.op, c.value > 3.0));
+        assert_eq!(first, Some(("|z|", Op::Gt, true)));
+        // A rise seen by a rule that watches drops: its trace says why not.
+        let [(z, _)] = feed(&down, 20.0);
+        let eval = z_eval(&z, &down, ["mean", "std"]);
+        assert!(eval.checks().all(|c| !c.passed && c.value > 3.0));
+        assert_eq!(eval.level, None);
+    }
 
     #[test]
     fn a_nan_spread_floor_is_no_floor() {
         // As `f64::max` ignores NaN: the same verdicts as no floor at all.
         let (nan, none) = (
-            ZParams::new(5, 2.0, 3.0, f64::NAN),
-            ZParams::new(5, 2.0, 3.0, 0.0),
+            ZParams::new(5, 2.0, 3.0, f64::NAN, Direction::Both),
+            ZParams::new(5, 2.0, 3.0, 0.0, Direction::Both),
         );
         let (mut a, mut b) = (ZScore::new(10), ZScore::new(10));
         let xs = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.5, 9.0, 1.0];

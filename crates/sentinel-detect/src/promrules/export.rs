@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use sentinel_model::{Duration, Severity};
 
 use super::{PromGroup, PromRule, PromRuleFile, Skipped};
+use crate::detectors::Direction;
 use crate::duration::format_duration;
 use crate::rules::{DetectorSpec, Rule, RuleFile};
 
@@ -249,16 +250,30 @@ fn alerts(rule: &Rule, step: Duration) -> Result<Vec<PromRule>, String> {
             })
             .collect()
     };
-    let zscore = |center: &str, window: Duration, min_spread: f64| {
-        let r = ranged(&q, plain, window);
-        let x = if plain { q.clone() } else { format!("({q})") };
-        let spread = if min_spread > 0.0 {
-            format!("clamp_min(stddev_over_time({r}), {})", number(min_spread))
-        } else {
-            format!("stddev_over_time({r})")
+    fn avg(r: &str) -> String {
+        format!("avg_over_time({r})")
+    }
+    fn median(r: &str) -> String {
+        format!("quantile_over_time(0.5, {r})")
+    }
+    // The deviation the rule watches over its spread: `abs(x - center)`
+    // both ways, `x - center` above, `center - x` below.
+    let zscore =
+        |center: fn(&str) -> String, window: Duration, min_spread: f64, direction: Direction| {
+            let r = ranged(&q, plain, window);
+            let x = if plain { q.clone() } else { format!("({q})") };
+            let spread = if min_spread > 0.0 {
+                format!("clamp_min(stddev_over_time({r}), {})", number(min_spread))
+            } else {
+                format!("stddev_over_time({r})")
+            };
+            let center = center(&r);
+            match direction {
+                Direction::Both => format!("abs({x} - {center}) / {spread}"),
+                Direction::Up => format!("({x} - {center}) / {spread}"),
+                Direction::Down => format!("({center} - {x}) / {spread}"),
+            }
         };
-        format!("abs({x} - {center}({r})) / {spread}")
-    };
     Ok(match &rule.detector {
         DetectorSpec::Threshold { op, value } => {
             let x = if plain { q.clone() } else { format!("({q})") };
@@ -304,9 +319,10 @@ fn alerts(rule: &Rule, step: Duration) -> Result<Vec<PromRule>, String> {
             warning,
             critical,
             min_spread,
+            direction,
             ..
         } => graded(
-            zscore("avg_over_time", win(*window), *min_spread),
+            zscore(avg, win(*window), *min_spread, *direction),
             *warning,
             *critical,
             format!(
@@ -319,12 +335,13 @@ fn alerts(rule: &Rule, step: Duration) -> Result<Vec<PromRule>, String> {
             warning,
             critical,
             min_spread,
+            direction,
             ..
         } => {
             // An EWMA with weight alpha averages about 2/alpha - 1 readings.
             let readings = ((2.0 / alpha) - 1.0).round().max(2.0) as usize;
             graded(
-                zscore("avg_over_time", win(readings), *min_spread),
+                zscore(avg, win(readings), *min_spread, *direction),
                 *warning,
                 *critical,
                 format!("EWMA alpha={alpha} approximated by a {readings}-reading window"),
@@ -335,22 +352,14 @@ fn alerts(rule: &Rule, step: Duration) -> Result<Vec<PromRule>, String> {
             warning,
             critical,
             min_spread,
+            direction,
             ..
-        } => {
-            let r = ranged(&q, plain, win(*window));
-            let x = if plain { q.clone() } else { format!("({q})") };
-            let spread = if *min_spread > 0.0 {
-                format!("clamp_min(stddev_over_time({r}), {})", number(*min_spread))
-            } else {
-                format!("stddev_over_time({r})")
-            };
-            graded(
-                format!("abs({x} - quantile_over_time(0.5, {r})) / {spread}"),
-                *warning,
-                *critical,
-                "robust z approximated with the standard deviation (PromQL has no MAD)".into(),
-            )
-        }
+        } => graded(
+            zscore(median, win(*window), *min_spread, *direction),
+            *warning,
+            *critical,
+            "robust z approximated with the standard deviation (PromQL has no MAD)".into(),
+        ),
         DetectorSpec::Seasonal { .. } => {
             return Err("a seasonal baseline has no PromQL counterpart".into());
         }

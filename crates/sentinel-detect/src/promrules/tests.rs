@@ -209,6 +209,17 @@ fn the_default_pack_exports_to_prometheus_rules() {
         "window 150 × 5s: {}",
         errors[1].expr
     );
+    // It watches rises only: the signed deviation, not its size.
+    assert!(
+        errors[1].expr.starts_with("((100 * sum")
+            && errors[1]
+                .expr
+                .contains("[1m]))) - quantile_over_time(0.5, "),
+        "{}",
+        errors[1].expr
+    );
+    let cpu = by("ClusterCPUAnomaly");
+    assert!(cpu[1].expr.starts_with("abs("), "{}", cpu[1].expr);
     let left: Vec<&str> = out.skipped.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(left, ["RequestRateUnusual", "LatencyDistributionDrift"]);
     assert!(out.yaml.contains(

@@ -4,8 +4,8 @@
 use sentinel_model::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::Op;
 use crate::detectors::likelihood::LikelihoodParams;
+use crate::detectors::{Direction, Op};
 use crate::duration::{duration, ser_duration};
 
 /// A detector and its parameters.
@@ -27,6 +27,9 @@ pub enum DetectorSpec {
         /// Spread below which deviations are never unusual (same unit as the series).
         #[serde(default)]
         min_spread: f64,
+        /// Which side of the baseline counts: `both` (default), `up`, `down`.
+        #[serde(default, skip_serializing_if = "Direction::is_both")]
+        direction: Direction,
     },
     /// EWMA mean and variance.
     Ewma {
@@ -41,6 +44,9 @@ pub enum DetectorSpec {
         /// Spread below which deviations are never unusual (same unit as the series).
         #[serde(default)]
         min_spread: f64,
+        /// Which side of the baseline counts: `both` (default), `up`, `down`.
+        #[serde(default, skip_serializing_if = "Direction::is_both")]
+        direction: Direction,
     },
     /// Median / MAD (modified z-score).
     Mad {
@@ -55,6 +61,9 @@ pub enum DetectorSpec {
         /// Spread below which deviations are never unusual (same unit as the series).
         #[serde(default)]
         min_spread: f64,
+        /// Which side of the baseline counts: `both` (default), `up`, `down`.
+        #[serde(default, skip_serializing_if = "Direction::is_both")]
+        direction: Direction,
     },
     /// Same time of the period (day or week).
     Seasonal {
@@ -70,6 +79,9 @@ pub enum DetectorSpec {
         warning: f64,
         #[serde(default = "d_critical")]
         critical: f64,
+        /// Which side of the baseline counts: `both` (default), `up`, `down`.
+        #[serde(default, skip_serializing_if = "Direction::is_both")]
+        direction: Direction,
     },
     /// Change per `per` between readings; `counter` treats drops as resets.
     RateOfChange {

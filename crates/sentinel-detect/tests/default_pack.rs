@@ -1,0 +1,85 @@
+//! The shipped rule pack on the shapes a cluster's dashboard series take.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sentinel_detect::{Engine, default_pack};
+use sentinel_model::{RuleState, SeriesKey, Timestamp};
+
+/// A bad spell and its recovery: `low` with a little noise, `high` for
+/// `spell` readings, then `low` again, one reading every 2 s.
+fn spell(low: f64, high: f64, spell: usize) -> Vec<f64> {
+    (0..600)
+        .map(|i| {
+            let noise = ((i * 7919) % 13) as f64 / 13.0 - 0.5;
+            let level = if (200..200 + spell).contains(&i) {
+                high
+            } else {
+                low
+            };
+            level * (1.0 + 0.05 * noise)
+        })
+        .collect()
+}
+
+/// Which of `rule`'s findings fired, with the reading they fired on.
+fn fired(metric: &str, rule: &str, values: &[f64]) -> Vec<(usize, f64, Vec<String>)> {
+    let mut e = Engine::new(default_pack());
+    let id = e.series(&SeriesKey::new(metric, [("cluster", "demo")]));
+    let mut out = Vec::new();
+    let mut fired = Vec::new();
+    for (i, &v) in values.iter().enumerate() {
+        e.observe(
+            id,
+            Timestamp::from_secs(1_700_000_000 + 2 * i as i64),
+            v,
+            &mut out,
+        );
+        for f in out.drain(..) {
+            if f.rule == rule && f.state == RuleState::Firing {
+                fired.push((i, v, f.trace.sentences()));
+            }
+        }
+    }
+    fired
+}
+
+#[test]
+fn latency_and_error_rate_anomalies_fire_on_the_rise_not_on_the_recovery() {
+    for (metric, rule, low, high) in [
+        ("cluster_latency_p95_ms", "LatencyP95Anomaly", 120.0, 900.0),
+        ("cluster_error_percent", "ErrorRateAnomaly", 0.3, 6.0),
+    ] {
+        // A spell of 3 minutes: long enough to fill much of the window, so
+        // the median sits high when the series falls back.
+        let values = spell(low, high, 90);
+        let fired = fired(metric, rule, &values);
+        assert_eq!(fired.len(), 1, "{rule}: {fired:#?}");
+        let (at, value, sentences) = &fired[0];
+        assert!((200..290).contains(at), "{rule} fired at reading {at}");
+        assert!(*value > high * 0.9, "{rule} fired on {value}");
+        let text = sentences.join("\n");
+        assert!(text.contains("direction = up"), "{text}");
+        assert!(text.contains("robust z: "), "{text}");
+        assert!(!text.contains("|robust z|"), "{text}");
+        assert!(
+            text.contains("robust deviations above its median"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_two_sided_rule_still_sees_a_drop() {
+    // Cluster CPU watches both ways: a sudden drop (traffic gone) is news.
+    let values: Vec<f64> = spell(60.0, 60.0, 0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| if i >= 300 { v / 4.0 } else { v })
+        .collect();
+    let fired = fired("cluster_cpu_percent", "ClusterCPUAnomaly", &values);
+    assert!(
+        fired.iter().any(|(at, v, _)| *at >= 300 && *v < 20.0),
+        "{fired:#?}"
+    );
+}
