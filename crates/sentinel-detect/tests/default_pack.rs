@@ -70,6 +70,23 @@ fn latency_and_error_rate_anomalies_fire_on_the_rise_not_on_the_recovery() {
 }
 
 #[test]
+fn a_dip_inside_a_spell_does_not_resolve_and_fire_again() {
+    for (metric, rule, low, high) in [
+        ("cluster_latency_p95_ms", "LatencyP95Anomaly", 120.0, 900.0),
+        ("cluster_error_percent", "ErrorRateAnomaly", 0.3, 6.0),
+    ] {
+        // Back to normal for 20 s in the middle of a 3-minute spell.
+        let mut values = spell(low, high, 90);
+        for v in &mut values[240..250] {
+            *v = low;
+        }
+        let fired = fired(metric, rule, &values);
+        assert_eq!(fired.len(), 1, "{rule}: {fired:#?}");
+        assert!((200..240).contains(&fired[0].0), "{rule}: {fired:#?}");
+    }
+}
+
+#[test]
 fn a_two_sided_rule_still_sees_a_drop() {
     // Cluster CPU watches both ways: a sudden drop (traffic gone) is news.
     let values: Vec<f64> = spell(60.0, 60.0, 0)
