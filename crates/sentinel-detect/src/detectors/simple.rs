@@ -51,8 +51,8 @@ fn z_outcome(x: f64, (mean, var): (f64, f64), p: &ZParams, readings: u64) -> ZOu
     }
     // `var.max(min_var)` in one instruction: `min_var` is never NaN.
     let var = if var > p.min_var { var } else { p.min_var };
-    // How far `x` goes the watched way (never below 0, so its square
-    // compares as the deviation does).
+    // Both ways, the common case: `|x - mean|`, compared by its square.
+    // A rule that watches one side takes the `General` arm.
     let dev = (x - mean).abs();
     out.ready = true;
     out.level = match p.compare {
