@@ -341,7 +341,9 @@ async fn a_full_disk_pauses_recording_and_space_resumes_it() {
 }
 
 /// Killed while writing, again and again: the file stays consistent and
-/// replays.
+/// replays. Half the kills land at any time from the start; the other half
+/// once something was shown as saved, so the check of what was shown does
+/// not depend on how fast the machine gets there.
 #[test]
 fn sigkill_while_recording_never_damages_the_history() {
     let dir = crate::support::tempdir("history-kill");
@@ -370,6 +372,7 @@ fn sigkill_while_recording_never_damages_the_history() {
         // What the UI was told: findings shown, and up to when the history
         // said it had saved everything.
         let stdout = child.stdout.take().unwrap();
+        let (saved_tx, saved_rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             use std::io::BufRead;
             let mut saved: Option<i64> = None;
@@ -380,6 +383,9 @@ fn sigkill_while_recording_never_damages_the_history() {
                     continue;
                 };
                 if let Some(t) = o.status.history_saved_at {
+                    if saved.is_none() {
+                        let _ = saved_tx.send(());
+                    }
                     saved = Some(t.millis());
                 }
                 for a in o.alerts {
@@ -391,8 +397,16 @@ fn sigkill_while_recording_never_damages_the_history() {
             (saved, shown)
         });
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        let ms = 200 + (seed >> 33) % 1200;
-        std::thread::sleep(StdDuration::from_millis(ms));
+        let ms = (seed >> 33) % 1200;
+        if i % 2 == 0 {
+            // At any point from the start, the backfill's writes included.
+            std::thread::sleep(StdDuration::from_millis(200 + ms));
+        } else {
+            // At any point once something was shown as saved, however
+            // long this machine takes to get there.
+            let _ = saved_rx.recv_timeout(StdDuration::from_secs(30));
+            std::thread::sleep(StdDuration::from_millis(ms));
+        }
         child.kill().unwrap(); // SIGKILL
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
