@@ -344,7 +344,15 @@ impl Manager {
             if inc.state.is_active() {
                 let by_time = m.subject.is_cluster() || cluster_wide(inc);
                 let ok = if by_time {
+                    // Around the opening, or the same rule or alert on the
+                    // same subject again while the incident is live (a
+                    // cluster-wide rule that fires, stops and fires again).
                     m.at.since(inc.opened_at).0.abs() <= self.cfg.cluster_window.0
+                        || (m.at.since(inc.updated_at) <= self.cfg.window
+                            && inc
+                                .members
+                                .iter()
+                                .any(|x| x.title == m.title && x.subject == m.subject))
                 } else {
                     m.at.since(inc.updated_at) <= self.cfg.window
                         && inc.opened_at.since(m.at) <= self.cfg.lookback

@@ -396,6 +396,34 @@ fn node_and_dependency_links() {
     assert_eq!(m.incidents().len(), 3);
 }
 
+/// A cluster-wide rule that fires, stops and fires again while its incident
+/// is live stays in that incident; a different cluster-wide rule after the
+/// opening's window still opens its own.
+#[test]
+fn a_cluster_wide_rule_firing_again_rejoins_its_incident() {
+    let mut m = manager();
+    let mut first = finding("ClusterCPUAnomaly", t(0.0), &[], Severity::Critical);
+    m.finding(&first);
+    first.resolved_at = Some(t(0.2));
+    first.state = RuleState::Resolved;
+    m.finding(&first);
+    // 3.5 minutes after the opening: past the 2 minutes a cluster-wide
+    // signal joins by time alone, inside the 5 quiet minutes.
+    m.finding(&finding(
+        "ClusterCPUAnomaly",
+        t(3.5),
+        &[],
+        Severity::Warning,
+    ));
+    let all = m.incidents();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].members.len(), 2);
+    assert!(all[0].members[1].is_active());
+    m.finding(&finding("ClusterErrorRate", t(4.0), &[], Severity::Warning));
+    assert_eq!(m.incidents().len(), 2);
+    assert_eq!(m.incidents()[1].members[0].title, "ClusterErrorRate");
+}
+
 #[test]
 fn a_storm_keeps_memory_and_updates_bounded() {
     let mut m = Manager::new(IncidentConfig {
