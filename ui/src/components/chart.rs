@@ -103,12 +103,15 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
             )))
             .ok()?;
         let (x, y) = chart.backend_coord(&(t, 0.0));
-        root.draw(&Text::new(
-            format::clock(t, false),
-            (x - 15, y + 6),
-            label_style.clone(),
-        ))
-        .ok()?;
+        let label = format::clock(t, false);
+        // Centred on its tick, but never cut off at the canvas' right edge
+        // (a tick within a few pixels of "now").
+        let w = root
+            .estimate_text_size(&label, &label_style)
+            .map_or(30, |(w, _)| w as i32);
+        let lx = (x - w / 2).min(width as i32 - w - 2);
+        root.draw(&Text::new(label, (lx, y + 6), label_style.clone()))
+            .ok()?;
     }
     if c.points.is_empty() {
         let (x, y) = chart.backend_coord(&(from + c.window_ms / 2, top / 2.0));
