@@ -3,7 +3,9 @@
 
 use std::collections::VecDeque;
 
-use sentinel_model::{Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, num};
+use sentinel_model::{
+    Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, num, percent,
+};
 
 use crate::detectors::Eval;
 use crate::history::Recent;
@@ -101,10 +103,29 @@ pub(crate) fn build_trace(
 }
 
 /// Fill the rule's template: labels, `value`, `threshold`, `for`,
-/// `keep_firing_for`, the rule's parameters and the computed values.
-/// Unknown names stay as written.
+/// `keep_firing_for`, the rule's parameters and the computed values; a
+/// number's name followed by `:%` gives it as a percentage (`{value:%}`:
+/// 0.934 → 93.4%). Unknown names stay as written.
 pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
+    let number = |name: &str| -> Option<f64> {
+        match name {
+            "value" => Some(trace.value),
+            "threshold" => trace.threshold,
+            _ => trace
+                .computed
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.value)
+                .or_else(|| {
+                    let (_, v) = trace.rule.params.iter().find(|(k, _)| k == name)?;
+                    v.parse().ok()
+                }),
+        }
+    };
     let lookup = |name: &str| -> Option<String> {
+        if let Some(base) = name.strip_suffix(":%") {
+            return number(base).map(percent);
+        }
         if let Some(v) = trace.series.labels.get(name) {
             return Some(v.clone());
         }

@@ -100,3 +100,34 @@ fn a_two_sided_rule_still_sees_a_drop() {
         "{fired:#?}"
     );
 }
+
+/// The ratio rules speak in percentages: a node at 93% of its CPU for two
+/// minutes, a pod near its memory limit.
+#[test]
+fn ratio_rules_explain_themselves_in_percentages() {
+    let mut e = Engine::new(default_pack());
+    let node = e.series(&SeriesKey::new("node_cpu_usage_ratio", [("node", "n1")]));
+    let pod = e.series(&SeriesKey::new(
+        "pod_memory_usage_ratio",
+        [("namespace", "shop"), ("pod", "cart-0")],
+    ));
+    let mut out = Vec::new();
+    let mut said = Vec::new();
+    for i in 0..120 {
+        let at = Timestamp::from_secs(1_700_000_000 + 2 * i);
+        e.observe(node, at, 0.934, &mut out);
+        e.observe(pod, at, 0.9996, &mut out);
+        said.extend(
+            out.drain(..)
+                .filter(|f| f.state == RuleState::Firing)
+                .map(|f| f.trace.explanation),
+        );
+    }
+    assert_eq!(
+        said,
+        [
+            "Node n1 has used 93.4% of its CPU, above 80%, for 2m.",
+            "shop/cart-0 has used 100% of its memory limit, above 85%, for 2m; the kernel kills it at 100%."
+        ],
+    );
+}

@@ -187,6 +187,22 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A ratio as a percentage for sentences: 0.934 → "93.4%", 1 → "100%".
+/// One decimal at most; below 0.1% the digits `num` gives.
+pub fn percent(v: f64) -> String {
+    if !v.is_finite() || v.abs() == f64::MAX {
+        return num(v);
+    }
+    let p = v * 100.0;
+    let digits = if p == 0.0 || p.abs() >= 0.1 {
+        let one = format!("{p:.1}");
+        one.strip_suffix(".0").map(str::to_string).unwrap_or(one)
+    } else {
+        num(p)
+    };
+    format!("{digits}%")
+}
+
 impl RuleTrace {
     /// The trace as plain sentences, in the order things happened.
     pub fn sentences(&self) -> Vec<String> {
@@ -334,5 +350,17 @@ mod tests {
         assert_eq!(num(1234.6), "1235");
         assert_eq!(num(f64::INFINITY), "∞");
         assert_eq!(num(3e-7), "3.000e-7");
+    }
+
+    #[test]
+    fn ratios_read_as_percentages() {
+        assert_eq!(percent(0.934), "93.4%");
+        assert_eq!(percent(0.9996), "100%");
+        assert_eq!(percent(0.8), "80%");
+        assert_eq!(percent(1.5), "150%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(-0.25), "-25%");
+        assert_eq!(percent(0.00042), "0.042%");
+        assert_eq!(percent(f64::NAN), "n/a");
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use sentinel_model::{Duration, Severity};
+use sentinel_model::{Duration, Severity, percent};
 
 use super::{PromGroup, PromRule, PromRuleFile, Skipped};
 use crate::detectors::Direction;
@@ -384,7 +384,14 @@ fn template(rule: &Rule, threshold: &str, severity: Severity) -> String {
         };
         let name = &rest[start + 1..start + len];
         let params: BTreeMap<String, String> = rule.detector.params().into_iter().collect();
+        let as_percent = |v: &str| v.parse::<f64>().ok().map(percent);
         let fill = match name {
+            "value:%" | "score:%" | "rate:%" => "{{ $value | humanizePercentage }}".to_string(),
+            "threshold:%" => as_percent(threshold).unwrap_or_else(|| threshold.to_string()),
+            p if p.strip_suffix(":%").is_some_and(|b| params.contains_key(b)) => {
+                let v = &params[&p[..p.len() - 2]];
+                as_percent(v).unwrap_or_else(|| v.clone())
+            }
             "value" | "z" | "robust z" | "score" | "rate" | "PSI" => "{{ $value }}".to_string(),
             "threshold" => threshold.to_string(),
             "for" => format_duration(rule.for_),

@@ -256,9 +256,11 @@ fn explanation(r: &PromRule, alert: &str) -> String {
             .trim_start_matches('-')
             .trim_end_matches('-')
             .trim();
-        let head = inner.split('|').next().unwrap_or("").trim();
+        let mut parts = inner.split('|');
+        let head = parts.next().unwrap_or("").trim();
+        let percentage = parts.any(|f| f.trim() == "humanizePercentage");
         let placeholder = if head == "$value" || head == ".Value" {
-            Some("value".to_string())
+            Some(if percentage { "value:%" } else { "value" }.to_string())
         } else {
             head.strip_prefix("$labels.")
                 .or_else(|| head.strip_prefix(".Labels."))

@@ -182,7 +182,7 @@ fn the_default_pack_exports_to_prometheus_rules() {
     assert_eq!(cpu[0].labels["severity"], "warning");
     assert_eq!(
         cpu[0].annotations["summary"],
-        "Node {{ $labels.node }} has used {{ $value }} of its CPU, above 0.8, for 2m."
+        "Node {{ $labels.node }} has used {{ $value | humanizePercentage }} of its CPU, above 80%, for 2m."
     );
     assert_eq!(by("TargetDown")[0].expr, "up < 1");
     assert_eq!(by("SourceAbsent")[0].expr, "absent_over_time(up[1m])");
@@ -243,4 +243,32 @@ fn rules_on_plain_metrics_survive_export_and_import() {
         assert_eq!(a.for_, b.for_);
         assert_eq!(a.detector, b.detector, "{}", a.name);
     }
+}
+
+/// A percentage in a template survives the trip both ways: Prometheus'
+/// `humanizePercentage` is `{value:%}` here.
+#[test]
+fn percentages_in_templates_cross_both_ways() {
+    let got = import(
+        r#"
+groups:
+- name: disk
+  rules:
+  - alert: DiskFilling
+    expr: node_filesystem_usage_ratio > 0.9
+    annotations:
+      summary: "{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its disk"
+"#,
+    )
+    .unwrap();
+    let rule = &got.rules.rules[0];
+    assert_eq!(rule.explain, "{instance} has used {value:%} of its disk");
+    let back = export(&got.rules, Duration::from_secs(15));
+    assert!(
+        back.yaml.contains(
+            "{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its disk"
+        ),
+        "{}",
+        back.yaml
+    );
 }
