@@ -236,7 +236,16 @@ impl Manager {
                 .filter_map(|m| m.ended_at)
                 .max()
                 .unwrap_or(inc.updated_at);
-            if now.since(last_end) >= self.cfg.quiet {
+            // Reopened by hand with every member long stopped: the quiet
+            // counts from the reopening, or it would resolve at once.
+            let reopened = inc
+                .changes
+                .iter()
+                .rev()
+                .find(|c| c.action == Action::Reopened)
+                .map(|c| c.at);
+            let quiet_since = reopened.map_or(last_end, |r| r.max(last_end));
+            if now.since(quiet_since) >= self.cfg.quiet {
                 let note = format!("every member stopped; quiet for {}", self.cfg.quiet.human());
                 self.change(i, now, Action::Resolved, AUTOMATIC, note);
             }

@@ -330,6 +330,33 @@ fn lifecycle_ack_auto_resolve_reopen_with_an_audit_trail() {
     assert_eq!(m.incidents().len(), 2);
 }
 
+/// An incident reopened by hand long after its members stopped stays open
+/// for the quiet period from the reopening, not resolved again at once.
+#[test]
+fn an_incident_reopened_by_hand_is_not_resolved_again_at_once() {
+    let mut m = manager();
+    let mut f = finding(
+        "PodMemoryHigh",
+        t(0.0),
+        &[("namespace", "shop"), ("pod", "cart-6c5b4a3d2-klmno")],
+        Severity::Critical,
+    );
+    m.finding(&f);
+    f.resolved_at = Some(t(1.0));
+    f.state = RuleState::Resolved;
+    m.finding(&f);
+    m.tick(t(6.5));
+    let id = m.incidents()[0].id.clone();
+    assert_eq!(m.get(&id).unwrap().state, IncidentState::Resolved);
+    m.reopen(&id, "ana", "not fixed yet", t(20.0)).unwrap();
+    m.tick(t(20.1));
+    assert_eq!(m.get(&id).unwrap().state, IncidentState::Open);
+    m.tick(t(24.9));
+    assert_eq!(m.get(&id).unwrap().state, IncidentState::Open);
+    m.tick(t(25.1));
+    assert_eq!(m.get(&id).unwrap().state, IncidentState::Resolved);
+}
+
 #[test]
 fn node_and_dependency_links() {
     let mut m = manager();
