@@ -19,6 +19,11 @@ pub struct Lifecycle {
     pub last_true: Option<Timestamp>,
     pub active_at: Option<Timestamp>,
     pub fired_at: Option<Timestamp>,
+    /// Since when every reading has been above `severity`, and the lowest
+    /// level among them: a higher severity must hold for `for` too, as the
+    /// critical one of a pair of Prometheus alerts would.
+    #[serde(default)]
+    pub higher: Option<(Timestamp, Severity)>,
     /// Those of the current episode; an episode that goes back to inactive
     /// leaves none. Inline up to two, so a flapping rule allocates nothing.
     pub transitions: SmallVec<[Step; 2]>,
@@ -109,6 +114,7 @@ impl Default for Lifecycle {
             fired_at: None,
             last_true: None,
             severity: Severity::Info,
+            higher: None,
             transitions: SmallVec::new(),
         }
     }
@@ -138,6 +144,18 @@ impl Lifecycle {
         self.state = to;
     }
 
+    /// Keeps `higher` up to date with a reading at level `sev`.
+    fn note_higher(&mut self, at: Timestamp, sev: Severity) {
+        self.higher = if sev > self.severity {
+            Some(match self.higher {
+                Some((since, level)) => (since, level.min(sev)),
+                None => (at, sev),
+            })
+        } else {
+            None
+        };
+    }
+
     /// Advance with the condition at `at` (`Some(severity)` when it holds).
     pub fn step(
         &mut self,
@@ -155,6 +173,7 @@ impl Lifecycle {
                 self.active_at = Some(at);
                 self.last_true = Some(at);
                 self.severity = sev;
+                self.higher = None;
                 if for_.millis() == 0 {
                     self.fired_at = Some(at);
                     self.go(at, RuleState::Firing, Reason::HoldsNoFor(why()));
@@ -171,11 +190,18 @@ impl Lifecycle {
                 self.transitions.clear();
                 self.state = RuleState::Inactive;
                 self.active_at = None;
+                self.higher = None;
                 Some(Change::BackToInactive)
             }
             (RuleState::Pending, Some(sev)) => {
                 self.last_true = Some(at);
-                self.severity = self.severity.max(sev);
+                // The severity a finding fires with is one that held at
+                // every reading for `for`: a lower reading lowers it, and a
+                // higher one waits its turn in `higher`.
+                if sev < self.severity {
+                    self.severity = sev;
+                }
+                self.note_higher(at, sev);
                 let since = self.active_at.unwrap_or(at);
                 if at.since(since) >= for_ {
                     self.fired_at = Some(at);
@@ -191,15 +217,19 @@ impl Lifecycle {
             }
             (RuleState::Firing, Some(sev)) => {
                 self.last_true = Some(at);
-                if sev > self.severity {
-                    self.severity = sev;
-                    self.go(at, RuleState::Firing, Reason::Escalated(sev, why()));
-                    Some(Change::Escalated)
-                } else {
-                    None
+                self.note_higher(at, sev);
+                match self.higher {
+                    Some((since, level)) if at.since(since) >= for_ => {
+                        self.severity = level;
+                        self.higher = None;
+                        self.go(at, RuleState::Firing, Reason::Escalated(level, why()));
+                        Some(Change::Escalated)
+                    }
+                    _ => None,
                 }
             }
             (RuleState::Firing, None) => {
+                self.higher = None;
                 let last = self.last_true.unwrap_or(at);
                 if keep.millis() == 0 {
                     self.go(at, RuleState::Resolved, Reason::NoLongerHolds);
@@ -257,12 +287,20 @@ mod tests {
         );
         assert_eq!(l.fired_at, Some(t(220)));
         assert_eq!(l.active_at, Some(t(100)));
+        let c = Some(Severity::Critical);
         assert_eq!(
-            l.step(t(230), Some(Severity::Critical), FOR, Duration(0), || None),
+            l.step(t(230), c, FOR, Duration(0), || None),
+            None,
+            "a higher severity must hold for `for` too"
+        );
+        assert_eq!(l.step(t(300), c, FOR, Duration(0), || None), None);
+        assert_eq!(
+            l.step(t(350), c, FOR, Duration(0), || None),
             Some(Change::Escalated)
         );
+        assert_eq!(l.severity, Severity::Critical);
         assert_eq!(
-            l.step(t(240), None, FOR, Duration(0), || None),
+            l.step(t(360), None, FOR, Duration(0), || None),
             Some(Change::Resolved)
         );
         let states: Vec<_> = l.transitions.iter().map(|t| (t.from, t.to)).collect();
@@ -274,6 +312,41 @@ mod tests {
             states.last(),
             Some(&(RuleState::Firing, RuleState::Resolved))
         );
+    }
+
+    /// A graded rule behaves as Prometheus' pair of alerts (one per
+    /// severity, each with the rule's `for`) would: it fires with the
+    /// severity that held throughout, and escalates once a higher one has
+    /// held for `for`, a lower reading restarting that wait.
+    #[test]
+    fn a_severity_counts_only_once_it_has_held_for_for() {
+        let mut l = Lifecycle::default();
+        let w = Some(Severity::Warning);
+        let c = Some(Severity::Critical);
+        let step =
+            |l: &mut Lifecycle, s: i64, level| l.step(t(s), level, FOR, Duration(0), || None);
+        // Critical at the onset, then warning: it fires as a warning.
+        assert_eq!(step(&mut l, 0, c), Some(Change::Pending));
+        assert_eq!(step(&mut l, 30, w), None);
+        assert_eq!(step(&mut l, 60, c), None);
+        assert_eq!(step(&mut l, 120, c), Some(Change::Fired));
+        assert_eq!(l.severity, Severity::Warning);
+        // Critical since 60 s: not yet two minutes at 170 s.
+        assert_eq!(step(&mut l, 170, c), None);
+        // A warning reading restarts the wait.
+        assert_eq!(step(&mut l, 180, w), None);
+        assert_eq!(step(&mut l, 200, c), None);
+        assert_eq!(step(&mut l, 310, c), None);
+        assert_eq!(step(&mut l, 320, c), Some(Change::Escalated));
+        assert_eq!(l.severity, Severity::Critical);
+        // Once escalated, a lower reading does not lower it.
+        assert_eq!(step(&mut l, 330, w), None);
+        assert_eq!(l.severity, Severity::Critical);
+        // Critical throughout: it fires as critical.
+        let mut l = Lifecycle::default();
+        assert_eq!(step(&mut l, 0, c), Some(Change::Pending));
+        assert_eq!(step(&mut l, 120, c), Some(Change::Fired));
+        assert_eq!(l.severity, Severity::Critical);
     }
 
     #[test]
