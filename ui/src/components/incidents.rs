@@ -128,7 +128,7 @@ pub fn IncidentsPage() -> impl IntoView {
                     <span class="page-info" id="incident-counts">{counts}</span>
                 </div>
                 <div class="filters">
-                    <select id="incident-state" on:change=move |ev| state.set(event_target_value(&ev))>
+                    <select id="incident-state-filter" on:change=move |ev| state.set(event_target_value(&ev))>
                         <option value="all">"Any state"</option>
                         <option value="active">"Active"</option>
                         <option value="open">"Open"</option>
