@@ -134,9 +134,8 @@ pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<Aler
 }
 
 #[tauri::command]
-pub fn explain_alert(state: State<'_, AppState>, args: AlertRef) -> Res<Explanation> {
-    sentinel_service::explain(&state.runtime().snapshot(), &args.fingerprint)
-        .ok_or_else(|| IpcError::new(ErrorKind::NotFound, "that alert is no longer known"))
+pub async fn explain_alert(state: State<'_, AppState>, args: AlertRef) -> Res<Explanation> {
+    sentinel_service::explain_ref(&state.runtime(), &args).await
 }
 
 #[tauri::command]

@@ -464,6 +464,16 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
         count(&c, "#incident-analysis a.cite").await >= 1,
         "the analysis cites its evidence"
     );
+    // Its Alertmanager alerts explain themselves, firing or long resolved
+    // (then from the history).
+    click(&c, Locator::Css("#incident-timeline li.k-alert button.why")).await;
+    eventually(10, "the timeline alert's why", || async {
+        text(&c, "#why-steps").await.contains("Alertmanager report")
+    })
+    .await;
+    assert_eq!(count(&c, "#why-panel .banner.error").await, 0);
+    save(&c, &dir, "incident-alert-why.png").await;
+    click(&c, Locator::Css("#why-panel .close")).await;
     // A resolved incident is reopened first, so it can be acknowledged.
     if c.find(Locator::Css("#incident-reopen")).await.is_ok() {
         click(&c, Locator::Css("#incident-reopen")).await;

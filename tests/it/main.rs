@@ -31,3 +31,4 @@ mod silences;
 mod sim;
 mod stack;
 mod support;
+mod why;

@@ -31,7 +31,7 @@ pub struct Ui {
     pub query: RwSignal<PodQuery>,
     pub selected: RwSignal<Option<PodRef>>,
     /// The alert or finding whose "Why?" panel is open.
-    pub why: RwSignal<Option<String>>,
+    pub why: RwSignal<Option<sentinel_protocol::AlertRef>>,
     pub page: RwSignal<Page>,
     /// The incident whose detail is open.
     pub incident: RwSignal<Option<String>>,

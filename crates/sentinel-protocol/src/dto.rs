@@ -152,6 +152,20 @@ pub enum AlertOrigin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertRef {
     pub fingerprint: String,
+    /// When the alert started (Alertmanager's `startsAt`): an alert that
+    /// fired more than once under one fingerprint is explained as it was
+    /// then. Findings have one id per firing and ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
+}
+
+impl AlertRef {
+    pub fn new(fingerprint: impl Into<String>) -> Self {
+        Self {
+            fingerprint: fingerprint.into(),
+            since: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +187,11 @@ pub struct Explanation {
     /// The full trace, for engine findings.
     pub trace: Option<RuleTrace>,
     pub mark: Option<Mark>,
+    /// Read back from the history: the app no longer holds it (it keeps
+    /// only the newest resolved findings, and only live alerts), so it is
+    /// shown as last recorded, and can no longer be marked.
+    #[serde(default)]
+    pub from_history: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

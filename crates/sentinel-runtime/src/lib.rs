@@ -45,6 +45,9 @@ pub use source::{Batch, Source, SourceCtx, SourceId};
 
 use msg::Msg;
 
+/// How many of one alert's recorded changes a lookup reads at most.
+pub const ALERT_CHANGES: u32 = 1_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// The loop has stopped (the app is shutting down); nothing to retry.
@@ -171,6 +174,40 @@ impl Runtime {
             Some(store) => store.latest_findings(ids).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Whether this runtime keeps a history to look past findings and
+    /// alerts up in.
+    pub fn has_history(&self) -> bool {
+        self.history.is_some()
+    }
+
+    /// One Alertmanager alert as the history recorded it, oldest first
+    /// (its newest [`ALERT_CHANGES`] changes): when each change was seen,
+    /// and the alert then, or `None` when it stopped being reported. Empty
+    /// without a history; a change that no longer parses is skipped.
+    pub async fn stored_alert(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Vec<(sentinel_model::Timestamp, Option<sentinel_model::Alert>)>, StoreError> {
+        let Some(store) = &self.history else {
+            return Ok(Vec::new());
+        };
+        let rows = store.alert_changes(fingerprint, ALERT_CHANGES).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(at, body)| {
+                let alert = match body.map(|b| serde_json::from_str(&b)) {
+                    None => None,
+                    Some(Ok(a)) => Some(a),
+                    Some(Err(e)) => {
+                        tracing::warn!(fingerprint, at, error = %e, "a recorded alert does not parse");
+                        return None;
+                    }
+                };
+                Some((sentinel_model::Timestamp(at), alert))
+            })
+            .collect())
     }
 
     /// The latest picture; cheap (an `Arc` clone).

@@ -15,6 +15,7 @@ mod replay_state;
 mod report;
 mod retention;
 mod why;
+mod why_past;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
@@ -31,6 +32,7 @@ pub use replay_state::replay_state;
 pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use retention::{get_retention, history_trend, set_retention};
 pub use why::{alerts, explain, firing_count, mark_finding, worst};
+pub use why_past::{PastAlert, explain_ref, firings, past_alert_explanation};
 
 use sentinel_protocol::{ErrorKind, IpcError};
 use sentinel_runtime::RuntimeError;

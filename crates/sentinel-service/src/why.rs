@@ -100,19 +100,15 @@ pub fn worst(s: &Snapshot) -> Option<Severity> {
         .max()
 }
 
-/// Why an alert or finding fired. `None` when it is no longer known.
+/// Why an alert or finding fired, as the app holds it now. `None` when it
+/// no longer does ([`crate::explain_ref`] then reads the history).
 pub fn explain(s: &Snapshot, fingerprint: &str) -> Option<Explanation> {
+    explain_live(s, fingerprint)
+}
+
+pub(crate) fn explain_live(s: &Snapshot, fingerprint: &str) -> Option<Explanation> {
     if let Some(f) = s.finding(fingerprint) {
-        return Some(Explanation {
-            fingerprint: f.id.clone(),
-            title: format!("{} on {}", f.rule, f.series),
-            origin: AlertOrigin::Engine,
-            severity: f.severity,
-            state: f.state.as_str().to_string(),
-            steps: f.trace.sentences(),
-            trace: Some(f.trace.clone()),
-            mark: f.mark().map(|m| m.mark),
-        });
+        return Some(finding_explanation(f, false));
     }
     let a = s.alerts.iter().find(|a| a.fingerprint == fingerprint)?;
     Some(Explanation {
@@ -124,18 +120,27 @@ pub fn explain(s: &Snapshot, fingerprint: &str) -> Option<Explanation> {
         steps: external_steps(a, s),
         trace: None,
         mark: None,
+        from_history: false,
     })
+}
+
+pub(crate) fn finding_explanation(f: &Finding, from_history: bool) -> Explanation {
+    Explanation {
+        fingerprint: f.id.clone(),
+        title: format!("{} on {}", f.rule, f.series),
+        origin: AlertOrigin::Engine,
+        severity: f.severity,
+        state: f.state.as_str().to_string(),
+        steps: f.trace.sentences(),
+        trace: Some(f.trace.clone()),
+        mark: f.mark().map(|m| m.mark),
+        from_history,
+    }
 }
 
 /// What can honestly be said of an alert evaluated elsewhere: what
 /// Alertmanager reports, and the engine's own findings on the same object.
 fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
-    let labels = a
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{v}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
     let mut steps = vec![
         format!(
             "Alertmanager reports {} as {:?} since {}, severity {}.",
@@ -145,15 +150,8 @@ fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
             a.severity().as_str()
         )
         .replace("Active", "firing"),
-        format!("Labels: {labels}."),
     ];
-    if let Some(d) = a.annotations.get("description") {
-        steps.push(format!("Its rule says: {d}"));
-    }
-    steps.push(
-        "Prometheus evaluated the rule's expression; Sentinel sees only what Alertmanager reports, so there is no local trace for it."
-            .into(),
-    );
+    steps.extend(alert_facts(a));
     let same_object = |f: &&Finding| {
         ["pod", "node", "namespace"]
             .iter()
@@ -173,6 +171,25 @@ fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
     if let Some(v) = a.labels.get("value").and_then(|v| v.parse::<f64>().ok()) {
         steps.push(format!("The value Alertmanager carries is {}.", num(v)));
     }
+    steps
+}
+
+/// An alert's labels and its rule's description, and where it was decided.
+pub(crate) fn alert_facts(a: &Alert) -> Vec<String> {
+    let labels = a
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut steps = vec![format!("Labels: {labels}.")];
+    if let Some(d) = a.annotations.get("description") {
+        steps.push(format!("Its rule says: {d}"));
+    }
+    steps.push(
+        "Prometheus evaluated the rule's expression; Sentinel sees only what Alertmanager reports, so there is no local trace for it."
+            .into(),
+    );
     steps
 }
 

@@ -57,6 +57,26 @@ impl Store {
             .collect()
     }
 
+    /// One alert's recorded changes, oldest first: `(at_ms, the alert as
+    /// JSON, or None when it stopped being reported)`, the newest `limit`.
+    pub async fn alert_changes(
+        &self,
+        fingerprint: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, body FROM (SELECT seq, at_ms, body FROM object_changes \
+             WHERE kind = 'alert' AND key = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+        )
+        .bind(fingerprint)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("at_ms")?, r.try_get("body")?)))
+            .collect()
+    }
+
     /// Rollouts the Kubernetes events tell of (controllers scaling,
     /// rolling back): `(at_ms, object, reason)`, oldest first.
     pub async fn rollout_events(

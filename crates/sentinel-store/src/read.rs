@@ -300,14 +300,16 @@ impl Store {
     }
 
     /// The newest reported version of each finding in `ids` (unknown ids
-    /// are skipped), in the order they were last reported.
+    /// are skipped), in the order they were last reported, with the
+    /// operator's latest verdict on it (which may postdate that version).
     pub async fn latest_findings(&self, ids: &[String]) -> Result<Vec<Finding>, StoreError> {
         let mut out = Vec::new();
         // SQLite binds at most 32,766 variables; ask in slices.
         for part in ids.chunks(500) {
             let marks = vec!["?"; part.len()].join(", ");
             let sql = format!(
-                "SELECT seq, body FROM finding_events WHERE seq IN \
+                "SELECT e.seq, e.body, f.mark, f.at_ms AS mark_ms FROM finding_events e \
+                 LEFT JOIN feedback f ON f.finding_id = e.finding_id WHERE e.seq IN \
                  (SELECT MAX(seq) FROM finding_events WHERE finding_id IN ({marks}) \
                  GROUP BY finding_id)"
             );
@@ -317,9 +319,13 @@ impl Store {
             }
             for r in q.fetch_all(&self.pool).await? {
                 let seq: i64 = r.try_get("seq")?;
-                let body: String = r.try_get("body")?;
-                let f: Finding = serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Damaged(format!("finding event {seq}: {e}")))?;
+                let mut f = finding_event(&r)?;
+                if let Some(mark) = r.try_get::<Option<String>, _>("mark")? {
+                    f.trace.mark = Some(OperatorMark {
+                        mark: parse_mark(&mark)?,
+                        at: Timestamp(r.try_get("mark_ms")?),
+                    });
+                }
                 out.push((seq, f));
             }
         }

@@ -377,6 +377,29 @@ async fn objects_are_kept_as_changes_and_read_as_of_any_moment() {
     let removed = store.compact_objects(T0 + 25).await.unwrap();
     assert_eq!(removed, 3, "shop/a's two versions and its removal");
     assert_eq!(at(T0 + 40).await, later);
+
+    // One alert's life: it went away and came back.
+    let mut r = Recorder::new(store.cursor().await.unwrap());
+    r.record(change(T0 + 50, "alert", "f1", None));
+    r.record(change(T0 + 60, "alert", "f1", Some(r#"{"s":"again"}"#)));
+    r.record(change(T0 + 60, "alert", "f2", Some(r#"{"s":"other"}"#)));
+    store.write(&r.take(true)).await.unwrap();
+    let active = Some(r#"{"s":"active"}"#.to_string());
+    let again = Some(r#"{"s":"again"}"#.to_string());
+    assert_eq!(
+        store.alert_changes("f1", 10).await.unwrap(),
+        [(T0 + 30, active), (T0 + 50, None), (T0 + 60, again.clone())]
+    );
+    assert_eq!(
+        store.alert_changes("f1", 2).await.unwrap(),
+        [(T0 + 50, None), (T0 + 60, again)],
+        "the newest, oldest first"
+    );
+    assert!(store.alert_changes("nope", 10).await.unwrap().is_empty());
+    assert!(
+        store.alert_changes("shop/a", 10).await.unwrap().is_empty(),
+        "only alerts"
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! its "Why?" button opens the rule trace.
 
 use leptos::prelude::*;
-use sentinel_protocol::AlertOrigin;
 use sentinel_protocol::model::Severity;
+use sentinel_protocol::{AlertOrigin, AlertRef};
 
 use crate::app::Ui;
 use crate::format;
@@ -38,7 +38,11 @@ pub fn AlertFeed() -> impl IntoView {
                         .unwrap_or_default();
                     let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
                     let description = a.description.clone();
-                    let why_fp = a.fingerprint.clone();
+                    // An alert's start picks its firing if the history has to answer.
+                    let why_ref = AlertRef {
+                        fingerprint: a.fingerprint.clone(),
+                        since: (a.origin == AlertOrigin::Alertmanager).then_some(a.starts_at),
+                    };
                     let origin = match a.origin { AlertOrigin::Engine => "sentinel", AlertOrigin::Alertmanager => "alertmanager" };
                     let resolved = a.resolved_at.is_some();
                     let mark = a.mark.map(|m| m.as_str());
@@ -58,7 +62,7 @@ pub fn AlertFeed() -> impl IntoView {
                             <div class="alert-summary">
                                 <button class="why" title="Why did this fire?" on:click=move |ev| {
                                     ev.stop_propagation();
-                                    ui.why.set(Some(why_fp.clone()));
+                                    ui.why.set(Some(why_ref.clone()));
                                 }>"Why?"</button>
                                 {a.summary.clone()}" "<span class="subject">{subject}</span>
                             </div>

@@ -116,7 +116,12 @@ pub fn EverywherePage() -> impl IntoView {
                 .alerts
                 .into_iter()
                 .map(|a| {
-                    let (cluster, fp) = (a.cluster.clone(), a.alert.fingerprint.clone());
+                    let cluster = a.cluster.clone();
+                    let fp = sentinel_protocol::AlertRef {
+                        fingerprint: a.alert.fingerprint.clone(),
+                        since: (a.alert.origin == sentinel_protocol::AlertOrigin::Alertmanager)
+                            .then_some(a.alert.starts_at),
+                    };
                     let open = move |_| {
                         let fp = fp.clone();
                         show_cluster(ui, cluster.clone(), move || {

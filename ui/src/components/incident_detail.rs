@@ -150,13 +150,17 @@ fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
         .timeline
         .iter()
         .map(|e| {
-            let why = e.fingerprint.clone().map(|fp| {
-                view! { <button class="why" on:click=move |_| ui.why.set(Some(fp.clone()))>"Why?"</button> }
+            // An alert member starts when its firing did, which picks it
+            // from the history once Alertmanager no longer reports it.
+            let since = (e.kind == "alert").then_some(e.at);
+            let why = e.fingerprint.clone().map(|fingerprint| {
+                let r = sentinel_protocol::AlertRef { fingerprint, since };
+                view! { <button class="why" on:click=move |_| ui.why.set(Some(r.clone()))>"Why?"</button> }
             });
             let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
             let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
             view! {
-                <li class=format!("tl {} {sev}", e.kind)>
+                <li class=format!("tl k-{} {sev}", e.kind)>
                     <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
                     <span class="tl-kind">{e.kind.replace('_', " ")}</span>
                     <span class="tl-title">{e.title.clone()}{who}</span>

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use sentinel_protocol::model::{Mark, RuleState, RuleTrace};
-use sentinel_protocol::{AlertOrigin, AlertRef, ExplainAlert, Explanation, MarkArgs, MarkFinding};
+use sentinel_protocol::{AlertOrigin, ExplainAlert, Explanation, MarkArgs, MarkFinding};
 use web_sys::HtmlCanvasElement;
 
 use super::chart::{AXIS, BG, GRID, TEXT};
@@ -183,18 +183,14 @@ pub fn WhyPanel() -> impl IntoView {
     let data = RwSignal::new(None::<Result<Explanation, String>>);
     let busy = RwSignal::new(false);
     Effect::new(move |_| {
-        let Some(fp) = ui.why.get() else {
+        let Some(r) = ui.why.get() else {
             data.set(None);
             return;
         };
         data.set(None);
         spawn_local(async move {
-            let got = ipc::call::<ExplainAlert>(&AlertRef {
-                fingerprint: fp.clone(),
-            })
-            .await
-            .map_err(|e| e.message);
-            if ui.why.get_untracked().as_deref() == Some(fp.as_str()) {
+            let got = ipc::call::<ExplainAlert>(&r).await.map_err(|e| e.message);
+            if ui.why.get_untracked().as_ref() == Some(&r) {
                 data.set(Some(got));
             }
         });
@@ -217,6 +213,8 @@ pub fn WhyPanel() -> impl IntoView {
             let steps = e.steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
             let chart = e.trace.clone().map(|t| view! { <TraceChart trace=t/> });
             let is_engine = e.origin == AlertOrigin::Engine;
+            let markable = is_engine && !e.from_history;
+            let from_history = e.from_history;
             let fp1 = e.fingerprint.clone();
             let fp2 = e.fingerprint.clone();
             let current = e.mark;
@@ -228,11 +226,15 @@ pub fn WhyPanel() -> impl IntoView {
                     <span>{e.state.clone()}</span>
                     <span>{if is_engine { "raised by Sentinel's engine" } else { "raised by Alertmanager" }}</span>
                     {mark_label.map(|l| view! { <span class="mark" id="why-mark">{l}</span> })}
+                    {from_history.then(|| view! { <span class="from-history" id="why-history">"from the history"</span> })}
                 </div>
                 {chart}
                 <h4>"Why"</h4>
                 <ol class="why-steps" id="why-steps">{steps}</ol>
-                <Show when=move || is_engine>
+                <Show when=move || is_engine && !markable>
+                    <p class="muted" id="why-unmarkable">"This finding is read back from the history, as last recorded; only findings the app still holds can be marked."</p>
+                </Show>
+                <Show when=move || markable>
                     <div class="why-actions">
                         <button id="mark-fp" class:active=move || current == Some(Mark::FalsePositive) disabled=move || busy.get()
                             on:click={let fp = fp1.clone(); move |_| mark(fp.clone(), Mark::FalsePositive)}>"False positive"</button>
@@ -240,7 +242,11 @@ pub fn WhyPanel() -> impl IntoView {
                             on:click={let fp = fp2.clone(); move |_| mark(fp.clone(), Mark::Confirmed)}>"Confirmed"</button>
                     </div>
                 </Show>
-                <p class="since">{format!("trace as of {}", e.trace.as_ref().map(|t| format::clock(t.at.millis(), true)).unwrap_or_else(|| "now".into()))}</p>
+                <p class="since">{match (&e.trace, from_history) {
+                    (Some(t), _) => format!("trace as of {}", format::clock(t.at.millis(), true)),
+                    (None, false) => "as Alertmanager reports it now".to_string(),
+                    (None, true) => "as the history last recorded it".to_string(),
+                }}</p>
             }
             .into_any()
         }

@@ -1,0 +1,142 @@
+//! "Why?" for what the app no longer holds: after a restart, an incident's
+//! old findings and alerts are explained from the history file.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use sentinel_model::{Duration, Mark, Severity};
+use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind};
+use sentinel_runtime::{Clock, DemoConfig, Runtime, SystemClock};
+use sentinel_sim::SimConfig;
+use sentinel_store::Store;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
+    let dir = crate::support::tempdir("why-history");
+    let db = dir.join("why.db");
+
+    // Record the demo until it has a finding and a warning alert; mark the
+    // finding.
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::demo(DemoConfig {
+        sim: SimConfig { seed: 3, pods: 60 },
+        interval: StdDuration::from_millis(200),
+        backfill: Duration::from_secs(900),
+        ..DemoConfig::default()
+    })
+    .history(store)
+    .start();
+    let snap = tokio::time::timeout(
+        StdDuration::from_secs(60),
+        rt.wait_for(|s| {
+            !s.findings.is_empty() && s.alerts.iter().any(|a| a.severity() >= Severity::Warning)
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let finding = snap.findings[0].clone();
+    let alert = snap
+        .alerts
+        .iter()
+        .find(|a| a.severity() >= Severity::Warning)
+        .unwrap()
+        .clone();
+    assert!(
+        rt.mark_finding(finding.id.clone(), Mark::FalsePositive)
+            .await
+            .unwrap()
+    );
+    // While held, the answer is the live one.
+    let live = sentinel_service::explain_ref(&rt, &AlertRef::new(finding.id.clone()))
+        .await
+        .unwrap();
+    assert!(!live.from_history);
+    rt.shutdown(StdDuration::from_secs(30)).await;
+
+    // The app starts again on the same history, with nothing live yet.
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .history(store)
+        .start();
+    let snap = rt.snapshot();
+    assert!(sentinel_service::explain(&snap, &finding.id).is_none());
+    assert!(sentinel_service::explain(&snap, &alert.fingerprint).is_none());
+
+    // The finding: its trace as recorded, with the operator's mark.
+    let e = sentinel_service::explain_ref(&rt, &AlertRef::new(finding.id.clone()))
+        .await
+        .unwrap();
+    assert!(e.from_history);
+    assert_eq!(e.origin, AlertOrigin::Engine);
+    assert_eq!(e.title, format!("{} on {}", finding.rule, finding.series));
+    assert_eq!(e.mark, Some(Mark::FalsePositive));
+    let trace = e.trace.as_ref().expect("the recorded trace");
+    assert_eq!(trace.rule, finding.trace.rule);
+    assert_eq!(trace.transitions[0], finding.trace.transitions[0]);
+    assert!(
+        e.steps.iter().any(|s| s.starts_with("Rule ")),
+        "{:?}",
+        e.steps
+    );
+    assert!(
+        e.steps
+            .iter()
+            .any(|s| s.starts_with("Marked false positive by the operator")),
+        "{:?}",
+        e.steps
+    );
+
+    // The alert: the firing that started when the incident's member did.
+    let since = Some(alert.starts_at);
+    let e = sentinel_service::explain_ref(
+        &rt,
+        &AlertRef {
+            fingerprint: alert.fingerprint.clone(),
+            since,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(e.from_history && e.trace.is_none() && e.mark.is_none());
+    assert_eq!(e.origin, AlertOrigin::Alertmanager);
+    assert_eq!(e.title, alert.name());
+    assert_eq!(e.severity, alert.severity());
+    assert!(
+        e.steps[0].starts_with(&format!(
+            "Alertmanager reported {} as firing since {}",
+            alert.name(),
+            alert.starts_at.to_rfc3339()
+        )),
+        "{:?}",
+        e.steps
+    );
+    assert!(
+        e.steps
+            .iter()
+            .any(|s| s.contains(&format!("alertname=\"{}\"", alert.name()))),
+        "{:?}",
+        e.steps
+    );
+
+    // Unknown to both: a clear error.
+    let err = sentinel_service::explain_ref(&rt, &AlertRef::new("no-such-alert"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(
+        err.message.contains("not in the history"),
+        "{}",
+        err.message
+    );
+    rt.shutdown(StdDuration::from_secs(30)).await;
+
+    // Without a history there is nowhere to look.
+    let rt = Runtime::builder(Arc::new(SystemClock)).start();
+    let err = sentinel_service::explain_ref(&rt, &AlertRef::new(finding.id.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(err.message.contains("no history"), "{}", err.message);
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}
