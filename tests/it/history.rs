@@ -229,15 +229,7 @@ fn seeking_back_and_forth_continues_exactly_as_the_first_time() {
 async fn marks_are_saved_and_replay_shows_them() {
     let dir = crate::support::tempdir("history-marks");
     let db = dir.join("marks.db");
-    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
-    let rt = Runtime::demo(DemoConfig {
-        sim: SimConfig { seed: 3, pods: 60 },
-        interval: StdDuration::from_millis(200),
-        backfill: Duration::from_secs(900),
-        ..DemoConfig::default()
-    })
-    .history(store)
-    .start();
+    let rt = crate::support::recording_demo(&db).await;
     let snap = tokio::time::timeout(
         StdDuration::from_secs(60),
         rt.wait_for(|s| !s.findings.is_empty()),

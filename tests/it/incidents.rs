@@ -20,20 +20,9 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 async fn demo_incidents_are_correlated_explained_and_acted_on() {
     let dir = crate::support::tempdir("incidents");
     let db = dir.join("h.db");
-    let store = sentinel_runtime::Store::open(&db, sentinel_model::Timestamp(0))
-        .await
-        .unwrap()
-        .store;
     // Fifteen minutes of history: the bad checkout rollout (OOM kills), the
     // noisy neighbour, and the start of the payments slowdown.
-    let rt = Runtime::demo(DemoConfig {
-        sim: SimConfig { seed: 3, pods: 60 },
-        interval: StdDuration::from_millis(200),
-        backfill: Duration::from_secs(900),
-        ..DemoConfig::default()
-    })
-    .history(store)
-    .start();
+    let rt = crate::support::recording_demo(&db).await;
     let snap = within(rt.wait_for(|s| s.data_at.is_some() && !s.incidents.is_empty()))
         .await
         .unwrap();

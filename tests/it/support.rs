@@ -1,6 +1,9 @@
 //! Paths and small helpers shared by the tiers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use sentinel_runtime::{Clock, DemoConfig, Runtime, SystemClock};
 
 /// The cargo target profile dir holding the workspace binaries (`target/debug`).
 pub fn bin_dir() -> PathBuf {
@@ -37,4 +40,22 @@ pub fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a test directory");
     dir
+}
+
+/// The demo (seed 3, 60 pods, fifteen minutes backfilled: the bad checkout
+/// rollout, the noisy neighbour, the start of the payments slowdown; then a
+/// reading every 200 ms), recording into the history file `db`.
+pub async fn recording_demo(db: &Path) -> Runtime {
+    let store = sentinel_store::Store::open(db, SystemClock.now())
+        .await
+        .expect("open the history")
+        .store;
+    Runtime::demo(DemoConfig {
+        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
+        interval: StdDuration::from_millis(200),
+        backfill: sentinel_model::Duration::from_secs(900),
+        ..DemoConfig::default()
+    })
+    .history(store)
+    .start()
 }

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use sentinel_model::{Duration, Mark, Severity};
+use sentinel_model::{Mark, Severity};
 use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind};
-use sentinel_runtime::{Clock, DemoConfig, Runtime, SystemClock};
-use sentinel_sim::SimConfig;
+use sentinel_runtime::{Clock, Runtime, SystemClock};
 use sentinel_store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,15 +16,7 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
 
     // Record the demo until it has a finding and a warning alert; mark the
     // finding.
-    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
-    let rt = Runtime::demo(DemoConfig {
-        sim: SimConfig { seed: 3, pods: 60 },
-        interval: StdDuration::from_millis(200),
-        backfill: Duration::from_secs(900),
-        ..DemoConfig::default()
-    })
-    .history(store)
-    .start();
+    let rt = crate::support::recording_demo(&db).await;
     let snap = tokio::time::timeout(
         StdDuration::from_secs(60),
         rt.wait_for(|s| {
