@@ -158,6 +158,11 @@ fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
                 view! { <button class="why" on:click=move |_| ui.why.set(Some(r.clone()))>"Why?"</button> }
             });
             let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
+            // When a finding or alert stopped, and how long it lasted.
+            let ended = e.ended_at.map(|end| {
+                let lasted = format::age(end.millis() - e.at.millis());
+                view! { <span class="tl-ended">{format!("until {} ({lasted})", format::clock(end.millis(), true))}</span> }
+            });
             let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
             view! {
                 <li class=format!("tl k-{} {sev}", e.kind)>
@@ -165,6 +170,7 @@ fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
                     <span class="tl-kind">{e.kind.replace('_', " ")}</span>
                     <span class="tl-title">{e.title.clone()}{who}</span>
                     <span class="tl-subject">{e.subject.clone()}</span>
+                    {ended}
                     {why}
                     <div class="tl-text">{e.text.clone()}</div>
                 </li>

@@ -12,7 +12,7 @@ use sentinel_model::{
     Timestamp,
 };
 
-use super::subject::Topology;
+use super::subject::{Link, Subject, Topology};
 use super::{AUTOMATIC, Action, Incident, IncidentState, Member, MemberKind, Update, incident_id};
 
 /// How signals are grouped and when incidents close.
@@ -37,6 +37,10 @@ pub struct IncidentConfig {
     pub keep_resolved: usize,
     /// Events waiting for an incident.
     pub max_context: usize,
+    /// A pod joins its node's incident by that link alone only while a
+    /// member on the node is active or ended at most this long before; a
+    /// node joins an incident of pods on it likewise.
+    pub node_grace: Duration,
 }
 
 impl Default for IncidentConfig {
@@ -51,6 +55,7 @@ impl Default for IncidentConfig {
             max_members: 500,
             keep_resolved: 200,
             max_context: 1000,
+            node_grace: Duration::from_mins(2),
         }
     }
 }
@@ -365,7 +370,7 @@ impl Manager {
                 } else {
                     m.at.since(inc.updated_at) <= self.cfg.window
                         && inc.opened_at.since(m.at) <= self.cfg.lookback
-                        && inc.scope.relates(&m.subject, &self.topology)
+                        && self.links(inc, &m.subject, m.at)
                 };
                 if ok && best.is_none_or(|(t, _)| inc.updated_at > t) {
                     best = Some((inc.updated_at, i));
@@ -374,7 +379,7 @@ impl Manager {
                 && inc
                     .resolved_at
                     .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
-                && (inc.scope.relates(&m.subject, &self.topology)
+                && (self.links(inc, &m.subject, m.at)
                     || (m.subject.is_cluster() && cluster_wide(inc)))
                 && resolved.is_none_or(|(t, _)| inc.updated_at > t)
             {
@@ -382,6 +387,32 @@ impl Manager {
             }
         }
         best.or(resolved).map(|(_, i)| i)
+    }
+
+    /// Whether a signal about `s` at `at` relates to `inc` by topology. A pod
+    /// whose only link is its node relates while the node's trouble lasts (a
+    /// member about the node active, or ended within `node_grace`), and a
+    /// node whose only link is pods on it, while theirs does: a pod that
+    /// fails after its node recovered, or a node that fails after its pods
+    /// did, is a problem of its own.
+    fn links(&self, inc: &Incident, s: &Subject, at: Timestamp) -> bool {
+        let live = |x: &Member| {
+            x.ended_at
+                .is_none_or(|e| at.since(e) <= self.cfg.node_grace)
+        };
+        let on = |x: &Member, node: &str| x.subject.node.as_deref() == Some(node);
+        match inc.scope.link(s, &self.topology) {
+            None => false,
+            Some(Link::Direct) => true,
+            Some(Link::OnNode(n)) => inc
+                .members
+                .iter()
+                .any(|x| x.subject.is_node() && on(x, &n) && live(x)),
+            Some(Link::NodeOfPods(n)) => inc
+                .members
+                .iter()
+                .any(|x| x.subject.pod.is_some() && on(x, &n) && live(x)),
+        }
     }
 
     fn open(&mut self, m: Member, at: Timestamp) {
@@ -420,7 +451,7 @@ impl Manager {
             let mut k = 0;
             while k < self.context.len() {
                 let c = &self.context[k];
-                if c.at >= from && self.incidents[i].scope.relates(&c.subject, &self.topology) {
+                if c.at >= from && self.links(&self.incidents[i], &c.subject, c.at) {
                     if let Some(m) = self.context.remove(k) {
                         grew |= self.add_member(i, m, at);
                     }

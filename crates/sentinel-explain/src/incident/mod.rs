@@ -12,7 +12,7 @@ mod subject;
 
 pub use lifecycle::LifecycleError;
 pub use manager::{IncidentConfig, Manager};
-pub use subject::{Scope, Subject, Topology, workload_of};
+pub use subject::{Link, Scope, Subject, Topology, workload_of};
 
 use sentinel_model::{Severity, Timestamp};
 use serde::{Deserialize, Serialize};

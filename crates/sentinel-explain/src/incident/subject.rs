@@ -239,6 +239,18 @@ fn insert(set: &mut BTreeSet<String>, v: &str) -> bool {
     !set.contains(v) && set.insert(v.to_string())
 }
 
+/// How a signal relates to an incident's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// The same object, workload, service or namespace, or a caller or
+    /// callee.
+    Direct,
+    /// A pod on this node, which is in scope itself.
+    OnNode(String),
+    /// This node itself, which pods in scope run on.
+    NodeOfPods(String),
+}
+
 /// The union of an incident's members' places.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
@@ -300,37 +312,50 @@ impl Scope {
     /// - a node in scope and a pod on it, or a node and a pod in scope on it;
     /// - a namespace-wide signal and anything in that namespace.
     pub fn relates(&self, s: &Subject, topo: &Topology) -> bool {
+        self.link(s, topo).is_some()
+    }
+
+    /// How a signal about `s` relates to this scope, if it does (see
+    /// [`Scope::relates`]). A pod that relates only by running on a node in
+    /// scope is [`Link::OnNode`], a node that relates only by its pods in
+    /// scope [`Link::NodeOfPods`]: the manager holds those links only while
+    /// the trouble on the other side lasts.
+    pub fn link(&self, s: &Subject, topo: &Topology) -> Option<Link> {
         let ns = s.namespace.as_deref().unwrap_or("");
         if let Some(p) = &s.pod
             && self.pods.contains(&format!("{ns}/{p}"))
         {
-            return true;
+            return Some(Link::Direct);
         }
         if let Some(key) = s.service_key() {
             if self.services.contains(&key) {
-                return true;
+                return Some(Link::Direct);
             }
             if self.services.iter().any(|k| topo.calls_between(k, &key)) {
-                return true;
+                return Some(Link::Direct);
             }
         }
+        let mut by_node = None;
         if let Some(n) = &s.node {
             if self.nodes.contains(n) {
-                return true;
+                if s.is_node() {
+                    return Some(Link::Direct);
+                }
+                by_node = Some(Link::OnNode(n.clone()));
             }
             if s.is_node() && self.pod_nodes.contains(n) {
-                return true;
+                by_node = Some(Link::NodeOfPods(n.clone()));
             }
         }
         if !ns.is_empty() {
             if self.namespaces.contains(ns) {
-                return true;
+                return Some(Link::Direct);
             }
             if s.is_namespace() && self.touched.contains(ns) {
-                return true;
+                return Some(Link::Direct);
             }
         }
-        false
+        by_node
     }
 }
 
