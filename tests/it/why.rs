@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use sentinel_model::{Mark, Severity};
-use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind};
+use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, MarkArgs};
 use sentinel_runtime::{Clock, Runtime, SystemClock};
 use sentinel_store::Store;
 
@@ -78,6 +78,22 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
         e.steps
     );
 
+    // It can still be marked: the verdict goes to the history.
+    let args = MarkArgs {
+        fingerprint: finding.id.clone(),
+        mark: Mark::Confirmed,
+    };
+    let e = sentinel_service::mark_finding(&rt, &args).await.unwrap();
+    assert!(e.from_history);
+    assert_eq!(e.mark, Some(Mark::Confirmed));
+    assert!(
+        e.steps
+            .iter()
+            .any(|s| s.starts_with("Marked confirmed by the operator")),
+        "{:?}",
+        e.steps
+    );
+
     // The alert: the firing that started when the incident's member did.
     let since = Some(alert.starts_at);
     let e = sentinel_service::explain_ref(
@@ -120,7 +136,28 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
         "{}",
         err.message
     );
+    // Marking what the history does not hold either is refused.
+    let args = MarkArgs {
+        fingerprint: "no-such-finding".into(),
+        mark: Mark::Confirmed,
+    };
+    let err = sentinel_service::mark_finding(&rt, &args)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
     rt.shutdown(StdDuration::from_secs(30)).await;
+
+    // The verdict was kept: the history has it, and so does the next look.
+    let store = Store::open_read_only(&db).await.unwrap();
+    assert_eq!(
+        store.marks().await.unwrap()[&finding.id].mark,
+        Mark::Confirmed
+    );
+    let again = store
+        .latest_findings(std::slice::from_ref(&finding.id))
+        .await
+        .unwrap();
+    assert_eq!(again[0].mark().map(|m| m.mark), Some(Mark::Confirmed));
 
     // Without a history there is nowhere to look.
     let rt = Runtime::builder(Arc::new(SystemClock)).start();

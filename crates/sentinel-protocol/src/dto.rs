@@ -189,7 +189,8 @@ pub struct Explanation {
     pub mark: Option<Mark>,
     /// Read back from the history: the app no longer holds it (it keeps
     /// only the newest resolved findings, and only live alerts), so it is
-    /// shown as last recorded, and can no longer be marked.
+    /// shown as last recorded. A finding can still be marked: the verdict
+    /// goes to the history.
     #[serde(default)]
     pub from_history: bool,
 }

@@ -328,6 +328,22 @@ impl Detection {
         self.collect();
     }
 
+    /// Records a verdict on a finding the engine no longer holds (the
+    /// caller found it in the history): it goes to the history's feedback
+    /// and audit log only. Replay's engine will not hold it either, so no
+    /// step is logged. False when nothing is recorded.
+    pub fn mark_recorded(&mut self, id: &str, mark: Mark, at: Timestamp) -> bool {
+        let Some(log) = &mut self.log else {
+            return false;
+        };
+        log.push(Record::Mark {
+            id: id.to_string(),
+            mark,
+            at,
+        });
+        true
+    }
+
     pub fn mark(&mut self, id: &str, mark: Mark, at: Timestamp) -> bool {
         let ok = self.engine.mark(id, mark, at);
         self.dirty |= ok;

@@ -48,6 +48,12 @@ pub(crate) async fn run_loop(
                 let _ = reply.send(ok);
                 ok
             }
+            Msg::MarkRecorded { id, mark, reply } => {
+                let now = clock.now();
+                let ok = state.mark_recorded(&id, mark, now);
+                let _ = reply.send(ok.then_some(now));
+                false
+            }
             Msg::Incident {
                 id,
                 act,

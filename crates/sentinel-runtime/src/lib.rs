@@ -256,6 +256,22 @@ impl Runtime {
         rx.await.map_err(|_| RuntimeError::Stopped)
     }
 
+    /// Record an operator's verdict on a finding the engine no longer holds
+    /// but the history does (the caller checked): when it was recorded, or
+    /// `None` without a history.
+    pub async fn mark_recorded(
+        &self,
+        id: String,
+        mark: sentinel_model::Mark,
+    ) -> Result<Option<sentinel_model::Timestamp>, RuntimeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::MarkRecorded { id, mark, reply })
+            .await
+            .map_err(|_| RuntimeError::Stopped)?;
+        rx.await.map_err(|_| RuntimeError::Stopped)
+    }
+
     /// Acknowledge, resolve or reopen an incident as `by`; the incident as
     /// it now stands, or why the action was refused.
     pub async fn act_on_incident(

@@ -35,6 +35,13 @@ pub enum Msg {
         mark: sentinel_model::Mark,
         reply: oneshot::Sender<bool>,
     },
+    /// An operator's verdict on a finding only the history still holds:
+    /// when it was recorded, or `None` without a history.
+    MarkRecorded {
+        id: String,
+        mark: sentinel_model::Mark,
+        reply: oneshot::Sender<Option<sentinel_model::Timestamp>>,
+    },
     /// An operator's action on an incident.
     Incident {
         id: String,

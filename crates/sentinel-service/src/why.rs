@@ -204,10 +204,7 @@ pub async fn mark_finding(
         .await
         .map_err(crate::ipc_error)?;
     if !known {
-        return Err(IpcError::new(
-            ErrorKind::NotFound,
-            "only Sentinel's own findings can be marked, and this one is no longer known",
-        ));
+        return crate::why_past::mark_recorded(rt, args).await;
     }
     // The loop publishes after a mark; wait for the snapshot that has it.
     let mut rx = rt.subscribe();

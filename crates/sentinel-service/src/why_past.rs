@@ -3,7 +3,7 @@
 //! stopped firing. Both are read back from the history as last recorded, so
 //! an incident's timeline can explain every member however old it is.
 
-use sentinel_model::{Alert, Timestamp};
+use sentinel_model::{Alert, OperatorMark, Timestamp};
 use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, Explanation, IpcError};
 use sentinel_runtime::Runtime;
 
@@ -154,6 +154,46 @@ pub async fn explain_ref(rt: &Runtime, r: &AlertRef) -> Result<Explanation, IpcE
             "that alert is not in the history either (its retention may have removed it)",
         )),
     }
+}
+
+/// Marks a finding the engine no longer holds but the history does: the
+/// verdict goes to the history, and the answer is the finding as recorded
+/// with it.
+pub(crate) async fn mark_recorded(
+    rt: &Runtime,
+    args: &sentinel_protocol::MarkArgs,
+) -> Result<Explanation, IpcError> {
+    let unknown = || {
+        IpcError::new(
+            ErrorKind::NotFound,
+            "only Sentinel's own findings can be marked, and the history does not hold this one",
+        )
+    };
+    if !rt.has_history() {
+        return Err(unknown());
+    }
+    let ids = [args.fingerprint.clone()];
+    let mut f = rt
+        .stored_findings(&ids)
+        .await
+        .map_err(|e| {
+            IpcError::new(
+                ErrorKind::Unavailable,
+                format!("the history could not be read: {e}"),
+            )
+        })?
+        .pop()
+        .ok_or_else(unknown)?;
+    let at = rt
+        .mark_recorded(args.fingerprint.clone(), args.mark)
+        .await
+        .map_err(crate::ipc_error)?
+        .ok_or_else(unknown)?;
+    f.trace.mark = Some(OperatorMark {
+        mark: args.mark,
+        at,
+    });
+    Ok(finding_explanation(&f, true))
 }
 
 #[cfg(test)]

@@ -213,7 +213,6 @@ pub fn WhyPanel() -> impl IntoView {
             let steps = e.steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
             let chart = e.trace.clone().map(|t| view! { <TraceChart trace=t/> });
             let is_engine = e.origin == AlertOrigin::Engine;
-            let markable = is_engine && !e.from_history;
             let from_history = e.from_history;
             let fp1 = e.fingerprint.clone();
             let fp2 = e.fingerprint.clone();
@@ -231,10 +230,7 @@ pub fn WhyPanel() -> impl IntoView {
                 {chart}
                 <h4>"Why"</h4>
                 <ol class="why-steps" id="why-steps">{steps}</ol>
-                <Show when=move || is_engine && !markable>
-                    <p class="muted" id="why-unmarkable">"This finding is read back from the history, as last recorded; only findings the app still holds can be marked."</p>
-                </Show>
-                <Show when=move || markable>
+                <Show when=move || is_engine>
                     <div class="why-actions">
                         <button id="mark-fp" class:active=move || current == Some(Mark::FalsePositive) disabled=move || busy.get()
                             on:click={let fp = fp1.clone(); move |_| mark(fp.clone(), Mark::FalsePositive)}>"False positive"</button>

@@ -247,6 +247,10 @@ impl State {
         self.detection.mark(id, mark, at)
     }
 
+    pub fn mark_recorded(&mut self, id: &str, mark: sentinel_model::Mark, at: Timestamp) -> bool {
+        self.detection.mark_recorded(id, mark, at)
+    }
+
     pub fn source_notes(&mut self, source: SourceId, notes: Vec<crate::snapshot::PanelNote>) {
         if let Some(s) = self.sources.get_mut(source) {
             s.notes = notes;
