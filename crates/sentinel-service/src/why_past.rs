@@ -108,6 +108,13 @@ pub fn past_alert_explanation(p: &PastAlert, since: Option<Timestamp>, exact: bo
     }
 }
 
+fn unreadable(e: sentinel_runtime::StoreError) -> IpcError {
+    IpcError::new(
+        ErrorKind::Unavailable,
+        format!("the history could not be read: {e}"),
+    )
+}
+
 /// Why an alert or finding fired: as the app holds it now, or else as the
 /// history last recorded it.
 pub async fn explain_ref(rt: &Runtime, r: &AlertRef) -> Result<Explanation, IpcError> {
@@ -133,12 +140,6 @@ pub async fn explain_ref(rt: &Runtime, r: &AlertRef) -> Result<Explanation, IpcE
             )
         });
     }
-    let unreadable = |e: sentinel_runtime::StoreError| {
-        IpcError::new(
-            ErrorKind::Unavailable,
-            format!("the history could not be read: {e}"),
-        )
-    };
     let ids = [r.fingerprint.clone()];
     if let Some(f) = rt.stored_findings(&ids).await.map_err(unreadable)?.pop() {
         return Ok(finding_explanation(&f, true));
@@ -176,12 +177,7 @@ pub(crate) async fn mark_recorded(
     let mut f = rt
         .stored_findings(&ids)
         .await
-        .map_err(|e| {
-            IpcError::new(
-                ErrorKind::Unavailable,
-                format!("the history could not be read: {e}"),
-            )
-        })?
+        .map_err(unreadable)?
         .pop()
         .ok_or_else(unknown)?;
     let at = rt
