@@ -242,6 +242,7 @@ async fn marks_are_saved_and_replay_shows_them() {
         rt.mark_finding(id.clone(), Mark::FalsePositive)
             .await
             .unwrap()
+            .is_some()
     );
     rt.shutdown(StdDuration::from_secs(30)).await;
 

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use sentinel_model::{Mark, Severity};
+use sentinel_detect::RuleFile;
+use sentinel_model::{Mark, SeriesKey, Severity};
 use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, MarkArgs};
-use sentinel_runtime::{Clock, Runtime, SystemClock};
+use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, SystemClock};
 use sentinel_store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,6 +38,7 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
         rt.mark_finding(finding.id.clone(), Mark::FalsePositive)
             .await
             .unwrap()
+            .is_some()
     );
     // While held, the answer is the live one.
     let live = sentinel_service::explain_ref(&rt, &AlertRef::new(finding.id.clone()))
@@ -167,4 +169,107 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
     assert_eq!(err.kind, ErrorKind::NotFound);
     assert!(err.message.contains("no history"), "{}", err.message);
     rt.shutdown(StdDuration::from_secs(5)).await;
+}
+
+/// Sixty series above 1, then below: sixty findings fire and resolve in
+/// two polls, more than the app's picture keeps resolved (50).
+struct Flapping;
+
+impl Source for Flapping {
+    fn name(&self) -> String {
+        "flapping".into()
+    }
+    fn kind(&self) -> &'static str {
+        "prometheus"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        for value in [2.0, 0.0] {
+            let at = ctx.clock.now();
+            let readings = (0..60)
+                .map(|i| {
+                    let i = i.to_string();
+                    (SeriesKey::new("flap", [("i", i.as_str())]), at, value)
+                })
+                .collect();
+            ctx.send(Batch {
+                at,
+                readings: Some(readings),
+                ..Batch::default()
+            })
+            .await;
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_resolved_finding_the_engine_still_holds_is_explained_and_marked() {
+    let dir = crate::support::tempdir("why-older");
+    let db = dir.join("older.db");
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rules = RuleFile::parse(
+        "rules:\n  - name: Flap\n    selector: {metric: flap}\n    \
+         detector: {kind: threshold, op: \">\", value: 1}\n    severity: warning\n    \
+         explain: \"flap {i} is {value}\"\n",
+    )
+    .unwrap();
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .rules(rules)
+        .history(store)
+        .source(Flapping)
+        .start();
+    // All sixty resolved, and the history has written them.
+    let snap = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| {
+            let resolved = s
+                .findings
+                .iter()
+                .filter(|f| f.resolved_at.is_some())
+                .count();
+            resolved == 50 && s.saved_through.is_some_and(|t| Some(t) >= s.data_at)
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let shown: Vec<&str> = snap.findings.iter().map(|f| f.id.as_str()).collect();
+    let store = Store::open_read_only(&db).await.unwrap();
+    let older = store
+        .reported_findings()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| !shown.contains(&f.id.as_str()))
+        .expect("a resolved finding the picture no longer shows");
+
+    let e = sentinel_service::explain_ref(&rt, &AlertRef::new(older.id.clone()))
+        .await
+        .unwrap();
+    assert!(e.from_history);
+    assert_eq!(e.state, "resolved");
+    // The engine still holds it: the mark is the engine's, and is answered.
+    let args = MarkArgs {
+        fingerprint: older.id.clone(),
+        mark: Mark::FalsePositive,
+    };
+    let e = sentinel_service::mark_finding(&rt, &args).await.unwrap();
+    assert_eq!(e.mark, Some(Mark::FalsePositive));
+    assert!(
+        e.steps
+            .iter()
+            .any(|s| s.starts_with("Marked false positive by the operator")),
+        "{:?}",
+        e.steps
+    );
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    assert_eq!(
+        store.marks().await.unwrap()[&older.id].mark,
+        Mark::FalsePositive
+    );
 }

@@ -44,8 +44,9 @@ pub(crate) async fn run_loop(
                 true
             }
             Msg::MarkFinding { id, mark, reply } => {
-                let ok = state.mark_finding(&id, mark, clock.now());
-                let _ = reply.send(ok);
+                let now = clock.now();
+                let ok = state.mark_finding(&id, mark, now);
+                let _ = reply.send(ok.then_some(now));
                 ok
             }
             Msg::MarkRecorded { id, mark, reply } => {

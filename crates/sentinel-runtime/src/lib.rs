@@ -242,12 +242,13 @@ impl Runtime {
         rx.await.map_err(|_| RuntimeError::Stopped)
     }
 
-    /// Record an operator's verdict on a finding; false if it is unknown.
+    /// Record an operator's verdict on a finding the engine holds: when it
+    /// was marked, or `None` if the engine does not hold it.
     pub async fn mark_finding(
         &self,
         id: String,
         mark: sentinel_model::Mark,
-    ) -> Result<bool, RuntimeError> {
+    ) -> Result<Option<sentinel_model::Timestamp>, RuntimeError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Msg::MarkFinding { id, mark, reply })

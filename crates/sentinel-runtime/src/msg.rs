@@ -29,11 +29,12 @@ pub enum Msg {
         pod: PodKey,
         reply: oneshot::Sender<Option<PodTrend>>,
     },
-    /// An operator's verdict on a finding.
+    /// An operator's verdict on a finding: when it was marked, or `None`
+    /// if the engine does not hold it.
     MarkFinding {
         id: String,
         mark: sentinel_model::Mark,
-        reply: oneshot::Sender<bool>,
+        reply: oneshot::Sender<Option<sentinel_model::Timestamp>>,
     },
     /// An operator's verdict on a finding only the history still holds:
     /// when it was recorded, or `None` without a history.

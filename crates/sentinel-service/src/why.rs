@@ -199,13 +199,13 @@ pub async fn mark_finding(
     args: &sentinel_protocol::MarkArgs,
 ) -> Result<Explanation, sentinel_protocol::IpcError> {
     use sentinel_protocol::{ErrorKind, IpcError};
-    let known = rt
+    let marked = rt
         .mark_finding(args.fingerprint.clone(), args.mark)
         .await
         .map_err(crate::ipc_error)?;
-    if !known {
+    let Some(at) = marked else {
         return crate::why_past::mark_recorded(rt, args).await;
-    }
+    };
     // The loop publishes after a mark; wait for the snapshot that has it.
     let mut rx = rt.subscribe();
     let fp = args.fingerprint.clone();
@@ -219,6 +219,9 @@ pub async fn mark_finding(
         .map_err(|_| IpcError::new(ErrorKind::Unavailable, "the backend is busy; try again"))?
         .map_err(|_| IpcError::new(ErrorKind::Unavailable, "the backend has stopped"))?
         .clone();
-    explain(&snap, &args.fingerprint)
-        .ok_or_else(|| IpcError::new(ErrorKind::NotFound, "that finding is no longer known"))
+    match explain(&snap, &args.fingerprint) {
+        Some(e) => Ok(e),
+        // An older resolved finding: the engine holds it, the snapshot not.
+        None => crate::why_past::marked_in_history(rt, args, at).await,
+    }
 }

@@ -3,7 +3,7 @@
 //! stopped firing. Both are read back from the history as last recorded, so
 //! an incident's timeline can explain every member however old it is.
 
-use sentinel_model::{Alert, OperatorMark, Timestamp};
+use sentinel_model::{Alert, Finding, Mark, OperatorMark, Timestamp};
 use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, Explanation, IpcError};
 use sentinel_runtime::Runtime;
 
@@ -157,6 +157,20 @@ pub async fn explain_ref(rt: &Runtime, r: &AlertRef) -> Result<Explanation, IpcE
     }
 }
 
+/// A finding as last recorded, if the history holds it.
+async fn stored_finding(rt: &Runtime, id: &str) -> Result<Option<Finding>, IpcError> {
+    if !rt.has_history() {
+        return Ok(None);
+    }
+    let ids = [id.to_string()];
+    Ok(rt.stored_findings(&ids).await.map_err(unreadable)?.pop())
+}
+
+fn with_mark(mut f: Finding, mark: Mark, at: Timestamp) -> Explanation {
+    f.trace.mark = Some(OperatorMark { mark, at });
+    finding_explanation(&f, true)
+}
+
 /// Marks a finding the engine no longer holds but the history does: the
 /// verdict goes to the history, and the answer is the finding as recorded
 /// with it.
@@ -170,26 +184,33 @@ pub(crate) async fn mark_recorded(
             "only Sentinel's own findings can be marked, and the history does not hold this one",
         )
     };
-    if !rt.has_history() {
-        return Err(unknown());
-    }
-    let ids = [args.fingerprint.clone()];
-    let mut f = rt
-        .stored_findings(&ids)
-        .await
-        .map_err(unreadable)?
-        .pop()
+    let f = stored_finding(rt, &args.fingerprint)
+        .await?
         .ok_or_else(unknown)?;
     let at = rt
         .mark_recorded(args.fingerprint.clone(), args.mark)
         .await
         .map_err(crate::ipc_error)?
         .ok_or_else(unknown)?;
-    f.trace.mark = Some(OperatorMark {
-        mark: args.mark,
-        at,
-    });
-    Ok(finding_explanation(&f, true))
+    Ok(with_mark(f, args.mark, at))
+}
+
+/// A finding the engine marked at `at` but the app's picture no longer
+/// shows (an older resolved one), as the history recorded it.
+pub(crate) async fn marked_in_history(
+    rt: &Runtime,
+    args: &sentinel_protocol::MarkArgs,
+    at: Timestamp,
+) -> Result<Explanation, IpcError> {
+    let f = stored_finding(rt, &args.fingerprint)
+        .await?
+        .ok_or_else(|| {
+            IpcError::new(
+                ErrorKind::NotFound,
+                "the mark is kept, but the finding is no longer shown",
+            )
+        })?;
+    Ok(with_mark(f, args.mark, at))
 }
 
 #[cfg(test)]
