@@ -346,6 +346,19 @@ async fn a_restored_incident_reports_the_traces_the_history_holds() {
         snap.findings.is_empty(),
         "nothing detected since the restart"
     );
+    // The engine that raised its findings is gone: they ended at the
+    // restart, so the incident can resolve once its problem is over.
+    let restored = snap.incidents.iter().find(|i| i.id == id).unwrap();
+    let findings: Vec<_> = restored
+        .members
+        .iter()
+        .filter(|m| m.finding_id.is_some())
+        .collect();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|m| m.ended_at.is_some()),
+        "{findings:#?}"
+    );
     let args = ExportArgs {
         id: id.clone(),
         format: ReportFormat::Html,

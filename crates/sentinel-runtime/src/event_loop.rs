@@ -99,7 +99,7 @@ pub(crate) async fn run_loop(
                     count = list.len(),
                     "active incidents restored from the history"
                 );
-                state.incidents_mut().restore(list);
+                state.incidents_mut().restore(list, clock.now());
                 true
             }
             Msg::Snooze(until) => {

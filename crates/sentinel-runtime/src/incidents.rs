@@ -111,8 +111,8 @@ impl Incidents {
         }
     }
 
-    pub fn restore(&mut self, incidents: Vec<Incident>) {
-        self.manager.restore(incidents);
+    pub fn restore(&mut self, incidents: Vec<Incident>, at: Timestamp) {
+        self.manager.restore(incidents, at);
         self.dirty = true;
     }
 

@@ -120,9 +120,39 @@ impl Manager {
         }
     }
 
-    /// Takes back incidents saved earlier (active ones keep collecting).
-    pub fn restore(&mut self, mut incidents: Vec<Incident>) {
+    /// Takes back incidents saved earlier (active ones keep collecting), at
+    /// `at`, when the app started again. Their findings end then: the
+    /// engine that raised them is gone, and a condition that still holds
+    /// fires again in the new one, as a new member. Their alerts are
+    /// expected in the next alert set, and end if they are not in it. Without
+    /// that, an incident that was active at shutdown would never resolve.
+    pub fn restore(&mut self, mut incidents: Vec<Incident>, at: Timestamp) {
         incidents.retain(|i| !self.by_id.contains_key(&i.id));
+        for inc in &mut incidents {
+            let mut ended = false;
+            for m in inc.members.iter_mut().filter(|m| m.is_active()) {
+                match m.kind {
+                    MemberKind::Finding => {
+                        m.ended_at = Some(at.max(m.at));
+                        ended = true;
+                    }
+                    MemberKind::Alert => {
+                        self.alerts_active.insert(m.key.clone());
+                    }
+                    _ => {}
+                }
+            }
+            // Not a touch: `updated_at` stays the last signal's time, so a
+            // restart does not make restored incidents the newest.
+            if ended {
+                self.updates.push(Update {
+                    id: inc.id.clone(),
+                    at,
+                    action: None,
+                    severity: inc.severity,
+                });
+            }
+        }
         self.incidents.extend(incidents);
         self.incidents
             .sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));

@@ -544,6 +544,46 @@ fn a_node_joins_an_incident_of_its_pods_only_while_they_are_in_trouble() {
 }
 
 #[test]
+fn incidents_restored_after_a_restart_can_still_resolve() {
+    let checkout = [("namespace", "shop"), ("service", "checkout")];
+    let firing = alert("HighErrorRate", "critical", t(0.0), &checkout);
+    let mut before = manager();
+    before.alerts(t(0.0), std::slice::from_ref(&firing));
+    before.finding(&finding(
+        "ErrorRateAnomaly",
+        t(0.5),
+        &checkout,
+        Severity::Warning,
+    ));
+    let saved: Vec<Incident> = before.incidents().to_vec();
+    assert_eq!(saved[0].active_members(), 2);
+
+    // The app starts again at minute 10. The old engine's finding ends
+    // then; the alert is expected in the next alert set.
+    let mut m = manager();
+    m.restore(saved.clone(), t(10.0));
+    let inc = &m.incidents()[0];
+    assert_eq!(inc.active_members(), 1);
+    assert_eq!(inc.members[1].ended_at, Some(t(10.0)));
+    assert_eq!(m.take_updates().len(), 1, "the store learns of it");
+    // Still firing: it stays; then it stops, and five quiet minutes later
+    // the incident resolves.
+    m.alerts(t(10.1), std::slice::from_ref(&firing));
+    assert_eq!(m.incidents()[0].active_members(), 1);
+    m.alerts(t(11.0), &[]);
+    assert_eq!(m.incidents()[0].active_members(), 0);
+    m.tick(t(16.1));
+    assert_eq!(m.incidents()[0].state, IncidentState::Resolved);
+
+    // An alert that stopped while the app was down ends with the first
+    // alert set.
+    let mut m = manager();
+    m.restore(saved, t(10.0));
+    m.alerts(t(10.1), &[]);
+    assert_eq!(m.incidents()[0].active_members(), 0);
+}
+
+#[test]
 fn a_storm_keeps_memory_and_updates_bounded() {
     let mut m = Manager::new(IncidentConfig {
         max_members: 100,
