@@ -71,6 +71,8 @@ pub struct Manager {
     context: VecDeque<Member>,
     /// Alert member keys in the last alert set.
     alerts_active: BTreeSet<String>,
+    /// Restored alert members not yet seen in an alert set since.
+    alerts_restored: BTreeSet<String>,
     pub(super) updates: Vec<Update>,
 }
 
@@ -138,6 +140,7 @@ impl Manager {
                     }
                     MemberKind::Alert => {
                         self.alerts_active.insert(m.key.clone());
+                        self.alerts_restored.insert(m.key.clone());
                     }
                     _ => {}
                 }
@@ -226,8 +229,12 @@ impl Manager {
             .cloned()
             .collect();
         for key in gone {
-            self.end(&key, at);
+            // One that stopped while the app was down: that is no news, so
+            // it does not touch its incident.
+            let touch = !self.alerts_restored.remove(&key);
+            self.end(&key, at, touch);
         }
+        self.alerts_restored.retain(|k| !now_active.contains(k));
         self.alerts_active = now_active;
     }
 
@@ -357,12 +364,15 @@ impl Manager {
         }
     }
 
-    fn end(&mut self, key: &str, at: Timestamp) {
+    /// Ends a member at `at`; `touch` counts it as activity on the incident.
+    fn end(&mut self, key: &str, at: Timestamp, touch: bool) {
         if let Some(&(i, j)) = self.member_of.get(key) {
             let inc = &mut self.incidents[i];
             if inc.members[j].ended_at.is_none() {
                 inc.members[j].ended_at = Some(at);
-                inc.updated_at = inc.updated_at.max(at);
+                if touch {
+                    inc.updated_at = inc.updated_at.max(at);
+                }
                 self.updates.push(Update {
                     id: inc.id.clone(),
                     at,

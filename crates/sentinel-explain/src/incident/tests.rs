@@ -576,11 +576,25 @@ fn incidents_restored_after_a_restart_can_still_resolve() {
     assert_eq!(m.incidents()[0].state, IncidentState::Resolved);
 
     // An alert that stopped while the app was down ends with the first
-    // alert set.
+    // alert set, which is no news: the incident is not touched.
     let mut m = manager();
-    m.restore(saved, t(10.0));
+    m.restore(saved.clone(), t(10.0));
     m.alerts(t(10.1), &[]);
     assert_eq!(m.incidents()[0].active_members(), 0);
+    assert_eq!(m.incidents()[0].updated_at, saved[0].updated_at);
+
+    // Down for an hour, the app backfills the last 15 minutes: a new
+    // problem on the same service then is not the old incident's.
+    let mut m = manager();
+    m.restore(saved, t(60.0));
+    m.alerts(t(45.0), &[]);
+    m.finding(&finding(
+        "ErrorRateAnomaly",
+        t(50.0),
+        &checkout,
+        Severity::Warning,
+    ));
+    assert_eq!(m.incidents().len(), 2, "{:#?}", m.incidents());
 }
 
 #[test]
