@@ -10,6 +10,16 @@ use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, MarkArgs};
 use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, SystemClock};
 use sentinel_store::Store;
 
+/// The explanation's steps say the operator marked it so.
+fn assert_marked(e: &sentinel_protocol::Explanation, mark: &str) {
+    let said = format!("Marked {mark} by the operator");
+    assert!(
+        e.steps.iter().any(|s| s.starts_with(&said)),
+        "{:?}",
+        e.steps
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
     let dir = crate::support::tempdir("why-history");
@@ -72,13 +82,7 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
         "{:?}",
         e.steps
     );
-    assert!(
-        e.steps
-            .iter()
-            .any(|s| s.starts_with("Marked false positive by the operator")),
-        "{:?}",
-        e.steps
-    );
+    assert_marked(&e, "false positive");
 
     // It can still be marked: the verdict goes to the history.
     let args = MarkArgs {
@@ -88,13 +92,7 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
     let e = sentinel_service::mark_finding(&rt, &args).await.unwrap();
     assert!(e.from_history);
     assert_eq!(e.mark, Some(Mark::Confirmed));
-    assert!(
-        e.steps
-            .iter()
-            .any(|s| s.starts_with("Marked confirmed by the operator")),
-        "{:?}",
-        e.steps
-    );
+    assert_marked(&e, "confirmed");
 
     // The alert: the firing that started when the incident's member did.
     let since = Some(alert.starts_at);
@@ -259,13 +257,7 @@ async fn an_older_resolved_finding_the_engine_still_holds_is_explained_and_marke
     };
     let e = sentinel_service::mark_finding(&rt, &args).await.unwrap();
     assert_eq!(e.mark, Some(Mark::FalsePositive));
-    assert!(
-        e.steps
-            .iter()
-            .any(|s| s.starts_with("Marked false positive by the operator")),
-        "{:?}",
-        e.steps
-    );
+    assert_marked(&e, "false positive");
     rt.shutdown(StdDuration::from_secs(30)).await;
     let store = Store::open_read_only(&db).await.unwrap();
     assert_eq!(

@@ -234,9 +234,14 @@ impl Runtime {
     }
 
     pub async fn pod_trend(&self, pod: PodKey) -> Result<Option<PodTrend>, RuntimeError> {
+        self.ask(|reply| Msg::PodTrend { pod, reply }).await
+    }
+
+    /// Sends the loop a request and waits for its answer.
+    async fn ask<T>(&self, msg: impl FnOnce(oneshot::Sender<T>) -> Msg) -> Result<T, RuntimeError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::PodTrend { pod, reply })
+            .send(msg(reply))
             .await
             .map_err(|_| RuntimeError::Stopped)?;
         rx.await.map_err(|_| RuntimeError::Stopped)
@@ -249,12 +254,7 @@ impl Runtime {
         id: String,
         mark: sentinel_model::Mark,
     ) -> Result<Option<sentinel_model::Timestamp>, RuntimeError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::MarkFinding { id, mark, reply })
-            .await
-            .map_err(|_| RuntimeError::Stopped)?;
-        rx.await.map_err(|_| RuntimeError::Stopped)
+        self.ask(|reply| Msg::MarkFinding { id, mark, reply }).await
     }
 
     /// Record an operator's verdict on a finding the engine no longer holds
@@ -265,12 +265,8 @@ impl Runtime {
         id: String,
         mark: sentinel_model::Mark,
     ) -> Result<Option<sentinel_model::Timestamp>, RuntimeError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::MarkRecorded { id, mark, reply })
+        self.ask(|reply| Msg::MarkRecorded { id, mark, reply })
             .await
-            .map_err(|_| RuntimeError::Stopped)?;
-        rx.await.map_err(|_| RuntimeError::Stopped)
     }
 
     /// Acknowledge, resolve or reopen an incident as `by`; the incident as
@@ -285,18 +281,14 @@ impl Runtime {
         Result<sentinel_explain::incident::Incident, sentinel_explain::incident::LifecycleError>,
         RuntimeError,
     > {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Incident {
-                id,
-                act,
-                by,
-                note,
-                reply,
-            })
-            .await
-            .map_err(|_| RuntimeError::Stopped)?;
-        rx.await.map_err(|_| RuntimeError::Stopped)
+        self.ask(|reply| Msg::Incident {
+            id,
+            act,
+            by,
+            note,
+            reply,
+        })
+        .await
     }
 
     /// Records an operator action done outside the loop (an export) in the
