@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use sentinel_model::{
-    Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, num, percent,
+    Comparison, Computed, RuleRef, RuleTrace, SeriesKey, Timestamp, brief, percent,
 };
 
 use crate::detectors::Eval;
@@ -103,7 +103,8 @@ pub(crate) fn build_trace(
 }
 
 /// Fill the rule's template: labels, `value`, `threshold`, `for`,
-/// `keep_firing_for`, the rule's parameters and the computed values; a
+/// `keep_firing_for`, the rule's parameters and the computed values, numbers
+/// to three significant digits (the trace's steps keep them exact); a
 /// number's name followed by `:%` gives it as a percentage (`{value:%}`:
 /// 0.934 → 93.4%). Unknown names stay as written.
 pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
@@ -130,15 +131,15 @@ pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
             return Some(v.clone());
         }
         Some(match name {
-            "value" => num(trace.value),
-            "threshold" => num(trace.threshold?),
+            "value" => brief(trace.value),
+            "threshold" => brief(trace.threshold?),
             "for" => format_duration(rule.for_),
             "keep_firing_for" => format_duration(rule.keep_firing_for),
             "metric" => trace.series.metric.clone(),
             "severity" => trace.severity.as_str().to_string(),
             _ => {
                 if let Some(c) = trace.computed.iter().find(|c| c.name == name) {
-                    num(c.value)
+                    brief(c.value)
                 } else {
                     trace.rule.params.iter().find(|(k, _)| k == name)?.1.clone()
                 }

@@ -187,6 +187,24 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A number for an explanation's prose: three significant digits, as a
+/// person would say it (48.534 → "48.5", 2.552 → "2.55", 0.2744 → "0.274"),
+/// whole numbers from 100 up ("1034"); `num` keeps the trace's steps exact.
+pub fn brief(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || a == f64::MAX || !(1e-3..100.0).contains(&a) {
+        return num(v);
+    }
+    // Digits after the point that leave three significant ones.
+    let decimals = (2 - a.log10().floor() as i32).clamp(0, 5) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// A ratio as a percentage for sentences: 0.934 → "93.4%", 1 → "100%".
 /// One decimal at most; below 0.1% the digits `num` gives.
 pub fn percent(v: f64) -> String {
@@ -350,6 +368,16 @@ mod tests {
         assert_eq!(num(1234.6), "1235");
         assert_eq!(num(f64::INFINITY), "∞");
         assert_eq!(num(3e-7), "3.000e-7");
+        assert_eq!(brief(48.534), "48.5");
+        assert_eq!(brief(2.552), "2.55");
+        assert_eq!(brief(-2.206), "-2.21");
+        assert_eq!(brief(0.27449), "0.274");
+        assert_eq!(brief(0.001234), "0.00123");
+        assert_eq!(brief(30.0), "30");
+        assert_eq!(brief(99.96), "100");
+        assert_eq!(brief(1034.4), "1034");
+        assert_eq!(brief(0.0), "0");
+        assert_eq!(brief(f64::MAX), "∞");
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use cluster::{
 };
 pub use finding::{
     Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,
-    Transition, WindowSummary, num, percent,
+    Transition, WindowSummary, brief, num, percent,
 };
 pub use secret::Secret;
 pub use time::{Duration, Timestamp};
