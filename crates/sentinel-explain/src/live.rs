@@ -362,4 +362,33 @@ mod tests {
         assert_eq!(top.cause, "oom_killed", "{}", e.render());
         assert!(e.render().contains("256"), "{}", e.render());
     }
+
+    /// kube-state-metrics gives a node's conditions without a reason or a
+    /// message: the cause and its evidence say what is there, no `""`.
+    #[test]
+    fn a_node_without_a_reason_is_not_ready_without_empty_quotes() {
+        let at = Timestamp(1_790_000_000_000);
+        let node = NodeState {
+            name: "node-1".into(),
+            labels: Labels::new(),
+            cpu_capacity_millis: 4000,
+            memory_capacity_bytes: 16 << 30,
+            conditions: vec![sentinel_model::NodeCondition {
+                kind: "Ready".into(),
+                status: false,
+                since: at,
+                reason: String::new(),
+            }],
+            unschedulable: false,
+        };
+        let cap = capture(at, objects_json([], [&node], []), Vec::new());
+        let e = crate::explain(&cap);
+        let top = e.top().expect("a cause");
+        assert_eq!(top.cause, "node_not_ready", "{}", e.render());
+        let text = e.render();
+        assert!(text.contains("Node/node-1 is NotReady."), "{text}");
+        assert!(text.contains("Node/node-1 Ready=False"), "{text}");
+        assert!(!text.contains("\"\""), "{text}");
+        assert!(!text.contains("()"), "{text}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The dashboard: status bar, cards, charts, nodes and the alert feed.
 
-use sentinel_model::{Severity, Timestamp};
+use sentinel_model::{NodeCondition, Severity, Timestamp};
 use sentinel_protocol::{
     AlertQuery, Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview, Point,
     SourceHealth, StatusBar, TrayLevel, Unit,
@@ -188,6 +188,16 @@ pub fn worth_sending(prev: &Snapshot, next: &Snapshot, since_last_ms: i64) -> bo
         || since_last_ms >= REFRESH_MS
 }
 
+/// "Ready=False (KubeletNotReady)"; kube-state-metrics gives no reason,
+/// and then there are no brackets.
+fn condition_text(c: &NodeCondition) -> String {
+    let status = if c.status { "True" } else { "False" };
+    match c.reason.trim() {
+        "" => format!("{}={status}", c.kind),
+        reason => format!("{}={status} ({reason})", c.kind),
+    }
+}
+
 /// Nodes with a problem first (NotReady, pressure), then by name.
 pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
     let mut rows: Vec<NodeRow> = s
@@ -202,18 +212,7 @@ pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
             memory_percent: n
                 .memory_bytes
                 .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
-            problems: n
-                .node
-                .problems()
-                .map(|c| {
-                    format!(
-                        "{}={} ({})",
-                        c.kind,
-                        if c.status { "True" } else { "False" },
-                        c.reason
-                    )
-                })
-                .collect(),
+            problems: n.node.problems().map(condition_text).collect(),
             pods: n.pods,
         })
         .collect();
@@ -296,6 +295,22 @@ mod tests {
             overview(&snap(Health::Ok, &[]), None).charts[0].empty_reason,
             None
         );
+    }
+
+    #[test]
+    fn a_node_condition_without_a_reason_has_no_brackets() {
+        let mut c = NodeCondition {
+            kind: "Ready".into(),
+            status: false,
+            since: Timestamp(0),
+            reason: "KubeletNotReady".into(),
+        };
+        assert_eq!(condition_text(&c), "Ready=False (KubeletNotReady)");
+        c.reason.clear();
+        assert_eq!(condition_text(&c), "Ready=False");
+        c.kind = "MemoryPressure".into();
+        c.status = true;
+        assert_eq!(condition_text(&c), "MemoryPressure=True");
     }
 
     #[test]

@@ -13,6 +13,28 @@ pub(crate) fn run(ctx: &mut Ctx) {
     evictions(ctx);
 }
 
+/// `: "message"` after a sentence, or nothing when the object gave no
+/// message (a cluster read through kube-state-metrics gives none).
+fn quoted(msg: &str) -> String {
+    match msg.trim() {
+        "" => String::new(),
+        m => format!(": \"{m}\""),
+    }
+}
+
+/// A condition as evidence: "Node/n1 Ready=False (KubeletNotReady): …",
+/// leaving out the reason and message the object does not have.
+fn condition_text(node: &ObjRef, ty: &str, status: &str, reason: &str, msg: &str) -> String {
+    let mut out = format!("{node} {ty}={status}");
+    if !reason.trim().is_empty() {
+        out.push_str(&format!(" ({})", reason.trim()));
+    }
+    if !msg.trim().is_empty() {
+        out.push_str(&format!(": {}", msg.trim()));
+    }
+    out
+}
+
 fn nodes(ctx: &mut Ctx) {
     let cap = ctx.cap;
     for n in cap.objects.of_kind("Node") {
@@ -36,7 +58,7 @@ fn nodes(ctx: &mut Ctx) {
                 EvidenceKind::Node,
                 &node,
                 at,
-                format!("{node} {ty}={status} ({}): {msg}", str_at(c, "/reason")),
+                condition_text(&node, ty, status, str_at(c, "/reason"), msg),
             );
             let near = ctx.near(at);
             let mut cites = vec![id];
@@ -159,7 +181,7 @@ fn nodes(ctx: &mut Ctx) {
                 "Ready" => (
                     "node_not_ready",
                     0.9,
-                    format!("{node} is NotReady: \"{msg}\"."),
+                    format!("{node} is NotReady{}.", quoted(msg)),
                     format!(
                         "Inspect {} (`kubectl describe node`); cordon and drain it while it is repaired.",
                         node.name
@@ -168,7 +190,10 @@ fn nodes(ctx: &mut Ctx) {
                 "DiskPressure" => (
                     "node_disk_pressure",
                     0.93,
-                    format!("{node} is low on disk (DiskPressure) and evicts pods: \"{msg}\"."),
+                    format!(
+                        "{node} is low on disk (DiskPressure) and evicts pods{}.",
+                        quoted(msg)
+                    ),
                     format!(
                         "Free disk on {} (images, logs, emptyDir); set ephemeral-storage limits on the pods that fill it.",
                         node.name
@@ -177,7 +202,10 @@ fn nodes(ctx: &mut Ctx) {
                 "MemoryPressure" => (
                     "node_memory_pressure",
                     0.93,
-                    format!("{node} is low on memory (MemoryPressure) and evicts pods: \"{msg}\"."),
+                    format!(
+                        "{node} is low on memory (MemoryPressure) and evicts pods{}.",
+                        quoted(msg)
+                    ),
                     format!(
                         "Find the pods using memory on {} without limits; set requests/limits, or move load off the node.",
                         node.name
@@ -186,7 +214,7 @@ fn nodes(ctx: &mut Ctx) {
                 "NetworkUnavailable" => (
                     "node_network_degraded",
                     0.85,
-                    format!("{node} has no network configured: \"{msg}\"."),
+                    format!("{node} has no network configured{}.", quoted(msg)),
                     format!("Check the network plugin on {}.", node.name),
                 ),
                 _ => continue,
@@ -225,7 +253,7 @@ fn evictions(ctx: &mut Ctx) {
         );
         Proposal::new(cause, node.clone(), RULE, 0.8 * ctx.near(at))
             .related([pod.clone()])
-            .say(format!("{pod} was evicted from {node}: \"{msg}\"."), &[id])
+            .say(format!("{pod} was evicted from {node}{}.", quoted(msg)), &[id])
             .hint(format!("Relieve {node_name}: find what consumes the resource; set limits on the pods that have none."))
             .done(ctx);
     }
