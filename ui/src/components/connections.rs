@@ -16,6 +16,15 @@ use crate::app::Ui;
 use crate::format;
 use crate::ipc;
 
+/// An address of the kind's usual shape, as the URL field's placeholder.
+fn url_example(kind: ConnectionKind) -> &'static str {
+    match kind {
+        ConnectionKind::Alertmanager => "https://alertmanager.example:9093",
+        ConnectionKind::Loki => "https://loki.example:3100",
+        _ => "https://prometheus.example:9090",
+    }
+}
+
 fn target(spec: &ConnectionSpec) -> String {
     match spec.kind {
         ConnectionKind::Kubernetes => {
@@ -367,9 +376,9 @@ pub fn ConnectionsPage() -> impl IntoView {
                     <label>"Cluster "<input id="conn-cluster" placeholder="the first cluster; a new name adds a cluster"
                         prop:value=move || field(|f| f.cluster.clone()) on:input=set(|f, v| f.cluster = v)/></label>
                     <Show when=move || !kind_is(ConnectionKind::Kubernetes)>
-                        <label>"URL "<input id="conn-url" placeholder="https://prometheus.example:9090"
+                        <label>"URL "<input id="conn-url" placeholder=move || form.with(|f| f.as_ref().map(|f| url_example(f.kind)).unwrap_or_default())
                             prop:value=move || field(|f| f.url.clone()) on:input=set(|f, v| f.url = v)/></label>
-                        <label>"Token (keyring name) "<input id="conn-token-name" placeholder="prod/prometheus"
+                        <label>"Token (keyring name) "<input id="conn-token-name" placeholder=move || form.with(|f| f.as_ref().map(|f| format!("prod/{}", f.kind.as_str())).unwrap_or_default())
                             prop:value=move || field(|f| f.token_name.clone().unwrap_or_default())
                             on:input=set(|f, v| f.token_name = Some(v).filter(|v| !v.trim().is_empty()))/></label>
                         <div class="conn-secret">
