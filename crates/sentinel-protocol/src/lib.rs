@@ -9,6 +9,7 @@ mod error;
 mod fleet;
 mod history;
 mod incident;
+mod timeline;
 
 pub use connections::*;
 pub use dto::*;
@@ -17,6 +18,7 @@ pub use fleet::*;
 pub use history::*;
 pub use incident::*;
 pub use sentinel_model as model;
+pub use timeline::*;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -3,11 +3,13 @@
 //! evidence ids, the evidence, and the timeline of every member and change;
 //! each finding or alert in the timeline opens its "Why?" panel.
 
+use std::collections::HashSet;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::{
     ActOnIncident, Analysis, CitedSentence, GetIncident, IncidentAction, IncidentActionArgs,
-    IncidentDetail, IncidentRef, IncidentState,
+    IncidentDetail, IncidentRef, IncidentState, TimelineEntry, fold_timeline,
 };
 
 use crate::app::Ui;
@@ -144,37 +146,79 @@ fn body(
     }
 }
 
-/// Every member and change in order; findings and alerts open "Why?".
-fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
-    let timeline = d
-        .timeline
-        .iter()
-        .map(|e| {
-            // An alert member starts when its firing did, which picks it
-            // from the history once Alertmanager no longer reports it.
-            let since = (e.kind == "alert").then_some(e.at);
-            let why = e.fingerprint.clone().map(|fingerprint| {
-                let r = sentinel_protocol::AlertRef { fingerprint, since };
-                view! { <button class="why" on:click=move |_| ui.why.set(Some(r.clone()))>"Why?"</button> }
-            });
-            let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
-            // When a finding or alert stopped, and how long it lasted.
-            let ended = e.ended_at.map(|end| {
-                let lasted = format::age(end.millis() - e.at.millis());
-                view! { <span class="tl-ended">{format!("until {} ({lasted})", format::clock(end.millis(), true))}</span> }
-            });
-            let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
+/// One member or change; findings and alerts open "Why?".
+fn entry_view(e: &TimelineEntry, ui: Ui, class: &str) -> impl IntoView + use<> {
+    // An alert member starts when its firing did, which picks it
+    // from the history once Alertmanager no longer reports it.
+    let since = (e.kind == "alert").then_some(e.at);
+    let why = e.fingerprint.clone().map(|fingerprint| {
+        let r = sentinel_protocol::AlertRef { fingerprint, since };
+        view! { <button class="why" on:click=move |_| ui.why.set(Some(r.clone()))>"Why?"</button> }
+    });
+    let who = e.by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
+    // When a finding or alert stopped, and how long it lasted.
+    let ended = e.ended_at.map(|end| {
+        let lasted = format::age(end.millis() - e.at.millis());
+        view! { <span class="tl-ended">{format!("until {} ({lasted})", format::clock(end.millis(), true))}</span> }
+    });
+    let sev = e.severity.map(|s| s.as_str()).unwrap_or("");
+    view! {
+        <li class=format!("{class} k-{} {sev}", e.kind)>
+            <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
+            <span class="tl-kind">{e.kind.replace('_', " ")}</span>
+            <span class="tl-title">{e.title.clone()}{who}</span>
+            <span class="tl-subject">{e.subject.clone()}</span>
+            {ended}
+            {why}
+            <div class="tl-text">{e.text.clone()}</div>
+        </li>
+    }
+}
+
+/// Every member and change in order. A burst of one signal (thirty pods
+/// NotReady when their node goes) is one line; the rest unfold under it,
+/// and stay unfolded while the detail refreshes.
+fn timeline_view(
+    d: &IncidentDetail,
+    ui: Ui,
+    unfolded: RwSignal<HashSet<String>>,
+) -> impl IntoView + use<> {
+    let timeline = fold_timeline(&d.timeline)
+        .into_iter()
+        .map(|f| {
+            let first = entry_view(&f.first, ui, "tl");
+            if f.more.is_empty() {
+                return first.into_any();
+            }
+            let key = f.key();
+            let open = {
+                let key = key.clone();
+                move || unfolded.with(|u| u.contains(&key))
+            };
+            let toggle = move |_| {
+                unfolded.update(|u| {
+                    if !u.remove(&key) {
+                        u.insert(key.clone());
+                    }
+                })
+            };
+            let n = f.more.len();
+            let label = {
+                let open = open.clone();
+                let title = f.first.title.clone();
+                move || if open() { format!("hide the other {n} {title}") } else { format!("+ {n} more {title}") }
+            };
+            let more = f.more;
             view! {
-                <li class=format!("tl k-{} {sev}", e.kind)>
-                    <span class="tl-time">{format::clock(e.at.millis(), true)}</span>
-                    <span class="tl-kind">{e.kind.replace('_', " ")}</span>
-                    <span class="tl-title">{e.title.clone()}{who}</span>
-                    <span class="tl-subject">{e.subject.clone()}</span>
-                    {ended}
-                    {why}
-                    <div class="tl-text">{e.text.clone()}</div>
+                {first}
+                <li class="tl-fold">
+                    <button class="tl-unfold" on:click=toggle>{label}</button>
+                    {move || open().then(|| view! {
+                        <ol class="tl-more">{more.iter().map(|e| entry_view(e, ui, "tl tl-sub")).collect_view()}</ol>
+                    })}
                 </li>
             }
+            .into_any()
         })
         .collect_view();
     let dropped = (d.dropped > 0).then(|| {
@@ -191,12 +235,27 @@ fn timeline_view(d: &IncidentDetail, ui: Ui) -> impl IntoView + use<> {
 pub fn IncidentDetailPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let detail = RwSignal::new(None::<IncidentDetail>);
+    // The folds the operator opened, in the incident shown.
+    let unfolded = RwSignal::new(HashSet::<String>::new());
     let note = RwSignal::new(String::new());
     let load = move |id: String| {
         spawn_local(async move {
             match ipc::call::<GetIncident>(&IncidentRef { id: id.clone() }).await {
                 Ok(d) if ui.incident.get_untracked().as_deref() == Some(id.as_str()) => {
-                    detail.set(Some(d))
+                    let (same_incident, same) = detail.with_untracked(|x| {
+                        (
+                            x.as_ref().is_some_and(|x| x.row.id == d.row.id),
+                            x.as_ref() == Some(&d),
+                        )
+                    });
+                    if !same_incident {
+                        unfolded.set(HashSet::new());
+                    }
+                    // Unchanged (most refreshes of a quiet incident): the
+                    // page is left as it is, scroll, folds and all.
+                    if !same {
+                        detail.set(Some(d));
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -248,7 +307,7 @@ pub fn IncidentDetailPanel() -> impl IntoView {
                     <super::report_export::ReportExport id=id.clone()/>
                     <super::narrative::NarrativePanel id=id/>
                 })}
-                {move || detail.get().filter(|_| ui.case.with(Option::is_none)).map(|d| timeline_view(&d, ui))}
+                {move || detail.get().filter(|_| ui.case.with(Option::is_none)).map(|d| timeline_view(&d, ui, unfolded))}
             </div>
         </div>
     }
