@@ -186,6 +186,98 @@ impl Source for Failing {
     }
 }
 
+/// A source whose first poll reads fifteen minutes of the past in chunks
+/// that take a while each (a large cluster's backfill), then polls live.
+struct SlowBackfill;
+
+impl Source for SlowBackfill {
+    fn name(&self) -> String {
+        "slow".into()
+    }
+    fn kind(&self) -> &'static str {
+        "prometheus"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        let start = ctx.clock.now();
+        for minutes_ago in (1..=15).rev() {
+            let at = start.saturating_sub(Duration::from_mins(minutes_ago));
+            let batch = Batch {
+                at,
+                backfill: true,
+                ..Batch::default()
+            };
+            ctx.send(batch).await;
+            tokio::time::sleep(StdDuration::from_millis(300)).await;
+        }
+        loop {
+            ctx.send(Batch {
+                at: ctx.clock.now(),
+                ..Batch::default()
+            })
+            .await;
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A source that is live from its first poll (an Alertmanager).
+struct Prompt;
+
+impl Source for Prompt {
+    fn name(&self) -> String {
+        "prompt".into()
+    }
+    fn kind(&self) -> &'static str {
+        "alertmanager"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        loop {
+            ctx.send(Batch {
+                at: ctx.clock.now(),
+                ..Batch::default()
+            })
+            .await;
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The engine's clock ticks every second while one source still feeds its
+/// backfill and another is live: the first source's newest readings are
+/// minutes old then, which is the backfill's lag, not a source gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_backfill_beside_a_live_source_is_not_an_absent_source() {
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .source(SlowBackfill)
+        .source(Prompt)
+        .start();
+    let live = within(rt.wait_for(|s| s.sources[0].last_ok.is_some()))
+        .await
+        .unwrap();
+    assert!(
+        live.sources[1].last_ok.is_some(),
+        "the prompt source was live before the backfill ended"
+    );
+    // A few ticks after the backfill.
+    let snap = within(rt.wait_for(|s| s.at.since(live.at) > Duration(2500)))
+        .await
+        .unwrap();
+    let absent: Vec<String> = snap
+        .findings
+        .iter()
+        .filter(|f| f.rule == "SourceAbsent" || f.rule == "TargetDown")
+        .map(|f| format!("{} {} {}", f.rule, f.series, f.trace.explanation))
+        .collect();
+    assert!(absent.is_empty(), "{absent:#?}");
+    rt.shutdown(StdDuration::from_secs(10)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_source_turns_stale_and_failing_one_down() {
     let rt = Runtime::builder(Arc::new(SystemClock))

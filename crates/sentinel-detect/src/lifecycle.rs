@@ -134,7 +134,12 @@ impl Lifecycle {
             .collect()
     }
 
+    /// A transition never goes back in time: a reading stamped before the
+    /// last transition (a tick on the wall clock fired an absence rule, and
+    /// a late poll then brings readings from before it) moves the finding
+    /// at that transition's time, not before it.
     fn go(&mut self, at: Timestamp, to: RuleState, reason: Reason) {
+        let at = self.transitions.last().map_or(at, |t| t.at.max(at));
         self.transitions.push(Step {
             at,
             from: self.state,

@@ -191,6 +191,34 @@ fn absence_fires_on_tick_and_a_restart_counter_reset_is_not_negative() {
     );
 }
 
+/// The absence rule fired on a tick; a late poll then brings readings from
+/// before that tick. The finding resolves then, not at a time before it
+/// fired.
+#[test]
+fn a_late_reading_resolves_an_absence_no_earlier_than_it_fired() {
+    let mut e = Engine::new(default_pack());
+    let up = e.series(&SeriesKey::new("up", [("source", "prom")]));
+    let mut out = Vec::new();
+    for s in 0..10 {
+        e.observe(up, t(s * 2), 1.0, &mut out);
+    }
+    e.tick(t(200), &mut out);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].rule, "SourceAbsent");
+    out.clear();
+    // The gap's readings, stamped 20 s to 40 s: long before the tick.
+    for s in 10..20 {
+        e.observe(up, t(s * 2), 1.0, &mut out);
+    }
+    let resolved: Vec<_> = out.iter().filter(|f| f.resolved_at.is_some()).collect();
+    assert_eq!(resolved.len(), 1, "{out:#?}");
+    let f = resolved[0];
+    assert_eq!(f.fired_at, t(200));
+    assert_eq!(f.resolved_at, Some(t(200)), "{:#?}", f.trace.transitions);
+    let times: Vec<Timestamp> = f.trace.transitions.iter().map(|x| x.at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
 #[test]
 fn bad_readings_have_defined_outcomes() {
     let mut e = Engine::new(rules(CPU));

@@ -258,6 +258,8 @@ pub(super) fn step(
             let id = finding_id(rule, key, life);
             let points: Vec<(Timestamp, f64)> = std::mem::take(episode).into_iter().collect();
             let transitions = life.transitions();
+            // When the lifecycle says (never before it fired).
+            let at = transitions.last().map_or(at, |t| t.at);
             let close = |t: &mut RuleTrace| {
                 t.transitions = transitions;
                 t.points = points;

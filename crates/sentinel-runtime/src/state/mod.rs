@@ -1,7 +1,7 @@
 //! The backend's current state, owned by the message loop alone. Applying a
 //! batch is synchronous and does no IO; publishing builds a [`Snapshot`](crate::Snapshot).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -30,6 +30,8 @@ pub struct State {
     trend_capacity: usize,
     generation: u64,
     data_at: Option<Timestamp>,
+    /// Sources still feeding their start-up backfill (the past).
+    backfilling: BTreeSet<SourceId>,
     sources: Vec<SourceStatus>,
     pods: Arc<Vec<PodView>>,
     pod_index: HashMap<PodKey, usize>,
@@ -90,6 +92,7 @@ impl State {
             trend_capacity: 450,
             generation: 0,
             data_at: None,
+            backfilling: BTreeSet::new(),
             sources,
             pods: Arc::default(),
             pod_index: HashMap::new(),
@@ -140,6 +143,7 @@ impl State {
     }
 
     pub fn source_failed(&mut self, source: SourceId, at: Timestamp, error: String) {
+        self.backfilling.remove(&source);
         if let Some(s) = self.sources.get_mut(source) {
             s.last_error = Some(error);
             let name = s.name.clone();
@@ -165,7 +169,11 @@ impl State {
     /// Time passed: absence rules may fire, quiet incidents resolve.
     pub fn tick(&mut self, now: Timestamp) {
         // Until live data arrives, silence means "still starting", not "gone".
-        if self.data_at.is_some() {
+        // While a source feeds its backfill, its series' newest readings are
+        // minutes old: the silence the absence rules would measure on the
+        // wall clock is the backfill's lag (a source "absent" at every
+        // start, resolved a moment later at a time before it fired).
+        if self.data_at.is_some() && self.backfilling.is_empty() {
             self.detection.tick(now);
             let reported = self.detection.take_reported();
             self.incidents.findings(&reported);
@@ -259,6 +267,11 @@ impl State {
 
     pub fn apply(&mut self, source: SourceId, mut batch: Batch) {
         let at = batch.at;
+        if batch.backfill {
+            self.backfilling.insert(source);
+        } else {
+            self.backfilling.remove(&source);
+        }
         // Objects from the Kubernetes API win over kube-state-metrics' view,
         // once they have arrived (until then, usage finds its nodes there).
         let from_api = self
