@@ -24,6 +24,7 @@ mod live;
 mod loki;
 mod narrative;
 mod offline;
+mod restart;
 mod rules;
 mod runtime;
 mod secrets;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sentinel_model::{Duration, Severity};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::msg::Msg;
@@ -211,6 +211,9 @@ impl RuntimeBuilder {
         }
         let mut writer = None;
         let mut records = None;
+        // The incidents the history gives back, taken before any batch: a
+        // backfill applied first would open their findings anew.
+        let mut restore = None;
         let history = self.history.clone();
         let retention = Arc::new(tokio::sync::Notify::new());
         let wake = Arc::clone(&retention);
@@ -219,16 +222,19 @@ impl RuntimeBuilder {
             let notify = tx.clone();
             state.record(self.clock.now());
             records = Some(rec_tx);
+            let started = self.clock.now();
+            let (restore_tx, restore_rx) = oneshot::channel();
+            restore = Some(restore_rx);
             writer = Some(tokio::spawn(async move {
                 match recording::Writer::new(store, notify.clone(), wake).await {
                     Ok(w) => {
-                        let active = w.active_incidents().await;
-                        if !active.is_empty() {
-                            let _ = notify.send(Msg::RestoreIncidents(active)).await;
-                        }
+                        let _ = restore_tx.send(w.incidents_to_restore(started).await);
                         w.run(rec_rx).await
                     }
                     Err(e) => {
+                        // The loop waits for this (or for the sender to go)
+                        // before it reads anything, the notice below too.
+                        drop(restore_tx);
                         tracing::warn!(error = %e, "history unavailable");
                         let _ = notify
                             .send(Msg::Notice {
@@ -250,6 +256,7 @@ impl RuntimeBuilder {
             snap_tx,
             Arc::clone(&self.clock),
             records,
+            restore,
         )));
         let ticker_tx = tx.clone();
         tasks.push(tokio::spawn(async move {

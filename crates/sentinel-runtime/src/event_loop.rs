@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::msg::Msg;
 use crate::state::State;
@@ -15,8 +15,20 @@ pub(crate) async fn run_loop(
     out: watch::Sender<Arc<Snapshot>>,
     clock: Arc<dyn Clock>,
     records: Option<mpsc::UnboundedSender<Vec<sentinel_store::Record>>>,
+    restore: Option<oneshot::Receiver<Vec<sentinel_explain::incident::Incident>>>,
 ) {
     let pid = std::process::id();
+    // Before any batch: what a backfill reads again then meets the
+    // incidents it belongs to. Sources wait meanwhile (the channel is
+    // small); a history that cannot be read drops the sender.
+    if let Some(restore) = restore
+        && let Ok(list) = restore.await
+        && !list.is_empty()
+    {
+        tracing::info!(count = list.len(), "incidents restored from the history");
+        state.incidents_mut().restore(list, clock.now());
+        out.send_replace(Arc::new(state.snapshot(clock.now())));
+    }
     while let Some(msg) = rx.recv().await {
         let publish = match msg {
             Msg::Shutdown => break,
@@ -92,14 +104,6 @@ pub(crate) async fn run_loop(
             }
             Msg::Saved(through) => {
                 state.saved(through);
-                true
-            }
-            Msg::RestoreIncidents(list) => {
-                tracing::info!(
-                    count = list.len(),
-                    "active incidents restored from the history"
-                );
-                state.incidents_mut().restore(list, clock.now());
                 true
             }
             Msg::Snooze(until) => {

@@ -65,8 +65,6 @@ pub enum Msg {
     },
     /// Alertmanager's answer to a silence request.
     Silence(crate::silences::SilenceResult),
-    /// Incidents that were active when the history was last written.
-    RestoreIncidents(Vec<sentinel_explain::incident::Incident>),
     /// The history holds everything the engine logged up to this step.
     Saved(sentinel_model::Timestamp),
     /// Hold back notifications until then (None lifts it).

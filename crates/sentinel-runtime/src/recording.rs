@@ -26,6 +26,11 @@ const MAX_PENDING_BYTES: usize = 256 << 20;
 /// [`ENFORCE_EVERY`] flushes (and when its settings change).
 const ENFORCE_FIRST: u32 = 30;
 const ENFORCE_EVERY: u32 = 600;
+/// Resolved incidents touched this recently are taken back at start...
+const RESTORE_RESOLVED_WITHIN: sentinel_model::Duration =
+    sentinel_model::Duration::from_mins(24 * 60);
+/// ...this many at most (the manager keeps 200 resolved ones).
+const RESTORE_RESOLVED: u32 = 200;
 
 pub(crate) struct Writer {
     store: Store,
@@ -64,12 +69,34 @@ impl Writer {
 
     /// Incidents that were open or acknowledged when the history was last
     /// written (a restart should not forget them). Damaged rows are skipped.
-    pub async fn active_incidents(&self) -> Vec<sentinel_explain::incident::Incident> {
-        let filter = sentinel_store::IncidentFilter {
+    /// The incidents a new start takes back: every active one, and those
+    /// resolved within the last day (as many as the manager keeps), so the
+    /// list does not forget them and a backfill that reads their findings
+    /// again finds them there instead of opening them anew.
+    pub async fn incidents_to_restore(
+        &self,
+        now: sentinel_model::Timestamp,
+    ) -> Vec<sentinel_explain::incident::Incident> {
+        let active = sentinel_store::IncidentFilter {
             states: vec!["open".into(), "acknowledged".into()],
             ..Default::default()
         };
-        match self.store.incidents(&filter).await {
+        let resolved = sentinel_store::IncidentFilter {
+            states: vec!["resolved".into()],
+            since: Some(now.saturating_sub(RESTORE_RESOLVED_WITHIN)),
+            limit: Some(RESTORE_RESOLVED),
+            ..Default::default()
+        };
+        let mut out = self.stored_incidents(&active).await;
+        out.extend(self.stored_incidents(&resolved).await);
+        out
+    }
+
+    async fn stored_incidents(
+        &self,
+        filter: &sentinel_store::IncidentFilter,
+    ) -> Vec<sentinel_explain::incident::Incident> {
+        match self.store.incidents(filter).await {
             Ok(rows) => rows
                 .iter()
                 .filter_map(|r| match serde_json::from_str(&r.body) {

@@ -122,14 +122,21 @@ impl Manager {
         }
     }
 
-    /// Takes back incidents saved earlier (active ones keep collecting), at
-    /// `at`, when the app started again. Their findings end then: the
+    /// Takes back incidents saved earlier (active ones keep collecting;
+    /// recently resolved ones are listed again, can be reopened, and know
+    /// their members when a backfill reads them again), at `at`, when the
+    /// app started again. Their findings end then: the
     /// engine that raised them is gone, and a condition that still holds
     /// fires again in the new one, as a new member. Their alerts are
     /// expected in the next alert set, and end if they are not in it. Without
     /// that, an incident that was active at shutdown would never resolve.
     pub fn restore(&mut self, mut incidents: Vec<Incident>, at: Timestamp) {
-        incidents.retain(|i| !self.by_id.contains_key(&i.id));
+        // Resolved ones only of this cluster: the list is this cluster's
+        // (an active one of another, the demo's, resolves here as before).
+        incidents.retain(|i| {
+            !self.by_id.contains_key(&i.id)
+                && (i.state.is_active() || i.cluster == self.cfg.cluster)
+        });
         for inc in &mut incidents {
             let mut ended = false;
             for m in inc.members.iter_mut().filter(|m| m.is_active()) {
@@ -160,6 +167,7 @@ impl Manager {
         self.incidents
             .sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
         self.reindex();
+        self.prune();
     }
 
     /// What changed since the last call, in order.
@@ -332,10 +340,17 @@ impl Manager {
         }
     }
 
-    /// A member seen again: severity, end, text.
+    /// A member seen again: severity, end, text. In a resolved incident it
+    /// may only end: a signal seen again there is the past read again (a
+    /// restart's backfill finds the findings the history already holds),
+    /// not news that would make a resolved incident active in all but name.
     fn refresh(&mut self, i: usize, j: usize, m: Member, at: Timestamp) {
         let inc = &mut self.incidents[i];
         let old = &mut inc.members[j];
+        let ends = old.ended_at.is_none() && m.ended_at.is_some();
+        if !inc.state.is_active() && !ends {
+            return;
+        }
         let changed =
             old.severity != m.severity || old.ended_at != m.ended_at || old.text != m.text;
         if !changed {

@@ -597,6 +597,56 @@ fn incidents_restored_after_a_restart_can_still_resolve() {
     assert_eq!(m.incidents().len(), 2, "{:#?}", m.incidents());
 }
 
+/// After a restart the backfill reads the last minutes again, and the new
+/// engine reports the findings the old one did, under the same ids. Those
+/// of an incident that had resolved stay in it, ended: no second incident,
+/// no resolved incident with active members.
+#[test]
+fn a_backfill_that_reads_a_resolved_incident_again_leaves_it_as_it_was() {
+    let checkout = [("namespace", "shop"), ("service", "checkout")];
+    let fired = finding("ErrorRateAnomaly", t(0.0), &checkout, Severity::Warning);
+    let mut over = fired.clone();
+    over.state = RuleState::Resolved;
+    over.resolved_at = Some(t(2.0));
+    let mut before = manager();
+    before.finding(&fired);
+    before.finding(&over);
+    before.tick(t(8.0));
+    let saved: Vec<Incident> = before.incidents().to_vec();
+    assert_eq!(saved[0].state, IncidentState::Resolved);
+
+    let mut m = manager();
+    m.restore(saved.clone(), t(10.0));
+    assert_eq!(
+        m.incidents(),
+        &saved[..],
+        "a resolved incident comes back as it was"
+    );
+    // The backfill's engine, on the same readings.
+    m.finding(&fired);
+    let inc = &m.incidents()[0];
+    assert_eq!(m.incidents().len(), 1, "{:#?}", m.incidents());
+    assert_eq!(inc.active_members(), 0, "{inc:#?}");
+    m.finding(&over);
+    m.tick(t(10.1));
+    assert_eq!(m.incidents(), &saved[..]);
+
+    // Without it restored (the old behaviour), the same readings opened
+    // the incident anew, under the same id: open again, and a store that
+    // saves by id would have written it over the resolved one.
+    let mut m = manager();
+    m.finding(&fired);
+    assert_eq!(m.incidents()[0].id, saved[0].id);
+    assert_eq!(m.incidents()[0].state, IncidentState::Open);
+
+    // Another cluster's resolved incidents stay out of this one's list.
+    let mut elsewhere = saved;
+    elsewhere[0].cluster = "prod".into();
+    let mut m = manager();
+    m.restore(elsewhere, t(10.0));
+    assert!(m.incidents().is_empty());
+}
+
 #[test]
 fn a_storm_keeps_memory_and_updates_bounded() {
     let mut m = Manager::new(IncidentConfig {

@@ -1,0 +1,119 @@
+//! The app started again on its history: a source that reads the same past
+//! again (Prometheus does, on every start) gives the new engine the same
+//! findings, and the incidents they made stay as they were.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use sentinel_detect::RuleFile;
+use sentinel_explain::incident::{Incident, IncidentState};
+use sentinel_model::{Duration, SeriesKey, Timestamp};
+use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, Store, SystemClock};
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(StdDuration::from_secs(60), f)
+        .await
+        .expect("timed out")
+}
+
+/// Reads ten minutes of an error rate from `anchor` on, as a backfill: a
+/// spell above the threshold at its start, long over by now. Then polls.
+struct Past {
+    anchor: Timestamp,
+}
+
+impl Source for Past {
+    fn name(&self) -> String {
+        "prom".into()
+    }
+    fn kind(&self) -> &'static str {
+        "prometheus"
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: SourceCtx) {
+        let key = SeriesKey::new("errors", [("namespace", "shop"), ("service", "cart")]);
+        for k in 0..60 {
+            let at = Timestamp(self.anchor.millis() + k * 10_000);
+            let value = if (5..10).contains(&k) { 5.0 } else { 0.0 };
+            ctx.send(Batch {
+                at,
+                backfill: true,
+                readings: Some(vec![(key.clone(), at, value)]),
+                ..Batch::default()
+            })
+            .await;
+        }
+        loop {
+            let at = ctx.clock.now();
+            ctx.send(Batch {
+                at,
+                readings: Some(vec![(key.clone(), at, 0.0)]),
+                ..Batch::default()
+            })
+            .await;
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+}
+
+fn rules() -> RuleFile {
+    RuleFile::parse(
+        "rules:\n  - name: CartErrors\n    selector: {metric: errors}\n    \
+         detector: {kind: threshold, op: \">\", value: 1}\n    severity: critical\n    \
+         explain: \"cart errors at {value}\"\n",
+    )
+    .unwrap()
+}
+
+/// Runs until the spell's incident has resolved and the history holds it.
+async fn run(db: &std::path::Path, anchor: Timestamp) -> Incident {
+    let store = Store::open(db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .rules(rules())
+        .history(store)
+        .source(Past { anchor })
+        .start();
+    let resolved = |s: &sentinel_runtime::Snapshot| {
+        s.incidents
+            .iter()
+            .find(|i| i.title.starts_with("CartErrors") && i.state == IncidentState::Resolved)
+            .map(|i| Incident::clone(i))
+    };
+    // Live for a few ticks, so that anything the backfill opened had its
+    // chance to show and resolve.
+    let live = within(rt.wait_for(|s| s.sources[0].last_ok.is_some()))
+        .await
+        .unwrap();
+    let snap = within(rt.wait_for(|s| {
+        s.at.since(live.at) > Duration(2500) && s.saved_through.is_some_and(|t| t >= live.at)
+    }))
+    .await
+    .unwrap();
+    let all: Vec<_> = snap.incidents.iter().map(|i| &i.title).collect();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let inc = resolved(&snap).unwrap_or_else(|| panic!("{:#?}", snap.incidents));
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    inc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_read_again_after_a_restart_leaves_its_incident_as_it_was() {
+    let dir = crate::support::tempdir("restart");
+    let db = dir.join("h.db");
+    let anchor = SystemClock.now().saturating_sub(Duration::from_mins(10));
+    let first = run(&db, anchor).await;
+    // Started again: the backfill reads the same ten minutes.
+    let again = run(&db, anchor).await;
+    assert_eq!(again.id, first.id);
+    assert_eq!(
+        again.changes, first.changes,
+        "the incident was neither opened nor resolved again"
+    );
+    assert_eq!(again.members, first.members);
+    let store = Store::open_read_only(&db).await.unwrap();
+    let stored = store.incident(&first.id).await.unwrap().unwrap();
+    let stored: Incident = serde_json::from_str(&stored.body).unwrap();
+    assert_eq!(stored.changes, first.changes);
+}
