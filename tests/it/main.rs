@@ -13,6 +13,7 @@ mod eval;
 mod explain;
 mod fakekube;
 mod fakeloki;
+mod first_poll;
 mod history;
 mod history_page;
 mod incidents;

@@ -68,6 +68,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         readings: None,
         latency: None,
         backfill,
+        objects_at: None,
     }
 }
 

@@ -194,11 +194,15 @@ impl Detection {
         self.collect();
     }
 
+    /// Node series at `at`: CPU from the usage, and readiness when `ready`
+    /// (the nodes as listed hold at `at`; not while a listing of a later
+    /// step is all there is).
     pub fn nodes(
         &mut self,
         at: Timestamp,
         nodes: &[NodeState],
         usage: &HashMap<String, NodeUsage>,
+        ready: bool,
     ) {
         for n in nodes {
             let ids = match self.nodes.get(&n.name) {
@@ -213,8 +217,9 @@ impl Detection {
                     ids
                 }
             };
-            let ready = if n.is_ready() { 1.0 } else { 0.0 };
-            self.feed(ids.0, at, ready);
+            if ready {
+                self.feed(ids.0, at, if n.is_ready() { 1.0 } else { 0.0 });
+            }
             if let Some(u) = usage.get(&n.name)
                 && n.cpu_capacity_millis > 0
             {

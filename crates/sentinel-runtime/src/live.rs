@@ -83,6 +83,8 @@ fn batches(
     let mut nodes = poll.nodes;
     let mut alerts = alerts;
     let n = poll.usage.len();
+    // The objects are as of the newest step; they ride on the oldest.
+    let newest = poll.usage.last().map(|u| u.at).filter(|_| n > 1);
     let mut out: Vec<Batch> = poll
         .usage
         .into_iter()
@@ -101,6 +103,7 @@ fn batches(
             latency: None,
             // The first poll's history fills the charts; only its newest step is news.
             backfill: first && i + 1 < n,
+            objects_at: if i == 0 { newest } else { None },
         })
         .collect();
     if out.is_empty()
@@ -455,6 +458,11 @@ mod tests {
         );
         assert_eq!(out.len(), 3);
         assert!(out[0].pods.is_some() && out[1].pods.is_none());
+        // They are as of the newest step, and say so.
+        assert_eq!(
+            out.iter().map(|b| b.objects_at).collect::<Vec<_>>(),
+            [Some(Timestamp(3000)), None, None]
+        );
         assert_eq!(
             out.iter().map(|b| b.backfill).collect::<Vec<_>>(),
             [true, true, false]

@@ -38,6 +38,12 @@ pub struct Batch {
     pub latency: Option<sentinel_model::Duration>,
     /// History replayed to fill the dashboard at start-up: not a live poll.
     pub backfill: bool,
+    /// When the pods and nodes this batch lists held, if later than `at`:
+    /// a source that lists them as of its newest step (kube-state-metrics
+    /// through Prometheus) sends them with its oldest batch, so that the
+    /// usage before finds its pods. Their readiness, and their record in
+    /// the history, wait for that step. `None`: as of `at`.
+    pub objects_at: Option<Timestamp>,
 }
 
 /// How a source talks to the loop.

@@ -32,6 +32,9 @@ pub struct State {
     data_at: Option<Timestamp>,
     /// Sources still feeding their start-up backfill (the past).
     backfilling: BTreeSet<SourceId>,
+    /// The pods and nodes listed hold as of this later step: their
+    /// readiness and their record wait for it (see `Batch::objects_at`).
+    objects_due: Option<Timestamp>,
     sources: Vec<SourceStatus>,
     pods: Arc<Vec<PodView>>,
     pod_index: HashMap<PodKey, usize>,
@@ -93,6 +96,7 @@ impl State {
             generation: 0,
             data_at: None,
             backfilling: BTreeSet::new(),
+            objects_due: None,
             sources,
             pods: Arc::default(),
             pod_index: HashMap::new(),
@@ -331,7 +335,22 @@ impl State {
             self.detection.observe("up", &[("source", &name)], at, 1.0);
         }
         let nodes_changed = batch.nodes.is_some() || batch.node_usage.is_some();
-        let nodes_listed = batch.nodes.is_some();
+        let listed = (batch.nodes.is_some(), batch.pods.is_some());
+        if (listed.0 || listed.1)
+            && let Some(later) = batch.objects_at.filter(|t| *t > at)
+        {
+            self.objects_due = Some(later);
+        }
+        // The objects as listed hold now: the listing is of this step, or
+        // this is the step a listing sent ahead was of.
+        let (nodes_now, pods_now) = match self.objects_due {
+            Some(due) if at >= due => {
+                self.objects_due = None;
+                (true, true)
+            }
+            Some(_) => (false, false),
+            None => listed,
+        };
         if let Some(nodes) = batch.nodes {
             self.nodes = nodes;
         }
@@ -339,22 +358,27 @@ impl State {
             self.node_usage = usage.into_iter().map(|u| (u.node.clone(), u)).collect();
             self.record_node_series(at);
         }
-        if nodes_changed {
-            self.detection.nodes(at, &self.nodes, &self.node_usage);
+        if nodes_changed || nodes_now {
+            let ready = self.objects_due.is_none();
+            self.detection
+                .nodes(at, &self.nodes, &self.node_usage, ready);
         }
         let recording = self.detection.recording();
         let mut changes = Vec::new();
-        if recording && nodes_listed {
+        if recording && nodes_now {
             self.objects.nodes(at, &self.nodes, &mut changes);
         }
         if let Some(pods) = batch.pods {
             self.replace_pods(at, pods);
+            let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
+            self.incidents.pods(&pods);
+        }
+        if pods_now {
             if recording {
                 self.objects
                     .pods(at, self.pods.iter().map(|v| &v.pod), &mut changes);
             }
             let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
-            self.incidents.pods(&pods);
             self.detection.pods(at, &pods, !restarts_in_usage);
         }
         if let Some(usage) = batch.pod_usage {
