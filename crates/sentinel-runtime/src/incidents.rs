@@ -142,7 +142,14 @@ impl Incidents {
             let changed: BTreeSet<&str> = updates.iter().map(|u| u.id.as_str()).collect();
             for id in changed {
                 self.changed.insert(id.to_string());
-                if self.manager.get(id).is_some_and(|i| i.state.is_active()) {
+                // Captured while its problem lasts: once every member has
+                // ended, the objects show the recovery (a node Ready again),
+                // and a capture then would write over the evidence.
+                if self
+                    .manager
+                    .get(id)
+                    .is_some_and(|i| i.state.is_active() && i.active_members() > 0)
+                {
                     self.due.insert(id.to_string());
                 }
                 if let Some(log) = &mut self.log
@@ -320,5 +327,54 @@ pub fn row(inc: &Incident) -> IncidentRow {
         severity: inc.severity.as_str().to_string(),
         namespaces: inc.scope.touched.iter().cloned().collect(),
         body: serde_json::to_string(inc).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_model::{AlertState, Duration, Labels};
+
+    use super::*;
+
+    fn node_down(at: Timestamp) -> Alert {
+        let labels: Labels = [
+            ("alertname", "KubeNodeNotReady"),
+            ("severity", "critical"),
+            ("node", "n1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Alert {
+            fingerprint: "n1".into(),
+            labels,
+            annotations: Labels::new(),
+            starts_at: at,
+            ends_at: None,
+            state: AlertState::Active,
+            generator_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_incident_is_captured_while_its_problem_lasts_not_after() {
+        let mut inc = Incidents::new(IncidentConfig::default(), NotifyConfig::default());
+        let t0 = Timestamp::from_secs(1_790_000_000);
+        let later = |s| t0.saturating_add(Duration::from_secs(s));
+        inc.alerts(t0, &[node_down(t0)]);
+        inc.settle(t0);
+        assert_eq!(inc.capture_due(t0).len(), 1, "opened: captured");
+        // Still down a minute on (the member changes): captured again.
+        let mut changed = node_down(t0);
+        changed.labels.insert("severity".into(), "warning".into());
+        inc.alerts(later(60), &[changed]);
+        inc.settle(later(60));
+        assert_eq!(inc.capture_due(later(60)).len(), 1);
+        // The node is back: the incident waits out its quiet minutes, and
+        // what a capture would see now is the recovery.
+        inc.alerts(later(120), &[]);
+        inc.settle(later(120));
+        assert!(inc.all()[0].state.is_active());
+        assert_eq!(inc.capture_due(later(120)), Vec::<String>::new());
     }
 }
