@@ -12,6 +12,10 @@ use crate::backend::Fleet;
 use crate::keys::Keys;
 use crate::settings::{KubeSettings, Settings};
 
+/// The demo cluster's history file, beside the others (a dot no cluster
+/// name's `history-NAME.db` holds).
+pub const DEMO_HISTORY: &str = "history.demo.db";
+
 /// How the backend is made: the demo cluster's settings and the start-up notices.
 #[derive(Debug, Clone, Default)]
 pub struct BackendOptions {
@@ -149,9 +153,24 @@ impl BackendOptions {
         }
     }
 
+    /// Where this cluster's history goes: the demo keeps its own file
+    /// beside the real clusters' (a name no cluster's file can take), so
+    /// its incidents are not listed, restored or kept with theirs.
+    pub fn history_file(&self) -> Option<PathBuf> {
+        let demo = self.live.is_none() && self.kube.is_none();
+        self.history.as_ref().map(|h| {
+            if demo {
+                h.with_file_name(DEMO_HISTORY)
+            } else {
+                h.clone()
+            }
+        })
+    }
+
     /// Starts this cluster's runtime (inside a tokio runtime).
     pub async fn build(self) -> Runtime {
         let name = self.display_name();
+        let history = self.history_file();
         let interval = self.demo.interval.max(std::time::Duration::from_secs(1));
         let mut b = if self.live.is_none() && self.kube.is_none() {
             Runtime::demo(self.demo)
@@ -194,7 +213,7 @@ impl BackendOptions {
         for (level, message) in self.notices {
             b = b.notice(level, message);
         }
-        if let Some(path) = self.history {
+        if let Some(path) = history {
             let now = sentinel_runtime::Clock::now(&sentinel_runtime::SystemClock);
             match sentinel_runtime::Store::open(&path, now).await {
                 Ok(opened) => {
@@ -261,5 +280,16 @@ mod tests {
                 ("us".into(), Some("/data/history-us.db".into())),
             ]
         );
+        assert_eq!(o.history_file(), Some("/data/history.db".into()));
+        // Nothing to watch: the demo runs, on a file of its own.
+        let demo = BackendOptions::from_settings(
+            &Settings::default(),
+            &Keys::session_only(),
+            Some(PathBuf::from("/data/history.db")),
+            None,
+            Vec::new(),
+        );
+        assert_eq!(demo.display_name(), "demo");
+        assert_eq!(demo.history_file(), Some("/data/history.demo.db".into()));
     }
 }

@@ -39,7 +39,10 @@ fn stored_incidents_are_listed_and_bundled() {
         std::thread::sleep(StdDuration::from_millis(200));
     };
     assert!(page.recorded);
-    assert!(page.file.unwrap().ends_with("history.db"));
+    assert!(
+        page.file.unwrap().ends_with("history.demo.db"),
+        "the demo keeps its own file"
+    );
     let first = &page.rows[0];
     assert!(!first.title.is_empty() && first.opened_at <= first.updated_at);
     let err = call::<ListHistory>(
@@ -350,7 +353,7 @@ fn retention_is_shown_with_usage_and_kept_when_changed() {
             budget_mib: 2048
         }
     );
-    assert!(view.file.ends_with("history.db"));
+    assert!(view.file.ends_with("history.demo.db"));
     let u = &view.usage;
     assert!(
         u.file_bytes >= u.used_bytes && u.used_bytes > u.raw_bytes,
@@ -487,7 +490,7 @@ fn retention_is_shown_with_usage_and_kept_when_changed() {
     }
     // Kept in the history file itself.
     let r = tauri::async_runtime::block_on(async {
-        let s = sentinel_store::Store::open_read_only(dir.join("history.db"))
+        let s = sentinel_store::Store::open_read_only(dir.join("history.demo.db"))
             .await
             .unwrap();
         s.retention().await.unwrap()
