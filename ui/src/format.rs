@@ -9,12 +9,10 @@ pub fn bytes(b: f64) -> String {
     }
 }
 
+/// CPU as `kubectl top` prints it, in millicores whatever the size: a
+/// column of `267m` and `6.40` read as if the 6.40 were the smaller.
 pub fn cores(c: f64) -> String {
-    if c < 1.0 {
-        format!("{:.0}m", c * 1000.0)
-    } else {
-        format!("{c:.2}")
-    }
+    format!("{:.0}m", c * 1000.0)
 }
 
 pub fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
