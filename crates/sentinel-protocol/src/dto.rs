@@ -141,7 +141,7 @@ pub struct AlertRow {
     pub mark: Option<Mark>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertOrigin {
     Alertmanager,

@@ -6,6 +6,7 @@
 mod connections;
 mod dto;
 mod error;
+mod feed;
 mod fleet;
 mod history;
 mod incident;
@@ -14,6 +15,7 @@ mod timeline;
 pub use connections::*;
 pub use dto::*;
 pub use error::{ErrorKind, IpcError};
+pub use feed::*;
 pub use fleet::*;
 pub use history::*;
 pub use incident::*;

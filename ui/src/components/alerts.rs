@@ -2,18 +2,72 @@
 //! filterable by it. Clicking an alert shows its description and labels;
 //! its "Why?" button opens the rule trace.
 
+use std::collections::HashSet;
+
 use leptos::prelude::*;
 use sentinel_protocol::model::Severity;
-use sentinel_protocol::{AlertOrigin, AlertRef};
+use sentinel_protocol::{AlertOrigin, AlertRef, AlertRow, fold_alerts};
 
 use crate::app::Ui;
 use crate::format;
+
+/// One alert: its head, its summary with "Why?", and its detail when open.
+fn alert_item(a: AlertRow, at: i64, ui: Ui, open: RwSignal<Option<String>>) -> impl IntoView {
+    let fp = a.fingerprint.clone();
+    let fp2 = a.fingerprint.clone();
+    let is_open = move || open.get().as_deref() == Some(fp2.as_str());
+    let subject = ["pod", "node", "service", "deployment"]
+        .iter()
+        .find_map(|k| a.labels.get(*k).map(|v| v.split('.').next().unwrap_or(v).to_string()))
+        .unwrap_or_default();
+    let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
+    let description = a.description.clone();
+    // An alert's start picks its firing if the history has to answer.
+    let why_ref = AlertRef {
+        fingerprint: a.fingerprint.clone(),
+        since: (a.origin == AlertOrigin::Alertmanager).then_some(a.starts_at),
+    };
+    let origin = match a.origin { AlertOrigin::Engine => "sentinel", AlertOrigin::Alertmanager => "alertmanager" };
+    let resolved = a.resolved_at.is_some();
+    let mark = a.mark.map(|m| m.as_str());
+    view! {
+        <li class=format!("alert {}{}", a.severity.as_str(), if resolved { " resolved" } else { "" }) data-origin=origin on:click=move |_| {
+            let now = open.get_untracked();
+            open.set(if now.as_deref() == Some(fp.as_str()) { None } else { Some(fp.clone()) });
+        }>
+            <div class="alert-head">
+                <span class="sev">{a.severity.as_str()}</span>
+                <span class="alert-name">{a.name.clone()}</span>
+                <span class="origin">{origin}</span>
+                {resolved.then(|| view! { <span class="state">"resolved"</span> })}
+                {mark.map(|m| view! { <span class="mark">{m}</span> })}
+                <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
+            </div>
+            <div class="alert-summary">
+                <button class="why" title="Why did this fire?" on:click=move |ev| {
+                    ev.stop_propagation();
+                    ui.why.set(Some(why_ref.clone()));
+                }>"Why?"</button>
+                {a.summary.clone()}" "<span class="subject">{subject}</span>
+            </div>
+            <Show when=is_open.clone()>
+                <div class="alert-detail">
+                    <p>{description.clone()}</p>
+                    <div class="chips">{labels.clone()}</div>
+                    <p class="since">{format!("firing since {} (source: {})", format::clock(a.starts_at.millis(), true), a.source)}</p>
+                </div>
+            </Show>
+        </li>
+    }
+}
 
 #[component]
 pub fn AlertFeed() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let min = RwSignal::new(None::<Severity>);
     let open = RwSignal::new(None::<String>);
+    // The folds the operator opened; they stay open as the feed refreshes.
+    let unfolded = RwSignal::new(HashSet::<String>::new());
     let filter_button = move |label: &'static str, level: Option<Severity>| {
         view! {
             <button class:active=move || min.get() == level on:click=move |_| min.set(level)>{label}</button>
@@ -26,55 +80,38 @@ pub fn AlertFeed() -> impl IntoView {
             if shown.is_empty() {
                 return view! { <li class="empty">"No alerts at this severity."</li> }.into_any();
             }
-            shown
+            fold_alerts(shown)
                 .into_iter()
-                .map(|a| {
-                    let fp = a.fingerprint.clone();
-                    let fp2 = a.fingerprint.clone();
-                    let is_open = move || open.get().as_deref() == Some(fp2.as_str());
-                    let subject = ["pod", "node", "service", "deployment"]
-                        .iter()
-                        .find_map(|k| a.labels.get(*k).map(|v| v.split('.').next().unwrap_or(v).to_string()))
-                        .unwrap_or_default();
-                    let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
-                    let description = a.description.clone();
-                    // An alert's start picks its firing if the history has to answer.
-                    let why_ref = AlertRef {
-                        fingerprint: a.fingerprint.clone(),
-                        since: (a.origin == AlertOrigin::Alertmanager).then_some(a.starts_at),
-                    };
-                    let origin = match a.origin { AlertOrigin::Engine => "sentinel", AlertOrigin::Alertmanager => "alertmanager" };
-                    let resolved = a.resolved_at.is_some();
-                    let mark = a.mark.map(|m| m.as_str());
-                    view! {
-                        <li class=format!("alert {}{}", a.severity.as_str(), if resolved { " resolved" } else { "" }) data-origin=origin on:click=move |_| {
-                            let now = open.get_untracked();
-                            open.set(if now.as_deref() == Some(fp.as_str()) { None } else { Some(fp.clone()) });
-                        }>
-                            <div class="alert-head">
-                                <span class="sev">{a.severity.as_str()}</span>
-                                <span class="alert-name">{a.name.clone()}</span>
-                                <span class="origin">{origin}</span>
-                                {resolved.then(|| view! { <span class="state">"resolved"</span> })}
-                                {mark.map(|m| view! { <span class="mark">{m}</span> })}
-                                <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
-                            </div>
-                            <div class="alert-summary">
-                                <button class="why" title="Why did this fire?" on:click=move |ev| {
-                                    ev.stop_propagation();
-                                    ui.why.set(Some(why_ref.clone()));
-                                }>"Why?"</button>
-                                {a.summary.clone()}" "<span class="subject">{subject}</span>
-                            </div>
-                            <Show when=is_open.clone()>
-                                <div class="alert-detail">
-                                    <p>{description.clone()}</p>
-                                    <div class="chips">{labels.clone()}</div>
-                                    <p class="since">{format!("firing since {} (source: {})", format::clock(a.starts_at.millis(), true), a.source)}</p>
-                                </div>
-                            </Show>
-                        </li>
+                .map(|f| {
+                    let first = alert_item(f.first.clone(), at, ui, open);
+                    if f.more.is_empty() {
+                        return first.into_any();
                     }
+                    let key = f.key();
+                    let n = f.more.len();
+                    let name = f.first.name.clone();
+                    let is_unfolded = {
+                        let key = key.clone();
+                        move || unfolded.with(|u| u.contains(&key))
+                    };
+                    let label = {
+                        let is_unfolded = is_unfolded.clone();
+                        move || if is_unfolded() { format!("hide the other {n} {name}") } else { format!("+ {n} more {name}") }
+                    };
+                    let toggle = move |_| unfolded.update(|u| {
+                        if !u.remove(&key) {
+                            u.insert(key.clone());
+                        }
+                    });
+                    let more = f.more;
+                    view! {
+                        {first}
+                        <li class="alert-fold">
+                            <button class="alert-unfold" on:click=toggle>{label}</button>
+                        </li>
+                        {move || is_unfolded().then(|| more.iter().cloned().map(|a| alert_item(a, at, ui, open)).collect_view())}
+                    }
+                    .into_any()
                 })
                 .collect_view()
                 .into_any()
