@@ -6,28 +6,45 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use sentinel_protocol::model::Severity;
-use sentinel_protocol::{AlertOrigin, AlertRef, AlertRow, fold_alerts};
+use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, fold_alerts};
 
 use crate::app::Ui;
 use crate::format;
 
 /// One alert: its head, its summary with "Why?", and its detail when open.
-fn alert_item(a: AlertRow, at: i64, ui: Ui, open: RwSignal<Option<String>>) -> impl IntoView {
+fn alert_item(
+    a: AlertRow,
+    now: Signal<i64>,
+    ui: Ui,
+    open: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let starts = a.starts_at.millis();
     let fp = a.fingerprint.clone();
     let fp2 = a.fingerprint.clone();
     let is_open = move || open.get().as_deref() == Some(fp2.as_str());
     let subject = ["pod", "node", "service", "deployment"]
         .iter()
-        .find_map(|k| a.labels.get(*k).map(|v| v.split('.').next().unwrap_or(v).to_string()))
+        .find_map(|k| {
+            a.labels
+                .get(*k)
+                .map(|v| v.split('.').next().unwrap_or(v).to_string())
+        })
         .unwrap_or_default();
-    let labels = a.labels.iter().map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> }).collect_view();
+    let labels = a
+        .labels
+        .iter()
+        .map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> })
+        .collect_view();
     let description = a.description.clone();
     // An alert's start picks its firing if the history has to answer.
     let why_ref = AlertRef {
         fingerprint: a.fingerprint.clone(),
         since: (a.origin == AlertOrigin::Alertmanager).then_some(a.starts_at),
     };
-    let origin = match a.origin { AlertOrigin::Engine => "sentinel", AlertOrigin::Alertmanager => "alertmanager" };
+    let origin = match a.origin {
+        AlertOrigin::Engine => "sentinel",
+        AlertOrigin::Alertmanager => "alertmanager",
+    };
     let resolved = a.resolved_at.is_some();
     let mark = a.mark.map(|m| m.as_str());
     view! {
@@ -41,7 +58,7 @@ fn alert_item(a: AlertRow, at: i64, ui: Ui, open: RwSignal<Option<String>>) -> i
                 <span class="origin">{origin}</span>
                 {resolved.then(|| view! { <span class="state">"resolved"</span> })}
                 {mark.map(|m| view! { <span class="mark">{m}</span> })}
-                <span class="alert-age">{format::age(at - a.starts_at.millis())}</span>
+                <span class="alert-age">{move || format::age(now.get() - starts)}</span>
             </div>
             <div class="alert-summary">
                 <button class="why" title="Why did this fire?" on:click=move |ev| {
@@ -61,6 +78,24 @@ fn alert_item(a: AlertRow, at: i64, ui: Ui, open: RwSignal<Option<String>>) -> i
     }
 }
 
+/// Everything a fold's lines show but their age.
+fn identity(f: &AlertFold) -> String {
+    std::iter::once(&f.first)
+        .chain(&f.more)
+        .map(|a| {
+            format!(
+                "{}|{}|{:?}|{:?}|{}",
+                a.fingerprint,
+                a.severity.as_str(),
+                a.resolved_at,
+                a.mark,
+                a.summary
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[component]
 pub fn AlertFeed() -> impl IntoView {
     let ui = expect_context::<Ui>();
@@ -73,49 +108,65 @@ pub fn AlertFeed() -> impl IntoView {
             <button class:active=move || min.get() == level on:click=move |_| min.set(level)>{label}</button>
         }
     };
-    let list = move || {
-        ui.overview.get().map(|o| {
-            let at = o.at.millis();
-            let shown: Vec<_> = o.alerts.into_iter().filter(|a| min.get().is_none_or(|m| a.severity >= m)).collect();
-            if shown.is_empty() {
-                return view! { <li class="empty">"No alerts at this severity."</li> }.into_any();
-            }
-            fold_alerts(shown)
-                .into_iter()
-                .map(|f| {
-                    let first = alert_item(f.first.clone(), at, ui, open);
-                    if f.more.is_empty() {
-                        return first.into_any();
-                    }
-                    let key = f.key();
-                    let n = f.more.len();
-                    let name = f.first.name.clone();
-                    let is_unfolded = {
-                        let key = key.clone();
-                        move || unfolded.with(|u| u.contains(&key))
-                    };
-                    let label = {
-                        let is_unfolded = is_unfolded.clone();
-                        move || if is_unfolded() { format!("hide the other {n} {name}") } else { format!("+ {n} more {name}") }
-                    };
-                    let toggle = move |_| unfolded.update(|u| {
-                        if !u.remove(&key) {
-                            u.insert(key.clone());
-                        }
-                    });
-                    let more = f.more;
-                    view! {
-                        {first}
-                        <li class="alert-fold">
-                            <button class="alert-unfold" on:click=toggle>{label}</button>
-                        </li>
-                        {move || is_unfolded().then(|| more.iter().cloned().map(|a| alert_item(a, at, ui, open)).collect_view())}
-                    }
-                    .into_any()
-                })
-                .collect_view()
-                .into_any()
+    let now = Signal::derive(move || {
+        ui.overview
+            .with(|o| o.as_ref().map_or(0, |o| o.at.millis()))
+    });
+    let folds = Memo::new(move |_| {
+        let min = min.get();
+        ui.overview.with(|o| {
+            o.as_ref().map_or_else(Vec::new, |o| {
+                let shown = o
+                    .alerts
+                    .iter()
+                    .filter(|a| min.is_none_or(|m| a.severity >= m))
+                    .cloned()
+                    .collect();
+                fold_alerts(shown)
+            })
         })
+    });
+    // Keyed by what each line shows: a line is made for its own alerts and
+    // kept while they stay as they are (only its age moves), never reused
+    // for another alert.
+    let fold_view = move |f: AlertFold| {
+        let first = alert_item(f.first.clone(), now, ui, open);
+        if f.more.is_empty() {
+            return first.into_any();
+        }
+        let key = f.key();
+        let n = f.more.len();
+        let name = f.first.name.clone();
+        let is_unfolded = {
+            let key = key.clone();
+            move || unfolded.with(|u| u.contains(&key))
+        };
+        let label = {
+            let is_unfolded = is_unfolded.clone();
+            move || {
+                if is_unfolded() {
+                    format!("hide the other {n} {name}")
+                } else {
+                    format!("+ {n} more {name}")
+                }
+            }
+        };
+        let toggle = move |_| {
+            unfolded.update(|u| {
+                if !u.remove(&key) {
+                    u.insert(key.clone());
+                }
+            })
+        };
+        let more = f.more;
+        view! {
+            {first}
+            <li class="alert-fold">
+                <button class="alert-unfold" on:click=toggle>{label}</button>
+            </li>
+            {move || is_unfolded().then(|| more.iter().cloned().map(|a| alert_item(a, now, ui, open)).collect_view())}
+        }
+        .into_any()
     };
     view! {
         <div class="panel alerts" id="alerts">
@@ -128,7 +179,12 @@ pub fn AlertFeed() -> impl IntoView {
                     {filter_button("Critical", Some(Severity::Critical))}
                 </div>
             </div>
-            <ul class="feed" id="alert-feed">{list}</ul>
+            <ul class="feed" id="alert-feed">
+                <Show when=move || folds.with(Vec::is_empty)>
+                    <li class="empty">"No alerts at this severity."</li>
+                </Show>
+                <For each=move || folds.get() key=identity children=fold_view/>
+            </ul>
         </div>
     }
 }
