@@ -114,7 +114,7 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
             .ok()?;
     }
     if c.points.is_empty() {
-        let (x, y) = chart.backend_coord(&(from + c.window_ms / 2, top / 2.0));
+        let (_, y) = chart.backend_coord(&(from + c.window_ms / 2, top / 2.0));
         let reason;
         let msg = match &c.empty_reason {
             Some(r) => {
@@ -123,13 +123,25 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
             }
             None => "No data yet: waiting for the first polls of this series",
         };
-        // Long reasons wrap onto a second line rather than run off the canvas.
-        let (first, second) = split_line(msg, 70);
+        // Long reasons wrap to the canvas' width rather than run off it
+        // (five charts in a row leave each about 250 px).
         let font = ("sans-serif", 13).into_font().color(&TEXT);
-        root.draw(&Text::new(first, (x - 150, y), font.clone()))
-            .ok()?;
-        if let Some(second) = second {
-            root.draw(&Text::new(second, (x - 150, y + 16), font))
+        let max_w = width.saturating_sub(16).max(60);
+        let measure = |t: &str| {
+            root.estimate_text_size(t, &font)
+                .map_or(t.chars().count() as u32 * 7, |(w, _)| w)
+        };
+        let lines = wrap(msg, max_w, measure);
+        let top_y = y - 8 * (lines.len() as i32 - 1);
+        // On a plain ground, over the grid and the axis labels.
+        let bottom = top_y + 16 * (lines.len() as i32 - 1) + 10;
+        root.draw(&Rectangle::new(
+            [(4, top_y - 14), (width as i32 - 4, bottom)],
+            BG.mix(0.92).filled(),
+        ))
+        .ok()?;
+        for (k, line) in lines.into_iter().enumerate() {
+            root.draw(&Text::new(line, (8, top_y + 16 * k as i32), font.clone()))
                 .ok()?;
         }
     } else {
@@ -144,14 +156,48 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
     root.present().ok()
 }
 
-/// Splits `s` at the last space before `width` characters.
-fn split_line(s: &str, width: usize) -> (String, Option<String>) {
-    if s.chars().count() <= width {
-        return (s.to_string(), None);
+/// Greedy word wrap of `s` to lines `measure` says are at most `max`
+/// wide (a word wider than that is cut where it must be); five lines at
+/// most, the last ending in "…" when more was left.
+fn wrap(s: &str, max: u32, measure: impl Fn(&str) -> u32) -> Vec<String> {
+    const MAX_LINES: usize = 5;
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if measure(&candidate) <= max {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // The word alone: cut it while it is too wide.
+        let mut rest = word.to_string();
+        while measure(&rest) > max && rest.chars().count() > 1 {
+            let mut cut = rest.chars().count() - 1;
+            while cut > 1 && measure(&rest.chars().take(cut).collect::<String>()) > max {
+                cut -= 1;
+            }
+            lines.push(rest.chars().take(cut).collect());
+            rest = rest.chars().skip(cut).collect();
+        }
+        line = rest;
     }
-    let cut: String = s.chars().take(width).collect();
-    let at = cut.rfind(' ').unwrap_or(cut.len());
-    (s[..at].to_string(), Some(s[at..].trim_start().to_string()))
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > MAX_LINES {
+        lines.truncate(MAX_LINES);
+        if let Some(last) = lines.last_mut() {
+            last.push('…');
+        }
+    }
+    lines
 }
 
 #[component]
