@@ -19,8 +19,10 @@ use crate::error::PromError;
 use crate::parse::{QueryData, Series};
 use crate::prometheus::Prometheus;
 
+mod fresh;
 mod objects;
 
+pub use fresh::drop_stale;
 pub use objects::objects;
 
 pub const POD_CPU: &str = r#"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[1m]))"#;
@@ -53,6 +55,11 @@ pub const FEEDERS: &str = concat!(
     r#"container_memory_working_set_bytes|node_cpu_usage_seconds_total|"#,
     r#"node_memory_working_set_bytes|http_requests_total"})"#
 );
+/// When Prometheus last scraped anything, at every step. While it is down
+/// (or not scraping), a range query repeats each series' last sample for
+/// five minutes: counters that stand still, then jump when it is back.
+pub const LAST_SCRAPE: &str = "max(timestamp(up))";
+
 /// Jobs whose every target failed its last scrape. A source remembers
 /// which jobs fed it: when one of them is down, Prometheus keeps answering
 /// with its last sample for five minutes (or until a stale marker, which a
@@ -107,7 +114,7 @@ pub async fn poll(
 ) -> Result<Poll, PromError> {
     let ranges = RANGE_QUERIES.map(|q| prom.query_range_sized(q, start, end, step));
     let [a, b, c, d, e, f, g, h] = ranges;
-    let (a, b, c, d, e, f, g, h, k, feeders, down) = tokio::join!(
+    let (a, b, c, d, e, f, g, h, k, feeders, down, scraped) = tokio::join!(
         a,
         b,
         c,
@@ -118,13 +125,15 @@ pub async fn poll(
         h,
         prom.query_sized(KUBE_STATE, end),
         prom.query_sized(FEEDERS, end),
-        prom.query_sized(JOBS_DOWN, end)
+        prom.query_sized(JOBS_DOWN, end),
+        prom.query_range_sized(LAST_SCRAPE, start, end, step)
     );
     let results = [a?, b?, c?, d?, e?, f?, g?, h?];
     let (kube, kube_bytes) = k?;
     let (feeders, feeders_bytes) = feeders?;
     let (down, down_bytes) = down?;
-    let mut bytes = kube_bytes + feeders_bytes + down_bytes;
+    let (scraped, scraped_bytes) = scraped?;
+    let mut bytes = kube_bytes + feeders_bytes + down_bytes + scraped_bytes;
     let mut series: Vec<Vec<Series>> = Vec::with_capacity(RANGE_QUERIES.len());
     let mut empty = Vec::new();
     for ((data, n), name) in results.into_iter().zip(RANGE_NAMES) {
@@ -140,11 +149,17 @@ pub async fn poll(
         empty.push("KUBE_STATE");
     }
     let mut poll = assemble(series);
+    let scraped: Vec<_> = scraped
+        .into_series()
+        .into_iter()
+        .flat_map(|s| s.values)
+        .collect();
+    drop_stale(&mut poll.usage, &scraped, step);
     let (pods, nodes) = objects(&kube, end);
     poll.pods = pods;
     poll.nodes = nodes;
     poll.bytes = bytes;
-    poll.requests = RANGE_QUERIES.len() + 3;
+    poll.requests = RANGE_QUERIES.len() + 4;
     poll.empty = empty;
     let jobs = |d: QueryData| -> Vec<String> {
         d.into_series()
@@ -188,7 +203,9 @@ fn pod_key(m: &Labels) -> Option<PodKey> {
 /// Turns the range answers (in [`RANGE_QUERIES`] order) into per-step usage.
 pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
     let mut pods: BTreeMap<Timestamp, HashMap<PodKey, PodAcc>> = BTreeMap::new();
-    let mut nodes: BTreeMap<Timestamp, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
+    // CPU and memory of each node at each step, as far as answered.
+    type NodeAcc = (Option<f64>, Option<f64>);
+    let mut nodes: BTreeMap<Timestamp, BTreeMap<String, NodeAcc>> = BTreeMap::new();
     for (i, group) in series.into_iter().enumerate() {
         for s in group {
             if i == 5 || i == 6 {
@@ -202,9 +219,9 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
                         .entry(node.clone())
                         .or_default();
                     if i == 5 {
-                        e.0 = p.value;
+                        e.0 = Some(p.value);
                     } else {
-                        e.1 = p.value;
+                        e.1 = Some(p.value);
                     }
                 }
                 continue;
@@ -274,10 +291,16 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
             })
             .nodes = by_node
             .into_iter()
-            .map(|(node, (cpu, mem))| NodeUsage {
-                node,
-                cpu_cores: cpu,
-                memory_bytes: mem,
+            // Both or neither: a CPU rate is missing where its window held
+            // fewer than two samples (a new series, a gap), and read as 0
+            // it drew the cluster's CPU falling to nothing.
+            .filter_map(|(node, usage)| match usage {
+                (Some(cpu), Some(mem)) => Some(NodeUsage {
+                    node,
+                    cpu_cores: cpu,
+                    memory_bytes: mem,
+                }),
+                _ => None,
             })
             .collect();
     }
@@ -316,6 +339,33 @@ pub fn rebucket(mut source: Vec<(f64, f64)>) -> LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A node's CPU rate is missing at a step (its window held one sample):
+    /// the node has no usage there, rather than a CPU of 0.
+    #[test]
+    fn a_node_without_both_readings_has_no_usage_at_that_step() {
+        let node = |values: &[(i64, f64)]| Series {
+            metric: [("node".to_string(), "n1".to_string())].into(),
+            values: values
+                .iter()
+                .map(|(t, v)| crate::parse::Point {
+                    at: Timestamp::from_secs(*t),
+                    value: *v,
+                })
+                .collect(),
+        };
+        let mut series: Vec<Vec<Series>> = vec![Vec::new(); RANGE_QUERIES.len()];
+        series[5] = vec![node(&[(10, 1.5)])];
+        series[6] = vec![node(&[(0, 4e9), (10, 4e9)])];
+        let poll = assemble(series);
+        let at: Vec<(i64, usize)> = poll
+            .usage
+            .iter()
+            .map(|u| (u.at.millis() / 1000, u.nodes.len()))
+            .collect();
+        assert_eq!(at, [(0, 0), (10, 1)]);
+        assert_eq!(poll.usage[1].nodes[0].cpu_cores, 1.5);
+    }
 
     #[test]
     fn rebucket_keeps_equal_bounds_and_floors_others() {

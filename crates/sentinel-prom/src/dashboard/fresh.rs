@@ -1,0 +1,143 @@
+//! Which steps of a range answer are data: while Prometheus is down (or
+//! not scraping), its answers repeat each series' last sample for five
+//! minutes, and its rates read low for a minute after.
+
+use std::collections::HashMap;
+
+use sentinel_model::{Duration, Timestamp};
+
+use super::UsageAt;
+
+/// A step whose newest scrape is older than two and a half scrape
+/// intervals (as the scrapes in the answer show them; this long when they
+/// do not) or three steps, is that repetition, not data.
+const STALE_AFTER: Duration = Duration::from_secs(90);
+
+/// Drops the steps at which Prometheus had scraped nothing for a while
+/// (`scraped`: the newest scrape's time, in seconds, at each step): their
+/// values are its last samples repeated. The next real step then spans
+/// the gap, and a rate over it is the gap's average, not the whole gap's
+/// increase in one step. Steps `scraped` says nothing about are kept.
+pub fn drop_stale(usage: &mut Vec<UsageAt>, scraped: &[crate::parse::Point], step: Duration) {
+    // The scrape interval: the usual gap between successive scrape times.
+    let mut times: Vec<i64> = scraped
+        .iter()
+        .filter(|p| p.value.is_finite())
+        .map(|p| (p.value * 1000.0) as i64)
+        .collect();
+    times.dedup();
+    let mut gaps: Vec<i64> = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|g| *g > 0)
+        .collect();
+    gaps.sort_unstable();
+    let limit = gaps
+        .get(gaps.len() / 2)
+        .map_or(STALE_AFTER.millis(), |g| g * 5 / 2)
+        .max(3 * step.millis());
+    let newest: HashMap<Timestamp, f64> = scraped.iter().map(|p| (p.at, p.value)).collect();
+    // After a gap, the CPU rates' one-minute windows hold too few samples
+    // and Prometheus' rate reads low (a ramp up from nothing): those steps
+    // go too. A gap is a stale step, or the time before the first scrape
+    // the answer shows when it starts later than the usage does.
+    let mut last_gap: Option<i64> = match (scraped.first(), usage.first()) {
+        (Some(p), Some(u)) if p.at > u.at => Some((p.value * 1000.0) as i64),
+        _ => None,
+    };
+    usage.retain(|u| {
+        let at = u.at.millis();
+        if newest
+            .get(&u.at)
+            .is_some_and(|s| at - (s * 1000.0) as i64 > limit)
+        {
+            last_gap = Some(at);
+            return false;
+        }
+        last_gap.is_none_or(|g| at < g || at - g > RATE_WINDOW.millis())
+    });
+}
+
+/// The window of the CPU rates in [`POD_CPU`] and [`NODE_CPU`].
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prometheus, scraping every 10 s, is down from 100 s to 400 s: from
+    /// 110 s its newest scrape is the one at 100 s, repeated (up to two and
+    /// a half intervals pass as a late scrape); at 420 s it scrapes again.
+    #[test]
+    fn steps_repeating_a_dead_prometheus_last_samples_are_dropped() {
+        let step = Duration::from_secs(10);
+        let mut usage: Vec<UsageAt> = (0..=42)
+            .map(|k| UsageAt {
+                at: Timestamp::from_secs(k * 10),
+                ..UsageAt::default()
+            })
+            .collect();
+        let scraped: Vec<crate::parse::Point> = (0..=42)
+            .filter(|k| *k != 41)
+            .map(|k| {
+                let at = k * 10;
+                let last = if (10..42).contains(&k) { 100 } else { at };
+                crate::parse::Point {
+                    at: Timestamp::from_secs(at),
+                    value: last as f64,
+                }
+            })
+            .collect();
+        drop_stale(&mut usage, &scraped, step);
+        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
+        // From 140 s stale; up to a minute after the last stale step (400 s)
+        // the CPU rates still span the gap.
+        let want: Vec<i64> = (0..=13).map(|k| k * 10).collect();
+        assert_eq!(kept, want);
+        // A minute on, the steps are kept again.
+        let mut usage: Vec<UsageAt> = (40..=50)
+            .map(|k| UsageAt {
+                at: Timestamp::from_secs(k * 10),
+                ..UsageAt::default()
+            })
+            .collect();
+        let scraped: Vec<crate::parse::Point> = (40..=50)
+            .map(|k| crate::parse::Point {
+                at: Timestamp::from_secs(k * 10),
+                value: if k == 40 { 100.0 } else { (k * 10) as f64 },
+            })
+            .collect();
+        drop_stale(&mut usage, &scraped, step);
+        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
+        assert_eq!(kept, [470, 480, 490, 500]);
+        // A Prometheus that began scraping at 300 s: usage before then is
+        // kept (it is the history it holds), the minute after it is not.
+        let mut usage: Vec<UsageAt> = (28..=40)
+            .map(|k| UsageAt {
+                at: Timestamp::from_secs(k * 10),
+                ..UsageAt::default()
+            })
+            .collect();
+        let scraped: Vec<crate::parse::Point> = (30..=40)
+            .map(|k| crate::parse::Point {
+                at: Timestamp::from_secs(k * 10),
+                value: (k * 10) as f64,
+            })
+            .collect();
+        drop_stale(&mut usage, &scraped, step);
+        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
+        assert_eq!(kept, [280, 290, 370, 380, 390, 400]);
+        // Without two scrapes to tell the interval, 90 s: a scrape a minute
+        // old at a 2 s step is not staleness.
+        let mut usage = vec![UsageAt {
+            at: Timestamp::from_secs(160),
+            ..UsageAt::default()
+        }];
+        let scraped = [crate::parse::Point {
+            at: Timestamp::from_secs(160),
+            value: 100.0,
+        }];
+        drop_stale(&mut usage, &scraped, Duration::from_secs(2));
+        assert_eq!(usage.len(), 1);
+    }
+}
