@@ -6,7 +6,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use sentinel_protocol::{Chart, Unit};
+use sentinel_protocol::{Chart, Point, Unit};
 use web_sys::HtmlCanvasElement;
 
 use crate::app::Ui;
@@ -146,14 +146,39 @@ fn draw(el: &HtmlCanvasElement, c: &Chart, at: i64) -> Option<()> {
         }
     } else {
         let col = colour(&c.id);
-        chart
-            .draw_series(
-                AreaSeries::new(c.points.iter().map(|p| (p.0, p.1)), 0.0, col.mix(0.15))
-                    .border_style(col.stroke_width(2)),
-            )
-            .ok()?;
+        // A gap in the data (a source down) stays a gap: no line across it.
+        for run in runs(&c.points) {
+            chart
+                .draw_series(
+                    AreaSeries::new(run.iter().map(|p| (p.0, p.1)), 0.0, col.mix(0.15))
+                        .border_style(col.stroke_width(2)),
+                )
+                .ok()?;
+        }
     }
     root.present().ok()
+}
+
+/// The points in runs without a gap: a gap is more than four times the
+/// usual spacing between points (the median), so a few missed polls do not
+/// break the line but minutes without data do.
+fn runs(points: &[Point]) -> Vec<&[Point]> {
+    let mut spacing: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    spacing.sort_unstable();
+    let Some(&usual) = spacing.get(spacing.len() / 2) else {
+        return vec![points];
+    };
+    let gap = usual.max(1) * 4;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        if points[i].0 - points[i - 1].0 > gap {
+            out.push(&points[start..i]);
+            start = i;
+        }
+    }
+    out.push(&points[start..]);
+    out
 }
 
 /// Greedy word wrap of `s` to lines `measure` says are at most `max`
