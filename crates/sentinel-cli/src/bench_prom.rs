@@ -60,7 +60,7 @@ pub async fn poll(args: PollArgs) -> anyhow::Result<()> {
         // Each poll asks for one new step, as a steady-state live poll does.
         let at = Timestamp(end.millis() - i64::from(args.polls - 1 - i) * step.millis());
         let t = Instant::now();
-        let p = dashboard::poll(&prom, at, at, step).await?;
+        let p = dashboard::poll(&prom, at, at, step, &mut dashboard::Freshness::default()).await?;
         wall += t.elapsed();
         bytes += p.bytes;
         requests += p.requests;

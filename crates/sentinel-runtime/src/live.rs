@@ -215,6 +215,8 @@ impl Source for PrometheusSource {
     async fn run(self, ctx: SourceCtx) {
         let step = step_of(self.interval);
         let mut last_end: Option<Timestamp> = None;
+        // Which steps are data, across polls (a gap's aftermath).
+        let mut fresh = dashboard::Freshness::default();
         let mut diagnosed: Option<(Timestamp, Vec<&'static str>)> = None;
         // Every job that has fed the dashboard: when one is down, its
         // series still answer with their last sample, which is not news.
@@ -236,7 +238,7 @@ impl Source for PrometheusSource {
                 continue;
             }
             let began = std::time::Instant::now();
-            let polled = dashboard::poll(&self.prom, start, end, step).await;
+            let polled = dashboard::poll(&self.prom, start, end, step, &mut fresh).await;
             let latency = Duration(i64::try_from(began.elapsed().as_millis()).unwrap_or(i64::MAX));
             let alerts = if self.alerts {
                 match self.prom.alerts().await {

@@ -13,49 +13,74 @@ use super::UsageAt;
 /// do not) or three steps, is that repetition, not data.
 const STALE_AFTER: Duration = Duration::from_secs(90);
 
-/// Drops the steps at which Prometheus had scraped nothing for a while
-/// (`scraped`: the newest scrape's time, in seconds, at each step): their
-/// values are its last samples repeated. The next real step then spans
-/// the gap, and a rate over it is the gap's average, not the whole gap's
-/// increase in one step. Steps `scraped` says nothing about are kept.
-pub fn drop_stale(usage: &mut Vec<UsageAt>, scraped: &[crate::parse::Point], step: Duration) {
-    // The scrape interval: the usual gap between successive scrape times.
-    let mut times: Vec<i64> = scraped
-        .iter()
-        .filter(|p| p.value.is_finite())
-        .map(|p| (p.value * 1000.0) as i64)
-        .collect();
-    times.dedup();
-    let mut gaps: Vec<i64> = times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|g| *g > 0)
-        .collect();
-    gaps.sort_unstable();
-    let limit = gaps
-        .get(gaps.len() / 2)
-        .map_or(STALE_AFTER.millis(), |g| g * 5 / 2)
-        .max(3 * step.millis());
-    let newest: HashMap<Timestamp, f64> = scraped.iter().map(|p| (p.at, p.value)).collect();
-    // After a gap, the CPU rates' one-minute windows hold too few samples
-    // and Prometheus' rate reads low (a ramp up from nothing): those steps
-    // go too. A gap is a stale step, or the time before the first scrape
-    // the answer shows when it starts later than the usage does.
-    let mut last_gap: Option<i64> = match (scraped.first(), usage.first()) {
-        (Some(p), Some(u)) if p.at > u.at => Some((p.value * 1000.0) as i64),
-        _ => None,
-    };
-    usage.retain(|u| {
-        let at = u.at.millis();
-        if newest
-            .get(&u.at)
-            .is_some_and(|s| at - (s * 1000.0) as i64 > limit)
-        {
-            last_gap = Some(at);
-            return false;
+/// What a source remembers between polls to tell data from repetition: a
+/// live poll covers a step or two, too few to show the scrape interval or
+/// the gap a minute ago.
+#[derive(Debug, Clone, Default)]
+pub struct Freshness {
+    /// The usual time between scrapes, once an answer has shown it.
+    interval_ms: Option<i64>,
+    /// The newest step that was a gap.
+    last_gap: Option<i64>,
+}
+
+impl Freshness {
+    /// Drops the steps at which Prometheus had scraped nothing for a while
+    /// (`scraped`: the newest scrape's time, in seconds, at each step):
+    /// their values are its last samples repeated. The next real step then
+    /// spans the gap, and a rate over it is the gap's average, not the
+    /// whole gap's increase in one step. Steps `scraped` says nothing
+    /// about are kept.
+    pub fn drop_stale(
+        &mut self,
+        usage: &mut Vec<UsageAt>,
+        scraped: &[crate::parse::Point],
+        step: Duration,
+    ) {
+        // The scrape interval: the usual gap between successive scrapes.
+        let mut times: Vec<i64> = scraped
+            .iter()
+            .filter(|p| p.value.is_finite())
+            .map(|p| (p.value * 1000.0) as i64)
+            .collect();
+        times.dedup();
+        let mut gaps: Vec<i64> = times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| *g > 0)
+            .collect();
+        gaps.sort_unstable();
+        if let Some(&g) = gaps.get(gaps.len() / 2) {
+            self.interval_ms = Some(g);
         }
-        last_gap.is_none_or(|g| at < g || at - g > RATE_WINDOW.millis())
-    });
+        let limit = self
+            .interval_ms
+            .map_or(STALE_AFTER.millis(), |g| g * 5 / 2)
+            .max(3 * step.millis());
+        let newest: HashMap<Timestamp, f64> = scraped.iter().map(|p| (p.at, p.value)).collect();
+        // After a gap, the CPU rates' one-minute windows hold too few
+        // samples and Prometheus' rate reads low (a ramp up from nothing):
+        // those steps go too. A gap is a stale step, or the time before the
+        // first scrape the answer shows when it starts later than the usage.
+        if let (Some(p), Some(u)) = (scraped.first(), usage.first())
+            && p.at > u.at
+        {
+            let first = (p.value * 1000.0) as i64;
+            self.last_gap = Some(self.last_gap.map_or(first, |g| g.max(first)));
+        }
+        let last_gap = &mut self.last_gap;
+        usage.retain(|u| {
+            let at = u.at.millis();
+            if newest
+                .get(&u.at)
+                .is_some_and(|s| at - (s * 1000.0) as i64 > limit)
+            {
+                *last_gap = Some(at);
+                return false;
+            }
+            last_gap.is_none_or(|g| at < g || at - g > RATE_WINDOW.millis())
+        });
+    }
 }
 
 /// The window of the CPU rates in [`POD_CPU`] and [`NODE_CPU`].
@@ -88,7 +113,7 @@ mod tests {
                 }
             })
             .collect();
-        drop_stale(&mut usage, &scraped, step);
+        Freshness::default().drop_stale(&mut usage, &scraped, step);
         let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
         // From 140 s stale; up to a minute after the last stale step (400 s)
         // the CPU rates still span the gap.
@@ -107,7 +132,7 @@ mod tests {
                 value: if k == 40 { 100.0 } else { (k * 10) as f64 },
             })
             .collect();
-        drop_stale(&mut usage, &scraped, step);
+        Freshness::default().drop_stale(&mut usage, &scraped, step);
         let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
         assert_eq!(kept, [470, 480, 490, 500]);
         // A Prometheus that began scraping at 300 s: usage before then is
@@ -124,9 +149,60 @@ mod tests {
                 value: (k * 10) as f64,
             })
             .collect();
-        drop_stale(&mut usage, &scraped, step);
+        Freshness::default().drop_stale(&mut usage, &scraped, step);
         let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
         assert_eq!(kept, [280, 290, 370, 380, 390, 400]);
+    }
+
+    /// Live polls cover one step each: the minute after a gap, seen in an
+    /// earlier poll, is remembered, and so is the scrape interval.
+    #[test]
+    fn the_minute_after_a_gap_spans_polls() {
+        let step = Duration::from_secs(10);
+        let mut fresh = Freshness::default();
+        let one = |k: i64, scrape: i64| {
+            (
+                vec![UsageAt {
+                    at: Timestamp::from_secs(k * 10),
+                    ..UsageAt::default()
+                }],
+                vec![crate::parse::Point {
+                    at: Timestamp::from_secs(k * 10),
+                    value: scrape as f64,
+                }],
+            )
+        };
+        // The poll after an outage: scrapes every 10 s, then none from 100 s
+        // to 300 s.
+        let mut usage: Vec<UsageAt> = (0..=31)
+            .map(|k| UsageAt {
+                at: Timestamp::from_secs(k * 10),
+                ..UsageAt::default()
+            })
+            .collect();
+        let scraped: Vec<crate::parse::Point> = (0..=31)
+            .map(|k| crate::parse::Point {
+                at: Timestamp::from_secs(k * 10),
+                value: if (10..31).contains(&k) {
+                    100.0
+                } else {
+                    (k * 10) as f64
+                },
+            })
+            .collect();
+        fresh.drop_stale(&mut usage, &scraped, step);
+        assert_eq!(usage.last().map(|u| u.at), Some(Timestamp::from_secs(130)));
+        let mut kept = Vec::new();
+        for k in 32..=38 {
+            let (mut usage, scraped) = one(k, k * 10);
+            fresh.drop_stale(&mut usage, &scraped, step);
+            kept.extend(usage.iter().map(|u| u.at.millis() / 1000));
+        }
+        assert_eq!(kept, [370, 380]);
+        // The interval learnt then (10 s) holds: a scrape 40 s old is stale.
+        let (mut usage, scraped) = one(39, 350);
+        fresh.drop_stale(&mut usage, &scraped, step);
+        assert!(usage.is_empty());
         // Without two scrapes to tell the interval, 90 s: a scrape a minute
         // old at a 2 s step is not staleness.
         let mut usage = vec![UsageAt {
@@ -137,7 +213,7 @@ mod tests {
             at: Timestamp::from_secs(160),
             value: 100.0,
         }];
-        drop_stale(&mut usage, &scraped, Duration::from_secs(2));
+        Freshness::default().drop_stale(&mut usage, &scraped, Duration::from_secs(2));
         assert_eq!(usage.len(), 1);
     }
 }

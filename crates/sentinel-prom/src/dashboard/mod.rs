@@ -22,7 +22,7 @@ use crate::prometheus::Prometheus;
 mod fresh;
 mod objects;
 
-pub use fresh::drop_stale;
+pub use fresh::Freshness;
 pub use objects::objects;
 
 pub const POD_CPU: &str = r#"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[1m]))"#;
@@ -111,6 +111,7 @@ pub async fn poll(
     start: Timestamp,
     end: Timestamp,
     step: Duration,
+    fresh: &mut Freshness,
 ) -> Result<Poll, PromError> {
     let ranges = RANGE_QUERIES.map(|q| prom.query_range_sized(q, start, end, step));
     let [a, b, c, d, e, f, g, h] = ranges;
@@ -154,7 +155,7 @@ pub async fn poll(
         .into_iter()
         .flat_map(|s| s.values)
         .collect();
-    drop_stale(&mut poll.usage, &scraped, step);
+    fresh.drop_stale(&mut poll.usage, &scraped, step);
     let (pods, nodes) = objects(&kube, end);
     poll.pods = pods;
     poll.nodes = nodes;
