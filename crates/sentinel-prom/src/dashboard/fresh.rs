@@ -89,131 +89,100 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::Point;
+
+    /// Usage at the given seconds.
+    fn steps(secs: impl IntoIterator<Item = i64>) -> Vec<UsageAt> {
+        secs.into_iter()
+            .map(|s| UsageAt {
+                at: Timestamp::from_secs(s),
+                ..UsageAt::default()
+            })
+            .collect()
+    }
+
+    /// `(step, newest scrape)` in seconds, as `max(timestamp(up))` answers.
+    fn scrapes(pairs: impl IntoIterator<Item = (i64, i64)>) -> Vec<Point> {
+        pairs
+            .into_iter()
+            .map(|(at, last)| Point {
+                at: Timestamp::from_secs(at),
+                value: last as f64,
+            })
+            .collect()
+    }
+
+    fn kept(
+        fresh: &mut Freshness,
+        mut usage: Vec<UsageAt>,
+        scraped: &[Point],
+        step_s: i64,
+    ) -> Vec<i64> {
+        fresh.drop_stale(&mut usage, scraped, Duration::from_secs(step_s));
+        usage.iter().map(|u| u.at.millis() / 1000).collect()
+    }
 
     /// Prometheus, scraping every 10 s, is down from 100 s to 400 s: from
     /// 110 s its newest scrape is the one at 100 s, repeated (up to two and
     /// a half intervals pass as a late scrape); at 420 s it scrapes again.
     #[test]
     fn steps_repeating_a_dead_prometheus_last_samples_are_dropped() {
-        let step = Duration::from_secs(10);
-        let mut usage: Vec<UsageAt> = (0..=42)
-            .map(|k| UsageAt {
-                at: Timestamp::from_secs(k * 10),
-                ..UsageAt::default()
-            })
-            .collect();
-        let scraped: Vec<crate::parse::Point> = (0..=42)
-            .filter(|k| *k != 41)
-            .map(|k| {
-                let at = k * 10;
-                let last = if (10..42).contains(&k) { 100 } else { at };
-                crate::parse::Point {
-                    at: Timestamp::from_secs(at),
-                    value: last as f64,
-                }
-            })
-            .collect();
-        Freshness::default().drop_stale(&mut usage, &scraped, step);
-        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
+        let tens = |from: i64, to: i64| (from..=to).map(|k| k * 10);
+        let down = scrapes(
+            tens(0, 42)
+                .filter(|at| *at != 410)
+                .map(|at| (at, if (100..420).contains(&at) { 100 } else { at })),
+        );
         // From 140 s stale; up to a minute after the last stale step (400 s)
         // the CPU rates still span the gap.
-        let want: Vec<i64> = (0..=13).map(|k| k * 10).collect();
-        assert_eq!(kept, want);
+        let want: Vec<i64> = tens(0, 13).collect();
+        assert_eq!(
+            kept(&mut Freshness::default(), steps(tens(0, 42)), &down, 10),
+            want
+        );
         // A minute on, the steps are kept again.
-        let mut usage: Vec<UsageAt> = (40..=50)
-            .map(|k| UsageAt {
-                at: Timestamp::from_secs(k * 10),
-                ..UsageAt::default()
-            })
-            .collect();
-        let scraped: Vec<crate::parse::Point> = (40..=50)
-            .map(|k| crate::parse::Point {
-                at: Timestamp::from_secs(k * 10),
-                value: if k == 40 { 100.0 } else { (k * 10) as f64 },
-            })
-            .collect();
-        Freshness::default().drop_stale(&mut usage, &scraped, step);
-        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
-        assert_eq!(kept, [470, 480, 490, 500]);
+        let back = scrapes(tens(40, 50).map(|at| (at, if at == 400 { 100 } else { at })));
+        assert_eq!(
+            kept(&mut Freshness::default(), steps(tens(40, 50)), &back, 10),
+            [470, 480, 490, 500]
+        );
         // A Prometheus that began scraping at 300 s: usage before then is
         // kept (it is the history it holds), the minute after it is not.
-        let mut usage: Vec<UsageAt> = (28..=40)
-            .map(|k| UsageAt {
-                at: Timestamp::from_secs(k * 10),
-                ..UsageAt::default()
-            })
-            .collect();
-        let scraped: Vec<crate::parse::Point> = (30..=40)
-            .map(|k| crate::parse::Point {
-                at: Timestamp::from_secs(k * 10),
-                value: (k * 10) as f64,
-            })
-            .collect();
-        Freshness::default().drop_stale(&mut usage, &scraped, step);
-        let kept: Vec<i64> = usage.iter().map(|u| u.at.millis() / 1000).collect();
-        assert_eq!(kept, [280, 290, 370, 380, 390, 400]);
+        let new = scrapes(tens(30, 40).map(|at| (at, at)));
+        assert_eq!(
+            kept(&mut Freshness::default(), steps(tens(28, 40)), &new, 10),
+            [280, 290, 370, 380, 390, 400]
+        );
     }
 
     /// Live polls cover one step each: the minute after a gap, seen in an
     /// earlier poll, is remembered, and so is the scrape interval.
     #[test]
     fn the_minute_after_a_gap_spans_polls() {
-        let step = Duration::from_secs(10);
         let mut fresh = Freshness::default();
-        let one = |k: i64, scrape: i64| {
-            (
-                vec![UsageAt {
-                    at: Timestamp::from_secs(k * 10),
-                    ..UsageAt::default()
-                }],
-                vec![crate::parse::Point {
-                    at: Timestamp::from_secs(k * 10),
-                    value: scrape as f64,
-                }],
-            )
-        };
         // The poll after an outage: scrapes every 10 s, then none from 100 s
         // to 300 s.
-        let mut usage: Vec<UsageAt> = (0..=31)
-            .map(|k| UsageAt {
-                at: Timestamp::from_secs(k * 10),
-                ..UsageAt::default()
-            })
-            .collect();
-        let scraped: Vec<crate::parse::Point> = (0..=31)
-            .map(|k| crate::parse::Point {
-                at: Timestamp::from_secs(k * 10),
-                value: if (10..31).contains(&k) {
-                    100.0
-                } else {
-                    (k * 10) as f64
-                },
-            })
-            .collect();
-        fresh.drop_stale(&mut usage, &scraped, step);
-        assert_eq!(usage.last().map(|u| u.at), Some(Timestamp::from_secs(130)));
-        let mut kept = Vec::new();
-        for k in 32..=38 {
-            let (mut usage, scraped) = one(k, k * 10);
-            fresh.drop_stale(&mut usage, &scraped, step);
-            kept.extend(usage.iter().map(|u| u.at.millis() / 1000));
+        let outage =
+            scrapes((0..=31).map(|k| (k * 10, if (10..31).contains(&k) { 100 } else { k * 10 })));
+        let first = kept(&mut fresh, steps((0..=31).map(|k| k * 10)), &outage, 10);
+        assert_eq!(first.last(), Some(&130));
+        let mut later = Vec::new();
+        for at in (32..=38).map(|k| k * 10) {
+            later.extend(kept(&mut fresh, steps([at]), &scrapes([(at, at)]), 10));
         }
-        assert_eq!(kept, [370, 380]);
+        assert_eq!(later, [370, 380]);
         // The interval learnt then (10 s) holds: a scrape 40 s old is stale.
-        let (mut usage, scraped) = one(39, 350);
-        fresh.drop_stale(&mut usage, &scraped, step);
-        assert!(usage.is_empty());
+        assert!(kept(&mut fresh, steps([390]), &scrapes([(390, 350)]), 10).is_empty());
         // Without two scrapes to tell the interval, 90 s: a scrape a minute
         // old at a 2 s step is not staleness.
-        let mut usage = vec![UsageAt {
-            at: Timestamp::from_secs(160),
-            ..UsageAt::default()
-        }];
-        let scraped = [crate::parse::Point {
-            at: Timestamp::from_secs(160),
-            value: 100.0,
-        }];
-        Freshness::default().drop_stale(&mut usage, &scraped, Duration::from_secs(2));
-        assert_eq!(usage.len(), 1);
+        assert_eq!(
+            kept(
+                &mut Freshness::default(),
+                steps([160]),
+                &scrapes([(160, 100)]),
+                2
+            ),
+            [160]
+        );
     }
 }
