@@ -10,7 +10,9 @@ use sentinel_model::{
     ContainerState, ContainerStatus, Duration, NodeCondition, NodeState, NodeUsage, PodPhase,
     PodState, PodUsage, RuleState, Timestamp,
 };
-use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, Store, SystemClock};
+use sentinel_runtime::{Batch, Clock, Runtime, SourceCtx, Store, SystemClock};
+
+use crate::support::Scripted;
 
 /// A node that is NotReady now, with a pod on it that is not ready.
 fn objects(now: Timestamp) -> (Vec<NodeState>, Vec<PodState>) {
@@ -52,76 +54,66 @@ fn objects(now: Timestamp) -> (Vec<NodeState>, Vec<PodState>) {
     (vec![node], vec![pod])
 }
 
-/// Ten minutes of usage in steps of 10 s, the objects of the newest step
-/// on the oldest batch (as `PrometheusSource` sends them); then live.
-struct ListsAsOfNow;
-
-impl Source for ListsAsOfNow {
-    fn name(&self) -> String {
-        "prom".into()
-    }
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        let now = ctx.clock.now();
-        let steps: Vec<Timestamp> = (0..=60)
-            .rev()
-            .map(|k| now.saturating_sub(Duration::from_secs(10 * k)))
-            .collect();
-        let usage = |at: Timestamp| Batch {
-            at,
-            pod_usage: Some(vec![PodUsage {
-                namespace: "shop".into(),
-                pod: "cart-0".into(),
-                cpu_cores: 0.1,
-                memory_bytes: 1e8,
-                requests_total: 0,
-                errors_total: 0,
-                latency: Default::default(),
-                restarts: Some(0),
-            }]),
-            node_usage: Some(vec![NodeUsage {
-                node: "node-1".into(),
-                cpu_cores: 1.0,
-                memory_bytes: 4e9,
-            }]),
-            ..Batch::default()
-        };
-        let (nodes, pods) = objects(now);
-        for (i, at) in steps.iter().enumerate() {
-            let mut b = usage(*at);
-            b.backfill = i + 1 < steps.len();
-            if i == 0 {
-                b.nodes = Some(nodes.clone());
-                b.pods = Some(pods.clone());
-                b.objects_at = Some(now);
-            }
-            ctx.send(b).await;
-        }
-        loop {
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-            let mut b = usage(ctx.clock.now());
-            b.nodes = Some(nodes.clone());
-            b.pods = Some(pods.clone());
-            if !ctx.send(b).await {
-                return;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_listed_as_of_now_are_not_read_into_the_past() {
+    // Ten minutes of usage in steps of 10 s, the objects of the newest step
+    // on the oldest batch (as `PrometheusSource` sends them); then live.
+    let source = Scripted {
+        name: "prom",
+        kind: "prometheus",
+        run: |ctx: SourceCtx| async move {
+            let now = ctx.clock.now();
+            let steps: Vec<Timestamp> = (0..=60)
+                .rev()
+                .map(|k| now.saturating_sub(Duration::from_secs(10 * k)))
+                .collect();
+            let usage = |at: Timestamp| Batch {
+                at,
+                pod_usage: Some(vec![PodUsage {
+                    namespace: "shop".into(),
+                    pod: "cart-0".into(),
+                    cpu_cores: 0.1,
+                    memory_bytes: 1e8,
+                    requests_total: 0,
+                    errors_total: 0,
+                    latency: Default::default(),
+                    restarts: Some(0),
+                }]),
+                node_usage: Some(vec![NodeUsage {
+                    node: "node-1".into(),
+                    cpu_cores: 1.0,
+                    memory_bytes: 4e9,
+                }]),
+                ..Batch::default()
+            };
+            let (nodes, pods) = objects(now);
+            for (i, at) in steps.iter().enumerate() {
+                let mut b = usage(*at);
+                b.backfill = i + 1 < steps.len();
+                if i == 0 {
+                    b.nodes = Some(nodes.clone());
+                    b.pods = Some(pods.clone());
+                    b.objects_at = Some(now);
+                }
+                ctx.send(b).await;
+            }
+            loop {
+                tokio::time::sleep(StdDuration::from_millis(200)).await;
+                let mut b = usage(ctx.clock.now());
+                b.nodes = Some(nodes.clone());
+                b.pods = Some(pods.clone());
+                if !ctx.send(b).await {
+                    return;
+                }
+            }
+        },
+    };
     let dir = crate::support::tempdir("first-poll");
     let db = dir.join("h.db");
     let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
     let rt = Runtime::builder(Arc::new(SystemClock))
         .history(store)
-        .source(ListsAsOfNow)
+        .source(source)
         .start();
     let live = tokio::time::timeout(
         StdDuration::from_secs(30),

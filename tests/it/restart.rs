@@ -8,54 +8,14 @@ use std::time::Duration as StdDuration;
 use sentinel_detect::RuleFile;
 use sentinel_explain::incident::{Incident, IncidentState};
 use sentinel_model::{Duration, SeriesKey, Timestamp};
-use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, Store, SystemClock};
+use sentinel_runtime::{Batch, Clock, Runtime, SourceCtx, Store, SystemClock};
+
+use crate::support::Scripted;
 
 async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(StdDuration::from_secs(60), f)
         .await
         .expect("timed out")
-}
-
-/// Reads ten minutes of an error rate from `anchor` on, as a backfill: a
-/// spell above the threshold at its start, long over by now. Then polls.
-struct Past {
-    anchor: Timestamp,
-}
-
-impl Source for Past {
-    fn name(&self) -> String {
-        "prom".into()
-    }
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        let key = SeriesKey::new("errors", [("namespace", "shop"), ("service", "cart")]);
-        for k in 0..60 {
-            let at = Timestamp(self.anchor.millis() + k * 10_000);
-            let value = if (5..10).contains(&k) { 5.0 } else { 0.0 };
-            ctx.send(Batch {
-                at,
-                backfill: true,
-                readings: Some(vec![(key.clone(), at, value)]),
-                ..Batch::default()
-            })
-            .await;
-        }
-        loop {
-            let at = ctx.clock.now();
-            ctx.send(Batch {
-                at,
-                readings: Some(vec![(key.clone(), at, 0.0)]),
-                ..Batch::default()
-            })
-            .await;
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-    }
 }
 
 fn rules() -> RuleFile {
@@ -69,11 +29,41 @@ fn rules() -> RuleFile {
 
 /// Runs until the spell's incident has resolved and the history holds it.
 async fn run(db: &std::path::Path, anchor: Timestamp) -> Incident {
+    // Reads ten minutes of an error rate from `anchor` on, as a backfill: a
+    // spell above the threshold at its start, long over by now. Then polls.
+    let past = Scripted {
+        name: "prom",
+        kind: "prometheus",
+        run: move |ctx: SourceCtx| async move {
+            let key = SeriesKey::new("errors", [("namespace", "shop"), ("service", "cart")]);
+            for k in 0..60 {
+                let at = Timestamp(anchor.millis() + k * 10_000);
+                let value = if (5..10).contains(&k) { 5.0 } else { 0.0 };
+                ctx.send(Batch {
+                    at,
+                    backfill: true,
+                    readings: Some(vec![(key.clone(), at, value)]),
+                    ..Batch::default()
+                })
+                .await;
+            }
+            loop {
+                let at = ctx.clock.now();
+                ctx.send(Batch {
+                    at,
+                    readings: Some(vec![(key.clone(), at, 0.0)]),
+                    ..Batch::default()
+                })
+                .await;
+                tokio::time::sleep(StdDuration::from_millis(200)).await;
+            }
+        },
+    };
     let store = Store::open(db, SystemClock.now()).await.unwrap().store;
     let rt = Runtime::builder(Arc::new(SystemClock))
         .rules(rules())
         .history(store)
-        .source(Past { anchor })
+        .source(past)
         .start();
     let resolved = |s: &sentinel_runtime::Snapshot| {
         s.incidents

@@ -6,8 +6,10 @@ use std::time::Duration as StdDuration;
 
 use sentinel_model::Duration;
 use sentinel_protocol::{Health, PodQuery, PodRef, PodSort, TrayLevel};
-use sentinel_runtime::{Batch, DemoConfig, Runtime, Source, SourceCtx, SystemClock};
+use sentinel_runtime::{Batch, DemoConfig, Runtime, SourceCtx, SystemClock};
 use sentinel_sim::SimConfig;
+
+use crate::support::{Scripted, poll_live};
 
 fn demo(interval_ms: u64, backfill_s: i64) -> DemoConfig {
     DemoConfig {
@@ -140,122 +142,39 @@ async fn live_polls_keep_coming_and_backfill_is_not_news() {
     assert!(age < Duration::from_secs(5), "{age:?}");
 }
 
-/// A source that reports once, then goes silent (a hung Prometheus).
-struct Silent;
-
-impl Source for Silent {
-    fn name(&self) -> String {
-        "silent".into()
-    }
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        ctx.send(Batch {
-            at: ctx.clock.now(),
-            ..Batch::default()
-        })
-        .await;
-        std::future::pending::<()>().await;
-    }
-}
-
-/// A source whose every poll fails (connection refused).
-struct Failing;
-
-impl Source for Failing {
-    fn name(&self) -> String {
-        "broken".into()
-    }
-    fn kind(&self) -> &'static str {
-        "alertmanager"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        loop {
-            if !ctx.failed("connection refused".into()).await {
-                return;
-            }
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-    }
-}
-
-/// A source whose first poll reads fifteen minutes of the past in chunks
-/// that take a while each (a large cluster's backfill), then polls live.
-struct SlowBackfill;
-
-impl Source for SlowBackfill {
-    fn name(&self) -> String {
-        "slow".into()
-    }
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        let start = ctx.clock.now();
-        for minutes_ago in (1..=15).rev() {
-            let at = start.saturating_sub(Duration::from_mins(minutes_ago));
-            let batch = Batch {
-                at,
-                backfill: true,
-                ..Batch::default()
-            };
-            ctx.send(batch).await;
-            tokio::time::sleep(StdDuration::from_millis(300)).await;
-        }
-        loop {
-            ctx.send(Batch {
-                at: ctx.clock.now(),
-                ..Batch::default()
-            })
-            .await;
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-    }
-}
-
-/// A source that is live from its first poll (an Alertmanager).
-struct Prompt;
-
-impl Source for Prompt {
-    fn name(&self) -> String {
-        "prompt".into()
-    }
-    fn kind(&self) -> &'static str {
-        "alertmanager"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        loop {
-            ctx.send(Batch {
-                at: ctx.clock.now(),
-                ..Batch::default()
-            })
-            .await;
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-    }
-}
-
 /// The engine's clock ticks every second while one source still feeds its
 /// backfill and another is live: the first source's newest readings are
 /// minutes old then, which is the backfill's lag, not a source gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_backfill_beside_a_live_source_is_not_an_absent_source() {
+    // Its first poll reads fifteen minutes of the past in chunks that take
+    // a while each (a large cluster's backfill), then it polls live.
+    let slow = Scripted {
+        name: "slow",
+        kind: "prometheus",
+        run: |ctx: SourceCtx| async move {
+            let start = ctx.clock.now();
+            for minutes_ago in (1..=15).rev() {
+                let batch = Batch {
+                    at: start.saturating_sub(Duration::from_mins(minutes_ago)),
+                    backfill: true,
+                    ..Batch::default()
+                };
+                ctx.send(batch).await;
+                tokio::time::sleep(StdDuration::from_millis(300)).await;
+            }
+            poll_live(&ctx).await;
+        },
+    };
+    // Live from its first poll (an Alertmanager).
+    let prompt = Scripted {
+        name: "prompt",
+        kind: "alertmanager",
+        run: |ctx: SourceCtx| async move { poll_live(&ctx).await },
+    };
     let rt = Runtime::builder(Arc::new(SystemClock))
-        .source(SlowBackfill)
-        .source(Prompt)
+        .source(slow)
+        .source(prompt)
         .start();
     let live = within(rt.wait_for(|s| s.sources[0].last_ok.is_some()))
         .await
@@ -281,8 +200,30 @@ async fn a_slow_backfill_beside_a_live_source_is_not_an_absent_source() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_source_turns_stale_and_failing_one_down() {
     let rt = Runtime::builder(Arc::new(SystemClock))
-        .source(Silent)
-        .source(Failing)
+        // Reports once, then goes silent (a hung Prometheus).
+        .source(Scripted {
+            name: "silent",
+            kind: "prometheus",
+            run: |ctx: SourceCtx| async move {
+                let at = ctx.clock.now();
+                ctx.send(Batch {
+                    at,
+                    ..Batch::default()
+                })
+                .await;
+                std::future::pending::<()>().await;
+            },
+        })
+        // Every poll fails (connection refused).
+        .source(Scripted {
+            name: "broken",
+            kind: "alertmanager",
+            run: |ctx: SourceCtx| async move {
+                while ctx.failed("connection refused".into()).await {
+                    tokio::time::sleep(StdDuration::from_millis(200)).await;
+                }
+            },
+        })
         .start();
     let ok = within(rt.wait_for(|s| s.sources[0].last_ok.is_some()))
         .await

@@ -59,3 +59,48 @@ pub async fn recording_demo(db: &Path) -> Runtime {
     .history(store)
     .start()
 }
+
+/// A source whose polls a test writes as a function of its context, with a
+/// name and a kind, reporting every 200 ms.
+pub struct Scripted<F> {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub run: F,
+}
+
+impl<F, Fut> sentinel_runtime::Source for Scripted<F>
+where
+    F: FnOnce(sentinel_runtime::SourceCtx) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    fn name(&self) -> String {
+        self.name.into()
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn interval(&self) -> StdDuration {
+        StdDuration::from_millis(200)
+    }
+    async fn run(self, ctx: sentinel_runtime::SourceCtx) {
+        (self.run)(ctx).await;
+    }
+}
+
+/// Sends an empty live batch stamped now every 200 ms, until the runtime
+/// stops.
+pub async fn poll_live(ctx: &sentinel_runtime::SourceCtx) {
+    loop {
+        let at = ctx.clock.now();
+        if !ctx
+            .send(sentinel_runtime::Batch {
+                at,
+                ..sentinel_runtime::Batch::default()
+            })
+            .await
+        {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+}

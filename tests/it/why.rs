@@ -7,8 +7,10 @@ use std::time::Duration as StdDuration;
 use sentinel_detect::RuleFile;
 use sentinel_model::{Mark, SeriesKey, Severity};
 use sentinel_protocol::{AlertOrigin, AlertRef, ErrorKind, MarkArgs};
-use sentinel_runtime::{Batch, Clock, Runtime, Source, SourceCtx, SystemClock};
+use sentinel_runtime::{Batch, Clock, Runtime, SourceCtx, SystemClock};
 use sentinel_store::Store;
+
+use crate::support::Scripted;
 
 /// The explanation's steps say the operator marked it so.
 fn assert_marked(e: &sentinel_protocol::Explanation, mark: &str) {
@@ -169,43 +171,33 @@ async fn why_reads_what_the_app_no_longer_holds_from_the_history() {
     rt.shutdown(StdDuration::from_secs(5)).await;
 }
 
-/// Sixty series above 1, then below: sixty findings fire and resolve in
-/// two polls, more than the app's picture keeps resolved (50).
-struct Flapping;
-
-impl Source for Flapping {
-    fn name(&self) -> String {
-        "flapping".into()
-    }
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-    fn interval(&self) -> StdDuration {
-        StdDuration::from_millis(200)
-    }
-    async fn run(self, ctx: SourceCtx) {
-        for value in [2.0, 0.0] {
-            let at = ctx.clock.now();
-            let readings = (0..60)
-                .map(|i| {
-                    let i = i.to_string();
-                    (SeriesKey::new("flap", [("i", i.as_str())]), at, value)
-                })
-                .collect();
-            ctx.send(Batch {
-                at,
-                readings: Some(readings),
-                ..Batch::default()
-            })
-            .await;
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-        std::future::pending::<()>().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_resolved_finding_the_engine_still_holds_is_explained_and_marked() {
+    // Sixty series above 1, then below: sixty findings fire and resolve in
+    // two polls, more than the app's picture keeps resolved (50).
+    let flapping = Scripted {
+        name: "flapping",
+        kind: "prometheus",
+        run: |ctx: SourceCtx| async move {
+            for value in [2.0, 0.0] {
+                let at = ctx.clock.now();
+                let readings = (0..60)
+                    .map(|i| {
+                        let i = i.to_string();
+                        (SeriesKey::new("flap", [("i", i.as_str())]), at, value)
+                    })
+                    .collect();
+                ctx.send(Batch {
+                    at,
+                    readings: Some(readings),
+                    ..Batch::default()
+                })
+                .await;
+                tokio::time::sleep(StdDuration::from_millis(200)).await;
+            }
+            std::future::pending::<()>().await;
+        },
+    };
     let dir = crate::support::tempdir("why-older");
     let db = dir.join("older.db");
     let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
@@ -218,7 +210,7 @@ async fn an_older_resolved_finding_the_engine_still_holds_is_explained_and_marke
     let rt = Runtime::builder(Arc::new(SystemClock))
         .rules(rules)
         .history(store)
-        .source(Flapping)
+        .source(flapping)
         .start();
     // All sixty resolved, and the history has written them.
     let snap = tokio::time::timeout(
