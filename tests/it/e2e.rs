@@ -59,6 +59,37 @@ fn shots_dir() -> PathBuf {
     d
 }
 
+/// The whole screen at a failure, `target/e2e/failure.png`: dropped while
+/// the app still runs, so declared after its driver.
+struct ShotOnFailure(PathBuf);
+
+impl Drop for ShotOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("import")
+                .args(["-window", "root"])
+                .arg(&self.0)
+                .status();
+            eprintln!("e2e: the screen at the failure: {}", self.0.display());
+        }
+    }
+}
+
+/// What a failed check saw: the element's whole text (visible or not), the
+/// page shown and the error banner.
+async fn context(c: &Client, css: &str) -> String {
+    let script = "const e = document.querySelector(arguments[0]);
+        const d = e && getComputedStyle(e.parentElement).display;
+        const b = document.querySelector('.banner.error');
+        const t = document.querySelector('.tabs .active');
+        return JSON.stringify({text: e && e.textContent, parent_display: d,
+            banner: b && b.textContent, tab: t && t.textContent});";
+    match c.execute(script, vec![json!(css)]).await {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("cannot read the page: {e}"),
+    }
+}
+
 async fn save(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(name), png).unwrap();
@@ -111,11 +142,25 @@ fn dunstctl(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The element's visible text; empty when there is no such element. A node
+/// re-rendered while it is read is found again; any other WebDriver error
+/// fails the test with its message, not as an empty text.
 async fn text(c: &Client, css: &str) -> String {
-    match c.find(Locator::Css(css)).await {
-        Ok(e) => e.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
+    for _ in 0..5 {
+        let read = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await,
+            Err(e) if e.is_no_such_element() => return String::new(),
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(t) => return t,
+            Err(e) if e.is_stale_element_reference() => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("reading {css}: {e}"),
+        }
     }
+    panic!("reading {css}: the element kept being replaced");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,6 +254,7 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     let c = client.expect("a WebDriver session");
     c.set_window_size(1440, 900).await.expect("window size");
     let dir = shots_dir();
+    let _shot = ShotOnFailure(dir.join("failure.png"));
 
     // The dashboard fills: every pod, five charts, nodes, alerts, a status bar.
     eventually(30, "the pods table to fill", || async {
@@ -525,7 +571,11 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     // Both keep saying so while the incident's page refreshes with new data.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(text(&c, "#report-saved").await.contains("-redacted.html"));
+    assert!(
+        text(&c, "#report-saved").await.contains("-redacted.html"),
+        "{}",
+        context(&c, "#report-saved").await
+    );
     assert!(
         text(&c, "#narrative-error")
             .await
