@@ -254,6 +254,7 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     let c = client.expect("a WebDriver session");
     c.set_window_size(1440, 900).await.expect("window size");
     let dir = shots_dir();
+    let _ = std::fs::remove_file(dir.join("failure.png"));
     let _shot = ShotOnFailure(dir.join("failure.png"));
 
     // The dashboard fills: every pod, five charts, nodes, alerts, a status bar.
