@@ -63,13 +63,8 @@ pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere
         (a.pod.phase == "Pending")
             .cmp(&(b.pod.phase == "Pending"))
             .then(b.pod.restarts.cmp(&a.pod.restarts))
-            .then_with(|| {
-                (&a.cluster, &a.pod.namespace, &a.pod.name).cmp(&(
-                    &b.cluster,
-                    &b.pod.namespace,
-                    &b.pod.name,
-                ))
-            })
+            .then_with(|| (&a.cluster, &a.pod.namespace).cmp(&(&b.cluster, &b.pod.namespace)))
+            .then_with(|| crate::natural_cmp(&a.pod.name, &b.pod.name))
     });
     alerts.sort_by(|a, b| {
         b.alert

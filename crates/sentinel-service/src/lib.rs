@@ -9,6 +9,7 @@ mod fleet;
 mod history;
 mod incidents;
 mod narrative;
+mod natural;
 mod overview;
 mod pods;
 mod replay_state;
@@ -26,6 +27,7 @@ pub use incidents::{
     list_incidents, notifications_after, timeline,
 };
 pub use narrative::narrate;
+pub use natural::natural_cmp;
 pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
 pub use replay_state::replay_state;

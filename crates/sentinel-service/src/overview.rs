@@ -198,7 +198,14 @@ fn condition_text(c: &NodeCondition) -> String {
     }
 }
 
-/// Nodes with a problem first (NotReady, pressure), then by name.
+/// A node this busy (CPU or memory, percent) is listed with the troubled
+/// ones: the default rules warn above 80% CPU.
+pub const HOT_NODE_PERCENT: f64 = 80.0;
+
+/// Nodes with a problem first (NotReady, pressure), then the busy ones, then
+/// the rest, each by name as people read it (`ip-…-20` before `ip-…-101`):
+/// on a large cluster the strip shows the first few, and those must be the
+/// ones that need a look.
 pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
     let mut rows: Vec<NodeRow> = s
         .nodes
@@ -216,7 +223,17 @@ pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
             pods: n.pods,
         })
         .collect();
-    rows.sort_by(|a, b| (a.problems.is_empty(), &a.name).cmp(&(b.problems.is_empty(), &b.name)));
+    let hot = |r: &NodeRow| {
+        [r.cpu_percent, r.memory_percent]
+            .into_iter()
+            .flatten()
+            .any(|p| p >= HOT_NODE_PERCENT)
+    };
+    rows.sort_by(|a, b| {
+        (a.problems.is_empty(), !hot(a))
+            .cmp(&(b.problems.is_empty(), !hot(b)))
+            .then_with(|| crate::natural_cmp(&a.name, &b.name))
+    });
     rows
 }
 
@@ -294,6 +311,49 @@ mod tests {
         assert_eq!(
             overview(&snap(Health::Ok, &[]), None).charts[0].empty_reason,
             None
+        );
+    }
+
+    #[test]
+    fn nodes_needing_a_look_come_first_then_by_name_as_read() {
+        let node = |name: &str, ready: bool, cpu: f64| sentinel_runtime::snapshot::NodeView {
+            node: sentinel_model::NodeState {
+                name: name.into(),
+                labels: Labels::new(),
+                cpu_capacity_millis: 1000,
+                memory_capacity_bytes: 1000,
+                conditions: vec![NodeCondition {
+                    kind: "Ready".into(),
+                    status: ready,
+                    since: Timestamp(0),
+                    reason: String::new(),
+                }],
+                unschedulable: false,
+            },
+            cpu_cores: Some(cpu),
+            memory_bytes: Some(100.0),
+            pods: 1,
+        };
+        let mut s = snap(Health::Ok, &[]);
+        s.nodes = Arc::new(vec![
+            node("ip-10-0-1-101", true, 0.2),
+            node("ip-10-0-1-20", true, 0.3),
+            node("ip-10-0-1-3", true, 0.1),
+            node("ip-10-0-2-9", true, 0.95),
+            node("ip-10-0-3-7", false, 0.1),
+            node("ip-10-0-2-10", true, 0.8),
+        ]);
+        let names: Vec<String> = nodes(&s).into_iter().map(|r| r.name).collect();
+        assert_eq!(
+            names,
+            [
+                "ip-10-0-3-7",
+                "ip-10-0-2-9",
+                "ip-10-0-2-10",
+                "ip-10-0-1-3",
+                "ip-10-0-1-20",
+                "ip-10-0-1-101"
+            ]
         );
     }
 

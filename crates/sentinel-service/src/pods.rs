@@ -10,7 +10,7 @@ use sentinel_protocol::{
 use sentinel_runtime::snapshot::PodView;
 use sentinel_runtime::{Runtime, Snapshot};
 
-use crate::ipc_error;
+use crate::{ipc_error, natural_cmp};
 
 pub(crate) fn row(v: &PodView) -> PodRow {
     let p = &v.pod;
@@ -53,7 +53,7 @@ fn compare(a: &PodView, b: &PodView, sort: PodSort) -> Ordering {
     let f = |o: Option<f64>| o.unwrap_or(-1.0);
     let primary = match sort {
         PodSort::Namespace => x.namespace.cmp(&y.namespace),
-        PodSort::Name => x.name.cmp(&y.name),
+        PodSort::Name => natural_cmp(&x.name, &y.name),
         PodSort::Phase => x.phase.cmp(&y.phase),
         PodSort::Ready => {
             (x.ready_count(), x.containers.len()).cmp(&(y.ready_count(), y.containers.len()))
@@ -61,13 +61,16 @@ fn compare(a: &PodView, b: &PodView, sort: PodSort) -> Ordering {
         PodSort::Restarts => x.restarts().cmp(&y.restarts()),
         PodSort::Cpu => f(a.cpu_cores).total_cmp(&f(b.cpu_cores)),
         PodSort::Memory => f(a.memory_bytes).total_cmp(&f(b.memory_bytes)),
-        PodSort::Node => x.node.cmp(&y.node),
+        PodSort::Node => natural_cmp(
+            x.node.as_deref().unwrap_or(""),
+            y.node.as_deref().unwrap_or(""),
+        ),
         // Age ascending means youngest first, as `kubectl get pods --sort-by` reads.
         PodSort::Age => y.created_at.cmp(&x.created_at),
     };
     primary
         .then_with(|| x.namespace.cmp(&y.namespace))
-        .then_with(|| x.name.cmp(&y.name))
+        .then_with(|| natural_cmp(&x.name, &y.name))
 }
 
 /// One page of pods. `limit == 0` returns every match (for the CLI).

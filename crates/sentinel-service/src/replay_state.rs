@@ -74,7 +74,7 @@ fn frame(
         crate::unhealthy(&b.pod)
             .cmp(&crate::unhealthy(&a.pod))
             .then_with(|| a.pod.namespace.cmp(&b.pod.namespace))
-            .then_with(|| a.pod.name.cmp(&b.pod.name))
+            .then_with(|| crate::natural_cmp(&a.pod.name, &b.pod.name))
     });
     let mut s = Snapshot::empty(Mode::Replay, at);
     let pods_total = pod_views.len();

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use crate::app::Ui;
 use crate::format;
 
-/// Nodes shown; the backend lists troubled nodes first, so none hides.
+/// Nodes shown folded; the backend lists troubled and busy nodes first, so
+/// those never hide behind "+N more".
 const SHOWN: usize = 12;
 
 fn bar(label: &'static str, v: Option<f64>) -> impl IntoView {
@@ -29,11 +30,14 @@ fn bar(label: &'static str, v: Option<f64>) -> impl IntoView {
 #[component]
 pub fn NodeStrip() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    // Every node, once asked for; kept while the data refreshes.
+    let all = RwSignal::new(false);
     view! {
         <section class="nodes" id="nodes">
             {move || ui.overview.get().map(|o| {
                 let more = o.nodes.len().saturating_sub(SHOWN);
-                let cards = o.nodes.into_iter().take(SHOWN).map(|n| {
+                let shown = if all.get() { o.nodes.len() } else { SHOWN };
+                let cards = o.nodes.into_iter().take(shown).map(|n| {
                     let short = n.name.split('.').next().unwrap_or(&n.name).to_string();
                     let state = if n.ready { "node" } else { "node notready" };
                     view! {
@@ -53,7 +57,11 @@ pub fn NodeStrip() -> impl IntoView {
                 }).collect_view();
                 view! {
                     {cards}
-                    {(more > 0).then(|| view! { <div class="node more">{format!("+{more} more nodes")}</div> })}
+                    {(more > 0).then(|| view! {
+                        <button class="node more" id="nodes-more" on:click=move |_| all.update(|a| *a = !*a)>
+                            {if all.get_untracked() { "Show fewer nodes".to_string() } else { format!("+{more} more nodes") }}
+                        </button>
+                    })}
                 }
             })}
         </section>
