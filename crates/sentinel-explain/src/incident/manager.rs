@@ -379,11 +379,14 @@ impl Manager {
         }
     }
 
-    /// Ends a member at `at`; `touch` counts it as activity on the incident.
+    /// Ends a member at `at`, or at its start when `at` is older (a source
+    /// reading its past after a restart); `touch` counts it as activity on
+    /// the incident.
     fn end(&mut self, key: &str, at: Timestamp, touch: bool) {
         if let Some(&(i, j)) = self.member_of.get(key) {
             let inc = &mut self.incidents[i];
             if inc.members[j].ended_at.is_none() {
+                let at = at.max(inc.members[j].at);
                 inc.members[j].ended_at = Some(at);
                 if touch {
                     inc.updated_at = inc.updated_at.max(at);

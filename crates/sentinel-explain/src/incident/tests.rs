@@ -583,6 +583,14 @@ fn incidents_restored_after_a_restart_can_still_resolve() {
     assert_eq!(m.incidents()[0].active_members(), 0);
     assert_eq!(m.incidents()[0].updated_at, saved[0].updated_at);
 
+    // A first alert set from before the alert started (a source that reads
+    // its past first) ends it no earlier than it started.
+    let mut m = manager();
+    m.restore(saved.clone(), t(10.0));
+    m.alerts(t(-5.0), &[]);
+    let alert = &m.incidents()[0].members[0];
+    assert_eq!(alert.ended_at, Some(alert.at), "{alert:#?}");
+
     // Down for an hour, the app backfills the last 15 minutes: a new
     // problem on the same service then is not the old incident's.
     let mut m = manager();
