@@ -107,3 +107,37 @@ async fn a_past_read_again_after_a_restart_leaves_its_incident_as_it_was() {
     let stored: Incident = serde_json::from_str(&stored.body).unwrap();
     assert_eq!(stored.changes, first.changes);
 }
+
+/// The demo invents a new past at every start: the last run's incidents stay
+/// in the history, and the new run does not continue them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_starts_again_with_its_own_incidents() {
+    let dir = crate::support::tempdir("restart-demo");
+    let db = dir.join("h.db");
+    let rt = crate::support::recording_demo(&db).await;
+    let snap = within(rt.wait_for(|s| s.incidents.iter().any(|i| i.state.is_active())))
+        .await
+        .unwrap();
+    let before: Vec<String> = snap.incidents.iter().map(|i| i.id.clone()).collect();
+    within(rt.wait_for(|s| s.saved_through.is_some_and(|t| t >= snap.at)))
+        .await
+        .unwrap();
+    rt.shutdown(StdDuration::from_secs(30)).await;
+
+    let rt = crate::support::recording_demo(&db).await;
+    let snap = within(rt.wait_for(|s| !s.pods.is_empty() && !s.incidents.is_empty()))
+        .await
+        .unwrap();
+    let carried: Vec<&str> = snap
+        .incidents
+        .iter()
+        .map(|i| i.id.as_str())
+        .filter(|id| before.iter().any(|b| b == id))
+        .collect();
+    assert!(carried.is_empty(), "{carried:?}");
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    for id in &before {
+        assert!(store.incident(id).await.unwrap().is_some(), "{id} kept");
+    }
+}

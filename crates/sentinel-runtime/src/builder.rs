@@ -24,6 +24,8 @@ pub struct RuntimeBuilder {
     notices: Vec<(Severity, String)>,
     rules: sentinel_detect::RuleFile,
     history: Option<sentinel_store::Store>,
+    /// Whether the history's incidents are taken back at start-up.
+    restore: bool,
     incidents: sentinel_explain::incident::IncidentConfig,
     notify: sentinel_explain::incident::notify::NotifyConfig,
     calls: Vec<(String, String)>,
@@ -50,6 +52,7 @@ impl RuntimeBuilder {
             notify: sentinel_explain::incident::notify::NotifyConfig::default(),
             calls: Vec::new(),
             history: None,
+            restore: true,
             silences: None,
             logs: None,
             loki: None,
@@ -158,6 +161,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Starts without the history's incidents (they stay in the history).
+    /// For the demo, which invents a new past at every start: the last run's
+    /// incidents continued into it would take in problems that never
+    /// happened to them, and end before they started.
+    pub fn fresh_incidents(mut self) -> Self {
+        self.restore = false;
+        self
+    }
+
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -223,12 +235,18 @@ impl RuntimeBuilder {
             state.record(self.clock.now());
             records = Some(rec_tx);
             let started = self.clock.now();
+            let wanted = self.restore;
             let (restore_tx, restore_rx) = oneshot::channel();
             restore = Some(restore_rx);
             writer = Some(tokio::spawn(async move {
                 match recording::Writer::new(store, notify.clone(), wake).await {
                     Ok(w) => {
-                        let _ = restore_tx.send(w.incidents_to_restore(started).await);
+                        let list = if wanted {
+                            w.incidents_to_restore(started).await
+                        } else {
+                            Vec::new()
+                        };
+                        let _ = restore_tx.send(list);
                         w.run(rec_rx).await
                     }
                     Err(e) => {

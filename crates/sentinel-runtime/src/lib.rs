@@ -94,6 +94,7 @@ impl Runtime {
     pub fn demo(config: DemoConfig) -> RuntimeBuilder {
         Self::builder(Arc::new(SystemClock))
             .mode(Mode::Demo)
+            .fresh_incidents()
             .incidents(sentinel_explain::incident::IncidentConfig {
                 cluster: "demo".into(),
                 ..Default::default()
