@@ -103,6 +103,46 @@ fn connections_are_tested_saved_applied_and_removed() {
             .contains("cannot connect to http://127.0.0.1:9"),
         "{r:?}"
     );
+    // Something else answers: the test says what, and what to type.
+    let what_answers = |kind, url: String, seen: &mut String| {
+        let spec = ConnectionSpec {
+            url,
+            ..ConnectionSpec::new(kind)
+        };
+        let r = call::<TestConnection>(&w, &spec, seen).unwrap();
+        assert!(!r.ok && r.checks.len() == 2, "{r:?}");
+        assert_eq!(r.checks[1].name, "what answers", "{r:?}");
+        r.checks[1].detail.clone()
+    };
+    let said = what_answers(
+        ConnectionKind::Prometheus,
+        stack.alertmanager.clone(),
+        &mut seen,
+    );
+    assert!(
+        said.starts_with("this address is Alertmanager 0.")
+            && said.ends_with("not Prometheus: add it with \"Add Alertmanager\""),
+        "{said}"
+    );
+    let said = what_answers(
+        ConnectionKind::Alertmanager,
+        stack.prometheus.clone(),
+        &mut seen,
+    );
+    assert!(said.starts_with("this address is Prometheus 2."), "{said}");
+    // A URL pasted from Prometheus' own page.
+    let said = what_answers(
+        ConnectionKind::Prometheus,
+        format!("{}/graph", stack.prometheus),
+        &mut seen,
+    );
+    assert!(
+        said.contains(&format!(
+            "answers at {}: use that address",
+            stack.prometheus
+        )),
+        "{said}"
+    );
     let missing = ConnectionSpec {
         url: stack.prometheus.clone(),
         token_name: Some("lab/nothing".into()),

@@ -96,6 +96,11 @@ impl Alertmanager {
         self.http.base()
     }
 
+    /// Where and how it is reached.
+    pub fn endpoint(&self) -> &crate::http::Endpoint {
+        self.http.endpoint()
+    }
+
     pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, PromError> {
         let flag = |b: bool| if b { "true" } else { "false" };
         let mut query = vec![

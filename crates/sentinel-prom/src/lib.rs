@@ -3,7 +3,8 @@
 //! are parsed by pure functions ([`parse`], [`alertmanager`]) that never
 //! panic; [`dashboard`] is the query set behind the dashboard and turns its
 //! answers into model values; [`diagnose`] says why a panel has no data.
-//! [`openai`] is the optional narrative's chat endpoint, held to the same
+//! [`identify`] says what answers at an address that did not answer as
+//! asked. [`openai`] is the optional narrative's chat endpoint, held to the same
 //! limits.
 
 pub mod alertmanager;
@@ -11,6 +12,7 @@ pub mod dashboard;
 pub mod diagnose;
 mod error;
 pub mod http;
+pub mod identify;
 pub mod loki;
 pub mod openai;
 pub mod parse;

@@ -200,6 +200,11 @@ impl Loki {
         self.http.base()
     }
 
+    /// Where and how it is reached.
+    pub fn endpoint(&self) -> &crate::http::Endpoint {
+        self.http.endpoint()
+    }
+
     /// `/ready` answers 200 once Loki can serve.
     pub async fn ready(&self) -> Result<(), PromError> {
         self.http.get("/ready", &[]).await.map(drop)

@@ -34,6 +34,11 @@ impl Prometheus {
         self.http.base()
     }
 
+    /// Where and how it is reached.
+    pub fn endpoint(&self) -> &crate::http::Endpoint {
+        self.http.endpoint()
+    }
+
     /// An instant query at `at`, with its response size.
     pub async fn query_sized(
         &self,

@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use sentinel_model::Timestamp;
-use sentinel_prom::{AlertFilter, Alertmanager, Prometheus};
+use sentinel_prom::identify::{self, ServerKind};
+use sentinel_prom::{AlertFilter, Alertmanager, Endpoint, Prometheus};
 use sentinel_protocol::{Check, TestReport};
 
 fn check(name: &str, ok: bool, detail: impl Into<String>) -> Check {
@@ -29,26 +30,40 @@ fn ms(since: Instant) -> i64 {
 }
 
 /// The first check of every test: one request, timed. `Err` is the whole
-/// report when the server cannot be reached (nothing after it can work).
+/// report when the server cannot be reached (nothing after it can work);
+/// when something else answered there (Alertmanager in the Prometheus form,
+/// a browser URL with its page path), it says what, and what to type.
 async fn reach<T>(
     request: impl std::future::Future<Output = Result<T, sentinel_prom::PromError>>,
     said: impl FnOnce(T) -> String,
+    (asked, endpoint): (ServerKind, &Endpoint),
 ) -> Result<(Vec<Check>, i64), TestReport> {
     let began = Instant::now();
     let answer = request.await;
     let latency = ms(began);
     match answer {
         Ok(v) => Ok((vec![check("reach", true, said(v))], latency)),
-        Err(e) => Err(report(vec![check("reach", false, e.to_string())], None)),
+        Err(e) => {
+            let mut checks = vec![check("reach", false, e.to_string())];
+            if identify::worth_identifying(&e)
+                && let Some(found) = identify::identify(endpoint).await
+            {
+                let advice = identify::advice(asked, &endpoint.url, &found);
+                checks.push(check("what answers", false, advice));
+            }
+            Err(report(checks, None))
+        }
     }
 }
 
 /// Reaches Prometheus, runs a query, and says why any dashboard panel
 /// would be empty.
 pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
-    let (mut checks, latency) = match reach(prom.version(), |v| {
-        format!("Prometheus {v} at {}", prom.url())
-    })
+    let (mut checks, latency) = match reach(
+        prom.version(),
+        |v| format!("Prometheus {v} at {}", prom.url()),
+        (ServerKind::Prometheus, prom.endpoint()),
+    )
     .await
     {
         Ok(r) => r,
@@ -81,9 +96,11 @@ pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
 
 /// Reaches Alertmanager and reads its alerts and silences.
 pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
-    let (mut checks, latency) = match reach(am.version(), |v| {
-        format!("Alertmanager {v} at {}", am.url())
-    })
+    let (mut checks, latency) = match reach(
+        am.version(),
+        |v| format!("Alertmanager {v} at {}", am.url()),
+        (ServerKind::Alertmanager, am.endpoint()),
+    )
     .await
     {
         Ok(r) => r,
@@ -103,11 +120,16 @@ pub async fn test_alertmanager(am: &Alertmanager) -> TestReport {
 /// Reaches Loki and checks that container logs can be found by the labels
 /// Sentinel asks for (`namespace`, `pod`, `container`).
 pub async fn test_loki(loki: &sentinel_prom::Loki) -> TestReport {
-    let (mut checks, latency) =
-        match reach(loki.ready(), |()| format!("Loki ready at {}", loki.url())).await {
-            Ok(r) => r,
-            Err(failed) => return failed,
-        };
+    let (mut checks, latency) = match reach(
+        loki.ready(),
+        |()| format!("Loki ready at {}", loki.url()),
+        (ServerKind::Loki, loki.endpoint()),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(failed) => return failed,
+    };
     match loki.labels().await {
         Ok(labels) => {
             let missing: Vec<&str> = ["namespace", "pod"]
