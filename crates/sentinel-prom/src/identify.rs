@@ -69,7 +69,7 @@ pub async fn identify(endpoint: &Endpoint) -> Option<Found> {
     let mut bases = vec![endpoint.url.trim_end_matches('/').to_string()];
     if endpoint.tunnel.is_none()
         && let Ok(u) = url::Url::parse(&endpoint.url)
-        && u.path().trim_matches('/') != ""
+        && !u.path().trim_matches('/').is_empty()
     {
         bases.push(u.origin().ascii_serialization());
     }
