@@ -61,7 +61,10 @@ impl Freshness {
         // After a gap, the CPU rates' one-minute windows hold too few
         // samples and Prometheus' rate reads low (a ramp up from nothing):
         // those steps go too. A gap is a stale step, or the time before the
-        // first scrape the answer shows when it starts later than the usage.
+        // first scrape the answer shows when it starts later than the usage
+        // (history backfilled into a Prometheus that began scraping later).
+        // A Prometheus new this minute has no usage before its first scrape,
+        // so its first minute is kept, ramp and all (docs/live-sources.md).
         if let (Some(p), Some(u)) = (scraped.first(), usage.first())
             && p.at > u.at
         {
