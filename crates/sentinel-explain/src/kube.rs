@@ -177,10 +177,37 @@ impl Event {
     }
 }
 
+/// The annotation on an object's earlier version that a live capture keeps
+/// (a node NotReady that has recovered since): when it was last seen so, as
+/// RFC 3339.
+pub const SEEN_AT: &str = "sentinel.dev/seen-at";
+
+/// Whether a node condition is a problem: `Ready` not `True`, or a pressure
+/// (or `NetworkUnavailable`) `True`.
+pub fn bad_node_condition(ty: &str, status: &str) -> bool {
+    match ty {
+        "Ready" => status != "True",
+        "MemoryPressure" | "DiskPressure" | "PIDPressure" | "NetworkUnavailable" => {
+            status == "True"
+        }
+        _ => false,
+    }
+}
+
+/// Whether a node object has a problem condition.
+pub fn node_in_trouble(n: &Value) -> bool {
+    str_at(n, "/kind") == "Node"
+        && arr_at(n, "/status/conditions")
+            .iter()
+            .any(|c| bad_node_condition(str_at(c, "/type"), str_at(c, "/status")))
+}
+
 /// The objects of a capture, by kind, in input order.
 #[derive(Debug, Default)]
 pub struct Objects {
     by_kind: BTreeMap<String, Vec<Value>>,
+    /// Earlier versions, in trouble then (marked [`SEEN_AT`]), by kind.
+    earlier: BTreeMap<String, Vec<Value>>,
     pub events: Vec<Event>,
 }
 
@@ -217,7 +244,14 @@ impl Objects {
                 for (k, vs) in nested.by_kind {
                     out.by_kind.entry(k).or_default().extend(vs);
                 }
+                for (k, vs) in nested.earlier {
+                    out.earlier.entry(k).or_default().extend(vs);
+                }
                 out.events.extend(nested.events);
+                continue;
+            }
+            if seen_at(&item).is_some() {
+                out.earlier.entry(kind).or_default().push(item);
                 continue;
             }
             if kind == "Event" {
@@ -230,6 +264,12 @@ impl Objects {
 
     pub fn of_kind(&self, kind: &str) -> &[Value] {
         self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Earlier versions of this kind's objects, from when they were in
+    /// trouble (they are well in [`Objects::of_kind`] now).
+    pub fn earlier_of_kind(&self, kind: &str) -> &[Value] {
+        self.earlier.get(kind).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn kinds(&self) -> impl Iterator<Item = (&str, usize)> {
@@ -277,6 +317,14 @@ impl Objects {
         }
         out
     }
+}
+
+/// When an earlier version was last seen so ([`SEEN_AT`]).
+pub fn seen_at(v: &Value) -> Option<Timestamp> {
+    v.pointer("/metadata/annotations")
+        .and_then(|a| a.get(SEEN_AT))
+        .and_then(Value::as_str)
+        .and_then(Timestamp::parse)
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use super::infra::pods_on;
 use super::{Ctx, Proposal, contains_any};
 use crate::evidence::EvidenceKind;
-use crate::kube::{ObjRef, arr_at, str_at, time_at};
+use crate::kube::{ObjRef, arr_at, bad_node_condition, node_in_trouble, seen_at, str_at, time_at};
+use crate::report::chart::clock;
 
 const RULE: &str = "platform";
 
@@ -35,30 +36,45 @@ fn condition_text(node: &ObjRef, ty: &str, status: &str, reason: &str, msg: &str
     out
 }
 
+/// Each node as captured last, then the earlier, troubled version of those
+/// that have recovered since (with when it was last seen so).
 fn nodes(ctx: &mut Ctx) {
     let cap = ctx.cap;
-    for n in cap.objects.of_kind("Node") {
+    let current = cap.objects.of_kind("Node").iter().map(|n| (n, None));
+    let recovered = cap
+        .objects
+        .earlier_of_kind("Node")
+        .iter()
+        .filter(|n| {
+            !cap.objects
+                .find("Node", "", str_at(n, "/metadata/name"))
+                .is_some_and(node_in_trouble)
+        })
+        .map(|n| (n, seen_at(n)));
+    for (n, recovered) in current.chain(recovered) {
         let node = ObjRef::of(n, "Node");
         let on_node = pods_on(ctx, &node.name).len();
+        // Said of a version the node has recovered from since.
+        let since = |s: String| match recovered {
+            Some(t) => format!(
+                "{} (as last seen at {} UTC; it has recovered since).",
+                s.trim_end_matches('.'),
+                clock(t, true)
+            ),
+            None => s,
+        };
         for c in arr_at(n, "/status/conditions") {
             let (ty, status) = (str_at(c, "/type"), str_at(c, "/status"));
             let at = time_at(c, "/lastTransitionTime");
             let msg = str_at(c, "/message");
-            let bad = match ty {
-                "Ready" => status != "True",
-                "MemoryPressure" | "DiskPressure" | "PIDPressure" | "NetworkUnavailable" => {
-                    status == "True"
-                }
-                _ => false,
-            };
-            if !bad {
+            if !bad_node_condition(ty, status) {
                 continue;
             }
             let id = ctx.note(
                 EvidenceKind::Node,
                 &node,
                 at,
-                condition_text(&node, ty, status, str_at(c, "/reason"), msg),
+                since(condition_text(&node, ty, status, str_at(c, "/reason"), msg)),
             );
             let near = ctx.near(at);
             let mut cites = vec![id];
@@ -220,7 +236,7 @@ fn nodes(ctx: &mut Ctx) {
                 _ => continue,
             };
             Proposal::new(cause, node.clone(), RULE, score * near)
-                .say(said, &cites)
+                .say(since(said), &cites)
                 .hint(hint)
                 .done(ctx);
         }

@@ -10,7 +10,7 @@ use sentinel_model::{
 use serde_json::{Value, json};
 
 use crate::capture::Capture;
-use crate::kube::Objects;
+use crate::kube::{Objects, SEEN_AT, node_in_trouble};
 use crate::metrics::Series;
 
 fn time(t: Timestamp) -> String {
@@ -228,7 +228,10 @@ pub struct CapturedSeries {
 
 /// What the app saw of the objects around an incident while it was active.
 /// Later captures update objects that still exist and keep those that are
-/// gone (the OOM-killed pod a rollback deleted is still evidence).
+/// gone (the OOM-killed pod a rollback deleted is still evidence). A node
+/// that recovers keeps its last troubled version in `earlier`: read through
+/// Prometheus there are no events, and its NotReady spell would otherwise
+/// leave no trace while the incident stays open for its other members.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveCapture {
     pub taken_at: Timestamp,
@@ -238,6 +241,10 @@ pub struct LiveCapture {
     /// Container log lines (a crashed container's previous log).
     #[serde(default)]
     pub logs: Vec<crate::capture::LogLine>,
+    /// `Kind/namespace/name` → the object's last version in trouble, when
+    /// it is well now (nodes), marked with when it was last seen so.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub earlier: std::collections::BTreeMap<String, Value>,
 }
 
 /// Objects a capture keeps at most, and points per series.
@@ -255,7 +262,7 @@ impl LiveCapture {
         metrics: Vec<CapturedSeries>,
         logs: Vec<crate::capture::LogLine>,
     ) {
-        self.taken_at = at;
+        let before = std::mem::replace(&mut self.taken_at, at);
         for l in logs {
             if self.logs.len() < CAPTURE_LOGS && !self.logs.contains(&l) {
                 self.logs.push(l);
@@ -268,8 +275,14 @@ impl LiveCapture {
                 crate::kube::str_at(&o, "/metadata/namespace"),
                 crate::kube::str_at(&o, "/metadata/name")
             );
-            if self.objects.len() < CAPTURE_OBJECTS || self.objects.contains_key(&key) {
-                self.objects.insert(key, o);
+            if self.objects.len() >= CAPTURE_OBJECTS && !self.objects.contains_key(&key) {
+                continue;
+            }
+            if let Some(old) = self.objects.insert(key.clone(), o)
+                && node_in_trouble(&old)
+                && !self.objects.get(&key).is_some_and(node_in_trouble)
+            {
+                self.earlier.insert(key, seen_so(old, before));
             }
         }
         for mut m in metrics {
@@ -296,7 +309,12 @@ impl LiveCapture {
 
     /// The capture as the explainer reads it, with the incident's onset.
     pub fn to_capture(&self, onset: Timestamp) -> Capture {
-        let items: Vec<Value> = self.objects.values().cloned().collect();
+        let items: Vec<Value> = self
+            .objects
+            .values()
+            .chain(self.earlier.values())
+            .cloned()
+            .collect();
         let metrics = self
             .metrics
             .iter()
@@ -312,6 +330,17 @@ impl LiveCapture {
     }
 }
 
+/// `v` marked as last seen so at `at`.
+fn seen_so(mut v: Value, at: Timestamp) -> Value {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        let notes = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(notes) = notes.as_object_mut() {
+            notes.insert(SEEN_AT.into(), json!(at.to_rfc3339()));
+        }
+    }
+    v
+}
+
 /// A capture of live state; what it holds is all the explainer may cite.
 pub fn capture(onset: Timestamp, objects: Value, metrics: Vec<Series>) -> Capture {
     Capture {
@@ -323,72 +352,4 @@ pub fn capture(onset: Timestamp, objects: Value, metrics: Vec<Series>) -> Captur
 }
 
 #[cfg(test)]
-mod tests {
-    use sentinel_model::{ContainerStatus, OwnerRef};
-
-    use super::*;
-
-    #[test]
-    fn an_oom_killed_pod_reads_back_as_one() {
-        let at = Timestamp(1_790_000_000_000);
-        let pod = PodState {
-            uid: "u1".into(),
-            namespace: "shop".into(),
-            name: "checkout-5d8f7c9b4-abcde".into(),
-            labels: Labels::new(),
-            owner: Some(OwnerRef {
-                kind: OwnerKind::ReplicaSet,
-                name: "checkout-5d8f7c9b4".into(),
-            }),
-            node: Some("node-1".into()),
-            phase: PodPhase::Running,
-            created_at: at,
-            containers: vec![ContainerStatus {
-                name: "app".into(),
-                image: "shop/checkout:2.8.0".into(),
-                ready: false,
-                restart_count: 4,
-                state: ContainerState::Waiting {
-                    reason: "CrashLoopBackOff".into(),
-                },
-                last_termination_reason: Some("OOMKilled".into()),
-                cpu_request_millis: 100,
-                memory_limit_bytes: 256 << 20,
-            }],
-        };
-        let cap = capture(at, objects_json([&pod], [], []), Vec::new());
-        let e = crate::explain(&cap);
-        let top = e.top().expect("a cause");
-        assert_eq!(top.cause, "oom_killed", "{}", e.render());
-        assert!(e.render().contains("256"), "{}", e.render());
-    }
-
-    /// kube-state-metrics gives a node's conditions without a reason or a
-    /// message: the cause and its evidence say what is there, no `""`.
-    #[test]
-    fn a_node_without_a_reason_is_not_ready_without_empty_quotes() {
-        let at = Timestamp(1_790_000_000_000);
-        let node = NodeState {
-            name: "node-1".into(),
-            labels: Labels::new(),
-            cpu_capacity_millis: 4000,
-            memory_capacity_bytes: 16 << 30,
-            conditions: vec![sentinel_model::NodeCondition {
-                kind: "Ready".into(),
-                status: false,
-                since: at,
-                reason: String::new(),
-            }],
-            unschedulable: false,
-        };
-        let cap = capture(at, objects_json([], [&node], []), Vec::new());
-        let e = crate::explain(&cap);
-        let top = e.top().expect("a cause");
-        assert_eq!(top.cause, "node_not_ready", "{}", e.render());
-        let text = e.render();
-        assert!(text.contains("Node/node-1 is NotReady."), "{text}");
-        assert!(text.contains("Node/node-1 Ready=False"), "{text}");
-        assert!(!text.contains("\"\""), "{text}");
-        assert!(!text.contains("()"), "{text}");
-    }
-}
+mod tests;

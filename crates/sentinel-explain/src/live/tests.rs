@@ -1,0 +1,142 @@
+use sentinel_model::{ContainerStatus, OwnerRef};
+
+use super::*;
+
+#[test]
+fn an_oom_killed_pod_reads_back_as_one() {
+    let at = Timestamp(1_790_000_000_000);
+    let pod = PodState {
+        uid: "u1".into(),
+        namespace: "shop".into(),
+        name: "checkout-5d8f7c9b4-abcde".into(),
+        labels: Labels::new(),
+        owner: Some(OwnerRef {
+            kind: OwnerKind::ReplicaSet,
+            name: "checkout-5d8f7c9b4".into(),
+        }),
+        node: Some("node-1".into()),
+        phase: PodPhase::Running,
+        created_at: at,
+        containers: vec![ContainerStatus {
+            name: "app".into(),
+            image: "shop/checkout:2.8.0".into(),
+            ready: false,
+            restart_count: 4,
+            state: ContainerState::Waiting {
+                reason: "CrashLoopBackOff".into(),
+            },
+            last_termination_reason: Some("OOMKilled".into()),
+            cpu_request_millis: 100,
+            memory_limit_bytes: 256 << 20,
+        }],
+    };
+    let cap = capture(at, objects_json([&pod], [], []), Vec::new());
+    let e = crate::explain(&cap);
+    let top = e.top().expect("a cause");
+    assert_eq!(top.cause, "oom_killed", "{}", e.render());
+    assert!(e.render().contains("256"), "{}", e.render());
+}
+
+/// kube-state-metrics gives a node's conditions without a reason or a
+/// message: the cause and its evidence say what is there, no `""`.
+#[test]
+fn a_node_without_a_reason_is_not_ready_without_empty_quotes() {
+    let at = Timestamp(1_790_000_000_000);
+    let node = NodeState {
+        name: "node-1".into(),
+        labels: Labels::new(),
+        cpu_capacity_millis: 4000,
+        memory_capacity_bytes: 16 << 30,
+        conditions: vec![sentinel_model::NodeCondition {
+            kind: "Ready".into(),
+            status: false,
+            since: at,
+            reason: String::new(),
+        }],
+        unschedulable: false,
+    };
+    let cap = capture(at, objects_json([], [&node], []), Vec::new());
+    let e = crate::explain(&cap);
+    let top = e.top().expect("a cause");
+    assert_eq!(top.cause, "node_not_ready", "{}", e.render());
+    let text = e.render();
+    assert!(text.contains("Node/node-1 is NotReady."), "{text}");
+    assert!(text.contains("Node/node-1 Ready=False"), "{text}");
+    assert!(!text.contains("\"\""), "{text}");
+    assert!(!text.contains("()"), "{text}");
+}
+
+fn node(ready: bool, since: Timestamp) -> NodeState {
+    NodeState {
+        name: "node-1".into(),
+        labels: Labels::new(),
+        cpu_capacity_millis: 4000,
+        memory_capacity_bytes: 16 << 30,
+        conditions: vec![sentinel_model::NodeCondition {
+            kind: "Ready".into(),
+            status: ready,
+            since,
+            reason: String::new(),
+        }],
+        unschedulable: false,
+    }
+}
+
+/// Read through Prometheus there are no events: a node NotReady for three
+/// minutes, captured again once it is Ready while its incident stays open,
+/// still names the cause, as last seen so.
+#[test]
+fn a_node_that_recovered_keeps_its_troubled_version() {
+    let at = Timestamp(1_790_000_000_000);
+    let later = Timestamp(at.0 + 180_000);
+    let mut live = LiveCapture::default();
+    live.merge(
+        at,
+        vec![node_json(&node(false, at))],
+        Vec::new(),
+        Vec::new(),
+    );
+    live.merge(
+        later,
+        vec![node_json(&node(true, later))],
+        Vec::new(),
+        Vec::new(),
+    );
+    assert_eq!(live.objects.len(), 1);
+    assert_eq!(live.earlier.len(), 1, "{:#?}", live.earlier);
+
+    let cap = live.to_capture(at);
+    assert_eq!(
+        cap.objects.of_kind("Node").len(),
+        1,
+        "the node as it is now"
+    );
+    assert_eq!(cap.objects.earlier_of_kind("Node").len(), 1);
+    let e = crate::explain(&cap);
+    let top = e.top().expect("a cause");
+    assert_eq!(top.cause, "node_not_ready", "{}", e.render());
+    let text = e.render();
+    let seen = crate::report::chart::clock(at, true);
+    assert!(
+        text.contains(&format!(
+            "Node/node-1 is NotReady (as last seen at {seen} UTC; it has recovered since)."
+        )),
+        "{text}"
+    );
+
+    // NotReady again: the current version says so, once.
+    live.merge(
+        Timestamp(later.0 + 60_000),
+        vec![node_json(&node(false, later))],
+        Vec::new(),
+        Vec::new(),
+    );
+    let e = crate::explain(&live.to_capture(at));
+    let text = e.render();
+    assert!(!text.contains("recovered since"), "{text}");
+    assert_eq!(text.matches("Node/node-1 Ready=False").count(), 1, "{text}");
+
+    // The kept version survives the store's round trip.
+    let back: LiveCapture = serde_json::from_value(serde_json::to_value(&live).unwrap()).unwrap();
+    assert_eq!(back, live);
+}
