@@ -139,6 +139,10 @@ pub struct AlertRow {
     /// Set once an engine finding has resolved (it stays in the feed a while).
     pub resolved_at: Option<Timestamp>,
     pub mark: Option<Mark>,
+    /// Set while the source that reported it is not answering: the alert is
+    /// as that source last reported it, at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

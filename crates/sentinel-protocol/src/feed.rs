@@ -86,6 +86,7 @@ mod tests {
             origin: AlertOrigin::Alertmanager,
             resolved_at: None,
             mark: None,
+            as_of: None,
         }
     }
 

@@ -1,11 +1,23 @@
 //! The merged alert feed (Alertmanager's alerts and the engine's findings)
 //! and "Why this alert?" for each row.
 
-use sentinel_model::{Alert, Finding, RuleState, Severity, num};
+use sentinel_model::{Alert, Finding, RuleState, Severity, Timestamp, num};
 use sentinel_protocol::{AlertOrigin, AlertQuery, AlertRow, Explanation};
 use sentinel_runtime::Snapshot;
+use sentinel_runtime::snapshot::Health;
 
-fn alert_row(a: &Alert) -> AlertRow {
+/// Alertmanager's last answer, while it is not answering (stale or down):
+/// the alerts the app holds are as of then.
+fn alertmanager_silent_since(s: &Snapshot) -> Option<Timestamp> {
+    s.sources
+        .iter()
+        .filter(|x| x.kind == "alertmanager")
+        .filter(|x| matches!(x.health, Health::Stale | Health::Down))
+        .filter_map(|x| x.last_ok)
+        .min()
+}
+
+fn alert_row(a: &Alert, as_of: Option<Timestamp>) -> AlertRow {
     AlertRow {
         fingerprint: a.fingerprint.clone(),
         name: a.name().to_string(),
@@ -26,6 +38,7 @@ fn alert_row(a: &Alert) -> AlertRow {
         origin: AlertOrigin::Alertmanager,
         resolved_at: None,
         mark: None,
+        as_of,
     }
 }
 
@@ -42,6 +55,7 @@ fn finding_row(f: &Finding) -> AlertRow {
         origin: AlertOrigin::Engine,
         resolved_at: f.resolved_at,
         mark: f.mark().map(|m| m.mark),
+        as_of: None,
     }
 }
 
@@ -49,11 +63,12 @@ fn finding_row(f: &Finding) -> AlertRow {
 /// `min_severity`; then recently resolved findings.
 pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
     let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
+    let as_of = alertmanager_silent_since(s);
     let mut rows: Vec<AlertRow> = s
         .alerts
         .iter()
         .filter(|a| keep(a.severity()))
-        .map(alert_row)
+        .map(|a| alert_row(a, as_of))
         .chain(
             s.findings
                 .iter()
@@ -171,6 +186,12 @@ fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
     if let Some(v) = a.labels.get("value").and_then(|v| v.parse::<f64>().ok()) {
         steps.push(format!("The value Alertmanager carries is {}.", num(v)));
     }
+    if let Some(t) = alertmanager_silent_since(s) {
+        steps.push(format!(
+            "Alertmanager has not answered since {}: this is its last report, and the alert may have resolved since.",
+            t.to_rfc3339()
+        ));
+    }
     steps
 }
 
@@ -223,5 +244,66 @@ pub async fn mark_finding(
         Some(e) => Ok(e),
         // An older resolved finding: the engine holds it, the snapshot not.
         None => crate::why_past::marked_in_history(rt, args, at).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sentinel_model::{AlertState, Duration, Labels};
+    use sentinel_runtime::snapshot::{Mode, SourceStatus};
+
+    use super::*;
+
+    fn snap(kind: &'static str, health: Health) -> Snapshot {
+        let mut labels = Labels::new();
+        labels.insert("alertname".into(), "KubePodCrashLooping".into());
+        labels.insert("severity".into(), "warning".into());
+        let mut s = Snapshot::empty(Mode::Live, Timestamp(200_000));
+        s.sources = vec![SourceStatus {
+            name: kind.into(),
+            kind,
+            interval: Duration::from_secs(10),
+            health,
+            last_ok: Some(Timestamp(90_000)),
+            last_error: None,
+            latency: None,
+            notes: Vec::new(),
+        }];
+        s.alerts = Arc::new(vec![Alert {
+            fingerprint: "a1".into(),
+            labels,
+            annotations: Labels::new(),
+            starts_at: Timestamp(10_000),
+            ends_at: None,
+            state: AlertState::Active,
+            generator_url: String::new(),
+        }]);
+        s
+    }
+
+    /// While Alertmanager does not answer, its alerts are its last report:
+    /// the feed and "Why?" say as of when.
+    #[test]
+    fn alerts_of_a_silent_alertmanager_say_as_of_when() {
+        for health in [Health::Stale, Health::Down] {
+            let s = snap("alertmanager", health);
+            let rows = alerts(&s, &AlertQuery::default());
+            assert_eq!(rows[0].as_of, Some(Timestamp(90_000)), "{health:?}");
+            let why = explain(&s, "a1").unwrap();
+            assert!(
+                why.steps
+                    .last()
+                    .is_some_and(|l| l.starts_with("Alertmanager has not answered since")),
+                "{:?}",
+                why.steps
+            );
+        }
+        let s = snap("alertmanager", Health::Ok);
+        assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);
+        // Another source being down says nothing about Alertmanager's alerts.
+        let s = snap("prometheus", Health::Down);
+        assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);
     }
 }

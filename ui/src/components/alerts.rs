@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use sentinel_protocol::model::Severity;
-use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, fold_alerts};
+use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, Health, fold_alerts};
 
 use crate::app::Ui;
 use crate::format;
@@ -47,8 +47,18 @@ fn alert_item(
     };
     let resolved = a.resolved_at.is_some();
     let mark = a.mark.map(|m| m.as_str());
+    // Its source is not answering: this is its last report.
+    let as_of = a
+        .as_of
+        .map(|t| format!("as of {}", format::clock(t.millis(), true)));
+    let class = format!(
+        "alert {}{}{}",
+        a.severity.as_str(),
+        if resolved { " resolved" } else { "" },
+        if as_of.is_some() { " stale" } else { "" }
+    );
     view! {
-        <li class=format!("alert {}{}", a.severity.as_str(), if resolved { " resolved" } else { "" }) data-origin=origin on:click=move |_| {
+        <li class=class data-origin=origin on:click=move |_| {
             let now = open.get_untracked();
             open.set(if now.as_deref() == Some(fp.as_str()) { None } else { Some(fp.clone()) });
         }>
@@ -58,6 +68,7 @@ fn alert_item(
                 <span class="origin">{origin}</span>
                 {resolved.then(|| view! { <span class="state">"resolved"</span> })}
                 {mark.map(|m| view! { <span class="mark">{m}</span> })}
+                {as_of.map(|t| view! { <span class="as-of" title="Its source is not answering: this is its last report">{t}</span> })}
                 <span class="alert-age">{move || format::age(now.get() - starts)}</span>
             </div>
             <div class="alert-summary">
@@ -78,17 +89,33 @@ fn alert_item(
     }
 }
 
+/// What the feed lacks while Alertmanager does not answer.
+fn silent_alertmanager(o: &sentinel_protocol::Overview) -> Option<String> {
+    let s =
+        o.status.sources.iter().find(|s| {
+            s.kind == "alertmanager" && matches!(s.health, Health::Stale | Health::Down)
+        })?;
+    Some(match s.last_update {
+        Some(t) => format!(
+            "Alertmanager is not answering: its alerts are as it last reported them, at {}.",
+            format::clock(t.millis(), true)
+        ),
+        None => "Alertmanager has not answered yet: its alerts are not shown.".to_string(),
+    })
+}
+
 /// Everything a fold's lines show but their age.
 fn identity(f: &AlertFold) -> String {
     std::iter::once(&f.first)
         .chain(&f.more)
         .map(|a| {
             format!(
-                "{}|{}|{:?}|{:?}|{}",
+                "{}|{}|{:?}|{:?}|{:?}|{}",
                 a.fingerprint,
                 a.severity.as_str(),
                 a.resolved_at,
                 a.mark,
+                a.as_of,
                 a.summary
             )
         })
@@ -179,6 +206,9 @@ pub fn AlertFeed() -> impl IntoView {
                     {filter_button("Critical", Some(Severity::Critical))}
                 </div>
             </div>
+            {move || ui.overview.with(|o| o.as_ref().and_then(silent_alertmanager)).map(|text| view! {
+                <p class="feed-stale" id="alerts-stale">{text}</p>
+            })}
             <ul class="feed" id="alert-feed">
                 <Show when=move || folds.with(Vec::is_empty)>
                     <li class="empty">"No alerts at this severity."</li>
