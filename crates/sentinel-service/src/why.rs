@@ -17,7 +17,17 @@ fn alertmanager_silent_since(s: &Snapshot) -> Option<Timestamp> {
         .min()
 }
 
-fn alert_row(a: &Alert, as_of: Option<Timestamp>) -> AlertRow {
+/// The source alerts came from: the Alertmanager source, else the one that
+/// reports alerts itself (the demo).
+fn alert_source(s: &Snapshot) -> String {
+    s.sources
+        .iter()
+        .find(|x| x.kind == "alertmanager")
+        .or_else(|| s.sources.first())
+        .map_or_else(|| "alertmanager".to_string(), |x| x.name.clone())
+}
+
+fn alert_row(a: &Alert, source: &str, as_of: Option<Timestamp>) -> AlertRow {
     AlertRow {
         fingerprint: a.fingerprint.clone(),
         name: a.name().to_string(),
@@ -30,11 +40,7 @@ fn alert_row(a: &Alert, as_of: Option<Timestamp>) -> AlertRow {
             .unwrap_or_default(),
         labels: a.labels.clone(),
         starts_at: a.starts_at,
-        source: a
-            .labels
-            .get("cluster")
-            .cloned()
-            .unwrap_or_else(|| "demo".into()),
+        source: source.to_string(),
         origin: AlertOrigin::Alertmanager,
         resolved_at: None,
         mark: None,
@@ -64,11 +70,12 @@ fn finding_row(f: &Finding) -> AlertRow {
 pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
     let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
     let as_of = alertmanager_silent_since(s);
+    let source = alert_source(s);
     let mut rows: Vec<AlertRow> = s
         .alerts
         .iter()
         .filter(|a| keep(a.severity()))
-        .map(|a| alert_row(a, as_of))
+        .map(|a| alert_row(a, &source, as_of))
         .chain(
             s.findings
                 .iter()
@@ -291,6 +298,7 @@ mod tests {
             let s = snap("alertmanager", health);
             let rows = alerts(&s, &AlertQuery::default());
             assert_eq!(rows[0].as_of, Some(Timestamp(90_000)), "{health:?}");
+            assert_eq!(rows[0].source, "alertmanager");
             let why = explain(&s, "a1").unwrap();
             assert!(
                 why.steps
