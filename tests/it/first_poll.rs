@@ -156,3 +156,76 @@ async fn objects_listed_as_of_now_are_not_read_into_the_past() {
     assert!(keys.is_empty(), "{keys:?}");
     assert!(!store.objects_at(i64::MAX).await.unwrap().is_empty());
 }
+
+/// kube-state-metrics has no transition times: every listing dates each
+/// node condition at its poll. A node NotReady all along is NotReady since
+/// the first listing, and the history records it once, not at every poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_listed_at_every_poll_changes_only_when_it_does() {
+    let source = Scripted {
+        name: "prom",
+        kind: "prometheus",
+        run: |ctx: SourceCtx| async move {
+            loop {
+                let now = ctx.clock.now();
+                let (nodes, _) = objects(now);
+                let b = Batch {
+                    at: now,
+                    nodes: Some(nodes),
+                    ..Batch::default()
+                };
+                if !ctx.send(b).await {
+                    return;
+                }
+                tokio::time::sleep(StdDuration::from_millis(100)).await;
+            }
+        },
+    };
+    let dir = crate::support::tempdir("node-listings");
+    let db = dir.join("h.db");
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .history(store)
+        .source(source)
+        .start();
+    let first = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| !s.nodes.is_empty()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let began = first.nodes[0].node.conditions[0].since;
+    let snap = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| s.at.since(first.at) > Duration(1500)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(snap.nodes[0].node.conditions[0].since, began);
+    let saved = snap.at;
+    tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| s.saved_through.is_some_and(|t| t >= saved)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    rt.shutdown(StdDuration::from_secs(30)).await;
+    // Its last change, as of the end, is its first listing.
+    let store = Store::open_read_only(&db).await.unwrap();
+    let node = store
+        .objects_at(i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.kind == "node")
+        .expect("the node recorded");
+    assert!(
+        node.at_ms <= began.millis(),
+        "{} > {}",
+        node.at_ms,
+        began.millis()
+    );
+}

@@ -150,6 +150,23 @@ impl NodeState {
             }
         })
     }
+
+    /// Conditions whose status is as in `before` keep the time they began
+    /// there. A listing that cannot tell (kube-state-metrics has no
+    /// transition times, so every condition is dated at the poll) would
+    /// otherwise move it at every poll: the node would look changed each
+    /// time, and a NotReady spell would seem to begin at the last poll.
+    pub fn keep_since(&mut self, before: &NodeState) {
+        for c in &mut self.conditions {
+            if let Some(b) = before
+                .conditions
+                .iter()
+                .find(|b| b.kind == c.kind && b.status == c.status)
+            {
+                c.since = c.since.min(b.since);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -311,5 +328,47 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s, r#"{"state":"waiting","reason":"CrashLoopBackOff"}"#);
+    }
+
+    #[test]
+    fn a_condition_as_it_was_keeps_the_time_it_began() {
+        let node = |ready: bool, since: i64| NodeState {
+            name: "n1".into(),
+            labels: Labels::new(),
+            cpu_capacity_millis: 1000,
+            memory_capacity_bytes: 1 << 30,
+            conditions: vec![
+                NodeCondition {
+                    kind: "Ready".into(),
+                    status: ready,
+                    since: Timestamp(since),
+                    reason: String::new(),
+                },
+                NodeCondition {
+                    kind: "DiskPressure".into(),
+                    status: false,
+                    since: Timestamp(since),
+                    reason: String::new(),
+                },
+            ],
+            unschedulable: false,
+        };
+        // Each poll dates every condition at the poll.
+        let first = node(false, 1_000);
+        let mut second = node(false, 3_000);
+        second.keep_since(&first);
+        assert_eq!(second, first, "NotReady since the first poll: no change");
+        let mut ready = node(true, 5_000);
+        ready.keep_since(&second);
+        assert_eq!(
+            ready.conditions[0].since,
+            Timestamp(5_000),
+            "Ready since now"
+        );
+        assert_eq!(
+            ready.conditions[1].since,
+            Timestamp(1_000),
+            "no pressure all along"
+        );
     }
 }

@@ -351,7 +351,16 @@ impl State {
             Some(_) => (false, false),
             None => listed,
         };
-        if let Some(nodes) = batch.nodes {
+        if let Some(mut nodes) = batch.nodes {
+            // A condition as it was keeps the time it began: read through
+            // Prometheus, every listing dates them at the poll.
+            let before: std::collections::HashMap<&str, &NodeState> =
+                self.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+            for n in &mut nodes {
+                if let Some(b) = before.get(n.name.as_str()) {
+                    n.keep_since(b);
+                }
+            }
             self.nodes = nodes;
         }
         if let Some(usage) = batch.node_usage {
