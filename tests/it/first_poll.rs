@@ -3,6 +3,7 @@
 //! the last ten minutes: a node or pod not ready now was not not-ready all
 //! along, and the engine must not say so.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -52,6 +53,17 @@ fn objects(now: Timestamp) -> (Vec<NodeState>, Vec<PodState>) {
         }],
     };
     (vec![node], vec![pod])
+}
+
+/// A runtime on `source` that records into a fresh history file.
+async fn recording(name: &str, source: impl sentinel_runtime::Source) -> (Runtime, PathBuf) {
+    let db = crate::support::tempdir(name).join("h.db");
+    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
+    let rt = Runtime::builder(Arc::new(SystemClock))
+        .history(store)
+        .source(source)
+        .start();
+    (rt, db)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,13 +120,7 @@ async fn objects_listed_as_of_now_are_not_read_into_the_past() {
             }
         },
     };
-    let dir = crate::support::tempdir("first-poll");
-    let db = dir.join("h.db");
-    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
-    let rt = Runtime::builder(Arc::new(SystemClock))
-        .history(store)
-        .source(source)
-        .start();
+    let (rt, db) = recording("first-poll", source).await;
     let live = tokio::time::timeout(
         StdDuration::from_secs(30),
         rt.wait_for(|s| s.sources[0].last_ok.is_some()),
@@ -181,13 +187,7 @@ async fn a_node_listed_at_every_poll_changes_only_when_it_does() {
             }
         },
     };
-    let dir = crate::support::tempdir("node-listings");
-    let db = dir.join("h.db");
-    let store = Store::open(&db, SystemClock.now()).await.unwrap().store;
-    let rt = Runtime::builder(Arc::new(SystemClock))
-        .history(store)
-        .source(source)
-        .start();
+    let (rt, db) = recording("node-listings", source).await;
     let first = tokio::time::timeout(
         StdDuration::from_secs(30),
         rt.wait_for(|s| !s.nodes.is_empty()),

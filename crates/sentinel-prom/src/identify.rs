@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::PromError;
 use crate::http::{Endpoint, HttpClient};
+use crate::{Alertmanager, Prometheus};
 
 /// The servers Sentinel talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +80,16 @@ pub async fn identify(endpoint: &Endpoint) -> Option<Found> {
         e.timeout = PROBE_TIMEOUT;
         e.retries = 0;
         e.max_bytes = 64 << 10;
-        let Ok(http) = HttpClient::new(e) else {
+        let (Ok(http), Ok(prom), Ok(am)) = (
+            HttpClient::new(e.clone()),
+            Prometheus::new(e.clone()),
+            Alertmanager::new(e),
+        ) else {
             continue;
         };
-        let (p, a, l, k) = tokio::join!(
-            prometheus(&http),
-            alertmanager(&http),
-            loki(&http),
-            kubernetes(&http)
-        );
+        let (p, a, l, k) =
+            tokio::join!(prom.version(), am.version(), loki(&http), kubernetes(&http));
+        let (p, a) = (p.ok(), a.ok());
         let found = [
             (ServerKind::Prometheus, p),
             (ServerKind::Alertmanager, a),
@@ -126,33 +128,6 @@ pub fn advice(asked: ServerKind, url: &str, found: &Found) -> String {
         ),
         (false, false) => format!("{} is {what}, not {}", found.url, asked.name()),
     }
-}
-
-async fn prometheus(http: &HttpClient) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Build {
-        version: String,
-    }
-    let body = http.get("/api/v1/status/buildinfo", &[]).await.ok()?;
-    crate::parse::envelope::<Build>(http.base(), &body)
-        .ok()
-        .map(|b| b.version)
-}
-
-async fn alertmanager(http: &HttpClient) -> Option<String> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Status {
-        version_info: Version,
-    }
-    #[derive(Deserialize)]
-    struct Version {
-        version: String,
-    }
-    let body = http.get("/api/v2/status", &[]).await.ok()?;
-    serde_json::from_slice::<Status>(&body)
-        .ok()
-        .map(|s| s.version_info.version)
 }
 
 async fn loki(http: &HttpClient) -> Option<String> {

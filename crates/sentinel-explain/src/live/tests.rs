@@ -42,19 +42,7 @@ fn an_oom_killed_pod_reads_back_as_one() {
 #[test]
 fn a_node_without_a_reason_is_not_ready_without_empty_quotes() {
     let at = Timestamp(1_790_000_000_000);
-    let node = NodeState {
-        name: "node-1".into(),
-        labels: Labels::new(),
-        cpu_capacity_millis: 4000,
-        memory_capacity_bytes: 16 << 30,
-        conditions: vec![sentinel_model::NodeCondition {
-            kind: "Ready".into(),
-            status: false,
-            since: at,
-            reason: String::new(),
-        }],
-        unschedulable: false,
-    };
+    let node = node(false, at);
     let cap = capture(at, objects_json([], [&node], []), Vec::new());
     let e = crate::explain(&cap);
     let top = e.top().expect("a cause");
