@@ -130,12 +130,17 @@ pub fn EverywherePage() -> impl IntoView {
                         });
                     };
                     let sev = a.alert.severity.as_str();
+                    // Its Alertmanager is not answering: its last report.
+                    let as_of = a.alert.as_of.map(|t| {
+                        view! { <span class="as-of">{format!(" (as of {})", crate::format::clock(t.millis(), true))}</span> }
+                    });
+                    let stale = if as_of.is_some() { " stale" } else { "" };
                     view! {
-                        <tr class=format!("cluster-alert {sev}") on:click=open>
+                        <tr class=format!("cluster-alert {sev}{stale}") on:click=open>
                             <td class="cluster-cell">{a.cluster.clone()}</td>
                             <td class="sev">{sev}</td>
                             <td>{a.alert.name.clone()}</td>
-                            <td>{a.alert.summary.clone()}</td>
+                            <td>{a.alert.summary.clone()}{as_of}</td>
                         </tr>
                     }
                 })
