@@ -179,14 +179,33 @@ impl Incident {
         self.members.iter().filter(|m| m.is_active()).count()
     }
 
-    /// The incident's onset: its earliest member (a rollout may precede the
-    /// alert that opened it).
+    /// The onset of the incident's latest episode: its earliest opening
+    /// member (a rollout may precede the alert that opened it) after the
+    /// resolution it was last reopened from. A problem that comes back half
+    /// an hour later is analysed around its own start; measured from the
+    /// first, its cause scored as too far away to be the cause.
     pub fn onset(&self) -> Timestamp {
-        self.members
+        let opening = |after: Option<Timestamp>| {
+            self.members
+                .iter()
+                .filter(|m| m.kind.opens())
+                .filter(|m| after.is_none_or(|r| m.at > r))
+                .map(|m| m.at)
+                .min()
+        };
+        // Resolutions it was reopened from, latest first; one reopened by
+        // hand with nothing new since goes back to the episode before.
+        let reopened = self
+            .changes
             .iter()
-            .filter(|m| m.kind.opens())
-            .map(|m| m.at)
-            .min()
+            .rposition(|c| c.action == Action::Reopened)
+            .unwrap_or(0);
+        self.changes[..reopened]
+            .iter()
+            .rev()
+            .filter(|c| c.action == Action::Resolved)
+            .find_map(|c| opening(Some(c.at)))
+            .or_else(|| opening(None))
             .unwrap_or(self.opened_at)
     }
 

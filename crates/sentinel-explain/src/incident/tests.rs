@@ -299,11 +299,15 @@ fn lifecycle_ack_auto_resolve_reopen_with_an_audit_trail() {
     assert_eq!(inc.state, IncidentState::Resolved);
     assert_eq!(inc.resolved_at, Some(t(8.0)));
 
-    // It recurs within the reopen window: the same incident opens again.
+    assert_eq!(inc.onset(), t(0.0));
+
+    // It recurs within the reopen window: the same incident opens again,
+    // analysed around the recurrence.
     m.alerts(t(20.0), &[alert("KubePodNotReady", "warning", t(20.0), &p)]);
     assert_eq!(m.incidents().len(), 1);
     let inc = m.get(&id).unwrap();
     assert_eq!(inc.state, IncidentState::Open);
+    assert_eq!(inc.onset(), t(20.0));
     assert!(inc.ack.is_none(), "a reopened incident needs a new ack");
     assert!(m.reopen(&id, "ana", "", t(21.0)).is_err(), "it is open");
     m.resolve(&id, "bo", "fixed the probe", t(22.0)).unwrap();
@@ -320,6 +324,8 @@ fn lifecycle_ack_auto_resolve_reopen_with_an_audit_trail() {
     );
     m.reopen(&id, "bo", "it is back", t(23.0)).unwrap();
     assert_eq!(m.get(&id).unwrap().state, IncidentState::Open);
+    // Reopened by hand with nothing new: still the recurrence's episode.
+    assert_eq!(m.get(&id).unwrap().onset(), t(20.0));
 
     // Long after, the same problem is a new incident.
     m.resolve(&id, "bo", "", t(24.0)).unwrap();
