@@ -221,6 +221,17 @@ pub struct Overview {
     /// Every cluster the app watches (one unless several are configured).
     #[serde(default)]
     pub clusters: Vec<crate::fleet::ClusterSummary>,
+    /// Set while Alertmanager is not answering: the alerts shown are its
+    /// last report.
+    #[serde(default)]
+    pub alertmanager_silent: Option<SilentAlertmanager>,
+}
+
+/// Alertmanager is not answering (stale or down).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SilentAlertmanager {
+    /// Its last answer; `None` when it has not answered yet.
+    pub since: Option<Timestamp>,
 }
 
 /// How many alerts an overview carries; the rest come through [`crate::ListAlerts`].

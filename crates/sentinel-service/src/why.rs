@@ -2,19 +2,28 @@
 //! and "Why this alert?" for each row.
 
 use sentinel_model::{Alert, Finding, RuleState, Severity, Timestamp, num};
-use sentinel_protocol::{AlertOrigin, AlertQuery, AlertRow, Explanation};
+use sentinel_protocol::{AlertOrigin, AlertQuery, AlertRow, Explanation, SilentAlertmanager};
 use sentinel_runtime::Snapshot;
 use sentinel_runtime::snapshot::Health;
 
 /// Alertmanager's last answer, while it is not answering (stale or down):
 /// the alerts the app holds are as of then.
 fn alertmanager_silent_since(s: &Snapshot) -> Option<Timestamp> {
-    s.sources
+    silent_alertmanager(s).and_then(|a| a.since)
+}
+
+/// Set while an Alertmanager source is stale or down, with its last answer.
+pub(crate) fn silent_alertmanager(s: &Snapshot) -> Option<SilentAlertmanager> {
+    let mut silent = s
+        .sources
         .iter()
         .filter(|x| x.kind == "alertmanager")
         .filter(|x| matches!(x.health, Health::Stale | Health::Down))
-        .filter_map(|x| x.last_ok)
-        .min()
+        .peekable();
+    silent.peek()?;
+    Some(SilentAlertmanager {
+        since: silent.filter_map(|x| x.last_ok).min(),
+    })
 }
 
 /// The source alerts came from: the Alertmanager source, else the one that
@@ -308,8 +317,16 @@ mod tests {
                 why.steps
             );
         }
+        let mut s = snap("alertmanager", Health::Down);
+        s.sources[0].last_ok = None;
+        assert_eq!(
+            silent_alertmanager(&s),
+            Some(SilentAlertmanager { since: None }),
+            "never answered"
+        );
         let s = snap("alertmanager", Health::Ok);
         assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);
+        assert_eq!(silent_alertmanager(&s), None);
         // Another source being down says nothing about Alertmanager's alerts.
         let s = snap("prometheus", Health::Down);
         assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);

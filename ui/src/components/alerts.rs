@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use sentinel_protocol::model::Severity;
-use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, Health, fold_alerts};
+use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, fold_alerts};
 
 use crate::app::Ui;
 use crate::format;
@@ -91,11 +91,8 @@ fn alert_item(
 
 /// What the feed lacks while Alertmanager does not answer.
 fn silent_alertmanager(o: &sentinel_protocol::Overview) -> Option<String> {
-    let s =
-        o.status.sources.iter().find(|s| {
-            s.kind == "alertmanager" && matches!(s.health, Health::Stale | Health::Down)
-        })?;
-    Some(match s.last_update {
+    let s = o.alertmanager_silent.as_ref()?;
+    Some(match s.since {
         Some(t) => format!(
             "Alertmanager is not answering: its alerts are as it last reported them, at {}.",
             format::clock(t.millis(), true)

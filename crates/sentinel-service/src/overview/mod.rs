@@ -92,6 +92,7 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
     namespaces.sort_unstable();
     namespaces.dedup();
     Overview {
+        alertmanager_silent: crate::why::silent_alertmanager(s),
         at: s.at,
         status: StatusBar {
             mode: mode(s.mode),
