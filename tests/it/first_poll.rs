@@ -84,8 +84,8 @@ async fn objects_listed_as_of_now_are_not_read_into_the_past() {
                 pod_usage: Some(vec![PodUsage {
                     namespace: "shop".into(),
                     pod: "cart-0".into(),
-                    cpu_cores: 0.1,
-                    memory_bytes: 1e8,
+                    cpu_cores: Some(0.1),
+                    memory_bytes: Some(1e8),
                     requests_total: 0,
                     errors_total: 0,
                     latency: Default::default(),
@@ -228,4 +228,71 @@ async fn a_node_listed_at_every_poll_changes_only_when_it_does() {
         node.at_ms,
         began.millis()
     );
+}
+
+/// A new container's CPU rate is missing for its first minute while its
+/// memory is read: the pod shows memory and no CPU, and its CPU trend
+/// starts at its first rate, where a CPU of 0 used to stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_without_a_cpu_rate_yet_has_no_cpu() {
+    let source = Scripted {
+        name: "prom",
+        kind: "prometheus",
+        run: |ctx: SourceCtx| async move {
+            let (_, pods) = objects(ctx.clock.now());
+            let usage = |at: Timestamp, cpu: Option<f64>| Batch {
+                at,
+                pod_usage: Some(vec![PodUsage {
+                    namespace: "shop".into(),
+                    pod: "cart-0".into(),
+                    cpu_cores: cpu,
+                    memory_bytes: Some(1e8),
+                    requests_total: 0,
+                    errors_total: 0,
+                    latency: Default::default(),
+                    restarts: Some(0),
+                }]),
+                ..Batch::default()
+            };
+            let mut first = usage(ctx.clock.now(), None);
+            first.pods = Some(pods);
+            ctx.send(first).await;
+            let mut polls = 0;
+            loop {
+                tokio::time::sleep(StdDuration::from_millis(200)).await;
+                polls += 1;
+                // Three polls without a rate, then one.
+                let cpu = (polls > 3).then_some(0.25);
+                if !ctx.send(usage(ctx.clock.now(), cpu)).await {
+                    return;
+                }
+            }
+        },
+    };
+    let (rt, _db) = recording("no-cpu-rate", source).await;
+    let key = ("shop".to_string(), "cart-0".to_string());
+    let first = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| s.pods.iter().any(|p| p.memory_bytes.is_some())),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let pod = &first.pods[0];
+    assert_eq!((pod.cpu_cores, pod.memory_bytes), (None, Some(1e8)));
+    let trend = rt.pod_trend(key.clone()).await.unwrap().unwrap();
+    assert!(trend.cpu.is_empty(), "{:?}", trend.cpu);
+    assert!(!trend.memory.is_empty());
+    tokio::time::timeout(
+        StdDuration::from_secs(30),
+        rt.wait_for(|s| s.pods.iter().any(|p| p.cpu_cores.is_some())),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let trend = rt.pod_trend(key).await.unwrap().unwrap();
+    let cpu: Vec<f64> = trend.cpu.iter().map(|p| p.1).collect();
+    assert!(!cpu.is_empty() && cpu.iter().all(|c| *c == 0.25), "{cpu:?}");
+    assert!(trend.memory.len() > trend.cpu.len());
+    rt.shutdown(StdDuration::from_secs(30)).await;
 }

@@ -80,10 +80,13 @@ impl LatencyHistogram {
 pub struct PodUsage {
     pub namespace: String,
     pub pod: String,
-    /// CPU in cores, averaged over the last scrape interval.
-    pub cpu_cores: f64,
-    /// `container_memory_working_set_bytes`, summed over containers.
-    pub memory_bytes: f64,
+    /// CPU in cores, averaged over the last scrape interval; none where the
+    /// source has no rate yet (a new container's first minute in
+    /// Prometheus), which is not the same as an idle pod.
+    pub cpu_cores: Option<f64>,
+    /// `container_memory_working_set_bytes`, summed over containers; none
+    /// where the source has no reading.
+    pub memory_bytes: Option<f64>,
     pub requests_total: u64,
     pub errors_total: u64,
     pub latency: LatencyHistogram,

@@ -304,7 +304,7 @@ impl Detection {
         &mut self,
         at: Timestamp,
         p: &PodState,
-        memory_bytes: f64,
+        memory_bytes: Option<f64>,
         restarts: Option<u32>,
     ) {
         if p.phase == PodPhase::Succeeded {
@@ -315,8 +315,10 @@ impl Detection {
             self.feed(s.restarts, at, f64::from(r));
         }
         let mem_limit: u64 = p.containers.iter().map(|c| c.memory_limit_bytes).sum();
-        if mem_limit > 0 {
-            let r = memory_bytes / mem_limit as f64;
+        if let Some(bytes) = memory_bytes
+            && mem_limit > 0
+        {
+            let r = bytes / mem_limit as f64;
             self.feed(s.memory, at, r);
         }
     }

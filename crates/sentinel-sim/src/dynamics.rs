@@ -206,8 +206,8 @@ pub fn advance(sim: &mut Sim, now: Timestamp, dt: Duration, c: Conditions) -> Tr
         pod_usage.push(PodUsage {
             namespace: p.state.namespace.clone(),
             pod: p.state.name.clone(),
-            cpu_cores: p.cpu,
-            memory_bytes: p.memory,
+            cpu_cores: Some(p.cpu),
+            memory_bytes: Some(p.memory),
             requests_total: p.requests,
             errors_total: p.errors,
             latency: p.latency,

@@ -263,8 +263,10 @@ pub fn assemble(series: Vec<Vec<Series>>) -> Poll {
             .map(|((namespace, pod), a)| PodUsage {
                 namespace,
                 pod,
-                cpu_cores: a.cpu.unwrap_or(0.0),
-                memory_bytes: a.memory.unwrap_or(0.0),
+                // A rate is missing where its window held fewer than two
+                // samples (a new container): no reading, not an idle pod.
+                cpu_cores: a.cpu.filter(|v| v.is_finite()),
+                memory_bytes: a.memory.filter(|v| v.is_finite()),
                 requests_total: counter(a.requests),
                 errors_total: counter(a.errors),
                 latency: rebucket(a.buckets),
@@ -341,12 +343,12 @@ pub fn rebucket(mut source: Vec<(f64, f64)>) -> LatencyHistogram {
 mod tests {
     use super::*;
 
-    /// A node's CPU rate is missing at a step (its window held one sample):
-    /// the node has no usage there, rather than a CPU of 0.
-    #[test]
-    fn a_node_without_both_readings_has_no_usage_at_that_step() {
-        let node = |values: &[(i64, f64)]| Series {
-            metric: [("node".to_string(), "n1".to_string())].into(),
+    fn series(labels: &[(&str, &str)], values: &[(i64, f64)]) -> Series {
+        Series {
+            metric: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             values: values
                 .iter()
                 .map(|(t, v)| crate::parse::Point {
@@ -354,7 +356,14 @@ mod tests {
                     value: *v,
                 })
                 .collect(),
-        };
+        }
+    }
+
+    /// A node's CPU rate is missing at a step (its window held one sample):
+    /// the node has no usage there, rather than a CPU of 0.
+    #[test]
+    fn a_node_without_both_readings_has_no_usage_at_that_step() {
+        let node = |values: &[(i64, f64)]| series(&[("node", "n1")], values);
         let mut series: Vec<Vec<Series>> = vec![Vec::new(); RANGE_QUERIES.len()];
         series[5] = vec![node(&[(10, 1.5)])];
         series[6] = vec![node(&[(0, 4e9), (10, 4e9)])];
@@ -366,6 +375,32 @@ mod tests {
             .collect();
         assert_eq!(at, [(0, 0), (10, 1)]);
         assert_eq!(poll.usage[1].nodes[0].cpu_cores, 1.5);
+    }
+
+    /// A new container's CPU rate is missing for its first minute while its
+    /// memory is read: the pod has memory and no CPU reading there, not a
+    /// CPU of 0 (which sorted it last and drew it idle).
+    #[test]
+    fn a_pod_without_a_cpu_rate_has_no_cpu_reading() {
+        let pod = [("namespace", "shop"), ("pod", "cart-0")];
+        let mut answers: Vec<Vec<Series>> = vec![Vec::new(); RANGE_QUERIES.len()];
+        answers[0] = vec![series(&pod, &[(10, 0.25)])];
+        answers[1] = vec![series(&pod, &[(0, 2e8), (10, 2e8)])];
+        answers[2] = vec![series(&pod, &[(0, f64::NAN), (10, 7.0)])];
+        let poll = assemble(answers);
+        let read: Vec<_> = poll
+            .usage
+            .iter()
+            .map(|u| {
+                (
+                    u.at.millis() / 1000,
+                    u.pods[0].cpu_cores,
+                    u.pods[0].memory_bytes,
+                )
+            })
+            .collect();
+        assert_eq!(read, [(0, None, Some(2e8)), (10, Some(0.25), Some(2e8))]);
+        assert_eq!(poll.usage[0].pods[0].requests_total, 0);
     }
 
     #[test]

@@ -250,7 +250,13 @@ impl State {
     pub(crate) fn memory_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
         self.side
             .get(index)
-            .map(|s| s.trend.iter().map(|p| (p.0, f64::from(p.2))).collect())
+            .map(|s| {
+                s.trend
+                    .iter()
+                    .filter(|p| p.2.is_finite())
+                    .map(|p| (p.0, f64::from(p.2)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -146,15 +146,17 @@ impl State {
                 errors += now.errors.saturating_sub(prev.errors);
                 latency.add(&now.latency.delta(&prev.latency));
             }
-            view.cpu_cores = Some(u.cpu_cores);
-            view.memory_bytes = Some(u.memory_bytes);
+            view.cpu_cores = u.cpu_cores;
+            view.memory_bytes = u.memory_bytes;
             self.detection
                 .pod_usage(at, &view.pod, u.memory_bytes, u.restarts);
             if side.trend.len() >= self.trend_capacity {
                 side.trend.pop_front();
             }
+            // NaN marks no reading; the trend leaves it out.
+            let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
             side.trend
-                .push_back((at, u.cpu_cores as f32, u.memory_bytes as f32));
+                .push_back((at, f(u.cpu_cores), f(u.memory_bytes)));
         }
         self.counters_at = Some(at);
         if let Some(dt) = dt {
@@ -178,9 +180,10 @@ impl State {
 
     pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
         let t = &self.side.get(*self.pod_index.get(key)?)?.trend;
+        let read = |v: f32| v.is_finite().then_some(f64::from(v));
         Some(PodTrend {
-            cpu: t.iter().map(|p| (p.0, f64::from(p.1))).collect(),
-            memory: t.iter().map(|p| (p.0, f64::from(p.2))).collect(),
+            cpu: t.iter().filter_map(|p| Some((p.0, read(p.1)?))).collect(),
+            memory: t.iter().filter_map(|p| Some((p.0, read(p.2)?))).collect(),
         })
     }
 }

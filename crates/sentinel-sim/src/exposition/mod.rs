@@ -140,7 +140,8 @@ impl Exposition {
         });
         self.last_at = Some(frame.at);
         for (u, pod) in with_pods(frame) {
-            for (container, cores) in split_cpu(pod, u.cpu_cores) {
+            // The sim always knows a pod's usage; no reading adds nothing.
+            for (container, cores) in split_cpu(pod, u.cpu_cores.unwrap_or(0.0)) {
                 *self
                     .pod_cpu
                     .entry((pod.uid.clone(), container.to_string()))
@@ -171,7 +172,7 @@ impl Exposition {
         }
         for (u, pod) in with_pods(frame) {
             let node = pod.node.as_deref().unwrap_or("");
-            for (container, _) in split_cpu(pod, u.cpu_cores) {
+            for (container, _) in split_cpu(pod, u.cpu_cores.unwrap_or(0.0)) {
                 let id = format!("/kubepods/pod{}/{container}", pod.uid);
                 let labels = [
                     ("namespace", pod.namespace.as_str()),
@@ -186,8 +187,10 @@ impl Exposition {
                     .copied()
                     .unwrap_or(0.0);
                 f.cpu.push("", &labels, secs);
-                let mem = split_memory(pod, u.memory_bytes, container);
-                f.memory.push("", &labels, mem);
+                if let Some(bytes) = u.memory_bytes {
+                    f.memory
+                        .push("", &labels, split_memory(pod, bytes, container));
+                }
             }
             let base = [("namespace", u.namespace.as_str()), ("pod", u.pod.as_str())];
             let ok = u.requests_total.saturating_sub(u.errors_total);
@@ -325,7 +328,8 @@ mod tests {
                 .iter()
                 .find(|x| x.pod == u.pod)
                 .unwrap()
-                .cpu_cores;
+                .cpu_cores
+                .unwrap();
             expected += cores * 2.0;
             exp.observe(&frame);
         }
