@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::model::{Severity, Timestamp};
-use sentinel_protocol::{IncidentPage, IncidentQuery, IncidentState, ListIncidents};
+use sentinel_protocol::{IncidentPage, IncidentQuery, IncidentRow, IncidentState, ListIncidents};
 
 use crate::app::Ui;
 use crate::components::IncidentDetailPanel;
@@ -31,6 +31,19 @@ pub fn IncidentsPage() -> impl IntoView {
     // Minutes back from now; 0: any time.
     let window = RwSignal::new(0i64);
     let page = RwSignal::new(None::<IncidentPage>);
+    // Replies may come back out of order: one older than the last shown, or
+    // asked under filters changed since, is dropped.
+    let asked = StoredValue::new(0u64);
+    let shown = StoredValue::new(0u64);
+    let filters = move || {
+        (
+            state.get_untracked(),
+            severity.get_untracked(),
+            namespace.get_untracked(),
+            cluster.get_untracked(),
+            window.get_untracked(),
+        )
+    };
     Effect::new(move |_| {
         ui.overview.track();
         let q = IncidentQuery {
@@ -50,9 +63,19 @@ pub fn IncidentsPage() -> impl IntoView {
             },
             limit: Some(200),
         };
+        let seq = asked.get_value() + 1;
+        asked.set_value(seq);
+        let under = filters();
         spawn_local(async move {
-            match ipc::call::<ListIncidents>(&q).await {
-                Ok(p) => page.set(Some(p)),
+            let reply = ipc::call::<ListIncidents>(&q).await;
+            if seq < shown.get_value() || under != filters() {
+                return;
+            }
+            shown.set_value(seq);
+            match reply {
+                // Unchanged rows are not redrawn; only their ages move.
+                Ok(p) if page.with_untracked(|x| x.as_ref() != Some(&p)) => page.set(Some(p)),
+                Ok(_) => {}
                 Err(e) => ui.error.set(Some(format!("Incidents: {}", e.message))),
             }
         });
@@ -61,38 +84,40 @@ pub fn IncidentsPage() -> impl IntoView {
         ui.overview
             .with(|o| o.as_ref().map_or(0, |o| o.at.millis()))
     };
-    let rows = move || {
-        let Some(p) = page.get() else {
-            return view! { <tr><td colspan="7" class="empty">"Loading…"</td></tr> }.into_any();
-        };
-        if p.rows.is_empty() {
-            return view! { <tr><td colspan="7" class="empty">"No incidents match."</td></tr> }
-                .into_any();
+    let rows = move || page.with(|p| p.as_ref().map(|p| p.rows.clone()).unwrap_or_default());
+    let empty = move || {
+        page.with(|p| match p {
+            None => Some("Loading…"),
+            Some(p) if p.rows.is_empty() => Some("No incidents match."),
+            Some(_) => None,
+        })
+    };
+    // Keyed by what each row shows: a row is made for its own incident and
+    // kept while it stays as it is, never reused for another.
+    let row_view = move |r: IncidentRow| {
+        let id = r.id.clone();
+        let id2 = r.id.clone();
+        let selected = move || ui.incident.get().as_deref() == Some(id2.as_str());
+        let state = r.state.as_str();
+        let who = r
+            .acknowledged_by
+            .clone()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default();
+        let opened = r.opened_at.millis();
+        view! {
+            <tr class=format!("incident-row {}", r.severity.as_str()) class:selected=selected
+                data-id=r.id.clone()
+                on:click=move |_| { ui.case.set(None); ui.incident.set(Some(id.clone())) }>
+                <td><span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span></td>
+                <td class="incident-title">{r.title.clone()}</td>
+                <td class=format!("state {state}")>{format!("{state}{who}")}</td>
+                <td class="cluster">{r.cluster.clone()}</td>
+                <td class="namespaces">{r.namespaces.join(", ")}</td>
+                <td class="num">{format!("{}/{}", r.active_members, r.members)}</td>
+                <td class="num">{move || format::age(now() - opened)}</td>
+            </tr>
         }
-        p.rows
-            .into_iter()
-            .map(|r| {
-                let id = r.id.clone();
-                let id2 = r.id.clone();
-                let selected = move || ui.incident.get().as_deref() == Some(id2.as_str());
-                let state = r.state.as_str();
-                let who = r.acknowledged_by.clone().map(|b| format!(" by {b}")).unwrap_or_default();
-                view! {
-                    <tr class=format!("incident-row {}", r.severity.as_str()) class:selected=selected
-                        data-id=r.id.clone()
-                        on:click=move |_| { ui.case.set(None); ui.incident.set(Some(id.clone())) }>
-                        <td><span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span></td>
-                        <td class="incident-title">{r.title.clone()}</td>
-                        <td class=format!("state {state}")>{format!("{state}{who}")}</td>
-                        <td class="cluster">{r.cluster.clone()}</td>
-                        <td class="namespaces">{r.namespaces.join(", ")}</td>
-                        <td class="num">{format!("{}/{}", r.active_members, r.members)}</td>
-                        <td class="num">{format::age(now() - r.opened_at.millis())}</td>
-                    </tr>
-                }
-            })
-            .collect_view()
-            .into_any()
     };
     let namespaces = move || {
         page.with(|p| p.as_ref().map(|p| p.namespaces.clone()).unwrap_or_default())
@@ -161,7 +186,10 @@ pub fn IncidentsPage() -> impl IntoView {
                 <div class="table-wrap">
                     <table id="incident-table">
                         <thead><tr><th>"Severity"</th><th>"Incident"</th><th>"State"</th><th>"Cluster"</th><th>"Namespaces"</th><th>"Active"</th><th>"Opened"</th></tr></thead>
-                        <tbody>{rows}</tbody>
+                        <tbody>
+                            {move || empty().map(|text| view! { <tr><td colspan="7" class="empty">{text}</td></tr> })}
+                            <For each=rows key=|r| format!("{r:?}") children=row_view/>
+                        </tbody>
                     </table>
                 </div>
                 <super::case::CaseOpener/>
