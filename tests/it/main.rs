@@ -8,6 +8,7 @@
 mod backfill;
 mod cli;
 mod connections;
+mod demo_causes;
 mod e2e;
 mod eval;
 mod explain;

@@ -96,6 +96,36 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// The level of a series that had nothing before it (a pod that did not
+/// run, so used no CPU), as a [`Shift`] from 0: the level is the most
+/// extreme quarter, as in [`shift`], and the change is when the series first
+/// reached half of it.
+pub fn shift_from_nothing(points: &[(Timestamp, f64)]) -> Option<Shift> {
+    let mut av: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
+    if av.is_empty() {
+        return None;
+    }
+    av.sort_by(f64::total_cmp);
+    let q = (av.len() / 4).max(1);
+    let after = av[av.len() - q..].iter().sum::<f64>() / q as f64;
+    if after <= 0.0 {
+        return None;
+    }
+    Some(Shift {
+        before: 0.0,
+        after,
+        z: f64::INFINITY,
+        changed_at: points.iter().find(|(_, v)| *v >= after / 2.0).map(|p| p.0),
+    })
+}
+
+/// Readings over which a change must mostly hold to count as begun.
+const SUSTAIN: usize = 5;
+
 /// Compare the window before `onset - guard` with the window from
 /// `onset - guard` on. The guard keeps a late onset from hiding the change
 /// inside the baseline.
@@ -131,10 +161,19 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
         lo
     };
     let z = (after_level - base) / scale;
-    let changed_at = after
+    // The change begins where the series leaves the band on the side it
+    // moved to and mostly stays out over the next few readings: one noisy
+    // reading (a p95 over a few requests) is not the change.
+    let out: Vec<bool> = after
         .iter()
-        .find(|(_, v)| ((v - base) / scale).abs() > 3.0)
-        .map(|p| p.0);
+        .map(|(_, v)| (v - base) / scale * z.signum() > 3.0)
+        .collect();
+    let changed_at = (0..out.len())
+        .find(|&i| {
+            let next = &out[i..(i + SUSTAIN).min(out.len())];
+            out[i] && 2 * next.iter().filter(|o| **o).count() > next.len()
+        })
+        .map(|i| after[i].0);
     Some(Shift {
         before: base,
         after: after_level,

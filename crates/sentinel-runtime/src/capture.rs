@@ -1,6 +1,7 @@
 //! What an incident's capture takes from the state: the pods, nodes and
-//! events its scope relates to, as Kubernetes JSON, the memory of those
-//! pods, and the readings behind its findings.
+//! events its scope relates to, as Kubernetes JSON, the recent CPU, memory
+//! and latency of those pods and the CPU of those nodes, and the readings
+//! behind its findings.
 
 use sentinel_explain::incident::Incident;
 use sentinel_explain::live::{self, CapturedSeries};
@@ -65,16 +66,25 @@ impl State {
             if let Some(n) = &p.node {
                 nodes.insert(n);
             }
-            let trend = self.memory_trend(k);
-            if !trend.is_empty() {
-                let mut labels = Labels::new();
-                labels.insert("namespace".into(), p.namespace.clone());
-                labels.insert("pod".into(), p.name.clone());
-                metrics.push(CapturedSeries {
-                    name: "container_memory_working_set_bytes".into(),
-                    labels,
-                    points: trend,
-                });
+            let mut labels = Labels::new();
+            labels.insert("namespace".into(), p.namespace.clone());
+            labels.insert("pod".into(), p.name.clone());
+            if let Some(n) = &p.node {
+                labels.insert("node".into(), n.clone());
+            }
+            let [cpu, memory, p95] = self.usage_trend(k);
+            for (name, points) in [
+                (live::POD_CPU, cpu),
+                (live::POD_MEMORY, memory),
+                (live::POD_P95, p95),
+            ] {
+                if !points.is_empty() {
+                    metrics.push(CapturedSeries {
+                        name: name.into(),
+                        labels: labels.clone(),
+                        points,
+                    });
+                }
             }
         }
         // The workloads behind the captured pods, with every ReplicaSet of
@@ -109,6 +119,16 @@ impl State {
         for n in self.node_states() {
             if nodes.contains(n.name.as_str()) {
                 objects.push(live::node_json(n));
+                let points = self.node_cpu_trend(&n.name);
+                if !points.is_empty() {
+                    let mut labels = Labels::new();
+                    labels.insert("node".into(), n.name.clone());
+                    metrics.push(CapturedSeries {
+                        name: live::NODE_CPU.into(),
+                        labels,
+                        points,
+                    });
+                }
             }
         }
         let events: Vec<_> = self

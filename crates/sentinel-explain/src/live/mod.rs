@@ -218,6 +218,16 @@ pub fn series(name: &str, labels: &Labels, points: Vec<(Timestamp, f64)>) -> Ser
     }
 }
 
+/// The series a live capture takes from the app's own readings, named as
+/// recording rules over the usual metrics would name them: a pod's CPU
+/// (cores, summed over its containers), its memory working set (bytes), its
+/// p95 latency (seconds, of the requests served since the step before), and
+/// a node's CPU use (a fraction of its capacity).
+pub const POD_CPU: &str = "namespace_pod:container_cpu_usage_seconds_total:sum_rate";
+pub const POD_MEMORY: &str = "container_memory_working_set_bytes";
+pub const POD_P95: &str = "namespace_pod:http_request_duration_seconds:p95";
+pub const NODE_CPU: &str = "node_cpu_usage_ratio";
+
 /// A series as kept in an incident's capture.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CapturedSeries {

@@ -3,6 +3,7 @@
 
 mod admission;
 mod infra;
+mod neighbour;
 mod nodes;
 mod oom;
 mod performance;

@@ -9,34 +9,19 @@ use crate::evidence::EvidenceKind;
 use crate::kube::{ObjRef, i64_at, quantity, str_at};
 use crate::metrics::{Series, Shift, shift};
 
-const RULE: &str = "metrics";
+pub(super) const RULE: &str = "metrics";
 /// The baseline ends this long before the onset, so an onset given a few
 /// minutes late still compares the change against calm data.
-const GUARD_MS: i64 = 5 * 60_000;
+pub(super) const GUARD_MS: i64 = 5 * 60_000;
 
-fn moved(ctx: &Ctx, points: &[(sentinel_model::Timestamp, f64)]) -> Option<Shift> {
+pub(super) fn moved(ctx: &Ctx, points: &[(sentinel_model::Timestamp, f64)]) -> Option<Shift> {
     shift(points, ctx.cap.onset, GUARD_MS)
-}
-
-/// Sum of the rates of several series, aligned by time.
-fn sum_rates<'s>(
-    series: impl Iterator<Item = &'s Series>,
-) -> Vec<(sentinel_model::Timestamp, f64)> {
-    let mut by: BTreeMap<i64, f64> = BTreeMap::new();
-    for s in series {
-        for (t, v) in s.values() {
-            *by.entry(t.0).or_default() += v;
-        }
-    }
-    by.into_iter()
-        .map(|(t, v)| (sentinel_model::Timestamp(t), v))
-        .collect()
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
     if !ctx.cap.metrics.is_empty() {
         throttling(ctx);
-        let noisy_nodes = noisy(ctx);
+        let noisy_nodes = super::neighbour::noisy(ctx);
         saturation(ctx, &noisy_nodes);
         dependency(ctx);
         node_network(ctx);
@@ -102,129 +87,6 @@ fn throttling(ctx: &mut Ctx) {
             .hint(format!("Raise (or remove) the CPU limit{}, or reduce the work per pod (scale out).", limit.map(|l| format!(" of {l}")).unwrap_or_default()))
             .done(ctx);
     }
-}
-
-fn node_of(ctx: &Ctx, s: &Series) -> String {
-    let n = s.label("node");
-    if !n.is_empty() {
-        return n.to_string();
-    }
-    ctx.cap
-        .objects
-        .find("Pod", s.label("namespace"), s.label("pod"))
-        .map(|p| str_at(p, "/spec/nodeName").to_string())
-        .unwrap_or_default()
-}
-
-/// A pod whose CPU jumped at the onset while its neighbours suffered.
-fn noisy(ctx: &mut Ctx) -> Vec<String> {
-    let cap = ctx.cap;
-    let mut pods: BTreeMap<(String, String), Vec<&Series>> = BTreeMap::new();
-    for s in cap
-        .metrics
-        .iter()
-        .filter(|s| s.name == "container_cpu_usage_seconds_total" && !s.label("pod").is_empty())
-    {
-        if matches!(s.label("container"), "" | "POD")
-            && cap.metrics.iter().any(|o| {
-                o.name == s.name
-                    && o.label("pod") == s.label("pod")
-                    && !matches!(o.label("container"), "" | "POD")
-            })
-        {
-            continue;
-        }
-        pods.entry((s.label("namespace").to_string(), s.label("pod").to_string()))
-            .or_default()
-            .push(s);
-    }
-    let mut out = Vec::new();
-    let mut best: Option<(f64, ObjRef, String, Shift, String)> = None;
-    for ((ns, pod), series) in &pods {
-        let usage = sum_rates(series.iter().copied());
-        let Some(sh) = moved(ctx, &usage) else {
-            continue;
-        };
-        if sh.z < 5.0 || sh.after - sh.before < 0.4 || sh.ratio() < 2.5 {
-            continue;
-        }
-        let node = node_of(ctx, series[0]);
-        let gain = sh.after - sh.before;
-        if best.as_ref().is_none_or(|b| gain > b.0) {
-            best = Some((
-                gain,
-                ObjRef::new("Pod", ns, pod),
-                node,
-                sh,
-                series[0].text(),
-            ));
-        }
-    }
-    let Some((_, noisy, node, sh, text)) = best else {
-        return out;
-    };
-    if node.is_empty() {
-        return out;
-    }
-    // Victims: other pods on the node whose latency, errors or throttling rose.
-    let victims: Vec<(&Series, Shift)> = cap
-        .metrics
-        .iter()
-        .filter(|s| {
-            s.label("pod") != noisy.name && !s.label("pod").is_empty() && node_of(ctx, s) == node
-        })
-        .filter(|s| {
-            s.name.contains("latency")
-                || s.name.contains("duration")
-                || s.name.contains("throttled")
-                || s.name.contains("error")
-        })
-        .filter_map(|s| {
-            moved(ctx, &s.values())
-                .filter(|v| v.z > 4.0)
-                .map(|v| (s, v))
-        })
-        .collect();
-    let nid = ctx.note(
-        EvidenceKind::Metric,
-        &noisy,
-        sh.changed_at,
-        format!(
-            "{text} (summed over containers): {:.2} cores before, {:.2} after",
-            sh.before, sh.after
-        ),
-    );
-    let mut cites = vec![nid];
-    let mut victim_pods: Vec<ObjRef> = Vec::new();
-    for (s, v) in victims.iter().take(3) {
-        let r = ObjRef::new("Pod", s.label("namespace"), s.label("pod"));
-        cites.push(ctx.note(
-            EvidenceKind::Metric,
-            &r,
-            v.changed_at,
-            format!("{}: {:.3} before, {:.3} after", s.text(), v.before, v.after),
-        ));
-        if !victim_pods.contains(&r) {
-            victim_pods.push(r);
-        }
-    }
-    if victim_pods.is_empty() {
-        return out;
-    }
-    out.push(node.clone());
-    let owners = cap
-        .objects
-        .find("Pod", &noisy.namespace, &noisy.name)
-        .map(|p| cap.objects.owners(p))
-        .unwrap_or_default();
-    Proposal::new("noisy_neighbor", noisy.clone(), RULE, 0.92 * ctx.near(sh.changed_at))
-        .related(owners)
-        .related([ObjRef::new("Node", "", &node)])
-        .related(victim_pods.clone())
-        .say(format!("{noisy} jumped from {:.2} to {:.2} cores on {node} at the onset, and {} of its neighbours slowed down.", sh.before, sh.after, victim_pods.len()), &cites)
-        .hint(format!("Give {noisy} a CPU limit (or move it: a dedicated node, anti-affinity); give the latency-sensitive pods on {node} guaranteed CPU requests."))
-        .done(ctx);
-    out
 }
 
 /// Node CPU utilisation in [0, 1], per node, from whatever the capture has.

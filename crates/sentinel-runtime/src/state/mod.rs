@@ -41,6 +41,9 @@ pub struct State {
     side: Vec<PodSide>,
     nodes: Vec<NodeState>,
     node_usage: HashMap<String, NodeUsage>,
+    /// Recent CPU use of each node (a fraction of its capacity), for
+    /// incident captures.
+    node_trend: HashMap<String, VecDeque<(Timestamp, f32)>>,
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
@@ -103,6 +106,7 @@ impl State {
             side: Vec::new(),
             nodes: Vec::new(),
             node_usage: HashMap::new(),
+            node_trend: HashMap::new(),
             alerts: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
@@ -246,17 +250,24 @@ impl State {
         self.detection.view()
     }
 
-    /// Memory (bytes) of the pod at `index` over the trend window.
-    pub(crate) fn memory_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
-        self.side
-            .get(index)
-            .map(|s| {
-                s.trend
-                    .iter()
-                    .filter(|p| p.2.is_finite())
-                    .map(|p| (p.0, f64::from(p.2)))
-                    .collect()
-            })
+    /// The recent usage of the pod at `index`: CPU (cores), memory (bytes)
+    /// and p95 latency (seconds), each without the steps that had none.
+    pub(crate) fn usage_trend(&self, index: usize) -> [Vec<(Timestamp, f64)>; 3] {
+        let Some(s) = self.side.get(index) else {
+            return Default::default();
+        };
+        [
+            pods::readings(&s.trend, |p| p.cpu_cores),
+            pods::readings(&s.trend, |p| p.memory_bytes),
+            pods::readings(&s.trend, |p| p.p95_seconds),
+        ]
+    }
+
+    /// The recent CPU use of `node`, as a fraction of its capacity.
+    pub(crate) fn node_cpu_trend(&self, node: &str) -> Vec<(Timestamp, f64)> {
+        self.node_trend
+            .get(node)
+            .map(|t| t.iter().map(|(at, v)| (*at, pods::widen(*v))).collect())
             .unwrap_or_default()
     }
 

@@ -1,7 +1,7 @@
 //! Pods and nodes: the pod list, per-pod counters and trends, and the
 //! cluster series derived from their usage.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use sentinel_model::{LatencyHistogram, PodState, Timestamp};
@@ -16,12 +16,56 @@ pub(super) struct Counters {
     latency: LatencyHistogram,
 }
 
+/// One step of a pod's recent usage, compact; NaN where there was no
+/// reading.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TrendPoint {
+    pub(super) at: Timestamp,
+    pub(super) cpu_cores: f32,
+    pub(super) memory_bytes: f32,
+    /// p95 latency of the requests served since the step before.
+    pub(super) p95_seconds: f32,
+}
+
 /// What the state keeps per pod besides its view: counters for rates and
-/// recent CPU and memory (compact, for the sparkline). Aligned with `pods`.
+/// recent usage (for the sparkline and incident captures). Aligned with
+/// `pods`.
 #[derive(Debug, Default)]
 pub(super) struct PodSide {
     counters: Option<Counters>,
-    pub(super) trend: VecDeque<(Timestamp, f32, f32)>,
+    pub(super) trend: VecDeque<TrendPoint>,
+}
+
+/// The readings of one field of a trend, without the steps that had none.
+pub(super) fn readings(
+    trend: &VecDeque<TrendPoint>,
+    field: impl Fn(&TrendPoint) -> f32,
+) -> Vec<(Timestamp, f64)> {
+    trend
+        .iter()
+        .filter_map(|p| {
+            let v = field(p);
+            v.is_finite().then_some((p.at, widen(v)))
+        })
+        .collect()
+}
+
+/// A kept `f32` as the `f64` of its six significant digits (about what an
+/// `f32` holds): `0.3085192`, not `0.3085191547870636`, in captures saved
+/// to the history and in what the UI is sent.
+pub(super) fn widen(v: f32) -> f64 {
+    let d = f64::from(v);
+    if d == 0.0 || !d.is_finite() {
+        return d;
+    }
+    let digits = 5 - d.abs().log10().floor() as i32;
+    if digits >= 0 {
+        let p = 10f64.powi(digits);
+        (d * p).round() / p
+    } else {
+        let p = 10f64.powi(-digits);
+        (d / p).round() * p
+    }
 }
 
 impl State {
@@ -107,7 +151,23 @@ impl State {
                 mem += u.memory_bytes;
                 cpu_cap += f64::from(n.cpu_capacity_millis) / 1000.0;
                 mem_cap += n.memory_capacity_bytes as f64;
+                if n.cpu_capacity_millis > 0 {
+                    if !self.node_trend.contains_key(&n.name) {
+                        self.node_trend.insert(n.name.clone(), VecDeque::new());
+                    }
+                    if let Some(t) = self.node_trend.get_mut(&n.name) {
+                        if t.len() >= self.trend_capacity {
+                            t.pop_front();
+                        }
+                        let ratio = u.cpu_cores * 1000.0 / f64::from(n.cpu_capacity_millis);
+                        t.push_back((at, ratio as f32));
+                    }
+                }
             }
+        }
+        if self.node_trend.len() > self.nodes.len() {
+            let listed: HashSet<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+            self.node_trend.retain(|k, _| listed.contains(k.as_str()));
         }
         if cpu_cap > 0.0 {
             self.cpu.push(at, 100.0 * cpu / cpu_cap);
@@ -141,10 +201,13 @@ impl State {
                 errors: u.errors_total,
                 latency: u.latency,
             };
+            let mut p95 = None;
             if let Some(prev) = side.counters.replace(now) {
                 requests += now.requests.saturating_sub(prev.requests);
                 errors += now.errors.saturating_sub(prev.errors);
-                latency.add(&now.latency.delta(&prev.latency));
+                let served = now.latency.delta(&prev.latency);
+                p95 = served.quantile(0.95);
+                latency.add(&served);
             }
             view.cpu_cores = u.cpu_cores;
             view.memory_bytes = u.memory_bytes;
@@ -153,10 +216,13 @@ impl State {
             if side.trend.len() >= self.trend_capacity {
                 side.trend.pop_front();
             }
-            // NaN marks no reading; the trend leaves it out.
             let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
-            side.trend
-                .push_back((at, f(u.cpu_cores), f(u.memory_bytes)));
+            side.trend.push_back(TrendPoint {
+                at,
+                cpu_cores: f(u.cpu_cores),
+                memory_bytes: f(u.memory_bytes),
+                p95_seconds: f(p95),
+            });
         }
         self.counters_at = Some(at);
         if let Some(dt) = dt {
@@ -180,10 +246,31 @@ impl State {
 
     pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
         let t = &self.side.get(*self.pod_index.get(key)?)?.trend;
-        let read = |v: f32| v.is_finite().then_some(f64::from(v));
         Some(PodTrend {
-            cpu: t.iter().filter_map(|p| Some((p.0, read(p.1)?))).collect(),
-            memory: t.iter().filter_map(|p| Some((p.0, read(p.2)?))).collect(),
+            cpu: readings(t, |p| p.cpu_cores),
+            memory: readings(t, |p| p.memory_bytes),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::widen;
+
+    #[test]
+    fn kept_readings_widen_to_their_six_digits() {
+        let shown = |v: f32| widen(v).to_string();
+        assert_eq!(shown(0.308_519_15), "0.308519");
+        assert_eq!(shown(0.1), "0.1");
+        assert_eq!(shown(180_303_072.0), "180303000");
+        assert_eq!(shown(6.65), "6.65");
+        assert_eq!(shown(-2.5e-7), "-0.00000025");
+        assert_eq!(shown(0.0), "0");
+        assert!(widen(f32::NAN).is_nan());
+        // Within an f32's precision of what was kept.
+        for v in [1.234_567_8_f32, 98_765.43, 3.3e-5, 7.0e12] {
+            let d = widen(v);
+            assert!(((d - f64::from(v)) / f64::from(v)).abs() < 1e-5, "{v} {d}");
+        }
     }
 }
