@@ -37,6 +37,10 @@ pub struct IncidentConfig {
     pub keep_resolved: usize,
     /// Events waiting for an incident.
     pub max_context: usize,
+    /// Once every member has stopped, a different signal still joins (as
+    /// the trouble's aftermath) for this long; after it, only the same
+    /// signal on the same subject does (a recurrence).
+    pub aftermath: Duration,
     /// A pod joins its node's incident by that link alone only while a
     /// member on the node is active or ended at most this long before; a
     /// node joins an incident of pods on it likewise.
@@ -56,6 +60,7 @@ impl Default for IncidentConfig {
             keep_resolved: 200,
             max_context: 1000,
             node_grace: Duration::from_mins(2),
+            aftermath: Duration::from_mins(1),
         }
     }
 }
@@ -403,6 +408,12 @@ impl Manager {
 
     /// The incident a new signal belongs to: the most recently touched active
     /// one it relates to, else (for openers) a related one resolved lately.
+    /// Once every member of an incident has stopped for longer than
+    /// `aftermath` (quiet, or resolved), an opener joins it only as a
+    /// recurrence, the same signal on the same subject again: a different
+    /// problem on a related service minutes later (a slow dependency after
+    /// a bad rollout was rolled back) is an incident of its own, not the old
+    /// one carrying on.
     fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
         let cluster_wide = |inc: &Incident| {
             inc.scope.cluster
@@ -410,9 +421,24 @@ impl Manager {
                 && inc.scope.nodes.is_empty()
                 && inc.scope.pod_nodes.is_empty()
         };
+        let recurs = |inc: &Incident| {
+            inc.members
+                .iter()
+                .any(|x| x.title == m.title && x.subject == m.subject)
+        };
         let mut best: Option<(Timestamp, usize)> = None;
         let mut resolved: Option<(Timestamp, usize)> = None;
         for (i, inc) in self.incidents.iter().enumerate() {
+            let stopped = inc.active_members() == 0
+                && inc
+                    .members
+                    .iter()
+                    .filter_map(|x| x.ended_at)
+                    .max()
+                    .is_some_and(|e| m.at.since(e) > self.cfg.aftermath);
+            if inc.state.is_active() && m.kind.opens() && stopped && !recurs(inc) {
+                continue;
+            }
             if inc.state.is_active() {
                 let by_time = m.subject.is_cluster() || cluster_wide(inc);
                 let ok = if by_time {
@@ -420,11 +446,7 @@ impl Manager {
                     // same subject again while the incident is live (a
                     // cluster-wide rule that fires, stops and fires again).
                     m.at.since(inc.opened_at).0.abs() <= self.cfg.cluster_window.0
-                        || (m.at.since(inc.updated_at) <= self.cfg.window
-                            && inc
-                                .members
-                                .iter()
-                                .any(|x| x.title == m.title && x.subject == m.subject))
+                        || (m.at.since(inc.updated_at) <= self.cfg.window && recurs(inc))
                 } else {
                     m.at.since(inc.updated_at) <= self.cfg.window
                         && inc.opened_at.since(m.at) <= self.cfg.lookback
@@ -437,8 +459,10 @@ impl Manager {
                 && inc
                     .resolved_at
                     .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
-                && (self.links(inc, &m.subject, m.at)
-                    || (m.subject.is_cluster() && cluster_wide(inc)))
+                && (recurs(inc)
+                    || (!stopped
+                        && (self.links(inc, &m.subject, m.at)
+                            || (m.subject.is_cluster() && cluster_wide(inc)))))
                 && resolved.is_none_or(|(t, _)| inc.updated_at > t)
             {
                 resolved = Some((inc.updated_at, i));

@@ -804,3 +804,56 @@ fn reminders_stop_at_ack_and_quiet_hours_hold_back() {
     n.offer(&m.take_updates(), |id| m.get(id));
     assert!(n.poll(Timestamp(night.0 + MIN), m.incidents()).is_empty());
 }
+
+/// A bad rollout's crash loop, rolled back: its incident goes quiet. A
+/// different problem on the same service minutes later (a slow dependency)
+/// opens an incident of its own; the crash loop coming back, or a signal
+/// in the trouble's aftermath, joins the old one.
+#[test]
+fn a_quiet_incident_takes_only_its_aftermath_and_recurrences() {
+    let pod = [("namespace", "shop"), ("pod", "checkout-5d8f7c9b4-abcde")];
+    let svc = [("namespace", "shop"), ("service", "checkout")];
+    let crash = |at: f64| alert("KubePodCrashLooping", "critical", t(0.0).max(t(at)), &pod);
+    let quiet = || {
+        let mut m = manager();
+        m.alerts(t(0.0), &[crash(0.0)]);
+        m.alerts(t(4.0), &[]);
+        m
+    };
+    // Three minutes after the rollback: a problem of its own.
+    let mut m = quiet();
+    m.alerts(t(7.0), &[alert("HighErrorRate", "critical", t(7.0), &svc)]);
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].members.len(), 1);
+    assert_eq!(all[1].title, "HighErrorRate on Service/shop/checkout");
+    // Half a minute after: the crash loop's aftermath.
+    let mut m = quiet();
+    m.alerts(t(4.5), &[alert("HighErrorRate", "critical", t(4.5), &svc)]);
+    assert_eq!(m.incidents().len(), 1, "{:#?}", m.incidents());
+    // The crash loop again, quiet or resolved: a recurrence.
+    let mut m = quiet();
+    m.alerts(t(7.0), &[crash(7.0)]);
+    assert_eq!(m.incidents().len(), 1, "{:#?}", m.incidents());
+    let mut m = quiet();
+    m.tick(t(9.5));
+    assert_eq!(m.incidents()[0].state, IncidentState::Resolved);
+    m.alerts(t(12.0), &[crash(12.0)]);
+    let all = m.incidents();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[0].state,
+        IncidentState::Open,
+        "reopened by the crash loop"
+    );
+    // A different problem after it resolved does not reopen it.
+    let mut m = quiet();
+    m.tick(t(9.5));
+    m.alerts(
+        t(12.0),
+        &[alert("HighErrorRate", "critical", t(12.0), &svc)],
+    );
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].state, IncidentState::Resolved);
+}
