@@ -71,6 +71,24 @@ async fn the_demo_noisy_neighbour_is_named() {
         "{}",
         e.render()
     );
+    // A node's CPU is captured only for an incident about that node: the
+    // crash loop's incident holds its pods' nodes, not their CPU (node 1
+    // saturated by the batch job read as the next incident's cause).
+    let mut checked = 0;
+    for i in snap.incidents.iter().filter(|i| i.scope.nodes.is_empty()) {
+        let Some(c) = &i.capture else { continue };
+        if c.objects.keys().any(|k| k.starts_with("Node/")) {
+            checked += 1;
+        }
+        let cpu: Vec<_> = c
+            .metrics
+            .iter()
+            .filter(|m| m.name == sentinel_explain::live::NODE_CPU)
+            .map(|m| &m.labels)
+            .collect();
+        assert!(cpu.is_empty(), "{}: {cpu:?}", i.title);
+    }
+    assert!(checked > 0, "no incident captured its pods' nodes");
     let page = sentinel_service::list_incidents(&snap, &IncidentQuery::default());
     assert!(page.total >= 2, "{page:#?}");
     rt.shutdown(StdDuration::from_secs(30)).await;

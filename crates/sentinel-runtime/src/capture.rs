@@ -119,7 +119,14 @@ impl State {
         for n in self.node_states() {
             if nodes.contains(n.name.as_str()) {
                 objects.push(live::node_json(n));
-                let points = self.node_cpu_trend(&n.name);
+                // The CPU of a node the incident is about, not of every node
+                // its pods run on: a node busy earlier (a noisy neighbour
+                // minutes before) would read as this incident's saturation.
+                let points = if scope.nodes.contains(&n.name) {
+                    self.node_cpu_trend(&n.name)
+                } else {
+                    Vec::new()
+                };
                 if !points.is_empty() {
                     let mut labels = Labels::new();
                     labels.insert("node".into(), n.name.clone());
