@@ -336,7 +336,7 @@ pub const CATALOGUE: &[Cause] = &[
         "noisy_neighbor",
         Performance,
         "a co-located pod takes the node's CPU",
-        "one pod's CPU jumping at the onset on the node whose other pods slow down",
+        "one pod's CPU jumping at the onset (or a new pod, not a replacement, arriving with it) on the node whose other pods slow down after it",
         "noisy_neighbour"
     ),
     c!(
