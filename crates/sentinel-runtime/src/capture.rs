@@ -128,11 +128,9 @@ impl State {
                     Vec::new()
                 };
                 if !points.is_empty() {
-                    let mut labels = Labels::new();
-                    labels.insert("node".into(), n.name.clone());
                     metrics.push(CapturedSeries {
                         name: live::NODE_CPU.into(),
-                        labels,
+                        labels: Labels::from([("node".to_string(), n.name.clone())]),
                         points,
                     });
                 }

@@ -429,14 +429,16 @@ impl Manager {
         let mut best: Option<(Timestamp, usize)> = None;
         let mut resolved: Option<(Timestamp, usize)> = None;
         for (i, inc) in self.incidents.iter().enumerate() {
-            let stopped = inc.active_members() == 0
-                && inc
-                    .members
-                    .iter()
-                    .filter_map(|x| x.ended_at)
-                    .max()
-                    .is_some_and(|e| m.at.since(e) > self.cfg.aftermath);
-            if inc.state.is_active() && m.kind.opens() && stopped && !recurs(inc) {
+            let stopped = || {
+                inc.active_members() == 0
+                    && inc
+                        .members
+                        .iter()
+                        .filter_map(|x| x.ended_at)
+                        .max()
+                        .is_some_and(|e| m.at.since(e) > self.cfg.aftermath)
+            };
+            if inc.state.is_active() && m.kind.opens() && stopped() && !recurs(inc) {
                 continue;
             }
             if inc.state.is_active() {
@@ -460,7 +462,7 @@ impl Manager {
                     .resolved_at
                     .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
                 && (recurs(inc)
-                    || (!stopped
+                    || (!stopped()
                         && (self.links(inc, &m.subject, m.at)
                             || (m.subject.is_cluster() && cluster_wide(inc)))))
                 && resolved.is_none_or(|(t, _)| inc.updated_at > t)

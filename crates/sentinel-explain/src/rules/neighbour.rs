@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::performance::{GUARD_MS, RULE, moved};
 use super::{Ctx, Proposal};
 use crate::evidence::EvidenceKind;
-use crate::kube::{ObjRef, arr_at, str_at, time_at};
+use crate::kube::{ObjRef, str_at, time_at};
 use crate::metrics::{Series, Shift, shift_from_nothing};
 
 /// How long before the noisy pod's change a victim's may show (a scrape
@@ -25,8 +25,9 @@ fn is_pod_cpu(name: &str) -> bool {
 /// How the CPU of a pod created after the baseline window moved: from
 /// nothing, since it did not run before (a batch job's pod that lands on a
 /// node). None for a pod older than that or not in the capture, and for a
-/// replacement (its owner had a pod before: an evicted or rolled pod's
-/// load moved, it did not appear).
+/// replacement: a pod whose controller (the top of its owner chain, the
+/// Deployment over a ReplicaSet) had a pod before brings that pod's load
+/// (an eviction, a rollout). A Job's pod is new work at every run.
 fn arrived(
     ctx: &Ctx,
     namespace: &str,
@@ -35,22 +36,19 @@ fn arrived(
 ) -> Option<Shift> {
     let cut = ctx.cap.onset.0 - GUARD_MS;
     let created = |p: &serde_json::Value| time_at(p, "/metadata/creationTimestamp");
-    let owner = |p: &serde_json::Value| {
-        let o = arr_at(p, "/metadata/ownerReferences").first()?;
-        Some((
-            str_at(o, "/kind").to_string(),
-            str_at(o, "/name").to_string(),
-        ))
-    };
-    let p = ctx.cap.objects.find("Pod", namespace, pod)?;
+    let objects = &ctx.cap.objects;
+    let p = objects.find("Pod", namespace, pod)?;
     if created(p)?.0 < cut {
         return None;
     }
-    if let Some(o) = owner(p) {
+    let owners = objects.owners(p);
+    if let Some(top) = owners.last()
+        && owners[0].kind != "Job"
+    {
         let replaces = ctx.pods().iter().any(|q| {
             str_at(q, "/metadata/namespace") == namespace
-                && owner(q).as_ref() == Some(&o)
                 && created(q).is_some_and(|t| t.0 < cut)
+                && objects.owners(q).last() == Some(top)
         });
         if replaces {
             return None;
@@ -208,10 +206,11 @@ pub(super) fn noisy(ctx: &mut Ctx) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use sentinel_model::{
-        ContainerState, ContainerStatus, Labels, OwnerKind, OwnerRef, PodPhase, PodState, Timestamp,
+        ContainerState, ContainerStatus, Labels, OwnerKind, OwnerRef, PodPhase, PodState,
+        Timestamp, Workload, WorkloadKind,
     };
 
-    use crate::live::{POD_CPU, POD_P95, capture, objects_json, series};
+    use crate::live::{POD_CPU, POD_P95, capture, objects_json, series, workload_json};
 
     const MIN: i64 = 60_000;
     const ONSET: Timestamp = Timestamp(1_790_000_000_000);
@@ -267,7 +266,7 @@ mod tests {
     /// latency rises from then on (with one slow reading four minutes
     /// earlier, which is noise, not the change). Cart's latency rose before
     /// the newcomer came.
-    fn explain_with(newcomer: PodState) -> crate::explain::Explanation {
+    fn explain_with(newcomer: PodState, email_sets: &[&str]) -> crate::explain::Explanation {
         let email = pod(
             "shop",
             "email-1",
@@ -302,14 +301,31 @@ mod tests {
             &labels(&cart),
             readings(-15 * MIN, cart_p95),
         ));
-        let objects = objects_json([&email, &cart, &newcomer], [], []);
+        let mut objects = objects_json([&email, &cart, &newcomer], [], []);
+        // The ReplicaSets of email's Deployment, when the test has a rollout.
+        for rs in email_sets {
+            let w = Workload {
+                kind: WorkloadKind::ReplicaSet,
+                namespace: "shop".into(),
+                name: rs.to_string(),
+                owner: Some("email".into()),
+                revision: "1".into(),
+                images: Vec::new(),
+                replicas: 1,
+                ready: 1,
+                created_at: Timestamp(ONSET.0 - 60 * MIN),
+            };
+            if let Some(items) = objects["items"].as_array_mut() {
+                items.push(workload_json(&w));
+            }
+        }
         crate::explain(&capture(ONSET, objects, metrics))
     }
 
     #[test]
     fn a_pod_that_lands_and_takes_the_cpu_is_a_noisy_neighbour() {
         let job = pod("batch", "reindex-1", (OwnerKind::Job, "reindex"), -MIN);
-        let e = explain_with(job);
+        let e = explain_with(job, &[]);
         let top = e.top().expect("a cause");
         assert_eq!(
             (top.cause.as_str(), top.object.name.as_str()),
@@ -334,12 +350,20 @@ mod tests {
         );
     }
 
-    /// A pod that replaces one of its owner's (evicted, rolled) brings the
-    /// load its predecessor had: it did not arrive from nothing.
+    /// A pod that replaces one of its controller's (evicted, or rolled out
+    /// under a new ReplicaSet of the same Deployment) brings the load its
+    /// predecessor had: it did not arrive from nothing.
     #[test]
     fn a_replacement_pod_is_not_a_newcomer() {
         let replacement = pod("shop", "email-2", (OwnerKind::ReplicaSet, "email-5f"), -MIN);
-        let e = explain_with(replacement);
+        let e = explain_with(replacement, &[]);
+        assert!(
+            e.candidates.iter().all(|c| c.cause != "noisy_neighbor"),
+            "{}",
+            e.render()
+        );
+        let rolled = pod("shop", "email-2", (OwnerKind::ReplicaSet, "email-9a"), -MIN);
+        let e = explain_with(rolled, &["email-5f", "email-9a"]);
         assert!(
             e.candidates.iter().all(|c| c.cause != "noisy_neighbor"),
             "{}",

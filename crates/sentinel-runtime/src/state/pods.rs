@@ -51,7 +51,7 @@ pub(super) fn readings(
 }
 
 /// A kept `f32` as the `f64` of its six significant digits (about what an
-/// `f32` holds): `0.3085192`, not `0.3085191547870636`, in captures saved
+/// `f32` holds): `0.308519`, not `0.3085191547870636`, in captures saved
 /// to the history and in what the UI is sent.
 pub(super) fn widen(v: f32) -> f64 {
     let d = f64::from(v);
