@@ -128,3 +128,21 @@ fn a_node_that_recovered_keeps_its_troubled_version() {
     let back: LiveCapture = serde_json::from_value(serde_json::to_value(&live).unwrap()).unwrap();
     assert_eq!(back, live);
 }
+
+/// A node that went NotReady minutes after the onset, as the incident's
+/// last alerts ended (the next problem starting), is not its cause; one that
+/// went NotReady a minute after it is.
+#[test]
+fn a_node_down_well_after_the_onset_is_a_later_problem() {
+    let onset = Timestamp(1_790_000_000_000);
+    for (after, named) in [(60_000, true), (210_000, false)] {
+        let n = node(false, Timestamp(onset.0 + after));
+        let e = crate::explain(&capture(onset, objects_json([], [&n], []), Vec::new()));
+        assert_eq!(
+            e.candidates.iter().any(|c| c.cause == "node_not_ready"),
+            named,
+            "{after} ms after: {}",
+            e.render()
+        );
+    }
+}

@@ -67,6 +67,14 @@ impl<'a> Ctx<'a> {
         (-(excess as f64) / (30 * MIN) as f64).exp().max(0.15)
     }
 
+    /// Whether a fact at `t` began more than two minutes after the onset:
+    /// what it did came after what the onset marks, so it is a later
+    /// problem, not this one's cause (a node that went down as the
+    /// incident's last alerts ended).
+    pub fn after_onset(&self, t: Option<Timestamp>) -> bool {
+        t.is_some_and(|t| t.0 - self.cap.onset.0 > 2 * MIN)
+    }
+
     pub fn pods(&self) -> &'a [Value] {
         self.cap.objects.of_kind("Pod")
     }

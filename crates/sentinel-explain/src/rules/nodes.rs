@@ -54,6 +54,11 @@ fn nodes(ctx: &mut Ctx) {
     for (n, recovered) in current.chain(recovered) {
         let node = ObjRef::of(n, "Node");
         let on_node = pods_on(ctx, &node.name).len();
+        let troubled_before = cap
+            .objects
+            .earlier_of_kind("Node")
+            .iter()
+            .any(|e| str_at(e, "/metadata/name") == node.name);
         // Said of a version the node has recovered from since.
         let since = |s: String| match recovered {
             Some(t) => format!(
@@ -67,7 +72,9 @@ fn nodes(ctx: &mut Ctx) {
             let (ty, status) = (str_at(c, "/type"), str_at(c, "/status"));
             let at = time_at(c, "/lastTransitionTime");
             let msg = str_at(c, "/message");
-            if !bad_node_condition(ty, status) {
+            // Trouble that began after the onset is a later problem,
+            // unless the node was in trouble before (a recurrence).
+            if !bad_node_condition(ty, status) || ctx.after_onset(at) && !troubled_before {
                 continue;
             }
             let id = ctx.note(
