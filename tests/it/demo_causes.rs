@@ -1,7 +1,9 @@
 //! The demo's scripted problems, as the app's own captures explain them:
 //! the batch job that lands on a node and takes its CPU is named as a noisy
 //! neighbour, from the pods' CPU and latency the app read, not only the
-//! node's saturation.
+//! node's saturation; `payments` slowing down is named as the slow
+//! dependency of `checkout` and `frontend`, from its pods' latency and the
+//! demo's call graph, and the node that goes down as its alerts end is not.
 
 use std::time::Duration as StdDuration;
 
@@ -9,7 +11,7 @@ use sentinel_protocol::IncidentQuery;
 use sentinel_runtime::{Clock, DemoConfig, Runtime, SystemClock};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_noisy_neighbour_is_named() {
+async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     let dir = crate::support::tempdir("demo-causes");
     let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
         .await
@@ -25,21 +27,39 @@ async fn the_demo_noisy_neighbour_is_named() {
     })
     .history(store)
     .start();
-    let named = |s: &sentinel_runtime::Snapshot| {
+    let named = |s: &sentinel_runtime::Snapshot, cause: &str| {
         s.incidents.iter().find_map(|i| {
             let e = sentinel_service::analyse(s, i);
             let top = e.top()?;
-            (top.cause == "noisy_neighbor").then(|| (i.title.clone(), e))
+            (top.cause == cause).then(|| (i.title.clone(), e))
         })
     };
-    let snap = tokio::time::timeout(
-        StdDuration::from_secs(90),
-        rt.wait_for(|s| named(s).is_some()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("no incident names the noisy neighbour"))
-    .unwrap();
-    let (title, e) = named(&snap).unwrap();
+    let both = |s: &sentinel_runtime::Snapshot| {
+        named(s, "noisy_neighbor").is_some() && named(s, "dependency_network_delay").is_some()
+    };
+    let snap = match tokio::time::timeout(StdDuration::from_secs(90), rt.wait_for(both)).await {
+        Ok(snap) => snap.unwrap(),
+        Err(_) => {
+            let s = rt.snapshot();
+            let seen: Vec<String> = s
+                .incidents
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}:\n{}",
+                        i.title,
+                        sentinel_service::analyse(&s, i).render()
+                    )
+                })
+                .collect();
+            panic!(
+                "the noisy neighbour and the slow dependency are not both named:\n{}",
+                seen.join("\n")
+            )
+        }
+    };
+    slow_dependency(&snap);
+    let (title, e) = named(&snap, "noisy_neighbor").unwrap();
     let top = e.top().unwrap();
     // The batch job's pod, on the node whose CPU it took.
     assert_eq!(top.object.namespace, "batch", "{}", e.render());
@@ -92,4 +112,35 @@ async fn the_demo_noisy_neighbour_is_named() {
     let page = sentinel_service::list_incidents(&snap, &IncidentQuery::default());
     assert!(page.total >= 2, "{page:#?}");
     rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
+/// The slowdown's incident names payments, its callers following, and not
+/// the node that went NotReady as its alerts ended.
+fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
+    let (title, e) = snap
+        .incidents
+        .iter()
+        .find_map(|i| {
+            let e = sentinel_service::analyse(snap, i);
+            let top = e.top()?;
+            (top.cause == "dependency_network_delay").then(|| (i.title.clone(), e))
+        })
+        .unwrap();
+    let top = e.top().unwrap();
+    assert_eq!(
+        top.object.to_string(),
+        "Service/shop/payments",
+        "{title}: {}",
+        e.render()
+    );
+    assert!(top.score >= 0.8, "{title}: {}", e.render());
+    let related: Vec<String> = top.related.iter().map(|r| r.to_string()).collect();
+    for caller in ["Service/shop/checkout", "Service/shop/frontend"] {
+        assert!(related.iter().any(|r| r == caller), "{title}: {related:?}");
+    }
+    assert!(
+        e.candidates.iter().all(|c| c.cause != "node_not_ready"),
+        "{title}: {}",
+        e.render()
+    );
 }

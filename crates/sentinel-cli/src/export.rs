@@ -94,6 +94,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
             objects: Default::default(),
             metrics: Vec::new(),
             logs: Vec::new(),
+            calls: Vec::new(),
         },
     };
     let explanation = sentinel_explain::explain(&capture);

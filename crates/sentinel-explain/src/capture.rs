@@ -23,6 +23,9 @@ pub struct Capture {
     pub objects: Objects,
     pub metrics: Vec<Series>,
     pub logs: Vec<LogLine>,
+    /// Which services call which, `(caller, callee)` as `namespace/service`,
+    /// where the source knows it (a case folder does not say).
+    pub calls: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +95,7 @@ impl Capture {
             objects,
             metrics,
             logs,
+            calls: Vec::new(),
         })
     }
 }

@@ -342,8 +342,8 @@ pub const CATALOGUE: &[Cause] = &[
     c!(
         "dependency_network_delay",
         Performance,
-        "the network path to a dependency is slow",
-        "a dependency's latency rising first, without its CPU rising, and clients timing out on it",
+        "a dependency, or the network path to it, is slow",
+        "a dependency's latency rising first without its CPU rising (services that moved at the same moment told apart by the known call graph), its callers following, clients timing out on it",
         "network_delay",
         "dependency_latency",
         "slow_dependency"

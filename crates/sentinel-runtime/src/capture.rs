@@ -59,7 +59,8 @@ impl State {
                 break;
             }
             let p = &view.pod;
-            if !scope.relates(&topo.pod(&p.namespace, &p.name), topo) {
+            let subject = topo.pod(&p.namespace, &p.name);
+            if !scope.relates(&subject, topo) {
                 continue;
             }
             objects.push(live::pod_json(p));
@@ -71,6 +72,11 @@ impl State {
             labels.insert("pod".into(), p.name.clone());
             if let Some(n) = &p.node {
                 labels.insert("node".into(), n.clone());
+            }
+            // As kube-prometheus joins a pod to its owner: the explainer
+            // reads a service's latency from its pods'.
+            if let Some(w) = subject.workload {
+                labels.insert("workload".into(), w);
             }
             let [cpu, memory, p95] = self.usage_trend(k);
             for (name, points) in [

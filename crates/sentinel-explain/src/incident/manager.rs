@@ -120,10 +120,12 @@ impl Manager {
         logs: Vec<crate::capture::LogLine>,
     ) {
         if let Some(&i) = self.by_id.get(id) {
-            self.incidents[i]
-                .capture
-                .get_or_insert_with(Box::default)
-                .merge(at, objects, metrics, logs);
+            let calls = self
+                .topology
+                .calls_touching(&self.incidents[i].scope.services);
+            let cap = self.incidents[i].capture.get_or_insert_with(Box::default);
+            cap.merge(at, objects, metrics, logs);
+            cap.calls = calls;
         }
     }
 

@@ -152,6 +152,16 @@ impl Topology {
         self.calls = calls.into_iter().collect();
     }
 
+    /// The service dependencies that touch one of `services` (keys as
+    /// [`Scope::services`] holds them), `(caller, callee)`.
+    pub fn calls_touching(&self, services: &BTreeSet<String>) -> Vec<(String, String)> {
+        self.calls
+            .iter()
+            .filter(|(a, b)| services.contains(a) || services.contains(b))
+            .cloned()
+            .collect()
+    }
+
     fn place(&self, namespace: &str, pod: &str) -> Option<&Place> {
         self.pods.get(namespace)?.get(pod)
     }

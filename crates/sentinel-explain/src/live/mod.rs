@@ -255,6 +255,10 @@ pub struct LiveCapture {
     /// it is well now (nodes), marked with when it was last seen so.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub earlier: std::collections::BTreeMap<String, Value>,
+    /// The known service dependencies around the incident, `(caller,
+    /// callee)` as `namespace/service`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<(String, String)>,
 }
 
 /// Objects a capture keeps at most, and points per series.
@@ -336,6 +340,7 @@ impl LiveCapture {
             metrics,
         );
         c.logs = self.logs.clone();
+        c.calls = self.calls.clone();
         c
     }
 }
@@ -358,6 +363,7 @@ pub fn capture(onset: Timestamp, objects: Value, metrics: Vec<Series>) -> Captur
         objects: Objects::from_value(objects),
         metrics,
         logs: Vec::new(),
+        calls: Vec::new(),
     }
 }
 

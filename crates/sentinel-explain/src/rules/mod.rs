@@ -2,6 +2,7 @@
 //! it relies on as evidence, and proposes candidates whose sentences cite them.
 
 mod admission;
+mod dependency;
 mod infra;
 mod neighbour;
 mod nodes;

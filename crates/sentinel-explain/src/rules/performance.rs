@@ -1,6 +1,6 @@
 //! Slowness, read from metrics: throttling, a noisy neighbour, a saturated
-//! node, a slow path to a dependency, an autoscaler at its ceiling, a node
-//! whose network drops packets.
+//! node, a slow dependency (its own file), an autoscaler at its ceiling, a
+//! node whose network drops packets.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         throttling(ctx);
         let noisy_nodes = super::neighbour::noisy(ctx);
         saturation(ctx, &noisy_nodes);
-        dependency(ctx);
+        super::dependency::run(ctx, &noisy_nodes);
         node_network(ctx);
     }
     hpa(ctx);
@@ -152,117 +152,6 @@ fn saturation(ctx: &mut Ctx, noisy_nodes: &[String]) {
             .hint(format!("Add capacity or spread the load off {node} (requests that reflect real use let the scheduler do it)."))
             .done(ctx);
     }
-}
-
-fn service_of(s: &Series) -> &str {
-    ["service", "destination_service", "app", "job"]
-        .iter()
-        .map(|k| s.label(k))
-        .find(|v| !v.is_empty())
-        .unwrap_or("")
-}
-
-/// The service whose latency moved first, when its own CPU did not.
-fn dependency(ctx: &mut Ctx) {
-    let cap = ctx.cap;
-    let mut moves: Vec<(&Series, Shift, bool)> = Vec::new();
-    for s in &cap.metrics {
-        let network = s.name.contains("network")
-            && (s.name.contains("latency") || s.name.contains("rtt") || s.name.contains("delay"));
-        let gauge = !(s.name.ends_with("_bucket")
-            || s.name.ends_with("_sum")
-            || s.name.ends_with("_count"));
-        if !(gauge && (s.name.contains("latency") || s.name.contains("duration")) || network)
-            || service_of(s).is_empty()
-        {
-            continue;
-        }
-        if let Some(sh) = moved(ctx, &s.values()).filter(|v| v.z > 4.0 && v.ratio() > 1.5) {
-            moves.push((s, sh, network));
-        }
-    }
-    moves.sort_by_key(|(s, sh, net)| {
-        (
-            !*net,
-            sh.changed_at.map(|t| t.0).unwrap_or(i64::MAX),
-            s.text(),
-        )
-    });
-    let Some((s, sh, net)) = moves.first() else {
-        return;
-    };
-    let svc = service_of(s);
-    // A service whose CPU rose is saturated, not delayed on the network.
-    let cpu_rose = cap
-        .metrics
-        .iter()
-        .filter(|c| c.name.contains("cpu") && service_of(c) == svc)
-        .any(|c| moved(ctx, &c.values()).is_some_and(|v| v.z > 5.0 && v.ratio() > 2.0));
-    if cpu_rose {
-        return;
-    }
-    let ns = s.label("namespace");
-    let subject = cap
-        .objects
-        .of_kind("Service")
-        .iter()
-        .find(|o| {
-            str_at(o, "/metadata/name") == svc
-                && (ns.is_empty() || str_at(o, "/metadata/namespace") == ns)
-        })
-        .map(|o| ObjRef::of(o, "Service"))
-        .unwrap_or_else(|| ObjRef::new("Service", ns, svc));
-    let id = ctx.note(
-        EvidenceKind::Metric,
-        &subject,
-        sh.changed_at,
-        format!(
-            "{}: {:.3} before, {:.3} after",
-            s.text(),
-            sh.before,
-            sh.after
-        ),
-    );
-    let mut cites = vec![id];
-    let later: Vec<String> = moves
-        .iter()
-        .skip(1)
-        .filter(|(o, ..)| service_of(o) != svc)
-        .map(|(o, ..)| service_of(o).to_string())
-        .collect();
-    for (o, osh, _) in moves
-        .iter()
-        .skip(1)
-        .filter(|(o, ..)| service_of(o) != svc)
-        .take(2)
-    {
-        let r = ObjRef::new("Service", o.label("namespace"), service_of(o));
-        cites.push(ctx.note(
-            EvidenceKind::Metric,
-            &r,
-            osh.changed_at,
-            format!(
-                "{}: {:.3} before, {:.3} after",
-                o.text(),
-                osh.before,
-                osh.after
-            ),
-        ));
-    }
-    let timeouts = ctx
-        .logs_matching("", "", &["deadline exceeded", "timeout", "timed out"])
-        .into_iter()
-        .filter(|l| l.line.contains(svc))
-        .collect::<Vec<_>>();
-    cites.extend(ctx.note_logs(&subject, &timeouts));
-    let score = if *net || !later.is_empty() { 0.85 } else { 0.6 };
-    let mut dedup = later.clone();
-    dedup.sort();
-    dedup.dedup();
-    Proposal::new("dependency_network_delay", subject.clone(), RULE, score * ctx.near(sh.changed_at))
-        .say(format!("Latency to {svc} rose first ({:.3} → {:.3}) without its CPU rising{}.", sh.before, sh.after, if dedup.is_empty() { String::new() } else { format!("; then its callers followed: {}", dedup.join(", ")) }), &cites)
-        .hint(format!("Check the network path to {svc}: NetworkPolicy, the nodes its pods run on, a service mesh fault or cross-zone routing; raise client timeouts only as a stopgap."))
-        .done(ctx);
 }
 
 fn node_network(ctx: &mut Ctx) {
