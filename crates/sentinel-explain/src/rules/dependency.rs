@@ -193,6 +193,12 @@ pub(super) fn run(ctx: &mut Ctx, noisy_nodes: &[String]) {
         .collect();
     names.sort();
     names.dedup();
+    // A wide incident names a few and counts the rest.
+    if names.len() > 5 {
+        let rest = names.len() - 4;
+        names.truncate(4);
+        names.push(format!("{rest} more"));
+    }
     let how = format!(
         "({:.3} → {:.3}) without its CPU rising",
         sh.before, sh.after
