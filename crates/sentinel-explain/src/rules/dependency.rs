@@ -3,7 +3,7 @@
 //! latency moved at the same moment are told apart by the call graph where
 //! the capture has one; without it the rule says it cannot tell.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::performance::{RULE, moved};
 use super::{Ctx, Proposal};
@@ -59,7 +59,8 @@ fn reaches(calls: &[(String, String)], from: &str, to: &str) -> bool {
 }
 
 /// Latency (or network delay) series that moved well above their baseline,
-/// one per service (its earliest), earliest first. A pod on a node a noisy
+/// one per service (the pod at the median of its pods' change times),
+/// earliest first. A pod on a node a noisy
 /// neighbour took is slow for that reason and is left out.
 fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
     let mut out: Vec<Move> = Vec::new();
@@ -83,9 +84,22 @@ fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
             });
         }
     }
+    // A service moved when most of its pods did: one pod slow earlier for
+    // its own reason (its node's noisy neighbour) does not date the
+    // service's change.
+    let mut by_service: BTreeMap<String, Vec<Move>> = BTreeMap::new();
+    for m in out {
+        by_service.entry(key(m.series)).or_default().push(m);
+    }
+    let mut out: Vec<Move> = by_service
+        .into_values()
+        .map(|mut pods| {
+            pods.sort_by_key(|m| (m.at(), m.series.text()));
+            let mid = pods.len() / 2;
+            pods.swap_remove(mid)
+        })
+        .collect();
     out.sort_by_key(|m| (!m.network, m.at(), m.series.text()));
-    let mut seen = BTreeSet::new();
-    out.retain(|m| seen.insert(key(m.series)));
     out
 }
 
@@ -283,6 +297,19 @@ mod tests {
             let p95 = move |t: i64| base * wobble(t) * if t >= -30_000 { factor } else { 1.0 };
             metrics.push(series(POD_P95, &labels, readings(p95)));
             metrics.push(series(POD_CPU, &labels, readings(move |t| 0.2 * wobble(t))));
+            // A second pod of payments, on a node a noisy neighbour slowed
+            // four minutes earlier: it does not date payments' change.
+            if svc == "payments" {
+                let mut early = labels.clone();
+                early.insert("pod".into(), "payments-7d9f8c6b5-b7m2p".into());
+                early.insert("node".into(), "node-1".into());
+                let slow = move |t: i64| match t {
+                    t if t >= -30_000 => p95(t),
+                    t if t >= -4 * 60_000 => 6.0 * p95(t),
+                    t => p95(t),
+                };
+                metrics.push(series(POD_P95, &early, readings(slow)));
+            }
         }
         let mut cap = capture(
             ONSET,
@@ -313,6 +340,14 @@ mod tests {
             e.render()
         );
         assert!(c.score > 0.8, "{}", e.render());
+        // Dated where most of its pods slowed down.
+        let first = e.evidence.iter().find(|v| v.id == c.sentences[0].cites[0]);
+        assert_eq!(
+            first.and_then(|v| v.at),
+            Some(Timestamp(ONSET.0 - 30_000)),
+            "{}",
+            e.render()
+        );
         let text = &c.sentences[0].text;
         assert!(
             text.contains("services that call it (directly or through others) rose with it or after: checkout, frontend"),
