@@ -163,10 +163,14 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
     let z = (after_level - base) / scale;
     // The change begins where the series leaves the band on the side it
     // moved to and mostly stays out over the next few readings: one noisy
-    // reading (a p95 over a few requests) is not the change.
+    // reading (a p95 over a few requests) is not the change. The band is
+    // at least half the way to the level after: a tenfold rise is not
+    // dated by a few readings a hair above a very steady baseline, nor by
+    // a smaller rise before it (a neighbour's load, then the real fault).
+    let edge = 3.0_f64.max(z.abs() / 2.0);
     let out: Vec<bool> = after
         .iter()
-        .map(|(_, v)| (v - base) / scale * z.signum() > 3.0)
+        .map(|(_, v)| (v - base) / scale * z.signum() > edge)
         .collect();
     let changed_at = (0..out.len())
         .find(|&i| {
@@ -356,5 +360,39 @@ mod tests {
         });
         assert!((sh.ratio() - 10.0).abs() < 1e-9, "{sh:?}");
         assert_eq!(sh.changed_at, Some(Timestamp(31 * 15_000)));
+    }
+
+    /// A steady p95 (0.100, with a reading of 0.110 now and then) that
+    /// later rises threefold, and one that first doubled under a
+    /// neighbour's load and then rose tenfold: each change is dated at the
+    /// big rise, not at the noise or the smaller step before it.
+    #[test]
+    fn a_change_is_dated_where_it_gets_halfway() {
+        let at = |i: i64| Timestamp(i * 2_000);
+        let steady: Vec<(Timestamp, f64)> = (0..120)
+            .map(|i| {
+                let v = match i {
+                    i if i >= 100 => 0.33,
+                    i if i >= 60 && i % 3 != 0 => 0.11,
+                    i if i % 7 == 0 => 0.101,
+                    _ => 0.1,
+                };
+                (at(i), v)
+            })
+            .collect();
+        let sh = shift(&steady, at(60), 0).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(100)), "{sh:?}");
+        let stepped: Vec<(Timestamp, f64)> = (0..120)
+            .map(|i| {
+                let v = match i {
+                    i if i >= 100 => 2.1,
+                    i if i >= 70 => 0.98,
+                    _ => 0.2 + 0.005 * (i % 3) as f64,
+                };
+                (at(i), v)
+            })
+            .collect();
+        let sh = shift(&stepped, at(60), 0).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(100)), "{sh:?}");
     }
 }
