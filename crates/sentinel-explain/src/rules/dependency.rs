@@ -58,12 +58,15 @@ fn reaches(calls: &[(String, String)], from: &str, to: &str) -> bool {
     false
 }
 
-/// Latency (or network delay) series that moved well above their baseline,
-/// one per service (the pod at the median of its pods' change times),
-/// earliest first. A pod on a node a noisy
-/// neighbour took is slow for that reason and is left out.
+/// Services whose latency (or network delay) moved well above its baseline,
+/// each as the reading of the pod by which most of its pods had moved,
+/// earliest first. A service moved only when most of its pods did: slowness
+/// on some of its pods only (those on one node) is theirs, not a slow
+/// dependency's, and one pod slow earlier for its own reason does not date
+/// the service's change. A pod on a node a noisy neighbour took is left out.
 fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
-    let mut out: Vec<Move> = Vec::new();
+    // service → (series judged, those that moved)
+    let mut by_service: BTreeMap<String, (usize, Vec<Move>)> = BTreeMap::new();
     for s in &ctx.cap.metrics {
         let network = s.name.contains("network")
             && (s.name.contains("latency") || s.name.contains("rtt") || s.name.contains("delay"));
@@ -76,27 +79,25 @@ fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
         {
             continue;
         }
-        if let Some(shift) = moved(ctx, &s.values()).filter(|v| v.z > 4.0 && v.ratio() > 1.5) {
-            out.push(Move {
+        let Some(shift) = moved(ctx, &s.values()) else {
+            continue;
+        };
+        let entry = by_service.entry(key(s)).or_default();
+        entry.0 += 1;
+        if shift.z > 4.0 && shift.ratio() > 1.5 {
+            entry.1.push(Move {
                 series: s,
                 shift,
                 network,
             });
         }
     }
-    // A service moved when most of its pods did: one pod slow earlier for
-    // its own reason (its node's noisy neighbour) does not date the
-    // service's change.
-    let mut by_service: BTreeMap<String, Vec<Move>> = BTreeMap::new();
-    for m in out {
-        by_service.entry(key(m.series)).or_default().push(m);
-    }
     let mut out: Vec<Move> = by_service
         .into_values()
-        .map(|mut pods| {
-            pods.sort_by_key(|m| (m.at(), m.series.text()));
-            let mid = pods.len() / 2;
-            pods.swap_remove(mid)
+        .filter(|(judged, moved)| 2 * moved.len() > *judged)
+        .map(|(judged, mut moved)| {
+            moved.sort_by_key(|m| (m.at(), m.series.text()));
+            moved.swap_remove(judged / 2)
         })
         .collect();
     out.sort_by_key(|m| (!m.network, m.at(), m.series.text()));
@@ -369,6 +370,54 @@ mod tests {
         assert_eq!(
             e.top().map(|t| t.cause.as_str()),
             Some("dependency_network_delay")
+        );
+    }
+
+    /// The pods of three services on one node slow down together (a
+    /// noisy neighbour there), their other pods do not: no service is slow
+    /// as a whole, so none is a slow dependency.
+    #[test]
+    fn pods_slow_on_one_node_only_are_not_a_slow_dependency() {
+        let mut metrics = Vec::new();
+        for svc in ["frontend", "checkout", "payments"] {
+            for node in ["node-1", "node-2"] {
+                let labels: Labels = [
+                    ("namespace", "shop"),
+                    ("pod", &format!("{svc}-7d9f8c6b5-{node}")),
+                    ("node", node),
+                    ("workload", svc),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+                let slow = node == "node-1";
+                let p95 = move |t: i64| {
+                    let base = 0.05 * (1.0 + 0.02 * ((t / 15_000) % 3) as f64);
+                    if slow && t >= -30_000 {
+                        6.0 * base
+                    } else {
+                        base
+                    }
+                };
+                metrics.push(series(POD_P95, &labels, readings(p95)));
+            }
+        }
+        let mut cap = capture(
+            ONSET,
+            serde_json::json!({"kind": "List", "items": []}),
+            metrics,
+        );
+        cap.calls = calls(&[
+            ("shop/frontend", "shop/checkout"),
+            ("shop/checkout", "shop/payments"),
+        ]);
+        let e = crate::explain(&cap);
+        assert!(
+            e.candidates
+                .iter()
+                .all(|c| c.cause != "dependency_network_delay"),
+            "{}",
+            e.render()
         );
     }
 
