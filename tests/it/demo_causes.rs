@@ -115,8 +115,22 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
 }
 
 /// The slowdown's incident names payments, its callers following, and not
-/// the node that went NotReady as its alerts ended.
+/// the node that went NotReady as its alerts ended. It is the only one: the
+/// latency the noisy neighbour caused, on its node's pods only, is not a
+/// slow dependency.
 fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
+    let naming: Vec<&str> = snap
+        .incidents
+        .iter()
+        .filter(|i| {
+            sentinel_service::analyse(snap, i)
+                .candidates
+                .iter()
+                .any(|c| c.cause == "dependency_network_delay")
+        })
+        .map(|i| i.title.as_str())
+        .collect();
+    assert_eq!(naming.len(), 1, "{naming:?}");
     let (title, e) = snap
         .incidents
         .iter()
