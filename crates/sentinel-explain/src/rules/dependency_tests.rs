@@ -1,0 +1,194 @@
+use super::*;
+use crate::live::{POD_CPU, POD_P95, capture, series};
+use sentinel_model::{Labels, Timestamp};
+
+const ONSET: Timestamp = Timestamp(1_790_000_000_000);
+
+/// Readings every 15 s from fifteen minutes before the onset to three
+/// after.
+fn readings(value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
+    (-60..=12)
+        .map(|k| (Timestamp(ONSET.0 + k * 15_000), value(k * 15_000)))
+        .collect()
+}
+
+/// The demo's slowdown, as its pods' readings show it: payments slows
+/// 25-fold, and checkout (which calls it) 10-fold and frontend (which
+/// calls checkout) 3-fold, at the same reading half a minute before the
+/// onset. Their CPU does not move.
+fn slowdown(calls_known: bool) -> crate::explain::Explanation {
+    let mut metrics = Vec::new();
+    for (svc, base, factor) in [
+        ("frontend", 0.035, 3.0),
+        ("checkout", 0.06, 10.0),
+        ("payments", 0.045, 25.0),
+    ] {
+        let labels = pod_labels(svc, &format!("{svc}-7d9f8c6b5-x2k4q"), "node-2");
+        let wobble = |t: i64| 1.0 + 0.02 * ((t / 15_000) % 3) as f64;
+        let p95 = move |t: i64| base * wobble(t) * if t >= -30_000 { factor } else { 1.0 };
+        metrics.push(series(POD_P95, &labels, readings(p95)));
+        metrics.push(series(POD_CPU, &labels, readings(move |t| 0.2 * wobble(t))));
+        // A second pod of payments, on a node a noisy neighbour slowed
+        // four minutes earlier: it does not date payments' change.
+        if svc == "payments" {
+            let mut early = labels.clone();
+            early.insert("pod".into(), "payments-7d9f8c6b5-b7m2p".into());
+            early.insert("node".into(), "node-1".into());
+            let slow = move |t: i64| match t {
+                t if t >= -30_000 => p95(t),
+                t if t >= -4 * 60_000 => 6.0 * p95(t),
+                t => p95(t),
+            };
+            metrics.push(series(POD_P95, &early, readings(slow)));
+        }
+    }
+    explain_with(metrics, calls_known)
+}
+
+#[test]
+fn services_slow_at_once_are_told_apart_by_who_calls_whom() {
+    let e = slowdown(true);
+    let c = e
+        .candidates
+        .iter()
+        .find(|c| c.cause == "dependency_network_delay")
+        .unwrap_or_else(|| panic!("{}", e.render()));
+    assert_eq!(
+        c.object.to_string(),
+        "Service/shop/payments",
+        "{}",
+        e.render()
+    );
+    assert!(c.score > 0.8, "{}", e.render());
+    // Dated where most of its pods slowed down.
+    let first = e.evidence.iter().find(|v| v.id == c.sentences[0].cites[0]);
+    assert_eq!(
+        first.and_then(|v| v.at),
+        Some(Timestamp(ONSET.0 - 30_000)),
+        "{}",
+        e.render()
+    );
+    let text = &c.sentences[0].text;
+    assert!(
+        text.contains("services that call it (directly or through others) rose with it or after: checkout, frontend"),
+        "{text}"
+    );
+    // The calls it relies on are cited.
+    let cited: Vec<&str> = e
+        .evidence
+        .iter()
+        .filter(|v| c.sentences[0].cites.contains(&v.id))
+        .map(|v| v.text.as_str())
+        .collect();
+    assert!(
+        cited
+            .iter()
+            .any(|t| t.contains("shop/checkout calls shop/payments")),
+        "{cited:?}"
+    );
+    assert_eq!(
+        e.top().map(|t| t.cause.as_str()),
+        Some("dependency_network_delay")
+    );
+}
+
+/// The pods of three services on one node slow down together (a
+/// noisy neighbour there), their other pods do not: no service is slow
+/// as a whole, so none is a slow dependency.
+#[test]
+fn pods_slow_on_one_node_only_are_not_a_slow_dependency() {
+    let mut metrics = Vec::new();
+    for svc in ["frontend", "checkout", "payments"] {
+        for node in ["node-1", "node-2"] {
+            let labels = pod_labels(svc, &format!("{svc}-7d9f8c6b5-{node}"), node);
+            let slow = node == "node-1";
+            let p95 = move |t: i64| {
+                let base = 0.05 * (1.0 + 0.02 * ((t / 15_000) % 3) as f64);
+                if slow && t >= -30_000 {
+                    6.0 * base
+                } else {
+                    base
+                }
+            };
+            metrics.push(series(POD_P95, &labels, readings(p95)));
+        }
+    }
+    let e = explain_with(metrics, true);
+    assert!(
+        e.candidates
+            .iter()
+            .all(|c| c.cause != "dependency_network_delay"),
+        "{}",
+        e.render()
+    );
+}
+
+#[test]
+fn without_the_call_graph_a_moment_shared_is_not_told_apart() {
+    let e = slowdown(false);
+    let c = e
+        .candidates
+        .iter()
+        .find(|c| c.cause == "dependency_network_delay")
+        .unwrap_or_else(|| panic!("{}", e.render()));
+    assert!(c.score <= 0.5, "{}", e.render());
+    // Named beside the services it could not be told from.
+    for svc in ["frontend", "checkout", "payments"] {
+        if svc != c.object.name {
+            assert!(c.sentences[0].text.contains(svc), "{}", e.render());
+        }
+    }
+    assert!(
+        c.sentences[0].text.contains("is not known"),
+        "{}",
+        e.render()
+    );
+}
+
+/// A pod's series labels, as a capture writes them.
+fn pod_labels(svc: &str, pod: &str, node: &str) -> Labels {
+    [
+        ("namespace", "shop"),
+        ("pod", pod),
+        ("node", node),
+        ("workload", svc),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The explanation of these series, with the demo shop's calls or none.
+fn explain_with(metrics: Vec<Series>, calls_known: bool) -> crate::explain::Explanation {
+    let mut cap = capture(
+        ONSET,
+        serde_json::json!({"kind": "List", "items": []}),
+        metrics,
+    );
+    if calls_known {
+        cap.calls = calls(&[
+            ("shop/frontend", "shop/checkout"),
+            ("shop/checkout", "shop/payments"),
+        ]);
+    }
+    crate::explain(&cap)
+}
+
+fn calls(edges: &[(&str, &str)]) -> Vec<(String, String)> {
+    edges
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn reaches_follows_calls_through_services() {
+    let c = calls(&[
+        ("shop/frontend", "shop/checkout"),
+        ("shop/checkout", "shop/payments"),
+        ("shop/payments", "shop/checkout"),
+    ]);
+    assert!(reaches(&c, "shop/frontend", "shop/payments"));
+    assert!(!reaches(&c, "shop/payments", "shop/frontend"));
+    assert!(!reaches(&c, "shop/cart", "shop/payments"));
+}
