@@ -1,7 +1,7 @@
 //! The demo's scripted problems, as the app's own captures explain them:
 //! the batch job that lands on a node and takes its CPU is named as a noisy
-//! neighbour, from the pods' CPU and latency the app read, not only the
-//! node's saturation; `payments` slowing down is named as the slow
+//! neighbour, from the pods' CPU and latency the app read, by its node's
+//! incident and by those of the latency it caused; `payments` slowing down is named as the slow
 //! dependency of `checkout` and `frontend`, from its pods' latency and the
 //! demo's call graph, and the node that goes down as its alerts end is not.
 
@@ -59,38 +59,55 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
         }
     };
     slow_dependency(&snap);
-    let (title, e) = named(&snap, "noisy_neighbor").unwrap();
-    let top = e.top().unwrap();
-    // The batch job's pod, on the node whose CPU it took.
-    assert_eq!(top.object.namespace, "batch", "{}", e.render());
-    assert!(
-        top.object.name.starts_with("search-reindex"),
-        "{}",
-        e.render()
-    );
-    assert!(
-        top.related.iter().any(|r| r.kind == "Node"),
-        "{}",
-        e.render()
-    );
-    assert!(title.contains("Node"), "{title}");
-    // Every sentence cites evidence the explanation lists, and the pod's
-    // CPU reading is among it.
-    let ids: Vec<&str> = e.evidence.iter().map(|v| v.id.as_str()).collect();
-    for s in e.sentences() {
+    // Every incident names a cause: the noisy neighbour's latency and the
+    // cluster's CPU it raised, too, not only its node's saturation.
+    let all: Vec<(String, sentinel_explain::Explanation)> = snap
+        .incidents
+        .iter()
+        .map(|i| (i.title.clone(), sentinel_service::analyse(&snap, i)))
+        .collect();
+    for (title, e) in &all {
+        assert!(e.top().is_some(), "{title}: {}", e.render());
+    }
+    let noisy: Vec<&(String, sentinel_explain::Explanation)> = all
+        .iter()
+        .filter(|(_, e)| e.top().is_some_and(|t| t.cause == "noisy_neighbor"))
+        .collect();
+    let titles: Vec<&str> = noisy.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(titles.iter().any(|t| t.contains("Node")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("Latency")), "{titles:?}");
+    for (title, e) in noisy {
+        let top = e.top().unwrap();
+        // The batch job's pod, on the node whose CPU it took.
+        assert_eq!(top.object.namespace, "batch", "{title}: {}", e.render());
         assert!(
-            !s.cites.is_empty() && s.cites.iter().all(|c| ids.contains(&c.as_str())),
-            "{s:?}"
+            top.object.name.starts_with("search-reindex"),
+            "{title}: {}",
+            e.render()
+        );
+        assert!(
+            top.related.iter().any(|r| r.kind == "Node"),
+            "{title}: {}",
+            e.render()
+        );
+        // Every sentence cites evidence the explanation lists, and the
+        // pod's CPU reading is among it.
+        let ids: Vec<&str> = e.evidence.iter().map(|v| v.id.as_str()).collect();
+        for s in e.sentences() {
+            assert!(
+                !s.cites.is_empty() && s.cites.iter().all(|c| ids.contains(&c.as_str())),
+                "{title}: {s:?}"
+            );
+        }
+        assert!(
+            e.evidence
+                .iter()
+                .any(|v| v.text.contains("container_cpu_usage_seconds_total")
+                    && v.subject.name == top.object.name),
+            "{title}: {}",
+            e.render()
         );
     }
-    assert!(
-        e.evidence
-            .iter()
-            .any(|v| v.text.contains("container_cpu_usage_seconds_total")
-                && v.subject.name == top.object.name),
-        "{}",
-        e.render()
-    );
     // A node's CPU is captured only for an incident about that node: the
     // crash loop's incident holds its pods' nodes, not their CPU (node 1
     // saturated by the batch job read as the next incident's cause).

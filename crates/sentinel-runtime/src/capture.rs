@@ -1,6 +1,7 @@
 //! What an incident's capture takes from the state: the pods, nodes and
 //! events its scope relates to, as Kubernetes JSON, the recent CPU, memory
-//! and latency of those pods and the CPU of those nodes, and the readings
+//! and latency of those pods and the CPU of those nodes, the CPU of the
+//! pods beside them whose CPU rose around the onset, and the readings
 //! behind its findings.
 
 use sentinel_explain::incident::Incident;
@@ -9,9 +10,42 @@ use sentinel_model::{Labels, Timestamp};
 
 use crate::state::State;
 
+/// A series' readings.
+type Points = Vec<(Timestamp, f64)>;
+
 /// Pods and events one capture takes at most.
 const PODS: usize = 60;
 const EVENTS: usize = 200;
+/// Pods from the captured pods' nodes that a capture adds for their CPU
+/// (see [`cpu_rise`]), at most, and the least rise that counts, in cores.
+const NEIGHBOURS: usize = 6;
+const NEIGHBOUR_RISE: f64 = 0.25;
+/// The explainer's baseline ends this long before the onset.
+const BASELINE_GUARD_MS: i64 = 5 * 60_000;
+
+/// How far a pod's CPU rose around an incident's onset: the most it used
+/// from five minutes before the onset on, above the median of what it used
+/// before then (above nothing, for a pod created since: a batch job that
+/// landed on the node). Zero when that cannot be told (no readings before
+/// then), as the explainer could tell nothing from it either.
+fn cpu_rise(created: Timestamp, cpu: &[(Timestamp, f64)], onset: Timestamp) -> f64 {
+    let cut = onset.0 - BASELINE_GUARD_MS;
+    let peak = cpu
+        .iter()
+        .filter(|(t, _)| t.0 >= cut)
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut before: Vec<f64> = cpu.iter().filter(|(t, _)| t.0 < cut).map(|p| p.1).collect();
+    let base = if created.0 >= cut {
+        0.0
+    } else if before.is_empty() {
+        return 0.0;
+    } else {
+        before.sort_by(f64::total_cmp);
+        before[before.len() / 2]
+    };
+    (peak - base).max(0.0)
+}
 
 impl State {
     /// Refreshes the capture of every incident that changed (at most every
@@ -54,6 +88,7 @@ impl State {
             .chain(scope.pod_nodes.iter())
             .map(String::as_str)
             .collect();
+        let mut taken = std::collections::BTreeSet::new();
         for (k, view) in self.pod_views().iter().enumerate() {
             if objects.len() == PODS {
                 break;
@@ -64,20 +99,11 @@ impl State {
                 continue;
             }
             objects.push(live::pod_json(p));
+            taken.insert(k);
             if let Some(n) = &p.node {
                 nodes.insert(n);
             }
-            let mut labels = Labels::new();
-            labels.insert("namespace".into(), p.namespace.clone());
-            labels.insert("pod".into(), p.name.clone());
-            if let Some(n) = &p.node {
-                labels.insert("node".into(), n.clone());
-            }
-            // As kube-prometheus joins a pod to its owner: the explainer
-            // reads a service's latency from its pods'.
-            if let Some(w) = subject.workload {
-                labels.insert("workload".into(), w);
-            }
+            let labels = pod_labels(p, subject.workload);
             let [cpu, memory, p95] = self.usage_trend(k);
             for (name, points) in [
                 (live::POD_CPU, cpu),
@@ -92,6 +118,43 @@ impl State {
                     });
                 }
             }
+        }
+        // Their neighbours whose CPU rose around the onset, and those an
+        // earlier capture took: a batch job that lands on a node is related
+        // to none of the services it slows down, and its CPU is what names
+        // it. Only their CPU: they are evidence, not the incident's pods.
+        let onset = inc.onset();
+        // (rise, pod index, its CPU)
+        let mut risers: Vec<(f64, usize, Points)> = Vec::new();
+        for (k, view) in self.pod_views().iter().enumerate() {
+            let p = &view.pod;
+            if taken.contains(&k) || !p.node.as_deref().is_some_and(|n| nodes.contains(n)) {
+                continue;
+            }
+            let kept = inc.capture.as_ref().is_some_and(|c| {
+                c.objects
+                    .contains_key(&format!("Pod/{}/{}", p.namespace, p.name))
+            });
+            let cpu = self.cpu_trend(k);
+            let rise = if kept {
+                f64::INFINITY
+            } else {
+                cpu_rise(p.created_at, &cpu, onset)
+            };
+            if rise >= NEIGHBOUR_RISE {
+                risers.push((rise, k, cpu));
+            }
+        }
+        risers.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, k, cpu) in risers.into_iter().take(NEIGHBOURS) {
+            let p = &self.pod_views()[k].pod;
+            objects.push(live::pod_json(p));
+            let workload = topo.pod(&p.namespace, &p.name).workload;
+            metrics.push(CapturedSeries {
+                name: live::POD_CPU.into(),
+                labels: pod_labels(p, workload),
+                points: cpu,
+            });
         }
         // The workloads behind the captured pods, with every ReplicaSet of
         // their Deployments: a rollout is read from the old and new revision.
@@ -180,5 +243,55 @@ impl State {
             .cloned()
             .collect();
         (objects, metrics, logs)
+    }
+}
+
+/// A pod's series labels: as kube-prometheus joins a pod to its node and
+/// owner (the explainer reads a service's latency from its pods').
+fn pod_labels(p: &sentinel_model::PodState, workload: Option<String>) -> Labels {
+    let mut labels = Labels::new();
+    labels.insert("namespace".into(), p.namespace.clone());
+    labels.insert("pod".into(), p.name.clone());
+    if let Some(n) = &p.node {
+        labels.insert("node".into(), n.clone());
+    }
+    if let Some(w) = workload {
+        labels.insert("workload".into(), w);
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+    const ONSET: Timestamp = Timestamp(1_790_000_000_000);
+
+    /// A reading every 30 s from ten minutes before the onset to one after.
+    fn cpu(value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
+        (-20..=2)
+            .map(|k| (Timestamp(ONSET.0 + k * 30_000), value(k * 30_000)))
+            .collect()
+    }
+
+    #[test]
+    fn a_rise_is_counted_from_the_baseline_or_from_nothing() {
+        let old = Timestamp(ONSET.0 - 60 * MIN);
+        // Steady: no rise.
+        assert_eq!(cpu_rise(old, &cpu(|_| 0.3), ONSET), 0.0);
+        // From 0.3 to 2 cores two minutes before the onset.
+        let grew = cpu(|t| if t >= -2 * MIN { 2.0 } else { 0.3 });
+        assert!((cpu_rise(old, &grew, ONSET) - 1.7).abs() < 1e-9);
+        // A pod created a minute before the onset rose from nothing.
+        let new = Timestamp(ONSET.0 - MIN);
+        let job: Vec<_> = cpu(|_| 3.0)
+            .into_iter()
+            .filter(|(t, _)| *t >= new)
+            .collect();
+        assert_eq!(cpu_rise(new, &job, ONSET), 3.0);
+        // An older pod whose readings do not reach back before the
+        // baseline's end: nothing can be told.
+        assert_eq!(cpu_rise(old, &job, ONSET), 0.0);
     }
 }

@@ -113,7 +113,13 @@ pub(super) fn noisy(ctx: &mut Ctx) -> Vec<String> {
         let Some(sh) = moved(ctx, &usage).or_else(|| arrived(ctx, ns, pod, &usage)) else {
             continue;
         };
-        if sh.z < 5.0 || sh.after - sh.before < 0.4 || sh.ratio() < 2.5 {
+        // A pod that came or grew well after the onset is a later load,
+        // not this incident's cause.
+        if sh.z < 5.0
+            || sh.after - sh.before < 0.4
+            || sh.ratio() < 2.5
+            || ctx.after_onset(sh.changed_at)
+        {
             continue;
         }
         let node = node_of(ctx, series[0]);
@@ -243,9 +249,9 @@ mod tests {
         }
     }
 
-    /// Readings every 15 s from `from` to three minutes after the onset.
+    /// Readings every 15 s from `from` to eight minutes after the onset.
     fn readings(from: i64, value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
-        (from / 15_000..=(3 * MIN) / 15_000)
+        (from / 15_000..=(8 * MIN) / 15_000)
             .map(|k| (Timestamp(ONSET.0 + k * 15_000), value(k * 15_000)))
             .collect()
     }
@@ -262,11 +268,12 @@ mod tests {
     }
 
     /// Two shop pods on node-1, calm for fifteen minutes; `newcomer` lands
-    /// on it a minute before the onset and takes three cores, and email's
-    /// latency rises from then on (with one slow reading four minutes
-    /// earlier, which is noise, not the change). Cart's latency rose before
-    /// the newcomer came.
+    /// on it when it was created and takes three cores, and email's latency
+    /// rises from then on (with one slow reading three minutes earlier,
+    /// which is noise, not the change). Cart's latency rose four minutes
+    /// before the onset, for its own reasons.
     fn explain_with(newcomer: PodState, email_sets: &[&str]) -> crate::explain::Explanation {
+        let landed = newcomer.created_at.0 - ONSET.0;
         let email = pod(
             "shop",
             "email-1",
@@ -286,11 +293,11 @@ mod tests {
         metrics.push(series(
             POD_CPU,
             &labels(&newcomer),
-            readings(-MIN + 15_000, |_| 3.0),
+            readings(landed + 15_000, |_| 3.0),
         ));
         let p95 = |t: i64| match t {
-            t if t == -4 * MIN => 0.4,
-            t if t >= -45_000 => 0.5,
+            t if t == landed - 3 * MIN => 0.4,
+            t if t >= landed + 15_000 => 0.5,
             t => 0.05 + 0.001 * ((t / 15_000) % 3) as f64,
         };
         metrics.push(series(POD_P95, &labels(&email), readings(-15 * MIN, p95)));
@@ -347,6 +354,29 @@ mod tests {
         assert!(
             e.evidence.iter().all(|v| v.subject.name != "cart-1"),
             "{text}"
+        );
+    }
+
+    /// A job that lands three minutes after the onset, slowing its
+    /// neighbours from then on, is a later load, not this incident's cause.
+    #[test]
+    fn a_pod_that_lands_well_after_the_onset_is_not_its_cause() {
+        let job = pod("batch", "reindex-1", (OwnerKind::Job, "reindex"), 3 * MIN);
+        let e = explain_with(job, &[]);
+        assert!(
+            e.candidates.iter().all(|c| c.cause != "noisy_neighbor"),
+            "{}",
+            e.render()
+        );
+        // A minute after the onset, it still is (a scrape's lag, a slow
+        // first alert).
+        let job = pod("batch", "reindex-1", (OwnerKind::Job, "reindex"), MIN);
+        let e = explain_with(job, &[]);
+        assert_eq!(
+            e.top().map(|c| c.cause.as_str()),
+            Some("noisy_neighbor"),
+            "{}",
+            e.render()
         );
     }
 

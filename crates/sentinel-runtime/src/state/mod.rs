@@ -263,6 +263,14 @@ impl State {
         ]
     }
 
+    /// The recent CPU use (cores) of the pod at `index`.
+    pub(crate) fn cpu_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
+        self.side
+            .get(index)
+            .map(|s| pods::readings(&s.trend, |p| p.cpu_cores))
+            .unwrap_or_default()
+    }
+
     /// The recent CPU use of `node`, as a fraction of its capacity.
     pub(crate) fn node_cpu_trend(&self, node: &str) -> Vec<(Timestamp, f64)> {
         self.node_trend
