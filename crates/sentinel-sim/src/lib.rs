@@ -13,6 +13,7 @@ pub mod rca;
 mod rng;
 pub mod scenario;
 mod topology;
+mod workloads;
 
 use sentinel_model::{
     Alert, ClusterEvent, Duration, NodeState, NodeUsage, PodState, PodUsage, Timestamp,
@@ -55,6 +56,9 @@ pub struct Frame {
     pub events: Vec<ClusterEvent>,
     /// Alerts firing now, newest first.
     pub alerts: Vec<Alert>,
+    /// The workload controllers now (Deployments with their ReplicaSets,
+    /// StatefulSets, DaemonSets).
+    pub workloads: Vec<sentinel_model::Workload>,
 }
 
 pub struct Sim {
@@ -66,6 +70,8 @@ pub struct Sim {
     nodes: Vec<NodeState>,
     workloads: Vec<Workload>,
     pods: Vec<PodSim>,
+    /// Every ReplicaSet the Deployments have had.
+    revisions: Vec<workloads::Revision>,
     alert_book: alerts::AlertBook,
     events: Vec<ClusterEvent>,
     serial: u64,
@@ -88,10 +94,14 @@ impl Sim {
             nodes,
             workloads,
             pods: Vec::with_capacity(pods + 8),
+            revisions: Vec::new(),
             alert_book: alerts::AlertBook::default(),
             events: Vec::new(),
             serial: 0,
         };
+        for w in 0..sim.workloads.len() {
+            sim.note_revision(w, start);
+        }
         sim.populate();
         sim
     }
@@ -127,6 +137,7 @@ impl Sim {
             node_usage: traffic.node_usage,
             events: std::mem::take(&mut self.events),
             alerts,
+            workloads: self.workload_states(),
         }
     }
 

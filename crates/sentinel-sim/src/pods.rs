@@ -282,6 +282,7 @@ impl Sim {
         };
         self.workloads[w].revision = 2;
         self.workloads[w].version = "2.8.0".into();
+        self.note_revision(w, at);
         let rs = self.workloads[w].replicaset_name();
         self.deployment_event(
             at,

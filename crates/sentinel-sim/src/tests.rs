@@ -100,6 +100,72 @@ fn rollout_is_oomkilled_into_crashloop_then_rolled_back() {
     );
 }
 
+/// The Deployment and its ReplicaSets as the API would list them through
+/// the rollout and the rollback: the crashing pod's ReplicaSet is revision
+/// 2 with the new image, the old one stays at zero replicas beside it.
+#[test]
+fn the_rollout_shows_in_the_workloads() {
+    use sentinel_model::WorkloadKind as Kind;
+    let frames = run(1, 40, 300);
+    let of = |f: &Frame, kind: Kind| -> Vec<sentinel_model::Workload> {
+        f.workloads
+            .iter()
+            .filter(|w| w.kind == kind && w.namespace == "shop" && w.name.starts_with("checkout"))
+            .cloned()
+            .collect()
+    };
+    let first = &frames[0];
+    let deploy = of(first, Kind::Deployment);
+    assert_eq!(deploy.len(), 1);
+    assert_eq!(
+        (
+            deploy[0].revision.as_str(),
+            deploy[0].replicas,
+            deploy[0].ready
+        ),
+        ("1", 3, 3)
+    );
+    let sets = of(first, Kind::ReplicaSet);
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].owner.as_deref(), Some("checkout"));
+    assert_eq!(sets[0].images, ["checkout=ghcr.io/acme/checkout:2.7.4"]);
+    // Every pod's owner is listed.
+    for p in &first.pods {
+        let o = p.owner.as_ref().unwrap();
+        assert!(
+            o.kind == sentinel_model::OwnerKind::Job
+                || first
+                    .workloads
+                    .iter()
+                    .any(|w| w.name == o.name && w.namespace == p.namespace),
+            "{}/{} owned by {o:?}",
+            p.namespace,
+            p.name
+        );
+    }
+    // A minute after the rollout: revision 2, its new pod not ready.
+    let during = frames.iter().find(|f| f.at.0 >= T0.0 + 120_000).unwrap();
+    let sets = of(during, Kind::ReplicaSet);
+    let new = sets.iter().find(|w| w.revision == "2").expect("revision 2");
+    assert_eq!(new.images, ["checkout=ghcr.io/acme/checkout:2.8.0"]);
+    assert_eq!(new.created_at, Timestamp(T0.0 + 60_000));
+    assert_eq!(new.ready, 0);
+    let crashing = during
+        .pods
+        .iter()
+        .find(|p| p.containers[0].image.ends_with(":2.8.0"))
+        .unwrap();
+    assert_eq!(crashing.owner.as_ref().unwrap().name, new.name);
+    let old = sets.iter().find(|w| w.revision == "1").unwrap();
+    assert_eq!((old.replicas, old.ready), (3, 3));
+    // Rolled back: revision 1 again, revision 2 scaled to nothing.
+    let last = frames.last().unwrap();
+    assert_eq!(of(last, Kind::Deployment)[0].revision, "1");
+    let sets = of(last, Kind::ReplicaSet);
+    let rolled = sets.iter().find(|w| w.revision == "2").unwrap();
+    assert_eq!((rolled.replicas, rolled.ready), (0, 0));
+}
+
 #[test]
 fn every_scripted_incident_raises_its_alerts() {
     let frames = run(3, 40, 1200);
