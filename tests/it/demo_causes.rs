@@ -1,7 +1,8 @@
 //! The demo's scripted problems, as the app's own captures explain them:
 //! the batch job that lands on a node and takes its CPU is named as a noisy
 //! neighbour, from the pods' CPU and latency the app read, by its node's
-//! incident and by those of the latency it caused; `payments` slowing down is named as the slow
+//! incident and by those of the latency it caused; the crash loop is put
+//! after the rollout that began it; `payments` slowing down is named as the slow
 //! dependency of `checkout` and `frontend`, from its pods' latency and the
 //! demo's call graph, and the node that goes down as its alerts end is not.
 
@@ -69,6 +70,19 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     for (title, e) in &all {
         assert!(e.top().is_some(), "{title}: {}", e.render());
     }
+    // The crash loop is the bad rollout's: the demo's Deployment and its
+    // ReplicaSets are captured, so the kills are put after revision 2.
+    let (title, e) = all
+        .iter()
+        .find(|(_, e)| e.top().is_some_and(|t| t.cause == "oom_killed"))
+        .expect("the crash loop's incident names the OOM kills");
+    assert!(
+        e.evidence.iter().any(|v| v
+            .text
+            .contains("rolled out revision 2 (ghcr.io/acme/checkout:2.8.0)")),
+        "{title}: {}",
+        e.render()
+    );
     let noisy: Vec<&(String, sentinel_explain::Explanation)> = all
         .iter()
         .filter(|(_, e)| e.top().is_some_and(|t| t.cause == "noisy_neighbor"))
@@ -128,6 +142,53 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     assert!(checked > 0, "no incident captured its pods' nodes");
     let page = sentinel_service::list_incidents(&snap, &IncidentQuery::default());
     assert!(page.total >= 2, "{page:#?}");
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
+/// Started as node 2 has just gone down, as the slowdown's alerts end:
+/// the node's incident names the node, and not the slowdown some of its
+/// pods were in before (one of each service's three; the demo's
+/// Deployments are captured and say how many each wants). The slowdown's
+/// own incident still names payments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_node_down_is_not_a_slow_dependency() {
+    let dir = crate::support::tempdir("demo-node-down");
+    let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
+        .await
+        .unwrap()
+        .store;
+    let rt = Runtime::demo(DemoConfig {
+        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
+        live_at_loop_s: 1000,
+        ..DemoConfig::default()
+    })
+    .history(store)
+    .start();
+    let node_named = |s: &sentinel_runtime::Snapshot| {
+        s.incidents.iter().any(|i| {
+            sentinel_service::analyse(s, i)
+                .top()
+                .is_some_and(|t| t.cause == "node_not_ready")
+        })
+    };
+    let snap = tokio::time::timeout(StdDuration::from_secs(90), rt.wait_for(node_named))
+        .await
+        .expect("the node going down is named")
+        .unwrap();
+    for i in snap.incidents.iter() {
+        let e = sentinel_service::analyse(&snap, i);
+        if e.top().is_some_and(|t| t.cause == "node_not_ready") {
+            assert!(
+                e.candidates
+                    .iter()
+                    .all(|c| c.cause != "dependency_network_delay"),
+                "{}: {}",
+                i.title,
+                e.render()
+            );
+        }
+    }
+    slow_dependency(&snap);
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::performance::{RULE, moved};
 use super::{Ctx, Proposal};
 use crate::evidence::{EvidenceId, EvidenceKind};
-use crate::kube::{ObjRef, str_at};
+use crate::kube::{ObjRef, i64_at, str_at};
 use crate::metrics::{Series, Shift};
 
 /// Changes this close together are one moment: a poll or two apart, their
@@ -58,9 +58,23 @@ fn reaches(calls: &[(String, String)], from: &str, to: &str) -> bool {
     false
 }
 
+/// How many pods the workload behind `namespace/service` wants, where the
+/// capture holds it (0 if not): the pods judged may be only some of them
+/// (an incident about one node captures the pods on it).
+fn replicas(ctx: &Ctx, key: &str) -> usize {
+    let (ns, name) = key.split_once('/').unwrap_or(("", key));
+    ["Deployment", "StatefulSet"]
+        .iter()
+        .find_map(|kind| ctx.cap.objects.find(kind, ns, name))
+        .and_then(|w| i64_at(w, "/spec/replicas"))
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+}
+
 /// Services whose latency (or network delay) moved well above its baseline,
 /// each as the reading of the pod by which most of its pods had moved,
-/// earliest first. A service moved only when most of its pods did: slowness
+/// earliest first. A service moved only when most of its pods did (of
+/// those it wants, where the capture holds its workload): slowness
 /// on some of its pods only (those on one node) is theirs, not a slow
 /// dependency's, and one pod slow earlier for its own reason does not date
 /// the service's change. A pod on a node a noisy neighbour took is left out.
@@ -93,9 +107,9 @@ fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
         }
     }
     let mut out: Vec<Move> = by_service
-        .into_values()
-        .filter(|(judged, moved)| 2 * moved.len() > *judged)
-        .map(|(judged, mut moved)| {
+        .into_iter()
+        .filter(|(key, (judged, moved))| 2 * moved.len() > (*judged).max(replicas(ctx, key)))
+        .map(|(_, (judged, mut moved))| {
             moved.sort_by_key(|m| (m.at(), m.series.text()));
             moved.swap_remove(judged / 2)
         })

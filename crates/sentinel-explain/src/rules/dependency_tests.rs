@@ -123,6 +123,47 @@ fn pods_slow_on_one_node_only_are_not_a_slow_dependency() {
     );
 }
 
+/// An incident about one node holds only the pods on it: one of each
+/// service's three. Their latency rising (a slowdown that had begun before
+/// the node went down) says nothing of the services as a whole.
+#[test]
+fn some_of_a_services_pods_are_not_the_service() {
+    let mut metrics = Vec::new();
+    for (svc, factor) in [("frontend", 3.0), ("checkout", 10.0)] {
+        let labels = pod_labels(svc, &format!("{svc}-7d9f8c6b5-x2k4q"), "node-2");
+        let p95 = move |t: i64| {
+            let base = 0.05 * (1.0 + 0.02 * ((t / 15_000) % 3) as f64);
+            if t >= -4 * 60_000 {
+                factor * base
+            } else {
+                base
+            }
+        };
+        metrics.push(series(POD_P95, &labels, readings(p95)));
+    }
+    let named = |e: &crate::explain::Explanation| {
+        e.candidates
+            .iter()
+            .any(|c| c.cause == "dependency_network_delay")
+    };
+    // Without the workloads, the pods captured are all it can judge by.
+    let e = explain_in(metrics.clone(), true, Vec::new());
+    assert!(named(&e), "{}", e.render());
+    let deployments = ["frontend", "checkout"]
+        .iter()
+        .map(|name| {
+            serde_json::json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"replicas": 3},
+            })
+        })
+        .collect();
+    let e = explain_in(metrics, true, deployments);
+    assert!(!named(&e), "{}", e.render());
+}
+
 #[test]
 fn without_the_call_graph_a_moment_shared_is_not_told_apart() {
     let e = slowdown(false);
@@ -160,9 +201,18 @@ fn pod_labels(svc: &str, pod: &str, node: &str) -> Labels {
 
 /// The explanation of these series, with the demo shop's calls or none.
 fn explain_with(metrics: Vec<Series>, calls_known: bool) -> crate::explain::Explanation {
+    explain_in(metrics, calls_known, Vec::new())
+}
+
+/// The same, with these objects in the capture.
+fn explain_in(
+    metrics: Vec<Series>,
+    calls_known: bool,
+    items: Vec<serde_json::Value>,
+) -> crate::explain::Explanation {
     let mut cap = capture(
         ONSET,
-        serde_json::json!({"kind": "List", "items": []}),
+        serde_json::json!({"kind": "List", "items": items}),
         metrics,
     );
     if calls_known {
