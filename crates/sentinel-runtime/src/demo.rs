@@ -63,7 +63,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         node_usage: Some(frame.node_usage),
         events: frame.events,
         alerts: Some(frame.alerts),
-        workloads: Some(frame.workloads),
+        workloads: frame.workloads,
         logs: Vec::new(),
         readings: None,
         latency: None,

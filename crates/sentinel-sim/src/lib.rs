@@ -56,9 +56,10 @@ pub struct Frame {
     pub events: Vec<ClusterEvent>,
     /// Alerts firing now, newest first.
     pub alerts: Vec<Alert>,
-    /// The workload controllers now (Deployments with their ReplicaSets,
-    /// StatefulSets, DaemonSets).
-    pub workloads: Vec<sentinel_model::Workload>,
+    /// The workload controllers (Deployments with their ReplicaSets,
+    /// StatefulSets, DaemonSets), when they changed since the frame before
+    /// (a rollout, a pod's readiness): None while they stay the same.
+    pub workloads: Option<Vec<sentinel_model::Workload>>,
 }
 
 pub struct Sim {
@@ -70,8 +71,8 @@ pub struct Sim {
     nodes: Vec<NodeState>,
     workloads: Vec<Workload>,
     pods: Vec<PodSim>,
-    /// Every ReplicaSet the Deployments have had.
-    revisions: Vec<workloads::Revision>,
+    /// Every ReplicaSet the Deployments have had, and the last listing.
+    controllers: workloads::Controllers,
     alert_book: alerts::AlertBook,
     events: Vec<ClusterEvent>,
     serial: u64,
@@ -94,7 +95,7 @@ impl Sim {
             nodes,
             workloads,
             pods: Vec::with_capacity(pods + 8),
-            revisions: Vec::new(),
+            controllers: workloads::Controllers::default(),
             alert_book: alerts::AlertBook::default(),
             events: Vec::new(),
             serial: 0,
@@ -129,6 +130,7 @@ impl Sim {
         let traffic = dynamics::advance(self, now, dt, conditions);
         let firing = dynamics::conditions(self, now, &traffic);
         let alerts = self.alert_book.update(now, firing);
+        let workloads = self.changed_workloads();
         Frame {
             at: now,
             pods: self.pods.iter().map(|p| p.state.clone()).collect(),
@@ -137,7 +139,7 @@ impl Sim {
             node_usage: traffic.node_usage,
             events: std::mem::take(&mut self.events),
             alerts,
-            workloads: self.workload_states(),
+            workloads,
         }
     }
 

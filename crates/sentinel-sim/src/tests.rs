@@ -102,14 +102,28 @@ fn rollout_is_oomkilled_into_crashloop_then_rolled_back() {
 
 /// The Deployment and its ReplicaSets as the API would list them through
 /// the rollout and the rollback: the crashing pod's ReplicaSet is revision
-/// 2 with the new image, the old one stays at zero replicas beside it.
+/// 2 with the new image, beside the old one with its pods; rolled back,
+/// revision 2 is left with none.
 #[test]
 fn the_rollout_shows_in_the_workloads() {
-    use sentinel_model::WorkloadKind as Kind;
-    let frames = run(1, 40, 300);
-    let of = |f: &Frame, kind: Kind| -> Vec<sentinel_model::Workload> {
-        f.workloads
-            .iter()
+    use sentinel_model::{Workload, WorkloadKind as Kind};
+    // The listing as of each frame: a frame lists them only when changed.
+    let mut listed: Vec<Workload> = Vec::new();
+    let mut changes = 0;
+    let frames: Vec<(Frame, Vec<Workload>)> = run(1, 40, 300)
+        .into_iter()
+        .map(|f| {
+            if let Some(w) = &f.workloads {
+                listed.clone_from(w);
+                changes += 1;
+            }
+            (f, listed.clone())
+        })
+        .collect();
+    assert!(frames[0].0.workloads.is_some());
+    assert!(changes < frames.len() / 4, "{changes} of {}", frames.len());
+    let of = |f: &(Frame, Vec<Workload>), kind: Kind| -> Vec<Workload> {
+        f.1.iter()
             .filter(|w| w.kind == kind && w.namespace == "shop" && w.name.starts_with("checkout"))
             .cloned()
             .collect()
@@ -130,12 +144,12 @@ fn the_rollout_shows_in_the_workloads() {
     assert_eq!(sets[0].owner.as_deref(), Some("checkout"));
     assert_eq!(sets[0].images, ["checkout=ghcr.io/acme/checkout:2.7.4"]);
     // Every pod's owner is listed.
-    for p in &first.pods {
+    for p in &first.0.pods {
         let o = p.owner.as_ref().unwrap();
         assert!(
             o.kind == sentinel_model::OwnerKind::Job
                 || first
-                    .workloads
+                    .1
                     .iter()
                     .any(|w| w.name == o.name && w.namespace == p.namespace),
             "{}/{} owned by {o:?}",
@@ -144,13 +158,14 @@ fn the_rollout_shows_in_the_workloads() {
         );
     }
     // A minute after the rollout: revision 2, its new pod not ready.
-    let during = frames.iter().find(|f| f.at.0 >= T0.0 + 120_000).unwrap();
+    let during = frames.iter().find(|f| f.0.at.0 >= T0.0 + 120_000).unwrap();
     let sets = of(during, Kind::ReplicaSet);
     let new = sets.iter().find(|w| w.revision == "2").expect("revision 2");
     assert_eq!(new.images, ["checkout=ghcr.io/acme/checkout:2.8.0"]);
     assert_eq!(new.created_at, Timestamp(T0.0 + 60_000));
-    assert_eq!(new.ready, 0);
+    assert_eq!((new.replicas, new.ready), (1, 0));
     let crashing = during
+        .0
         .pods
         .iter()
         .find(|p| p.containers[0].image.ends_with(":2.8.0"))
@@ -158,7 +173,7 @@ fn the_rollout_shows_in_the_workloads() {
     assert_eq!(crashing.owner.as_ref().unwrap().name, new.name);
     let old = sets.iter().find(|w| w.revision == "1").unwrap();
     assert_eq!((old.replicas, old.ready), (3, 3));
-    // Rolled back: revision 1 again, revision 2 scaled to nothing.
+    // Rolled back: revision 1 again, revision 2 left with no pods.
     let last = frames.last().unwrap();
     assert_eq!(of(last, Kind::Deployment)[0].revision, "1");
     let sets = of(last, Kind::ReplicaSet);

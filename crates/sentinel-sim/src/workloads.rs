@@ -1,26 +1,42 @@
 //! The workload controllers as the API serves them: each Deployment with
-//! a ReplicaSet for every revision it has had (the old one scaled to zero,
-//! as a rollout leaves it), StatefulSets and DaemonSets. A Job is not a
+//! a ReplicaSet for every revision it has had, StatefulSets and DaemonSets.
+//! A ReplicaSet wants the pods it has: a stuck rollout keeps the old one's
+//! and the new one's, a rolled-back revision keeps none. A Job is not a
 //! kind the app reads; its pods name it as their owner.
 //!
 //! One simplification: a rollback makes the old revision current again
 //! under its own number, where the API would give it the next number and
 //! keep the old one in `deployment.kubernetes.io/revision-history`.
 
-use std::collections::HashMap;
-
 use sentinel_model::{PodState, Timestamp, Workload as State, WorkloadKind as Kind};
 
 use crate::Sim;
 use crate::topology::{Workload, WorkloadKind};
 
-/// A ReplicaSet a Deployment has had: its revision, version and birth.
+/// A ReplicaSet a Deployment has had.
 #[derive(Debug, Clone)]
-pub(crate) struct Revision {
-    pub workload: usize,
-    pub revision: u32,
-    pub version: String,
-    pub created_at: Timestamp,
+struct Revision {
+    workload: usize,
+    revision: u32,
+    version: String,
+    name: String,
+    created_at: Timestamp,
+}
+
+/// What a listing is made of: per workload its revision, pods and ready
+/// pods; then per ReplicaSet its pods and ready pods.
+type Counts = Vec<(u32, u32, u32)>;
+
+/// The ReplicaSets the Deployments have had, and what was last listed, so
+/// that a frame lists the controllers only when they changed.
+#[derive(Debug, Default)]
+pub(crate) struct Controllers {
+    revisions: Vec<Revision>,
+    /// Workload → its entries in `revisions`.
+    by_workload: Vec<Vec<usize>>,
+    /// Bumped by every rollout.
+    epoch: u64,
+    listed: Option<(u64, Counts)>,
 }
 
 fn ready(p: &PodState) -> bool {
@@ -40,53 +56,81 @@ impl Sim {
         if wl.kind != WorkloadKind::Deployment {
             return;
         }
-        if let Some(r) = self
-            .revisions
-            .iter_mut()
-            .find(|r| r.workload == w && r.revision == wl.revision)
-        {
-            r.created_at = at;
-            return;
+        let c = &mut self.controllers;
+        c.epoch += 1;
+        if c.by_workload.len() < self.workloads.len() {
+            c.by_workload.resize(self.workloads.len(), Vec::new());
         }
-        self.revisions.push(Revision {
-            workload: w,
-            revision: wl.revision,
-            version: wl.version.clone(),
-            created_at: at,
-        });
-    }
-
-    /// The controllers now, with their pods' readiness.
-    pub(crate) fn workload_states(&self) -> Vec<State> {
-        // owner → (pods, ready pods)
-        let mut by_owner: HashMap<(&str, &str), (u32, u32)> = HashMap::new();
-        for p in &self.pods {
-            if let Some(o) = &p.state.owner {
-                let n = by_owner
-                    .entry((p.state.namespace.as_str(), o.name.as_str()))
-                    .or_default();
-                n.0 += 1;
-                n.1 += u32::from(ready(&p.state));
+        let known = c.by_workload[w]
+            .iter()
+            .copied()
+            .find(|&r| c.revisions[r].revision == wl.revision);
+        match known {
+            Some(r) => c.revisions[r].created_at = at,
+            None => {
+                c.by_workload[w].push(c.revisions.len());
+                c.revisions.push(Revision {
+                    workload: w,
+                    revision: wl.revision,
+                    version: wl.version.clone(),
+                    name: wl.replicaset_name(),
+                    created_at: at,
+                });
             }
         }
-        let count = |ns: &str, name: &str| by_owner.get(&(ns, name)).copied().unwrap_or((0, 0));
-        let ready_of = |ns: &str, name: &str| count(ns, name).1;
-        let mut out = Vec::with_capacity(self.workloads.len() + self.revisions.len());
+    }
+
+    fn counts(&self) -> Counts {
+        let c = &self.controllers;
+        let n = self.workloads.len();
+        let mut counts: Counts = self.workloads.iter().map(|w| (w.revision, 0, 0)).collect();
+        counts.resize(n + c.revisions.len(), (0, 0, 0));
+        for p in &self.pods {
+            let up = u32::from(ready(&p.state));
+            let w = p.workload;
+            counts[w].1 += 1;
+            counts[w].2 += up;
+            let owner = p.state.owner.as_ref().map_or("", |o| o.name.as_str());
+            if let Some(r) = c
+                .by_workload
+                .get(w)
+                .and_then(|rs| rs.iter().copied().find(|&r| c.revisions[r].name == owner))
+            {
+                counts[n + r].1 += 1;
+                counts[n + r].2 += up;
+            }
+        }
+        counts
+    }
+
+    /// The controllers, when they changed since they were last listed (a
+    /// rollout, a pod's readiness); None while they stay the same.
+    pub(crate) fn changed_workloads(&mut self) -> Option<Vec<State>> {
+        let counts = self.counts();
+        let epoch = self.controllers.epoch;
+        if self
+            .controllers
+            .listed
+            .as_ref()
+            .is_some_and(|(e, c)| *e == epoch && *c == counts)
+        {
+            return None;
+        }
+        let listing = self.listing(&counts);
+        self.controllers.listed = Some((epoch, counts));
+        Some(listing)
+    }
+
+    fn listing(&self, counts: &Counts) -> Vec<State> {
+        let revisions = &self.controllers.revisions;
+        let n = self.workloads.len();
+        let mut out = Vec::with_capacity(n + revisions.len());
         for (w, wl) in self.workloads.iter().enumerate() {
             let kind = match wl.kind {
                 WorkloadKind::Deployment => Kind::Deployment,
                 WorkloadKind::StatefulSet => Kind::StatefulSet,
                 WorkloadKind::DaemonSet => Kind::DaemonSet,
                 WorkloadKind::Job => continue,
-            };
-            let ready = match wl.kind {
-                WorkloadKind::Deployment => self
-                    .revisions
-                    .iter()
-                    .filter(|r| r.workload == w)
-                    .map(|r| ready_of(&wl.namespace, &wl.replicaset_of(r.revision)))
-                    .sum(),
-                _ => ready_of(&wl.namespace, &wl.name),
             };
             out.push(State {
                 kind,
@@ -96,26 +140,22 @@ impl Sim {
                 revision: wl.revision.to_string(),
                 images: vec![image(wl, &wl.version)],
                 replicas: u32::try_from(wl.replicas).unwrap_or(u32::MAX),
-                ready,
+                ready: counts[w].2,
                 created_at: self.start,
             });
         }
-        // A ReplicaSet wants the pods it has: a rollout that is stuck keeps
-        // the old one's and the new one's, a finished one none of the old.
-        for r in &self.revisions {
-            let wl = &self.workloads[r.workload];
-            let name = wl.replicaset_of(r.revision);
-            let (replicas, ready) = count(&wl.namespace, &name);
+        for (r, rev) in revisions.iter().enumerate() {
+            let wl = &self.workloads[rev.workload];
             out.push(State {
                 kind: Kind::ReplicaSet,
                 namespace: wl.namespace.clone(),
-                name,
+                name: rev.name.clone(),
                 owner: Some(wl.name.clone()),
-                revision: r.revision.to_string(),
-                images: vec![image(wl, &r.version)],
-                replicas,
-                ready,
-                created_at: r.created_at,
+                revision: rev.revision.to_string(),
+                images: vec![image(wl, &rev.version)],
+                replicas: counts[n + r].1,
+                ready: counts[n + r].2,
+                created_at: rev.created_at,
             });
         }
         out
