@@ -11,23 +11,30 @@ use std::time::Duration as StdDuration;
 use sentinel_protocol::IncidentQuery;
 use sentinel_runtime::{Clock, DemoConfig, Runtime, SystemClock};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
-    let dir = crate::support::tempdir("demo-causes");
+/// The demo of 60 pods with a history file, its live view starting
+/// `live_at_loop_s` into the incident loop.
+async fn demo(name: &str, live_at_loop_s: i64) -> Runtime {
+    let dir = crate::support::tempdir(name);
     let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
         .await
         .unwrap()
         .store;
+    Runtime::demo(DemoConfig {
+        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
+        live_at_loop_s,
+        ..DemoConfig::default()
+    })
+    .history(store)
+    .start()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     // As the app runs it: fifteen minutes of history in steps of the 2 s
     // poll, which hold the noisy neighbour (six to ten minutes in); its
     // incident's capture is taken while it lasts, with the pods' recent
     // usage as the baseline.
-    let rt = Runtime::demo(DemoConfig {
-        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
-        ..DemoConfig::default()
-    })
-    .history(store)
-    .start();
+    let rt = demo("demo-causes", DemoConfig::default().live_at_loop_s).await;
     let named = |s: &sentinel_runtime::Snapshot, cause: &str| {
         s.incidents.iter().find_map(|i| {
             let e = sentinel_service::analyse(s, i);
@@ -152,18 +159,7 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
 /// own incident still names payments.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_node_down_is_not_a_slow_dependency() {
-    let dir = crate::support::tempdir("demo-node-down");
-    let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
-        .await
-        .unwrap()
-        .store;
-    let rt = Runtime::demo(DemoConfig {
-        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
-        live_at_loop_s: 1000,
-        ..DemoConfig::default()
-    })
-    .history(store)
-    .start();
+    let rt = demo("demo-node-down", 1000).await;
     let node_named = |s: &sentinel_runtime::Snapshot| {
         s.incidents.iter().any(|i| {
             sentinel_service::analyse(s, i)
