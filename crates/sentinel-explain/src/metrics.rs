@@ -83,7 +83,12 @@ impl Shift {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// How long before the onset a baseline ends: a change that began up to
+/// this long before the onset is still the incident's.
+pub const BASELINE_GUARD_MS: i64 = 5 * 60_000;
+
+/// The median (NaN for none); sorts `v`.
+pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }

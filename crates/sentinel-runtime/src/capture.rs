@@ -6,6 +6,7 @@
 
 use sentinel_explain::incident::Incident;
 use sentinel_explain::live::{self, CapturedSeries};
+use sentinel_explain::metrics;
 use sentinel_model::{Labels, Timestamp};
 
 use crate::state::State;
@@ -20,8 +21,6 @@ const EVENTS: usize = 200;
 /// (see [`cpu_rise`]), at most, and the least rise that counts, in cores.
 const NEIGHBOURS: usize = 6;
 const NEIGHBOUR_RISE: f64 = 0.25;
-/// The explainer's baseline ends this long before the onset.
-const BASELINE_GUARD_MS: i64 = 5 * 60_000;
 
 /// How far a pod's CPU rose around an incident's onset: the most it used
 /// from five minutes before the onset on, above the median of what it used
@@ -29,7 +28,7 @@ const BASELINE_GUARD_MS: i64 = 5 * 60_000;
 /// landed on the node). Zero when that cannot be told (no readings before
 /// then), as the explainer could tell nothing from it either.
 fn cpu_rise(created: Timestamp, cpu: &[(Timestamp, f64)], onset: Timestamp) -> f64 {
-    let cut = onset.0 - BASELINE_GUARD_MS;
+    let cut = onset.0 - metrics::BASELINE_GUARD_MS;
     let peak = cpu
         .iter()
         .filter(|(t, _)| t.0 >= cut)
@@ -41,8 +40,7 @@ fn cpu_rise(created: Timestamp, cpu: &[(Timestamp, f64)], onset: Timestamp) -> f
     } else if before.is_empty() {
         return 0.0;
     } else {
-        before.sort_by(f64::total_cmp);
-        before[before.len() / 2]
+        metrics::median(&mut before)
     };
     (peak - base).max(0.0)
 }

@@ -48,12 +48,7 @@ pub struct Workload {
 impl Workload {
     /// The ReplicaSet name of the current revision: `<deploy>-<pod-template-hash>`.
     pub fn replicaset_name(&self) -> String {
-        self.replicaset_of(self.revision)
-    }
-
-    /// The ReplicaSet name of `revision`.
-    pub fn replicaset_of(&self, revision: u32) -> String {
-        let h = fnv1a(format!("{}/{}/{}", self.namespace, self.name, revision).as_bytes());
+        let h = fnv1a(format!("{}/{}/{}", self.namespace, self.name, self.revision).as_bytes());
         format!("{}-{}", self.name, Rng::new(h).name_suffix(10))
     }
 

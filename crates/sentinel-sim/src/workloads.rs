@@ -14,7 +14,7 @@ use crate::Sim;
 use crate::topology::{Workload, WorkloadKind};
 
 /// A ReplicaSet a Deployment has had.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Revision {
     workload: usize,
     revision: u32,
@@ -40,7 +40,7 @@ pub(crate) struct Controllers {
 }
 
 fn ready(p: &PodState) -> bool {
-    !p.containers.is_empty() && p.containers.iter().all(|c| c.ready)
+    !p.containers.is_empty() && p.ready_count() == p.containers.len()
 }
 
 fn image(wl: &Workload, version: &str) -> String {

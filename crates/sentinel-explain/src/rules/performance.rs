@@ -12,7 +12,7 @@ use crate::metrics::{Series, Shift, shift};
 pub(super) const RULE: &str = "metrics";
 /// The baseline ends this long before the onset, so an onset given a few
 /// minutes late still compares the change against calm data.
-pub(super) const GUARD_MS: i64 = 5 * 60_000;
+pub(super) const GUARD_MS: i64 = crate::metrics::BASELINE_GUARD_MS;
 
 pub(super) fn moved(ctx: &Ctx, points: &[(sentinel_model::Timestamp, f64)]) -> Option<Shift> {
     shift(points, ctx.cap.onset, GUARD_MS)
