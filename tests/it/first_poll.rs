@@ -261,8 +261,9 @@ async fn a_pod_without_a_cpu_rate_yet_has_no_cpu() {
             loop {
                 tokio::time::sleep(StdDuration::from_millis(200)).await;
                 polls += 1;
-                // Three polls without a rate, then one.
-                let cpu = (polls > 3).then_some(0.25);
+                // 2.4 s of polls without a rate, longer than a trend
+                // point's 2 s, then one.
+                let cpu = (polls > 12).then_some(0.25);
                 if !ctx.send(usage(ctx.clock.now(), cpu)).await {
                     return;
                 }

@@ -111,7 +111,13 @@ async fn demo_runtime_fills_the_dashboard() {
     ))
     .await
     .unwrap();
-    assert!(detail.cpu.len() > 100, "{}", detail.cpu.len());
+    // The 50 s of backfill at 200 ms, a point every 2 s.
+    let span = detail.cpu.last().unwrap().0 - detail.cpu[0].0;
+    assert!(
+        (25..=30).contains(&detail.cpu.len()) && span >= 48_000,
+        "{} points over {span} ms",
+        detail.cpu.len()
+    );
     assert_eq!(
         detail.containers[0].image,
         "docker.io/library/postgres:16.4"

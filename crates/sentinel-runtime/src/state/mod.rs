@@ -17,6 +17,7 @@ use crate::snapshot::{Mode, PodKey, PodView, SourceStatus};
 use crate::source::{Batch, SourceId};
 
 mod pods;
+mod trend;
 mod view;
 
 use pods::PodSide;
@@ -44,6 +45,9 @@ pub struct State {
     /// Recent CPU use of each node (a fraction of its capacity), for
     /// incident captures.
     node_trend: HashMap<String, VecDeque<(Timestamp, f32)>>,
+    /// When the pods' and the nodes' trend points open.
+    pod_slots: trend::Slots,
+    node_slots: trend::Slots,
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
@@ -107,6 +111,8 @@ impl State {
             nodes: Vec::new(),
             node_usage: HashMap::new(),
             node_trend: HashMap::new(),
+            pod_slots: trend::Slots::default(),
+            node_slots: trend::Slots::default(),
             alerts: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
@@ -257,9 +263,9 @@ impl State {
             return Default::default();
         };
         [
-            pods::readings(&s.trend, |p| p.cpu_cores),
-            pods::readings(&s.trend, |p| p.memory_bytes),
-            pods::readings(&s.trend, |p| p.p95_seconds),
+            trend::readings(&s.trend, |p| p.cpu_cores),
+            trend::readings(&s.trend, |p| p.memory_bytes),
+            trend::readings(&s.trend, |p| p.p95_seconds),
         ]
     }
 
@@ -267,7 +273,7 @@ impl State {
     pub(crate) fn cpu_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
         self.side
             .get(index)
-            .map(|s| pods::readings(&s.trend, |p| p.cpu_cores))
+            .map(|s| trend::readings(&s.trend, |p| p.cpu_cores))
             .unwrap_or_default()
     }
 
@@ -275,7 +281,7 @@ impl State {
     pub(crate) fn node_cpu_trend(&self, node: &str) -> Vec<(Timestamp, f64)> {
         self.node_trend
             .get(node)
-            .map(|t| t.iter().map(|(at, v)| (*at, pods::widen(*v))).collect())
+            .map(|t| t.iter().map(|(at, v)| (*at, trend::widen(*v))).collect())
             .unwrap_or_default()
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sentinel_model::{LatencyHistogram, PodState, Timestamp};
 
 use super::State;
+use super::trend::{self, TrendPoint};
 use crate::snapshot::{PodKey, PodTrend, PodView};
 
 #[derive(Debug, Clone, Copy)]
@@ -16,56 +17,15 @@ pub(super) struct Counters {
     latency: LatencyHistogram,
 }
 
-/// One step of a pod's recent usage, compact; NaN where there was no
-/// reading.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct TrendPoint {
-    pub(super) at: Timestamp,
-    pub(super) cpu_cores: f32,
-    pub(super) memory_bytes: f32,
-    /// p95 latency of the requests served since the step before.
-    pub(super) p95_seconds: f32,
-}
-
 /// What the state keeps per pod besides its view: counters for rates and
 /// recent usage (for the sparkline and incident captures). Aligned with
 /// `pods`.
 #[derive(Debug, Default)]
 pub(super) struct PodSide {
     counters: Option<Counters>,
+    /// The requests served over the trend's current slot.
+    slot_served: LatencyHistogram,
     pub(super) trend: VecDeque<TrendPoint>,
-}
-
-/// The readings of one field of a trend, without the steps that had none.
-pub(super) fn readings(
-    trend: &VecDeque<TrendPoint>,
-    field: impl Fn(&TrendPoint) -> f32,
-) -> Vec<(Timestamp, f64)> {
-    trend
-        .iter()
-        .filter_map(|p| {
-            let v = field(p);
-            v.is_finite().then_some((p.at, widen(v)))
-        })
-        .collect()
-}
-
-/// A kept `f32` as the `f64` of its six significant digits (about what an
-/// `f32` holds): `0.308519`, not `0.3085191547870636`, in captures saved
-/// to the history and in what the UI is sent.
-pub(super) fn widen(v: f32) -> f64 {
-    let d = f64::from(v);
-    if d == 0.0 || !d.is_finite() {
-        return d;
-    }
-    let digits = 5 - d.abs().log10().floor() as i32;
-    if digits >= 0 {
-        let p = 10f64.powi(digits);
-        (d * p).round() / p
-    } else {
-        let p = 10f64.powi(-digits);
-        (d / p).round() * p
-    }
 }
 
 impl State {
@@ -145,6 +105,7 @@ impl State {
 
     pub(super) fn record_node_series(&mut self, at: Timestamp) {
         let (mut cpu, mut cpu_cap, mut mem, mut mem_cap) = (0.0, 0.0, 0.0, 0.0);
+        let opens = self.node_slots.open(at, self.trend_capacity);
         for n in &self.nodes {
             if let Some(u) = self.node_usage.get(&n.name) {
                 cpu += u.cpu_cores;
@@ -156,11 +117,11 @@ impl State {
                         self.node_trend.insert(n.name.clone(), VecDeque::new());
                     }
                     if let Some(t) = self.node_trend.get_mut(&n.name) {
-                        if t.len() >= self.trend_capacity {
-                            t.pop_front();
-                        }
                         let ratio = u.cpu_cores * 1000.0 / f64::from(n.cpu_capacity_millis);
-                        t.push_back((at, ratio as f32));
+                        let slots = &self.node_slots;
+                        let in_slot = |p: &(Timestamp, f32)| !opens && slots.holds(p.0);
+                        let point = (at, ratio as f32);
+                        trend::record(t, self.trend_capacity, in_slot, point, |p, q| *p = q);
                     }
                 }
             }
@@ -188,6 +149,9 @@ impl State {
             .filter(|d| *d > 0.0);
         let (mut requests, mut errors) = (0u64, 0u64);
         let mut latency = LatencyHistogram::default();
+        let opens = self.pod_slots.open(at, self.trend_capacity);
+        let slots = &self.pod_slots;
+        let in_slot = |p: &TrendPoint| !opens && slots.holds(p.at);
         let pods = Arc::make_mut(&mut self.pods);
         for u in usage {
             let Some(&i) = self.pod_index.get(&(u.namespace, u.pod)) else {
@@ -201,28 +165,36 @@ impl State {
                 errors: u.errors_total,
                 latency: u.latency,
             };
-            let mut p95 = None;
-            if let Some(prev) = side.counters.replace(now) {
+            let served = side.counters.replace(now).map(|prev| {
                 requests += now.requests.saturating_sub(prev.requests);
                 errors += now.errors.saturating_sub(prev.errors);
-                let served = now.latency.delta(&prev.latency);
-                p95 = served.quantile(0.95);
-                latency.add(&served);
+                now.latency.delta(&prev.latency)
+            });
+            let served = served.unwrap_or_default();
+            latency.add(&served);
+            if side.trend.back().is_some_and(&in_slot) {
+                side.slot_served.add(&served);
+            } else {
+                side.slot_served = served;
             }
             view.cpu_cores = u.cpu_cores;
             view.memory_bytes = u.memory_bytes;
             self.detection
                 .pod_usage(at, &view.pod, u.memory_bytes, u.restarts);
-            if side.trend.len() >= self.trend_capacity {
-                side.trend.pop_front();
-            }
             let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
-            side.trend.push_back(TrendPoint {
+            let point = TrendPoint {
                 at,
                 cpu_cores: f(u.cpu_cores),
                 memory_bytes: f(u.memory_bytes),
-                p95_seconds: f(p95),
-            });
+                p95_seconds: f(side.slot_served.quantile(0.95)),
+            };
+            trend::record(
+                &mut side.trend,
+                self.trend_capacity,
+                in_slot,
+                point,
+                TrendPoint::update,
+            );
         }
         self.counters_at = Some(at);
         if let Some(dt) = dt {
@@ -247,30 +219,77 @@ impl State {
     pub fn pod_trend(&self, key: &PodKey) -> Option<PodTrend> {
         let t = &self.side.get(*self.pod_index.get(key)?)?.trend;
         Some(PodTrend {
-            cpu: readings(t, |p| p.cpu_cores),
-            memory: readings(t, |p| p.memory_bytes),
+            cpu: trend::readings(t, |p| p.cpu_cores),
+            memory: trend::readings(t, |p| p.memory_bytes),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::widen;
+    use sentinel_model::{Duration, LatencyHistogram, PodPhase, PodState, PodUsage, Timestamp};
+
+    use super::State;
+    use crate::snapshot::Mode;
+
+    fn usage(cpu: Option<f64>, fast: u64, slow: u64) -> PodUsage {
+        // Cumulative buckets: `fast` requests under 5 ms, `slow` ones
+        // between 1 and 2.5 s.
+        let mut latency = LatencyHistogram([fast; 11]);
+        for b in &mut latency.0[8..] {
+            *b += slow;
+        }
+        PodUsage {
+            namespace: "shop".into(),
+            pod: "cart-0".into(),
+            cpu_cores: cpu,
+            memory_bytes: Some(1e8),
+            requests_total: fast + slow,
+            errors_total: 0,
+            latency,
+            restarts: None,
+        }
+    }
 
     #[test]
-    fn kept_readings_widen_to_their_six_digits() {
-        let shown = |v: f32| widen(v).to_string();
-        assert_eq!(shown(0.308_519_15), "0.308519");
-        assert_eq!(shown(0.1), "0.1");
-        assert_eq!(shown(180_303_072.0), "180303000");
-        assert_eq!(shown(6.65), "6.65");
-        assert_eq!(shown(-2.5e-7), "-0.00000025");
-        assert_eq!(shown(0.0), "0");
-        assert!(widen(f32::NAN).is_nan());
-        // Within an f32's precision of what was kept.
-        for v in [1.234_567_8_f32, 98_765.43, 3.3e-5, 7.0e12] {
-            let d = widen(v);
-            assert!(((d - f64::from(v)) / f64::from(v)).abs() < 1e-5, "{v} {d}");
-        }
+    fn a_point_of_several_polls_holds_the_p95_of_all_their_requests() {
+        let mut state = State::new(
+            Mode::Live,
+            Duration::from_mins(15),
+            Vec::new(),
+            sentinel_detect::default_pack(),
+        );
+        let t0 = Timestamp(1_700_000_000_000);
+        let at = |ms: i64| t0.saturating_add(Duration(ms));
+        let pod = PodState {
+            uid: "u".into(),
+            namespace: "shop".into(),
+            name: "cart-0".into(),
+            labels: Default::default(),
+            owner: None,
+            node: None,
+            phase: PodPhase::Running,
+            created_at: t0,
+            containers: Vec::new(),
+        };
+        state.replace_pods(t0, vec![pod]);
+        // Polls every 500 ms, four to a 2 s point: 100 fast requests, then
+        // 10 slow ones, then none (and no CPU reading).
+        state.record_pod_usage(at(0), vec![usage(Some(0.5), 0, 0)]);
+        state.record_pod_usage(at(500), vec![usage(Some(0.5), 100, 0)]);
+        state.record_pod_usage(at(1000), vec![usage(Some(0.75), 100, 10)]);
+        state.record_pod_usage(at(1500), vec![usage(None, 100, 10)]);
+        let [cpu, _, p95] = state.usage_trend(0);
+        assert_eq!(cpu, vec![(at(1500), 0.75)]);
+        // 10 of 110 requests took over a second: the slot's p95 is among
+        // them, though the last poll served none.
+        assert_eq!(p95.len(), 1);
+        assert!((p95[0].1 - 1.675).abs() < 1e-3, "{p95:?}");
+        // The next slot counts only its own requests.
+        state.record_pod_usage(at(2000), vec![usage(Some(0.5), 200, 10)]);
+        let [cpu, _, p95] = state.usage_trend(0);
+        assert_eq!(cpu.len(), 2);
+        assert_eq!(p95[1].0, at(2000));
+        assert!(p95[1].1 < 0.005, "{p95:?}");
     }
 }
