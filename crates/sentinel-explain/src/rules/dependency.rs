@@ -113,6 +113,8 @@ fn moves<'a>(ctx: &Ctx<'a>, noisy_nodes: &[String]) -> Vec<Move<'a>> {
             moved.sort_by_key(|m| (m.at(), m.series.text()));
             moved.swap_remove(judged / 2)
         })
+        // A service that slowed well after the onset is a later problem.
+        .filter(|m| !ctx.after_onset(m.shift.changed_at))
         .collect();
     out.sort_by_key(|m| (!m.network, m.at(), m.series.text()));
     out

@@ -7,7 +7,13 @@ const ONSET: Timestamp = Timestamp(1_790_000_000_000);
 /// Readings every 15 s from fifteen minutes before the onset to three
 /// after.
 fn readings(value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
-    (-60..=12)
+    readings_to(3, value)
+}
+
+/// Readings every 15 s from fifteen minutes before the onset to `minutes`
+/// after.
+fn readings_to(minutes: i64, value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
+    (-60..=4 * minutes)
         .map(|k| (Timestamp(ONSET.0 + k * 15_000), value(k * 15_000)))
         .collect()
 }
@@ -17,6 +23,12 @@ fn readings(value: impl Fn(i64) -> f64) -> Vec<(Timestamp, f64)> {
 /// calls checkout) 3-fold, at the same reading half a minute before the
 /// onset. Their CPU does not move.
 fn slowdown(calls_known: bool) -> crate::explain::Explanation {
+    slowdown_at(calls_known, -30_000)
+}
+
+/// The slowdown, beginning `change` ms after the onset.
+fn slowdown_at(calls_known: bool, change: i64) -> crate::explain::Explanation {
+    let readings = |value: &dyn Fn(i64) -> f64| readings_to(3 + change.max(0) / 60_000 * 2, value);
     let mut metrics = Vec::new();
     for (svc, base, factor) in [
         ("frontend", 0.035, 3.0),
@@ -25,9 +37,13 @@ fn slowdown(calls_known: bool) -> crate::explain::Explanation {
     ] {
         let labels = pod_labels(svc, &format!("{svc}-7d9f8c6b5-x2k4q"), "node-2");
         let wobble = |t: i64| 1.0 + 0.02 * ((t / 15_000) % 3) as f64;
-        let p95 = move |t: i64| base * wobble(t) * if t >= -30_000 { factor } else { 1.0 };
-        metrics.push(series(POD_P95, &labels, readings(p95)));
-        metrics.push(series(POD_CPU, &labels, readings(move |t| 0.2 * wobble(t))));
+        let p95 = move |t: i64| base * wobble(t) * if t >= change { factor } else { 1.0 };
+        metrics.push(series(POD_P95, &labels, readings(&p95)));
+        metrics.push(series(
+            POD_CPU,
+            &labels,
+            readings(&move |t| 0.2 * wobble(t)),
+        ));
         // A second pod of payments, on a node a noisy neighbour slowed
         // four minutes earlier: it does not date payments' change.
         if svc == "payments" {
@@ -35,11 +51,11 @@ fn slowdown(calls_known: bool) -> crate::explain::Explanation {
             early.insert("pod".into(), "payments-7d9f8c6b5-b7m2p".into());
             early.insert("node".into(), "node-1".into());
             let slow = move |t: i64| match t {
-                t if t >= -30_000 => p95(t),
-                t if t >= -4 * 60_000 => 6.0 * p95(t),
+                t if t >= change => p95(t),
+                t if t >= change - 210_000 => 6.0 * p95(t),
                 t => p95(t),
             };
-            metrics.push(series(POD_P95, &early, readings(slow)));
+            metrics.push(series(POD_P95, &early, readings(&slow)));
         }
     }
     explain_with(metrics, calls_known)
@@ -90,6 +106,21 @@ fn services_slow_at_once_are_told_apart_by_who_calls_whom() {
         e.top().map(|t| t.cause.as_str()),
         Some("dependency_network_delay")
     );
+}
+
+/// A slowdown that began well after the onset is a later problem, not
+/// this incident's cause: an incident still open (waiting to resolve)
+/// when the next one began captures it too.
+#[test]
+fn a_slowdown_that_began_after_the_onset_is_not_its_cause() {
+    let named = |change: i64| {
+        slowdown_at(true, change)
+            .candidates
+            .iter()
+            .any(|c| c.cause == "dependency_network_delay")
+    };
+    assert!(named(90_000));
+    assert!(!named(5 * 60_000));
 }
 
 /// The pods of three services on one node slow down together (a
