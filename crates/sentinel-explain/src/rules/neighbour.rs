@@ -14,6 +14,11 @@ use crate::metrics::{Series, Shift, shift_from_nothing};
 /// or two of lag between series).
 const VICTIM_LAG_MS: i64 = 60_000;
 
+/// How long after the noisy pod's change a victim's readings are judged:
+/// a larger slowdown later (a fault of its own, or the next incident's)
+/// would otherwise set its level and date its change.
+const VICTIM_WINDOW_MS: i64 = 3 * 60_000;
+
 /// A pod's CPU use: cAdvisor's counter, or a recording rule's rate of it
 /// (what the app's own captures hold), in cores.
 fn is_pod_cpu(name: &str) -> bool {
@@ -144,6 +149,7 @@ pub(super) fn noisy(ctx: &mut Ctx) -> Vec<String> {
     // rose, once the noisy pod had (a step's lag allowed): a pod that was
     // already slow for another reason is not its victim.
     let since = sh.changed_at.map(|t| t.0 - VICTIM_LAG_MS);
+    let until = sh.changed_at.unwrap_or(cap.onset).0 + VICTIM_WINDOW_MS;
     let victims: Vec<(&Series, Shift)> = cap
         .metrics
         .iter()
@@ -157,7 +163,9 @@ pub(super) fn noisy(ctx: &mut Ctx) -> Vec<String> {
                 || s.name.contains("error")
         })
         .filter_map(|s| {
-            moved(ctx, &s.values())
+            let mut points = s.values();
+            points.retain(|p| p.0.0 <= until);
+            moved(ctx, &points)
                 .filter(|v| v.z > 4.0)
                 .filter(|v| match (since, v.changed_at) {
                     (Some(since), Some(at)) => at.0 >= since,
@@ -270,8 +278,9 @@ mod tests {
     /// Two shop pods on node-1, calm for fifteen minutes; `newcomer` lands
     /// on it when it was created and takes three cores, and email's latency
     /// rises from then on (with one slow reading three minutes earlier,
-    /// which is noise, not the change). Cart's latency rose four minutes
-    /// before the onset, for its own reasons.
+    /// which is noise, not the change), and further four minutes later, a
+    /// fault of its own. Cart's latency rose four minutes before the
+    /// onset, for its own reasons.
     fn explain_with(newcomer: PodState, email_sets: &[&str]) -> crate::explain::Explanation {
         let landed = newcomer.created_at.0 - ONSET.0;
         let email = pod(
@@ -297,6 +306,7 @@ mod tests {
         ));
         let p95 = |t: i64| match t {
             t if t == landed - 3 * MIN => 0.4,
+            t if t >= landed + 4 * MIN => 2.0,
             t if t >= landed + 15_000 => 0.5,
             t => 0.05 + 0.001 * ((t / 15_000) % 3) as f64,
         };
@@ -342,7 +352,8 @@ mod tests {
         );
         let text = e.render();
         assert!(text.contains("from 0.00 to 3.00 cores"), "{text}");
-        // The victim's change is dated where its latency stayed up.
+        // The victim's change is dated where its latency stayed up, not
+        // by its larger slowdown later.
         let victim = e
             .evidence
             .iter()
