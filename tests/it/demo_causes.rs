@@ -88,12 +88,21 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
         .iter()
         .find(|(_, e)| e.top().is_some_and(|t| t.cause == "oom_killed"))
         .expect("the crash loop's incident names the OOM kills");
+    // Its time told from the onset (the evidence row carries the clock).
+    let rolled = e
+        .evidence
+        .iter()
+        .find(|v| {
+            v.text
+                .contains("rolled out revision 2 (ghcr.io/acme/checkout:2.8.0)")
+        })
+        .unwrap_or_else(|| panic!("{title}: {}", e.render()));
     assert!(
-        e.evidence.iter().any(|v| v
+        rolled
             .text
-            .contains("rolled out revision 2 (ghcr.io/acme/checkout:2.8.0)")),
-        "{title}: {}",
-        e.render()
+            .contains(" before the onset, replacing revision 1"),
+        "{}",
+        rolled.text
     );
     let noisy: Vec<&(String, sentinel_explain::Explanation)> = all
         .iter()
