@@ -123,8 +123,9 @@ impl Manager {
             let calls = self
                 .topology
                 .calls_touching(&self.incidents[i].scope.services);
+            let onset = self.incidents[i].onset();
             let cap = self.incidents[i].capture.get_or_insert_with(Box::default);
-            cap.merge(at, objects, metrics, logs);
+            cap.merge(at, onset, objects, metrics, logs);
             cap.calls = calls;
         }
     }

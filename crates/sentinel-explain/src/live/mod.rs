@@ -265,13 +265,37 @@ pub struct LiveCapture {
 pub const CAPTURE_OBJECTS: usize = 400;
 /// Log lines a capture keeps at most.
 pub const CAPTURE_LOGS: usize = 1000;
-const CAPTURE_POINTS: usize = 360;
+const CAPTURE_POINTS: usize = 480;
+/// Of those, at most this many from up to [`ONSET_AFTER_MS`] after the
+/// onset: the baseline and the change the explainer compares.
+const ONSET_POINTS: usize = 360;
+const ONSET_AFTER_MS: i64 = 5 * 60_000;
+
+/// Keeps a captured series within [`CAPTURE_POINTS`]: its points up to
+/// shortly after the onset (thinned evenly to [`ONSET_POINTS`] when there
+/// are more), then the latest. What goes is the middle: dropping the
+/// oldest would lose, in an incident open for long, the baseline before
+/// its onset that its explanation rests on.
+fn trim(points: &mut Vec<(Timestamp, f64)>, onset: Timestamp) {
+    if points.len() <= CAPTURE_POINTS {
+        return;
+    }
+    let edge = onset.0.saturating_add(ONSET_AFTER_MS);
+    let around = points.partition_point(|p| p.0.0 <= edge);
+    let kept = around.min(ONSET_POINTS);
+    let mut out: Vec<(Timestamp, f64)> = (0..kept).map(|j| points[j * around / kept]).collect();
+    let later = &points[around..];
+    out.extend_from_slice(&later[later.len().saturating_sub(CAPTURE_POINTS - kept)..]);
+    *points = out;
+}
 
 impl LiveCapture {
-    /// Adds what is seen now: objects (pods, nodes, events) and series.
+    /// Adds what is seen now: objects (pods, nodes, events) and series, of
+    /// an incident with this onset.
     pub fn merge(
         &mut self,
         at: Timestamp,
+        onset: Timestamp,
         objects: Vec<Value>,
         metrics: Vec<CapturedSeries>,
         logs: Vec<crate::capture::LogLine>,
@@ -300,9 +324,7 @@ impl LiveCapture {
             }
         }
         for mut m in metrics {
-            if m.points.len() > CAPTURE_POINTS {
-                m.points.drain(..m.points.len() - CAPTURE_POINTS);
-            }
+            trim(&mut m.points, onset);
             match self
                 .metrics
                 .iter_mut()
@@ -312,9 +334,7 @@ impl LiveCapture {
                     let last = x.points.last().map_or(i64::MIN, |p| p.0.0);
                     x.points
                         .extend(m.points.into_iter().filter(|p| p.0.0 > last));
-                    if x.points.len() > CAPTURE_POINTS {
-                        x.points.drain(..x.points.len() - CAPTURE_POINTS);
-                    }
+                    trim(&mut x.points, onset);
                 }
                 None => self.metrics.push(m),
             }

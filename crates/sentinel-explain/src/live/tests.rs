@@ -80,12 +80,14 @@ fn a_node_that_recovered_keeps_its_troubled_version() {
     let mut live = LiveCapture::default();
     live.merge(
         at,
+        at,
         vec![node_json(&node(false, at))],
         Vec::new(),
         Vec::new(),
     );
     live.merge(
         later,
+        at,
         vec![node_json(&node(true, later))],
         Vec::new(),
         Vec::new(),
@@ -115,6 +117,7 @@ fn a_node_that_recovered_keeps_its_troubled_version() {
     // NotReady again: the current version says so, once.
     live.merge(
         Timestamp(later.0 + 60_000),
+        at,
         vec![node_json(&node(false, later))],
         Vec::new(),
         Vec::new(),
@@ -145,4 +148,50 @@ fn a_node_down_well_after_the_onset_is_a_later_problem() {
             e.render()
         );
     }
+}
+
+/// An incident open for long is captured again every 30 s with the app's
+/// 15-minute trend: the capture keeps the baseline before its onset, which
+/// its explanation rests on, and the latest readings, within its budget.
+#[test]
+fn a_long_incident_keeps_the_baseline_before_its_onset() {
+    let onset = Timestamp(1_790_000_000_000);
+    let trend = |now: i64| -> Vec<(Timestamp, f64)> {
+        (0..450)
+            .map(|k| {
+                let t = now - (449 - k) * 2000;
+                (Timestamp(t), if t < onset.0 { 0.1 } else { 2.0 })
+            })
+            .collect()
+    };
+    let labels = Labels::from([("pod".to_string(), "payments-0".to_string())]);
+    let mut live = LiveCapture::default();
+    let mut now = onset.0 + 60_000;
+    while now <= onset.0 + 40 * 60_000 {
+        let m = CapturedSeries {
+            name: POD_P95.into(),
+            labels: labels.clone(),
+            points: trend(now),
+        };
+        live.merge(Timestamp(now), onset, Vec::new(), vec![m], Vec::new());
+        now += 30_000;
+    }
+    let points = &live.metrics[0].points;
+    assert!(points.len() <= CAPTURE_POINTS, "{}", points.len());
+    assert_eq!(
+        points.first().map(|p| p.0),
+        Some(Timestamp(onset.0 + 60_000 - 449 * 2000))
+    );
+    assert_eq!(points.last().map(|p| p.0), Some(Timestamp(now - 30_000)));
+    assert!(points.windows(2).all(|w| w[0].0 < w[1].0));
+    let cut = onset.0 - crate::metrics::BASELINE_GUARD_MS;
+    let baseline = points.iter().filter(|p| p.0.0 < cut).count();
+    assert!(baseline > 100, "{baseline}");
+    let shift = crate::metrics::shift(points, onset, crate::metrics::BASELINE_GUARD_MS)
+        .expect("the change is still there to see");
+    assert_eq!((shift.before, shift.after), (0.1, 2.0));
+    assert_eq!(
+        shift.changed_at.map(|t| (t.0 - onset.0).abs() <= 4000),
+        Some(true)
+    );
 }
