@@ -33,6 +33,34 @@ async fn demo_polled(name: &str, live_at_loop_s: i64, interval: StdDuration) -> 
     .start()
 }
 
+/// The first snapshot where `cond` holds, within `secs`; else fails with
+/// `what` and every incident's analysis.
+async fn wait(
+    rt: &Runtime,
+    secs: u64,
+    cond: impl Fn(&sentinel_runtime::Snapshot) -> bool,
+    what: &str,
+) -> std::sync::Arc<sentinel_runtime::Snapshot> {
+    match tokio::time::timeout(StdDuration::from_secs(secs), rt.wait_for(cond)).await {
+        Ok(snap) => snap.unwrap(),
+        Err(_) => {
+            let s = rt.snapshot();
+            let seen: Vec<String> = s
+                .incidents
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}:\n{}",
+                        i.title,
+                        sentinel_service::analyse(&s, i).render()
+                    )
+                })
+                .collect();
+            panic!("{what}:\n{}", seen.join("\n"))
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     // As the app runs it: fifteen minutes of history in steps of the 2 s
@@ -50,27 +78,13 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     let both = |s: &sentinel_runtime::Snapshot| {
         named(s, "noisy_neighbor").is_some() && named(s, "dependency_network_delay").is_some()
     };
-    let snap = match tokio::time::timeout(StdDuration::from_secs(90), rt.wait_for(both)).await {
-        Ok(snap) => snap.unwrap(),
-        Err(_) => {
-            let s = rt.snapshot();
-            let seen: Vec<String> = s
-                .incidents
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{}:\n{}",
-                        i.title,
-                        sentinel_service::analyse(&s, i).render()
-                    )
-                })
-                .collect();
-            panic!(
-                "the noisy neighbour and the slow dependency are not both named:\n{}",
-                seen.join("\n")
-            )
-        }
-    };
+    let snap = wait(
+        &rt,
+        90,
+        both,
+        "the noisy neighbour and the slow dependency are not both named",
+    )
+    .await;
     slow_dependency(&snap);
     // Every incident names a cause: the noisy neighbour's latency and the
     // cluster's CPU it raised, too, not only its node's saturation.
@@ -186,28 +200,13 @@ async fn at_a_fast_poll_the_noisy_neighbour_is_still_named() {
                     .is_some_and(|t| t.cause == "noisy_neighbor")
         })
     };
-    let wait = rt.wait_for(latency_named);
-    let snap = match tokio::time::timeout(StdDuration::from_secs(60), wait).await {
-        Ok(snap) => snap.unwrap(),
-        Err(_) => {
-            let s = rt.snapshot();
-            let seen: Vec<String> = s
-                .incidents
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{}:\n{}",
-                        i.title,
-                        sentinel_service::analyse(&s, i).render()
-                    )
-                })
-                .collect();
-            panic!(
-                "the noisy neighbour's latency is not named:\n{}",
-                seen.join("\n")
-            )
-        }
-    };
+    let snap = wait(
+        &rt,
+        60,
+        latency_named,
+        "the noisy neighbour's latency is not named",
+    )
+    .await;
     // Its capture reaches back past the explainer's baseline, which ends
     // five minutes before the onset: to the backfill's start, nine minutes
     // before it (three and three quarters when the trend kept one point
