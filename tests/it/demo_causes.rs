@@ -192,14 +192,15 @@ async fn at_a_fast_poll_the_noisy_neighbour_is_still_named() {
         StdDuration::from_millis(500),
     )
     .await;
-    let latency_named = |s: &sentinel_runtime::Snapshot| {
-        s.incidents.iter().any(|i| {
-            i.title.contains("Latency")
-                && sentinel_service::analyse(s, i)
-                    .top()
-                    .is_some_and(|t| t.cause == "noisy_neighbor")
-        })
+    let noisy_latency = |s: &sentinel_runtime::Snapshot,
+                         i: &sentinel_explain::incident::Incident| {
+        i.title.contains("Latency")
+            && sentinel_service::analyse(s, i)
+                .top()
+                .is_some_and(|t| t.cause == "noisy_neighbor")
     };
+    let latency_named =
+        |s: &sentinel_runtime::Snapshot| s.incidents.iter().any(|i| noisy_latency(s, i));
     let snap = wait(
         &rt,
         60,
@@ -214,7 +215,7 @@ async fn at_a_fast_poll_the_noisy_neighbour_is_still_named() {
     let i = snap
         .incidents
         .iter()
-        .find(|i| i.title.contains("Latency"))
+        .find(|i| noisy_latency(&snap, i))
         .unwrap();
     let first = i
         .capture

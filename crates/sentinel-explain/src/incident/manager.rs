@@ -554,6 +554,18 @@ impl Manager {
     fn add_member(&mut self, i: usize, m: Member, at: Timestamp) -> bool {
         let severity = m.severity;
         let inc = &mut self.incidents[i];
+        // An incident a cluster-wide signal opened (the cluster's CPU) is
+        // named after the first signal with a place that joins it (an alert
+        // on a service, a pod, a node): that says where to look.
+        if m.kind.opens()
+            && !m.subject.is_cluster()
+            && inc
+                .members
+                .iter()
+                .all(|x| !x.kind.opens() || x.subject.is_cluster())
+        {
+            inc.title = format!("{} on {}", m.title, m.subject);
+        }
         let grew = inc.scope.add(&m.subject);
         inc.updated_at = inc.updated_at.max(at);
         self.member_of.insert(m.key.clone(), (i, inc.members.len()));

@@ -457,6 +457,42 @@ fn a_cluster_wide_rule_firing_again_rejoins_its_incident() {
     assert_eq!(m.incidents()[1].members[0].title, "ClusterErrorRate");
 }
 
+/// An incident a cluster-wide signal opened takes the name of the first
+/// signal with a place that joins it, which says where to look; later ones
+/// leave it.
+#[test]
+fn a_cluster_wide_incident_is_named_after_its_first_placed_signal() {
+    let mut m = manager();
+    m.finding(&finding(
+        "ClusterCPUAnomaly",
+        t(0.0),
+        &[],
+        Severity::Warning,
+    ));
+    assert_eq!(m.incidents()[0].title, "ClusterCPUAnomaly on cluster");
+    m.finding(&finding("ClusterErrorRate", t(0.2), &[], Severity::Warning));
+    assert_eq!(m.incidents()[0].title, "ClusterCPUAnomaly on cluster");
+    let latency = alert(
+        "HighRequestLatency",
+        "warning",
+        t(0.5),
+        &[("namespace", "shop"), ("service", "email")],
+    );
+    m.alerts(t(0.5), std::slice::from_ref(&latency));
+    let errors = alert(
+        "HighErrorRate",
+        "critical",
+        t(1.0),
+        &[("namespace", "shop"), ("service", "email")],
+    );
+    m.alerts(t(1.0), &[latency, errors]);
+    let all = m.incidents();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].title, "HighRequestLatency on Service/shop/email");
+    // The timeline still says what opened it.
+    assert_eq!(all[0].members[0].title, "ClusterCPUAnomaly");
+}
+
 #[test]
 fn a_pod_joins_its_nodes_incident_only_while_the_node_is_in_trouble() {
     let checkout = [("namespace", "shop"), ("pod", "checkout-5d8f7c9b4-abcde")];
