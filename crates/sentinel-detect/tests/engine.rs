@@ -85,6 +85,12 @@ fn a_threshold_rule_fires_after_for_and_its_trace_says_why() {
     );
     assert!(text.contains("inactive → pending at"), "{text}");
     assert!(text.contains("pending → firing at"), "{text}");
+    // Times as people read them: `2026-11-23 22:03:47.608 UTC`.
+    let at = text.split("pending → firing at ").nth(1).unwrap_or("");
+    assert!(
+        at.get(10..11) == Some(" ") && at.get(23..28) == Some(" UTC:"),
+        "{text}"
+    );
     assert!(
         text.contains("Check value: 0.93 > 0.8 (warning) → true."),
         "{text}"

@@ -265,13 +265,13 @@ impl RuleTrace {
         out.push(if computed.is_empty() {
             format!(
                 "At {} the value was {}.",
-                self.at.to_rfc3339(),
+                self.at.to_text(),
                 num(self.value)
             )
         } else {
             format!(
                 "At {} the value was {}; computed {}.",
-                self.at.to_rfc3339(),
+                self.at.to_text(),
                 num(self.value),
                 computed.join(", ")
             )
@@ -296,7 +296,7 @@ impl RuleTrace {
                 "{} → {} at {}: {}.",
                 t.from.as_str(),
                 t.to.as_str(),
-                t.at.to_rfc3339(),
+                t.at.to_text(),
                 t.reason
             ));
         }
@@ -310,7 +310,7 @@ impl RuleTrace {
             out.push(format!(
                 "Marked {} by the operator at {}.",
                 m.mark.as_str(),
-                m.at.to_rfc3339()
+                m.at.to_text()
             ));
         }
         out

@@ -55,6 +55,16 @@ impl Timestamp {
         )
     }
 
+    /// The same instant as people read it, in sentences: `2025-11-21
+    /// 20:43:43.456 UTC`.
+    pub fn to_text(self) -> String {
+        let mut s = self.to_rfc3339();
+        s.replace_range(10..11, " ");
+        s.pop();
+        s.push_str(" UTC");
+        s
+    }
+
     /// Parse `YYYY-MM-DD[T ]HH:MM:SS[.fff…][Z]` (RFC 3339 in UTC, or the
     /// space-separated form CSV exports use). Offsets other than `Z` are
     /// rejected rather than guessed.
@@ -162,6 +172,10 @@ mod tests {
         assert_eq!(
             Timestamp(951_782_400_000).to_rfc3339(),
             "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp(1_763_757_823_456).to_text(),
+            "2025-11-21 20:43:43.456 UTC"
         );
     }
 
