@@ -26,9 +26,10 @@ fn slowdown(calls_known: bool) -> crate::explain::Explanation {
     slowdown_at(calls_known, -30_000)
 }
 
-/// The slowdown, beginning `change` ms after the onset.
+/// The slowdown, beginning `change` ms after the onset, with readings to
+/// three minutes after it.
 fn slowdown_at(calls_known: bool, change: i64) -> crate::explain::Explanation {
-    let readings = |value: &dyn Fn(i64) -> f64| readings_to(3 + change.max(0) / 60_000 * 2, value);
+    let readings = |value: &dyn Fn(i64) -> f64| readings_to(3 + change.max(0) / 60_000, value);
     let mut metrics = Vec::new();
     for (svc, base, factor) in [
         ("frontend", 0.035, 3.0),
