@@ -142,3 +142,43 @@ fn ratio_rules_explain_themselves_in_percentages() {
         ],
     );
 }
+
+/// A large cluster's CPU: the sum over thousands of pods, wandering slowly
+/// by a point or two around `level` (as the demo's at 2,000 pods), one
+/// reading every 2 s for an hour.
+fn wander(level: f64) -> Vec<f64> {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut x = 0.0;
+    (0..1800)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let e = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            x = 0.97 * x + 0.6 * e;
+            level + x
+        })
+        .collect()
+}
+
+#[test]
+fn a_cluster_cpu_that_wanders_a_point_or_two_is_not_an_anomaly() {
+    let values = wander(50.0);
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    assert!(lo < 48.5 && hi > 51.5, "{lo}..{hi}");
+    let noise = fired("cluster_cpu_percent", "ClusterCPUAnomaly", &values);
+    assert!(noise.is_empty(), "{noise:#?}");
+    // A node's worth of CPU more is still news.
+    let stepped: Vec<f64> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i >= 900 { v + 8.0 } else { *v })
+        .collect();
+    let fired = fired("cluster_cpu_percent", "ClusterCPUAnomaly", &stepped);
+    assert!(
+        fired.iter().any(|(at, _, _)| (900..915).contains(at)),
+        "{fired:#?}"
+    );
+}
