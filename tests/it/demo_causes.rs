@@ -272,6 +272,53 @@ async fn the_demo_node_down_is_not_a_slow_dependency() {
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 
+/// Started as node 2 has come back (its three minutes down are in the
+/// history): the cluster's CPU rose as the node went down and fell as it
+/// came back, and both moves are in the node's incident, which names the
+/// node. No incident is made of cluster-wide signals alone, which nothing
+/// could explain: not these, and not the cluster's CPU falling as the
+/// noisy neighbour ended, long after the incidents it had joined went
+/// quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clusters_cpu_moving_with_a_node_is_the_nodes_incident() {
+    let rt = demo("demo-node-back", 1140).await;
+    let moves = |i: &sentinel_explain::incident::Incident| {
+        i.members
+            .iter()
+            .filter(|m| m.title == "ClusterCPUAnomaly")
+            .count()
+    };
+    let snap = wait(
+        &rt,
+        60,
+        |s| {
+            s.incidents
+                .iter()
+                .any(|i| i.title.starts_with("KubeNodeNotReady on Node/") && moves(i) >= 2)
+        },
+        "the node's incident holds the cluster's CPU rising and falling",
+    )
+    .await;
+    for i in snap.incidents.iter() {
+        assert!(
+            i.members.iter().any(|m| !m.subject.is_cluster()),
+            "{} holds cluster-wide signals only: {:#?}",
+            i.title,
+            i.members
+        );
+        if moves(i) >= 2 {
+            let e = sentinel_service::analyse(&snap, i);
+            assert_eq!(
+                e.top().map(|t| t.cause.as_str()),
+                Some("node_not_ready"),
+                "{}",
+                e.render()
+            );
+        }
+    }
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
 /// The slowdown's incident names payments, its callers following, and not
 /// the node that went NotReady as its alerts ended. It is the only one: the
 /// latency the noisy neighbour caused, on its node's pods only, is not a

@@ -12,7 +12,7 @@ use sentinel_model::{
     Timestamp,
 };
 
-use super::subject::{Link, Subject, Topology};
+use super::subject::Topology;
 use super::{AUTOMATIC, Action, Incident, IncidentState, Member, MemberKind, Update, incident_id};
 
 /// How signals are grouped and when incidents close.
@@ -67,8 +67,8 @@ impl Default for IncidentConfig {
 
 #[derive(Debug, Default)]
 pub struct Manager {
-    cfg: IncidentConfig,
-    topology: Topology,
+    pub(super) cfg: IncidentConfig,
+    pub(super) topology: Topology,
     pub(super) incidents: Vec<Incident>,
     pub(super) by_id: HashMap<String, usize>,
     /// Member key → (incident, member) positions.
@@ -406,99 +406,6 @@ impl Manager {
                     severity: inc.severity,
                 });
             }
-        }
-    }
-
-    /// The incident a new signal belongs to: the most recently touched active
-    /// one it relates to, else (for openers) a related one resolved lately.
-    /// Once every member of an incident has stopped for longer than
-    /// `aftermath` (quiet, or resolved), an opener joins it only as a
-    /// recurrence, the same signal on the same subject again: a different
-    /// problem on a related service minutes later (a slow dependency after
-    /// a bad rollout was rolled back) is an incident of its own, not the old
-    /// one carrying on.
-    fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
-        let cluster_wide = |inc: &Incident| {
-            inc.scope.cluster
-                && inc.scope.touched.is_empty()
-                && inc.scope.nodes.is_empty()
-                && inc.scope.pod_nodes.is_empty()
-        };
-        let recurs = |inc: &Incident| {
-            inc.members
-                .iter()
-                .any(|x| x.title == m.title && x.subject == m.subject)
-        };
-        let mut best: Option<(Timestamp, usize)> = None;
-        let mut resolved: Option<(Timestamp, usize)> = None;
-        for (i, inc) in self.incidents.iter().enumerate() {
-            let stopped = || {
-                inc.active_members() == 0
-                    && inc
-                        .members
-                        .iter()
-                        .filter_map(|x| x.ended_at)
-                        .max()
-                        .is_some_and(|e| m.at.since(e) > self.cfg.aftermath)
-            };
-            if inc.state.is_active() && m.kind.opens() && stopped() && !recurs(inc) {
-                continue;
-            }
-            if inc.state.is_active() {
-                let by_time = m.subject.is_cluster() || cluster_wide(inc);
-                let ok = if by_time {
-                    // Around the opening, or the same rule or alert on the
-                    // same subject again while the incident is live (a
-                    // cluster-wide rule that fires, stops and fires again).
-                    m.at.since(inc.opened_at).0.abs() <= self.cfg.cluster_window.0
-                        || (m.at.since(inc.updated_at) <= self.cfg.window && recurs(inc))
-                } else {
-                    m.at.since(inc.updated_at) <= self.cfg.window
-                        && inc.opened_at.since(m.at) <= self.cfg.lookback
-                        && self.links(inc, &m.subject, m.at)
-                };
-                if ok && best.is_none_or(|(t, _)| inc.updated_at > t) {
-                    best = Some((inc.updated_at, i));
-                }
-            } else if reopen
-                && inc
-                    .resolved_at
-                    .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
-                && (recurs(inc)
-                    || (!stopped()
-                        && (self.links(inc, &m.subject, m.at)
-                            || (m.subject.is_cluster() && cluster_wide(inc)))))
-                && resolved.is_none_or(|(t, _)| inc.updated_at > t)
-            {
-                resolved = Some((inc.updated_at, i));
-            }
-        }
-        best.or(resolved).map(|(_, i)| i)
-    }
-
-    /// Whether a signal about `s` at `at` relates to `inc` by topology. A pod
-    /// whose only link is its node relates while the node's trouble lasts (a
-    /// member about the node active, or ended within `node_grace`), and a
-    /// node whose only link is pods on it, while theirs does: a pod that
-    /// fails after its node recovered, or a node that fails after its pods
-    /// did, is a problem of its own.
-    fn links(&self, inc: &Incident, s: &Subject, at: Timestamp) -> bool {
-        let live = |x: &Member| {
-            x.ended_at
-                .is_none_or(|e| at.since(e) <= self.cfg.node_grace)
-        };
-        let on = |x: &Member, node: &str| x.subject.node.as_deref() == Some(node);
-        match inc.scope.link(s, &self.topology) {
-            None => false,
-            Some(Link::Direct) => true,
-            Some(Link::OnNode(n)) => inc
-                .members
-                .iter()
-                .any(|x| x.subject.is_node() && on(x, &n) && live(x)),
-            Some(Link::NodeOfPods(n)) => inc
-                .members
-                .iter()
-                .any(|x| x.subject.pod.is_some() && on(x, &n) && live(x)),
         }
     }
 

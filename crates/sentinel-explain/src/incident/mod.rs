@@ -5,6 +5,7 @@
 //! of the crate: time is an argument, and the same signals in the same order
 //! give the same incidents with the same ids.
 
+mod grouping;
 mod lifecycle;
 mod manager;
 pub mod notify;

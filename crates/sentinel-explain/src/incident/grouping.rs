@@ -1,0 +1,151 @@
+//! Which incident a signal belongs to: by topology within the time window,
+//! by time alone for a cluster-wide signal, or as a recurrence.
+
+use sentinel_model::Timestamp;
+
+use super::manager::Manager;
+use super::subject::{Link, Subject};
+use super::{Incident, Member};
+
+impl Manager {
+    /// The incident a new signal belongs to: the most recently touched active
+    /// one it relates to, else (for openers) a related one resolved lately.
+    /// Once every member of an incident has stopped for longer than
+    /// `aftermath` (quiet, or resolved), an opener joins it only as a
+    /// recurrence, the same signal on the same subject again: a different
+    /// problem on a related service minutes later (a slow dependency after
+    /// a bad rollout was rolled back) is an incident of its own, not the old
+    /// one carrying on. A cluster-wide signal goes first to the incident
+    /// whose trouble began nearest it (see [`trouble_apart`]).
+    pub(super) fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
+        let cluster_wide = |inc: &Incident| {
+            inc.scope.cluster
+                && inc.scope.touched.is_empty()
+                && inc.scope.nodes.is_empty()
+                && inc.scope.pod_nodes.is_empty()
+        };
+        // The same signal on the same subject again. A cluster-wide one is
+        // tied to nothing but time: once every member of the incident has
+        // stopped, it is the same trouble again only while it flaps (its
+        // last firing ended within `cluster_window`); later, the cluster's
+        // CPU moving is news of its own (a node going down after a noisy
+        // neighbour's incident went quiet).
+        let recurs = |inc: &Incident, stopped: bool| {
+            let flapping = |x: &Member| {
+                !(stopped && m.subject.is_cluster())
+                    || x.ended_at
+                        .is_none_or(|e| m.at.since(e) <= self.cfg.cluster_window)
+            };
+            inc.members
+                .iter()
+                .any(|x| x.title == m.title && x.subject == m.subject && flapping(x))
+        };
+        let mut best: Option<(Timestamp, usize)> = None;
+        let mut resolved: Option<(Timestamp, usize)> = None;
+        // (how far from the nearest beginning of its trouble, incident)
+        let mut near: Option<(i64, usize)> = None;
+        for (i, inc) in self.incidents.iter().enumerate() {
+            let stopped = || {
+                inc.active_members() == 0
+                    && inc
+                        .members
+                        .iter()
+                        .filter_map(|x| x.ended_at)
+                        .max()
+                        .is_some_and(|e| m.at.since(e) > self.cfg.aftermath)
+            };
+            if inc.state.is_active() && m.kind.opens() && stopped() && !recurs(inc, true) {
+                continue;
+            }
+            if inc.state.is_active() {
+                let by_time = m.subject.is_cluster() || cluster_wide(inc);
+                if m.subject.is_cluster() {
+                    let apart = trouble_apart(inc, m.at);
+                    if apart <= self.cfg.cluster_window.0 && near.is_none_or(|(d, _)| apart < d) {
+                        near = Some((apart, i));
+                    }
+                }
+                let ok = if by_time {
+                    // Around the opening, or the same rule or alert on the
+                    // same subject again while the incident is live (a
+                    // cluster-wide rule that fires, stops and fires again).
+                    m.at.since(inc.opened_at).0.abs() <= self.cfg.cluster_window.0
+                        || (m.at.since(inc.updated_at) <= self.cfg.window && recurs(inc, stopped()))
+                } else {
+                    m.at.since(inc.updated_at) <= self.cfg.window
+                        && inc.opened_at.since(m.at) <= self.cfg.lookback
+                        && self.links(inc, &m.subject, m.at)
+                };
+                if ok && best.is_none_or(|(t, _)| inc.updated_at > t) {
+                    best = Some((inc.updated_at, i));
+                }
+            } else if reopen
+                && inc
+                    .resolved_at
+                    .is_some_and(|r| m.at.since(r) <= self.cfg.reopen_window && m.at >= r)
+                && (recurs(inc, stopped())
+                    || (!stopped()
+                        && (self.links(inc, &m.subject, m.at)
+                            || (m.subject.is_cluster() && cluster_wide(inc)))))
+                && resolved.is_none_or(|(t, _)| inc.updated_at > t)
+            {
+                resolved = Some((inc.updated_at, i));
+            }
+        }
+        // A cluster-wide signal goes to the incident whose trouble began
+        // (or whose node's trouble ended) nearest it: timing is all that
+        // ties it anywhere, and a recurrence in an incident touched lately
+        // (an alert's value moving) is weaker. A placed signal keeps to the
+        // incident its place ties it to.
+        near.map(|(_, i)| i)
+            .or(best.map(|(_, i)| i))
+            .or(resolved.map(|(_, i)| i))
+    }
+
+    /// Whether a signal about `s` at `at` relates to `inc` by topology. A pod
+    /// whose only link is its node relates while the node's trouble lasts (a
+    /// member about the node active, or ended within `node_grace`), and a
+    /// node whose only link is pods on it, while theirs does: a pod that
+    /// fails after its node recovered, or a node that fails after its pods
+    /// did, is a problem of its own.
+    pub(super) fn links(&self, inc: &Incident, s: &Subject, at: Timestamp) -> bool {
+        let live = |x: &Member| {
+            x.ended_at
+                .is_none_or(|e| at.since(e) <= self.cfg.node_grace)
+        };
+        let on = |x: &Member, node: &str| x.subject.node.as_deref() == Some(node);
+        match inc.scope.link(s, &self.topology) {
+            None => false,
+            Some(Link::Direct) => true,
+            Some(Link::OnNode(n)) => inc
+                .members
+                .iter()
+                .any(|x| x.subject.is_node() && on(x, &n) && live(x)),
+            Some(Link::NodeOfPods(n)) => inc
+                .members
+                .iter()
+                .any(|x| x.subject.pod.is_some() && on(x, &n) && live(x)),
+        }
+    }
+}
+
+/// How near `at` the incident's trouble began: its opening, a later
+/// alert or finding, or a node's trouble starting or ending (which
+/// moves the cluster's CPU and memory: its capacity and its pods come
+/// and go).
+fn trouble_apart(inc: &Incident, at: Timestamp) -> i64 {
+    inc.members
+        .iter()
+        .flat_map(|x| {
+            let node = x.subject.is_node();
+            [
+                (node || x.kind.opens()).then_some(x.at),
+                x.ended_at.filter(|_| node),
+            ]
+        })
+        .flatten()
+        .chain([inc.opened_at])
+        .map(|t| at.since(t).0.abs())
+        .min()
+        .unwrap_or(i64::MAX)
+}
