@@ -9,6 +9,7 @@ use crate::capture::Capture;
 use crate::catalogue;
 use crate::evidence::{Evidence, EvidenceId};
 use crate::kube::ObjRef;
+use crate::metrics;
 use crate::rules::{Ctx, RULES};
 
 /// Below this score a candidate is a lead, not a cause.
@@ -179,6 +180,7 @@ pub fn explain(cap: &Capture) -> Explanation {
             if cap.metrics.is_empty() {
                 gaps.push("The capture holds no metrics.".into());
             }
+            gaps.extend(no_baseline(cap));
             if cap.logs.is_empty() {
                 gaps.push("The capture holds no logs.".into());
             }
@@ -202,6 +204,37 @@ pub fn explain(cap: &Capture) -> Explanation {
         gaps,
         evidence,
     }
+}
+
+/// Why the readings could tell nothing, when none reaches back far enough:
+/// a change is measured against readings from before five minutes before
+/// the onset (three at least), and a capture taken soon after its source
+/// came up (the app started, or a cluster newly connected, mid-incident)
+/// has none.
+fn no_baseline(cap: &Capture) -> Option<String> {
+    let cut = cap.onset.0 - metrics::BASELINE_GUARD_MS;
+    let before = |s: &metrics::Series| {
+        s.points
+            .iter()
+            .filter(|(t, v)| t.0 < cut && v.is_finite())
+            .count()
+    };
+    if cap.metrics.iter().any(|s| before(s) >= 3) {
+        return None;
+    }
+    let first = cap
+        .metrics
+        .iter()
+        .filter_map(|s| s.points.first())
+        .map(|p| p.0)
+        .min()?;
+    Some(format!(
+        "No captured series reaches back to 5 minutes before the onset, where the \
+         baseline a change is measured against ends: the earliest reading is {} ({}). \
+         Readings from before the trouble began are needed to tell what changed.",
+        first.to_text(),
+        metrics::from_onset(first, cap.onset),
+    ))
 }
 
 /// One candidate per (cause, object): the strongest, with the others' evidence.

@@ -87,6 +87,23 @@ impl Shift {
 /// this long before the onset is still the incident's.
 pub const BASELINE_GUARD_MS: i64 = 5 * 60_000;
 
+/// When `t` was, from the onset: "6m 40s before the onset". The evidence
+/// beside the sentence carries the time itself.
+pub(crate) fn from_onset(t: Timestamp, onset: Timestamp) -> String {
+    let ms = t.0 - onset.0;
+    let s = (ms.unsigned_abs() + 500) / 1000;
+    let span = match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    };
+    match (s, ms < 0) {
+        (0, _) => "at the onset".into(),
+        (_, true) => format!("{span} before the onset"),
+        (_, false) => format!("{span} after the onset"),
+    }
+}
+
 /// The median (NaN for none); sorts `v`.
 pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
@@ -312,6 +329,16 @@ pub fn parse_series(s: &str) -> Option<(String, Labels)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_is_told_from_the_onset() {
+        let onset = Timestamp(1_790_000_000_000);
+        let at = |ms: i64| from_onset(Timestamp(onset.0 + ms), onset);
+        assert_eq!(at(-400_000), "6m 40s before the onset");
+        assert_eq!(at(-120_200), "2m before the onset");
+        assert_eq!(at(45_000), "45s after the onset");
+        assert_eq!(at(300), "at the onset");
+    }
 
     #[test]
     fn series_text_round_trips() {

@@ -137,3 +137,42 @@ fn a_capture_with_no_evidence_says_so() {
     );
     assert!(x.gaps.iter().any(|g| g.contains("not enough")));
 }
+
+/// Readings that begin as the trouble did (the app started mid-incident)
+/// hold no baseline: the explanation says so, and when, instead of only
+/// that no rule matched.
+#[test]
+fn readings_that_begin_at_the_trouble_say_why_nothing_is_named() {
+    let onset = 1_790_000_000_i64;
+    let capture = |from: i64| {
+        let mut csv = String::from("timestamp,series,value\n");
+        for t in (from..onset + 120).step_by(15) {
+            let v = if t >= onset - 20 { 2.0 } else { 0.1 };
+            csv += &format!("{t},\"request_p95_seconds{{pod=\"\"email-1\"\"}}\",{v}\n");
+        }
+        Capture::parse(
+            sentinel_model::Timestamp(onset * 1000),
+            Some(r#"{"kind":"List","items":[]}"#),
+            Some(&csv),
+            None,
+        )
+        .unwrap()
+    };
+    let x = explain(&capture(onset - 40));
+    assert!(x.candidates.is_empty());
+    let said = x
+        .gaps
+        .iter()
+        .find(|g| g.contains("reaches back"))
+        .unwrap_or_else(|| panic!("{:#?}", x.gaps));
+    assert!(
+        said.contains("the earliest reading is 2026-09-21 14:12:40.000 UTC (40s before the onset)"),
+        "{said}"
+    );
+    let x = explain(&capture(onset - 900));
+    assert!(
+        x.gaps.iter().all(|g| !g.contains("reaches back")),
+        "{:#?}",
+        x.gaps
+    );
+}

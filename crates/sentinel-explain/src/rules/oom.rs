@@ -1,7 +1,6 @@
 //! OOM kills, read with the memory limit, the usage trend before the kill
 //! and the rollout that preceded them.
 
-use sentinel_model::Timestamp;
 use serde_json::Value;
 
 use super::{Ctx, Proposal, container_spec};
@@ -103,23 +102,6 @@ pub(crate) fn oom(
     prop.hint(hint).done(ctx);
 }
 
-/// When `t` was, from the onset: "6m 40s before the onset". The evidence
-/// beside the sentence carries the time itself.
-fn from_onset(t: Timestamp, onset: Timestamp) -> String {
-    let ms = t.0 - onset.0;
-    let s = (ms.unsigned_abs() + 500) / 1000;
-    let span = match (s / 60, s % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m {s}s"),
-    };
-    match (s, ms < 0) {
-        (0, _) => "at the onset".into(),
-        (_, true) => format!("{span} before the onset"),
-        (_, false) => format!("{span} after the onset"),
-    }
-}
-
 /// The rollout that produced this pod's ReplicaSet, if it was recent: the
 /// evidence id and a sentence naming the old and new revision and image.
 pub(crate) fn rollout(ctx: &mut Ctx, p: &Value) -> Option<(EvidenceId, String)> {
@@ -156,7 +138,9 @@ pub(crate) fn rollout(ctx: &mut Ctx, p: &Value) -> Option<(EvidenceId, String)> 
         .iter()
         .filter(|r| cap.objects.owners(r).first() == Some(&deploy) && revision(r) < cur)
         .max_by_key(|r| revision(r))?;
-    let when = created.map_or(String::new(), |t| format!(" {}", from_onset(t, cap.onset)));
+    let when = created.map_or(String::new(), |t| {
+        format!(" {}", metrics::from_onset(t, cap.onset))
+    });
     let text = format!(
         "{deploy} rolled out revision {cur} ({}){when}, replacing revision {} ({}); roll back to revision {} ({}).",
         image(rs),
@@ -175,19 +159,4 @@ pub(crate) fn rollout(ctx: &mut Ctx, p: &Value) -> Option<(EvidenceId, String)> 
             .to_string(),
     );
     Some((id, text))
-}
-
-#[cfg(test)]
-mod tests {
-    use sentinel_model::Timestamp;
-
-    #[test]
-    fn a_time_is_told_from_the_onset() {
-        let onset = Timestamp(1_790_000_000_000);
-        let at = |ms: i64| super::from_onset(Timestamp(onset.0 + ms), onset);
-        assert_eq!(at(-400_000), "6m 40s before the onset");
-        assert_eq!(at(-120_200), "2m before the onset");
-        assert_eq!(at(45_000), "45s after the onset");
-        assert_eq!(at(300), "at the onset");
-    }
 }
