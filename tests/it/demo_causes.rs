@@ -18,13 +18,17 @@ async fn demo(name: &str, live_at_loop_s: i64) -> Runtime {
 }
 
 async fn demo_polled(name: &str, live_at_loop_s: i64, interval: StdDuration) -> Runtime {
+    demo_of(name, live_at_loop_s, interval, 60).await
+}
+
+async fn demo_of(name: &str, live_at_loop_s: i64, interval: StdDuration, pods: usize) -> Runtime {
     let dir = crate::support::tempdir(name);
     let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
         .await
         .unwrap()
         .store;
     Runtime::demo(DemoConfig {
-        sim: sentinel_sim::SimConfig { seed: 3, pods: 60 },
+        sim: sentinel_sim::SimConfig { seed: 3, pods },
         live_at_loop_s,
         interval,
         ..DemoConfig::default()
@@ -316,6 +320,36 @@ async fn the_clusters_cpu_moving_with_a_node_is_the_nodes_incident() {
             );
         }
     }
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
+/// On a demo of 2,000 pods, node 2's incident still names the node. Its
+/// capture takes the pods on it, and used to take the workloads of every
+/// pod in their namespaces too (hundreds), which filled the capture's
+/// budget of objects before the node and its events were taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_clusters_node_down_is_named() {
+    let rt = demo_of(
+        "demo-node-down-large",
+        1140,
+        DemoConfig::default().interval,
+        2000,
+    )
+    .await;
+    wait(
+        &rt,
+        90,
+        |s| {
+            s.incidents.iter().any(|i| {
+                i.title.starts_with("KubeNodeNotReady on Node/")
+                    && sentinel_service::analyse(s, i)
+                        .top()
+                        .is_some_and(|t| t.cause == "node_not_ready")
+            })
+        },
+        "node 2 going down is named at 2,000 pods",
+    )
+    .await;
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 

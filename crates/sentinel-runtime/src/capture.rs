@@ -145,6 +145,7 @@ impl State {
         }
         risers.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, k, cpu) in risers.into_iter().take(NEIGHBOURS) {
+            taken.insert(k);
             let p = &self.pod_views()[k].pod;
             objects.push(live::pod_json(p));
             let workload = topo.pod(&p.namespace, &p.name).workload;
@@ -153,35 +154,6 @@ impl State {
                 labels: pod_labels(p, workload),
                 points: cpu,
             });
-        }
-        // The workloads behind the captured pods, with every ReplicaSet of
-        // their Deployments: a rollout is read from the old and new revision.
-        let owners: std::collections::BTreeSet<(&str, &str)> = self
-            .pod_views()
-            .iter()
-            .filter_map(|v| {
-                v.pod
-                    .owner
-                    .as_ref()
-                    .map(|o| (v.pod.namespace.as_str(), o.name.as_str()))
-            })
-            .filter(|(ns, _)| objects.iter().any(|o| o["metadata"]["namespace"] == *ns))
-            .collect();
-        let workloads = self.workloads();
-        let deployments: std::collections::BTreeSet<(&str, &str)> = workloads
-            .iter()
-            .filter(|w| owners.contains(&(w.namespace.as_str(), w.name.as_str())))
-            .filter_map(|w| w.owner.as_deref().map(|d| (w.namespace.as_str(), d)))
-            .collect();
-        for w in workloads.iter() {
-            let key = (w.namespace.as_str(), w.name.as_str());
-            let by_owner = w
-                .owner
-                .as_deref()
-                .is_some_and(|d| deployments.contains(&(w.namespace.as_str(), d)));
-            if owners.contains(&key) || deployments.contains(&key) || by_owner {
-                objects.push(live::workload_json(w));
-            }
         }
         for n in self.node_states() {
             if nodes.contains(n.name.as_str()) {
@@ -210,6 +182,34 @@ impl State {
         let skip = events.len().saturating_sub(EVENTS);
         for (k, e) in events.into_iter().enumerate().skip(skip) {
             objects.push(live::event_json(e, k));
+        }
+        // The workloads behind the captured pods, with every ReplicaSet of
+        // their Deployments: a rollout is read from the old and new revision.
+        // After the nodes and events: a capture keeps a bounded number of
+        // objects, and those say more.
+        let views = self.pod_views();
+        let owners: std::collections::BTreeSet<(&str, &str)> = taken
+            .iter()
+            .filter_map(|&k| {
+                let p = &views.get(k)?.pod;
+                Some((p.namespace.as_str(), p.owner.as_ref()?.name.as_str()))
+            })
+            .collect();
+        let workloads = self.workloads();
+        let deployments: std::collections::BTreeSet<(&str, &str)> = workloads
+            .iter()
+            .filter(|w| owners.contains(&(w.namespace.as_str(), w.name.as_str())))
+            .filter_map(|w| w.owner.as_deref().map(|d| (w.namespace.as_str(), d)))
+            .collect();
+        for w in workloads.iter() {
+            let key = (w.namespace.as_str(), w.name.as_str());
+            let by_owner = w
+                .owner
+                .as_deref()
+                .is_some_and(|d| deployments.contains(&(w.namespace.as_str(), d)));
+            if owners.contains(&key) || deployments.contains(&key) || by_owner {
+                objects.push(live::workload_json(w));
+            }
         }
         for m in &inc.members {
             if let Some(f) = m
