@@ -229,9 +229,9 @@ fn no_baseline(cap: &Capture) -> Option<String> {
         .map(|p| p.0)
         .min()?;
     Some(format!(
-        "No captured series reaches back to 5 minutes before the onset, where the \
-         baseline a change is measured against ends: the earliest reading is {} ({}). \
-         Readings from before the trouble began are needed to tell what changed.",
+        "No captured series holds 3 readings from before 5 minutes before the onset, \
+         where the baseline a change is measured against ends: the earliest reading is \
+         {} ({}). Readings from before the trouble began are needed to tell what changed.",
         first.to_text(),
         metrics::from_onset(first, cap.onset),
     ))

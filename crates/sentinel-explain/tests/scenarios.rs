@@ -163,7 +163,7 @@ fn readings_that_begin_at_the_trouble_say_why_nothing_is_named() {
     let said = x
         .gaps
         .iter()
-        .find(|g| g.contains("reaches back"))
+        .find(|g| g.contains("holds 3 readings from before"))
         .unwrap_or_else(|| panic!("{:#?}", x.gaps));
     assert!(
         said.contains("the earliest reading is 2026-09-21 14:12:40.000 UTC (40s before the onset)"),
@@ -171,7 +171,7 @@ fn readings_that_begin_at_the_trouble_say_why_nothing_is_named() {
     );
     let x = explain(&capture(onset - 900));
     assert!(
-        x.gaps.iter().all(|g| !g.contains("reaches back")),
+        x.gaps.iter().all(|g| !g.contains("holds 3 readings")),
         "{:#?}",
         x.gaps
     );
