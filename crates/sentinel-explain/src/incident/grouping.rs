@@ -45,11 +45,19 @@ impl Manager {
         // (how far from the nearest beginning of its trouble, incident)
         let mut near: Option<(i64, usize)> = None;
         for (i, inc) in self.incidents.iter().enumerate() {
+            // Whether the incident's trouble stopped more than `aftermath`
+            // ago. Where it has members with a place, those say: a
+            // cluster-wide member is tied to it by time alone, and lingers
+            // (a robust anomaly keeps firing for two minutes after its last
+            // reading above the limit).
             let stopped = || {
-                inc.active_members() == 0
+                let skip = inc.scope.cluster && !cluster_wide(inc);
+                let counted = |x: &&Member| !skip || !x.subject.is_cluster();
+                inc.members.iter().filter(counted).all(|x| !x.is_active())
                     && inc
                         .members
                         .iter()
+                        .filter(counted)
                         .filter_map(|x| x.ended_at)
                         .max()
                         .is_some_and(|e| m.at.since(e) > self.cfg.aftermath)

@@ -970,6 +970,47 @@ fn reminders_stop_at_ack_and_quiet_hours_hold_back() {
 /// different problem on the same service minutes later (a slow dependency)
 /// opens an incident of its own; the crash loop coming back, or a signal
 /// in the trouble's aftermath, joins the old one.
+/// A cluster-wide member lingers: the p95 anomaly keeps firing for two
+/// minutes after its last reading above the limit, and is tied to the
+/// incident by time alone. Once the incident's placed members stopped, it
+/// does not keep the incident taking newcomers: in the demo, `payments`
+/// slowing down a minute and a half after the noisy neighbour's latency
+/// alerts ended joined their incident, which then named the noisy
+/// neighbour for the slowdown.
+#[test]
+fn a_lingering_cluster_wide_member_does_not_keep_an_incident_open_to_others() {
+    let payments = [("namespace", "shop"), ("service", "payments")];
+    let checkout = [("namespace", "shop"), ("service", "checkout")];
+    let mut m = manager();
+    let latency = alert("HighRequestLatency", "warning", t(0.0), &payments);
+    m.alerts(t(0.0), std::slice::from_ref(&latency));
+    let mut p95 = finding("LatencyP95Anomaly", t(0.1), &[], Severity::Warning);
+    m.finding(&p95);
+    m.alerts(t(4.0), &[]);
+    p95.resolved_at = Some(t(4.7));
+    p95.state = RuleState::Resolved;
+    m.finding(&p95);
+    let all = m.incidents();
+    assert_eq!((all.len(), all[0].members.len()), (1, 2), "{all:#?}");
+    // 1.4 minutes after the placed alert ended, 0.7 after the p95.
+    m.alerts(
+        t(5.4),
+        &[alert("HighErrorRate", "critical", t(5.4), &checkout)],
+    );
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[1].title, "HighErrorRate on Service/shop/checkout");
+    // Within the minute after the placed alert ended, it still joins.
+    let mut m = manager();
+    m.alerts(t(0.0), std::slice::from_ref(&latency));
+    m.alerts(t(4.0), &[]);
+    m.alerts(
+        t(4.6),
+        &[alert("HighErrorRate", "critical", t(4.6), &checkout)],
+    );
+    assert_eq!(m.incidents().len(), 1, "{:#?}", m.incidents());
+}
+
 #[test]
 fn a_quiet_incident_takes_only_its_aftermath_and_recurrences() {
     let pod = [("namespace", "shop"), ("pod", "checkout-5d8f7c9b4-abcde")];
