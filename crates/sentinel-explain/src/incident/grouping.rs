@@ -15,7 +15,8 @@ impl Manager {
     /// recurrence, the same signal on the same subject again: a different
     /// problem on a related service minutes later (a slow dependency after
     /// a bad rollout was rolled back) is an incident of its own, not the old
-    /// one carrying on. A cluster-wide signal goes first to the incident
+    /// one carrying on; an event joins it no more. A cluster-wide signal
+    /// goes first to the incident
     /// whose trouble began nearest it (see [`trouble_apart`]).
     pub(super) fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
         let cluster_wide = |inc: &Incident| {
@@ -62,7 +63,10 @@ impl Manager {
                         .max()
                         .is_some_and(|e| m.at.since(e) > self.cfg.aftermath)
             };
-            if inc.state.is_active() && m.kind.opens() && stopped() && !recurs(inc, true) {
+            // A quiet incident takes a finding or alert only as a
+            // recurrence, and no event: a rollout minutes after the trouble
+            // stopped begins the next one (it waits in the context for it).
+            if inc.state.is_active() && stopped() && (!m.kind.opens() || !recurs(inc, true)) {
                 continue;
             }
             if inc.state.is_active() {

@@ -970,6 +970,49 @@ fn reminders_stop_at_ack_and_quiet_hours_hold_back() {
 /// different problem on the same service minutes later (a slow dependency)
 /// opens an incident of its own; the crash loop coming back, or a signal
 /// in the trouble's aftermath, joins the old one.
+/// An event does not revive an incident whose trouble stopped: a rollout
+/// of `checkout` six minutes after its slowdown's alerts ended waits for
+/// the incident it begins (the crash loop it causes), which opens on its
+/// own with the rollout in it, rather than joining the slowdown's and
+/// pulling the crash loop in after it (no tick need have resolved the
+/// slowdown's first: a backfill reads minutes of the past at once).
+#[test]
+fn an_event_does_not_revive_an_incident_that_went_quiet() {
+    let mut m = manager();
+    let svc = [("namespace", "shop"), ("service", "checkout")];
+    let errors = alert("HighErrorRate", "critical", t(0.0), &svc);
+    m.alerts(t(0.0), std::slice::from_ref(&errors));
+    m.alerts(t(3.5), &[]);
+    m.event(&event(
+        "ScalingReplicaSet",
+        "Deployment",
+        Some("shop"),
+        "checkout",
+        t(9.5),
+    ));
+    let crash = alert(
+        "KubePodCrashLooping",
+        "critical",
+        t(10.4),
+        &[("namespace", "shop"), ("pod", "checkout-7f6d5c4b3-fghij")],
+    );
+    m.alerts(t(10.4), &[crash]);
+    let all = m.incidents();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].members.len(), 1, "{all:#?}");
+    assert_eq!(
+        all[1].title,
+        "KubePodCrashLooping on Pod/shop/checkout-7f6d5c4b3-fghij"
+    );
+    assert!(
+        all[1]
+            .members
+            .iter()
+            .any(|x| x.title == "ScalingReplicaSet"),
+        "{all:#?}"
+    );
+}
+
 /// A cluster-wide member lingers: the p95 anomaly keeps firing for two
 /// minutes after its last reading above the limit, and is tied to the
 /// incident by time alone. Once the incident's placed members stopped, it
