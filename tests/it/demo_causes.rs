@@ -323,6 +323,48 @@ async fn the_clusters_cpu_moving_with_a_node_is_the_nodes_incident() {
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 
+/// Started five minutes into the loop: the history holds the last cycle's
+/// slowdown and node going down, then `checkout`'s rollout and its crash
+/// loop. The crash loop is an incident of its own, opened with the rollout
+/// and put after it; the slowdown's incident, quiet for six minutes when
+/// the rollout came, takes neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loop_after_a_quiet_incident_is_its_own() {
+    let rt = demo("demo-crash-after-slowdown", 300).await;
+    let snap = wait(
+        &rt,
+        60,
+        |s| {
+            s.incidents.iter().any(|i| {
+                i.title
+                    .starts_with("KubePodCrashLooping on Pod/shop/checkout-")
+                    && sentinel_service::analyse(s, i)
+                        .top()
+                        .is_some_and(|t| t.cause == "oom_killed")
+            })
+        },
+        "the crash loop is an incident of its own",
+    )
+    .await;
+    for i in snap.incidents.iter() {
+        let titles: Vec<&str> = i.members.iter().map(|m| m.title.as_str()).collect();
+        let crash = titles.contains(&"KubePodCrashLooping");
+        assert!(
+            !(crash && titles.contains(&"HighErrorRate")),
+            "{}: {titles:?}",
+            i.title
+        );
+        if crash {
+            assert!(
+                titles.contains(&"ScalingReplicaSet"),
+                "{}: {titles:?}",
+                i.title
+            );
+        }
+    }
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
 /// On a demo of 2,000 pods, node 2's incident still names the node. Its
 /// capture takes the pods on it, and used to take the workloads of every
 /// pod in their namespaces too (hundreds), which filled the capture's
