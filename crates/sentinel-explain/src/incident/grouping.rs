@@ -16,8 +16,8 @@ impl Manager {
     /// problem on a related service minutes later (a slow dependency after
     /// a bad rollout was rolled back) is an incident of its own, not the old
     /// one carrying on; an event joins it no more. A cluster-wide signal
-    /// goes first to the incident
-    /// whose trouble began nearest it (see [`trouble_apart`]).
+    /// goes first to the incident whose trouble began nearest it (see
+    /// [`trouble_apart`]).
     pub(super) fn related(&self, m: &Member, reopen: bool) -> Option<usize> {
         let cluster_wide = |inc: &Incident| {
             inc.scope.cluster
