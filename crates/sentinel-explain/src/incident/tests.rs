@@ -74,6 +74,14 @@ fn finding(rule: &str, at: Timestamp, pairs: &[(&str, &str)], severity: Severity
     }
 }
 
+/// `f` as the engine reports it when it resolves at `at`.
+fn resolved(f: &Finding, at: Timestamp) -> Finding {
+    let mut f = f.clone();
+    f.state = RuleState::Resolved;
+    f.resolved_at = Some(at);
+    f
+}
+
 fn event(reason: &str, kind: &str, ns: Option<&str>, name: &str, at: Timestamp) -> ClusterEvent {
     ClusterEvent {
         kind: EventType::Normal,
@@ -341,16 +349,14 @@ fn lifecycle_ack_auto_resolve_reopen_with_an_audit_trail() {
 #[test]
 fn an_incident_reopened_by_hand_is_not_resolved_again_at_once() {
     let mut m = manager();
-    let mut f = finding(
+    let f = finding(
         "PodMemoryHigh",
         t(0.0),
         &[("namespace", "shop"), ("pod", "cart-6c5b4a3d2-klmno")],
         Severity::Critical,
     );
     m.finding(&f);
-    f.resolved_at = Some(t(1.0));
-    f.state = RuleState::Resolved;
-    m.finding(&f);
+    m.finding(&resolved(&f, t(1.0)));
     m.tick(t(6.5));
     let id = m.incidents()[0].id.clone();
     assert_eq!(m.get(&id).unwrap().state, IncidentState::Resolved);
@@ -435,14 +441,12 @@ fn node_and_dependency_links() {
 #[test]
 fn a_cluster_wide_rule_firing_again_rejoins_its_incident() {
     let mut m = manager();
-    let mut first = finding("ClusterCPUAnomaly", t(0.0), &[], Severity::Critical);
+    let first = finding("ClusterCPUAnomaly", t(0.0), &[], Severity::Critical);
     m.finding(&first);
-    first.resolved_at = Some(t(1.6));
-    first.state = RuleState::Resolved;
-    m.finding(&first);
+    m.finding(&resolved(&first, t(1.6)));
     // 3.5 minutes after the opening: past the 2 minutes a cluster-wide
     // signal joins by time alone, and 1.9 minutes after it stopped.
-    let mut again = finding("ClusterCPUAnomaly", t(3.5), &[], Severity::Warning);
+    let again = finding("ClusterCPUAnomaly", t(3.5), &[], Severity::Warning);
     m.finding(&again);
     let all = m.incidents();
     assert_eq!(all.len(), 1, "{all:#?}");
@@ -450,9 +454,7 @@ fn a_cluster_wide_rule_firing_again_rejoins_its_incident() {
     assert!(all[0].members[1].is_active());
     // Quiet since 3.6; at 6.5 (still inside the 5 quiet minutes) the CPU
     // moving again is news, not the first incident carrying on.
-    again.resolved_at = Some(t(3.6));
-    again.state = RuleState::Resolved;
-    m.finding(&again);
+    m.finding(&resolved(&again, t(3.6)));
     m.finding(&finding(
         "ClusterCPUAnomaly",
         t(6.5),
@@ -476,11 +478,9 @@ fn a_cluster_wide_signal_joins_the_incident_that_opened_beside_it() {
     let email = [("namespace", "shop"), ("service", "email")];
     let mut latency = alert("HighRequestLatency", "warning", t(0.0), &email);
     m.alerts(t(0.0), std::slice::from_ref(&latency));
-    let mut cpu = finding("ClusterCPUAnomaly", t(0.1), &[], Severity::Warning);
+    let cpu = finding("ClusterCPUAnomaly", t(0.1), &[], Severity::Warning);
     m.finding(&cpu);
-    cpu.resolved_at = Some(t(0.5));
-    cpu.state = RuleState::Resolved;
-    m.finding(&cpu);
+    m.finding(&resolved(&cpu, t(0.5)));
     assert_eq!(m.incidents().len(), 1);
     let node = finding(
         "NodeNotReady",
@@ -527,16 +527,14 @@ fn a_cluster_wide_signal_joins_the_incident_that_opened_beside_it() {
 #[test]
 fn a_cluster_wide_signal_as_a_node_recovers_joins_the_nodes_incident() {
     let mut m = manager();
-    let mut node = finding(
+    let node = finding(
         "NodeNotReady",
         t(0.0),
         &[("node", "ip-10-0-3-22")],
         Severity::Critical,
     );
     m.finding(&node);
-    node.resolved_at = Some(t(3.0));
-    node.state = RuleState::Resolved;
-    m.finding(&node);
+    m.finding(&resolved(&node, t(3.0)));
     m.finding(&finding(
         "ClusterCPUAnomaly",
         t(3.3),
@@ -690,11 +688,9 @@ fn a_node_joins_an_incident_of_its_pods_only_while_they_are_in_trouble() {
     // checkout's pod on node-1 is not ready from minute 0 to 2.
     let pod_down = || {
         let mut m = manager();
-        let mut f = finding("PodNotReady", t(0.0), &checkout, Severity::Warning);
+        let f = finding("PodNotReady", t(0.0), &checkout, Severity::Warning);
         m.finding(&f);
-        f.state = RuleState::Resolved;
-        f.resolved_at = Some(t(2.0));
-        m.finding(&f);
+        m.finding(&resolved(&f, t(2.0)));
         m
     };
     // The node's alert while its pod is still in trouble: the pod was the
@@ -780,9 +776,7 @@ fn incidents_restored_after_a_restart_can_still_resolve() {
 fn a_backfill_that_reads_a_resolved_incident_again_leaves_it_as_it_was() {
     let checkout = [("namespace", "shop"), ("service", "checkout")];
     let fired = finding("ErrorRateAnomaly", t(0.0), &checkout, Severity::Warning);
-    let mut over = fired.clone();
-    over.state = RuleState::Resolved;
-    over.resolved_at = Some(t(2.0));
+    let over = resolved(&fired, t(2.0));
     let mut before = manager();
     before.finding(&fired);
     before.finding(&over);
@@ -1027,12 +1021,10 @@ fn a_lingering_cluster_wide_member_does_not_keep_an_incident_open_to_others() {
     let mut m = manager();
     let latency = alert("HighRequestLatency", "warning", t(0.0), &payments);
     m.alerts(t(0.0), std::slice::from_ref(&latency));
-    let mut p95 = finding("LatencyP95Anomaly", t(0.1), &[], Severity::Warning);
+    let p95 = finding("LatencyP95Anomaly", t(0.1), &[], Severity::Warning);
     m.finding(&p95);
     m.alerts(t(4.0), &[]);
-    p95.resolved_at = Some(t(4.7));
-    p95.state = RuleState::Resolved;
-    m.finding(&p95);
+    m.finding(&resolved(&p95, t(4.7)));
     let all = m.incidents();
     assert_eq!((all.len(), all[0].members.len()), (1, 2), "{all:#?}");
     // 1.4 minutes after the placed alert ended, 0.7 after the p95.
