@@ -65,7 +65,8 @@ pub struct Shift {
     pub after: f64,
     /// Robust z of the level after against the spread before.
     pub z: f64,
-    /// When the level first left the baseline band, if it did.
+    /// When the level left the baseline band, if it did: the last time
+    /// by the onset, else the first after it.
     pub changed_at: Option<Timestamp>,
 }
 
@@ -148,6 +149,27 @@ pub fn shift_from_nothing(points: &[(Timestamp, f64)]) -> Option<Shift> {
 /// Readings over which a change must mostly hold to count as begun.
 const SUSTAIN: usize = 5;
 
+/// Where the series left the band and mostly stayed out over the next few
+/// readings (one noisy reading, a p95 over a few requests, is not a
+/// change), each after it had come back and mostly stayed in.
+fn excursions(out: &[bool]) -> Vec<usize> {
+    let mostly = |i: usize, side: bool| {
+        let next = &out[i..(i + SUSTAIN).min(out.len())];
+        out[i] == side && 2 * next.iter().filter(|o| **o == side).count() > next.len()
+    };
+    let mut starts = Vec::new();
+    let mut outside = false;
+    for i in 0..out.len() {
+        if mostly(i, !outside) {
+            outside = !outside;
+            if outside {
+                starts.push(i);
+            }
+        }
+    }
+    starts
+}
+
 /// Compare the window before `onset - guard` with the window from
 /// `onset - guard` on. The guard keeps a late onset from hiding the change
 /// inside the baseline.
@@ -184,8 +206,7 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
     };
     let z = (after_level - base) / scale;
     // The change begins where the series leaves the band on the side it
-    // moved to and mostly stays out over the next few readings: one noisy
-    // reading (a p95 over a few requests) is not the change. The band is
+    // moved to and mostly stays out over the next few readings. The band is
     // at least half the way to the level after: a tenfold rise is not
     // dated by a few readings a hair above a very steady baseline, nor by
     // a smaller rise before it (a neighbour's load, then the real fault).
@@ -194,12 +215,16 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
         .iter()
         .map(|(_, v)| (v - base) / scale * z.signum() > edge)
         .collect();
-    let changed_at = (0..out.len())
-        .find(|&i| {
-            let next = &out[i..(i + SUSTAIN).min(out.len())];
-            out[i] && 2 * next.iter().filter(|o| **o).count() > next.len()
-        })
-        .map(|i| after[i].0);
+    let changed_at = excursions(&out)
+        .into_iter()
+        .map(|i| after[i].0)
+        .fold(None, |dated, t| match dated {
+            // The change under way at the onset is the last one begun by
+            // then: an excursion the series came back from before it was
+            // an earlier problem's (a neighbour's load that went away).
+            Some(d) if t > onset => Some(d),
+            _ => Some(t),
+        });
     Some(Shift {
         before: base,
         after: after_level,
@@ -425,6 +450,38 @@ mod tests {
             })
             .collect();
         let sh = shift(&stepped, at(60), 0).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(100)), "{sh:?}");
+    }
+
+    /// A pod slowed by a neighbour's load, back to normal a minute, then
+    /// slowed again as the incident began: the change under way at the
+    /// onset is the second. A change that begins only after the onset is
+    /// still dated, at its start.
+    #[test]
+    fn the_change_dated_is_the_one_under_way_at_the_onset() {
+        let at = |i: i64| Timestamp(i * 2_000);
+        let twice: Vec<(Timestamp, f64)> = (0..300)
+            .map(|i| {
+                let v = match i {
+                    i if i >= 230 => 1.5,
+                    i if (100..200).contains(&i) => 1.4,
+                    _ => 0.2 + 0.005 * (i % 3) as f64,
+                };
+                (at(i), v)
+            })
+            .collect();
+        let onset = at(245);
+        let sh = shift(&twice, onset, 150 * 2_000).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(230)), "{sh:?}");
+        // A short dip in a slowdown does not end it.
+        let dipped: Vec<(Timestamp, f64)> = twice
+            .iter()
+            .map(|&(t, v)| if t == at(240) { (t, 0.2) } else { (t, v) })
+            .collect();
+        let sh = shift(&dipped, onset, 150 * 2_000).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(230)), "{sh:?}");
+        // Judged for an onset before either rise, the first is the change.
+        let sh = shift(&twice, at(90), 60 * 2_000).expect("a shift");
         assert_eq!(sh.changed_at, Some(at(100)), "{sh:?}");
     }
 }
