@@ -365,6 +365,56 @@ async fn a_crash_loop_after_a_quiet_incident_is_its_own() {
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 
+/// Started 540 s into the loop, the history begins four minutes into
+/// `payments`' slowdown, and node 2 goes down a minute later. The demo
+/// lived through the loop before its history, so the slowdown's alerts are
+/// dated from when they began, before the history: its incident says it has
+/// nothing before the onset to compare, and the node, four minutes after its
+/// onset, is not its cause. (Dated at the history's start, as when the demo
+/// began there, the node came 28 s after the onset and was named.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_begun_mid_slowdown_does_not_blame_the_next_problem() {
+    let history_start = SystemClock
+        .now()
+        .saturating_sub(DemoConfig::default().backfill);
+    let rt = demo("demo-mid-slowdown", 540).await;
+    let slowdown = |s: &sentinel_runtime::Snapshot| {
+        s.incidents
+            .iter()
+            .find(|i| i.title == "HighErrorRate on Service/shop/checkout")
+            .cloned()
+    };
+    let snap = wait(
+        &rt,
+        60,
+        |s| {
+            slowdown(s).is_some()
+                && s.incidents.iter().any(|i| {
+                    sentinel_service::analyse(s, i)
+                        .top()
+                        .is_some_and(|t| t.cause == "node_not_ready")
+                })
+        },
+        "the slowdown and the node's incidents",
+    )
+    .await;
+    let inc = slowdown(&snap).unwrap();
+    assert!(inc.opened_at < history_start, "{}", inc.opened_at.to_text());
+    let e = sentinel_service::analyse(&snap, &inc);
+    assert!(
+        e.candidates.iter().all(|c| c.cause != "node_not_ready"),
+        "{}",
+        e.render()
+    );
+    assert!(
+        e.render()
+            .contains("after the onset). Readings from before"),
+        "{}",
+        e.render()
+    );
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
+
 /// On a demo of 2,000 pods, node 2's incident still names the node. Its
 /// capture takes the pods on it, and used to take the workloads of every
 /// pod in their namespaces too (hundreds), which filled the capture's

@@ -59,7 +59,8 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<()> {
         seed: args.seed,
         pods: args.pods,
     };
-    let mut sim = Sim::new(config, clock.now()).at_loop_offset(args.loop_at);
+    let step = sentinel_model::Duration(i64::try_from(args.interval.as_millis()).unwrap_or(2000));
+    let mut sim = Sim::in_loop(config, clock.now(), args.loop_at, step);
     let mut exposition = Exposition::new();
     let frame = sim.step(clock.now());
     exposition.observe(&frame);

@@ -94,11 +94,11 @@ impl Source for DemoSource {
         let now = ctx.clock.now();
         let start = now.saturating_sub(self.config.backfill);
         let offset = self.config.live_at_loop_s - self.config.backfill.millis() / 1000;
-        let mut sim = Sim::new(self.config.sim, start).at_loop_offset(offset);
         // History first, one frame at a time, so memory stays flat whatever the
         // size; big clusters get coarser history so the first data is quick.
-        let mut t = start.millis();
         let back_step = backfill_step(step, self.config.backfill, self.config.sim.pods);
+        let mut sim = Sim::in_loop(self.config.sim, start, offset, back_step);
+        let mut t = start.millis();
         loop {
             t += back_step.millis();
             if t >= now.millis() {

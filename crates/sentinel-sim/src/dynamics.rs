@@ -83,7 +83,7 @@ fn latency_factor(name: &str, on_noisy_node: bool, c: Conditions) -> (f64, f64) 
 /// Moves every pod forward by `dt` and measures the step's traffic.
 pub fn advance(sim: &mut Sim, now: Timestamp, dt: Duration, c: Conditions) -> Traffic {
     let secs = dt.millis() as f64 / 1000.0;
-    let elapsed = now.since(sim.origin).millis() as f64 / 1000.0;
+    let elapsed = now.since(sim.start).millis() as f64 / 1000.0;
     let diurnal = 1.0
         + 0.18 * (2.0 * PI * elapsed / 3600.0).sin()
         + 0.05 * (2.0 * PI * elapsed / 300.0).sin();

@@ -65,8 +65,6 @@ pub struct Frame {
 pub struct Sim {
     rng: Rng,
     start: Timestamp,
-    /// The start of the incident loop; `start` unless moved by [`Sim::at_loop_offset`].
-    origin: Timestamp,
     last: Timestamp,
     nodes: Vec<NodeState>,
     workloads: Vec<Workload>,
@@ -90,7 +88,6 @@ impl Sim {
         let mut sim = Sim {
             rng,
             start,
-            origin: start,
             last: start,
             nodes,
             workloads,
@@ -107,20 +104,34 @@ impl Sim {
         sim
     }
 
-    /// Starts the simulation `offset_s` seconds into the incident loop
-    /// instead of at its beginning. Moments before that never happened.
-    pub fn at_loop_offset(mut self, offset_s: i64) -> Self {
-        let offset = offset_s.rem_euclid(scenario::CYCLE_S);
-        self.origin = self.start.saturating_sub(Duration::from_secs(offset));
-        self
+    /// Builds the cluster as it is at `start`, `offset_s` seconds into its
+    /// incident loop. The cluster is built healthy at the loop's beginning
+    /// and lives through the loop up to `start`, one step of `step` at a
+    /// time, so what is under way at `start` has its past: a rollout already
+    /// made, pods already crash-looping, alerts firing since they truly
+    /// began. The first frame still lists the events of those minutes, as
+    /// the API keeps events for an hour, and the workload controllers.
+    pub fn in_loop(config: SimConfig, start: Timestamp, offset_s: i64, step: Duration) -> Self {
+        let offset = Duration::from_secs(offset_s.rem_euclid(scenario::CYCLE_S));
+        let step = step.millis().max(100);
+        let mut sim = Sim::new(config, start.saturating_sub(offset));
+        let mut events = Vec::new();
+        let mut t = sim.start.millis();
+        while t < start.millis() {
+            t = (t + step).min(start.millis());
+            events.append(&mut sim.step(Timestamp(t)).events);
+        }
+        sim.events = events;
+        sim.forget_listing();
+        sim
     }
 
     /// Advances the cluster to `now` (earlier times are treated as no time
     /// passing) and returns the resulting frame.
     pub fn step(&mut self, now: Timestamp) -> Frame {
         let now = now.max(self.last);
-        let prev_ms = self.last.millis() - self.origin.millis();
-        let now_ms = now.millis() - self.origin.millis();
+        let prev_ms = self.last.millis() - self.start.millis();
+        let now_ms = now.millis() - self.start.millis();
         for moment in scenario::moments_between(prev_ms, now_ms) {
             self.apply(moment, now);
         }

@@ -20,7 +20,7 @@ pub fn frames(
     loop_offset_s: i64,
 ) -> Vec<Frame> {
     let step = step.millis().max(1000);
-    let mut sim = Sim::new(config, start).at_loop_offset(loop_offset_s);
+    let mut sim = Sim::in_loop(config, start, loop_offset_s, Duration(step));
     let mut out = Vec::new();
     let mut t = start.millis();
     while t <= end.millis() {

@@ -103,6 +103,11 @@ impl Sim {
         counts
     }
 
+    /// Makes the next frame list the controllers, changed or not.
+    pub(crate) fn forget_listing(&mut self) {
+        self.controllers.listed = None;
+    }
+
     /// The controllers, when they changed since they were last listed (a
     /// rollout, a pod's readiness); None while they stay the same.
     pub(crate) fn changed_workloads(&mut self) -> Option<Vec<State>> {
