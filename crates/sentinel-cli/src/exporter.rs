@@ -59,7 +59,10 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<()> {
         seed: args.seed,
         pods: args.pods,
     };
-    let step = sentinel_model::Duration(i64::try_from(args.interval.as_millis()).unwrap_or(2000));
+    // The minutes of the loop before `--loop-at` are lived in coarse steps:
+    // at 10,000 pods, up to 80 instead of 600 before the first scrape.
+    let step = sentinel_model::Duration(i64::try_from(args.interval.as_millis()).unwrap_or(2000))
+        .max(sentinel_model::Duration::from_secs(15));
     let mut sim = Sim::in_loop(config, clock.now(), args.loop_at, step);
     let mut exposition = Exposition::new();
     let frame = sim.step(clock.now());
