@@ -210,7 +210,12 @@ impl Manager {
     /// ones that are gone end. Info alerts (a watchdog) are not incidents.
     pub fn alerts(&mut self, at: Timestamp, alerts: &[Alert]) {
         let mut now_active = BTreeSet::new();
-        for a in alerts {
+        // In the order they began, whatever order the source lists them in:
+        // alerts found already firing (at start, after a gap) open their
+        // incident with the one that began it.
+        let mut in_order: Vec<&Alert> = alerts.iter().collect();
+        in_order.sort_by_key(|a| a.starts_at);
+        for a in in_order {
             let severity = a.severity();
             if severity < Severity::Warning {
                 continue;

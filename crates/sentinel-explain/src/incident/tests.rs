@@ -369,6 +369,33 @@ fn an_incident_reopened_by_hand_is_not_resolved_again_at_once() {
     assert_eq!(m.get(&id).unwrap().state, IncidentState::Resolved);
 }
 
+/// Alerts found already firing, listed newest first (as the demo's and
+/// many an Alertmanager's list is): the incident opens with the one that
+/// began it, and is named after it.
+#[test]
+fn alerts_found_firing_open_their_incident_with_the_first() {
+    let mut m = manager();
+    let payments = [("namespace", "shop"), ("pod", "payments-4b3a2c1d0-pqrst")];
+    m.alerts(
+        t(5.0),
+        &[
+            alert("KubePodNotReady", "warning", t(1.0), &payments),
+            alert(
+                "KubeNodeNotReady",
+                "critical",
+                t(0.5),
+                &[("node", "node-2")],
+            ),
+        ],
+    );
+    let all = m.incidents();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].title, "KubeNodeNotReady on Node/node-2");
+    assert_eq!(all[0].opened_at, t(0.5));
+    let titles: Vec<&str> = all[0].members.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(titles, ["KubeNodeNotReady", "KubePodNotReady"]);
+}
+
 #[test]
 fn node_and_dependency_links() {
     let mut m = manager();
