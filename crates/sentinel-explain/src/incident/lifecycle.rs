@@ -18,6 +18,11 @@ pub enum LifecycleError {
     },
     /// Operator actions need a name.
     NoActor,
+    /// The incident was folded into another, which is the one to act on.
+    Merged {
+        id: String,
+        into: String,
+    },
 }
 
 impl std::fmt::Display for LifecycleError {
@@ -31,6 +36,9 @@ impl std::fmt::Display for LifecycleError {
                 action.as_str()
             ),
             LifecycleError::NoActor => f.write_str("an operator action needs a name"),
+            LifecycleError::Merged { id, into } => {
+                write!(f, "incident {id} was merged into {into}; act on that one")
+            }
         }
     }
 }
@@ -88,6 +96,12 @@ impl Manager {
             .by_id
             .get(id)
             .ok_or_else(|| LifecycleError::NotFound(id.to_string()))?;
+        if let Some(into) = &self.incidents[i].merged_into {
+            return Err(LifecycleError::Merged {
+                id: id.to_string(),
+                into: into.clone(),
+            });
+        }
         let state = self.incidents[i].state;
         if !allowed(state) {
             return Err(LifecycleError::State {
@@ -111,7 +125,7 @@ impl Manager {
     ) {
         let inc = &mut self.incidents[i];
         match action {
-            Action::Opened | Action::Escalated => {}
+            Action::Opened | Action::Escalated | Action::Merged => {}
             Action::Acknowledged => {
                 inc.state = IncidentState::Acknowledged;
                 inc.ack = Some(Ack {
@@ -120,7 +134,7 @@ impl Manager {
                     at,
                 });
             }
-            Action::Resolved => {
+            Action::Resolved | Action::MergedInto => {
                 inc.state = IncidentState::Resolved;
                 inc.resolved_at = Some(at);
             }

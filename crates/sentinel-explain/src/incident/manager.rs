@@ -12,7 +12,7 @@ use sentinel_model::{
     Timestamp,
 };
 
-use super::subject::Topology;
+use super::topology::Topology;
 use super::{AUTOMATIC, Action, Incident, IncidentState, Member, MemberKind, Update, incident_id};
 
 /// How signals are grouped and when incidents close.
@@ -45,6 +45,9 @@ pub struct IncidentConfig {
     /// member on the node is active or ended at most this long before; a
     /// node joins an incident of pods on it likewise.
     pub node_grace: Duration,
+    /// A signal that relates to several active incidents, each opened
+    /// within this long of it, folds them into one.
+    pub merge_window: Duration,
 }
 
 impl Default for IncidentConfig {
@@ -61,6 +64,7 @@ impl Default for IncidentConfig {
             max_context: 1000,
             node_grace: Duration::from_mins(2),
             aftermath: Duration::from_mins(1),
+            merge_window: Duration::from_mins(2),
         }
     }
 }
@@ -325,8 +329,9 @@ impl Manager {
             self.refresh(i, j, m, at);
             return;
         }
+        let mut linked = Vec::new();
         if !m.kind.opens() {
-            match self.related(&m, false) {
+            match self.related(&m, false, &mut linked) {
                 Some(i) => self.join(i, m, at),
                 None => {
                     if self.context.len() == self.cfg.max_context {
@@ -341,12 +346,15 @@ impl Manager {
             // Reported already over (a resolved finding never seen firing).
             return;
         }
-        match self.related(&m, true) {
+        match self.related(&m, true, &mut linked) {
             Some(i) => {
-                if !self.incidents[i].state.is_active() {
+                let i = if self.incidents[i].state.is_active() {
+                    self.merge_tied(i, &m, &linked, at)
+                } else {
                     let note = format!("{} on {}", m.title, m.subject);
                     self.change(i, at, Action::Reopened, AUTOMATIC, note);
-                }
+                    i
+                };
                 self.join(i, m, at);
             }
             None => self.open(m, at),
@@ -376,7 +384,7 @@ impl Manager {
         self.escalate_or_update(i, m.severity, at);
     }
 
-    fn escalate_or_update(&mut self, i: usize, severity: Severity, at: Timestamp) {
+    pub(super) fn escalate_or_update(&mut self, i: usize, severity: Severity, at: Timestamp) {
         let inc = &mut self.incidents[i];
         if severity > inc.severity && inc.state.is_active() {
             let note = format!("{} → {}", inc.severity.as_str(), severity.as_str());
@@ -431,6 +439,7 @@ impl Manager {
             dropped: 0,
             changes: Vec::new(),
             capture: None,
+            merged_into: None,
         };
         let i = self.incidents.len();
         self.by_id.insert(id, i);
@@ -488,7 +497,7 @@ impl Manager {
 
     /// Keeps at most `max_members` ended members (never the first), so an
     /// alert storm cannot grow an incident without bound.
-    fn trim_members(&mut self, i: usize) {
+    pub(super) fn trim_members(&mut self, i: usize) {
         let cap = self.cfg.max_members;
         let inc = &mut self.incidents[i];
         let ended = inc.members.len() - inc.active_members();
@@ -531,7 +540,7 @@ impl Manager {
         self.reindex();
     }
 
-    fn reindex(&mut self) {
+    pub(super) fn reindex(&mut self) {
         self.by_id.clear();
         self.member_of.clear();
         for (i, inc) in self.incidents.iter().enumerate() {

@@ -8,12 +8,15 @@
 mod grouping;
 mod lifecycle;
 mod manager;
+mod merge;
 pub mod notify;
 mod subject;
+mod topology;
 
 pub use lifecycle::LifecycleError;
 pub use manager::{IncidentConfig, Manager};
-pub use subject::{Link, Scope, Subject, Topology, workload_of};
+pub use subject::{Link, Scope, Subject};
+pub use topology::{Topology, workload_of};
 
 use sentinel_model::{Severity, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -113,6 +116,10 @@ pub enum Action {
     Acknowledged,
     Resolved,
     Reopened,
+    /// Other incidents were folded into this one.
+    Merged,
+    /// This one was folded into another, and resolved.
+    MergedInto,
 }
 
 impl Action {
@@ -123,6 +130,8 @@ impl Action {
             Action::Acknowledged => "acknowledged",
             Action::Resolved => "resolved",
             Action::Reopened => "reopened",
+            Action::Merged => "merged",
+            Action::MergedInto => "merged_into",
         }
     }
 }
@@ -173,6 +182,10 @@ pub struct Incident {
     /// The objects and series around it, captured while it was active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<Box<crate::live::LiveCapture>>,
+    /// The incident this one was folded into: it is resolved, and its
+    /// members and capture are there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl Incident {

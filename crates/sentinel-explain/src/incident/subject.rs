@@ -3,10 +3,11 @@
 //! and the namespace. Two signals belong to one incident when their subjects
 //! are linked; `Scope::relates` says when.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use sentinel_model::{Labels, ObjectRef, OwnerKind, OwnerRef, PodState};
 use serde::{Deserialize, Serialize};
+
+use super::topology::Topology;
 
 /// Where a signal sits. Every field is optional: a cluster-wide series has
 /// none, a node condition only `node`, a crash-looping pod all but `service`.
@@ -47,7 +48,7 @@ impl Subject {
 
     /// The service this subject serves or is: a service label, or the
     /// workload of the same name (the usual convention).
-    fn service_key(&self) -> Option<String> {
+    pub fn service_key(&self) -> Option<String> {
         let ns = self.namespace.as_deref()?;
         let name = self.service.as_deref().or(self.workload.as_deref())?;
         Some(format!("{ns}/{name}"))
@@ -69,181 +70,6 @@ impl std::fmt::Display for Subject {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Place {
-    workload: Option<String>,
-    node: Option<String>,
-}
-
-/// The links between objects that the correlator needs: where each pod runs
-/// and what owns it, and which services call which.
-#[derive(Debug, Clone, Default)]
-pub struct Topology {
-    /// namespace → pod → place, looked up without allocating.
-    pods: HashMap<String, HashMap<String, Place>>,
-    pod_count: usize,
-    /// `(caller, callee)` as `namespace/service`.
-    calls: BTreeSet<(String, String)>,
-}
-
-/// The workload a pod's controller stands for: a ReplicaSet's Deployment
-/// (its name less the pod-template hash), or the controller itself.
-pub fn workload_of(owner: &OwnerRef) -> String {
-    match owner.kind {
-        OwnerKind::ReplicaSet => owner
-            .name
-            .rsplit_once('-')
-            .map_or(owner.name.clone(), |(d, _)| d.to_string()),
-        _ => owner.name.clone(),
-    }
-}
-
-/// A Deployment pod's name is `<deployment>-<hash>-<5 chars>`; for a pod the
-/// topology no longer lists (deleted, evicted), its workload is read from it.
-fn guess_workload(pod: &str) -> Option<String> {
-    let mut parts = pod.rsplitn(3, '-');
-    let (suffix, hash, rest) = (parts.next()?, parts.next()?, parts.next()?);
-    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
-    (suffix.len() == 5 && (6..=10).contains(&hash.len()) && alnum(suffix) && alnum(hash))
-        .then(|| rest.to_string())
-}
-
-impl Topology {
-    /// Takes the current pod list (owner and node of each pod). Pods that
-    /// disappear are kept: a signal about an evicted pod still needs its place.
-    pub fn set_pods<'a>(&mut self, pods: impl IntoIterator<Item = &'a PodState>) {
-        // Bounded: a churning cluster that passes this starts over from the
-        // current list.
-        if self.pod_count > 50_000 {
-            self.pods.clear();
-            self.pod_count = 0;
-        }
-        for p in pods {
-            let workload = p.owner.as_ref().map(workload_of);
-            let names = match self.pods.get_mut(&p.namespace) {
-                Some(m) => m,
-                None => self.pods.entry(p.namespace.clone()).or_default(),
-            };
-            match names.get_mut(&p.name) {
-                Some(old) => {
-                    if old.workload != workload {
-                        old.workload = workload;
-                    }
-                    if old.node != p.node {
-                        old.node.clone_from(&p.node);
-                    }
-                }
-                None => {
-                    names.insert(
-                        p.name.clone(),
-                        Place {
-                            workload,
-                            node: p.node.clone(),
-                        },
-                    );
-                    self.pod_count += 1;
-                }
-            }
-        }
-    }
-
-    /// Service dependencies, `(caller, callee)` as `namespace/service`.
-    pub fn set_calls(&mut self, calls: impl IntoIterator<Item = (String, String)>) {
-        self.calls = calls.into_iter().collect();
-    }
-
-    /// The service dependencies that touch one of `services` (keys as
-    /// [`Scope::services`] holds them), `(caller, callee)`.
-    pub fn calls_touching(&self, services: &BTreeSet<String>) -> Vec<(String, String)> {
-        self.calls
-            .iter()
-            .filter(|(a, b)| services.contains(a) || services.contains(b))
-            .cloned()
-            .collect()
-    }
-
-    fn place(&self, namespace: &str, pod: &str) -> Option<&Place> {
-        self.pods.get(namespace)?.get(pod)
-    }
-
-    /// A pod completed with its workload and node.
-    pub fn pod(&self, namespace: &str, pod: &str) -> Subject {
-        let place = self.place(namespace, pod);
-        Subject {
-            namespace: Some(namespace.to_string()),
-            pod: Some(pod.to_string()),
-            workload: place
-                .and_then(|p| p.workload.clone())
-                .or_else(|| guess_workload(pod)),
-            service: None,
-            node: place.and_then(|p| p.node.clone()),
-        }
-    }
-
-    /// A series' or an alert's labels, read the way kube-prometheus writes
-    /// them (`namespace`, `pod`, `node`, `service`, `deployment`, …).
-    pub fn of_labels(&self, labels: &Labels) -> Subject {
-        let get = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
-        let namespace = get("namespace").or_else(|| get("exported_namespace"));
-        let mut s = match (&namespace, get("pod")) {
-            (Some(ns), Some(pod)) => self.pod(ns, &pod),
-            _ => Subject {
-                namespace: namespace.clone(),
-                ..Subject::default()
-            },
-        };
-        if s.workload.is_none() {
-            s.workload = ["deployment", "statefulset", "daemonset", "job_name"]
-                .into_iter()
-                .find_map(get);
-        }
-        s.service = get("service").filter(|_| namespace.is_some());
-        if s.node.is_none() {
-            s.node = get("node");
-        }
-        s
-    }
-
-    /// The object a Kubernetes event is about.
-    pub fn of_object(&self, o: &ObjectRef) -> Subject {
-        let ns = o.namespace.clone();
-        match (o.kind.as_str(), &ns) {
-            ("Pod", Some(n)) => self.pod(n, &o.name),
-            ("Node", _) => Subject {
-                node: Some(o.name.clone()),
-                ..Subject::default()
-            },
-            ("Deployment" | "StatefulSet" | "DaemonSet" | "Job", Some(_)) => Subject {
-                namespace: ns,
-                workload: Some(o.name.clone()),
-                ..Subject::default()
-            },
-            ("ReplicaSet", Some(_)) => Subject {
-                namespace: ns,
-                workload: Some(workload_of(&OwnerRef {
-                    kind: OwnerKind::ReplicaSet,
-                    name: o.name.clone(),
-                })),
-                ..Subject::default()
-            },
-            ("Service" | "Endpoints", Some(_)) => Subject {
-                namespace: ns,
-                service: Some(o.name.clone()),
-                ..Subject::default()
-            },
-            _ => Subject {
-                namespace: ns,
-                ..Subject::default()
-            },
-        }
-    }
-
-    fn calls_between(&self, a: &str, b: &str) -> bool {
-        self.calls.contains(&(a.to_string(), b.to_string()))
-            || self.calls.contains(&(b.to_string(), a.to_string()))
-    }
-}
-
 /// Inserts without allocating when the value is already there.
 fn insert(set: &mut BTreeSet<String>, v: &str) -> bool {
     !set.contains(v) && set.insert(v.to_string())
@@ -257,8 +83,12 @@ pub enum Link {
     Direct,
     /// A pod on this node, which is in scope itself.
     OnNode(String),
-    /// This node itself, which pods in scope run on.
+    /// This node itself, which pods in scope run on, or pods of services
+    /// in scope.
     NodeOfPods(String),
+    /// A service (no pod, no node) with pods on a node in scope: the
+    /// manager tells which nodes, and whether their trouble lasts.
+    ServiceOnNode,
 }
 
 /// The union of an incident's members' places.
@@ -327,9 +157,10 @@ impl Scope {
 
     /// How a signal about `s` relates to this scope, if it does (see
     /// [`Scope::relates`]). A pod that relates only by running on a node in
-    /// scope is [`Link::OnNode`], a node that relates only by its pods in
-    /// scope [`Link::NodeOfPods`]: the manager holds those links only while
-    /// the trouble on the other side lasts.
+    /// scope is [`Link::OnNode`] (a service with pods there,
+    /// [`Link::ServiceOnNode`]), a node that relates only by its pods (or
+    /// its services' pods) in scope [`Link::NodeOfPods`]: the manager holds
+    /// those links only while the trouble on the other side lasts.
     pub fn link(&self, s: &Subject, topo: &Topology) -> Option<Link> {
         let ns = s.namespace.as_deref().unwrap_or("");
         if let Some(p) = &s.pod
@@ -337,11 +168,12 @@ impl Scope {
         {
             return Some(Link::Direct);
         }
-        if let Some(key) = s.service_key() {
-            if self.services.contains(&key) {
+        let key = s.service_key();
+        if let Some(key) = &key {
+            if self.services.contains(key) {
                 return Some(Link::Direct);
             }
-            if self.services.iter().any(|k| topo.calls_between(k, &key)) {
+            if self.services.iter().any(|k| topo.calls_between(k, key)) {
                 return Some(Link::Direct);
             }
         }
@@ -353,9 +185,16 @@ impl Scope {
                 }
                 by_node = Some(Link::OnNode(n.clone()));
             }
-            if s.is_node() && self.pod_nodes.contains(n) {
+            if s.is_node()
+                && (self.pod_nodes.contains(n) || self.services.iter().any(|k| topo.runs_on(k, n)))
+            {
                 by_node = Some(Link::NodeOfPods(n.clone()));
             }
+        } else if s.pod.is_none()
+            && let Some(key) = &key
+            && self.nodes.iter().any(|n| topo.runs_on(key, n))
+        {
+            by_node = Some(Link::ServiceOnNode);
         }
         if !ns.is_empty() {
             if self.namespaces.contains(ns) {
@@ -371,6 +210,8 @@ impl Scope {
 
 #[cfg(test)]
 mod tests {
+    use sentinel_model::Labels;
+
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {

@@ -292,6 +292,29 @@ fn trim(points: &mut Vec<(Timestamp, f64)>, onset: Timestamp) {
 impl LiveCapture {
     /// Adds what is seen now: objects (pods, nodes, events) and series, of
     /// an incident with this onset.
+    /// Takes in another incident's capture (the incidents were merged):
+    /// its objects this one lacks, its series' points, logs and the
+    /// versions of objects seen in trouble earlier. What this one holds of
+    /// an object stays.
+    pub fn absorb(&mut self, other: LiveCapture, onset: Timestamp) {
+        let at = self.taken_at.max(other.taken_at);
+        for (k, v) in other.earlier {
+            self.earlier.entry(k).or_insert(v);
+        }
+        for c in other.calls {
+            if !self.calls.contains(&c) {
+                self.calls.push(c);
+            }
+        }
+        let objects = other
+            .objects
+            .into_iter()
+            .filter(|(k, _)| !self.objects.contains_key(k))
+            .map(|(_, v)| v)
+            .collect();
+        self.merge(at, onset, objects, other.metrics, other.logs);
+    }
+
     pub fn merge(
         &mut self,
         at: Timestamp,

@@ -7,6 +7,8 @@ use sentinel_model::{
 use super::notify::{Notifier, NotifyConfig, QuietHours};
 use super::*;
 
+mod merge;
+
 const MIN: i64 = 60_000;
 
 fn t(mins: f64) -> Timestamp {

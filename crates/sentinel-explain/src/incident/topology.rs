@@ -1,0 +1,281 @@
+//! The cluster's topology as the correlator needs it: where each pod runs
+//! and what owns it, where each workload's pods run, and which services
+//! call which. Signals are placed in it (`Subject`).
+
+use std::collections::{BTreeSet, HashMap};
+
+use sentinel_model::{Labels, ObjectRef, OwnerKind, OwnerRef, PodState};
+
+use super::subject::Subject;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Place {
+    workload: Option<String>,
+    node: Option<String>,
+}
+
+/// The links between objects that the correlator needs: where each pod runs
+/// and what owns it, and which services call which.
+#[derive(Debug, Clone, Default)]
+pub struct Topology {
+    /// namespace → pod → place, looked up without allocating.
+    pods: HashMap<String, HashMap<String, Place>>,
+    pod_count: usize,
+    /// `namespace/workload` → node → how many of its pods run (or last ran)
+    /// there, kept beside `pods`.
+    nodes_of: HashMap<String, HashMap<String, u32>>,
+    /// `(caller, callee)` as `namespace/service`.
+    calls: BTreeSet<(String, String)>,
+}
+
+/// The workload a pod's controller stands for: a ReplicaSet's Deployment
+/// (its name less the pod-template hash), or the controller itself.
+pub fn workload_of(owner: &OwnerRef) -> String {
+    match owner.kind {
+        OwnerKind::ReplicaSet => owner
+            .name
+            .rsplit_once('-')
+            .map_or(owner.name.clone(), |(d, _)| d.to_string()),
+        _ => owner.name.clone(),
+    }
+}
+
+/// A Deployment pod's name is `<deployment>-<hash>-<5 chars>`; for a pod the
+/// topology no longer lists (deleted, evicted), its workload is read from it.
+fn guess_workload(pod: &str) -> Option<String> {
+    let mut parts = pod.rsplitn(3, '-');
+    let (suffix, hash, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
+    (suffix.len() == 5 && (6..=10).contains(&hash.len()) && alnum(suffix) && alnum(hash))
+        .then(|| rest.to_string())
+}
+
+impl Topology {
+    /// Takes the current pod list (owner and node of each pod). Pods that
+    /// disappear are kept: a signal about an evicted pod still needs its place.
+    pub fn set_pods<'a>(&mut self, pods: impl IntoIterator<Item = &'a PodState>) {
+        // Bounded: a churning cluster that passes this starts over from the
+        // current list.
+        if self.pod_count > 50_000 {
+            self.pods.clear();
+            self.nodes_of.clear();
+            self.pod_count = 0;
+        }
+        for p in pods {
+            let workload = p.owner.as_ref().map(workload_of);
+            let names = match self.pods.get_mut(&p.namespace) {
+                Some(m) => m,
+                None => self.pods.entry(p.namespace.clone()).or_default(),
+            };
+            match names.get_mut(&p.name) {
+                Some(old) => {
+                    if old.workload == workload && old.node == p.node {
+                        continue;
+                    }
+                    let was = std::mem::replace(
+                        old,
+                        Place {
+                            workload,
+                            node: p.node.clone(),
+                        },
+                    );
+                    count(&mut self.nodes_of, &p.namespace, &was, false);
+                    count(&mut self.nodes_of, &p.namespace, old, true);
+                }
+                None => {
+                    let place = Place {
+                        workload,
+                        node: p.node.clone(),
+                    };
+                    count(&mut self.nodes_of, &p.namespace, &place, true);
+                    names.insert(p.name.clone(), place);
+                    self.pod_count += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether a pod of the workload or service `key` (`namespace/name`, a
+    /// service keyed like the workload of the same name) runs, or last ran,
+    /// on `node`.
+    pub fn runs_on(&self, key: &str, node: &str) -> bool {
+        self.nodes_of
+            .get(key)
+            .is_some_and(|nodes| nodes.contains_key(node))
+    }
+
+    /// Service dependencies, `(caller, callee)` as `namespace/service`.
+    pub fn set_calls(&mut self, calls: impl IntoIterator<Item = (String, String)>) {
+        self.calls = calls.into_iter().collect();
+    }
+
+    /// The service dependencies that touch one of `services` (keys as
+    /// [`Scope::services`] holds them), `(caller, callee)`.
+    pub fn calls_touching(&self, services: &BTreeSet<String>) -> Vec<(String, String)> {
+        self.calls
+            .iter()
+            .filter(|(a, b)| services.contains(a) || services.contains(b))
+            .cloned()
+            .collect()
+    }
+
+    fn place(&self, namespace: &str, pod: &str) -> Option<&Place> {
+        self.pods.get(namespace)?.get(pod)
+    }
+
+    /// A pod completed with its workload and node.
+    pub fn pod(&self, namespace: &str, pod: &str) -> Subject {
+        let place = self.place(namespace, pod);
+        Subject {
+            namespace: Some(namespace.to_string()),
+            pod: Some(pod.to_string()),
+            workload: place
+                .and_then(|p| p.workload.clone())
+                .or_else(|| guess_workload(pod)),
+            service: None,
+            node: place.and_then(|p| p.node.clone()),
+        }
+    }
+
+    /// A series' or an alert's labels, read the way kube-prometheus writes
+    /// them (`namespace`, `pod`, `node`, `service`, `deployment`, …).
+    pub fn of_labels(&self, labels: &Labels) -> Subject {
+        let get = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
+        let namespace = get("namespace").or_else(|| get("exported_namespace"));
+        let mut s = match (&namespace, get("pod")) {
+            (Some(ns), Some(pod)) => self.pod(ns, &pod),
+            _ => Subject {
+                namespace: namespace.clone(),
+                ..Subject::default()
+            },
+        };
+        if s.workload.is_none() {
+            s.workload = ["deployment", "statefulset", "daemonset", "job_name"]
+                .into_iter()
+                .find_map(get);
+        }
+        s.service = get("service").filter(|_| namespace.is_some());
+        if s.node.is_none() {
+            s.node = get("node");
+        }
+        s
+    }
+
+    /// The object a Kubernetes event is about.
+    pub fn of_object(&self, o: &ObjectRef) -> Subject {
+        let ns = o.namespace.clone();
+        match (o.kind.as_str(), &ns) {
+            ("Pod", Some(n)) => self.pod(n, &o.name),
+            ("Node", _) => Subject {
+                node: Some(o.name.clone()),
+                ..Subject::default()
+            },
+            ("Deployment" | "StatefulSet" | "DaemonSet" | "Job", Some(_)) => Subject {
+                namespace: ns,
+                workload: Some(o.name.clone()),
+                ..Subject::default()
+            },
+            ("ReplicaSet", Some(_)) => Subject {
+                namespace: ns,
+                workload: Some(workload_of(&OwnerRef {
+                    kind: OwnerKind::ReplicaSet,
+                    name: o.name.clone(),
+                })),
+                ..Subject::default()
+            },
+            ("Service" | "Endpoints", Some(_)) => Subject {
+                namespace: ns,
+                service: Some(o.name.clone()),
+                ..Subject::default()
+            },
+            _ => Subject {
+                namespace: ns,
+                ..Subject::default()
+            },
+        }
+    }
+
+    pub(super) fn calls_between(&self, a: &str, b: &str) -> bool {
+        self.calls.contains(&(a.to_string(), b.to_string()))
+            || self.calls.contains(&(b.to_string(), a.to_string()))
+    }
+}
+
+/// Counts a pod's place in (or out of) its workload's nodes.
+fn count(
+    nodes_of: &mut HashMap<String, HashMap<String, u32>>,
+    namespace: &str,
+    place: &Place,
+    add: bool,
+) {
+    let (Some(w), Some(n)) = (&place.workload, &place.node) else {
+        return;
+    };
+    let key = format!("{namespace}/{w}");
+    if add {
+        *nodes_of
+            .entry(key)
+            .or_default()
+            .entry(n.clone())
+            .or_default() += 1;
+    } else if let Some(nodes) = nodes_of.get_mut(&key) {
+        if let Some(c) = nodes.get_mut(n) {
+            *c -= 1;
+            if *c == 0 {
+                nodes.remove(n);
+            }
+        }
+        if nodes.is_empty() {
+            nodes_of.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_model::{PodPhase, Timestamp};
+
+    use super::*;
+
+    fn pod(name: &str, node: &str) -> PodState {
+        PodState {
+            uid: name.into(),
+            namespace: "shop".into(),
+            name: name.into(),
+            labels: Labels::new(),
+            owner: Some(OwnerRef {
+                kind: OwnerKind::ReplicaSet,
+                name: "cart-6c5b4a3d2".into(),
+            }),
+            node: Some(node.into()),
+            phase: PodPhase::Running,
+            created_at: Timestamp(0),
+            containers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_workloads_nodes_follow_its_pods() {
+        let mut topo = Topology::default();
+        topo.set_pods(&[
+            pod("cart-6c5b4a3d2-a", "node-1"),
+            pod("cart-6c5b4a3d2-b", "node-1"),
+        ]);
+        assert!(topo.runs_on("shop/cart", "node-1"));
+        assert!(!topo.runs_on("shop/cart", "node-2"));
+        assert!(!topo.runs_on("shop/checkout", "node-1"));
+        // One pod moves: the workload is on both nodes; both move: only on
+        // the second.
+        topo.set_pods(&[pod("cart-6c5b4a3d2-a", "node-2")]);
+        assert!(topo.runs_on("shop/cart", "node-1") && topo.runs_on("shop/cart", "node-2"));
+        topo.set_pods(&[pod("cart-6c5b4a3d2-b", "node-2")]);
+        assert!(!topo.runs_on("shop/cart", "node-1"));
+        assert!(topo.runs_on("shop/cart", "node-2"));
+        // Listed again as they are: nothing changes.
+        topo.set_pods(&[
+            pod("cart-6c5b4a3d2-a", "node-2"),
+            pod("cart-6c5b4a3d2-b", "node-2"),
+        ]);
+        assert_eq!(topo.nodes_of["shop/cart"]["node-2"], 2);
+    }
+}
