@@ -56,6 +56,10 @@ pub struct IncidentRow {
     pub members: usize,
     pub active_members: usize,
     pub acknowledged_by: Option<String>,
+    /// The incident this one was folded into (it is resolved, and holds
+    /// nothing of its own any more).
+    #[serde(default)]
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +85,7 @@ pub struct TimelineEntry {
     pub at: Timestamp,
     /// `finding`, `alert`, `rollout`, `restart`, `node_condition`, `event`,
     /// or a lifecycle action (`opened`, `acknowledged`, `escalated`,
-    /// `resolved`, `reopened`).
+    /// `resolved`, `reopened`, `merged` (others folded in), `merged_into`).
     pub kind: String,
     pub severity: Option<Severity>,
     pub subject: String,

@@ -39,6 +39,7 @@ pub fn incident_row(i: &Incident) -> IncidentRow {
         members: i.members.len() + i.dropped as usize,
         active_members: i.active_members(),
         acknowledged_by: i.ack.as_ref().map(|a| a.by.clone()),
+        merged_into: i.merged_into.clone(),
     }
 }
 
@@ -117,7 +118,7 @@ pub fn timeline(i: &Incident) -> Vec<TimelineEntry> {
         kind: c.action.as_str().to_string(),
         severity: None,
         subject: i.id.clone(),
-        title: c.action.as_str().to_string(),
+        title: c.action.as_str().replace('_', " "),
         text: c.note.clone(),
         ended_at: None,
         fingerprint: None,
@@ -206,7 +207,9 @@ pub fn incident_detail(s: &Snapshot, id: &str) -> Option<IncidentDetail> {
         ack_note: i.ack.as_ref().map(|a| a.note.clone()),
         timeline: timeline(i),
         dropped: i.dropped,
-        analysis: Some(analysis(&analyse(s, i))),
+        // Folded into another incident: the analysis is that one's, of
+        // everything it now holds.
+        analysis: i.merged_into.is_none().then(|| analysis(&analyse(s, i))),
         traces,
         silences: s
             .silences

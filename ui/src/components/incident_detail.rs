@@ -87,6 +87,7 @@ pub(super) fn analysis_view(a: &Analysis) -> impl IntoView + use<> {
 
 fn body(
     d: IncidentDetail,
+    ui: Ui,
     act: impl Fn(IncidentAction) + Copy + Send + Sync + 'static,
     note: RwSignal<String>,
 ) -> impl IntoView {
@@ -118,17 +119,32 @@ fn body(
             view! { <li class=class>{text}</li> }
         })
         .collect_view();
+    // Folded into another: that one holds its members and is the one to
+    // act on.
+    let is_merged = r.merged_into.is_some();
+    let merged = r.merged_into.clone().map(|into| {
+        let open = into.clone();
+        view! {
+            <p class="merged" id="incident-merged">
+                "Merged into "
+                <a href="#" on:click=move |ev| { ev.prevent_default(); ui.incident.set(Some(open.clone())) }>{into}</a>
+                ", which now holds its signals and is the one to act on."
+            </p>
+        }
+    });
     view! {
         <div class="incident-head">
             <span class=format!("sev-pill {}", r.severity.as_str())>{r.severity.as_str()}</span>
             <h3 id="incident-title">{r.title.clone()}</h3>
         </div>
         <p class="muted">
-            <span id="incident-state">{state.as_str()}</span>
+            <span id="incident-state">{if is_merged { "merged" } else { state.as_str() }}</span>
             {format!(" · {} · {} · opened {}", r.id, r.cluster, format::clock(r.opened_at.millis(), true))}
         </p>
         <p class="ack" id="incident-ack">{ack}</p>
+        {merged}
         <ul class="silences" id="incident-silences">{silences}</ul>
+        <Show when=move || !is_merged>
         <div class="incident-actions">
             <input id="incident-note" placeholder="Note (optional)" prop:value=move || note.get()
                 on:input=move |ev| note.set(event_target_value(&ev))/>
@@ -142,6 +158,7 @@ fn body(
                 <button id="incident-reopen" on:click=move |_| act(IncidentAction::Reopen)>"Reopen"</button>
             </Show>
         </div>
+        </Show>
         {d.analysis.as_ref().map(analysis_view)}
     }
 }
@@ -299,7 +316,7 @@ pub fn IncidentDetailPanel() -> impl IntoView {
         <div class="panel incident-detail" id="incident-detail">
             {move || match (ui.case.get(), detail.get()) {
                 (Some(c), _) => super::case::case_view(c, ui).into_any(),
-                (None, Some(d)) => body(d, act, note).into_any(),
+                (None, Some(d)) => body(d, ui, act, note).into_any(),
                 (None, None) => view! { <p class="empty">"Select an incident to see its timeline, evidence and analysis."</p> }.into_any(),
             }}
             <div style:display=move || if showing() { "block" } else { "none" }>

@@ -98,7 +98,11 @@ pub fn IncidentsPage() -> impl IntoView {
         let id = r.id.clone();
         let id2 = r.id.clone();
         let selected = move || ui.incident.get().as_deref() == Some(id2.as_str());
-        let state = r.state.as_str();
+        let state = if r.merged_into.is_some() {
+            "merged"
+        } else {
+            r.state.as_str()
+        };
         let who = r
             .acknowledged_by
             .clone()
