@@ -145,12 +145,17 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     let held = |name: &str| node.members.iter().filter(|m| m.title == name).count();
     assert!(held("HighRequestLatency") >= 2, "{:#?}", node.members);
     assert!(held("ClusterCPUAnomaly") >= 1, "{:#?}", node.members);
-    let folded = snap
+    let folded: Vec<_> = snap
         .incidents
         .iter()
         .filter(|i| i.merged_into.as_ref() == Some(&node.id))
-        .count();
-    assert!(folded >= 1, "{:#?}", snap.incidents);
+        .collect();
+    assert!(!folded.is_empty(), "{:#?}", snap.incidents);
+    // Its page says where it went, and offers no analysis of its own.
+    let page = sentinel_service::incident_detail(&snap, &folded[0].id).unwrap();
+    assert_eq!(page.row.merged_into.as_ref(), Some(&node.id));
+    assert!(page.analysis.is_none() && page.row.members == 0);
+    assert!(page.timeline.iter().any(|e| e.title == "merged into"));
     for (title, e) in noisy {
         let top = e.top().unwrap();
         // The batch job's pod, on the node whose CPU it took.

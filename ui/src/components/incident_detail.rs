@@ -312,6 +312,10 @@ pub fn IncidentDetailPanel() -> impl IntoView {
     // they are made again only when another incident is opened.
     let current = Memo::new(move |_| ui.incident.get());
     let showing = move || ui.case.with(Option::is_none) && detail.with(Option::is_some);
+    // One folded into another holds nothing to report or narrate.
+    let merged = Memo::new(move |_| {
+        detail.with(|d| d.as_ref().is_some_and(|d| d.row.merged_into.is_some()))
+    });
     view! {
         <div class="panel incident-detail" id="incident-detail">
             {move || match (ui.case.get(), detail.get()) {
@@ -320,10 +324,12 @@ pub fn IncidentDetailPanel() -> impl IntoView {
                 (None, None) => view! { <p class="empty">"Select an incident to see its timeline, evidence and analysis."</p> }.into_any(),
             }}
             <div style:display=move || if showing() { "block" } else { "none" }>
-                {move || current.get().map(|id| view! {
-                    <super::report_export::ReportExport id=id.clone()/>
-                    <super::narrative::NarrativePanel id=id/>
-                })}
+                <Show when=move || !merged.get()>
+                    {move || current.get().map(|id| view! {
+                        <super::report_export::ReportExport id=id.clone()/>
+                        <super::narrative::NarrativePanel id=id/>
+                    })}
+                </Show>
                 {move || detail.get().filter(|_| ui.case.with(Option::is_none)).map(|d| timeline_view(&d, ui, unfolded))}
             </div>
         </div>
