@@ -151,11 +151,27 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
         .filter(|i| i.merged_into.as_ref() == Some(&node.id))
         .collect();
     assert!(!folded.is_empty(), "{:#?}", snap.incidents);
+    let (folded_id, node_id) = (folded[0].id.clone(), node.id.clone());
     // Its page says where it went, and offers no analysis of its own.
     let page = sentinel_service::incident_detail(&snap, &folded[0].id).unwrap();
     assert_eq!(page.row.merged_into.as_ref(), Some(&node.id));
     assert!(page.analysis.is_none() && page.row.members == 0);
     assert!(page.timeline.iter().any(|e| e.title == "merged into"));
+    let export = sentinel_protocol::ExportArgs {
+        id: folded[0].id.clone(),
+        format: sentinel_protocol::ReportFormat::Markdown,
+        redact: false,
+        patterns: Vec::new(),
+    };
+    let Err(refused) = sentinel_service::render_report(&snap, &export, &[]) else {
+        panic!("a merged incident was reported");
+    };
+    assert!(
+        refused
+            .message
+            .contains(&format!("was merged into {}", node.id)),
+        "{refused:?}"
+    );
     for (title, e) in noisy {
         let top = e.top().unwrap();
         // The batch job's pod, on the node whose CPU it took.
@@ -209,6 +225,19 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     let page = sentinel_service::list_incidents(&snap, &IncidentQuery::default());
     assert!(page.total >= 2, "{page:#?}");
     rt.shutdown(StdDuration::from_secs(30)).await;
+    // The history holds it merged: the CLI refuses to report it and says
+    // which incident to export instead.
+    let db = crate::support::bin_dir().join("it-tmp/demo-causes/h.db");
+    let out = std::process::Command::new(crate::support::binary("sentinel"))
+        .args(["export", &folded_id, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains(&format!("was merged into {node_id}")),
+        "{err}"
+    );
 }
 
 /// Polled four times as often as by default (as `--interval-ms 500`

@@ -78,6 +78,12 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     let incident: Incident = serde_json::from_str(&row.body)
         .with_context(|| format!("incident {} in {} is damaged", row.id, db.display()))?;
+    if let Some(into) = &incident.merged_into {
+        anyhow::bail!(
+            "incident {} was merged into {into}, which holds its signals: export that one",
+            incident.id
+        );
+    }
     let ids: Vec<String> = incident
         .members
         .iter()

@@ -193,6 +193,18 @@ pub(crate) fn analysis(e: &Analysed) -> Analysis {
     }
 }
 
+/// Refuses an incident folded into another: it holds nothing to report or
+/// narrate, and the one it went into holds it all.
+pub(crate) fn not_merged(i: &Incident) -> Result<&Incident, sentinel_protocol::IpcError> {
+    match &i.merged_into {
+        Some(into) => Err(sentinel_protocol::IpcError::new(
+            sentinel_protocol::ErrorKind::InvalidArgument,
+            format!("incident {} was merged into {into}; use that one", i.id),
+        )),
+        None => Ok(i),
+    }
+}
+
 /// One incident for its detail page; `None` if the app no longer holds it.
 pub fn incident_detail(s: &Snapshot, id: &str) -> Option<IncidentDetail> {
     let i = s.incidents.iter().find(|i| i.id == id)?;

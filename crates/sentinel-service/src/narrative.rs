@@ -23,6 +23,7 @@ pub async fn narrate(
                 format!("incident {id} is no longer held in memory"),
             )
         })?;
+        let i = crate::incidents::not_merged(i)?;
         let explanation = crate::analyse(&s, i);
         let mut scrubber =
             Scrubber::new(&[]).map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?;

@@ -55,7 +55,7 @@ pub fn render_report(
     args: &ExportArgs,
     stored: &[Finding],
 ) -> Result<Rendered, IpcError> {
-    let i = held(s, &args.id)?;
+    let i = crate::incidents::not_merged(held(s, &args.id)?)?;
     let mut scrubber = if args.redact || !args.patterns.is_empty() {
         Some(
             Scrubber::new(&args.patterns)
@@ -114,7 +114,8 @@ pub async fn export_incident(
     by: &str,
 ) -> Result<ExportedReport, IpcError> {
     let snap = rt.snapshot();
-    let missing = missing_findings(&snap, held(&snap, &args.id)?);
+    let i = crate::incidents::not_merged(held(&snap, &args.id)?)?;
+    let missing = missing_findings(&snap, i);
     // Without the stored traces the report is still worth having.
     let stored = match missing.is_empty() {
         true => Vec::new(),
