@@ -262,6 +262,41 @@ pub struct Workload {
     pub created_at: Timestamp,
 }
 
+/// A Service as far as placing signals goes: which pods it selects and the
+/// ports it sends to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.selector`; empty for a Service without one (its endpoints are
+    /// managed by hand, or it is an ExternalName).
+    pub selector: Labels,
+    /// `spec.type`: ClusterIP, NodePort, LoadBalancer or ExternalName.
+    pub kind: String,
+    pub ports: Vec<ServicePort>,
+    pub created_at: Timestamp,
+}
+
+/// One of a Service's ports. `target` is the container port as the
+/// Service names it: a number or a port name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePort {
+    pub name: String,
+    pub port: i32,
+    pub target: String,
+    pub protocol: String,
+}
+
+impl ServiceState {
+    /// Whether the Service selects a pod with these labels (in its
+    /// namespace). A Service without a selector selects nothing.
+    pub fn selects(&self, labels: &Labels) -> bool {
+        !self.selector.is_empty() && self.selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

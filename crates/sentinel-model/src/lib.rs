@@ -11,7 +11,8 @@ mod usage;
 pub use alert::{Alert, AlertState, Severity};
 pub use cluster::{
     ClusterEvent, ContainerState, ContainerStatus, EventType, NodeCondition, NodeState, ObjectRef,
-    OwnerKind, OwnerRef, PodPhase, PodState, Workload, WorkloadKind, quantity,
+    OwnerKind, OwnerRef, PodPhase, PodState, ServicePort, ServiceState, Workload, WorkloadKind,
+    quantity,
 };
 pub use finding::{
     Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,

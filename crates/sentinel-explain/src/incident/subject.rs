@@ -147,7 +147,8 @@ impl Scope {
 
     /// Whether a signal about `s` is about the same problem as this scope,
     /// by topology alone (time is the manager's business):
-    /// - the same pod, workload or service;
+    /// - the same pod, workload or service, or a Service and a workload its
+    ///   selector picks;
     /// - a service that calls, or is called by, one in scope;
     /// - a node in scope and a pod on it, or a node and a pod in scope on it;
     /// - a namespace-wide signal and anything in that namespace.
@@ -170,10 +171,14 @@ impl Scope {
         }
         let key = s.service_key();
         if let Some(key) = &key {
-            if self.services.contains(key) {
+            // A Service and the workloads its selector picks are one.
+            if topo.aliases(key).any(|a| self.services.contains(a)) {
                 return Some(Link::Direct);
             }
-            if self.services.iter().any(|k| topo.calls_between(k, key)) {
+            if topo
+                .aliases(key)
+                .any(|a| self.services.iter().any(|k| topo.calls_between(k, a)))
+            {
                 return Some(Link::Direct);
             }
         }

@@ -1,10 +1,11 @@
 //! The cluster's topology as the correlator needs it: where each pod runs
-//! and what owns it, where each workload's pods run, and which services
-//! call which. Signals are placed in it (`Subject`).
+//! and what owns it, where each workload's pods run, which workloads each
+//! Service's selector picks, and which services call which. Signals are
+//! placed in it (`Subject`).
 
 use std::collections::{BTreeSet, HashMap};
 
-use sentinel_model::{Labels, ObjectRef, OwnerKind, OwnerRef, PodState};
+use sentinel_model::{Labels, ObjectRef, OwnerKind, OwnerRef, PodState, ServiceState};
 
 use super::subject::Subject;
 
@@ -26,6 +27,14 @@ pub struct Topology {
     nodes_of: HashMap<String, HashMap<String, u32>>,
     /// `(caller, callee)` as `namespace/service`.
     calls: BTreeSet<(String, String)>,
+    /// namespace → its Services with a selector, `(name, selector)`.
+    services: HashMap<String, Vec<(String, Labels)>>,
+    /// `namespace/service` → the `namespace/workload`s whose pods its
+    /// selector picks (or picked), and back.
+    behind: HashMap<String, BTreeSet<String>>,
+    front: HashMap<String, BTreeSet<String>>,
+    /// The Services changed: the next pod list is matched again in whole.
+    rematch: bool,
 }
 
 /// The workload a pod's controller stands for: a ReplicaSet's Deployment
@@ -59,10 +68,16 @@ impl Topology {
         if self.pod_count > 50_000 {
             self.pods.clear();
             self.nodes_of.clear();
+            self.behind.clear();
+            self.front.clear();
             self.pod_count = 0;
         }
+        let rematch = std::mem::take(&mut self.rematch);
         for p in pods {
             let workload = p.owner.as_ref().map(workload_of);
+            if rematch && let Some(w) = &workload {
+                self.match_services(p, w);
+            }
             let names = match self.pods.get_mut(&p.namespace) {
                 Some(m) => m,
                 None => self.pods.entry(p.namespace.clone()).or_default(),
@@ -75,7 +90,7 @@ impl Topology {
                     let was = std::mem::replace(
                         old,
                         Place {
-                            workload,
+                            workload: workload.clone(),
                             node: p.node.clone(),
                         },
                     );
@@ -84,7 +99,7 @@ impl Topology {
                 }
                 None => {
                     let place = Place {
-                        workload,
+                        workload: workload.clone(),
                         node: p.node.clone(),
                     };
                     count(&mut self.nodes_of, &p.namespace, &place, true);
@@ -92,16 +107,82 @@ impl Topology {
                     self.pod_count += 1;
                 }
             }
+            if !rematch && let Some(w) = &workload {
+                self.match_services(p, w);
+            }
         }
     }
 
-    /// Whether a pod of the workload or service `key` (`namespace/name`, a
-    /// service keyed like the workload of the same name) runs, or last ran,
-    /// on `node`.
+    /// Takes the current Service list. When it changed, the next pod list
+    /// is matched against it again.
+    pub fn set_services<'a>(&mut self, services: impl IntoIterator<Item = &'a ServiceState>) {
+        let mut by_ns: HashMap<String, Vec<(String, Labels)>> = HashMap::new();
+        for s in services {
+            if !s.selector.is_empty() {
+                by_ns
+                    .entry(s.namespace.clone())
+                    .or_default()
+                    .push((s.name.clone(), s.selector.clone()));
+            }
+        }
+        if by_ns != self.services {
+            self.services = by_ns;
+            self.behind.clear();
+            self.front.clear();
+            self.rematch = true;
+        }
+    }
+
+    /// Notes which Services select the pod `p` of workload `w`.
+    fn match_services(&mut self, p: &PodState, w: &str) {
+        let Some(services) = self.services.get(&p.namespace) else {
+            return;
+        };
+        for (name, selector) in services {
+            if !selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)) {
+                continue;
+            }
+            let svc = format!("{}/{name}", p.namespace);
+            let workload = format!("{}/{w}", p.namespace);
+            if self
+                .behind
+                .get(&svc)
+                .is_some_and(|ws| ws.contains(&workload))
+            {
+                continue;
+            }
+            self.front
+                .entry(workload.clone())
+                .or_default()
+                .insert(svc.clone());
+            self.behind.entry(svc).or_default().insert(workload);
+        }
+    }
+
+    /// The keys that name the same pods as `key` (`namespace/name`): itself,
+    /// the workloads behind it if it is a Service, and the Services in front
+    /// of it if it is a workload. A Service named like its workload needs
+    /// none of this; `storefront` in front of Deployment `web` does.
+    pub fn aliases<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let behind = self.behind.get(key).into_iter().flatten();
+        let front = self.front.get(key).into_iter().flatten();
+        std::iter::once(key).chain(behind.chain(front).map(String::as_str))
+    }
+
+    /// Whether a pod of the workload or service `key` (`namespace/name`)
+    /// runs, or last ran, on `node`. A Service is placed by the pods its
+    /// selector picks, and like the workload of the same name.
     pub fn runs_on(&self, key: &str, node: &str) -> bool {
-        self.nodes_of
-            .get(key)
-            .is_some_and(|nodes| nodes.contains_key(node))
+        let on = |k: &str| {
+            self.nodes_of
+                .get(k)
+                .is_some_and(|nodes| nodes.contains_key(node))
+        };
+        on(key)
+            || self
+                .behind
+                .get(key)
+                .is_some_and(|ws| ws.iter().any(|w| on(w)))
     }
 
     /// Service dependencies, `(caller, callee)` as `namespace/service`.
@@ -111,10 +192,12 @@ impl Topology {
 
     /// The service dependencies that touch one of `services` (keys as
     /// [`Scope::services`] holds them), `(caller, callee)`.
+    /// A Service in front of one of them, or a workload behind, counts.
     pub fn calls_touching(&self, services: &BTreeSet<String>) -> Vec<(String, String)> {
+        let keys: BTreeSet<&str> = services.iter().flat_map(|k| self.aliases(k)).collect();
         self.calls
             .iter()
-            .filter(|(a, b)| services.contains(a) || services.contains(b))
+            .filter(|(a, b)| keys.contains(a.as_str()) || keys.contains(b.as_str()))
             .cloned()
             .collect()
     }

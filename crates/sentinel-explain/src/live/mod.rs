@@ -5,7 +5,7 @@
 
 use sentinel_model::{
     ClusterEvent, ContainerState, EventType, Labels, NodeState, OwnerKind, PodPhase, PodState,
-    Timestamp, Workload, WorkloadKind,
+    ServiceState, Timestamp, Workload, WorkloadKind,
 };
 use serde_json::{Value, json};
 
@@ -189,6 +189,41 @@ pub fn workload_json(w: &Workload) -> Value {
             "template": {"spec": {"containers": containers}},
         },
         "status": {"readyReplicas": w.ready},
+    })
+}
+
+/// A Service as the API serves it: its selector and ports, which is what
+/// routing evidence reads.
+pub fn service_json(s: &ServiceState) -> Value {
+    let ports: Vec<Value> = s
+        .ports
+        .iter()
+        .map(|p| {
+            // A named target port is a string, a numbered one a number.
+            let target = p
+                .target
+                .parse::<i64>()
+                .map_or_else(|_| json!(p.target), |n| json!(n));
+            let mut v = json!({"port": p.port, "targetPort": target, "protocol": p.protocol});
+            if !p.name.is_empty() {
+                v["name"] = json!(p.name);
+            }
+            v
+        })
+        .collect();
+    let mut spec = json!({"type": s.kind, "ports": ports});
+    if !s.selector.is_empty() {
+        spec["selector"] = json!(s.selector);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": s.name,
+            "namespace": s.namespace,
+            "creationTimestamp": time(s.created_at),
+        },
+        "spec": spec,
     })
 }
 

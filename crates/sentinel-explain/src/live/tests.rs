@@ -195,3 +195,63 @@ fn a_long_incident_keeps_the_baseline_before_its_onset() {
         Some(true)
     );
 }
+
+/// A Service written back from the app's model: its selector and ports as
+/// the routing rules read them.
+#[test]
+fn a_service_that_selects_no_pod_reads_back_as_a_selector_mismatch() {
+    let at = Timestamp(1_790_000_000_000);
+    let mut pod = PodState {
+        uid: "u1".into(),
+        namespace: "shop".into(),
+        name: "web-6b7c8d9e0-uvwxy".into(),
+        labels: Labels::from([("app".into(), "web".into())]),
+        owner: None,
+        node: Some("node-1".into()),
+        phase: PodPhase::Running,
+        created_at: at,
+        containers: vec![],
+    };
+    let svc = |selector: &str| ServiceState {
+        namespace: "shop".into(),
+        name: "storefront".into(),
+        selector: Labels::from([("app".into(), selector.into())]),
+        kind: "ClusterIP".into(),
+        ports: vec![sentinel_model::ServicePort {
+            name: "http".into(),
+            port: 80,
+            target: "8080".into(),
+            protocol: "TCP".into(),
+        }],
+        created_at: at,
+    };
+    let list = |s: &ServiceState, p: &PodState| {
+        let mut v = objects_json([p], [], []);
+        v["items"].as_array_mut().unwrap().push(service_json(s));
+        v
+    };
+    let json = service_json(&svc("web-v2"));
+    assert_eq!(json["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(json["spec"]["selector"]["app"], "web-v2");
+
+    let e = crate::explain(&capture(at, list(&svc("web-v2"), &pod), Vec::new()));
+    let top = e.top().expect("a cause");
+    assert_eq!(top.cause, "service_selector_mismatch", "{}", e.render());
+    let text = e.render();
+    assert!(
+        text.contains("Service/shop/storefront selects {app=web-v2}"),
+        "{text}"
+    );
+    assert!(text.contains("is labelled app=web instead"), "{text}");
+
+    // Selecting the pod, it is no cause.
+    pod.labels.insert("app".into(), "web-v2".into());
+    let e = crate::explain(&capture(at, list(&svc("web-v2"), &pod), Vec::new()));
+    assert!(
+        e.candidates
+            .iter()
+            .all(|c| c.cause != "service_selector_mismatch"),
+        "{}",
+        e.render()
+    );
+}

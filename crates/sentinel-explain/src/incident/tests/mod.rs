@@ -8,6 +8,7 @@ use super::notify::{Notifier, NotifyConfig, QuietHours};
 use super::*;
 
 mod merge;
+mod services;
 
 const MIN: i64 = 60_000;
 
