@@ -546,4 +546,41 @@ fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
         "{title}: {}",
         e.render()
     );
+    // Its capture holds the Service and its Endpoints, as the API serves
+    // them: the pods its selector picks.
+    let inc = snap.incidents.iter().find(|i| i.title == title).unwrap();
+    let objects = &inc.capture.as_ref().unwrap().objects;
+    let svc = &objects["Service/shop/payments"];
+    assert_eq!(
+        svc["spec"]["selector"]["app.kubernetes.io/name"],
+        "payments"
+    );
+    let ep = &objects["Endpoints/shop/payments"];
+    let picked = ep["subsets"][0]["addresses"].as_array().unwrap();
+    assert!(!picked.is_empty(), "{ep}");
+    assert!(picked.iter().all(|a| {
+        a["targetRef"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("payments-"))
+    }));
+    // The demo's Services all select their pods: no incident is put down
+    // to routing.
+    for i in snap.incidents.iter() {
+        let e = sentinel_service::analyse(snap, i);
+        let routing: Vec<&str> = e
+            .candidates
+            .iter()
+            .filter(|c| {
+                [
+                    "service_selector_mismatch",
+                    "service_port_mismatch",
+                    "service_protocol_mismatch",
+                    "wrong_service_address",
+                ]
+                .contains(&c.cause.as_str())
+            })
+            .map(|c| c.cause.as_str())
+            .collect();
+        assert!(routing.is_empty(), "{}: {routing:?}", i.title);
+    }
 }

@@ -1,8 +1,8 @@
 //! What an incident's capture takes from the state: the pods, nodes and
 //! events its scope relates to, as Kubernetes JSON, the recent CPU, memory
 //! and latency of those pods and the CPU of those nodes, the CPU of the
-//! pods beside them whose CPU rose around the onset, and the readings
-//! behind its findings.
+//! pods beside them whose CPU rose around the onset, the Services of the
+//! namespaces it touches, and the readings behind its findings.
 
 use sentinel_explain::incident::Incident;
 use sentinel_explain::live::{self, CapturedSeries};
@@ -17,6 +17,9 @@ type Points = Vec<(Timestamp, f64)>;
 /// Pods and events one capture takes at most.
 const PODS: usize = 60;
 const EVENTS: usize = 200;
+/// Services one capture takes at most, each with its Endpoints (with the
+/// pods, events and workloads, within what a capture keeps).
+const SERVICES: usize = 40;
 /// Pods from the captured pods' nodes that a capture adds for their CPU
 /// (see [`cpu_rise`]), at most, and the least rise that counts, in cores.
 const NEIGHBOURS: usize = 6;
@@ -210,6 +213,35 @@ impl State {
             if owners.contains(&key) || deployments.contains(&key) || by_owner {
                 objects.push(live::workload_json(w));
             }
+        }
+        // The Services of the namespaces it touches, those in front of its
+        // pods or named by it first, each with its Endpoints (the pods it
+        // selects, of all the app holds): the routing rules read which pods
+        // each selects (none: a selector that matches nothing), and tell a
+        // name no Service has only against the namespace's list.
+        let pods_in: Vec<&sentinel_model::PodState> = taken
+            .iter()
+            .filter_map(|&k| views.get(k))
+            .map(|v| &v.pod)
+            .collect();
+        let mut services: Vec<(bool, &sentinel_model::ServiceState)> = self
+            .services()
+            .iter()
+            .filter(|s| scope.touched.contains(&s.namespace))
+            .map(|s| {
+                let key = format!("{}/{}", s.namespace, s.name);
+                let named = topo.aliases(&key).any(|k| scope.services.contains(k));
+                let fronts = pods_in
+                    .iter()
+                    .any(|p| p.namespace == s.namespace && s.selects(&p.labels));
+                (named || fronts, s)
+            })
+            .collect();
+        services.sort_by_key(|(related, _)| !related);
+        for (_, s) in services.into_iter().take(SERVICES) {
+            objects.push(live::service_json(s));
+            let all = views.iter().map(|v| &v.pod);
+            objects.push(live::endpoints_json(s, all));
         }
         for m in &inc.members {
             if let Some(f) = m

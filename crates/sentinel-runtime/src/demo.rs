@@ -66,6 +66,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         events: frame.events,
         alerts: Some(frame.alerts),
         workloads: frame.workloads,
+        services: frame.services,
         logs: Vec::new(),
         readings: None,
         latency: None,

@@ -34,7 +34,7 @@ pub(crate) async fn run_loop(
             Msg::Shutdown => break,
             Msg::Batch { source, batch } => {
                 let live = !batch.backfill;
-                state.apply(source, batch);
+                state.apply(source, *batch);
                 live
             }
             Msg::SourceFailed { source, at, error } => {

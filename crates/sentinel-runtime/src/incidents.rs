@@ -95,6 +95,10 @@ impl Incidents {
         self.manager.topology_mut().set_pods(pods.iter().copied());
     }
 
+    pub fn services(&mut self, services: &[sentinel_model::ServiceState]) {
+        self.manager.topology_mut().set_services(services);
+    }
+
     pub fn findings(&mut self, findings: &[Finding]) {
         for f in findings {
             self.manager.finding(f);

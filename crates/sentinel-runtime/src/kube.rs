@@ -190,6 +190,7 @@ impl KubeSource {
             nodes: mirror.take_nodes(),
             events: mirror.take_events(),
             workloads: mirror.take_workloads(),
+            services: mirror.take_services(),
             ..Batch::default()
         })
         .await

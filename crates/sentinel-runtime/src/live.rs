@@ -98,6 +98,7 @@ fn batches(
             events: Vec::new(),
             alerts: if i + 1 == n { alerts.take() } else { None },
             workloads: None,
+            services: None,
             logs: Vec::new(),
             readings: None,
             latency: None,

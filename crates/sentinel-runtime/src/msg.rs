@@ -9,8 +9,8 @@ use crate::source::{Batch, SourceId};
 pub enum Msg {
     /// The operator paused live sources (or let them go on).
     SourcesPaused { paused: bool },
-    /// A source produced data.
-    Batch { source: SourceId, batch: Batch },
+    /// A source produced data (boxed: a batch is most of a message).
+    Batch { source: SourceId, batch: Box<Batch> },
     /// A source's poll failed.
     SourceFailed {
         source: SourceId,

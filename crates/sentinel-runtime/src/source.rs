@@ -28,6 +28,9 @@ pub struct Batch {
     pub alerts: Option<Vec<Alert>>,
     /// Deployments, ReplicaSets, StatefulSets, DaemonSets (the Kubernetes source).
     pub workloads: Option<Vec<Workload>>,
+    /// Services, when they changed (the Kubernetes source, the demo's first
+    /// batch).
+    pub services: Option<Vec<sentinel_model::ServiceState>>,
     /// Container log lines worth keeping (a restarted container's previous log).
     pub logs: Vec<sentinel_explain::capture::LogLine>,
     /// Readings of series that rules name but the runtime does not compute
@@ -70,7 +73,7 @@ impl SourceCtx {
         self.tx
             .send(Msg::Batch {
                 source: self.id,
-                batch,
+                batch: Box::new(batch),
             })
             .await
             .is_ok()

@@ -60,6 +60,8 @@ pub struct Frame {
     /// StatefulSets, DaemonSets), when they changed since the frame before
     /// (a rollout, a pod's readiness): None while they stay the same.
     pub workloads: Option<Vec<sentinel_model::Workload>>,
+    /// The Services, in the first frame (they do not change).
+    pub services: Option<Vec<sentinel_model::ServiceState>>,
 }
 
 pub struct Sim {
@@ -74,6 +76,8 @@ pub struct Sim {
     alert_book: alerts::AlertBook,
     events: Vec<ClusterEvent>,
     serial: u64,
+    /// The Services were listed in a frame.
+    services_listed: bool,
 }
 
 impl Sim {
@@ -96,6 +100,7 @@ impl Sim {
             alert_book: alerts::AlertBook::default(),
             events: Vec::new(),
             serial: 0,
+            services_listed: false,
         };
         for w in 0..sim.workloads.len() {
             sim.note_revision(w, start);
@@ -123,6 +128,7 @@ impl Sim {
         }
         sim.events = events;
         sim.forget_listing();
+        sim.services_listed = false;
         sim
     }
 
@@ -142,6 +148,8 @@ impl Sim {
         let firing = dynamics::conditions(self, now, &traffic);
         let alerts = self.alert_book.update(now, firing);
         let workloads = self.changed_workloads();
+        let services = (!std::mem::replace(&mut self.services_listed, true))
+            .then(|| topology::build_services(&self.workloads, self.start));
         Frame {
             at: now,
             pods: self.pods.iter().map(|p| p.state.clone()).collect(),
@@ -151,6 +159,7 @@ impl Sim {
             events: std::mem::take(&mut self.events),
             alerts,
             workloads,
+            services,
         }
     }
 

@@ -333,3 +333,37 @@ fn a_sim_started_while_a_node_is_down_starts_with_it_down() {
             .any(|e| e.reason == "NodeReady")
     );
 }
+
+#[test]
+fn the_first_frame_lists_services_that_select_their_workloads_pods() {
+    let frames = run(42, DEFAULT_PODS, 30);
+    let services = frames[0].services.as_ref().expect("listed first");
+    assert!(frames[1..].iter().all(|f| f.services.is_none()));
+    let names: BTreeSet<String> = services
+        .iter()
+        .map(|s| format!("{}/{}", s.namespace, s.name))
+        .collect();
+    for n in ["shop/payments", "shop/checkout", "data/postgres"] {
+        assert!(names.contains(n), "{names:?}");
+    }
+    // Each selects the running pods of its workload, and only them.
+    let pods = &frames[0].pods;
+    for s in services {
+        let picked: Vec<_> = pods
+            .iter()
+            .filter(|p| p.namespace == s.namespace && s.selects(&p.labels))
+            .collect();
+        assert!(!picked.is_empty(), "{} selects nothing", s.name);
+        assert!(
+            picked
+                .iter()
+                .all(|p| p.name.starts_with(&format!("{}-", s.name))),
+            "{}",
+            s.name
+        );
+    }
+    // Started mid-loop, the cluster lists them too.
+    let (_, first) = started_at(540);
+    let again = first.services.expect("listed first");
+    assert_eq!(again.len(), services.len());
+}

@@ -227,6 +227,39 @@ pub fn service_json(s: &ServiceState) -> Value {
     })
 }
 
+/// A Service's Endpoints as the API serves them: the pods its selector
+/// picks, ready or not. Written beside the Service so a capture that holds
+/// only some of its pods still tells a Service with endpoints from one
+/// without.
+pub fn endpoints_json<'a>(s: &ServiceState, pods: impl IntoIterator<Item = &'a PodState>) -> Value {
+    let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+    for p in pods {
+        if p.namespace != s.namespace || !s.selects(&p.labels) || p.phase != PodPhase::Running {
+            continue;
+        }
+        let address = json!({
+            "nodeName": p.node,
+            "targetRef": {"kind": "Pod", "namespace": p.namespace, "name": p.name},
+        });
+        if !p.containers.is_empty() && p.ready_count() == p.containers.len() {
+            ready.push(address);
+        } else {
+            not_ready.push(address);
+        }
+    }
+    let subsets = if ready.is_empty() && not_ready.is_empty() {
+        json!([])
+    } else {
+        json!([{"addresses": ready, "notReadyAddresses": not_ready}])
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": s.name, "namespace": s.namespace},
+        "subsets": subsets,
+    })
+}
+
 /// The objects as one `List`.
 pub fn objects_json<'a>(
     pods: impl IntoIterator<Item = &'a PodState>,

@@ -244,6 +244,54 @@ fn a_service_that_selects_no_pod_reads_back_as_a_selector_mismatch() {
     );
     assert!(text.contains("is labelled app=web instead"), "{text}");
 
+    // Its pods exist but are not in the capture: its Endpoints say so, and
+    // nothing is claimed.
+    let mut elsewhere = pod.clone();
+    elsewhere.name = "web-v2-5c6d7e8f9-abcde".into();
+    elsewhere.labels.insert("app".into(), "web-v2".into());
+    elsewhere.containers = vec![ContainerStatus {
+        name: "app".into(),
+        image: "shop/web:2".into(),
+        ready: true,
+        restart_count: 0,
+        state: ContainerState::Running { started_at: at },
+        last_termination_reason: None,
+        cpu_request_millis: 100,
+        memory_limit_bytes: 0,
+    }];
+    let mut partial = list(&svc("web-v2"), &pod);
+    let ep = endpoints_json(&svc("web-v2"), [&pod, &elsewhere]);
+    assert_eq!(
+        ep["subsets"][0]["addresses"][0]["targetRef"]["name"],
+        elsewhere.name
+    );
+    partial["items"].as_array_mut().unwrap().push(ep);
+    let e = crate::explain(&capture(at, partial, Vec::new()));
+    assert!(
+        e.candidates
+            .iter()
+            .all(|c| c.cause != "service_selector_mismatch"),
+        "{}",
+        e.render()
+    );
+    // With no pod to pick, its Endpoints are empty and cited.
+    let mut bare = list(&svc("web-v2"), &pod);
+    bare["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(endpoints_json(&svc("web-v2"), [&pod]));
+    let e = crate::explain(&capture(at, bare, Vec::new()));
+    assert_eq!(
+        e.top().map(|c| c.cause.as_str()),
+        Some("service_selector_mismatch")
+    );
+    assert!(
+        e.render()
+            .contains("Endpoints shop/storefront has no ready addresses"),
+        "{}",
+        e.render()
+    );
+
     // Selecting the pod, it is no cause.
     pod.labels.insert("app".into(), "web-v2".into());
     let e = crate::explain(&capture(at, list(&svc("web-v2"), &pod), Vec::new()));

@@ -56,7 +56,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
         let client_id = ctx.note_logs(&r, &clients);
         let boost = if client_id.is_some() { 1.0 } else { 0.85 };
         let sel_text = super::scheduling::fmt_map(&sel);
-        if pods.is_empty() {
+        let endpoints = cap.objects.find("Endpoints", &r.namespace, &r.name);
+        // The pods it selects may be missing from a partial capture; its
+        // Endpoints say whether any exist.
+        let has_endpoints = endpoints.is_some_and(|ep| {
+            arr_at(ep, "/subsets").iter().any(|s| {
+                !arr_at(s, "/addresses").is_empty() || !arr_at(s, "/notReadyAddresses").is_empty()
+            })
+        });
+        if pods.is_empty() && !has_endpoints {
             let sid = ctx.note(
                 EvidenceKind::Spec,
                 &r,
@@ -64,7 +72,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 format!("{r} selects {sel_text}"),
             );
             let mut cites = vec![sid];
-            if let Some(ep) = cap.objects.find("Endpoints", &r.namespace, &r.name) {
+            if let Some(ep) = endpoints {
                 let n: usize = arr_at(ep, "/subsets")
                     .iter()
                     .map(|s| arr_at(s, "/addresses").len())
@@ -122,6 +130,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 "Make the selector of {r} match the pod template's labels (or fix the labels)."
             ))
             .done(ctx);
+            continue;
+        }
+        if pods.is_empty() {
             continue;
         }
         for port in arr_at(svc, "/spec/ports") {

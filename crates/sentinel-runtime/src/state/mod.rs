@@ -51,6 +51,7 @@ pub struct State {
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
+    services: Vec<sentinel_model::ServiceState>,
     /// Recent container log lines worth keeping, for incident captures.
     logs: VecDeque<sentinel_explain::capture::LogLine>,
     restart_log: VecDeque<(Timestamp, u64)>,
@@ -116,6 +117,7 @@ impl State {
             alerts: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
+            services: Vec::new(),
             logs: VecDeque::new(),
             restart_log: VecDeque::new(),
             counters_at: None,
@@ -244,6 +246,10 @@ impl State {
         &self.workloads
     }
 
+    pub(crate) fn services(&self) -> &[sentinel_model::ServiceState] {
+        &self.services
+    }
+
     pub(crate) fn node_states(&self) -> &[NodeState] {
         &self.nodes
     }
@@ -333,6 +339,16 @@ impl State {
             .is_some_and(|u| u.iter().any(|u| u.restarts.is_some()));
         if let Some(w) = batch.workloads.take() {
             self.workloads = Arc::new(w);
+        }
+        if let Some(s) = batch.services.take() {
+            self.services = s;
+            self.incidents.services(&self.services);
+            // Matched against the pods held now, unless new ones come with
+            // this batch.
+            if batch.pods.is_none() {
+                let pods: Vec<&PodState> = self.pods.iter().map(|v| &v.pod).collect();
+                self.incidents.pods(&pods);
+            }
         }
         for l in std::mem::take(&mut batch.logs) {
             if self.logs.len() == LOGS_KEPT {
