@@ -18,6 +18,7 @@ const COLLECTIONS: &[(&str, &str, &str)] = &[
     ("/api/v1/pods", "v1", "Pod"),
     ("/api/v1/nodes", "v1", "Node"),
     ("/api/v1/events", "v1", "Event"),
+    ("/api/v1/services", "v1", "Service"),
     ("/apis/events.k8s.io/v1/events", "events.k8s.io/v1", "Event"),
     ("/apis/apps/v1/deployments", "apps/v1", "Deployment"),
     ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Container, ContainerStatus as K8sContainerStatus, Event as CoreEvent, Node, ObjectReference,
-    Pod,
+    Pod, Service,
 };
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use sentinel_model::{
     ClusterEvent, ContainerState, ContainerStatus, EventType, Labels, NodeCondition, NodeState,
-    ObjectRef, OwnerKind, OwnerRef, PodPhase, PodState, Timestamp, Workload, WorkloadKind,
-    quantity,
+    ObjectRef, OwnerKind, OwnerRef, PodPhase, PodState, ServicePort, ServiceState, Timestamp,
+    Workload, WorkloadKind, quantity,
 };
 
 /// The revision annotation the Deployment controller keeps.
@@ -345,6 +345,46 @@ fn annotation(m: &ObjectMeta, key: &str) -> String {
         .as_ref()
         .and_then(|a| a.get(key).cloned())
         .unwrap_or_default()
+}
+
+/// A Service's selector and ports. A target port left out is the port
+/// itself, as the API defaults it.
+pub fn service(s: &Service) -> Option<ServiceState> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let spec = s.spec.as_ref();
+    let ports = spec
+        .and_then(|s| s.ports.as_ref())
+        .map(|ports| {
+            ports
+                .iter()
+                .map(|p| ServicePort {
+                    name: text(&p.name),
+                    port: p.port,
+                    target: match &p.target_port {
+                        Some(IntOrString::Int(n)) => n.to_string(),
+                        Some(IntOrString::String(name)) => name.clone(),
+                        None => p.port.to_string(),
+                    },
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(ServiceState {
+        namespace: text(&s.metadata.namespace),
+        name: s.metadata.name.clone()?,
+        selector: spec.and_then(|s| s.selector.clone()).unwrap_or_default(),
+        kind: spec
+            .and_then(|s| s.type_.clone())
+            .unwrap_or_else(|| "ClusterIP".into()),
+        ports,
+        created_at: s
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(time)
+            .unwrap_or_default(),
+    })
 }
 
 pub fn deployment(d: &Deployment) -> Option<Workload> {

@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sentinel_model::{ClusterEvent, NodeState, PodState, Timestamp, Workload, WorkloadKind};
+use sentinel_model::{
+    ClusterEvent, NodeState, PodState, ServiceState, Timestamp, Workload, WorkloadKind,
+};
 
 use crate::convert;
 
@@ -28,6 +30,7 @@ pub enum Watched {
     Nodes,
     Events,
     Workloads(WorkloadKind),
+    Services,
 }
 
 impl Watched {
@@ -41,6 +44,7 @@ impl Watched {
             Watched::Workloads(WorkloadKind::ReplicaSet) => "replicasets",
             Watched::Workloads(WorkloadKind::StatefulSet) => "statefulsets",
             Watched::Workloads(WorkloadKind::DaemonSet) => "daemonsets",
+            Watched::Services => "services",
         }
     }
 }
@@ -53,6 +57,7 @@ pub enum Update {
     /// An event with its key (uid).
     Event(Step<(String, ClusterEvent)>),
     Workload(WorkloadKind, Step<Workload>),
+    Service(Step<ServiceState>),
     /// A watch failed; it retries with backoff. The text says why.
     Failed(Watched, String),
 }
@@ -114,6 +119,7 @@ impl<T> Keyed<T> {
 pub struct Mirror {
     pods: Keyed<PodState>,
     nodes: Keyed<NodeState>,
+    services: Keyed<ServiceState>,
     workloads: HashMap<(String, String, String), Workload>,
     /// Relists in progress and kinds listed at least once.
     workloads_relist: HashMap<WorkloadKind, HashMap<(String, String, String), Workload>>,
@@ -123,6 +129,7 @@ pub struct Mirror {
     news: Vec<ClusterEvent>,
     pods_dirty: bool,
     nodes_dirty: bool,
+    services_dirty: bool,
     workloads_dirty: bool,
     failures: BTreeMap<Watched, String>,
     /// (namespace, pod, container) whose restart count rose since listed.
@@ -141,6 +148,7 @@ impl Mirror {
             Update::Node(_) => Watched::Nodes,
             Update::Event(_) => Watched::Events,
             Update::Workload(k, _) => Watched::Workloads(*k),
+            Update::Service(_) => Watched::Services,
             Update::Failed(r, _) => *r,
         };
         match update {
@@ -168,6 +176,11 @@ impl Mirror {
             Update::Node(s) => self.nodes_dirty |= self.nodes.step(s, |n| n.name.clone()),
             Update::Event(s) => self.event(s),
             Update::Workload(k, s) => self.workload(k, s, now),
+            Update::Service(s) => {
+                self.services_dirty |= self
+                    .services
+                    .step(s, |v| format!("{}/{}", v.namespace, v.name));
+            }
             Update::Failed(r, why) => {
                 self.failures.insert(r, why);
                 return;
@@ -266,6 +279,18 @@ impl Mirror {
         self.nodes_dirty = false;
         let mut v: Vec<NodeState> = self.nodes.live.values().cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(v)
+    }
+
+    /// The Services, sorted, if they changed since the last call and have
+    /// been listed at least once.
+    pub fn take_services(&mut self) -> Option<Vec<ServiceState>> {
+        if !(self.services_dirty && self.services.synced) {
+            return None;
+        }
+        self.services_dirty = false;
+        let mut v: Vec<ServiceState> = self.services.live.values().cloned().collect();
+        v.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         Some(v)
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod, Service};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
@@ -148,6 +148,7 @@ pub async fn probe(client: &kube::Client, what: Watched) -> Result<(), String> {
         Watched::Workloads(WorkloadKind::DaemonSet) => {
             Api::<DaemonSet>::all(c).list(&lp).await.map(drop)
         }
+        Watched::Services => Api::<Service>::all(c).list(&lp).await.map(drop),
     };
     result.map_err(|e| describe(&watcher::Error::InitialListFailed(e), what))
 }
@@ -235,5 +236,18 @@ pub fn spawn(client: kube::Client, tx: mpsc::Sender<Update>) -> Vec<JoinHandle<(
         convert::stateful_set
     );
     workload!(DaemonSet, WorkloadKind::DaemonSet, convert::daemon_set);
+    let c = client.clone();
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        run(
+            Api::<Service>::all(c),
+            Watched::Services,
+            convert::service,
+            Update::Service,
+            t,
+            false,
+        )
+        .await;
+    }));
     tasks
 }

@@ -192,6 +192,7 @@ pub async fn test_kubernetes(
         Watched::Events,
         Watched::Workloads(WorkloadKind::Deployment),
         Watched::Workloads(WorkloadKind::ReplicaSet),
+        Watched::Services,
     ] {
         let r = sentinel_kube::watch::probe(&conn.client, what).await;
         latency.get_or_insert_with(|| ms(began));
