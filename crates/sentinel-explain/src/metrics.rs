@@ -151,23 +151,26 @@ const SUSTAIN: usize = 5;
 
 /// Where the series left the band and mostly stayed out over the next few
 /// readings (one noisy reading, a p95 over a few requests, is not a
-/// change), each after it had come back and mostly stayed in.
-fn excursions(out: &[bool]) -> Vec<usize> {
+/// change), each after it had come back and mostly stayed in; and where it
+/// came back.
+fn excursions(out: &[bool]) -> (Vec<usize>, Vec<usize>) {
     let mostly = |i: usize, side: bool| {
         let next = &out[i..(i + SUSTAIN).min(out.len())];
         out[i] == side && 2 * next.iter().filter(|o| **o == side).count() > next.len()
     };
-    let mut starts = Vec::new();
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
     let mut outside = false;
     for i in 0..out.len() {
         if mostly(i, !outside) {
             outside = !outside;
             if outside {
                 starts.push(i);
+            } else {
+                ends.push(i);
             }
         }
     }
-    starts
+    (starts, ends)
 }
 
 /// Compare the window before `onset - guard` with the window from
@@ -192,6 +195,25 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
     let mut dev: Vec<f64> = before.iter().map(|v| (v - base).abs()).collect();
     let mad = median(&mut dev) * 1.4826;
     let scale = mad.max(base.abs() * 0.02).max(1e-9);
+    let (sh, back) = judge(base, scale, &after, onset);
+    // Back in the band at the onset: that excursion was an earlier
+    // problem's (a neighbour's load that went away a minute before), and
+    // what is under way at the onset, smaller or none, is judged on its
+    // own, from where the series came back.
+    Some(match back {
+        Some(i) => judge(base, scale, &after[i..], onset).0,
+        None => sh,
+    })
+}
+
+/// The shift of `after` from the baseline `base` (spread `scale`), and,
+/// when the series had come back into the band by the onset, where it did.
+fn judge(
+    base: f64,
+    scale: f64,
+    after: &[(Timestamp, f64)],
+    onset: Timestamp,
+) -> (Shift, Option<usize>) {
     let mut av: Vec<f64> = after.iter().map(|p| p.1).collect();
     // The level after is the most extreme quarter, so a change that has
     // already started to recover still counts.
@@ -215,7 +237,13 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
         .iter()
         .map(|(_, v)| (v - base) / scale * z.signum() > edge)
         .collect();
-    let changed_at = excursions(&out)
+    let (starts, ends) = excursions(&out);
+    let by_onset = |v: &Vec<usize>| v.iter().copied().filter(|&i| after[i].0 <= onset).last();
+    let back = match (by_onset(&starts), by_onset(&ends)) {
+        (Some(s), Some(e)) if e > s => Some(e),
+        _ => None,
+    };
+    let changed_at = starts
         .into_iter()
         .map(|i| after[i].0)
         .fold(None, |dated, t| match dated {
@@ -225,12 +253,13 @@ pub fn shift(points: &[(Timestamp, f64)], onset: Timestamp, guard_ms: i64) -> Op
             Some(d) if t > onset => Some(d),
             _ => Some(t),
         });
-    Some(Shift {
+    let sh = Shift {
         before: base,
         after: after_level,
         z,
         changed_at,
-    })
+    };
+    (sh, back)
 }
 
 /// Parse `timestamp,series,value` (a header line is optional). Timestamps are
@@ -483,5 +512,32 @@ mod tests {
         // Judged for an onset before either rise, the first is the change.
         let sh = shift(&twice, at(90), 60 * 2_000).expect("a shift");
         assert_eq!(sh.changed_at, Some(at(100)), "{sh:?}");
+    }
+
+    /// A neighbour's load took a pod from 0.1 to 0.65 s, went away a
+    /// minute before the onset, and the pod then slowed to 0.35 s with its
+    /// dependency: the change at the onset is that smaller one, judged on
+    /// its own. A series back to normal at the onset with nothing after has
+    /// not moved.
+    #[test]
+    fn an_excursion_over_before_the_onset_is_an_earlier_problems() {
+        let at = |i: i64| Timestamp(i * 2_000);
+        let level = |i: i64, later: f64| match i {
+            i if i >= 242 => later,
+            i if (80..200).contains(&i) => 0.65 + 0.01 * (i % 3) as f64,
+            _ => 0.10 + 0.002 * (i % 3) as f64,
+        };
+        let series = |later: f64| -> Vec<(Timestamp, f64)> {
+            (0..260).map(|i| (at(i), level(i, later))).collect()
+        };
+        let onset = at(250);
+        let sh = shift(&series(0.35), onset, 150 * 2_000).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(242)), "{sh:?}");
+        assert!((sh.after - 0.35).abs() < 0.01, "{sh:?}");
+        let sh = shift(&series(0.10), onset, 150 * 2_000).expect("a shift");
+        assert!(sh.z.abs() < 4.0, "{sh:?}");
+        // Still out at the onset, the larger excursion is the change.
+        let sh = shift(&series(0.35), at(150), 120 * 2_000).expect("a shift");
+        assert_eq!(sh.changed_at, Some(at(80)), "{sh:?}");
     }
 }
