@@ -122,6 +122,8 @@ async fn demo_runtime_fills_the_dashboard() {
         detail.containers[0].image,
         "docker.io/library/postgres:16.4"
     );
+    // The Service in front of it, from the demo's Services.
+    assert_eq!(detail.services, ["postgres (ClusterIP, 5432→5432)"]);
     let missing = within(sentinel_service::pod_detail(
         &rt,
         &PodRef {

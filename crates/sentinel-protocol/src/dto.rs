@@ -404,6 +404,9 @@ pub struct PodDetail {
     pub row: PodRow,
     pub labels: Labels,
     pub owner: Option<String>,
+    /// The Services whose selector picks the pod: `name (type, port→target)`.
+    #[serde(default)]
+    pub services: Vec<String>,
     pub containers: Vec<ContainerRow>,
     pub events: Vec<EventRow>,
     pub cpu: Vec<Point>,

@@ -114,6 +114,8 @@ pub struct Snapshot {
     pub events: Arc<Vec<ClusterEvent>>,
     /// Workload controllers, from the Kubernetes source (empty without one).
     pub workloads: Arc<Vec<sentinel_model::Workload>>,
+    /// Services, from the Kubernetes source and the demo.
+    pub services: Arc<Vec<sentinel_model::ServiceState>>,
     pub series: Arc<ClusterSeries>,
     pub series_window: Duration,
     pub cards: CardValues,
@@ -148,6 +150,7 @@ impl Snapshot {
             alerts: Arc::default(),
             events: Arc::default(),
             workloads: Arc::default(),
+            services: Arc::default(),
             series: Arc::default(),
             series_window: Duration::from_mins(15),
             cards: CardValues::default(),

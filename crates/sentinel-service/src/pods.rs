@@ -184,6 +184,19 @@ pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError>
         row: row(v),
         labels: p.labels.clone(),
         owner: p.owner.as_ref().map(|o| format!("{:?}/{}", o.kind, o.name)),
+        services: s
+            .services
+            .iter()
+            .filter(|svc| svc.namespace == p.namespace && svc.selects(&p.labels))
+            .map(|svc| {
+                let ports: Vec<String> = svc
+                    .ports
+                    .iter()
+                    .map(|port| format!("{}→{}", port.port, port.target))
+                    .collect();
+                format!("{} ({}, {})", svc.name, svc.kind, ports.join(", "))
+            })
+            .collect(),
         containers: p
             .containers
             .iter()

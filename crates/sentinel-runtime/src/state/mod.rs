@@ -51,7 +51,7 @@ pub struct State {
     alerts: Arc<Vec<Alert>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
-    services: Vec<sentinel_model::ServiceState>,
+    services: Arc<Vec<sentinel_model::ServiceState>>,
     /// Recent container log lines worth keeping, for incident captures.
     logs: VecDeque<sentinel_explain::capture::LogLine>,
     restart_log: VecDeque<(Timestamp, u64)>,
@@ -117,7 +117,7 @@ impl State {
             alerts: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
-            services: Vec::new(),
+            services: Arc::default(),
             logs: VecDeque::new(),
             restart_log: VecDeque::new(),
             counters_at: None,
@@ -341,7 +341,7 @@ impl State {
             self.workloads = Arc::new(w);
         }
         if let Some(s) = batch.services.take() {
-            self.services = s;
+            self.services = Arc::new(s);
             self.incidents.services(&self.services);
             // Matched against the pods held now, unless new ones come with
             // this batch.

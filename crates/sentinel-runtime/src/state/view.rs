@@ -88,6 +88,7 @@ impl State {
             nodes: Arc::new(nodes),
             alerts: Arc::clone(&self.alerts),
             workloads: Arc::clone(&self.workloads),
+            services: Arc::clone(&self.services),
             events: Arc::new(self.events.iter().rev().take(300).rev().cloned().collect()),
             series: Arc::new(ClusterSeries {
                 cpu_percent: self.cpu.to_vec(),
