@@ -654,7 +654,10 @@ async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
         "Endpoints shop/payments has no ready addresses",
         "connection refused",
     ] {
-        assert!(evidence.iter().any(|e| e.contains(text)), "{text}: {evidence:#?}");
+        assert!(
+            evidence.iter().any(|e| e.contains(text)),
+            "{text}: {evidence:#?}"
+        );
     }
     // The capture holds both Services, each with its Endpoints.
     let inc = snap.incidents.iter().find(|i| i.id == id).unwrap();
