@@ -584,3 +584,28 @@ fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
         assert!(routing.is_empty(), "{}: {routing:?}", i.title);
     }
 }
+/// At the app's own default start (seed 42, 40 pods, 690 s into the
+/// loop), the noisy neighbour's load had slowed two of frontend's pods more
+/// than the slowdown then did, and went away a minute before it: frontend
+/// was named as the slow dependency. Its change is the slowdown's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_apps_default_start_the_slow_dependency_is_payments() {
+    let dir = crate::support::tempdir("demo-default");
+    let store = sentinel_store::Store::open(&dir.join("h.db"), SystemClock.now())
+        .await
+        .unwrap()
+        .store;
+    let config = DemoConfig::default();
+    assert_eq!((config.sim.seed, config.live_at_loop_s), (42, 690));
+    let rt = Runtime::demo(config).history(store).start();
+    let named = |s: &sentinel_runtime::Snapshot| {
+        s.incidents.iter().any(|i| {
+            sentinel_service::analyse(s, i)
+                .top()
+                .is_some_and(|t| t.cause == "dependency_network_delay")
+        })
+    };
+    let snap = wait(&rt, 90, named, "a slow dependency named").await;
+    slow_dependency(&snap);
+    rt.shutdown(StdDuration::from_secs(30)).await;
+}
