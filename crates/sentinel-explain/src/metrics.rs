@@ -238,7 +238,7 @@ fn judge(
         .map(|(_, v)| (v - base) / scale * z.signum() > edge)
         .collect();
     let (starts, ends) = excursions(&out);
-    let by_onset = |v: &Vec<usize>| v.iter().copied().filter(|&i| after[i].0 <= onset).last();
+    let by_onset = |v: &Vec<usize>| v.iter().copied().rfind(|&i| after[i].0 <= onset);
     let back = match (by_onset(&starts), by_onset(&ends)) {
         (Some(s), Some(e)) if e > s => Some(e),
         _ => None,
