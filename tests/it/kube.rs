@@ -676,3 +676,75 @@ async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
     );
     rt.shutdown(StdDuration::from_secs(5)).await;
 }
+
+/// A client that fails to look up a Service in another namespace, which
+/// exists: the capture takes that Service too, so the analysis does not say
+/// there is no such Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_a_client_fails_to_look_up_is_captured_wherever_it_is() {
+    use sentinel_runtime::Clock;
+    let dir = crate::support::tempdir("kube-lookup");
+    let now = SystemClock.now();
+    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    for (ns, name) in [("shop", "checkout"), ("billing", "ledger")] {
+        fake.put(
+            SERVICES,
+            json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]}}),
+        );
+    }
+    let crashing = |restarts: u32| {
+        let mut p = pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.3");
+        p["metadata"]["creationTimestamp"] = json!(ago(5));
+        p["status"]["containerStatuses"][0] = json!({"name": "checkout",
+            "image": "shop/checkout:1.4.3", "imageID": "", "ready": false, "restartCount": restarts,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                "startedAt": ago(1), "finishedAt": ago(1)}}});
+        p
+    };
+    fake.put(PODS, crashing(2));
+    fake.log(
+        "shop",
+        "checkout-6f7c9d-a",
+        "checkout",
+        "fatal: dial tcp: lookup ledger.billing.svc.cluster.local on 10.96.0.10:53: no such host",
+    );
+    let rt = watch(&fake, &dir).await;
+    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
+        .await
+        .unwrap();
+    fake.put(PODS, crashing(3));
+    let captured = |s: &Snapshot| {
+        s.incidents.iter().find_map(|i| {
+            let objects = &i.capture.as_ref()?.objects;
+            let logged = i
+                .capture
+                .as_ref()?
+                .logs
+                .iter()
+                .any(|l| l.line.contains("no such host"));
+            (logged && objects.contains_key("Service/billing/ledger")).then(|| i.id.clone())
+        })
+    };
+    let snap = within(
+        "a capture with the log and the Service it names",
+        rt.wait_for(|s| captured(s).is_some()),
+    )
+    .await
+    .unwrap();
+    let id = captured(&snap).unwrap();
+    let a = sentinel_service::incident_detail(&snap, &id)
+        .unwrap()
+        .analysis
+        .unwrap();
+    assert!(
+        a.candidates
+            .iter()
+            .all(|c| c.cause != "wrong_service_address"),
+        "{a:#?}"
+    );
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}

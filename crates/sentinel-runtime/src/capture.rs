@@ -214,35 +214,6 @@ impl State {
                 objects.push(live::workload_json(w));
             }
         }
-        // The Services of the namespaces it touches, those in front of its
-        // pods or named by it first, each with its Endpoints (the pods it
-        // selects, of all the app holds): the routing rules read which pods
-        // each selects (none: a selector that matches nothing), and tell a
-        // name no Service has only against the namespace's list.
-        let pods_in: Vec<&sentinel_model::PodState> = taken
-            .iter()
-            .filter_map(|&k| views.get(k))
-            .map(|v| &v.pod)
-            .collect();
-        let mut services: Vec<(bool, &sentinel_model::ServiceState)> = self
-            .services()
-            .iter()
-            .filter(|s| scope.touched.contains(&s.namespace))
-            .map(|s| {
-                let key = format!("{}/{}", s.namespace, s.name);
-                let named = topo.aliases(&key).any(|k| scope.services.contains(k));
-                let fronts = pods_in
-                    .iter()
-                    .any(|p| p.namespace == s.namespace && s.selects(&p.labels));
-                (named || fronts, s)
-            })
-            .collect();
-        services.sort_by_key(|(related, _)| !related);
-        for (_, s) in services.into_iter().take(SERVICES) {
-            objects.push(live::service_json(s));
-            let all = views.iter().map(|v| &v.pod);
-            objects.push(live::endpoints_json(s, all));
-        }
         for m in &inc.members {
             if let Some(f) = m
                 .finding_id
@@ -267,11 +238,46 @@ impl State {
                 ))
             })
             .collect();
-        let logs = self
+        let logs: Vec<_> = self
             .logs()
             .filter(|l| pods.contains(&(l.namespace.as_str(), l.pod.as_str())))
             .cloned()
             .collect();
+        // The Services of the namespaces it touches, those in front of its
+        // pods or named by it first, each with its Endpoints (the pods it
+        // selects, of all the app holds): the routing rules read which pods
+        // each selects (none: a selector that matches nothing), and tell a
+        // name no Service has only against the namespace's list (so those
+        // the logs fail to look up are taken, wherever they are).
+        let pods_in: Vec<&sentinel_model::PodState> = taken
+            .iter()
+            .filter_map(|&k| views.get(k))
+            .map(|v| &v.pod)
+            .collect();
+        let looked_up = live::looked_up(&logs);
+        let mut services: Vec<(bool, &sentinel_model::ServiceState)> = self
+            .services()
+            .iter()
+            .filter_map(|s| {
+                let sought = !looked_up.is_empty()
+                    && looked_up.contains(&(s.namespace.clone(), s.name.clone()));
+                if !sought && !scope.touched.contains(&s.namespace) {
+                    return None;
+                }
+                let key = format!("{}/{}", s.namespace, s.name);
+                let named = topo.aliases(&key).any(|k| scope.services.contains(k));
+                let fronts = pods_in
+                    .iter()
+                    .any(|p| p.namespace == s.namespace && s.selects(&p.labels));
+                Some((named || fronts || sought, s))
+            })
+            .collect();
+        services.sort_by_key(|(related, _)| !related);
+        for (_, s) in services.into_iter().take(SERVICES) {
+            objects.push(live::service_json(s));
+            let all = views.iter().map(|v| &v.pod);
+            objects.push(live::endpoints_json(s, all));
+        }
         (objects, metrics, logs)
     }
 }

@@ -260,6 +260,22 @@ pub fn endpoints_json<'a>(s: &ServiceState, pods: impl IntoIterator<Item = &'a P
     })
 }
 
+/// The Services that log lines fail to look up (`lookup payments.shop.svc…:
+/// no such host`), as `(namespace, name)`: the namespace the host names, else
+/// the line's. A capture that holds some Services must hold these where they
+/// exist, or the explainer would say there is no such Service.
+pub fn looked_up(logs: &[crate::capture::LogLine]) -> std::collections::BTreeSet<(String, String)> {
+    logs.iter()
+        .filter_map(|l| {
+            let host = crate::rules::routing::host_in(&l.line)?;
+            let mut parts = host.split('.');
+            let name = parts.next().filter(|n| !n.is_empty())?;
+            let ns = parts.next().unwrap_or(&l.namespace);
+            Some((ns.to_string(), name.to_string()))
+        })
+        .collect()
+}
+
 /// The objects as one `List`.
 pub fn objects_json<'a>(
     pods: impl IntoIterator<Item = &'a PodState>,

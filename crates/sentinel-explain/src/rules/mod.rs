@@ -9,7 +9,7 @@ mod nodes;
 mod oom;
 mod performance;
 mod probes;
-mod routing;
+pub(crate) mod routing;
 mod scheduling;
 mod startup;
 mod volumes;
