@@ -22,6 +22,7 @@ mod ipc;
 mod kube;
 mod kube_faults;
 mod kube_proxy;
+mod kube_services;
 mod live;
 mod loki;
 mod narrative;

@@ -1,4 +1,7 @@
-use sentinel_model::{ContainerStatus, OwnerRef};
+use sentinel_model::{
+    ContainerState, ContainerStatus, NodeState, OwnerKind, OwnerRef, PodPhase, PodState,
+    ServiceState,
+};
 
 use super::*;
 

@@ -1,0 +1,289 @@
+//! Model values written back as the Kubernetes JSON the API serves (the
+//! fields the explainer reads): pods, nodes, events, workload controllers,
+//! Services and their Endpoints.
+
+use sentinel_model::{
+    ClusterEvent, ContainerState, EventType, NodeState, OwnerKind, PodPhase, PodState,
+    ServiceState, Timestamp, Workload, WorkloadKind,
+};
+use serde_json::{Value, json};
+
+fn time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn owner_kind(k: OwnerKind) -> &'static str {
+    match k {
+        OwnerKind::ReplicaSet => "ReplicaSet",
+        OwnerKind::StatefulSet => "StatefulSet",
+        OwnerKind::DaemonSet => "DaemonSet",
+        OwnerKind::Job => "Job",
+    }
+}
+
+fn phase(p: PodPhase) -> &'static str {
+    match p {
+        PodPhase::Pending => "Pending",
+        PodPhase::Running => "Running",
+        PodPhase::Succeeded => "Succeeded",
+        PodPhase::Failed => "Failed",
+        PodPhase::Unknown => "Unknown",
+    }
+}
+
+/// A pod as the API serves it (the fields the explainer reads).
+pub fn pod_json(p: &PodState) -> Value {
+    let containers: Vec<Value> = p
+        .containers
+        .iter()
+        .map(|c| {
+            let mut limits = serde_json::Map::new();
+            if c.memory_limit_bytes > 0 {
+                limits.insert("memory".into(), json!(c.memory_limit_bytes.to_string()));
+            }
+            json!({
+                "name": c.name,
+                "image": c.image,
+                "resources": {
+                    "limits": limits,
+                    "requests": {"cpu": format!("{}m", c.cpu_request_millis)},
+                },
+            })
+        })
+        .collect();
+    let statuses: Vec<Value> = p
+        .containers
+        .iter()
+        .map(|c| {
+            let state = match &c.state {
+                ContainerState::Running { started_at } => {
+                    json!({"running": {"startedAt": time(*started_at)}})
+                }
+                ContainerState::Waiting { reason } => json!({"waiting": {"reason": reason}}),
+                ContainerState::Terminated { reason, exit_code } => {
+                    json!({"terminated": {"reason": reason, "exitCode": exit_code}})
+                }
+            };
+            let last = match c.last_termination_reason.as_deref() {
+                Some(r) => {
+                    let code = if r == "OOMKilled" { 137 } else { 1 };
+                    json!({"terminated": {"reason": r, "exitCode": code}})
+                }
+                None => json!({}),
+            };
+            json!({
+                "name": c.name,
+                "image": c.image,
+                "ready": c.ready,
+                "restartCount": c.restart_count,
+                "state": state,
+                "lastState": last,
+            })
+        })
+        .collect();
+    let owners: Vec<Value> = p
+        .owner
+        .iter()
+        .map(|o| json!({"kind": owner_kind(o.kind), "name": o.name, "controller": true}))
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": p.name,
+            "namespace": p.namespace,
+            "uid": p.uid,
+            "labels": p.labels,
+            "creationTimestamp": time(p.created_at),
+            "ownerReferences": owners,
+        },
+        "spec": {"nodeName": p.node, "containers": containers},
+        "status": {"phase": phase(p.phase), "containerStatuses": statuses},
+    })
+}
+
+pub fn node_json(n: &NodeState) -> Value {
+    let conditions: Vec<Value> = n
+        .conditions
+        .iter()
+        .map(|c| {
+            json!({
+                "type": c.kind,
+                "status": if c.status { "True" } else { "False" },
+                "reason": c.reason,
+                "lastTransitionTime": time(c.since),
+            })
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n.name, "labels": n.labels},
+        "spec": {"unschedulable": n.unschedulable},
+        "status": {
+            "conditions": conditions,
+            "capacity": {
+                "cpu": format!("{}m", n.cpu_capacity_millis),
+                "memory": n.memory_capacity_bytes.to_string(),
+            },
+        },
+    })
+}
+
+pub fn event_json(e: &ClusterEvent, k: usize) -> Value {
+    let o = &e.involved_object;
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": format!("{}.{k:x}", o.name),
+            "namespace": o.namespace.clone().unwrap_or_else(|| "default".into()),
+        },
+        "type": match e.kind { EventType::Normal => "Normal", EventType::Warning => "Warning" },
+        "reason": e.reason,
+        "message": e.message,
+        "involvedObject": {"kind": o.kind, "namespace": o.namespace, "name": o.name},
+        "count": e.count,
+        "firstTimestamp": time(e.first_timestamp),
+        "lastTimestamp": time(e.last_timestamp),
+        "source": {"component": e.source},
+    })
+}
+
+/// A workload controller as the API serves it: revision, owner and the
+/// template's images, which is what rollout evidence reads.
+pub fn workload_json(w: &Workload) -> Value {
+    let containers: Vec<Value> = w
+        .images
+        .iter()
+        .map(|i| {
+            let (name, image) = i.split_once('=').unwrap_or(("", i.as_str()));
+            json!({"name": name, "image": image})
+        })
+        .collect();
+    let mut meta = json!({
+        "name": w.name,
+        "namespace": w.namespace,
+        "creationTimestamp": time(w.created_at),
+    });
+    if matches!(w.kind, WorkloadKind::Deployment | WorkloadKind::ReplicaSet)
+        && !w.revision.is_empty()
+    {
+        meta["annotations"] = json!({"deployment.kubernetes.io/revision": w.revision});
+    }
+    if let (Some(owner), WorkloadKind::ReplicaSet) = (&w.owner, w.kind) {
+        meta["ownerReferences"] =
+            json!([{"kind": "Deployment", "name": owner, "controller": true}]);
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": w.kind.as_str(),
+        "metadata": meta,
+        "spec": {
+            "replicas": w.replicas,
+            "template": {"spec": {"containers": containers}},
+        },
+        "status": {"readyReplicas": w.ready},
+    })
+}
+
+/// A Service as the API serves it: its selector and ports, which is what
+/// routing evidence reads.
+pub fn service_json(s: &ServiceState) -> Value {
+    let ports: Vec<Value> = s
+        .ports
+        .iter()
+        .map(|p| {
+            // A named target port is a string, a numbered one a number.
+            let target = p
+                .target
+                .parse::<i64>()
+                .map_or_else(|_| json!(p.target), |n| json!(n));
+            let mut v = json!({"port": p.port, "targetPort": target, "protocol": p.protocol});
+            if !p.name.is_empty() {
+                v["name"] = json!(p.name);
+            }
+            v
+        })
+        .collect();
+    let mut spec = json!({"type": s.kind, "ports": ports});
+    if !s.selector.is_empty() {
+        spec["selector"] = json!(s.selector);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": s.name,
+            "namespace": s.namespace,
+            "creationTimestamp": time(s.created_at),
+        },
+        "spec": spec,
+    })
+}
+
+/// A Service's Endpoints as the API serves them: the pods its selector
+/// picks, ready or not. Written beside the Service so a capture that holds
+/// only some of its pods still tells a Service with endpoints from one
+/// without.
+pub fn endpoints_json<'a>(s: &ServiceState, pods: impl IntoIterator<Item = &'a PodState>) -> Value {
+    let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+    for p in pods {
+        if p.namespace != s.namespace || !s.selects(&p.labels) || p.phase != PodPhase::Running {
+            continue;
+        }
+        let address = json!({
+            "nodeName": p.node,
+            "targetRef": {"kind": "Pod", "namespace": p.namespace, "name": p.name},
+        });
+        if !p.containers.is_empty() && p.ready_count() == p.containers.len() {
+            ready.push(address);
+        } else {
+            not_ready.push(address);
+        }
+    }
+    let subsets = if ready.is_empty() && not_ready.is_empty() {
+        json!([])
+    } else {
+        json!([{"addresses": ready, "notReadyAddresses": not_ready}])
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": s.name, "namespace": s.namespace},
+        "subsets": subsets,
+    })
+}
+
+/// The Services that log lines fail to look up (`lookup payments.shop.svc…:
+/// no such host`), as `(namespace, name)`: the namespace the host names, else
+/// the line's. A capture that holds some Services must hold these where they
+/// exist, or the explainer would say there is no such Service.
+pub fn looked_up(logs: &[crate::capture::LogLine]) -> std::collections::BTreeSet<(String, String)> {
+    logs.iter()
+        .filter_map(|l| {
+            let host = crate::rules::routing::host_in(&l.line)?;
+            let mut parts = host.split('.');
+            let name = parts.next().filter(|n| !n.is_empty())?;
+            let ns = parts.next().unwrap_or(&l.namespace);
+            Some((ns.to_string(), name.to_string()))
+        })
+        .collect()
+}
+
+/// The objects as one `List`.
+pub fn objects_json<'a>(
+    pods: impl IntoIterator<Item = &'a PodState>,
+    nodes: impl IntoIterator<Item = &'a NodeState>,
+    events: impl IntoIterator<Item = &'a ClusterEvent>,
+) -> Value {
+    let mut items: Vec<Value> = pods.into_iter().map(pod_json).collect();
+    items.extend(nodes.into_iter().map(node_json));
+    items.extend(
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(k, e)| event_json(e, k)),
+    );
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}

@@ -1,0 +1,166 @@
+//! Services on the watched cluster, read by the explainer: a selector that
+//! matches no pod, and a Service a client fails to look up.
+
+use std::time::Duration as StdDuration;
+
+use sentinel_runtime::{Snapshot, SystemClock};
+use serde_json::json;
+
+use crate::fakekube::FakeKube;
+use crate::kube::{NODES, PODS, SERVICES, crash_looping, node, pod, watch, within};
+
+/// A Service whose selector matches no pod (its pods carry another label),
+/// on the watched cluster: a client crash-looping on refused connections to
+/// it opens an incident, whose capture holds the namespace's Services and
+/// their Endpoints, and the analysis names the selector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
+    use sentinel_runtime::Clock;
+    let dir = crate::support::tempdir("kube-selector");
+    let now = SystemClock.now();
+    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    let mut payments = pod("payments-7d8e9f-a", "worker-1", "shop/payments:4.2.0");
+    payments["metadata"]["labels"] = json!({"app": "payments"});
+    payments["metadata"]["ownerReferences"][0]["name"] = json!("payments-7d8e9f");
+    fake.put(PODS, payments);
+    let service = |name: &str, app: &str| {
+        json!({"metadata": {"name": name, "namespace": "shop",
+                "creationTimestamp": "2026-11-20T08:00:00Z"},
+            "spec": {"type": "ClusterIP", "selector": {"app": app},
+                "ports": [{"name": "http", "port": 8080, "targetPort": 8080, "protocol": "TCP"}]}})
+    };
+    // payments' selector was edited to a label its pods do not carry.
+    fake.put(SERVICES, service("payments", "payments-v2"));
+    fake.put(SERVICES, service("checkout", "checkout"));
+    let crashing = |restarts| crash_looping(&ago, restarts);
+    fake.put(PODS, crashing(2));
+    fake.log(
+        "shop",
+        "checkout-6f7c9d-a",
+        "checkout",
+        "fatal: dial tcp payments.shop.svc.cluster.local:8080: connect: connection refused",
+    );
+    let rt = watch(&fake, &dir).await;
+    within("the pods", rt.wait_for(|s| s.pods.len() == 2))
+        .await
+        .unwrap();
+    fake.put(PODS, crashing(3));
+    let analysed = |s: &Snapshot| {
+        s.incidents.iter().find_map(|i| {
+            let a = sentinel_service::incident_detail(s, &i.id).and_then(|d| d.analysis)?;
+            a.candidates
+                .iter()
+                .any(|c| c.cause == "service_selector_mismatch")
+                .then_some((i.id.clone(), a))
+        })
+    };
+    let snap = within(
+        "an analysis naming the selector",
+        rt.wait_for(|s| analysed(s).is_some()),
+    )
+    .await
+    .unwrap();
+    let (id, a) = analysed(&snap).unwrap();
+    let mismatch: Vec<_> = a
+        .candidates
+        .iter()
+        .filter(|c| c.cause == "service_selector_mismatch")
+        .collect();
+    // The most likely cause; payments only: checkout's Service selects its
+    // (crashing) pod.
+    assert_eq!(a.candidates[0].cause, "service_selector_mismatch", "{a:#?}");
+    assert_eq!(mismatch.len(), 1, "{a:#?}");
+    assert_eq!(mismatch[0].object, "Service/shop/payments", "{a:#?}");
+    let evidence: Vec<&str> = a.evidence.iter().map(|e| e.text.as_str()).collect();
+    for text in [
+        "Service/shop/payments selects {app=payments-v2}",
+        "Endpoints shop/payments has no ready addresses",
+        "connection refused",
+    ] {
+        assert!(
+            evidence.iter().any(|e| e.contains(text)),
+            "{text}: {evidence:#?}"
+        );
+    }
+    // The capture holds both Services, each with its Endpoints.
+    let inc = snap.incidents.iter().find(|i| i.id == id).unwrap();
+    let objects = &inc.capture.as_ref().unwrap().objects;
+    for key in [
+        "Service/shop/payments",
+        "Service/shop/checkout",
+        "Endpoints/shop/payments",
+        "Endpoints/shop/checkout",
+    ] {
+        assert!(objects.contains_key(key), "{key}: {:?}", objects.keys());
+    }
+    assert_eq!(
+        objects["Endpoints/shop/checkout"]["subsets"][0]["notReadyAddresses"][0]["targetRef"]["name"],
+        "checkout-6f7c9d-a"
+    );
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}
+
+/// A client that fails to look up a Service in another namespace, which
+/// exists: the capture takes that Service too, so the analysis does not say
+/// there is no such Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_a_client_fails_to_look_up_is_captured_wherever_it_is() {
+    use sentinel_runtime::Clock;
+    let dir = crate::support::tempdir("kube-lookup");
+    let now = SystemClock.now();
+    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    for (ns, name) in [("shop", "checkout"), ("billing", "ledger")] {
+        fake.put(
+            SERVICES,
+            json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]}}),
+        );
+    }
+    let crashing = |restarts| crash_looping(&ago, restarts);
+    fake.put(PODS, crashing(2));
+    fake.log(
+        "shop",
+        "checkout-6f7c9d-a",
+        "checkout",
+        "fatal: dial tcp: lookup ledger.billing.svc.cluster.local on 10.96.0.10:53: no such host",
+    );
+    let rt = watch(&fake, &dir).await;
+    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
+        .await
+        .unwrap();
+    fake.put(PODS, crashing(3));
+    let captured = |s: &Snapshot| {
+        s.incidents.iter().find_map(|i| {
+            let objects = &i.capture.as_ref()?.objects;
+            let logged = i
+                .capture
+                .as_ref()?
+                .logs
+                .iter()
+                .any(|l| l.line.contains("no such host"));
+            (logged && objects.contains_key("Service/billing/ledger")).then(|| i.id.clone())
+        })
+    };
+    let snap = within(
+        "a capture with the log and the Service it names",
+        rt.wait_for(|s| captured(s).is_some()),
+    )
+    .await
+    .unwrap();
+    let id = captured(&snap).unwrap();
+    let a = sentinel_service::incident_detail(&snap, &id)
+        .unwrap()
+        .analysis
+        .unwrap();
+    assert!(
+        a.candidates
+            .iter()
+            .all(|c| c.cause != "wrong_service_address"),
+        "{a:#?}"
+    );
+    rt.shutdown(StdDuration::from_secs(5)).await;
+}
