@@ -139,7 +139,7 @@ impl Topology {
             return;
         };
         for (name, selector) in services {
-            if !selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)) {
+            if !crate::kube::selects(selector, &p.labels) {
                 continue;
             }
             let svc = format!("{}/{name}", p.namespace);
