@@ -5,23 +5,19 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus as K8sContainerStatus, Event as CoreEvent, Node, ObjectReference,
-    Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, ObjectReference, Pod, Service};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use sentinel_model::{
-    ClusterEvent, ContainerState, ContainerStatus, EventType, Labels, NodeCondition, NodeState,
-    ObjectRef, OwnerKind, OwnerRef, PodPhase, PodState, ServicePort, ServiceState, Timestamp,
-    Workload, WorkloadKind, quantity,
+    ClusterEvent, EventType, Labels, NodeCondition, NodeState, ObjectRef, OwnerKind, OwnerRef,
+    PodPhase, PodState, ServicePort, ServiceState, Timestamp, Workload, WorkloadKind, quantity,
 };
 
 /// The revision annotation the Deployment controller keeps.
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 
-fn time(t: &Time) -> Timestamp {
+pub(crate) fn time(t: &Time) -> Timestamp {
     Timestamp(t.0.as_millisecond())
 }
 
@@ -33,15 +29,15 @@ fn labels(m: &ObjectMeta) -> Labels {
     m.labels.clone().unwrap_or_default()
 }
 
-fn text(s: &Option<String>) -> String {
+pub(crate) fn text(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
 }
 
-fn amount(map: Option<&BTreeMap<String, Quantity>>, key: &str) -> Option<f64> {
+pub(crate) fn amount(map: Option<&BTreeMap<String, Quantity>>, key: &str) -> Option<f64> {
     map.and_then(|m| m.get(key)).and_then(|q| quantity(&q.0))
 }
 
-fn clamp_u32(v: f64) -> u32 {
+pub(crate) fn clamp_u32(v: f64) -> u32 {
     if v.is_finite() && v > 0.0 {
         v.min(f64::from(u32::MAX)) as u32
     } else {
@@ -49,7 +45,7 @@ fn clamp_u32(v: f64) -> u32 {
     }
 }
 
-fn clamp_u64(v: f64) -> u64 {
+pub(crate) fn clamp_u64(v: f64) -> u64 {
     if v.is_finite() && v > 0.0 {
         v.min(u64::MAX as f64) as u64
     } else {
@@ -87,53 +83,6 @@ fn phase(p: Option<&str>) -> PodPhase {
     }
 }
 
-fn container_state(s: Option<&K8sContainerStatus>) -> ContainerState {
-    let state = s.and_then(|s| s.state.as_ref());
-    if let Some(t) = state.and_then(|st| st.terminated.as_ref()) {
-        return ContainerState::Terminated {
-            reason: t.reason.clone().unwrap_or_else(|| "Terminated".into()),
-            exit_code: t.exit_code,
-        };
-    }
-    if let Some(w) = state.and_then(|st| st.waiting.as_ref()) {
-        return ContainerState::Waiting {
-            reason: w.reason.clone().unwrap_or_else(|| "Waiting".into()),
-        };
-    }
-    match state.and_then(|st| st.running.as_ref()) {
-        Some(r) => ContainerState::Running {
-            started_at: r.started_at.as_ref().map(time).unwrap_or_default(),
-        },
-        // No status yet: the container is being created.
-        None => ContainerState::Waiting {
-            reason: "ContainerCreating".into(),
-        },
-    }
-}
-
-fn container(spec: &Container, status: Option<&K8sContainerStatus>) -> ContainerStatus {
-    let res = spec.resources.as_ref();
-    ContainerStatus {
-        name: spec.name.clone(),
-        image: status
-            .map(|s| s.image.clone())
-            .filter(|i| !i.is_empty())
-            .or_else(|| spec.image.clone())
-            .unwrap_or_default(),
-        ready: status.is_some_and(|s| s.ready),
-        restart_count: status.map_or(0, |s| u32::try_from(s.restart_count).unwrap_or(0)),
-        state: container_state(status),
-        last_termination_reason: status
-            .and_then(|s| s.last_state.as_ref())
-            .and_then(|l| l.terminated.as_ref())
-            .and_then(|t| t.reason.clone()),
-        cpu_request_millis: amount(res.and_then(|r| r.requests.as_ref()), "cpu")
-            .map_or(0, |c| clamp_u32(c * 1000.0)),
-        memory_limit_bytes: amount(res.and_then(|r| r.limits.as_ref()), "memory")
-            .map_or(0, clamp_u64),
-    }
-}
-
 /// A pod; `None` without a name (never served by a real API server).
 pub fn pod(p: &Pod) -> Option<PodState> {
     let m = &p.metadata;
@@ -149,7 +98,7 @@ pub fn pod(p: &Pod) -> Option<PodState> {
         .map(|s| {
             s.containers
                 .iter()
-                .map(|c| container(c, statuses.iter().find(|s| s.name == c.name)))
+                .map(|c| super::container::container(c, statuses.iter().find(|s| s.name == c.name)))
                 .collect()
         })
         .unwrap_or_default();

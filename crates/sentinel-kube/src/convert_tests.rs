@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use sentinel_model::{ContainerPort, ContainerState, ProbeKind};
+
 use super::*;
 
 /// A pod as a v1.33 API server serves it (trimmed of managedFields).
@@ -19,7 +21,13 @@ fn oom_pod() -> Pod {
         "spec": {
             "nodeName": "worker-2",
             "containers": [{"name": "checkout", "image": "shop/checkout:1.4.3",
-                "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}},
+                "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                    {"containerPort": 9901, "protocol": "UDP"}],
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
+                    "initialDelaySeconds": 5, "timeoutSeconds": 1, "periodSeconds": 10,
+                    "successThreshold": 1, "failureThreshold": 3},
+                "readinessProbe": {"tcpSocket": {"port": 8081}, "timeoutSeconds": 2}},
                 {"name": "envoy", "image": "envoyproxy/envoy:v1.31.0"}]
         },
         "status": {
@@ -70,6 +78,57 @@ fn a_pod_keeps_what_the_explainer_reads() {
     assert_eq!(
         (c.cpu_request_millis, c.memory_limit_bytes),
         (250, 256 << 20)
+    );
+    assert_eq!(
+        c.ports,
+        vec![
+            ContainerPort {
+                name: "http".into(),
+                port: 8080,
+                protocol: "TCP".into()
+            },
+            ContainerPort {
+                name: String::new(),
+                port: 9901,
+                protocol: "UDP".into()
+            },
+        ]
+    );
+    let probes: Vec<_> = c
+        .probes
+        .iter()
+        .map(|p| {
+            (
+                p.kind,
+                p.describe(),
+                p.initial_delay_seconds,
+                p.timeout_seconds,
+                p.period_seconds,
+                p.failure_threshold,
+            )
+        })
+        .collect();
+    assert_eq!(
+        probes,
+        vec![
+            (
+                ProbeKind::Liveness,
+                "httpGet :http/healthz".to_string(),
+                5,
+                1,
+                10,
+                3
+            ),
+            // Unset timing reads as the API server's defaults.
+            (
+                ProbeKind::Readiness,
+                "tcpSocket :8081".to_string(),
+                0,
+                2,
+                10,
+                3
+            ),
+        ]
     );
     // A container with no status yet is being created, from its spec.
     let e = &p.containers[1];

@@ -5,6 +5,7 @@
 //! (`proxy`), through which Prometheus is found when no URL is given.
 
 pub mod config;
+mod container;
 pub mod convert;
 pub mod logs;
 pub mod mirror;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Labels, Timestamp};
+use crate::{ContainerState, ContainerStatus, Labels, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PodPhase {
@@ -40,33 +40,6 @@ pub enum OwnerKind {
 pub struct OwnerRef {
     pub kind: OwnerKind,
     pub name: String,
-}
-
-/// What a container is doing now (`status.containerStatuses[].state`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "state",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum ContainerState {
-    Running { started_at: Timestamp },
-    Waiting { reason: String },
-    Terminated { reason: String, exit_code: i32 },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerStatus {
-    pub name: String,
-    pub image: String,
-    pub ready: bool,
-    pub restart_count: u32,
-    pub state: ContainerState,
-    /// Why the previous instance ended (`lastState.terminated.reason`), e.g. `OOMKilled`.
-    pub last_termination_reason: Option<String>,
-    pub cpu_request_millis: u32,
-    pub memory_limit_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,6 +262,25 @@ pub struct ServicePort {
     pub protocol: String,
 }
 
+impl ServicePort {
+    /// The container port this port reaches on `pod`: a numbered target as
+    /// it is, a named one as the pod declares it (with the same protocol),
+    /// none when it does not: the endpoints controller then skips the pod.
+    pub fn target_on(&self, pod: &PodState) -> Option<i32> {
+        if self.target.is_empty() {
+            return Some(self.port);
+        }
+        if let Ok(n) = self.target.parse::<i32>() {
+            return Some(n);
+        }
+        pod.containers
+            .iter()
+            .flat_map(|c| &c.ports)
+            .find(|cp| cp.name == self.target && cp.protocol == self.protocol)
+            .map(|cp| cp.port)
+    }
+}
+
 impl ServiceState {
     /// Whether the Service selects a pod with these labels (in its
     /// namespace). A Service without a selector selects nothing.
@@ -311,6 +303,8 @@ mod tests {
             last_termination_reason: last.map(Into::into),
             cpu_request_millis: 100,
             memory_limit_bytes: 256 << 20,
+            ports: Vec::new(),
+            probes: Vec::new(),
         }
     }
 
@@ -354,6 +348,45 @@ mod tests {
             Some("OOMKilled"),
         )]);
         assert_eq!(healthy.last_termination_reason(), Some("OOMKilled"));
+    }
+
+    #[test]
+    fn a_service_port_reaches_a_named_target_only_where_it_is_declared() {
+        let port = |target: &str| ServicePort {
+            name: "http".into(),
+            port: 80,
+            target: target.into(),
+            protocol: "TCP".into(),
+        };
+        let mut c = container(
+            ContainerState::Running {
+                started_at: Timestamp(0),
+            },
+            None,
+        );
+        c.ports = vec![crate::ContainerPort {
+            name: "web".into(),
+            port: 8080,
+            protocol: "TCP".into(),
+        }];
+        let p = pod(vec![c]);
+        assert_eq!(port("web").target_on(&p), Some(8080));
+        assert_eq!(
+            port("http").target_on(&p),
+            None,
+            "a name it does not declare"
+        );
+        assert_eq!(
+            port("9090").target_on(&p),
+            Some(9090),
+            "a number is not checked"
+        );
+        assert_eq!(port("").target_on(&p), Some(80), "no target: the port");
+        let udp = ServicePort {
+            protocol: "UDP".into(),
+            ..port("web")
+        };
+        assert_eq!(udp.target_on(&p), None, "the name on another protocol");
     }
 
     #[test]

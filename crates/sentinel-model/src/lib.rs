@@ -3,6 +3,7 @@
 
 mod alert;
 mod cluster;
+mod container;
 mod finding;
 mod secret;
 mod time;
@@ -10,9 +11,11 @@ mod usage;
 
 pub use alert::{Alert, AlertState, Severity};
 pub use cluster::{
-    ClusterEvent, ContainerState, ContainerStatus, EventType, NodeCondition, NodeState, ObjectRef,
-    OwnerKind, OwnerRef, PodPhase, PodState, ServicePort, ServiceState, Workload, WorkloadKind,
-    quantity,
+    ClusterEvent, EventType, NodeCondition, NodeState, ObjectRef, OwnerKind, OwnerRef, PodPhase,
+    PodState, ServicePort, ServiceState, Workload, WorkloadKind, quantity,
+};
+pub use container::{
+    ContainerPort, ContainerState, ContainerStatus, Probe, ProbeAction, ProbeKind,
 };
 pub use finding::{
     Comparison, Computed, Finding, Mark, OperatorMark, RuleRef, RuleState, RuleTrace, SeriesKey,

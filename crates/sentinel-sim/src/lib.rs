@@ -12,6 +12,7 @@ mod pods;
 pub mod rca;
 mod rng;
 pub mod scenario;
+mod serving;
 mod topology;
 mod workloads;
 
@@ -149,7 +150,7 @@ impl Sim {
         let alerts = self.alert_book.update(now, firing);
         let workloads = self.changed_workloads();
         let services = (!std::mem::replace(&mut self.services_listed, true))
-            .then(|| topology::build_services(&self.workloads, self.start));
+            .then(|| serving::build_services(&self.workloads, self.start));
         Frame {
             at: now,
             pods: self.pods.iter().map(|p| p.state.clone()).collect(),

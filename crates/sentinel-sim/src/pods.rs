@@ -171,6 +171,8 @@ impl Sim {
                 last_termination_reason: None,
                 cpu_request_millis: wl.cpu_request_millis,
                 memory_limit_bytes: wl.mem_limit,
+                ports: crate::serving::container_ports(wl),
+                probes: crate::serving::probes(wl),
             }],
         };
         let memory = wl.mem_base * (0.9 + 0.2 * rng.unit());

@@ -361,6 +361,32 @@ fn the_first_frame_lists_services_that_select_their_workloads_pods() {
             "{}",
             s.name
         );
+        // Its target port is one they declare (by number or by name), and
+        // they are probed on it or have no port to probe.
+        let target = &s.ports[0].target;
+        for p in &picked {
+            let c = &p.containers[0];
+            assert!(
+                c.ports
+                    .iter()
+                    .any(|cp| &cp.name == target || &cp.port.to_string() == target),
+                "{}: {target} not in {:?}",
+                p.name,
+                c.ports
+            );
+            assert_eq!(c.probes.len(), 2, "{}", p.name);
+            for pr in &c.probes {
+                let port = pr.action.port().unwrap_or_default();
+                assert!(
+                    port.is_empty()
+                        || c.ports
+                            .iter()
+                            .any(|cp| cp.name == port || cp.port.to_string() == port),
+                    "{}: probe on {port}",
+                    p.name
+                );
+            }
+        }
     }
     // Started mid-loop, the cluster lists them too.
     let (_, first) = started_at(540);

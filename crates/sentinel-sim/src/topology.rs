@@ -1,9 +1,7 @@
 //! The demo cluster's shape: nodes and workloads with realistic names,
 //! labels, images and resource profiles. Built once from the seed and size.
 
-use sentinel_model::{
-    Labels, NodeCondition, NodeState, OwnerKind, ServicePort, ServiceState, Timestamp,
-};
+use sentinel_model::{Labels, NodeCondition, NodeState, OwnerKind, Timestamp};
 
 use crate::rng::{Rng, fnv1a};
 
@@ -442,37 +440,4 @@ pub fn build_workloads(pods: usize, nodes: usize, rng: &Rng) -> Vec<Workload> {
         i += 1;
     }
     out
-}
-
-/// The Services in front of the workloads: one per workload that serves
-/// requests (and per data store), named like it and selecting its pods by
-/// `app.kubernetes.io/name`, as Helm charts do.
-pub fn build_services(workloads: &[Workload], created_at: Timestamp) -> Vec<ServiceState> {
-    workloads
-        .iter()
-        .filter_map(|w| {
-            let (name, port, target) = match w.name.as_str() {
-                "postgres" => ("postgres", 5432, "5432"),
-                "redis" => ("redis", 6379, "6379"),
-                "kafka" => ("kafka", 9092, "9092"),
-                "prometheus-k8s" => ("web", 9090, "web"),
-                "alertmanager-main" => ("web", 9093, "web"),
-                _ if w.rps > 0.0 && w.kind != DaemonSet => ("http", 80, "http"),
-                _ => return None,
-            };
-            Some(ServiceState {
-                namespace: w.namespace.clone(),
-                name: w.name.clone(),
-                selector: Labels::from([("app.kubernetes.io/name".into(), w.name.clone())]),
-                kind: "ClusterIP".into(),
-                ports: vec![ServicePort {
-                    name: name.into(),
-                    port,
-                    target: target.into(),
-                    protocol: "TCP".into(),
-                }],
-                created_at,
-            })
-        })
-        .collect()
 }
