@@ -13,7 +13,7 @@ use crate::fakekube::FakeKube;
 
 pub(crate) const PODS: &str = "/api/v1/pods";
 pub(crate) const NODES: &str = "/api/v1/nodes";
-const EVENTS: &str = "/apis/events.k8s.io/v1/events";
+pub(crate) const EVENTS: &str = "/apis/events.k8s.io/v1/events";
 const CORE_EVENTS: &str = "/api/v1/events";
 const DEPLOYMENTS: &str = "/apis/apps/v1/deployments";
 pub(crate) const SERVICES: &str = "/api/v1/services";

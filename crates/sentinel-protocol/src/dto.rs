@@ -386,6 +386,12 @@ pub struct ContainerRow {
     pub last_termination_reason: Option<String>,
     pub cpu_request_millis: u32,
     pub memory_limit_bytes: u64,
+    /// Declared ports: `8080/TCP (http)`.
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// Probes: `Readiness httpGet :http/ready, every 10s, timeout 1s`.
+    #[serde(default)]
+    pub probes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,7 +410,8 @@ pub struct PodDetail {
     pub row: PodRow,
     pub labels: Labels,
     pub owner: Option<String>,
-    /// The Services whose selector picks the pod: `name (type, port→target)`.
+    /// The Services whose selector picks the pod: `name (type, port→target)`,
+    /// and a note when a named target is not declared by the pod.
     #[serde(default)]
     pub services: Vec<String>,
     pub containers: Vec<ContainerRow>,

@@ -276,7 +276,24 @@ impl State {
         for (_, s) in services.into_iter().take(SERVICES) {
             objects.push(live::service_json(s));
             let all = views.iter().map(|v| &v.pod);
-            objects.push(live::endpoints_json(s, all));
+            let endpoints = live::endpoints_json(s, all);
+            // A Service that reaches none of the running pods it selects (a
+            // named targetPort they do not declare) takes one of them along:
+            // the explainer reads the ports it declares, where a capture
+            // without it would read a selector that matches nothing.
+            if endpoints["subsets"].as_array().is_some_and(Vec::is_empty)
+                && let Some(p) = views.iter().map(|v| &v.pod).find(|p| {
+                    p.namespace == s.namespace
+                        && p.phase == sentinel_model::PodPhase::Running
+                        && s.selects(&p.labels)
+                })
+                && !pods_in
+                    .iter()
+                    .any(|q| q.namespace == p.namespace && q.name == p.name)
+            {
+                objects.push(live::pod_json(p));
+            }
+            objects.push(endpoints);
         }
         (objects, metrics, logs)
     }

@@ -192,7 +192,13 @@ pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError>
                 let ports: Vec<String> = svc
                     .ports
                     .iter()
-                    .map(|port| format!("{}→{}", port.port, port.target))
+                    .map(|port| match port.target_on(p) {
+                        Some(_) => format!("{}→{}", port.port, port.target),
+                        None => format!(
+                            "{}→{}, a port this pod does not declare",
+                            port.port, port.target
+                        ),
+                    })
                     .collect();
                 format!("{} ({}, {})", svc.name, svc.kind, ports.join(", "))
             })
@@ -209,6 +215,28 @@ pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError>
                 last_termination_reason: c.last_termination_reason.clone(),
                 cpu_request_millis: c.cpu_request_millis,
                 memory_limit_bytes: c.memory_limit_bytes,
+                ports: c
+                    .ports
+                    .iter()
+                    .map(|cp| match cp.name.as_str() {
+                        "" => format!("{}/{}", cp.port, cp.protocol),
+                        n => format!("{}/{} ({n})", cp.port, cp.protocol),
+                    })
+                    .collect(),
+                probes: c
+                    .probes
+                    .iter()
+                    .map(|pr| {
+                        format!(
+                            "{} {}, every {}s, timeout {}s, after {}s",
+                            pr.kind.as_str(),
+                            pr.describe(),
+                            pr.period_seconds,
+                            pr.timeout_seconds,
+                            pr.initial_delay_seconds
+                        )
+                    })
+                    .collect(),
             })
             .collect(),
         events: s

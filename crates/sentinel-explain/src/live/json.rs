@@ -3,9 +3,11 @@
 //! Services and their Endpoints.
 
 use sentinel_model::{
-    ClusterEvent, ContainerState, EventType, NodeState, OwnerKind, PodPhase, PodState,
-    ServiceState, Timestamp, Workload, WorkloadKind,
+    ClusterEvent, ContainerState, EventType, NodeState, OwnerKind, PodPhase, PodState, Probe,
+    ProbeAction, ServiceState, Timestamp, Workload, WorkloadKind,
 };
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 fn time(t: Timestamp) -> String {
@@ -41,14 +43,32 @@ pub fn pod_json(p: &PodState) -> Value {
             if c.memory_limit_bytes > 0 {
                 limits.insert("memory".into(), json!(c.memory_limit_bytes.to_string()));
             }
-            json!({
+            let mut spec = json!({
                 "name": c.name,
                 "image": c.image,
                 "resources": {
                     "limits": limits,
                     "requests": {"cpu": format!("{}m", c.cpu_request_millis)},
                 },
-            })
+            });
+            if !c.ports.is_empty() {
+                let ports: Vec<Value> = c
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        let mut v = json!({"containerPort": p.port, "protocol": p.protocol});
+                        if !p.name.is_empty() {
+                            v["name"] = json!(p.name);
+                        }
+                        v
+                    })
+                    .collect();
+                spec["ports"] = json!(ports);
+            }
+            for pr in &c.probes {
+                spec[pr.kind.field()] = probe_json(pr);
+            }
+            spec
         })
         .collect();
     let statuses: Vec<Value> = p
@@ -100,6 +120,32 @@ pub fn pod_json(p: &PodState) -> Value {
         "spec": {"nodeName": p.node, "containers": containers},
         "status": {"phase": phase(p.phase), "containerStatuses": statuses},
     })
+}
+
+/// A port as the spec writes it: a number, else a name.
+fn int_or_string(port: &str) -> Value {
+    port.parse::<i64>()
+        .map_or_else(|_| json!(port), |n| json!(n))
+}
+
+fn probe_json(p: &Probe) -> Value {
+    let mut v = json!({
+        "initialDelaySeconds": p.initial_delay_seconds,
+        "timeoutSeconds": p.timeout_seconds,
+        "periodSeconds": p.period_seconds,
+        "failureThreshold": p.failure_threshold,
+    });
+    let (key, action) = match &p.action {
+        ProbeAction::HttpGet { path, port, scheme } => (
+            "httpGet",
+            json!({"path": path, "port": int_or_string(port), "scheme": scheme}),
+        ),
+        ProbeAction::TcpSocket { port } => ("tcpSocket", json!({"port": int_or_string(port)})),
+        ProbeAction::Grpc { port } => ("grpc", json!({"port": port})),
+        ProbeAction::Exec { command } => ("exec", json!({"command": command})),
+    };
+    v[key] = action;
+    v
 }
 
 pub fn node_json(n: &NodeState) -> Value {
@@ -194,11 +240,7 @@ pub fn service_json(s: &ServiceState) -> Value {
         .ports
         .iter()
         .map(|p| {
-            // A named target port is a string, a numbered one a number.
-            let target = p
-                .target
-                .parse::<i64>()
-                .map_or_else(|_| json!(p.target), |n| json!(n));
+            let target = int_or_string(&p.target);
             let mut v = json!({"port": p.port, "targetPort": target, "protocol": p.protocol});
             if !p.name.is_empty() {
                 v["name"] = json!(p.name);
@@ -227,32 +269,58 @@ pub fn service_json(s: &ServiceState) -> Value {
 /// only some of its pods still tells a Service with endpoints from one
 /// without.
 pub fn endpoints_json<'a>(s: &ServiceState, pods: impl IntoIterator<Item = &'a PodState>) -> Value {
-    let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+    // Grouped by the ports they resolve to, as the endpoints controller
+    // packs subsets.
+    let mut subsets: BTreeMap<Vec<ResolvedPort>, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
     for p in pods {
         if p.namespace != s.namespace || !s.selects(&p.labels) || p.phase != PodPhase::Running {
+            continue;
+        }
+        let ports = resolved_ports(s, p);
+        if ports.is_empty() && !s.ports.is_empty() {
+            // No port of the Service resolves on this pod (a named
+            // targetPort it does not declare): the controller skips it.
             continue;
         }
         let address = json!({
             "nodeName": p.node,
             "targetRef": {"kind": "Pod", "namespace": p.namespace, "name": p.name},
         });
+        let (ready, not_ready) = subsets.entry(ports).or_default();
         if !p.containers.is_empty() && p.ready_count() == p.containers.len() {
             ready.push(address);
         } else {
             not_ready.push(address);
         }
     }
-    let subsets = if ready.is_empty() && not_ready.is_empty() {
-        json!([])
-    } else {
-        json!([{"addresses": ready, "notReadyAddresses": not_ready}])
-    };
+    let subsets: Vec<Value> = subsets
+        .into_iter()
+        .map(|(ports, (ready, not_ready))| {
+            let ports: Vec<Value> = ports
+                .into_iter()
+                .map(|(name, port, protocol)| json!({"name": name, "port": port, "protocol": protocol}))
+                .collect();
+            json!({"addresses": ready, "notReadyAddresses": not_ready, "ports": ports})
+        })
+        .collect();
     json!({
         "apiVersion": "v1",
         "kind": "Endpoints",
         "metadata": {"name": s.name, "namespace": s.namespace},
         "subsets": subsets,
     })
+}
+
+/// A Service port's name, the container port it reaches, its protocol.
+type ResolvedPort = (String, i32, String);
+
+/// The Service's ports that reach this pod, with the container port each
+/// targets.
+fn resolved_ports(s: &ServiceState, p: &PodState) -> Vec<ResolvedPort> {
+    s.ports
+        .iter()
+        .filter_map(|sp| Some((sp.name.clone(), sp.target_on(p)?, sp.protocol.clone())))
+        .collect()
 }
 
 /// The Services that log lines fail to look up (`lookup payments.shop.svc…:

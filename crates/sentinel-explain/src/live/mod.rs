@@ -218,4 +218,6 @@ pub fn capture(onset: Timestamp, objects: Value, metrics: Vec<Series>) -> Captur
 }
 
 #[cfg(test)]
+mod port_tests;
+#[cfg(test)]
 mod tests;

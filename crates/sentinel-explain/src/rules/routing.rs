@@ -164,7 +164,10 @@ fn check_port(
         .flat_map(|p| arr_at(p, "/spec/containers"))
         .flat_map(|c| arr_at(c, "/ports"))
         .collect();
-    if cports.is_empty() {
+    // A named targetPort resolves only on a container that declares the
+    // name; a number reaches the pod whether it is declared or not.
+    let named = !target.is_empty() && target.parse::<i64>().is_err();
+    if cports.is_empty() && !named {
         return;
     }
     let matching: Vec<&&Value> = cports
@@ -192,6 +195,11 @@ fn check_port(
             )
         })
         .collect();
+    let declared = if declared.is_empty() {
+        "no ports".to_string()
+    } else {
+        declared.join(", ")
+    };
     let sid = ctx.note(
         EvidenceKind::Spec,
         r,
@@ -209,15 +217,49 @@ fn check_port(
         EvidenceKind::Spec,
         &pod,
         None,
-        format!("containers of {pod} declare {}", declared.join(", ")),
+        format!("containers of {pod} declare {declared}"),
     );
     let mut cites = vec![sid, pid];
     cites.extend(client.map(str::to_string));
     let Some(cp) = matching.first() else {
-        Proposal::new("service_port_mismatch", r.clone(), RULE, 0.9 * boost)
+        let (said, score) = if named {
+            (
+                format!(
+                    "{r} targets the port named {target}, which no container of its pods declares (they declare {declared}), so the name resolves to nothing and the Service has no endpoints."
+                ),
+                0.9 * boost,
+            )
+        } else if client.is_some() {
+            (
+                format!(
+                    "{r} sends traffic to targetPort {target}, which its pods do not serve (they declare {declared})."
+                ),
+                0.9,
+            )
+        } else {
+            // Declaring a port is optional: without clients failing, the
+            // container may well listen on one it does not list.
+            (
+                format!(
+                    "{r} sends traffic to targetPort {target}, which its pods do not declare (they declare {declared}); no client is seen failing, and a container may listen on a port it does not list."
+                ),
+                0.5,
+            )
+        };
+        let first = cports
+            .first()
+            .and_then(|cp| i64_at(cp, "/containerPort"))
+            .map(|n| n.to_string());
+        let hint = match first {
+            Some(n) => format!("Set targetPort of {r} to the container port ({n})."),
+            None => format!(
+                "Declare the port {target} on the container, or set targetPort of {r} to the port number the app listens on."
+            ),
+        };
+        Proposal::new("service_port_mismatch", r.clone(), RULE, score)
             .related([pod])
-            .say(format!("{r} sends traffic to targetPort {target}, which its pods do not serve (they declare {}).", declared.join(", ")), &cites)
-            .hint(format!("Set targetPort of {r} to the container port ({}).", declared.first().cloned().unwrap_or_default()))
+            .say(said, &cites)
+            .hint(hint)
             .done(ctx);
         return;
     };
