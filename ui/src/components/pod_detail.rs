@@ -72,6 +72,21 @@ pub fn PodDetailPanel() -> impl IntoView {
                 .containers
                 .iter()
                 .map(|c| {
+                    // Declared ports and probes, under the container they belong to.
+                    let spec = (!c.ports.is_empty() || !c.probes.is_empty()).then(|| {
+                        let ports = (!c.ports.is_empty())
+                            .then(|| view! { <li>{format!("Ports {}", c.ports.join(", "))}</li> });
+                        let probes = c
+                            .probes
+                            .iter()
+                            .map(|p| view! { <li>{p.clone()}</li> })
+                            .collect_view();
+                        view! {
+                            <tr class="spec">
+                                <td colspan="6"><ul>{ports}{probes}</ul></td>
+                            </tr>
+                        }
+                    });
                     view! {
                         <tr>
                             <td>{c.name.clone()}</td>
@@ -81,6 +96,7 @@ pub fn PodDetailPanel() -> impl IntoView {
                             <td>{c.last_termination_reason.clone().unwrap_or_else(|| "–".into())}</td>
                             <td class="num">{format!("{}m / {}", c.cpu_request_millis, format::bytes(c.memory_limit_bytes as f64))}</td>
                         </tr>
+                        {spec}
                     }
                 })
                 .collect_view();
