@@ -50,8 +50,8 @@ fn objects(now: Timestamp) -> (Vec<NodeState>, Vec<PodState>) {
             last_termination_reason: None,
             cpu_request_millis: 100,
             memory_limit_bytes: 1 << 30,
-            ports: Vec::new(),
-            probes: Vec::new(),
+            ports: Default::default(),
+            probes: Default::default(),
         }],
     };
     (vec![node], vec![pod])

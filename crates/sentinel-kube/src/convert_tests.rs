@@ -80,7 +80,7 @@ fn a_pod_keeps_what_the_explainer_reads() {
         (250, 256 << 20)
     );
     assert_eq!(
-        c.ports,
+        c.ports.to_vec(),
         vec![
             ContainerPort {
                 name: "http".into(),

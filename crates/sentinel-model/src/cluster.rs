@@ -275,7 +275,7 @@ impl ServicePort {
         }
         pod.containers
             .iter()
-            .flat_map(|c| &c.ports)
+            .flat_map(|c| c.ports.iter())
             .find(|cp| cp.name == self.target && cp.protocol == self.protocol)
             .map(|cp| cp.port)
     }
@@ -303,8 +303,8 @@ mod tests {
             last_termination_reason: last.map(Into::into),
             cpu_request_millis: 100,
             memory_limit_bytes: 256 << 20,
-            ports: Vec::new(),
-            probes: Vec::new(),
+            ports: Default::default(),
+            probes: Default::default(),
         }
     }
 
@@ -364,11 +364,12 @@ mod tests {
             },
             None,
         );
-        c.ports = vec![crate::ContainerPort {
+        c.ports = [crate::ContainerPort {
             name: "web".into(),
             port: 8080,
             protocol: "TCP".into(),
-        }];
+        }]
+        .into();
         let p = pod(vec![c]);
         assert_eq!(port("web").target_on(&p), Some(8080));
         assert_eq!(

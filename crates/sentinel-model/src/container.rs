@@ -2,6 +2,8 @@
 //! the parts of its spec the explainer reads (`spec.containers[]`): requests
 //! and limits, the ports it declares and its probes.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -32,11 +34,17 @@ pub struct ContainerStatus {
     pub cpu_request_millis: u32,
     pub memory_limit_bytes: u64,
     /// The ports the container declares (`ports[]`). Declaring is optional:
-    /// a container may listen on a port it does not list.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<ContainerPort>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub probes: Vec<Probe>,
+    /// a container may listen on a port it does not list. Shared: the pods
+    /// of a workload declare the same, and a pod is cloned into every
+    /// snapshot.
+    #[serde(default, skip_serializing_if = "none")]
+    pub ports: Arc<[ContainerPort]>,
+    #[serde(default, skip_serializing_if = "none")]
+    pub probes: Arc<[Probe]>,
+}
+
+fn none<T>(s: &Arc<[T]>) -> bool {
+    s.is_empty()
 }
 
 /// A declared port (`containerPort`, its `name` and `protocol`).

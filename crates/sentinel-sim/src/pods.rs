@@ -61,6 +61,8 @@ pub fn reindex_job() -> Workload {
         latency_median_s: 0.0,
         error_ratio: 0.0,
         tier: "batch",
+        ports: Default::default(),
+        probes: Default::default(),
     }
 }
 
@@ -171,8 +173,8 @@ impl Sim {
                 last_termination_reason: None,
                 cpu_request_millis: wl.cpu_request_millis,
                 memory_limit_bytes: wl.mem_limit,
-                ports: crate::serving::container_ports(wl),
-                probes: crate::serving::probes(wl),
+                ports: wl.ports.clone(),
+                probes: wl.probes.clone(),
             }],
         };
         let memory = wl.mem_base * (0.9 + 0.2 * rng.unit());

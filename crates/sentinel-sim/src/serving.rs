@@ -2,6 +2,8 @@
 //! its containers declare and the probes that check them, as the usual Helm
 //! charts write them.
 
+use std::sync::Arc;
+
 use sentinel_model::{
     ContainerPort, Labels, Probe, ProbeAction, ProbeKind, ServicePort, ServiceState, Timestamp,
 };
@@ -65,7 +67,7 @@ pub fn build_services(workloads: &[Workload], created_at: Timestamp) -> Vec<Serv
 }
 
 /// The ports a workload's container declares: the one its Service targets.
-pub fn container_ports(w: &Workload) -> Vec<ContainerPort> {
+pub fn container_ports(w: &Workload) -> Arc<[ContainerPort]> {
     serving(w)
         .map(|s| ContainerPort {
             name: s.name.into(),
@@ -79,9 +81,9 @@ pub fn container_ports(w: &Workload) -> Vec<ContainerPort> {
 /// Its probes: HTTP servers answer `/healthz` and `/ready` on their port
 /// (Prometheus and Alertmanager `/-/healthy` and `/-/ready`), data stores
 /// a TCP connect. Workloads that serve nothing have none.
-pub fn probes(w: &Workload) -> Vec<Probe> {
+pub fn probes(w: &Workload) -> Arc<[Probe]> {
     let Some(s) = serving(w) else {
-        return Vec::new();
+        return Arc::from([]);
     };
     let probe = |kind, action, initial_delay_seconds| Probe {
         kind,
@@ -106,8 +108,8 @@ pub fn probes(w: &Workload) -> Vec<Probe> {
             (tcp(), tcp())
         }
     };
-    vec![
+    Arc::from([
         probe(ProbeKind::Liveness, live, 15),
         probe(ProbeKind::Readiness, ready, 5),
-    ]
+    ])
 }

@@ -375,7 +375,7 @@ fn the_first_frame_lists_services_that_select_their_workloads_pods() {
                 c.ports
             );
             assert_eq!(c.probes.len(), 2, "{}", p.name);
-            for pr in &c.probes {
+            for pr in c.probes.iter() {
                 let port = pr.action.port().unwrap_or_default();
                 assert!(
                     port.is_empty()

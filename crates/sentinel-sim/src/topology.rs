@@ -1,7 +1,11 @@
 //! The demo cluster's shape: nodes and workloads with realistic names,
 //! labels, images and resource profiles. Built once from the seed and size.
 
-use sentinel_model::{Labels, NodeCondition, NodeState, OwnerKind, Timestamp};
+use std::sync::Arc;
+
+use sentinel_model::{
+    ContainerPort, Labels, NodeCondition, NodeState, OwnerKind, Probe, Timestamp,
+};
 
 use crate::rng::{Rng, fnv1a};
 
@@ -43,6 +47,10 @@ pub struct Workload {
     pub latency_median_s: f64,
     pub error_ratio: f64,
     pub tier: &'static str,
+    /// What its containers declare and how they are probed (`serving.rs`),
+    /// shared by its pods.
+    pub ports: Arc<[ContainerPort]>,
+    pub probes: Arc<[Probe]>,
 }
 
 impl Workload {
@@ -403,6 +411,8 @@ pub fn build_workloads(pods: usize, nodes: usize, rng: &Rng) -> Vec<Workload> {
             latency_median_s: s.latency_ms / 1000.0,
             error_ratio: if s.rps > 0.0 { 0.002 } else { 0.0 },
             tier: s.tier,
+            ports: Default::default(),
+            probes: Default::default(),
         })
         .collect();
     let mut total: usize = out.iter().map(|w| w.replicas).sum();
@@ -435,9 +445,15 @@ pub fn build_workloads(pods: usize, nodes: usize, rng: &Rng) -> Vec<Workload> {
             latency_median_s: 0.01 + r.unit() * 0.05,
             error_ratio: 0.002,
             tier: "api",
+            ports: Default::default(),
+            probes: Default::default(),
         });
         total += replicas;
         i += 1;
+    }
+    for w in &mut out {
+        w.ports = crate::serving::container_ports(w);
+        w.probes = crate::serving::probes(w);
     }
     out
 }

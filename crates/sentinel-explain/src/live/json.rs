@@ -65,7 +65,7 @@ pub fn pod_json(p: &PodState) -> Value {
                     .collect();
                 spec["ports"] = json!(ports);
             }
-            for pr in &c.probes {
+            for pr in c.probes.iter() {
                 spec[pr.kind.field()] = probe_json(pr);
             }
             spec

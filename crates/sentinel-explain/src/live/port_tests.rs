@@ -7,6 +7,8 @@ use sentinel_model::{
     ProbeKind, ServicePort, ServiceState,
 };
 
+use std::sync::Arc;
+
 use super::*;
 
 const AT: Timestamp = Timestamp(1_790_000_000_000);
@@ -42,11 +44,11 @@ fn web(ports: Vec<ContainerPort>) -> PodState {
             last_termination_reason: None,
             cpu_request_millis: 100,
             memory_limit_bytes: 0,
-            ports,
-            probes: vec![
+            ports: ports.into(),
+            probes: Arc::from([
                 probe(ProbeKind::Liveness, "8080"),
                 probe(ProbeKind::Readiness, "web"),
-            ],
+            ]),
         }],
     }
 }

@@ -31,8 +31,8 @@ fn an_oom_killed_pod_reads_back_as_one() {
             last_termination_reason: Some("OOMKilled".into()),
             cpu_request_millis: 100,
             memory_limit_bytes: 256 << 20,
-            ports: Vec::new(),
-            probes: Vec::new(),
+            ports: Default::default(),
+            probes: Default::default(),
         }],
     };
     let cap = capture(at, objects_json([&pod], [], []), Vec::new());
@@ -263,8 +263,8 @@ fn a_service_that_selects_no_pod_reads_back_as_a_selector_mismatch() {
         last_termination_reason: None,
         cpu_request_millis: 100,
         memory_limit_bytes: 0,
-        ports: Vec::new(),
-        probes: Vec::new(),
+        ports: Default::default(),
+        probes: Default::default(),
     }];
     let mut partial = list(&svc("web-v2"), &pod);
     let ep = endpoints_json(&svc("web-v2"), [&pod, &elsewhere]);

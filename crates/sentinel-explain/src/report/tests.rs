@@ -40,8 +40,8 @@ fn pod() -> PodState {
             last_termination_reason: Some("OOMKilled".into()),
             cpu_request_millis: 100,
             memory_limit_bytes: 256 << 20,
-            ports: Vec::new(),
-            probes: Vec::new(),
+            ports: Default::default(),
+            probes: Default::default(),
         }],
     }
 }

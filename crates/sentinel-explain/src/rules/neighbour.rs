@@ -253,8 +253,8 @@ mod tests {
                 last_termination_reason: None,
                 cpu_request_millis: 100,
                 memory_limit_bytes: 1 << 30,
-                ports: Vec::new(),
-                probes: Vec::new(),
+                ports: Default::default(),
+                probes: Default::default(),
             }],
         }
     }

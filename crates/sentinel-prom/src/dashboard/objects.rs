@@ -137,8 +137,8 @@ pub fn objects(
                 last_termination_reason: None,
                 cpu_request_millis: 0,
                 memory_limit_bytes: 0,
-                ports: Vec::new(),
-                probes: Vec::new(),
+                ports: Default::default(),
+                probes: Default::default(),
             });
         let resource = m.get("resource").map(String::as_str);
         match name {
