@@ -76,6 +76,32 @@ pub(crate) fn crash_looping(ago: &dyn Fn(i64) -> String, restarts: u32) -> Value
     p
 }
 
+/// Minutes back from now, as RFC 3339: for objects a test dates relative
+/// to when it runs.
+pub(crate) fn minutes_ago() -> impl Fn(i64) -> String {
+    use sentinel_runtime::Clock;
+    let now = SystemClock.now();
+    move |mins| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339()
+}
+
+/// A fake API server serving one Ready node, `worker-1`.
+pub(crate) async fn one_node() -> FakeKube {
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    fake
+}
+
+/// The first incident whose analysis lists `cause`, with its id.
+pub(crate) fn analysed(s: &Snapshot, cause: &str) -> Option<(String, sentinel_protocol::Analysis)> {
+    s.incidents.iter().find_map(|i| {
+        let a = sentinel_service::incident_detail(s, &i.id).and_then(|d| d.analysis)?;
+        a.candidates
+            .iter()
+            .any(|c| c.cause == cause)
+            .then_some((i.id.clone(), a))
+    })
+}
+
 pub(crate) async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(StdDuration::from_secs(30), f)
         .await
@@ -306,8 +332,7 @@ async fn old_servers_give_core_events_and_bad_tokens_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_watch_reads_a_kubeconfig() {
     let dir = crate::support::tempdir("kube-cli");
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let fake = one_node().await;
     fake.put(
         PODS,
         pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),
@@ -367,12 +392,9 @@ async fn sentinel_watch_reads_a_kubeconfig() {
 /// the source watches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_oom_kill_after_a_rollout_is_explained_with_the_rollout() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-oom");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     fake.put(DEPLOYMENTS, deployment("2", "shop/checkout:1.4.3"));
     for (name, revision, image, created) in [
         ("checkout-5b4c3d", "1", "shop/checkout:1.4.2", ago(120)),
@@ -442,8 +464,7 @@ async fn a_live_oom_kill_after_a_rollout_is_explained_with_the_rollout() {
 async fn container_logs_tail_and_follow() {
     use sentinel_protocol::LogQuery;
     let dir = crate::support::tempdir("kube-logs");
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let fake = one_node().await;
     fake.put(
         PODS,
         pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),
@@ -536,12 +557,9 @@ async fn container_logs_tail_and_follow() {
 /// log is read and captured, and the analysis cites it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_crash_loop_is_explained_from_the_containers_log() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-crashlog");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     let crashing = |restarts| crash_looping(&ago, restarts);
     fake.put(PODS, crashing(2));
     fake.log(

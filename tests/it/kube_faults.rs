@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use sentinel_runtime::{Health, Runtime, Snapshot, SystemClock};
 
 use crate::fakekube::FakeKube;
-use crate::kube::{NODES, PODS, node, pod};
+use crate::kube::{PODS, one_node, pod};
 
 async fn watch(fake: &FakeKube, dir: &std::path::Path) -> Runtime {
     let conn = sentinel_kube::connect(Some(&fake.kubeconfig(dir)), None)
@@ -35,8 +35,7 @@ async fn until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_api_server_is_named_and_recovers() {
     let dir = crate::support::tempdir("kube-slow");
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let fake = one_node().await;
     fake.put(
         PODS,
         pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),
@@ -63,8 +62,7 @@ async fn a_silent_api_server_is_named_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_list_is_an_error_not_a_panic_and_recovers() {
     let dir = crate::support::tempdir("kube-malformed");
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let fake = one_node().await;
     fake.put(
         PODS,
         pod("checkout-6f7c9d-a", "worker-1", "shop/checkout:1.4.2"),

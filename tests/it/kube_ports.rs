@@ -5,22 +5,11 @@
 use std::time::Duration as StdDuration;
 
 use sentinel_protocol::{Analysis, PodRef};
-use sentinel_runtime::{Snapshot, SystemClock};
 use serde_json::json;
 
-use crate::fakekube::FakeKube;
-use crate::kube::{EVENTS, NODES, PODS, SERVICES, crash_looping, node, pod, watch, within};
-
-/// The first incident whose analysis lists `cause`, with its id.
-fn analysed(s: &Snapshot, cause: &str) -> Option<(String, Analysis)> {
-    s.incidents.iter().find_map(|i| {
-        let a = sentinel_service::incident_detail(s, &i.id).and_then(|d| d.analysis)?;
-        a.candidates
-            .iter()
-            .any(|c| c.cause == cause)
-            .then_some((i.id.clone(), a))
-    })
-}
+use crate::kube::{
+    EVENTS, PODS, SERVICES, analysed, crash_looping, minutes_ago, one_node, pod, watch, within,
+};
 
 fn evidence_has(a: &Analysis, texts: &[&str]) {
     let evidence: Vec<&str> = a.evidence.iter().map(|e| e.text.as_str()).collect();
@@ -40,12 +29,9 @@ fn evidence_has(a: &Analysis, texts: &[&str]) {
 /// not the selector.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_targeting_a_port_name_its_pods_do_not_declare_is_named() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-port-name");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     let mut payments = pod("payments-7d8e9f-a", "worker-1", "shop/payments:4.2.0");
     payments["metadata"]["labels"] = json!({"app": "payments"});
     payments["metadata"]["ownerReferences"][0]["name"] = json!("payments-7d8e9f");
@@ -115,12 +101,9 @@ async fn a_service_targeting_a_port_name_its_pods_do_not_declare_is_named() {
 /// declared ports, which only the watched spec holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_liveness_probe_on_a_port_the_container_does_not_declare_is_named() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-probe-port");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     let crashing = |restarts| {
         let mut p = crash_looping(&ago, restarts);
         let c = &mut p["spec"]["containers"][0];

@@ -3,11 +3,12 @@
 
 use std::time::Duration as StdDuration;
 
-use sentinel_runtime::{Snapshot, SystemClock};
+use sentinel_runtime::Snapshot;
 use serde_json::json;
 
-use crate::fakekube::FakeKube;
-use crate::kube::{NODES, PODS, SERVICES, crash_looping, node, pod, watch, within};
+use crate::kube::{
+    PODS, SERVICES, analysed, crash_looping, minutes_ago, one_node, pod, watch, within,
+};
 
 /// A Service whose selector matches no pod (its pods carry another label),
 /// on the watched cluster: a client crash-looping on refused connections to
@@ -15,12 +16,9 @@ use crate::kube::{NODES, PODS, SERVICES, crash_looping, node, pod, watch, within
 /// their Endpoints, and the analysis names the selector.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-selector");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     let mut payments = pod("payments-7d8e9f-a", "worker-1", "shop/payments:4.2.0");
     payments["metadata"]["labels"] = json!({"app": "payments"});
     payments["metadata"]["ownerReferences"][0]["name"] = json!("payments-7d8e9f");
@@ -47,15 +45,7 @@ async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
         .await
         .unwrap();
     fake.put(PODS, crashing(3));
-    let analysed = |s: &Snapshot| {
-        s.incidents.iter().find_map(|i| {
-            let a = sentinel_service::incident_detail(s, &i.id).and_then(|d| d.analysis)?;
-            a.candidates
-                .iter()
-                .any(|c| c.cause == "service_selector_mismatch")
-                .then_some((i.id.clone(), a))
-        })
-    };
+    let analysed = |s: &Snapshot| analysed(s, "service_selector_mismatch");
     let snap = within(
         "an analysis naming the selector",
         rt.wait_for(|s| analysed(s).is_some()),
@@ -107,12 +97,9 @@ async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
 /// there is no such Service.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_a_client_fails_to_look_up_is_captured_wherever_it_is() {
-    use sentinel_runtime::Clock;
     let dir = crate::support::tempdir("kube-lookup");
-    let now = SystemClock.now();
-    let ago = |mins: i64| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339();
-    let fake = FakeKube::start("t0ken").await;
-    fake.put(NODES, node("worker-1"));
+    let ago = minutes_ago();
+    let fake = one_node().await;
     for (ns, name) in [("shop", "checkout"), ("billing", "ledger")] {
         fake.put(
             SERVICES,
