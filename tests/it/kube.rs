@@ -102,6 +102,31 @@ pub(crate) fn analysed(s: &Snapshot, cause: &str) -> Option<(String, sentinel_pr
     })
 }
 
+/// Puts `checkout-6f7c9d-a` crash-looping on `fake` (its log saying
+/// `lines`), watches the cluster until it holds `pods` pods, restarts the
+/// container once more, and returns the runtime once `until` holds, with
+/// that snapshot.
+pub(crate) async fn crash_loop(
+    fake: &FakeKube,
+    dir: &std::path::Path,
+    patch: impl Fn(u32) -> Value,
+    lines: &[&str],
+    pods: usize,
+    (what, until): (&str, impl Fn(&Snapshot) -> bool),
+) -> (Runtime, Arc<Snapshot>) {
+    fake.put(PODS, patch(2));
+    for line in lines {
+        fake.log("shop", "checkout-6f7c9d-a", "checkout", line);
+    }
+    let rt = watch(fake, dir).await;
+    within("the pods", rt.wait_for(|s| s.pods.len() == pods))
+        .await
+        .unwrap();
+    fake.put(PODS, patch(3));
+    let snap = within(what, rt.wait_for(until)).await.unwrap();
+    (rt, snap)
+}
+
 pub(crate) async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(StdDuration::from_secs(30), f)
         .await
@@ -560,25 +585,6 @@ async fn a_live_crash_loop_is_explained_from_the_containers_log() {
     let dir = crate::support::tempdir("kube-crashlog");
     let ago = minutes_ago();
     let fake = one_node().await;
-    let crashing = |restarts| crash_looping(&ago, restarts);
-    fake.put(PODS, crashing(2));
-    fake.log(
-        "shop",
-        "checkout-6f7c9d-a",
-        "checkout",
-        "starting checkout 1.4.3",
-    );
-    fake.log(
-        "shop",
-        "checkout-6f7c9d-a",
-        "checkout",
-        "fatal: missing required setting DATABASE_URL",
-    );
-    let rt = watch(&fake, &dir).await;
-    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
-        .await
-        .unwrap();
-    fake.put(PODS, crashing(3));
     let analysed = |s: &Snapshot| {
         s.incidents.iter().find_map(|i| {
             sentinel_service::incident_detail(s, &i.id)
@@ -586,12 +592,20 @@ async fn a_live_crash_loop_is_explained_from_the_containers_log() {
                 .filter(|a| a.evidence.iter().any(|e| e.text.contains("DATABASE_URL")))
         })
     };
-    let snap = within(
-        "an analysis citing the log",
-        rt.wait_for(|s| analysed(s).is_some()),
+    let (rt, snap) = crash_loop(
+        &fake,
+        &dir,
+        |restarts| crash_looping(&ago, restarts),
+        &[
+            "starting checkout 1.4.3",
+            "fatal: missing required setting DATABASE_URL",
+        ],
+        1,
+        ("an analysis citing the log", |s: &Snapshot| {
+            analysed(s).is_some()
+        }),
     )
-    .await
-    .unwrap();
+    .await;
     let a = analysed(&snap).unwrap();
     assert_eq!(a.candidates[0].cause, "config_error_crash_loop", "{a:#?}");
     rt.shutdown(StdDuration::from_secs(5)).await;

@@ -5,10 +5,11 @@
 use std::time::Duration as StdDuration;
 
 use sentinel_protocol::{Analysis, PodRef};
+use sentinel_runtime::Snapshot;
 use serde_json::json;
 
 use crate::kube::{
-    EVENTS, PODS, SERVICES, analysed, crash_looping, minutes_ago, one_node, pod, watch, within,
+    EVENTS, PODS, SERVICES, analysed, crash_loop, crash_looping, minutes_ago, one_node, pod,
 };
 
 fn evidence_has(a: &Analysis, texts: &[&str]) {
@@ -44,25 +45,17 @@ async fn a_service_targeting_a_port_name_its_pods_do_not_declare_is_named() {
             "spec": {"type": "ClusterIP", "selector": {"app": "payments"},
                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}),
     );
-    let crashing = |restarts| crash_looping(&ago, restarts);
-    fake.put(PODS, crashing(2));
-    fake.log(
-        "shop",
-        "checkout-6f7c9d-a",
-        "checkout",
-        "fatal: dial tcp payments.shop.svc.cluster.local:80: connect: connection refused",
-    );
-    let rt = watch(&fake, &dir).await;
-    within("the pods", rt.wait_for(|s| s.pods.len() == 2))
-        .await
-        .unwrap();
-    fake.put(PODS, crashing(3));
-    let snap = within(
-        "an analysis naming the port",
-        rt.wait_for(|s| analysed(s, "service_port_mismatch").is_some()),
+    let (rt, snap) = crash_loop(
+        &fake,
+        &dir,
+        |restarts| crash_looping(&ago, restarts),
+        &["fatal: dial tcp payments.shop.svc.cluster.local:80: connect: connection refused"],
+        2,
+        ("an analysis naming the port", |s: &Snapshot| {
+            analysed(s, "service_port_mismatch").is_some()
+        }),
     )
-    .await
-    .unwrap();
+    .await;
     let (id, a) = analysed(&snap, "service_port_mismatch").unwrap();
     assert_eq!(a.candidates[0].cause, "service_port_mismatch", "{a:#?}");
     assert_eq!(a.candidates[0].object, "Service/shop/payments", "{a:#?}");
@@ -114,7 +107,6 @@ async fn a_liveness_probe_on_a_port_the_container_does_not_declare_is_named() {
         p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] = json!(137);
         p
     };
-    fake.put(PODS, crashing(2));
     fake.put(
         EVENTS,
         json!({"metadata": {"name": "checkout-6f7c9d-a.2", "namespace": "shop", "uid": "ev2"},
@@ -124,17 +116,17 @@ async fn a_liveness_probe_on_a_port_the_container_does_not_declare_is_named() {
             "deprecatedCount": 9, "deprecatedFirstTimestamp": ago(4),
             "deprecatedLastTimestamp": ago(1), "reportingController": "kubelet"}),
     );
-    let rt = watch(&fake, &dir).await;
-    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
-        .await
-        .unwrap();
-    fake.put(PODS, crashing(3));
-    let snap = within(
-        "an analysis naming the probe's port",
-        rt.wait_for(|s| analysed(s, "liveness_probe_wrong_port").is_some()),
+    let (rt, snap) = crash_loop(
+        &fake,
+        &dir,
+        crashing,
+        &[],
+        1,
+        ("an analysis naming the probe's port", |s: &Snapshot| {
+            analysed(s, "liveness_probe_wrong_port").is_some()
+        }),
     )
-    .await
-    .unwrap();
+    .await;
     let (_, a) = analysed(&snap, "liveness_probe_wrong_port").unwrap();
     assert_eq!(a.candidates[0].cause, "liveness_probe_wrong_port", "{a:#?}");
     assert_eq!(

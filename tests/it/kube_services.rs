@@ -7,7 +7,7 @@ use sentinel_runtime::Snapshot;
 use serde_json::json;
 
 use crate::kube::{
-    PODS, SERVICES, analysed, crash_looping, minutes_ago, one_node, pod, watch, within,
+    PODS, SERVICES, analysed, crash_loop, crash_looping, minutes_ago, one_node, pod,
 };
 
 /// A Service whose selector matches no pod (its pods carry another label),
@@ -32,27 +32,18 @@ async fn a_service_that_selects_no_pod_is_named_from_the_watched_cluster() {
     // payments' selector was edited to a label its pods do not carry.
     fake.put(SERVICES, service("payments", "payments-v2"));
     fake.put(SERVICES, service("checkout", "checkout"));
-    let crashing = |restarts| crash_looping(&ago, restarts);
-    fake.put(PODS, crashing(2));
-    fake.log(
-        "shop",
-        "checkout-6f7c9d-a",
-        "checkout",
-        "fatal: dial tcp payments.shop.svc.cluster.local:8080: connect: connection refused",
-    );
-    let rt = watch(&fake, &dir).await;
-    within("the pods", rt.wait_for(|s| s.pods.len() == 2))
-        .await
-        .unwrap();
-    fake.put(PODS, crashing(3));
-    let analysed = |s: &Snapshot| analysed(s, "service_selector_mismatch");
-    let snap = within(
-        "an analysis naming the selector",
-        rt.wait_for(|s| analysed(s).is_some()),
+    let (rt, snap) = crash_loop(
+        &fake,
+        &dir,
+        |restarts| crash_looping(&ago, restarts),
+        &["fatal: dial tcp payments.shop.svc.cluster.local:8080: connect: connection refused"],
+        2,
+        ("an analysis naming the selector", |s: &Snapshot| {
+            analysed(s, "service_selector_mismatch").is_some()
+        }),
     )
-    .await
-    .unwrap();
-    let (id, a) = analysed(&snap).unwrap();
+    .await;
+    let (id, a) = analysed(&snap, "service_selector_mismatch").unwrap();
     let mismatch: Vec<_> = a
         .candidates
         .iter()
@@ -107,19 +98,6 @@ async fn a_service_a_client_fails_to_look_up_is_captured_wherever_it_is() {
                 "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]}}),
         );
     }
-    let crashing = |restarts| crash_looping(&ago, restarts);
-    fake.put(PODS, crashing(2));
-    fake.log(
-        "shop",
-        "checkout-6f7c9d-a",
-        "checkout",
-        "fatal: dial tcp: lookup ledger.billing.svc.cluster.local on 10.96.0.10:53: no such host",
-    );
-    let rt = watch(&fake, &dir).await;
-    within("the pod", rt.wait_for(|s| s.pods.len() == 1))
-        .await
-        .unwrap();
-    fake.put(PODS, crashing(3));
     let captured = |s: &Snapshot| {
         s.incidents.iter().find_map(|i| {
             let objects = &i.capture.as_ref()?.objects;
@@ -132,12 +110,17 @@ async fn a_service_a_client_fails_to_look_up_is_captured_wherever_it_is() {
             (logged && objects.contains_key("Service/billing/ledger")).then(|| i.id.clone())
         })
     };
-    let snap = within(
-        "a capture with the log and the Service it names",
-        rt.wait_for(|s| captured(s).is_some()),
+    let (rt, snap) = crash_loop(
+        &fake,
+        &dir,
+        |restarts| crash_looping(&ago, restarts),
+        &["fatal: dial tcp: lookup ledger.billing.svc.cluster.local on 10.96.0.10:53: no such host"],
+        1,
+        ("a capture with the log and the Service it names", |s: &Snapshot| {
+            captured(s).is_some()
+        }),
     )
-    .await
-    .unwrap();
+    .await;
     let id = captured(&snap).unwrap();
     let a = sentinel_service::incident_detail(&snap, &id)
         .unwrap()
