@@ -13,6 +13,11 @@ use super::subject::Subject;
 struct Place {
     workload: Option<String>,
     node: Option<String>,
+    /// The last pod list that held it.
+    seen: u32,
+    /// Whether it counts in its workload's nodes: not once it is gone from
+    /// the list (deleted, evicted), though its place is kept.
+    counted: bool,
 }
 
 /// The links between objects that the correlator needs: where each pod runs
@@ -22,6 +27,9 @@ pub struct Topology {
     /// namespace → pod → place, looked up without allocating.
     pods: HashMap<String, HashMap<String, Place>>,
     pod_count: usize,
+    /// How many places count in `nodes_of`, and which pod list is the latest.
+    counted: usize,
+    generation: u32,
     /// `namespace/workload` → node → how many of its pods run (or last ran)
     /// there, kept beside `pods`.
     nodes_of: HashMap<String, HashMap<String, u32>>,
@@ -61,7 +69,8 @@ fn guess_workload(pod: &str) -> Option<String> {
 
 impl Topology {
     /// Takes the current pod list (owner and node of each pod). Pods that
-    /// disappear are kept: a signal about an evicted pod still needs its place.
+    /// disappear keep their place (a signal about an evicted pod still needs
+    /// it) but no longer count where their workload runs.
     pub fn set_pods<'a>(&mut self, pods: impl IntoIterator<Item = &'a PodState>) {
         // Bounded: a churning cluster that passes this starts over from the
         // current list.
@@ -71,9 +80,14 @@ impl Topology {
             self.behind.clear();
             self.front.clear();
             self.pod_count = 0;
+            self.counted = 0;
         }
+        self.generation = self.generation.wrapping_add(1);
+        let generation = self.generation;
+        let mut listed = 0usize;
         let rematch = std::mem::take(&mut self.rematch);
         for p in pods {
+            listed += 1;
             let workload = p.owner.as_ref().map(workload_of);
             if rematch && let Some(w) = &workload {
                 self.match_services(p, w);
@@ -84,7 +98,8 @@ impl Topology {
             };
             match names.get_mut(&p.name) {
                 Some(old) => {
-                    if old.workload == workload && old.node == p.node {
+                    old.seen = generation;
+                    if old.counted && old.workload == workload && old.node == p.node {
                         continue;
                     }
                     let was = std::mem::replace(
@@ -92,23 +107,44 @@ impl Topology {
                         Place {
                             workload: workload.clone(),
                             node: p.node.clone(),
+                            seen: generation,
+                            counted: true,
                         },
                     );
-                    count(&mut self.nodes_of, &p.namespace, &was, false);
+                    if was.counted {
+                        count(&mut self.nodes_of, &p.namespace, &was, false);
+                    } else {
+                        self.counted += 1;
+                    }
                     count(&mut self.nodes_of, &p.namespace, old, true);
                 }
                 None => {
                     let place = Place {
                         workload: workload.clone(),
                         node: p.node.clone(),
+                        seen: generation,
+                        counted: true,
                     };
                     count(&mut self.nodes_of, &p.namespace, &place, true);
                     names.insert(p.name.clone(), place);
                     self.pod_count += 1;
+                    self.counted += 1;
                 }
             }
             if !rematch && let Some(w) = &workload {
                 self.match_services(p, w);
+            }
+        }
+        // Some counted pod was not listed: it is gone.
+        if listed < self.counted {
+            for (ns, names) in &mut self.pods {
+                for place in names.values_mut() {
+                    if place.counted && place.seen != generation {
+                        count(&mut self.nodes_of, ns, place, false);
+                        place.counted = false;
+                        self.counted -= 1;
+                    }
+                }
             }
         }
     }
@@ -349,16 +385,44 @@ mod tests {
         assert!(!topo.runs_on("shop/checkout", "node-1"));
         // One pod moves: the workload is on both nodes; both move: only on
         // the second.
-        topo.set_pods(&[pod("cart-6c5b4a3d2-a", "node-2")]);
+        topo.set_pods(&[
+            pod("cart-6c5b4a3d2-a", "node-2"),
+            pod("cart-6c5b4a3d2-b", "node-1"),
+        ]);
         assert!(topo.runs_on("shop/cart", "node-1") && topo.runs_on("shop/cart", "node-2"));
-        topo.set_pods(&[pod("cart-6c5b4a3d2-b", "node-2")]);
+        let both_on_2 = [
+            pod("cart-6c5b4a3d2-a", "node-2"),
+            pod("cart-6c5b4a3d2-b", "node-2"),
+        ];
+        topo.set_pods(&both_on_2);
         assert!(!topo.runs_on("shop/cart", "node-1"));
         assert!(topo.runs_on("shop/cart", "node-2"));
         // Listed again as they are: nothing changes.
-        topo.set_pods(&[
-            pod("cart-6c5b4a3d2-a", "node-2"),
-            pod("cart-6c5b4a3d2-b", "node-2"),
-        ]);
+        topo.set_pods(&both_on_2);
         assert_eq!(topo.nodes_of["shop/cart"]["node-2"], 2);
+    }
+
+    #[test]
+    fn a_pod_gone_from_the_list_keeps_its_place_but_not_its_workloads_node() {
+        let mut topo = Topology::default();
+        topo.set_pods(&[
+            pod("cart-6c5b4a3d2-a", "node-1"),
+            pod("cart-6c5b4a3d2-b", "node-1"),
+        ]);
+        // Evicted from node-1, replaced on node-3.
+        topo.set_pods(&[pod("cart-6c5b4a3d2-c", "node-3")]);
+        assert!(!topo.runs_on("shop/cart", "node-1"));
+        assert!(topo.runs_on("shop/cart", "node-3"));
+        let gone = topo.pod("shop", "cart-6c5b4a3d2-a");
+        assert_eq!(gone.node.as_deref(), Some("node-1"));
+        assert_eq!(gone.workload.as_deref(), Some("cart"));
+        // Listed again (a relist that missed it): it counts again.
+        topo.set_pods(&[
+            pod("cart-6c5b4a3d2-b", "node-1"),
+            pod("cart-6c5b4a3d2-c", "node-3"),
+        ]);
+        assert_eq!(topo.nodes_of["shop/cart"]["node-1"], 1);
+        assert_eq!(topo.nodes_of["shop/cart"]["node-3"], 1);
+        assert_eq!(topo.counted, 2);
     }
 }
