@@ -85,6 +85,17 @@ async fn a_service_targeting_a_port_name_its_pods_do_not_declare_is_named() {
         "{:?}",
         objects.keys()
     );
+    // The pod drawer says the Service's target is not declared there.
+    let r = PodRef {
+        namespace: "shop".into(),
+        name: "payments-7d8e9f-a".into(),
+    };
+    let d = sentinel_service::pod_detail(&rt, &r).await.unwrap();
+    assert_eq!(
+        d.services,
+        vec!["payments (ClusterIP, 80→http, a port this pod does not declare)".to_string()]
+    );
+    assert_eq!(d.containers[0].ports, vec!["8080/TCP (web)".to_string()]);
     rt.shutdown(StdDuration::from_secs(5)).await;
 }
 

@@ -2,6 +2,7 @@
 //! timed out, wrong protocol), and the probe is compared with the ports the
 //! container declares.
 
+use sentinel_model::ProbeKind;
 use serde_json::Value;
 
 use super::{Ctx, Proposal, contains_any, pod_ref};
@@ -27,7 +28,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     for p in ctx.pods() {
         let pod = pod_ref(p);
         let events = ctx.events_for(&pod);
-        for kind in ["Liveness", "Readiness", "Startup"] {
+        for probe_kind in [
+            ProbeKind::Liveness,
+            ProbeKind::Readiness,
+            ProbeKind::Startup,
+        ] {
+            let (kind, probe_key) = (probe_kind.as_str(), probe_kind.field());
             let Some(e) = events
                 .iter()
                 .filter(|e| e.reason == "Unhealthy" && e.message.starts_with(kind))
@@ -37,12 +43,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 continue;
             };
             let id = ctx.note_event(e);
-            let probe_key = match kind {
-                "Liveness" => "livenessProbe",
-                "Readiness" => "readinessProbe",
-                _ => "startupProbe",
-            };
-            let prefix = if kind == "Readiness" {
+            let prefix = if probe_kind == ProbeKind::Readiness {
                 "readiness"
             } else {
                 "liveness"
