@@ -4,10 +4,12 @@
 //! panic; [`dashboard`] is the query set behind the dashboard and turns its
 //! answers into model values; [`diagnose`] says why a panel has no data.
 //! [`identify`] says what answers at an address that did not answer as
-//! asked. [`openai`] is the optional narrative's chat endpoint, held to the same
+//! asked. [`calls`] reads which services call which from a mesh's metrics.
+//! [`openai`] is the optional narrative's chat endpoint, held to the same
 //! limits.
 
 pub mod alertmanager;
+pub mod calls;
 pub mod dashboard;
 pub mod diagnose;
 mod error;

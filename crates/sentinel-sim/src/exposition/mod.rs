@@ -7,7 +7,9 @@
 //!
 //! The sim reports CPU as cores over the last step; cAdvisor exposes a
 //! cumulative `container_cpu_usage_seconds_total`, so [`Exposition`]
-//! integrates across frames and must see every frame in order.
+//! integrates across frames and must see every frame in order. The calls
+//! between the demo's services are counted as Istio's sidecars count them
+//! (`mesh.rs`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,6 +19,7 @@ use sentinel_model::{LATENCY_BUCKETS_SECONDS, PodState, PodUsage, Timestamp};
 use crate::Frame;
 
 mod families;
+mod mesh;
 
 use families::Families;
 
@@ -126,6 +129,8 @@ pub struct Exposition {
     /// `http_request_duration_seconds_sum` per pod uid, and the histogram
     /// count it was last advanced to.
     latency_sum: HashMap<String, (f64, u64)>,
+    /// Requests counted per call between services.
+    mesh: mesh::Mesh,
 }
 
 impl Exposition {
@@ -159,6 +164,7 @@ impl Exposition {
         for u in &frame.node_usage {
             *self.node_cpu.entry(u.node.clone()).or_default() += u.cpu_cores * dt;
         }
+        self.mesh.observe(with_pods(frame));
     }
 
     /// The families of one scrape of `frame` (after [`Exposition::observe`]).
@@ -216,7 +222,9 @@ impl Exposition {
             f.node_cpu.push("", &[("node", &u.node)], secs);
             f.node_memory.push("", &[("node", &u.node)], u.memory_bytes);
         }
-        f.into_vec()
+        let mut out = f.into_vec();
+        out.push(self.mesh.family());
+        out
     }
 
     /// One scrape in the Prometheus text format (version 0.0.4).
