@@ -162,6 +162,15 @@ fn connections_are_tested_saved_applied_and_removed() {
         "{r:?}"
     );
     assert!(r.latency_ms.is_some());
+    // The demo exporter counts calls as Istio's sidecars do; once
+    // Prometheus has two scrapes of them, the test reads the call graph.
+    let graph = wait("the call graph", || {
+        let r = call::<TestConnection>(&w, &prom, &mut seen).unwrap();
+        let c = r.checks.into_iter().find(|c| c.name == "call graph")?;
+        assert!(c.ok, "{c:?}");
+        c.detail.starts_with("2 calls").then_some(c.detail)
+    });
+    assert_eq!(graph, "2 calls between services, from Istio's metrics");
 
     // Saving applies: the backend goes live on the stack, and the UI's
     // stream (following the backend) sees it.
@@ -184,6 +193,17 @@ fn connections_are_tested_saved_applied_and_removed() {
         .expect("live within 30 s")
     });
     assert_eq!(live.sources[0].kind, "prometheus");
+    // The live source reads the same graph, for the incidents.
+    let calls = wait("the calls in the snapshot", || {
+        let s = follow.latest();
+        (!s.calls.is_empty()).then(|| s.calls.clone())
+    });
+    let mut want: Vec<(String, String)> = sentinel_sim::scenario::CALLS
+        .iter()
+        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(*calls, want);
     let c = wait("latency", || {
         let c = call::<ListConnections>(&w, &NoArgs {}, &mut seen).unwrap();
         c.rows[0].sources.first()?.latency_ms.map(|_| c)

@@ -39,7 +39,7 @@ async fn demo_of(name: &str, live_at_loop_s: i64, interval: StdDuration, pods: u
 
 /// The first snapshot where `cond` holds, within `secs`; else fails with
 /// `what` and every incident's analysis.
-async fn wait(
+pub(crate) async fn wait(
     rt: &Runtime,
     secs: u64,
     cond: impl Fn(&sentinel_runtime::Snapshot) -> bool,
@@ -507,7 +507,7 @@ async fn a_large_clusters_node_down_is_named() {
 /// the node that went NotReady as its alerts ended. It is the only one: the
 /// latency the noisy neighbour caused, on its node's pods only, is not a
 /// slow dependency.
-fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
+pub(crate) fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
     let naming: Vec<&str> = snap
         .incidents
         .iter()

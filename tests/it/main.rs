@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backfill;
+mod calls;
 mod cli;
 mod connections;
 mod demo_causes;

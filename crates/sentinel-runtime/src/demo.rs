@@ -72,6 +72,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         latency: None,
         backfill,
         objects_at: None,
+        calls: None,
     }
 }
 

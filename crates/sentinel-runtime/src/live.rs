@@ -18,6 +18,9 @@ const FIRST_RANGE: Duration = Duration::from_mins(15);
 /// How often to re-check why panels are empty while they stay empty (a
 /// target that just died shows as down only after its next failed scrape).
 const DIAGNOSE_EVERY: Duration = Duration::from_secs(10);
+/// How often the call graph is read again from a mesh's metrics: it
+/// changes with deployments, not with every poll.
+const CALL_GRAPH_EVERY: Duration = Duration::from_mins(5);
 
 pub struct PrometheusSource {
     name: String,
@@ -105,6 +108,7 @@ fn batches(
             // The first poll's history fills the charts; only its newest step is news.
             backfill: first && i + 1 < n,
             objects_at: if i == 0 { newest } else { None },
+            calls: None,
         })
         .collect();
     if out.is_empty()
@@ -223,6 +227,9 @@ impl Source for PrometheusSource {
         // series still answer with their last sample, which is not news.
         let mut feeders: std::collections::BTreeSet<String> = Default::default();
         let mut rule_noted = false;
+        // When the call graph was last read, and what was sent of it.
+        let mut calls_read: Option<Timestamp> = None;
+        let mut calls_sent: Vec<(String, String)> = Vec::new();
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -355,9 +362,32 @@ impl Source for PrometheusSource {
                     }
                 }
             };
+            let calls = if calls_read.is_none_or(|t| now.since(t) >= CALL_GRAPH_EVERY) {
+                calls_read = Some(now);
+                match sentinel_prom::calls::call_graph(&self.prom, end).await {
+                    Ok(g) if g.calls != calls_sent => {
+                        tracing::info!(source = %self.name, "{}", g.describe());
+                        calls_sent.clone_from(&g.calls);
+                        Some(g.calls)
+                    }
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(source = %self.name, error = %e, "call graph");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let first = last_end.is_none();
             last_end = Some(end);
-            for b in batches(poll, end, first, alerts, readings, latency) {
+            let mut out = batches(poll, end, first, alerts, readings, latency);
+            // On the oldest batch: the incidents the poll's history opens
+            // are grouped and captured knowing them.
+            if let Some(oldest) = out.first_mut() {
+                oldest.calls = calls;
+            }
+            for b in out {
                 if !ctx.send(b).await {
                     return;
                 }

@@ -116,6 +116,9 @@ pub struct Snapshot {
     pub workloads: Arc<Vec<sentinel_model::Workload>>,
     /// Services, from the Kubernetes source and the demo.
     pub services: Arc<Vec<sentinel_model::ServiceState>>,
+    /// Which services call which, `(caller, callee)` as `namespace/workload`:
+    /// the demo's own, and what a service mesh's metrics say.
+    pub calls: Arc<Vec<(String, String)>>,
     pub series: Arc<ClusterSeries>,
     pub series_window: Duration,
     pub cards: CardValues,
@@ -151,6 +154,7 @@ impl Snapshot {
             events: Arc::default(),
             workloads: Arc::default(),
             services: Arc::default(),
+            calls: Arc::default(),
             series: Arc::default(),
             series_window: Duration::from_mins(15),
             cards: CardValues::default(),

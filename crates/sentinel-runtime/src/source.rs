@@ -31,6 +31,10 @@ pub struct Batch {
     /// Services, when they changed (the Kubernetes source, the demo's first
     /// batch).
     pub services: Option<Vec<sentinel_model::ServiceState>>,
+    /// Which services call which, `(caller, callee)` as
+    /// `namespace/workload`, when the source's reading changed (a service
+    /// mesh's metrics through Prometheus).
+    pub calls: Option<Vec<(String, String)>>,
     /// Container log lines worth keeping (a restarted container's previous log).
     pub logs: Vec<sentinel_explain::capture::LogLine>,
     /// Readings of series that rules name but the runtime does not compute

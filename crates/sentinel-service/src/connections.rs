@@ -56,8 +56,8 @@ async fn reach<T>(
     }
 }
 
-/// Reaches Prometheus, runs a query, and says why any dashboard panel
-/// would be empty.
+/// Reaches Prometheus, runs a query, says why any dashboard panel would be
+/// empty, and what a service mesh's metrics say of calls between services.
 pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
     let (mut checks, latency) = match reach(
         prom.version(),
@@ -90,6 +90,11 @@ pub async fn test_prometheus(prom: &Prometheus, now: Timestamp) -> TestReport {
             }
         }
         Err(e) => checks.push(check("dashboard", false, format!("cannot diagnose: {e}"))),
+    }
+    // Optional: without a mesh the check passes and says what is missing.
+    match sentinel_prom::calls::call_graph(prom, now).await {
+        Ok(g) => checks.push(check("call graph", true, g.describe())),
+        Err(e) => checks.push(check("call graph", false, e.to_string())),
     }
     report(checks, Some(latency))
 }

@@ -124,14 +124,44 @@ impl Manager {
         logs: Vec<crate::capture::LogLine>,
     ) {
         if let Some(&i) = self.by_id.get(id) {
-            let calls = self
-                .topology
-                .calls_touching(&self.incidents[i].scope.services);
             let onset = self.incidents[i].onset();
             let cap = self.incidents[i].capture.get_or_insert_with(Box::default);
             cap.merge(at, onset, objects, metrics, logs);
-            cap.calls = calls;
+            let _ = self.calls_around(i);
         }
+    }
+
+    /// Sets the calls an incident's capture carries: those around its
+    /// services, and around the workloads of the series it holds (a
+    /// cluster-wide incident has no services, and takes the pods of those
+    /// that slowed). True if they changed.
+    fn calls_around(&mut self, i: usize) -> bool {
+        let inc = &mut self.incidents[i];
+        let Some(cap) = inc.capture.as_mut() else {
+            return false;
+        };
+        let mut services = inc.scope.services.clone();
+        services.extend(cap.metrics.iter().filter_map(|s| {
+            let workload = s.labels.get("workload")?;
+            Some(format!("{}/{workload}", s.labels.get("namespace")?))
+        }));
+        let calls = self.topology.calls_touching(&services);
+        let changed = calls != cap.calls;
+        cap.calls = calls;
+        changed
+    }
+
+    /// Sets which services call which, and the calls the captures of
+    /// active incidents carry; returns the ids of those whose calls changed.
+    pub fn set_calls(&mut self, calls: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+        self.topology.set_calls(calls);
+        let mut changed = Vec::new();
+        for i in 0..self.incidents.len() {
+            if self.incidents[i].state.is_active() && self.calls_around(i) {
+                changed.push(self.incidents[i].id.clone());
+            }
+        }
+        changed
     }
 
     /// Takes back incidents saved earlier (active ones keep collecting;

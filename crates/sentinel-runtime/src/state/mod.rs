@@ -340,6 +340,9 @@ impl State {
         if let Some(w) = batch.workloads.take() {
             self.workloads = Arc::new(w);
         }
+        if let Some(calls) = batch.calls.take() {
+            self.incidents.observed_calls(calls);
+        }
         if let Some(s) = batch.services.take() {
             self.services = Arc::new(s);
             self.incidents.services(&self.services);

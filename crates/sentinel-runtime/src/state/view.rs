@@ -89,6 +89,7 @@ impl State {
             alerts: Arc::clone(&self.alerts),
             workloads: Arc::clone(&self.workloads),
             services: Arc::clone(&self.services),
+            calls: self.incidents.calls(),
             events: Arc::new(self.events.iter().rev().take(300).rev().cloned().collect()),
             series: Arc::new(ClusterSeries {
                 cpu_percent: self.cpu.to_vec(),

@@ -7,6 +7,7 @@ use sentinel_model::{
 use super::notify::{Notifier, NotifyConfig, QuietHours};
 use super::*;
 
+mod calls;
 mod merge;
 mod services;
 
