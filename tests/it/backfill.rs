@@ -32,23 +32,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
-    // The shared stack installs Prometheus and promtool when missing.
-    let _ = Stack::shared();
-    let dir = tempdir("backfill");
-    let step = Duration::from_secs(15);
-    let now = SystemClock.now();
-    let end = Timestamp(now.millis() / step.millis() * step.millis());
-    let start = end.saturating_sub(Duration::from_mins(30));
-    // 840 s into the loop at `start`: checkout's bad rollout comes 3
-    // minutes before `end`, so its first pod is crash-looping when the
-    // recording ends (a pod already deleted by then is not among the
-    // objects a first poll reads, and its history is not shown).
-    let config = SimConfig { seed: 7, pods: 40 };
-    let frames = sentinel_sim::openmetrics::frames(config, start, end, step, 840);
+/// A real Prometheus holding `frames` (backfilled with promtool), with
+/// no scrape targets of its own: while it runs, its address.
+struct Backfilled {
+    _prom: Killed,
+    url: String,
+}
+
+fn backfill(dir: &std::path::Path, frames: &[sentinel_sim::Frame]) -> Backfilled {
     let om = dir.join("incident.om");
-    std::fs::write(&om, sentinel_sim::openmetrics::history(&frames)).unwrap();
+    std::fs::write(&om, sentinel_sim::openmetrics::history(frames)).unwrap();
 
     let data = dir.join("tsdb");
     let out = Command::new("promtool")
@@ -72,7 +65,7 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
     .unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _prom = Killed(
+    let prom = Killed(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config_file.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -90,6 +83,34 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
         assert!(std::time::Instant::now() < deadline, "Prometheus not ready");
         std::thread::sleep(StdDuration::from_millis(200));
     }
+    Backfilled { _prom: prom, url }
+}
+
+/// The 30 minutes ending now, at 15 s steps, starting `loop_at` seconds
+/// into the demo's incident loop.
+fn recording(config: SimConfig, loop_at: i64) -> (Timestamp, Vec<sentinel_sim::Frame>) {
+    let step = Duration::from_secs(15);
+    let now = SystemClock.now();
+    let end = Timestamp(now.millis() / step.millis() * step.millis());
+    let start = end.saturating_sub(Duration::from_mins(30));
+    (
+        end,
+        sentinel_sim::openmetrics::frames(config, start, end, step, loop_at),
+    )
+}
+
+#[test]
+fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
+    // The shared stack installs Prometheus and promtool when missing.
+    let _ = Stack::shared();
+    let dir = tempdir("backfill");
+    // 840 s into the loop at the start: checkout's bad rollout comes 3
+    // minutes before the end, so its first pod is crash-looping when the
+    // recording ends (a pod already deleted by then is not among the
+    // objects a first poll reads, and its history is not shown).
+    let (end, frames) = recording(SimConfig { seed: 7, pods: 40 }, 840);
+    let prom = backfill(&dir, &frames);
+    let url = prom.url.clone();
 
     let out = Command::new(binary("sentinel"))
         .args([
@@ -189,4 +210,80 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
         frames.len(),
         points.len()
     );
+}
+
+/// Prometheus alone (no Kubernetes API, no alert rules), holding the demo's
+/// slowdown and its mesh's call counts: the engine's cluster-wide anomaly
+/// opens the incident, its capture takes the pods of the services that
+/// slowed, and the calls read from `istio_requests_total` tell payments,
+/// the one the others wait on.
+#[test]
+fn a_slow_dependency_is_named_from_prometheus_alone() {
+    let _ = Stack::shared();
+    let dir = tempdir("backfill-slow");
+    // 300 s into the loop at the start: payments slows down 26 minutes in,
+    // four minutes before the end, after the noisy neighbour has gone.
+    let (_, frames) = recording(SimConfig { seed: 42, pods: 40 }, 300);
+    let prom = backfill(&dir, &frames);
+    let client = sentinel_prom::Prometheus::new(sentinel_prom::Endpoint::new(&prom.url)).unwrap();
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    tokio.block_on(async {
+        let rt = sentinel_runtime::Runtime::builder(std::sync::Arc::new(SystemClock))
+            .mode(sentinel_runtime::Mode::Live)
+            .fresh_incidents()
+            .live(client, None, StdDuration::from_secs(15))
+            .start();
+        let named = |s: &sentinel_runtime::Snapshot| {
+            s.incidents
+                .iter()
+                .filter(|i| i.merged_into.is_none())
+                .find_map(|i| {
+                    let e = sentinel_service::analyse(s, i);
+                    let top = e.top()?;
+                    (top.cause == "dependency_network_delay").then(|| (i.title.clone(), e))
+                })
+        };
+        let snap = tokio::time::timeout(
+            StdDuration::from_secs(60),
+            rt.wait_for(|s| named(s).is_some()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            let s = rt.snapshot();
+            let seen: Vec<String> = s
+                .incidents
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}:\n{}",
+                        i.title,
+                        sentinel_service::analyse(&s, i).render()
+                    )
+                })
+                .collect();
+            panic!("no slow dependency named:\n{}", seen.join("\n"))
+        })
+        .unwrap();
+        let mut want: Vec<(String, String)> = sentinel_sim::scenario::CALLS
+            .iter()
+            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+            .collect();
+        want.sort();
+        assert_eq!(*snap.calls, want, "the calls, from istio_requests_total");
+        let (title, e) = named(&snap).unwrap();
+        assert!(title.ends_with("on cluster"), "{title}");
+        let top = e.top().unwrap();
+        assert_eq!(
+            top.object.to_string(),
+            "Service/shop/payments",
+            "{}",
+            e.render()
+        );
+        assert!(top.score >= 0.8, "{}", e.render());
+        let related: Vec<String> = top.related.iter().map(|r| r.to_string()).collect();
+        for caller in ["Service/shop/checkout", "Service/shop/frontend"] {
+            assert!(related.iter().any(|r| r == caller), "{related:?}");
+        }
+        rt.shutdown(StdDuration::from_secs(10)).await;
+    });
 }

@@ -269,11 +269,14 @@ pub(super) fn run(ctx: &mut Ctx, noisy_nodes: &[String]) {
     } else {
         0.6
     };
-    Proposal::new("dependency_network_delay", subject.clone(), RULE, score * ctx.near(sh.changed_at))
+    let mut p = Proposal::new("dependency_network_delay", subject.clone(), RULE, score * ctx.near(sh.changed_at))
         .related(others.iter().map(|m| service(m)))
         .say(said, &cites)
-        .hint(format!("Check {svc} and the network path to it: NetworkPolicy, the nodes its pods run on, a service mesh fault or cross-zone routing; raise client timeouts only as a stopgap."))
-        .done(ctx);
+        .hint(format!("Check {svc} and the network path to it: NetworkPolicy, the nodes its pods run on, a service mesh fault or cross-zone routing; raise client timeouts only as a stopgap."));
+    if undecided && cap.calls.is_empty() {
+        p = p.hint("Which service calls which is read from a service mesh's metrics in Prometheus (Istio's istio_requests_total, Linkerd's response_total); where they are scraped, the first to slow is told.");
+    }
+    p.done(ctx);
 }
 
 #[cfg(test)]

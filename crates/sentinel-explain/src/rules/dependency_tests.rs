@@ -216,6 +216,21 @@ fn without_the_call_graph_a_moment_shared_is_not_told_apart() {
         "{}",
         e.render()
     );
+    // And says where the graph would come from.
+    assert!(
+        c.mitigation
+            .iter()
+            .any(|m| m.contains("istio_requests_total")),
+        "{:?}",
+        c.mitigation
+    );
+    let known = slowdown(true);
+    let c = known
+        .candidates
+        .iter()
+        .find(|c| c.cause == "dependency_network_delay")
+        .unwrap_or_else(|| panic!("{}", known.render()));
+    assert!(!c.mitigation.iter().any(|m| m.contains("istio")));
 }
 
 /// A pod's series labels, as a capture writes them.

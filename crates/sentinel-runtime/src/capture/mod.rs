@@ -2,7 +2,9 @@
 //! events its scope relates to, as Kubernetes JSON, the recent CPU, memory
 //! and latency of those pods and the CPU of those nodes, the CPU of the
 //! pods beside them whose CPU rose around the onset, the Services of the
-//! namespaces it touches, and the readings behind its findings.
+//! namespaces it touches, and the readings behind its findings. A
+//! cluster-wide incident takes the pods of the workloads whose latency
+//! rose around its onset (`slowed.rs`).
 
 use sentinel_explain::incident::Incident;
 use sentinel_explain::live::{self, CapturedSeries};
@@ -10,6 +12,8 @@ use sentinel_explain::metrics;
 use sentinel_model::{Labels, Timestamp};
 
 use crate::state::State;
+
+mod slowed;
 
 /// A series' readings.
 type Points = Vec<(Timestamp, f64)>;
@@ -117,6 +121,29 @@ impl State {
                         labels: labels.clone(),
                         points,
                     });
+                }
+            }
+        }
+        // A cluster-wide incident relates to no pod: it takes those of the
+        // workloads whose latency rose around its onset.
+        if scope.cluster && taken.is_empty() {
+            for k in self.slowed_pods(inc.onset(), topo, PODS) {
+                let p = &self.pod_views()[k].pod;
+                objects.push(live::pod_json(p));
+                taken.insert(k);
+                if let Some(n) = &p.node {
+                    nodes.insert(n);
+                }
+                let labels = pod_labels(p, topo.pod(&p.namespace, &p.name).workload);
+                let [cpu, _, p95] = self.usage_trend(k);
+                for (name, points) in [(live::POD_CPU, cpu), (live::POD_P95, p95)] {
+                    if !points.is_empty() {
+                        metrics.push(CapturedSeries {
+                            name: name.into(),
+                            labels: labels.clone(),
+                            points,
+                        });
+                    }
                 }
             }
         }
