@@ -124,6 +124,24 @@ async fn demo_runtime_fills_the_dashboard() {
     );
     // The Service in front of it, from the demo's Services.
     assert_eq!(detail.services, ["postgres (ClusterIP, 5432→5432)"]);
+    assert!(detail.calls.is_empty(), "{:?}", detail.calls);
+    // A pod of checkout: whom its workload calls and is called by.
+    let snap = rt.snapshot();
+    let checkout = snap
+        .pods
+        .iter()
+        .find(|v| v.pod.namespace == "shop" && v.pod.name.starts_with("checkout-"))
+        .unwrap();
+    let detail = within(sentinel_service::pod_detail(
+        &rt,
+        &PodRef {
+            namespace: "shop".into(),
+            name: checkout.pod.name.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    assert_eq!(detail.calls, ["calls payments", "called by frontend"]);
     let missing = within(sentinel_service::pod_detail(
         &rt,
         &PodRef {

@@ -414,6 +414,10 @@ pub struct PodDetail {
     /// and a note when a named target is not declared by the pod.
     #[serde(default)]
     pub services: Vec<String>,
+    /// Whom the pod's workload calls and is called by (`calls payments`,
+    /// `called by frontend, web`), where the call graph is known.
+    #[serde(default)]
+    pub calls: Vec<String>,
     pub containers: Vec<ContainerRow>,
     pub events: Vec<EventRow>,
     pub cpu: Vec<Point>,

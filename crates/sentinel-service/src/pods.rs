@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 
+use sentinel_explain::incident::workload_of;
 use sentinel_model::ContainerState;
 use sentinel_protocol::{
     ContainerRow, ErrorKind, EventRow, IpcError, LogLine, LogPage, LogQuery, MAX_PAGE, PodDetail,
@@ -159,6 +160,48 @@ pub async fn pod_logs(rt: &Runtime, q: &LogQuery) -> Result<LogPage, IpcError> {
     }
 }
 
+/// At most this many services are named on each side of a call.
+const CALLS_NAMED: usize = 8;
+
+/// What the workload `key` calls and is called by, in a pod's words:
+/// services of its own namespace by name, others as `namespace/name`.
+fn calls_of(calls: &[(String, String)], key: &str, namespace: &str) -> Vec<String> {
+    let short = |k: &str| match k.split_once('/') {
+        Some((ns, name)) if ns == namespace => name.to_string(),
+        _ => k.to_string(),
+    };
+    let list = |names: Vec<String>| {
+        let n = names.len();
+        let mut shown = names
+            .into_iter()
+            .take(CALLS_NAMED)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if n > CALLS_NAMED {
+            shown.push_str(&format!(" and {} more", n - CALLS_NAMED));
+        }
+        shown
+    };
+    let callees: Vec<String> = calls
+        .iter()
+        .filter(|(a, _)| a == key)
+        .map(|(_, b)| short(b))
+        .collect();
+    let callers: Vec<String> = calls
+        .iter()
+        .filter(|(_, b)| b == key)
+        .map(|(a, _)| short(a))
+        .collect();
+    let mut out = Vec::new();
+    if !callees.is_empty() {
+        out.push(format!("calls {}", list(callees)));
+    }
+    if !callers.is_empty() {
+        out.push(format!("called by {}", list(callers)));
+    }
+    out
+}
+
 pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError> {
     let s = rt.snapshot();
     let Some(v) = s.pod(&r.namespace, &r.name) else {
@@ -203,6 +246,14 @@ pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError>
                 format!("{} ({}, {})", svc.name, svc.kind, ports.join(", "))
             })
             .collect(),
+        calls: p
+            .owner
+            .as_ref()
+            .map(|o| {
+                let key = format!("{}/{}", p.namespace, workload_of(o));
+                calls_of(&s.calls, &key, &p.namespace)
+            })
+            .unwrap_or_default(),
         containers: p
             .containers
             .iter()
@@ -260,4 +311,34 @@ pub async fn pod_detail(rt: &Runtime, r: &PodRef) -> Result<PodDetail, IpcError>
         cpu: points(&trend.cpu),
         memory: points(&trend.memory),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_name_their_own_namespace_short_and_a_hub_in_part() {
+        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let mut calls = vec![
+            edge("shop/checkout", "shop/payments"),
+            edge("shop/checkout", "data/postgres"),
+            edge("shop/frontend", "shop/checkout"),
+        ];
+        assert_eq!(
+            calls_of(&calls, "shop/checkout", "shop"),
+            ["calls payments, data/postgres", "called by frontend"]
+        );
+        for i in 0..20 {
+            calls.push(edge(&format!("web/w{i:02}"), "data/postgres"));
+        }
+        let said = calls_of(&calls, "data/postgres", "data");
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("called by shop/checkout, web/w00,")
+                && said[0].ends_with(" and 13 more"),
+            "{said:?}"
+        );
+        assert!(calls_of(&calls, "shop/cart", "shop").is_empty());
+    }
 }

@@ -132,6 +132,7 @@ pub fn PodDetailPanel() -> impl IntoView {
                     <span>{format!("age {}", format::age(at - r.created_at.millis()))}</span>
                     <span>{d.owner.clone().unwrap_or_default()}</span>
                     {d.services.iter().map(|s| view! { <span class="served">{format!("Service {s}")}</span> }).collect_view()}
+                    {d.calls.iter().map(|c| view! { <span class="served calls">{c.clone()}</span> }).collect_view()}
                 </div>
                 <div class="chips">{labels}</div>
                 <h4>{format!("CPU {}", format::opt(r.cpu_cores, format::cores))}</h4>
