@@ -243,33 +243,18 @@ fn a_slow_dependency_is_named_from_prometheus_alone() {
                     (top.cause == "dependency_network_delay").then(|| (i.title.clone(), e))
                 })
         };
-        let snap = tokio::time::timeout(
-            StdDuration::from_secs(60),
-            rt.wait_for(|s| named(s).is_some()),
+        let snap = crate::demo_causes::wait(
+            &rt,
+            60,
+            |s| named(s).is_some(),
+            "a slow dependency named from Prometheus alone",
         )
-        .await
-        .unwrap_or_else(|_| {
-            let s = rt.snapshot();
-            let seen: Vec<String> = s
-                .incidents
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{}:\n{}",
-                        i.title,
-                        sentinel_service::analyse(&s, i).render()
-                    )
-                })
-                .collect();
-            panic!("no slow dependency named:\n{}", seen.join("\n"))
-        })
-        .unwrap();
-        let mut want: Vec<(String, String)> = sentinel_sim::scenario::CALLS
-            .iter()
-            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-            .collect();
-        want.sort();
-        assert_eq!(*snap.calls, want, "the calls, from istio_requests_total");
+        .await;
+        assert_eq!(
+            *snap.calls,
+            crate::calls::demo_calls(),
+            "the calls, from istio_requests_total"
+        );
         let (title, e) = named(&snap).unwrap();
         assert!(title.ends_with("on cluster"), "{title}");
         let top = e.top().unwrap();

@@ -37,11 +37,14 @@ impl Source for Mesh {
     }
 }
 
-fn demo_calls() -> Vec<(String, String)> {
-    sentinel_sim::scenario::CALLS
+/// The demo's calls, sorted as the snapshot holds them.
+pub(crate) fn demo_calls() -> Vec<(String, String)> {
+    let mut calls: Vec<(String, String)> = sentinel_sim::scenario::CALLS
         .iter()
         .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-        .collect()
+        .collect();
+    calls.sort();
+    calls
 }
 
 /// The slow-dependency candidate of an incident not folded into another:
@@ -89,11 +92,7 @@ async fn calls_a_source_reads_tell_the_slow_dependency_from_its_callers() {
             "a slow dependency considered without calls"
         ),
     );
-    assert_eq!(*told_snap.calls, {
-        let mut c = demo_calls();
-        c.sort();
-        c
-    });
+    assert_eq!(*told_snap.calls, demo_calls());
     // Payments, its callers following, at 0.85.
     slow_dependency(&told_snap);
     // Without them, the slowdown's signals are not tied together: the

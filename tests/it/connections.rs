@@ -198,12 +198,7 @@ fn connections_are_tested_saved_applied_and_removed() {
         let s = follow.latest();
         (!s.calls.is_empty()).then(|| s.calls.clone())
     });
-    let mut want: Vec<(String, String)> = sentinel_sim::scenario::CALLS
-        .iter()
-        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-        .collect();
-    want.sort();
-    assert_eq!(*calls, want);
+    assert_eq!(*calls, crate::calls::demo_calls());
     let c = wait("latency", || {
         let c = call::<ListConnections>(&w, &NoArgs {}, &mut seen).unwrap();
         c.rows[0].sources.first()?.latency_ms.map(|_| c)

@@ -58,8 +58,7 @@ impl State {
             let Some(workload) = topo.pod(&p.namespace, &p.name).workload else {
                 continue;
             };
-            let [_, _, p95] = self.usage_trend(k);
-            let Some((ratio, rise)) = latency_rise(&p95, onset) else {
+            let Some((ratio, rise)) = latency_rise(&self.p95_trend(k), onset) else {
                 continue;
             };
             let slowed = (ratio >= RATIO && rise >= MIN_RISE_S).then_some(ratio);

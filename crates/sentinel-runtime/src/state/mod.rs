@@ -283,6 +283,14 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The recent p95 latency (seconds) of the pod at `index`.
+    pub(crate) fn p95_trend(&self, index: usize) -> Vec<(Timestamp, f64)> {
+        self.side
+            .get(index)
+            .map(|s| trend::readings(&s.trend, |p| p.p95_seconds))
+            .unwrap_or_default()
+    }
+
     /// The recent CPU use of `node`, as a fraction of its capacity.
     pub(crate) fn node_cpu_trend(&self, node: &str) -> Vec<(Timestamp, f64)> {
         self.node_trend
