@@ -6,21 +6,23 @@
 use std::time::Duration as StdDuration;
 
 use sentinel_model::{Alert, AlertState, Duration, Labels, SeriesKey, Timestamp};
+use sentinel_prom::Prometheus;
 use sentinel_prom::dashboard::{self, Poll};
 use sentinel_prom::diagnose::diagnose;
-use sentinel_prom::{AlertFilter, Alertmanager, Prometheus};
 
 use crate::snapshot::PanelNote;
 use crate::source::{Batch, Source, SourceCtx};
+
+mod alertmanager;
+mod calls;
+
+pub use alertmanager::AlertmanagerSource;
 
 /// How far back the first poll reaches, so the charts are full at once.
 const FIRST_RANGE: Duration = Duration::from_mins(15);
 /// How often to re-check why panels are empty while they stay empty (a
 /// target that just died shows as down only after its next failed scrape).
 const DIAGNOSE_EVERY: Duration = Duration::from_secs(10);
-/// How often the call graph is read again from a mesh's metrics: it
-/// changes with deployments, not with every poll.
-const CALL_GRAPH_EVERY: Duration = Duration::from_mins(5);
 
 pub struct PrometheusSource {
     name: String,
@@ -227,9 +229,7 @@ impl Source for PrometheusSource {
         // series still answer with their last sample, which is not news.
         let mut feeders: std::collections::BTreeSet<String> = Default::default();
         let mut rule_noted = false;
-        // When the call graph was last read, and what was sent of it.
-        let mut calls_read: Option<Timestamp> = None;
-        let mut calls_sent: Vec<(String, String)> = Vec::new();
+        let mut graph = calls::CallGraph::default();
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -362,23 +362,7 @@ impl Source for PrometheusSource {
                     }
                 }
             };
-            let calls = if calls_read.is_none_or(|t| now.since(t) >= CALL_GRAPH_EVERY) {
-                calls_read = Some(now);
-                match sentinel_prom::calls::call_graph(&self.prom, end).await {
-                    Ok(g) if g.calls != calls_sent => {
-                        tracing::info!(source = %self.name, "{}", g.describe());
-                        calls_sent.clone_from(&g.calls);
-                        Some(g.calls)
-                    }
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::warn!(source = %self.name, error = %e, "call graph");
-                        None
-                    }
-                }
-            } else {
-                None
-            };
+            let calls = graph.read_if_due(&self.prom, &self.name, now, end).await;
             let first = last_end.is_none();
             last_end = Some(end);
             let mut out = batches(poll, end, first, alerts, readings, latency);
@@ -391,62 +375,6 @@ impl Source for PrometheusSource {
                 if !ctx.send(b).await {
                     return;
                 }
-            }
-        }
-    }
-}
-
-pub struct AlertmanagerSource {
-    name: String,
-    am: Alertmanager,
-    interval: StdDuration,
-}
-
-impl AlertmanagerSource {
-    pub fn new(name: impl Into<String>, am: Alertmanager, interval: StdDuration) -> Self {
-        Self {
-            name: name.into(),
-            am,
-            interval,
-        }
-    }
-}
-
-impl Source for AlertmanagerSource {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn kind(&self) -> &'static str {
-        "alertmanager"
-    }
-
-    fn interval(&self) -> StdDuration {
-        self.interval
-    }
-
-    async fn run(self, ctx: SourceCtx) {
-        let mut ticker = tokio::time::interval(self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let filter = AlertFilter::default();
-        loop {
-            ticker.tick().await;
-            let began = std::time::Instant::now();
-            let sent = match self.am.alerts(&filter).await {
-                Ok(alerts) => {
-                    let ms = i64::try_from(began.elapsed().as_millis()).unwrap_or(i64::MAX);
-                    ctx.send(Batch {
-                        at: ctx.clock.now(),
-                        alerts: Some(alerts),
-                        latency: Some(Duration(ms)),
-                        ..Batch::default()
-                    })
-                    .await
-                }
-                Err(e) => ctx.failed(e.to_string()).await,
-            };
-            if !sent {
-                return;
             }
         }
     }
