@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use sentinel_runtime::{Batch, DemoConfig, Runtime, Snapshot, Source, SourceCtx};
 
-use crate::demo_causes::{slow_dependency, wait};
+use crate::demo_causes::{slow_dependency, slow_dependency_named, wait};
 
 /// Sends the calls once, as the Prometheus source does after reading them.
 struct Mesh(Vec<(String, String)>);
@@ -71,18 +71,11 @@ async fn calls_a_source_reads_tell_the_slow_dependency_from_its_callers() {
         .source(Mesh(demo_calls()))
         .start();
     let blind = Runtime::demo(config).calls(Vec::new()).start();
-    let named = |s: &Snapshot| {
-        s.incidents.iter().any(|i| {
-            sentinel_service::analyse(s, i)
-                .top()
-                .is_some_and(|t| t.cause == "dependency_network_delay")
-        })
-    };
     let (told_snap, blind_snap) = tokio::join!(
         wait(
             &told,
             90,
-            named,
+            |s| slow_dependency_named(s).is_some(),
             "a slow dependency named from the mesh's calls"
         ),
         wait(

@@ -503,6 +503,38 @@ async fn a_large_clusters_node_down_is_named() {
     rt.shutdown(StdDuration::from_secs(30)).await;
 }
 
+/// The first incident (not folded into another) whose most likely cause is
+/// a slow dependency: its title and analysis.
+pub(crate) fn slow_dependency_named(
+    snap: &sentinel_runtime::Snapshot,
+) -> Option<(String, sentinel_explain::Explanation)> {
+    snap.incidents
+        .iter()
+        .filter(|i| i.merged_into.is_none())
+        .find_map(|i| {
+            let e = sentinel_service::analyse(snap, i);
+            let top = e.top()?;
+            (top.cause == "dependency_network_delay").then(|| (i.title.clone(), e))
+        })
+}
+
+/// The analysis names payments (score ≥ 0.8), checkout and frontend, its
+/// callers, following.
+pub(crate) fn payments_with_its_callers(title: &str, e: &sentinel_explain::Explanation) {
+    let top = e.top().unwrap();
+    assert_eq!(
+        top.object.to_string(),
+        "Service/shop/payments",
+        "{title}: {}",
+        e.render()
+    );
+    assert!(top.score >= 0.8, "{title}: {}", e.render());
+    let related: Vec<String> = top.related.iter().map(|r| r.to_string()).collect();
+    for caller in ["Service/shop/checkout", "Service/shop/frontend"] {
+        assert!(related.iter().any(|r| r == caller), "{title}: {related:?}");
+    }
+}
+
 /// The slowdown's incident names payments, its callers following, and not
 /// the node that went NotReady as its alerts ended. It is the only one: the
 /// latency the noisy neighbour caused, on its node's pods only, is not a
@@ -520,27 +552,8 @@ pub(crate) fn slow_dependency(snap: &sentinel_runtime::Snapshot) {
         .map(|i| i.title.as_str())
         .collect();
     assert_eq!(naming.len(), 1, "{naming:?}");
-    let (title, e) = snap
-        .incidents
-        .iter()
-        .find_map(|i| {
-            let e = sentinel_service::analyse(snap, i);
-            let top = e.top()?;
-            (top.cause == "dependency_network_delay").then(|| (i.title.clone(), e))
-        })
-        .unwrap();
-    let top = e.top().unwrap();
-    assert_eq!(
-        top.object.to_string(),
-        "Service/shop/payments",
-        "{title}: {}",
-        e.render()
-    );
-    assert!(top.score >= 0.8, "{title}: {}", e.render());
-    let related: Vec<String> = top.related.iter().map(|r| r.to_string()).collect();
-    for caller in ["Service/shop/checkout", "Service/shop/frontend"] {
-        assert!(related.iter().any(|r| r == caller), "{title}: {related:?}");
-    }
+    let (title, e) = slow_dependency_named(snap).unwrap();
+    payments_with_its_callers(&title, &e);
     assert!(
         e.candidates.iter().all(|c| c.cause != "node_not_ready"),
         "{title}: {}",
@@ -598,14 +611,13 @@ async fn at_the_apps_default_start_the_slow_dependency_is_payments() {
     let config = DemoConfig::default();
     assert_eq!((config.sim.seed, config.live_at_loop_s), (42, 690));
     let rt = Runtime::demo(config).history(store).start();
-    let named = |s: &sentinel_runtime::Snapshot| {
-        s.incidents.iter().any(|i| {
-            sentinel_service::analyse(s, i)
-                .top()
-                .is_some_and(|t| t.cause == "dependency_network_delay")
-        })
-    };
-    let snap = wait(&rt, 90, named, "a slow dependency named").await;
+    let snap = wait(
+        &rt,
+        90,
+        |s| slow_dependency_named(s).is_some(),
+        "a slow dependency named",
+    )
+    .await;
     slow_dependency(&snap);
     rt.shutdown(StdDuration::from_secs(30)).await;
 }

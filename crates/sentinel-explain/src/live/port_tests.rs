@@ -3,8 +3,8 @@
 //! only where a container declares it.
 
 use sentinel_model::{
-    ContainerPort, ContainerState, ContainerStatus, PodPhase, PodState, Probe, ProbeAction,
-    ProbeKind, ServicePort, ServiceState,
+    ContainerPort, ContainerState, ContainerStatus, PodState, Probe, ProbeAction, ProbeKind,
+    ServiceState,
 };
 
 use std::sync::Arc;
@@ -26,16 +26,9 @@ fn web(ports: Vec<ContainerPort>) -> PodState {
         period_seconds: 10,
         failure_threshold: 3,
     };
-    PodState {
-        uid: "u1".into(),
-        namespace: "shop".into(),
-        name: "web-6b7c8d9e0-uvwxy".into(),
-        labels: Labels::from([("app".into(), "web".into())]),
-        owner: None,
-        node: Some("node-1".into()),
-        phase: PodPhase::Running,
-        created_at: AT,
-        containers: vec![ContainerStatus {
+    super::tests::web_pod(
+        AT,
+        vec![ContainerStatus {
             name: "app".into(),
             image: "shop/web:2".into(),
             ready: true,
@@ -50,7 +43,7 @@ fn web(ports: Vec<ContainerPort>) -> PodState {
                 probe(ProbeKind::Readiness, "web"),
             ]),
         }],
-    }
+    )
 }
 
 fn declared() -> Vec<ContainerPort> {
@@ -62,19 +55,7 @@ fn declared() -> Vec<ContainerPort> {
 }
 
 fn storefront(target: &str) -> ServiceState {
-    ServiceState {
-        namespace: "shop".into(),
-        name: "storefront".into(),
-        selector: Labels::from([("app".into(), "web".into())]),
-        kind: "ClusterIP".into(),
-        ports: vec![ServicePort {
-            name: "http".into(),
-            port: 80,
-            target: target.into(),
-            protocol: "TCP".into(),
-        }],
-        created_at: AT,
-    }
+    super::tests::storefront(AT, "web", target)
 }
 
 fn explain(s: &ServiceState, p: &PodState) -> crate::Explanation {

@@ -5,6 +5,38 @@ use sentinel_model::{
 
 use super::*;
 
+/// Pod `shop/web-…` labelled `app=web`, running on node-1.
+pub(super) fn web_pod(at: Timestamp, containers: Vec<ContainerStatus>) -> PodState {
+    PodState {
+        uid: "u1".into(),
+        namespace: "shop".into(),
+        name: "web-6b7c8d9e0-uvwxy".into(),
+        labels: Labels::from([("app".into(), "web".into())]),
+        owner: None,
+        node: Some("node-1".into()),
+        phase: PodPhase::Running,
+        created_at: at,
+        containers,
+    }
+}
+
+/// Service `shop/storefront` selecting `app=selector`, port 80 to `target`.
+pub(super) fn storefront(at: Timestamp, selector: &str, target: &str) -> ServiceState {
+    ServiceState {
+        namespace: "shop".into(),
+        name: "storefront".into(),
+        selector: Labels::from([("app".into(), selector.into())]),
+        kind: "ClusterIP".into(),
+        ports: vec![sentinel_model::ServicePort {
+            name: "http".into(),
+            port: 80,
+            target: target.into(),
+            protocol: "TCP".into(),
+        }],
+        created_at: at,
+    }
+}
+
 #[test]
 fn an_oom_killed_pod_reads_back_as_one() {
     let at = Timestamp(1_790_000_000_000);
@@ -206,30 +238,8 @@ fn a_long_incident_keeps_the_baseline_before_its_onset() {
 #[test]
 fn a_service_that_selects_no_pod_reads_back_as_a_selector_mismatch() {
     let at = Timestamp(1_790_000_000_000);
-    let mut pod = PodState {
-        uid: "u1".into(),
-        namespace: "shop".into(),
-        name: "web-6b7c8d9e0-uvwxy".into(),
-        labels: Labels::from([("app".into(), "web".into())]),
-        owner: None,
-        node: Some("node-1".into()),
-        phase: PodPhase::Running,
-        created_at: at,
-        containers: vec![],
-    };
-    let svc = |selector: &str| ServiceState {
-        namespace: "shop".into(),
-        name: "storefront".into(),
-        selector: Labels::from([("app".into(), selector.into())]),
-        kind: "ClusterIP".into(),
-        ports: vec![sentinel_model::ServicePort {
-            name: "http".into(),
-            port: 80,
-            target: "8080".into(),
-            protocol: "TCP".into(),
-        }],
-        created_at: at,
-    };
+    let mut pod = web_pod(at, Vec::new());
+    let svc = |selector: &str| storefront(at, selector, "8080");
     let list = |s: &ServiceState, p: &PodState| {
         let mut v = objects_json([p], [], []);
         v["items"].as_array_mut().unwrap().push(service_json(s));
