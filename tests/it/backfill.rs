@@ -40,9 +40,22 @@ struct Backfilled {
     url: String,
 }
 
-fn backfill(dir: &std::path::Path, frames: &[sentinel_sim::Frame]) -> Backfilled {
+/// `frames` backfilled into a fresh Prometheus, less the series whose name
+/// starts with one of `without`.
+fn backfill(dir: &std::path::Path, frames: &[sentinel_sim::Frame], without: &[&str]) -> Backfilled {
     let om = dir.join("incident.om");
-    std::fs::write(&om, sentinel_sim::openmetrics::history(frames)).unwrap();
+    let mut history = sentinel_sim::openmetrics::history(frames);
+    if !without.is_empty() {
+        history = history
+            .lines()
+            .filter(|l| !without.iter().any(|w| l.starts_with(w)))
+            .fold(String::with_capacity(history.len()), |mut out, l| {
+                out.push_str(l);
+                out.push('\n');
+                out
+            });
+    }
+    std::fs::write(&om, history).unwrap();
 
     let data = dir.join("tsdb");
     let out = Command::new("promtool")
@@ -110,7 +123,7 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
     // recording ends (a pod already deleted by then is not among the
     // objects a first poll reads, and its history is not shown).
     let (end, frames) = recording(SimConfig { seed: 7, pods: 40 }, 840);
-    let prom = backfill(&dir, &frames);
+    let prom = backfill(&dir, &frames, &[]);
     let url = prom.url.clone();
 
     let out = Command::new(binary("sentinel"))
@@ -213,11 +226,13 @@ fn a_backfilled_incident_gives_the_charts_and_findings_it_recorded() {
     );
 }
 
-/// Prometheus alone (no Kubernetes API, no alert rules), holding the demo's
-/// slowdown and its mesh's call counts: the engine's cluster-wide anomaly
-/// opens the incident, its capture takes the pods of the services that
-/// slowed, and the calls read from `istio_requests_total` tell payments,
-/// the one the others wait on.
+/// Prometheus alone (no Kubernetes API, no alert rules, no mesh), holding
+/// the demo's slowdown and the service graph a tracing pipeline counts: the
+/// engine's cluster-wide anomaly opens the incident, its capture takes the
+/// pods of the services that slowed, and the calls read from
+/// `traces_service_graph_request_total` (services named without their
+/// namespace, placed by kube-state-metrics' pods) tell payments, the one
+/// the others wait on.
 #[test]
 fn a_slow_dependency_is_named_from_prometheus_alone() {
     let _ = Stack::shared();
@@ -225,10 +240,21 @@ fn a_slow_dependency_is_named_from_prometheus_alone() {
     // 300 s into the loop at the start: payments slows down 26 minutes in,
     // four minutes before the end, after the noisy neighbour has gone.
     let (_, frames) = recording(SimConfig { seed: 42, pods: 40 }, 300);
-    let prom = backfill(&dir, &frames);
+    let prom = backfill(&dir, &frames, &["istio_requests_total"]);
     let client = sentinel_prom::Prometheus::new(sentinel_prom::Endpoint::new(&prom.url)).unwrap();
     let tokio = tokio::runtime::Runtime::new().unwrap();
     tokio.block_on(async {
+        let graph = sentinel_prom::calls::call_graph(&client, SystemClock.now())
+            .await
+            .unwrap();
+        assert_eq!(graph.meshes, ["the service graph of traces"]);
+        assert_eq!(
+            graph.calls,
+            [
+                ("checkout".to_string(), "payments".to_string()),
+                ("frontend".to_string(), "checkout".to_string())
+            ]
+        );
         let rt = sentinel_runtime::Runtime::builder(std::sync::Arc::new(SystemClock))
             .mode(sentinel_runtime::Mode::Live)
             .fresh_incidents()
@@ -244,7 +270,7 @@ fn a_slow_dependency_is_named_from_prometheus_alone() {
         assert_eq!(
             *snap.calls,
             crate::calls::demo_calls(),
-            "the calls, from istio_requests_total"
+            "the calls, from the service graph, placed in their namespace"
         );
         let (title, e) = slow_dependency_named(&snap).unwrap();
         assert!(title.ends_with("on cluster"), "{title}");

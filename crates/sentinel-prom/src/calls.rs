@@ -1,8 +1,11 @@
-//! Which services call which, as a service mesh counts it in Prometheus:
-//! Istio's `istio_requests_total` and Linkerd's `response_total`, each
-//! summed by the calling and the called workload over the last half hour.
-//! The explainer tells a slow dependency from the services that call it by
-//! this graph; without a mesh there is none.
+//! Which services call which, as Prometheus holds it: a service mesh's
+//! counts (Istio's `istio_requests_total`, Linkerd's `response_total`) or
+//! the service graph a tracing pipeline derives from its spans (Tempo's
+//! metrics generator, the OpenTelemetry Collector's `servicegraph`
+//! connector: `traces_service_graph_request_total`), each summed by the
+//! calling and the called side over the last half hour. The explainer tells
+//! a slow dependency from the services that call it by this graph; without
+//! any of them there is none.
 
 use std::collections::BTreeSet;
 
@@ -27,17 +30,29 @@ pub const LINKERD: &str = concat!(
     r#"dst_statefulset, dst_daemonset) (increase(response_total{direction="outbound"}[30m])) > 0"#
 );
 
-/// A mesh that talks of calls, and how its labels name each side.
+/// The service graph of traces: each side by its `service.name`, with its
+/// namespace where the pipeline adds one as a dimension (Tempo's and the
+/// Collector's `client_`/`server_` prefixed labels). Virtual nodes (an
+/// uninstrumented caller, `user`) are left out.
+pub const SERVICE_GRAPH: &str = concat!(
+    "sum by (client, server, connection_type, client_k8s_namespace_name, ",
+    "server_k8s_namespace_name, client_service_namespace, server_service_namespace, ",
+    "client_namespace, server_namespace) ",
+    "(increase(traces_service_graph_request_total[30m])) > 0"
+);
+
+/// A source of calls in Prometheus, and how its labels name each side.
 struct Mesh {
+    /// As a person names it: "Istio's metrics".
     name: &'static str,
     query: &'static str,
     caller: fn(&Labels) -> Option<String>,
     callee: fn(&Labels) -> Option<String>,
 }
 
-const MESHES: [Mesh; 2] = [
+const MESHES: [Mesh; 3] = [
     Mesh {
-        name: "Istio",
+        name: "Istio's metrics",
         query: ISTIO,
         caller: |l| key(l, "source_workload_namespace", &["source_workload"]),
         callee: |l| {
@@ -49,7 +64,7 @@ const MESHES: [Mesh; 2] = [
         },
     },
     Mesh {
-        name: "Linkerd",
+        name: "Linkerd's metrics",
         query: LINKERD,
         caller: |l| key(l, "namespace", &["deployment", "statefulset", "daemonset"]),
         callee: |l| {
@@ -59,6 +74,18 @@ const MESHES: [Mesh; 2] = [
                 &["dst_deployment", "dst_statefulset", "dst_daemonset"],
             )
         },
+    },
+    Mesh {
+        name: "the service graph of traces",
+        query: SERVICE_GRAPH,
+        caller: |l| {
+            let virtual_user = l
+                .get("connection_type")
+                .is_some_and(|t| t == "virtual_node")
+                && l.get("client").is_some_and(|c| c == "user");
+            (!virtual_user).then(|| traced(l, "client")).flatten()
+        },
+        callee: |l| traced(l, "server"),
     },
 ];
 
@@ -75,12 +102,31 @@ fn key(labels: &Labels, namespace: &str, names: &[&str]) -> Option<String> {
     Some(format!("{ns}/{name}"))
 }
 
+/// One side of a traced call: `namespace/service` where a namespace label
+/// names it, else the bare service name, which the runtime places in the
+/// one namespace holding a workload or Service of that name. A name with a
+/// `/` is not a Kubernetes name and is left out, as is an empty one.
+fn traced(labels: &Labels, side: &str) -> Option<String> {
+    let name = labels
+        .get(side)
+        .filter(|n| !n.is_empty() && !n.contains('/'))?;
+    let namespace = ["k8s_namespace_name", "service_namespace", "namespace"]
+        .iter()
+        .find_map(|n| labels.get(&format!("{side}_{n}")).filter(|v| !v.is_empty()));
+    Some(match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.clone(),
+    })
+}
+
 /// The call graph as one answer says it: `(caller, callee)` as
-/// `namespace/workload`, without calls of a workload to itself.
-fn edges(mesh: &Mesh, answer: Vec<Series>, into: &mut BTreeSet<(String, String)>) {
+/// `namespace/workload` (or a bare service name), without calls of a
+/// workload to itself.
+fn edges(mesh: &Mesh, answer: Vec<Series>) -> BTreeSet<(String, String)> {
+    let mut into = BTreeSet::new();
     for s in answer {
         if into.len() >= MAX_CALLS {
-            return;
+            break;
         }
         if let (Some(a), Some(b)) = ((mesh.caller)(&s.metric), (mesh.callee)(&s.metric))
             && a != b
@@ -88,44 +134,87 @@ fn edges(mesh: &Mesh, answer: Vec<Series>, into: &mut BTreeSet<(String, String)>
             into.insert((a, b));
         }
     }
+    into
 }
 
-/// What the meshes' metrics say of calls between services.
+/// A side's name without its namespace.
+fn bare(side: &str) -> &str {
+    side.rsplit_once('/').map_or(side, |(_, name)| name)
+}
+
+/// What the meshes' metrics and the traces' service graph say of calls
+/// between services.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CallGraph {
-    /// `(caller, callee)` as `namespace/workload`, sorted.
+    /// `(caller, callee)` as `namespace/workload`, sorted; a side the
+    /// service graph names without its namespace is the bare name.
     pub calls: Vec<(String, String)>,
-    /// The meshes that told any of them (`Istio`, `Linkerd`).
+    /// Where any of them came from ("Istio's metrics", …).
     pub meshes: Vec<&'static str>,
     /// Bytes of JSON received.
     pub bytes: usize,
 }
 
 impl CallGraph {
-    /// One line for a person: how many calls, from which mesh.
+    /// One line for a person: how many calls, from where.
     pub fn describe(&self) -> String {
         if self.calls.is_empty() {
-            return "no calls between services: neither Istio's istio_requests_total nor \
-                    Linkerd's response_total has counted any in the last 30 minutes; without \
-                    them a slow dependency is not told from the services that call it"
+            return "no calls between services: neither Istio's istio_requests_total, \
+                    Linkerd's response_total nor a service graph of traces \
+                    (traces_service_graph_request_total) has counted any in the last 30 \
+                    minutes; without them a slow dependency is not told from the services \
+                    that call it"
                 .into();
         }
-        format!(
-            "{} call{} between services, from {}'s metrics",
+        let bare = self
+            .calls
+            .iter()
+            .filter(|(a, b)| !a.contains('/') || !b.contains('/'))
+            .count();
+        let mut line = format!(
+            "{} call{} between services, from {}",
             self.calls.len(),
             if self.calls.len() == 1 { "" } else { "s" },
             self.meshes.join(" and ")
-        )
+        );
+        if bare > 0 {
+            line.push_str(&format!(
+                " ({bare} named by service only, placed in the one namespace holding a \
+                 workload or Service of that name)"
+            ));
+        }
+        line
     }
 }
 
-/// Folds the meshes' answers (in [`MESHES`] order) into one graph.
+/// Folds the answers (in [`MESHES`] order) into one graph. A call named
+/// without a namespace that another call already names with one (a mesh
+/// and the traces both see it) is that call, and counts once.
 fn assemble(answers: Vec<Vec<Series>>) -> CallGraph {
+    let found: Vec<_> = MESHES
+        .iter()
+        .zip(answers)
+        .map(|(m, a)| edges(m, a))
+        .collect();
+    let placed: BTreeSet<(&str, &str)> = found
+        .iter()
+        .flatten()
+        .filter(|(a, b)| a.contains('/') && b.contains('/'))
+        .map(|(a, b)| (bare(a), bare(b)))
+        .collect();
     let mut calls = BTreeSet::new();
     let mut meshes = Vec::new();
-    for (mesh, answer) in MESHES.iter().zip(answers) {
+    for (mesh, edges) in MESHES.iter().zip(&found) {
         let before = calls.len();
-        edges(mesh, answer, &mut calls);
+        for (a, b) in edges {
+            if calls.len() >= MAX_CALLS {
+                break;
+            }
+            let unplaced = !a.contains('/') || !b.contains('/');
+            if !(unplaced && placed.contains(&(bare(a), bare(b)))) {
+                calls.insert((a.clone(), b.clone()));
+            }
+        }
         if calls.len() > before {
             meshes.push(mesh.name);
         }
@@ -137,108 +226,23 @@ fn assemble(answers: Vec<Vec<Series>>) -> CallGraph {
     }
 }
 
-/// Asks Prometheus for the call graph at `at`, every mesh at once.
+/// Asks Prometheus for the call graph at `at`, every source at once.
 pub async fn call_graph(prom: &Prometheus, at: Timestamp) -> Result<CallGraph, PromError> {
-    let (istio, linkerd) = tokio::join!(
+    let (istio, linkerd, traced) = tokio::join!(
         prom.query_sized(MESHES[0].query, at),
-        prom.query_sized(MESHES[1].query, at)
+        prom.query_sized(MESHES[1].query, at),
+        prom.query_sized(MESHES[2].query, at)
     );
-    let ((istio, a), (linkerd, b)) = (istio?, linkerd?);
-    let mut graph = assemble(vec![istio.into_series(), linkerd.into_series()]);
-    graph.bytes = a + b;
+    let ((istio, a), (linkerd, b), (traced, c)) = (istio?, linkerd?, traced?);
+    let mut graph = assemble(vec![
+        istio.into_series(),
+        linkerd.into_series(),
+        traced.into_series(),
+    ]);
+    graph.bytes = a + b + c;
     Ok(graph)
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn answer(json: &str) -> Vec<Series> {
-        let body =
-            format!(r#"{{"status":"success","data":{{"resultType":"vector","result":{json}}}}}"#);
-        crate::parse::query("http://prom", body.as_bytes())
-            .unwrap()
-            .into_series()
-    }
-
-    #[test]
-    fn istio_calls_are_read_by_workload_and_namespace() {
-        let istio = answer(
-            r#"[
-            {"metric":{"source_workload_namespace":"shop","source_workload":"checkout",
-              "destination_workload_namespace":"shop","destination_workload":"payments"},
-             "value":[1700000000,"120"]},
-            {"metric":{"source_workload_namespace":"unknown","source_workload":"unknown",
-              "destination_workload_namespace":"shop","destination_workload":"frontend"},
-             "value":[1700000000,"900"]},
-            {"metric":{"source_workload_namespace":"shop","source_workload":"payments",
-              "destination_workload_namespace":"shop","destination_workload":"payments"},
-             "value":[1700000000,"3"]},
-            {"metric":{"source_workload_namespace":"shop","source_workload":"frontend",
-              "destination_workload_namespace":"shop","destination_workload":"checkout"},
-             "value":[1700000000,"40"]}
-        ]"#,
-        );
-        let g = assemble(vec![istio, Vec::new()]);
-        assert_eq!(
-            g.calls,
-            [
-                ("shop/checkout".to_string(), "shop/payments".to_string()),
-                ("shop/frontend".to_string(), "shop/checkout".to_string()),
-            ]
-        );
-        assert_eq!(g.meshes, ["Istio"]);
-        assert_eq!(
-            g.describe(),
-            "2 calls between services, from Istio's metrics"
-        );
-    }
-
-    #[test]
-    fn linkerd_calls_name_each_side_by_its_controller() {
-        let linkerd = answer(
-            r#"[
-            {"metric":{"namespace":"shop","deployment":"checkout",
-              "dst_namespace":"data","dst_statefulset":"postgres"},
-             "value":[1700000000,"10"]},
-            {"metric":{"namespace":"shop","deployment":"checkout",
-              "dst_namespace":"shop"},
-             "value":[1700000000,"10"]}
-        ]"#,
-        );
-        let g = assemble(vec![Vec::new(), linkerd]);
-        assert_eq!(
-            g.calls,
-            [("shop/checkout".to_string(), "data/postgres".to_string())]
-        );
-        assert_eq!(g.meshes, ["Linkerd"]);
-    }
-
-    #[test]
-    fn without_a_mesh_the_graph_is_empty_and_says_what_it_looked_for() {
-        let g = assemble(vec![Vec::new(), Vec::new()]);
-        assert!(g.calls.is_empty() && g.meshes.is_empty());
-        assert!(g.describe().contains("istio_requests_total"));
-        assert!(g.describe().contains("response_total"));
-    }
-
-    #[test]
-    fn a_huge_mesh_is_cut_at_the_limit() {
-        let many: Vec<Series> = (0..MAX_CALLS + 10)
-            .map(|i| Series {
-                metric: Labels::from([
-                    ("source_workload_namespace".to_string(), "a".to_string()),
-                    ("source_workload".to_string(), format!("w{i}")),
-                    (
-                        "destination_workload_namespace".to_string(),
-                        "a".to_string(),
-                    ),
-                    ("destination_workload".to_string(), "db".to_string()),
-                ]),
-                values: Vec::new(),
-            })
-            .collect();
-        assert_eq!(assemble(vec![many, Vec::new()]).calls.len(), MAX_CALLS);
-    }
-}
+#[path = "calls_tests.rs"]
+mod tests;

@@ -314,6 +314,35 @@ impl Topology {
         }
     }
 
+    /// Where a name given without its namespace (a traced service's) is:
+    /// the namespace of each workload or Service name, or `None` for a
+    /// name that more than one namespace holds.
+    pub fn namespaces_by_name(&self) -> HashMap<&str, Option<&str>> {
+        let workloads = self.nodes_of.keys().filter_map(|k| k.split_once('/'));
+        let services = self
+            .services
+            .iter()
+            .flat_map(|(ns, s)| s.iter().map(move |(name, _)| (ns.as_str(), name.as_str())));
+        let mut by_name: HashMap<&str, Option<&str>> = HashMap::new();
+        for (ns, name) in workloads.chain(services) {
+            by_name
+                .entry(name)
+                .and_modify(|seen| {
+                    if *seen != Some(ns) {
+                        *seen = None;
+                    }
+                })
+                .or_insert(Some(ns));
+        }
+        by_name
+    }
+
+    /// How many workloads (with a placed pod) and Services the topology
+    /// holds: when it changes, names without a namespace may place anew.
+    pub fn named_objects(&self) -> usize {
+        self.nodes_of.len() + self.services.values().map(Vec::len).sum::<usize>()
+    }
+
     pub(super) fn calls_between(&self, a: &str, b: &str) -> bool {
         self.calls.contains(&(a.to_string(), b.to_string()))
             || self.calls.contains(&(b.to_string(), a.to_string()))
@@ -351,78 +380,5 @@ fn count(
 }
 
 #[cfg(test)]
-mod tests {
-    use sentinel_model::{PodPhase, Timestamp};
-
-    use super::*;
-
-    fn pod(name: &str, node: &str) -> PodState {
-        PodState {
-            uid: name.into(),
-            namespace: "shop".into(),
-            name: name.into(),
-            labels: Labels::new(),
-            owner: Some(OwnerRef {
-                kind: OwnerKind::ReplicaSet,
-                name: "cart-6c5b4a3d2".into(),
-            }),
-            node: Some(node.into()),
-            phase: PodPhase::Running,
-            created_at: Timestamp(0),
-            containers: vec![],
-        }
-    }
-
-    #[test]
-    fn a_workloads_nodes_follow_its_pods() {
-        let mut topo = Topology::default();
-        topo.set_pods(&[
-            pod("cart-6c5b4a3d2-a", "node-1"),
-            pod("cart-6c5b4a3d2-b", "node-1"),
-        ]);
-        assert!(topo.runs_on("shop/cart", "node-1"));
-        assert!(!topo.runs_on("shop/cart", "node-2"));
-        assert!(!topo.runs_on("shop/checkout", "node-1"));
-        // One pod moves: the workload is on both nodes; both move: only on
-        // the second.
-        topo.set_pods(&[
-            pod("cart-6c5b4a3d2-a", "node-2"),
-            pod("cart-6c5b4a3d2-b", "node-1"),
-        ]);
-        assert!(topo.runs_on("shop/cart", "node-1") && topo.runs_on("shop/cart", "node-2"));
-        let both_on_2 = [
-            pod("cart-6c5b4a3d2-a", "node-2"),
-            pod("cart-6c5b4a3d2-b", "node-2"),
-        ];
-        topo.set_pods(&both_on_2);
-        assert!(!topo.runs_on("shop/cart", "node-1"));
-        assert!(topo.runs_on("shop/cart", "node-2"));
-        // Listed again as they are: nothing changes.
-        topo.set_pods(&both_on_2);
-        assert_eq!(topo.nodes_of["shop/cart"]["node-2"], 2);
-    }
-
-    #[test]
-    fn a_pod_gone_from_the_list_keeps_its_place_but_not_its_workloads_node() {
-        let mut topo = Topology::default();
-        topo.set_pods(&[
-            pod("cart-6c5b4a3d2-a", "node-1"),
-            pod("cart-6c5b4a3d2-b", "node-1"),
-        ]);
-        // Evicted from node-1, replaced on node-3.
-        topo.set_pods(&[pod("cart-6c5b4a3d2-c", "node-3")]);
-        assert!(!topo.runs_on("shop/cart", "node-1"));
-        assert!(topo.runs_on("shop/cart", "node-3"));
-        let gone = topo.pod("shop", "cart-6c5b4a3d2-a");
-        assert_eq!(gone.node.as_deref(), Some("node-1"));
-        assert_eq!(gone.workload.as_deref(), Some("cart"));
-        // Listed again (a relist that missed it): it counts again.
-        topo.set_pods(&[
-            pod("cart-6c5b4a3d2-b", "node-1"),
-            pod("cart-6c5b4a3d2-c", "node-3"),
-        ]);
-        assert_eq!(topo.nodes_of["shop/cart"]["node-1"], 1);
-        assert_eq!(topo.nodes_of["shop/cart"]["node-3"], 1);
-        assert_eq!(topo.counted, 2);
-    }
-}
+#[path = "topology_tests.rs"]
+mod tests;

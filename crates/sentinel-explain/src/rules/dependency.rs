@@ -274,7 +274,7 @@ pub(super) fn run(ctx: &mut Ctx, noisy_nodes: &[String]) {
         .say(said, &cites)
         .hint(format!("Check {svc} and the network path to it: NetworkPolicy, the nodes its pods run on, a service mesh fault or cross-zone routing; raise client timeouts only as a stopgap."));
     if undecided && cap.calls.is_empty() {
-        p = p.hint("Which service calls which is read from a service mesh's metrics in Prometheus (Istio's istio_requests_total, Linkerd's response_total); where they are scraped, the first to slow is told.");
+        p = p.hint("Which service calls which is read from a service mesh's metrics in Prometheus (Istio's istio_requests_total, Linkerd's response_total) or from the service graph of traces (traces_service_graph_request_total, from Tempo or the OpenTelemetry Collector); where one is scraped, the first to slow is told.");
     }
     p.done(ctx);
 }

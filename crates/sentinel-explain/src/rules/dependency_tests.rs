@@ -220,7 +220,8 @@ fn without_the_call_graph_a_moment_shared_is_not_told_apart() {
     assert!(
         c.mitigation
             .iter()
-            .any(|m| m.contains("istio_requests_total")),
+            .any(|m| m.contains("istio_requests_total")
+                && m.contains("traces_service_graph_request_total")),
         "{:?}",
         c.mitigation
     );

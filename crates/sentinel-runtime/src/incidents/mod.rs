@@ -54,6 +54,10 @@ pub(crate) struct Incidents {
     configured_calls: Vec<(String, String)>,
     observed_calls: Vec<(String, String)>,
     calls: Arc<Vec<(String, String)>>,
+    /// Some calls named a service without its namespace that no single
+    /// namespace held, when the topology held this many workloads and
+    /// Services.
+    unplaced_calls: Option<usize>,
 }
 
 /// An incident's capture is refreshed at most this often.
@@ -77,6 +81,7 @@ impl Incidents {
             configured_calls: Vec::new(),
             observed_calls: Vec::new(),
             calls: Arc::default(),
+            unplaced_calls: None,
         }
     }
 
@@ -104,10 +109,12 @@ impl Incidents {
 
     pub fn pods(&mut self, pods: &[&PodState]) {
         self.manager.topology_mut().set_pods(pods.iter().copied());
+        self.place_calls_again();
     }
 
     pub fn services(&mut self, services: &[sentinel_model::ServiceState]) {
         self.manager.topology_mut().set_services(services);
+        self.place_calls_again();
     }
 
     pub fn findings(&mut self, findings: &[Finding]) {

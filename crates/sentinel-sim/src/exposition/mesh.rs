@@ -1,5 +1,8 @@
 //! The demo's calls as Istio's sidecars count them: `istio_requests_total`
-//! per calling and called workload and response code. The requests a
+//! per calling and called workload and response code; and as Tempo's
+//! metrics generator counts them from traces: `traces_service_graph_request_total`
+//! and `…_failed_total` per client and server, named by service only (no
+//! namespace dimension configured, Tempo's default). The requests a
 //! service serves are split evenly among the services that call it
 //! ([`crate::scenario::CALLS`]); those from no known caller are not counted,
 //! as Istio counts them under `unknown`.
@@ -52,7 +55,39 @@ impl Mesh {
         self.last = last;
     }
 
-    pub(super) fn family(&self) -> Family {
+    /// Istio's family, then the service graph's two.
+    pub(super) fn families(&self) -> [Family; 3] {
+        [self.istio(), self.traced(false), self.traced(true)]
+    }
+
+    fn traced(&self, failed: bool) -> Family {
+        let mut f = if failed {
+            Family::new(
+                "traces_service_graph_request_failed_total",
+                "counter",
+                "Total count of failed requests between two nodes.",
+            )
+        } else {
+            Family::new(
+                "traces_service_graph_request_total",
+                "counter",
+                "Total count of requests between two nodes.",
+            )
+        };
+        for ((caller, callee), (ok, bad)) in CALLS.iter().zip(self.counted) {
+            let client = caller.split_once('/').map_or(*caller, |(_, s)| s);
+            let server = callee.split_once('/').map_or(*callee, |(_, s)| s);
+            let labels = [
+                ("client", client),
+                ("server", server),
+                ("connection_type", ""),
+            ];
+            f.push("", &labels, if failed { bad } else { ok + bad });
+        }
+        f
+    }
+
+    fn istio(&self) -> Family {
         let mut f = Family::new(
             "istio_requests_total",
             "counter",
@@ -84,11 +119,15 @@ mod tests {
     use crate::{Sim, SimConfig};
     use sentinel_model::Timestamp;
 
+    /// One scrape's samples of the family `name`.
+    fn family(exp: &Exposition, frame: &crate::Frame, name: &str) -> Vec<(String, f64)> {
+        let family = exp.families(frame).into_iter().find(|f| f.name == name);
+        family.unwrap().samples
+    }
+
     /// `(caller, callee, code) -> count` of one scrape's Istio family.
     fn counts(exp: &Exposition, frame: &crate::Frame) -> Vec<(String, f64)> {
-        let family = exp.families(frame).pop().unwrap();
-        assert_eq!(family.name, "istio_requests_total");
-        family.samples
+        family(exp, frame, "istio_requests_total")
     }
 
     #[test]
@@ -125,5 +164,21 @@ mod tests {
                 .0
                 .starts_with("istio_requests_total{reporter=\"source\"")
         );
+        // The service graph counts the same calls, by service name.
+        let traced = family(&exp, &frame, "traces_service_graph_request_total");
+        let failed = family(&exp, &frame, "traces_service_graph_request_failed_total");
+        assert_eq!(
+            traced[1].0,
+            r#"traces_service_graph_request_total{client="checkout",server="payments",connection_type=""}"#
+        );
+        let istio_total = |edge: &str| {
+            last.iter()
+                .filter(|(s, _)| s.contains(edge))
+                .map(|(_, v)| *v)
+                .sum::<f64>()
+        };
+        assert_eq!(traced[1].1, istio_total(into_payments));
+        assert_eq!(traced[0].1, istio_total(into_checkout));
+        assert!(failed[1].1 <= traced[1].1);
     }
 }

@@ -223,7 +223,7 @@ impl Exposition {
             f.node_memory.push("", &[("node", &u.node)], u.memory_bytes);
         }
         let mut out = f.into_vec();
-        out.push(self.mesh.family());
+        out.extend(self.mesh.families());
         out
     }
 
