@@ -8,6 +8,7 @@
 mod grouping;
 mod lifecycle;
 mod manager;
+mod members;
 mod merge;
 pub mod notify;
 mod subject;
