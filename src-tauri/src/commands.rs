@@ -5,11 +5,11 @@ use sentinel_model::Duration;
 use sentinel_protocol::{
     AlertQuery, AlertRef, AlertRow, BundleRequest, CaseAnalysis, CaseRef, ClusterRef, ErrorKind,
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
-    IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
-    IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
-    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, Trend, TrendQuery,
-    Update,
+    HoldingSilence, IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef,
+    IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState,
+    Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
+    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, SilenceArgs,
+    SilenceRef, Trend, TrendQuery, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -130,7 +130,18 @@ pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<Pod
 
 #[tauri::command]
 pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<AlertRow>> {
-    Ok(sentinel_service::alerts(&state.runtime().snapshot(), &args))
+    sentinel_service::alerts(&state.runtime().snapshot(), &args)
+}
+
+/// Silences are set under the operator's login name.
+#[tauri::command]
+pub async fn silence_alert(state: State<'_, AppState>, args: SilenceArgs) -> Res<HoldingSilence> {
+    sentinel_service::silence_alert(&state.runtime(), &args, &crate::operator()).await
+}
+
+#[tauri::command]
+pub async fn expire_silence(state: State<'_, AppState>, args: SilenceRef) -> Res<()> {
+    sentinel_service::expire_silence(&state.runtime(), &args, &crate::operator()).await
 }
 
 #[tauri::command]

@@ -55,6 +55,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_pods,
             commands::get_pod_detail,
             commands::list_alerts,
+            commands::silence_alert,
+            commands::expire_silence,
             commands::explain_alert,
             commands::mark_finding,
             commands::list_incidents,

@@ -389,12 +389,57 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     save(&c, &dir, "alerts-critical.png").await;
 
-    // "Why?" on one of the engine's findings: steps, a chart, and a mark that sticks.
+    // Terms filter the feed in the backend: only the watchdog is left.
     click(
         &c,
         Locator::XPath("//div[@id='alerts']//button[text()='All']"),
     )
     .await;
+    let filter = c.find(Locator::Css("#alert-filter")).await.unwrap();
+    filter.send_keys("alertname=Watchdog").await.unwrap();
+    eventually(10, "the terms filter", || async {
+        let rows = c
+            .find_all(Locator::Css("#alert-feed li.alert .alert-name"))
+            .await
+            .unwrap_or_default();
+        let mut names = Vec::new();
+        for r in rows {
+            names.push(r.text().await.unwrap_or_default());
+        }
+        !names.is_empty()
+            && names.iter().all(|n| n == "Watchdog")
+            && text(&c, "#alerts-count").await == names.len().to_string()
+    })
+    .await;
+    // Opened: its labels, and no silence form (the demo has no
+    // Alertmanager to silence it in).
+    click(&c, Locator::Css("#alert-feed li.alert .alert-name")).await;
+    eventually(5, "the alert's detail", || async {
+        text(&c, "#alert-feed .alert-detail")
+            .await
+            .contains("alertname=Watchdog")
+    })
+    .await;
+    assert_eq!(count(&c, "#alert-feed .silence-form").await, 0);
+    save(&c, &dir, "alerts-filtered.png").await;
+    // A bad term says why; cleared, the whole feed is back.
+    filter.clear().await.unwrap();
+    filter.send_keys("pod=~(").await.unwrap();
+    eventually(10, "the filter's error", || async {
+        text(&c, "#alerts-filter-error")
+            .await
+            .contains("\"pod=~(\" is not a regular expression")
+    })
+    .await;
+    filter.clear().await.unwrap();
+    filter.send_keys(" ").await.unwrap();
+    eventually(10, "the feed unfiltered", || async {
+        count(&c, "#alerts-filter-error").await == 0
+            && count(&c, "#alert-feed li.alert.critical").await >= 1
+    })
+    .await;
+
+    // "Why?" on one of the engine's findings: steps, a chart, and a mark that sticks.
     eventually(20, "an engine finding in the feed", || async {
         count(&c, "#alert-feed li.alert[data-origin='sentinel']").await >= 1
     })

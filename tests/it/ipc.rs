@@ -247,13 +247,27 @@ fn every_command_round_trips_on_the_mock_runtime() {
         &w,
         &AlertQuery {
             min_severity: Some(sentinel_model::Severity::Critical),
-            limit: None,
+            ..AlertQuery::default()
         },
     )
     .unwrap();
     assert!(
         crit.iter()
             .all(|a| a.severity == sentinel_model::Severity::Critical)
+    );
+    // The feed's filter, through the command: only the watchdog.
+    let text = |t: &str| AlertQuery {
+        text: Some(t.to_string()),
+        ..AlertQuery::default()
+    };
+    let watchdog = call::<ListAlerts>(&w, &text("alertname=Watchdog")).unwrap();
+    assert!(!watchdog.is_empty() && watchdog.iter().all(|a| a.name == "Watchdog"));
+    let bad = call::<ListAlerts>(&w, &text("pod=~(")).unwrap_err();
+    assert_eq!(bad.kind, ErrorKind::InvalidArgument);
+    assert!(
+        bad.message.contains("is not a regular expression"),
+        "{}",
+        bad.message
     );
 
     let paused = call::<PauseNotifications>(&w, &PauseArgs { minutes: 60 }).unwrap();

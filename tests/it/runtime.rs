@@ -292,7 +292,7 @@ async fn the_engine_raises_findings_that_explain_themselves_and_take_marks() {
         );
     }
     // The feed merges them with Alertmanager's alerts; each has a "why".
-    let feed = sentinel_service::alerts(&snap, &Default::default());
+    let feed = sentinel_service::alerts(&snap, &Default::default()).unwrap();
     let row = feed
         .iter()
         .find(|r| r.origin == sentinel_protocol::AlertOrigin::Engine)
@@ -329,6 +329,7 @@ async fn the_engine_raises_findings_that_explain_themselves_and_take_marks() {
     );
     let snap = rt.snapshot();
     let row = sentinel_service::alerts(&snap, &Default::default())
+        .unwrap()
         .into_iter()
         .find(|r| r.fingerprint == args.fingerprint)
         .unwrap();

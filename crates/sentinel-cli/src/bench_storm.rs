@@ -64,6 +64,8 @@ fn alert(k: u64, args: &StormArgs, at: Timestamp) -> Alert {
         ends_at: None,
         state: AlertState::Active,
         generator_url: String::new(),
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
     }
 }
 

@@ -53,6 +53,24 @@ pub struct Alert {
     pub state: AlertState,
     #[serde(rename = "generatorURL")]
     pub generator_url: String,
+    /// The silences that hold it back (Alertmanager's `status.silencedBy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced_by: Vec<String>,
+    /// The fingerprints of the alerts that inhibit it
+    /// (`status.inhibitedBy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inhibited_by: Vec<String>,
+}
+
+/// A silence as far as an alert it holds back goes: who set it, why, and
+/// until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SilenceNote {
+    pub id: String,
+    pub ends_at: Timestamp,
+    pub created_by: String,
+    pub comment: String,
 }
 
 impl Alert {
@@ -64,6 +82,12 @@ impl Alert {
         self.labels
             .get("severity")
             .map_or(Severity::Info, |s| Severity::from_label(s))
+    }
+
+    /// Whether Alertmanager holds it back (silenced or inhibited): it is not
+    /// sent to any receiver, and Sentinel does not count it as firing.
+    pub fn held_back(&self) -> bool {
+        self.state == AlertState::Suppressed
     }
 
     /// The `summary` annotation, or the alert name when there is none.
@@ -85,5 +109,14 @@ mod tests {
         assert_eq!(Severity::from_label("PAGE"), Severity::Critical);
         assert_eq!(Severity::from_label("warning"), Severity::Warning);
         assert_eq!(Severity::from_label("none"), Severity::Info);
+    }
+
+    #[test]
+    fn alerts_recorded_before_the_silences_were_kept_read_back() {
+        let old = r#"{"fingerprint":"f","labels":{},"annotations":{},"startsAt":1,"endsAt":null,"state":"active","generatorURL":""}"#;
+        let a: Alert = serde_json::from_str(old).unwrap();
+        assert!(a.silenced_by.is_empty() && a.inhibited_by.is_empty());
+        // And an alert that is not held back is written as before.
+        assert_eq!(serde_json::to_string(&a).unwrap(), old);
     }
 }

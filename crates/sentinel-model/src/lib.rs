@@ -9,7 +9,7 @@ mod secret;
 mod time;
 mod usage;
 
-pub use alert::{Alert, AlertState, Severity};
+pub use alert::{Alert, AlertState, Severity, SilenceNote};
 pub use cluster::{
     ClusterEvent, EventType, NodeCondition, NodeState, ObjectRef, OwnerKind, OwnerRef, PodPhase,
     PodState, ServicePort, ServiceState, Workload, WorkloadKind, quantity,

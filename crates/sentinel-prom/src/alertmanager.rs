@@ -208,8 +208,13 @@ struct RawAlert {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawStatus {
     state: String,
+    #[serde(default)]
+    silenced_by: Option<Vec<String>>,
+    #[serde(default)]
+    inhibited_by: Option<Vec<String>>,
 }
 
 /// `GET /api/v2/alerts` → model alerts, newest first.
@@ -238,6 +243,8 @@ pub fn parse_alerts(url: &str, body: &[u8]) -> Result<Vec<Alert>, PromError> {
             ends_at,
             state,
             generator_url: a.generator_url,
+            silenced_by: a.status.silenced_by.unwrap_or_default(),
+            inhibited_by: a.status.inhibited_by.unwrap_or_default(),
         });
     }
     out.sort_by(|a, b| {
@@ -297,6 +304,13 @@ mod tests {
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].state, AlertState::Suppressed);
         assert_eq!(alerts[0].labels["alertname"], "Watchdog");
+        assert_eq!(alerts[0].silenced_by, vec!["abc".to_string()]);
+        assert!(alerts[0].inhibited_by.is_empty());
+        // Inhibited; a `null` list (Alertmanager before 0.16) reads as empty.
+        let inhibited = br#"[{"fingerprint":"f","startsAt":"2026-11-21T23:53:35Z","status":{"inhibitedBy":["0a1b"],"silencedBy":null,"state":"suppressed"}}]"#;
+        let held = parse_alerts("u", inhibited).unwrap();
+        assert_eq!(held[0].inhibited_by, vec!["0a1b".to_string()]);
+        assert!(held[0].silenced_by.is_empty());
         assert_eq!(
             alerts[0].starts_at,
             Timestamp::parse("2026-11-21T23:53:35.435Z").unwrap()

@@ -143,6 +143,30 @@ pub struct AlertRow {
     /// as that source last reported it, at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<Timestamp>,
+    /// Set while Alertmanager holds it back: it reaches no receiver, and
+    /// it is not counted as firing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldBack>,
+}
+
+/// What holds an alert back in Alertmanager.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HeldBack {
+    /// The silences matching it. One Alertmanager has not listed (yet) has
+    /// only its id.
+    pub silences: Vec<HoldingSilence>,
+    /// The alerts that inhibit it: their names, or their fingerprints when
+    /// they are not in the feed.
+    pub inhibited_by: Vec<String>,
+}
+
+/// A silence holding an alert back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldingSilence {
+    pub id: String,
+    pub until: Option<Timestamp>,
+    pub by: String,
+    pub comment: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -209,7 +233,12 @@ pub struct Overview {
     pub nodes: Vec<NodeRow>,
     /// The newest firing alerts (at most [`OVERVIEW_ALERTS`]).
     pub alerts: Vec<AlertRow>,
+    /// Firing alerts and findings, less those Alertmanager holds back.
     pub alerts_total: usize,
+    /// Alerts Alertmanager holds back (silenced or inhibited); they are
+    /// not among `alerts`.
+    #[serde(default)]
+    pub alerts_held: usize,
     /// Open or acknowledged incidents.
     #[serde(default)]
     pub active_incidents: usize,
@@ -424,12 +453,38 @@ pub struct PodDetail {
     pub memory: Vec<Point>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertQuery {
     #[serde(default)]
     pub min_severity: Option<Severity>,
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Terms every row must match (see `sentinel_service::AlertFilter`):
+    /// `label=value`, `label!=value`, `label=~regex`, `label!~regex`, or a
+    /// word found in its name, summary or a label's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Also the alerts Alertmanager holds back (silenced or inhibited).
+    #[serde(default)]
+    pub held: bool,
+}
+
+/// A silence to set on one Alertmanager alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceArgs {
+    pub fingerprint: String,
+    /// How long, from now: at most [`MAX_SILENCE_MINUTES`].
+    pub minutes: u32,
+    /// Why; Alertmanager requires one.
+    pub comment: String,
+}
+
+/// The longest silence set from the feed: a week.
+pub const MAX_SILENCE_MINUTES: u32 = 7 * 24 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceRef {
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,26 +22,29 @@ impl AlertFold {
     pub fn key(&self) -> String {
         let a = &self.first;
         format!(
-            "{}|{}|{:?}|{}",
+            "{}|{}|{:?}|{}|{}",
             a.name,
             a.severity.as_str(),
             a.origin,
-            a.resolved_at.is_some()
+            a.resolved_at.is_some(),
+            a.held.is_some()
         )
     }
 }
 
-/// Folds alerts of the same name, severity, origin and state (firing or
-/// resolved) under the first of them in `rows`' order, when there are at
+/// Folds alerts of the same name, severity, origin and state (firing,
+/// resolved or held back by Alertmanager) under the first of them in `rows`' order, when there are at
 /// least [`FEED_FOLD_MIN`]; the others keep their lines and their order.
 pub fn fold_alerts(rows: Vec<AlertRow>) -> Vec<AlertFold> {
-    type Key = (String, Severity, AlertOrigin, bool);
+    // Held-back alerts fold apart from firing ones of the same name.
+    type Key = (String, Severity, AlertOrigin, bool, bool);
     let key = |a: &AlertRow| -> Key {
         (
             a.name.clone(),
             a.severity,
             a.origin,
             a.resolved_at.is_some(),
+            a.held.is_some(),
         )
     };
     let mut count: HashMap<Key, usize> = HashMap::new();
@@ -87,6 +90,7 @@ mod tests {
             resolved_at: None,
             mark: None,
             as_of: None,
+            held: None,
         }
     }
 
@@ -137,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn firing_and_resolved_and_severities_fold_apart() {
+    fn firing_resolved_held_and_severities_fold_apart() {
         let mut rows = Vec::new();
         for (k, sev) in [Severity::Warning, Severity::Critical]
             .into_iter()
@@ -152,12 +156,17 @@ mod tests {
             r.resolved_at = Some(Timestamp(1));
             rows.push(r);
         }
+        for p in 0..3 {
+            let mut r = row("PodNotReady", &format!("h{p}"), Severity::Warning);
+            r.held = Some(crate::HeldBack::default());
+            rows.push(r);
+        }
         let folds = fold_alerts(rows);
         assert_eq!(
             folds.iter().map(|f| f.more.len()).collect::<Vec<_>>(),
-            [2, 2, 2]
+            [2, 2, 2, 2]
         );
         let keys: std::collections::BTreeSet<String> = folds.iter().map(AlertFold::key).collect();
-        assert_eq!(keys.len(), 3);
+        assert_eq!(keys.len(), 4);
     }
 }

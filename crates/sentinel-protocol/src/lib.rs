@@ -60,6 +60,11 @@ commands! {
     GetPodLogs = "get_pod_logs" (LogQuery) -> LogPage;
     /// Firing alerts, newest first.
     ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
+    /// Silence an Alertmanager alert (all its labels, exactly) for a while,
+    /// as the operator, with a comment (written to the audit log).
+    SilenceAlert = "silence_alert" (SilenceArgs) -> HoldingSilence;
+    /// Expire a silence now (written to the audit log).
+    ExpireSilence = "expire_silence" (SilenceRef) -> ();
     /// Why an alert or finding fired: its rule trace as steps.
     ExplainAlert = "explain_alert" (AlertRef) -> Explanation;
     /// Mark an engine finding as a false positive or confirmed.

@@ -215,6 +215,7 @@ impl RuntimeBuilder {
             state.add_notice(level, message);
         }
         let mut silencer_task = None;
+        let alertmanager = self.silences.as_ref().map(|(am, _)| am.clone());
         if let Some((am, cfg)) = self.silences {
             // Bounded: when Alertmanager is slow, requests wait in the planner.
             let (ops_tx, ops_rx) = mpsc::channel(64);
@@ -307,6 +308,7 @@ impl RuntimeBuilder {
             logs: (self.logs.is_some() || self.loki.is_some())
                 .then(|| logs::LogService::new(self.logs, self.loki)),
             clock: Arc::clone(&self.clock),
+            alertmanager,
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn frame_to_batch(frame: Frame, backfill: bool) -> Batch {
         node_usage: Some(frame.node_usage),
         events: frame.events,
         alerts: Some(frame.alerts),
+        silences: None,
         workloads: frame.workloads,
         services: frame.services,
         logs: Vec::new(),

@@ -70,6 +70,8 @@ pub struct Runtime {
     paused: watch::Sender<bool>,
     logs: Option<logs::LogService>,
     clock: Arc<dyn Clock>,
+    /// Where silences are set, when an Alertmanager is configured.
+    alertmanager: Option<sentinel_prom::Alertmanager>,
 }
 
 impl Runtime {
@@ -88,6 +90,16 @@ impl Runtime {
         {
             tracing::warn!("the history writer did not finish in time");
         }
+    }
+
+    /// The time as the runtime's clock tells it.
+    pub fn now(&self) -> sentinel_model::Timestamp {
+        self.clock.now()
+    }
+
+    /// The Alertmanager whose alerts the runtime polls, to silence them in.
+    pub fn alertmanager(&self) -> Option<&sentinel_prom::Alertmanager> {
+        self.alertmanager.as_ref()
     }
 
     /// The demo cluster runtime the app starts with.

@@ -116,6 +116,8 @@ mod tests {
             ends_at: Some(Timestamp(100)),
             state: sentinel_model::AlertState::Active,
             generator_url: String::new(),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         };
         let mut out = Vec::new();
         log.alerts(Timestamp(1), std::slice::from_ref(&a), &mut out);

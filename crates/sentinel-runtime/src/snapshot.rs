@@ -110,6 +110,9 @@ pub struct Snapshot {
     pub pods: Arc<Vec<PodView>>,
     pub nodes: Arc<Vec<NodeView>>,
     pub alerts: Arc<Vec<Alert>>,
+    /// The Alertmanager silences that hold back some of `alerts`, as last
+    /// listed.
+    pub alert_silences: Arc<Vec<sentinel_model::SilenceNote>>,
     /// Newest last, bounded.
     pub events: Arc<Vec<ClusterEvent>>,
     /// Workload controllers, from the Kubernetes source (empty without one).
@@ -151,6 +154,7 @@ impl Snapshot {
             pods: Arc::default(),
             nodes: Arc::default(),
             alerts: Arc::default(),
+            alert_silences: Arc::default(),
             events: Arc::default(),
             workloads: Arc::default(),
             services: Arc::default(),

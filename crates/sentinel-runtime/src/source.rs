@@ -26,6 +26,9 @@ pub struct Batch {
     pub node_usage: Option<Vec<NodeUsage>>,
     pub events: Vec<ClusterEvent>,
     pub alerts: Option<Vec<Alert>>,
+    /// The silences that hold back some of `alerts` (Alertmanager's), when
+    /// they were listed again.
+    pub silences: Option<Vec<sentinel_model::SilenceNote>>,
     /// Deployments, ReplicaSets, StatefulSets, DaemonSets (the Kubernetes source).
     pub workloads: Option<Vec<Workload>>,
     /// Services, when they changed (the Kubernetes source, the demo's first

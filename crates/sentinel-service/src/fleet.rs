@@ -2,7 +2,7 @@
 //! unhealthy pods and firing alerts across all of them.
 
 use sentinel_model::{ContainerState, PodPhase, PodState};
-use sentinel_protocol::{AlertQuery, BrokenPod, ClusterAlert, ClusterSummary, Everywhere};
+use sentinel_protocol::{BrokenPod, ClusterAlert, ClusterSummary, Everywhere};
 use sentinel_runtime::Snapshot;
 
 /// At most this many pods and alerts in the merged view.
@@ -49,7 +49,7 @@ pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere
                 }),
         );
         alerts.extend(
-            crate::alerts(s, &AlertQuery::default())
+            crate::feed::newest(s, usize::MAX)
                 .into_iter()
                 .filter(|a| a.resolved_at.is_none())
                 .map(|alert| ClusterAlert {

@@ -3,8 +3,10 @@
 //! the UI receives. Filtering, sorting, paging and downsampling happen here,
 //! never in the UI.
 
+mod alert_filter;
 mod case;
 mod connections;
+mod feed;
 mod fleet;
 mod history;
 mod incidents;
@@ -15,11 +17,13 @@ mod pods;
 mod replay_state;
 mod report;
 mod retention;
+mod silence;
 mod why;
 mod why_past;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
+pub use feed::{alerts, firing_count, held_count, worst};
 pub use fleet::{EVERYWHERE_LIMIT, cluster_summary, everywhere, unhealthy};
 pub use history::{MAX_HISTORY, bundle_incident, list_history, replay_file, replay_history};
 pub use incidents::{
@@ -33,7 +37,8 @@ pub use pods::{list_pods, pod_detail, pod_logs};
 pub use replay_state::replay_state;
 pub use report::{Rendered, export_incident, render_report, write_atomically};
 pub use retention::{get_retention, history_trend, set_retention};
-pub use why::{alerts, explain, firing_count, mark_finding, worst};
+pub use silence::{expire_silence, silence_alert};
+pub use why::{explain, mark_finding};
 pub use why_past::{PastAlert, explain_ref, firings, past_alert_explanation};
 
 use sentinel_protocol::{ErrorKind, IpcError};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use sentinel_model::{Alert, Finding, NodeState, PodState};
-use sentinel_protocol::{AlertQuery, ErrorKind, IpcError, REPLAY_PODS, ReplayAt, ReplayFrame};
+use sentinel_protocol::{ErrorKind, IpcError, REPLAY_PODS, ReplayAt, ReplayFrame};
 use sentinel_runtime::snapshot::{NodeView, PodView};
 use sentinel_runtime::{Mode, Snapshot, StoreError};
 
@@ -82,7 +82,7 @@ fn frame(
     s.nodes = Arc::new(node_views);
     s.alerts = Arc::new(alerts);
     s.findings = Arc::new(findings);
-    let rows = crate::why::alerts(&s, &AlertQuery::default());
+    let rows = crate::feed::everything(&s);
     let explanations = s
         .findings
         .iter()

@@ -1,14 +1,14 @@
 //! The merged alert feed (Alertmanager's alerts and the engine's findings)
 //! and "Why this alert?" for each row.
 
-use sentinel_model::{Alert, Finding, RuleState, Severity, Timestamp, num};
-use sentinel_protocol::{AlertOrigin, AlertQuery, AlertRow, Explanation, SilentAlertmanager};
+use sentinel_model::{Alert, Finding, Timestamp, num};
+use sentinel_protocol::{AlertOrigin, Explanation, SilentAlertmanager};
 use sentinel_runtime::Snapshot;
 use sentinel_runtime::snapshot::Health;
 
 /// Alertmanager's last answer, while it is not answering (stale or down):
 /// the alerts the app holds are as of then.
-fn alertmanager_silent_since(s: &Snapshot) -> Option<Timestamp> {
+pub(crate) fn alertmanager_silent_since(s: &Snapshot) -> Option<Timestamp> {
     silent_alertmanager(s).and_then(|a| a.since)
 }
 
@@ -24,111 +24,6 @@ pub(crate) fn silent_alertmanager(s: &Snapshot) -> Option<SilentAlertmanager> {
     Some(SilentAlertmanager {
         since: silent.filter_map(|x| x.last_ok).min(),
     })
-}
-
-/// The source alerts came from: the Alertmanager source, else the one that
-/// reports alerts itself (the demo).
-fn alert_source(s: &Snapshot) -> String {
-    s.sources
-        .iter()
-        .find(|x| x.kind == "alertmanager")
-        .or_else(|| s.sources.first())
-        .map_or_else(|| "alertmanager".to_string(), |x| x.name.clone())
-}
-
-fn alert_row(a: &Alert, source: &str, as_of: Option<Timestamp>) -> AlertRow {
-    AlertRow {
-        fingerprint: a.fingerprint.clone(),
-        name: a.name().to_string(),
-        severity: a.severity(),
-        summary: a.summary().to_string(),
-        description: a
-            .annotations
-            .get("description")
-            .cloned()
-            .unwrap_or_default(),
-        labels: a.labels.clone(),
-        starts_at: a.starts_at,
-        source: source.to_string(),
-        origin: AlertOrigin::Alertmanager,
-        resolved_at: None,
-        mark: None,
-        as_of,
-    }
-}
-
-fn finding_row(f: &Finding) -> AlertRow {
-    AlertRow {
-        fingerprint: f.id.clone(),
-        name: f.rule.clone(),
-        severity: f.severity,
-        summary: f.summary.clone(),
-        description: f.trace.explanation.clone(),
-        labels: f.series.labels.clone(),
-        starts_at: f.fired_at,
-        source: "sentinel".into(),
-        origin: AlertOrigin::Engine,
-        resolved_at: f.resolved_at,
-        mark: f.mark().map(|m| m.mark),
-        as_of: None,
-    }
-}
-
-/// Firing alerts and firing findings, newest first, at or above
-/// `min_severity`; then recently resolved findings.
-pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Vec<AlertRow> {
-    let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
-    let as_of = alertmanager_silent_since(s);
-    let source = alert_source(s);
-    let mut rows: Vec<AlertRow> = s
-        .alerts
-        .iter()
-        .filter(|a| keep(a.severity()))
-        .map(|a| alert_row(a, &source, as_of))
-        .chain(
-            s.findings
-                .iter()
-                .filter(|f| keep(f.severity))
-                .map(finding_row),
-        )
-        .collect();
-    rows.sort_by(|a, b| {
-        a.resolved_at
-            .is_some()
-            .cmp(&b.resolved_at.is_some())
-            .then_with(|| b.starts_at.cmp(&a.starts_at))
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
-    });
-    rows.truncate(q.limit.unwrap_or(usize::MAX));
-    rows
-}
-
-/// Firing alerts and findings.
-pub fn firing_count(s: &Snapshot) -> usize {
-    s.alerts.len()
-        + s.findings
-            .iter()
-            .filter(|f| f.state == RuleState::Firing)
-            .count()
-}
-
-/// The worst severity firing now, from either origin.
-pub fn worst(s: &Snapshot) -> Option<Severity> {
-    s.alerts
-        .iter()
-        .map(Alert::severity)
-        .chain(
-            s.findings
-                .iter()
-                .filter(|f| {
-                    f.state == RuleState::Firing
-                        && f.mark()
-                            .is_none_or(|m| m.mark != sentinel_model::Mark::FalsePositive)
-                })
-                .map(|f| f.severity),
-        )
-        .max()
 }
 
 /// Why an alert or finding fired, as the app holds it now. `None` when it
@@ -198,6 +93,9 @@ fn external_steps(a: &Alert, s: &Snapshot) -> Vec<String> {
             f.state.as_str(),
             f.trace.explanation
         ));
+    }
+    if let Some(held) = crate::feed::held_back(s, a) {
+        steps.push(crate::feed::held_sentence(&held));
     }
     if let Some(v) = a.labels.get("value").and_then(|v| v.parse::<f64>().ok()) {
         steps.push(format!("The value Alertmanager carries is {}.", num(v)));
@@ -271,6 +169,8 @@ mod tests {
     use sentinel_runtime::snapshot::{Mode, SourceStatus};
 
     use super::*;
+    use crate::feed::alerts;
+    use sentinel_protocol::AlertQuery;
 
     fn snap(kind: &'static str, health: Health) -> Snapshot {
         let mut labels = Labels::new();
@@ -295,6 +195,8 @@ mod tests {
             ends_at: None,
             state: AlertState::Active,
             generator_url: String::new(),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         }]);
         s
     }
@@ -305,7 +207,7 @@ mod tests {
     fn alerts_of_a_silent_alertmanager_say_as_of_when() {
         for health in [Health::Stale, Health::Down] {
             let s = snap("alertmanager", health);
-            let rows = alerts(&s, &AlertQuery::default());
+            let rows = alerts(&s, &AlertQuery::default()).unwrap();
             assert_eq!(rows[0].as_of, Some(Timestamp(90_000)), "{health:?}");
             assert_eq!(rows[0].source, "alertmanager");
             let why = explain(&s, "a1").unwrap();
@@ -325,10 +227,10 @@ mod tests {
             "never answered"
         );
         let s = snap("alertmanager", Health::Ok);
-        assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);
+        assert_eq!(alerts(&s, &AlertQuery::default()).unwrap()[0].as_of, None);
         assert_eq!(silent_alertmanager(&s), None);
         // Another source being down says nothing about Alertmanager's alerts.
         let s = snap("prometheus", Health::Down);
-        assert_eq!(alerts(&s, &AlertQuery::default())[0].as_of, None);
+        assert_eq!(alerts(&s, &AlertQuery::default()).unwrap()[0].as_of, None);
     }
 }

@@ -235,6 +235,8 @@ mod tests {
             ends_at: None,
             state: AlertState::Active,
             generator_url: String::new(),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         }
     }
 

@@ -57,6 +57,8 @@ impl AlertBook {
                     ends_at: None,
                     state: AlertState::Active,
                     generator_url: format!("sentinel://demo/rules/{}", f.alertname),
+                    silenced_by: Vec::new(),
+                    inhibited_by: Vec::new(),
                 },
                 active_since: now,
                 for_: f.for_,

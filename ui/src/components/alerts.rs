@@ -1,15 +1,26 @@
 //! The alert feed: firing alerts, newest first, coloured by severity and
-//! filterable by it. Clicking an alert shows its description and labels;
+//! filterable by it and by terms (`namespace=shop`, `pod=~"web-.*"`, a
+//! word), which the backend applies to every alert, not only the page the
+//! overview carries. Alerts Alertmanager holds back (silenced, inhibited)
+//! are shown only when asked for. Clicking an alert shows its description
+//! and labels, and lets the operator silence it (or expire its silence);
 //! its "Why?" button opens the rule trace.
 
 use std::collections::HashSet;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sentinel_protocol::model::Severity;
-use sentinel_protocol::{AlertFold, AlertOrigin, AlertRef, AlertRow, fold_alerts};
+use sentinel_protocol::{
+    AlertFold, AlertOrigin, AlertQuery, AlertRef, AlertRow, ListAlerts, fold_alerts,
+};
 
+use super::silence::{ExpireSilences, SilenceForm, held_text};
 use crate::app::Ui;
-use crate::format;
+use crate::{format, ipc};
+
+/// How many rows a search shows.
+const SEARCH_LIMIT: usize = 200;
 
 /// One alert: its head, its summary with "Why?", and its detail when open.
 fn alert_item(
@@ -47,15 +58,37 @@ fn alert_item(
     };
     let resolved = a.resolved_at.is_some();
     let mark = a.mark.map(|m| m.as_str());
+    let held = a.held.clone();
+    let held_line = held.as_ref().map(held_text);
+    let held_tag = held.as_ref().map(|h| {
+        if h.silences.is_empty() {
+            "inhibited"
+        } else {
+            "silenced"
+        }
+    });
+    // Alertmanager's own alerts can be silenced there, while it answers (the
+    // demo's have no Alertmanager behind them).
+    let alertmanager = ui.overview.with_untracked(|o| {
+        o.as_ref()
+            .is_some_and(|o| o.status.sources.iter().any(|s| s.kind == "alertmanager"))
+    });
+    let can_silence = alertmanager
+        && a.origin == AlertOrigin::Alertmanager
+        && a.as_of.is_none()
+        && held.is_none();
+    let expirable = held.filter(|h| !h.silences.is_empty() && a.as_of.is_none());
+    let fingerprint = a.fingerprint.clone();
     // Its source is not answering: this is its last report.
     let as_of = a
         .as_of
         .map(|t| format!("as of {}", format::clock(t.millis(), true)));
     let class = format!(
-        "alert {}{}{}",
+        "alert {}{}{}{}",
         a.severity.as_str(),
         if resolved { " resolved" } else { "" },
-        if as_of.is_some() { " stale" } else { "" }
+        if as_of.is_some() { " stale" } else { "" },
+        if held_tag.is_some() { " held" } else { "" }
     );
     view! {
         <li class=class data-origin=origin on:click=move |_| {
@@ -68,6 +101,7 @@ fn alert_item(
                 <span class="origin">{origin}</span>
                 {resolved.then(|| view! { <span class="state">"resolved"</span> })}
                 {mark.map(|m| view! { <span class="mark">{m}</span> })}
+                {held_tag.map(|t| view! { <span class="held-tag" title="Alertmanager holds it back: it reaches no receiver and is not counted">{t}</span> })}
                 {as_of.map(|t| view! { <span class="as-of" title="Its source is not answering: this is its last report">{t}</span> })}
                 <span class="alert-age">{move || format::age(now.get() - starts)}</span>
             </div>
@@ -78,11 +112,14 @@ fn alert_item(
                 }>"Why?"</button>
                 {a.summary.clone()}" "<span class="subject">{subject}</span>
             </div>
+            {held_line.map(|t| view! { <div class="held-line">{t}</div> })}
             <Show when=is_open.clone()>
                 <div class="alert-detail">
                     <p>{description.clone()}</p>
                     <div class="chips">{labels.clone()}</div>
                     <p class="since">{format!("firing since {} (source: {})", format::clock(a.starts_at.millis(), true), a.source)}</p>
+                    {can_silence.then(|| view! { <SilenceForm fingerprint=fingerprint.clone()/> })}
+                    {expirable.clone().map(|h| view! { <ExpireSilences held=h/> })}
                 </div>
             </Show>
         </li>
@@ -107,13 +144,14 @@ fn identity(f: &AlertFold) -> String {
         .chain(&f.more)
         .map(|a| {
             format!(
-                "{}|{}|{:?}|{:?}|{:?}|{}",
+                "{}|{}|{:?}|{:?}|{:?}|{}|{:?}",
                 a.fingerprint,
                 a.severity.as_str(),
                 a.resolved_at,
                 a.mark,
                 a.as_of,
-                a.summary
+                a.summary,
+                a.held
             )
         })
         .collect::<Vec<_>>()
@@ -136,8 +174,43 @@ pub fn AlertFeed() -> impl IntoView {
         ui.overview
             .with(|o| o.as_ref().map_or(0, |o| o.at.millis()))
     });
+    // The operator's terms, and whether held-back alerts are shown: either
+    // makes a search, which the backend answers over every alert.
+    let text = RwSignal::new(String::new());
+    let held = RwSignal::new(false);
+    let found = RwSignal::new(None::<Result<Vec<AlertRow>, String>>);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let terms = text.get();
+        let with_held = held.get();
+        let min = min.get();
+        // Asked again with every overview: the alerts change under it.
+        ui.overview.with(|o| o.as_ref().map(|o| o.at));
+        if terms.trim().is_empty() && !with_held {
+            found.set(None);
+            return;
+        }
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        let q = AlertQuery {
+            min_severity: min,
+            limit: Some(SEARCH_LIMIT),
+            text: Some(terms).filter(|t| !t.trim().is_empty()),
+            held: with_held,
+        };
+        spawn_local(async move {
+            let r = ipc::call::<ListAlerts>(&q).await.map_err(|e| e.message);
+            // Only the newest question's answer is shown.
+            if asked.get_value() == n {
+                found.set(Some(r));
+            }
+        });
+    });
     let folds = Memo::new(move |_| {
         let min = min.get();
+        if let Some(r) = found.get() {
+            return r.map(fold_alerts).unwrap_or_default();
+        }
         ui.overview.with(|o| {
             o.as_ref().map_or_else(Vec::new, |o| {
                 let shown = o
@@ -196,19 +269,42 @@ pub fn AlertFeed() -> impl IntoView {
         <div class="panel alerts" id="alerts">
             <div class="panel-head">
                 <h2>"Alerts"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
-                <span class="count">{move || ui.overview.with(|o| o.as_ref().map(|o| o.alerts_total.to_string()).unwrap_or_default())}</span>
+                <span class="count" id="alerts-count">{move || match found.with(|f| f.as_ref().map(|r| r.as_ref().map_or(0, Vec::len))) {
+                    Some(n) if n >= SEARCH_LIMIT => format!("{n}+"),
+                    Some(n) => n.to_string(),
+                    None => ui.overview.with(|o| o.as_ref().map(|o| o.alerts_total.to_string()).unwrap_or_default()),
+                }}</span>
                 <div class="seg">
                     {filter_button("All", None)}
                     {filter_button("Warning+", Some(Severity::Warning))}
                     {filter_button("Critical", Some(Severity::Critical))}
                 </div>
             </div>
+            <div class="feed-tools">
+                <input id="alert-filter" type="search" placeholder="Filter: word, label=value, label=~regex"
+                    title="Every term must match: label=value, label!=value, label=~regex, label!~regex, or a word in the name, summary or labels"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))/>
+                {move || {
+                    let n = ui.overview.with(|o| o.as_ref().map_or(0, |o| o.alerts_held));
+                    (n > 0 || held.get()).then(|| view! {
+                        <button id="alert-held" class:active=move || held.get()
+                            title="Alerts Alertmanager holds back (silenced or inhibited): they reach no receiver and are not counted"
+                            on:click=move |_| held.update(|h| *h = !*h)>
+                            {move || if held.get() { "hide silenced".to_string() } else { format!("{n} silenced") }}
+                        </button>
+                    })
+                }}
+            </div>
             {move || ui.overview.with(|o| o.as_ref().and_then(silent_alertmanager)).map(|text| view! {
                 <p class="feed-stale" id="alerts-stale">{text}</p>
             })}
+            {move || found.with(|f| f.as_ref().and_then(|r| r.as_ref().err().cloned())).map(|e| view! {
+                <p class="feed-error" id="alerts-filter-error">{e}</p>
+            })}
             <ul class="feed" id="alert-feed">
-                <Show when=move || folds.with(Vec::is_empty)>
-                    <li class="empty">"No alerts at this severity."</li>
+                <Show when=move || folds.with(Vec::is_empty) && !found.with(|f| matches!(f, Some(Err(_))))>
+                    <li class="empty">{move || if found.with(Option::is_some) { "No alert matches." } else { "No alerts at this severity." }}</li>
                 </Show>
                 <For each=move || folds.get() key=identity children=fold_view/>
             </ul>

@@ -18,6 +18,7 @@ pub mod replay;
 mod replay_moment;
 mod report_export;
 mod retention;
+mod silence;
 mod status;
 mod trend;
 mod why;

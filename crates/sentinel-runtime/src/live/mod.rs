@@ -102,6 +102,7 @@ fn batches(
             node_usage: Some(u.nodes),
             events: Vec::new(),
             alerts: if i + 1 == n { alerts.take() } else { None },
+            silences: None,
             workloads: None,
             services: None,
             logs: Vec::new(),
@@ -187,6 +188,8 @@ fn prom_alerts(alerts: sentinel_prom::parse::PromAlerts, now: Timestamp) -> Vec<
             ends_at: None,
             state: AlertState::Active,
             generator_url: String::new(),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         })
         .collect();
     out.sort_by_key(|a| std::cmp::Reverse(a.starts_at));

@@ -29,6 +29,8 @@ fn alert(name: &str) -> Alert {
         ends_at: None,
         state: AlertState::Active,
         generator_url: String::new(),
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct State {
     pod_slots: trend::Slots,
     node_slots: trend::Slots,
     alerts: Arc<Vec<Alert>>,
+    /// The silences holding back some of the alerts.
+    alert_silences: Arc<Vec<sentinel_model::SilenceNote>>,
     events: VecDeque<ClusterEvent>,
     workloads: Arc<Vec<sentinel_model::Workload>>,
     services: Arc<Vec<sentinel_model::ServiceState>>,
@@ -115,6 +117,7 @@ impl State {
             pod_slots: trend::Slots::default(),
             node_slots: trend::Slots::default(),
             alerts: Arc::default(),
+            alert_silences: Arc::default(),
             events: VecDeque::new(),
             workloads: Arc::default(),
             services: Arc::default(),
@@ -466,6 +469,9 @@ impl State {
             }
             self.incidents.alerts(at, &alerts);
             self.alerts = Arc::new(alerts);
+        }
+        if let Some(silences) = batch.silences {
+            self.alert_silences = Arc::new(silences);
         }
         self.detection.note_all(changes);
         if let Some(readings) = batch.readings {

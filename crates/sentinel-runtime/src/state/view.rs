@@ -87,6 +87,7 @@ impl State {
             pods: Arc::clone(&self.pods),
             nodes: Arc::new(nodes),
             alerts: Arc::clone(&self.alerts),
+            alert_silences: Arc::clone(&self.alert_silences),
             workloads: Arc::clone(&self.workloads),
             services: Arc::clone(&self.services),
             calls: self.incidents.calls(),

@@ -2,8 +2,8 @@
 
 use sentinel_model::{NodeCondition, Severity, Timestamp};
 use sentinel_protocol::{
-    AlertQuery, Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview, Point,
-    SourceHealth, StatusBar, TrayLevel, Unit,
+    Cards, Chart, Health, Mode, NodeRow, Notice, OVERVIEW_ALERTS, Overview, Point, SourceHealth,
+    StatusBar, TrayLevel, Unit,
 };
 use sentinel_runtime::series::lttb;
 use sentinel_runtime::{Snapshot, snapshot};
@@ -78,7 +78,7 @@ pub fn tray_level(s: &Snapshot) -> TrayLevel {
     {
         return TrayLevel::Stale;
     }
-    match crate::why::worst(s) {
+    match crate::feed::worst(s) {
         Some(Severity::Critical) => TrayLevel::Critical,
         Some(Severity::Warning) => TrayLevel::Warning,
         _ => TrayLevel::Ok,
@@ -153,14 +153,9 @@ pub fn overview(s: &Snapshot, paused_until: Option<Timestamp>) -> Overview {
             chart("p95", "p95 latency", Unit::Milliseconds, &series.p95_ms, s),
         ],
         nodes: nodes(s),
-        alerts: crate::why::alerts(
-            s,
-            &AlertQuery {
-                min_severity: None,
-                limit: Some(OVERVIEW_ALERTS),
-            },
-        ),
-        alerts_total: crate::why::firing_count(s),
+        alerts: crate::feed::newest(s, OVERVIEW_ALERTS),
+        alerts_total: crate::feed::firing_count(s),
+        alerts_held: crate::feed::held_count(s),
         active_incidents: s.incidents.iter().filter(|i| i.state.is_active()).count(),
         pods_total: s.pods.len(),
         namespaces,

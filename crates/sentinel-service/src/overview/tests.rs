@@ -4,7 +4,8 @@ use sentinel_model::{Alert, AlertState, Duration, Labels, Timestamp};
 use sentinel_runtime::snapshot::{Health, Mode, SourceStatus};
 
 use super::*;
-use crate::why::alerts;
+use crate::feed::alerts;
+use sentinel_protocol::AlertQuery;
 
 fn alert(severity: &str) -> Alert {
     let mut labels = Labels::new();
@@ -18,6 +19,8 @@ fn alert(severity: &str) -> Alert {
         ends_at: None,
         state: AlertState::Active,
         generator_url: String::new(),
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
     }
 }
 
@@ -178,19 +181,21 @@ fn alert_query_filters_by_severity_and_limits() {
         &s,
         &AlertQuery {
             min_severity: Some(Severity::Warning),
-            limit: None,
+            ..AlertQuery::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(crit.len(), 2);
     assert!(crit.iter().all(|a| a.severity >= Severity::Warning));
     assert_eq!(
         alerts(
             &s,
             &AlertQuery {
-                min_severity: None,
-                limit: Some(1)
+                limit: Some(1),
+                ..AlertQuery::default()
             }
         )
+        .unwrap()
         .len(),
         1
     );

@@ -36,6 +36,8 @@ fn alert(name: &str, severity: &str, at: Timestamp, pairs: &[(&str, &str)]) -> A
         ends_at: None,
         state: AlertState::Active,
         generator_url: String::new(),
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
     }
 }
 

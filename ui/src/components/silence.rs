@@ -1,0 +1,142 @@
+//! Silencing an Alertmanager alert from the feed, and expiring a silence.
+//! The backend sets the silence in Alertmanager under the operator's name;
+//! the alert is held back from Alertmanager's next answer on.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{ExpireSilence, HeldBack, SilenceAlert, SilenceArgs, SilenceRef};
+
+use crate::{format, ipc};
+
+const LENGTHS: &[(u32, &str)] = &[
+    (30, "30 minutes"),
+    (60, "1 hour"),
+    (120, "2 hours"),
+    (240, "4 hours"),
+    (1_440, "1 day"),
+    (10_080, "1 week"),
+];
+
+/// "silenced by ana until 15:30 (deploy); inhibited by HighErrorRate".
+pub fn held_text(h: &HeldBack) -> String {
+    let mut parts: Vec<String> = h
+        .silences
+        .iter()
+        .map(|s| {
+            let mut p = if s.by.is_empty() {
+                "silenced".to_string()
+            } else {
+                format!("silenced by {}", s.by)
+            };
+            if let Some(t) = s.until {
+                p.push_str(&format!(" until {}", format::date_time(t.millis())));
+            }
+            if !s.comment.is_empty() {
+                p.push_str(&format!(" ({})", s.comment));
+            }
+            p
+        })
+        .collect();
+    if !h.inhibited_by.is_empty() {
+        parts.push(format!("inhibited by {}", h.inhibited_by.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("held back by Alertmanager".into());
+    }
+    parts.join("; ")
+}
+
+fn outcome_view(o: Option<Result<String, String>>) -> impl IntoView {
+    o.map(|o| match o {
+        Ok(t) => view! { <p class="silence-ok">{t}</p> }.into_any(),
+        Err(e) => view! { <p class="silence-error">{e}</p> }.into_any(),
+    })
+}
+
+/// Under an open Alertmanager alert: how long, why, and "Silence".
+#[component]
+pub fn SilenceForm(fingerprint: String) -> impl IntoView {
+    let minutes = RwSignal::new(60u32);
+    let comment = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let submit = move |_| {
+        let args = SilenceArgs {
+            fingerprint: fingerprint.clone(),
+            minutes: minutes.get_untracked(),
+            comment: comment.get_untracked(),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let r = ipc::call::<SilenceAlert>(&args).await;
+            busy.set(false);
+            outcome.set(Some(match r {
+                Ok(s) => Ok(format!(
+                    "Silenced until {} (silence {}); Alertmanager holds it back from its next answer.",
+                    s.until.map_or_else(String::new, |t| format::date_time(t.millis())),
+                    s.id
+                )),
+                Err(e) => Err(e.message),
+            }));
+        });
+    };
+    let lengths = LENGTHS
+        .iter()
+        .map(|(m, label)| view! { <option value=m.to_string() selected=*m == 60>{*label}</option> })
+        .collect_view();
+    view! {
+        <div class="silence-form" on:click=|ev| ev.stop_propagation()>
+            <select class="silence-length" title="How long"
+                on:change=move |ev| minutes.set(event_target_value(&ev).parse().unwrap_or(60))>
+                {lengths}
+            </select>
+            <input class="silence-comment" placeholder="Comment (required)"
+                prop:value=move || comment.get()
+                on:input=move |ev| comment.set(event_target_value(&ev))/>
+            <button class="silence" title="Silence this alert (all its labels) in Alertmanager"
+                disabled=move || busy.get() || comment.with(|c| c.trim().is_empty())
+                on:click=submit>"Silence"</button>
+            {move || outcome_view(outcome.get())}
+        </div>
+    }
+}
+
+/// Under a silenced alert: expire each of its silences.
+#[component]
+pub fn ExpireSilences(held: HeldBack) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let buttons = held
+        .silences
+        .into_iter()
+        .map(|s| {
+            let id = s.id.clone();
+            let expire = move |_| {
+                let args = SilenceRef { id: id.clone() };
+                busy.set(true);
+                spawn_local(async move {
+                    let r = ipc::call::<ExpireSilence>(&args).await;
+                    busy.set(false);
+                    outcome.set(Some(match r {
+                        Ok(()) => Ok(format!(
+                            "Silence {} expired; the alert is back from Alertmanager's next answer.",
+                            args.id
+                        )),
+                        Err(e) => Err(e.message),
+                    }));
+                });
+            };
+            let short: String = s.id.chars().take(8).collect();
+            view! {
+                <button class="expire-silence" title=format!("Expire silence {}", s.id)
+                    disabled=move || busy.get() on:click=expire>{format!("Expire silence {short}…")}</button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="silence-form" on:click=|ev| ev.stop_propagation()>
+            {buttons}
+            {move || outcome_view(outcome.get())}
+        </div>
+    }
+}
