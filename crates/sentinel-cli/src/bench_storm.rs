@@ -3,7 +3,9 @@
 //! `--poll` seconds; each poll carries the alerts that started since the last
 //! one plus those still firing (each fires for `--lifetime` seconds). Prints
 //! the notifications raised, the closest two came within one group, and how
-//! long each poll kept the loop busy.
+//! long each poll kept the loop busy. Then every alert of the storm firing at
+//! once through the alert feed: the overview (built for every update the UI
+//! gets) and a search by matcher terms.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -69,6 +71,44 @@ fn alert(k: u64, args: &StormArgs, at: Timestamp) -> Alert {
     }
 }
 
+/// The median of `runs` timings of `f`, in milliseconds.
+fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut ms: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms[ms.len() / 2]
+}
+
+/// The overview and a search over `alerts` firing at once: (overview ms,
+/// search ms, rows the search found).
+fn feed_cost(alerts: Vec<Alert>, at: Timestamp) -> anyhow::Result<(f64, f64, usize)> {
+    let mut snap = sentinel_runtime::Snapshot::empty(sentinel_runtime::Mode::Live, at);
+    snap.alerts = std::sync::Arc::new(alerts);
+    let overview = median_ms(7, || {
+        std::hint::black_box(sentinel_service::overview(&snap, None));
+    });
+    let q = sentinel_protocol::AlertQuery {
+        text: Some(r#"namespace=team-03 alertname=~"Storm1.*""#.into()),
+        limit: Some(200),
+        ..Default::default()
+    };
+    let mut found = 0;
+    let mut failed = None;
+    let search = median_ms(7, || match sentinel_service::alerts(&snap, &q) {
+        Ok(rows) => found = rows.len(),
+        Err(e) => failed = Some(e.message),
+    });
+    if let Some(e) = failed {
+        anyhow::bail!("the search failed: {e}");
+    }
+    Ok((overview, search, found))
+}
+
 pub fn run(args: StormArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.per_minute > 0
@@ -124,6 +164,9 @@ pub fn run(args: StormArgs) -> anyhow::Result<()> {
         .map(|i| i.members.len())
         .max()
         .unwrap_or(0);
+    let end = Timestamp(start.0 + (polls * args.poll * 1000) as i64);
+    let everything = (0..next).map(|k| alert(k, &args, end)).collect();
+    let (overview_ms, search_ms, search_rows) = feed_cost(everything, end)?;
     let out = serde_json::json!({
         "alerts": next,
         "minutes": args.minutes,
@@ -138,6 +181,8 @@ pub fn run(args: StormArgs) -> anyhow::Result<()> {
         "poll_busy_ms_p99": pct(0.99),
         "poll_busy_ms_max": pct(1.0),
         "alerts_per_second": next as f64 / wall_s,
+        "feed_overview_ms": overview_ms,
+        "feed_search_ms": search_ms,
     });
     if args.json {
         println!("{out}");
@@ -163,6 +208,10 @@ pub fn run(args: StormArgs) -> anyhow::Result<()> {
             pct(0.99),
             pct(1.0),
             next as f64 / wall_s
+        );
+        println!(
+            "all {next} firing at once: overview {overview_ms:.1} ms, \
+             a search by matcher terms {search_ms:.1} ms ({search_rows} rows)"
         );
     }
     Ok(())

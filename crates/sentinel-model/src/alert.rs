@@ -16,10 +16,13 @@ pub enum Severity {
 impl Severity {
     /// Reads the `severity` label the way Prometheus rule packs write it.
     pub fn from_label(value: &str) -> Self {
-        match value.to_ascii_lowercase().as_str() {
-            "critical" | "page" | "error" => Severity::Critical,
-            "warning" | "warn" => Severity::Warning,
-            _ => Severity::Info,
+        let is = |names: &[&str]| names.iter().any(|n| value.eq_ignore_ascii_case(n));
+        if is(&["critical", "page", "error"]) {
+            Severity::Critical
+        } else if is(&["warning", "warn"]) {
+            Severity::Warning
+        } else {
+            Severity::Info
         }
     }
 

@@ -142,25 +142,9 @@ enum Row<'a> {
     Finding(&'a Finding),
 }
 
-impl Row<'_> {
-    /// Firing before resolved, then newest, worst and by fingerprint.
-    fn key(&self) -> (bool, Reverse<Timestamp>, Reverse<Severity>, &str) {
-        match self {
-            Row::Alert(a) => (
-                false,
-                Reverse(a.starts_at),
-                Reverse(a.severity()),
-                &a.fingerprint,
-            ),
-            Row::Finding(f) => (
-                f.resolved_at.is_some(),
-                Reverse(f.fired_at),
-                Reverse(f.severity),
-                &f.id,
-            ),
-        }
-    }
-}
+/// Firing before resolved, then newest, worst and by fingerprint; computed
+/// once per row (an alert's severity is read from its labels).
+type Key<'a> = (bool, Reverse<Timestamp>, Reverse<Severity>, &'a str);
 
 /// Firing alerts and firing findings, newest first, at or above
 /// `min_severity` and matching `text`; then recently resolved findings.
@@ -180,20 +164,30 @@ fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
     let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
     // Only references are sorted: a storm holds 100,000 alerts, and only a
     // page of rows is built.
-    let mut found: Vec<Row<'_>> = s
+    let mut found: Vec<(Key<'_>, Row<'_>)> = s
         .alerts
         .iter()
-        .filter(|a| keep(a.severity()) && (q.held || !a.held_back()))
-        .filter(|a| {
-            filter.is_empty()
-                || filter.matches(&Subject {
-                    name: a.name(),
-                    summary: a.summary(),
-                    severity: a.severity(),
-                    labels: &a.labels,
-                })
+        .filter(|a| q.held || !a.held_back())
+        .filter_map(|a| {
+            let severity = a.severity();
+            let shown = keep(severity)
+                && (filter.is_empty()
+                    || filter.matches(&Subject {
+                        name: a.name(),
+                        summary: a.summary(),
+                        severity,
+                        labels: &a.labels,
+                    }));
+            shown.then(|| {
+                let key = (
+                    false,
+                    Reverse(a.starts_at),
+                    Reverse(severity),
+                    a.fingerprint.as_str(),
+                );
+                (key, Row::Alert(a))
+            })
         })
-        .map(Row::Alert)
         .chain(
             s.findings
                 .iter()
@@ -207,16 +201,29 @@ fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
                             labels: &f.series.labels,
                         })
                 })
-                .map(Row::Finding),
+                .map(|f| {
+                    let key = (
+                        f.resolved_at.is_some(),
+                        Reverse(f.fired_at),
+                        Reverse(f.severity),
+                        f.id.as_str(),
+                    );
+                    (key, Row::Finding(f))
+                }),
         )
         .collect();
-    found.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
-    found.truncate(q.limit.unwrap_or(usize::MAX));
+    let limit = q.limit.unwrap_or(usize::MAX);
+    // Only the page is sorted: the rest is cut off unordered.
+    if found.len() > limit && limit > 0 {
+        found.select_nth_unstable_by(limit - 1, |a, b| a.0.cmp(&b.0));
+    }
+    found.truncate(limit);
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let as_of = crate::why::alertmanager_silent_since(s);
     let source = alert_source(s);
     found
         .into_iter()
-        .map(|r| match r {
+        .map(|(_, r)| match r {
             Row::Alert(a) => alert_row(s, a, &source, as_of),
             Row::Finding(f) => finding_row(f),
         })

@@ -157,6 +157,15 @@ fn alerts_alertmanager_holds_back_are_neither_shown_nor_counted_unless_asked() {
 
     let with_held = alerts(&s, &query("", true)).unwrap();
     assert_eq!(fps(&with_held), ["i1", "s1", "e1", finding_id, "w1"]);
+    // A page is the head of that order, whatever its length.
+    for n in 0..=6 {
+        let q = AlertQuery {
+            limit: Some(n),
+            ..query("", true)
+        };
+        let page = alerts(&s, &q).unwrap();
+        assert_eq!(fps(&page), fps(&with_held)[..n.min(5)], "limit {n}");
+    }
     let silenced = &with_held[1];
     let held = silenced.held.as_ref().unwrap();
     assert_eq!(held.silences.len(), 2);
