@@ -161,6 +161,25 @@ pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Result<Vec<AlertRow>, IpcError> {
 }
 
 fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
+    page(s, q, filter, Order::Feed).0
+}
+
+/// How a page is ordered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The feed's: firing before resolved, then newest, worst.
+    Feed,
+    /// Firing only, worst first, then newest (several clusters' alerts).
+    WorstFirst,
+}
+
+/// A page of rows in `order`, and how many matched in all.
+fn page(
+    s: &Snapshot,
+    q: &AlertQuery,
+    filter: &AlertFilter,
+    order: Order,
+) -> (Vec<AlertRow>, usize) {
     let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
     // Only references are sorted: a storm holds 100,000 alerts, and only a
     // page of rows is built.
@@ -192,6 +211,7 @@ fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
             s.findings
                 .iter()
                 .filter(|f| keep(f.severity))
+                .filter(|f| order == Order::Feed || f.resolved_at.is_none())
                 .filter(|f| {
                     filter.is_empty()
                         || filter.matches(&Subject {
@@ -212,22 +232,39 @@ fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
                 }),
         )
         .collect();
+    let matched = found.len();
+    let cmp = |a: &(Key<'_>, Row<'_>), b: &(Key<'_>, Row<'_>)| match order {
+        Order::Feed => a.0.cmp(&b.0),
+        Order::WorstFirst => (a.0.2, a.0.1, a.0.3).cmp(&(b.0.2, b.0.1, b.0.3)),
+    };
     let limit = q.limit.unwrap_or(usize::MAX);
     // Only the page is sorted: the rest is cut off unordered.
     if found.len() > limit && limit > 0 {
-        found.select_nth_unstable_by(limit - 1, |a, b| a.0.cmp(&b.0));
+        found.select_nth_unstable_by(limit - 1, cmp);
     }
     found.truncate(limit);
-    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    found.sort_unstable_by(cmp);
     let as_of = crate::why::alertmanager_silent_since(s);
     let source = alert_source(s);
-    found
+    let rows = found
         .into_iter()
         .map(|(_, r)| match r {
             Row::Alert(a) => alert_row(s, a, &source, as_of),
             Row::Finding(f) => finding_row(f),
         })
-        .collect()
+        .collect();
+    (rows, matched)
+}
+
+/// The worst firing rows (nothing resolved, nothing held back), worst
+/// first then newest, at most `limit` of them built; and how many there
+/// are in all.
+pub(crate) fn worst_first(s: &Snapshot, limit: usize) -> (Vec<AlertRow>, usize) {
+    let q = AlertQuery {
+        limit: Some(limit),
+        ..AlertQuery::default()
+    };
+    page(s, &q, &AlertFilter::default(), Order::WorstFirst)
 }
 
 /// The overview's page of the feed: no filter, nothing held back.
@@ -285,4 +322,4 @@ pub fn worst(s: &Snapshot) -> Option<Severity> {
 
 #[cfg(test)]
 #[path = "feed_tests.rs"]
-mod tests;
+pub(crate) mod tests;

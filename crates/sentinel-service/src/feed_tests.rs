@@ -8,7 +8,13 @@ use sentinel_runtime::snapshot::{Health, Mode, SourceStatus};
 
 use super::*;
 
-fn alert(fp: &str, name: &str, severity: &str, at: i64, pairs: &[(&str, &str)]) -> Alert {
+pub(crate) fn alert(
+    fp: &str,
+    name: &str,
+    severity: &str,
+    at: i64,
+    pairs: &[(&str, &str)],
+) -> Alert {
     let mut labels: Labels = pairs
         .iter()
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))

@@ -38,6 +38,7 @@ pub fn cluster_summary(name: &str, s: &Snapshot) -> ClusterSummary {
 pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere {
     let mut pods = Vec::new();
     let mut alerts = Vec::new();
+    let mut alerts_total = 0;
     for (name, s) in clusters {
         pods.extend(
             s.pods
@@ -48,15 +49,14 @@ pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere
                     pod: crate::pods::row(v),
                 }),
         );
-        alerts.extend(
-            crate::feed::newest(s, usize::MAX)
-                .into_iter()
-                .filter(|a| a.resolved_at.is_none())
-                .map(|alert| ClusterAlert {
-                    cluster: name.clone(),
-                    alert,
-                }),
-        );
+        // Each cluster's worst are enough to make the page: only they are
+        // built (a storm holds 100,000).
+        let (worst, total) = crate::feed::worst_first(s, EVERYWHERE_LIMIT);
+        alerts_total += total;
+        alerts.extend(worst.into_iter().map(|alert| ClusterAlert {
+            cluster: name.clone(),
+            alert,
+        }));
     }
     // Failing first (not pending), then the most restarts.
     pods.sort_by(|a, b| {
@@ -74,7 +74,7 @@ pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere
             .then_with(|| a.cluster.cmp(&b.cluster))
     });
     let pods_more = pods.len().saturating_sub(EVERYWHERE_LIMIT);
-    let alerts_more = alerts.len().saturating_sub(EVERYWHERE_LIMIT);
+    let alerts_more = alerts_total.saturating_sub(EVERYWHERE_LIMIT);
     pods.truncate(EVERYWHERE_LIMIT);
     alerts.truncate(EVERYWHERE_LIMIT);
     Everywhere {
@@ -86,5 +86,65 @@ pub fn everywhere(clusters: &[(String, std::sync::Arc<Snapshot>)]) -> Everywhere
         pods_more,
         alerts,
         alerts_more,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sentinel_model::{AlertState, Timestamp};
+    use sentinel_runtime::Mode;
+
+    use super::*;
+    use crate::feed::tests::alert;
+
+    fn cluster(name: &str, warnings: i64, critical_at: i64, held: bool) -> (String, Arc<Snapshot>) {
+        let mut s = Snapshot::empty(Mode::Live, Timestamp(1_000_000));
+        let mut alerts: Vec<_> = (0..warnings)
+            .map(|i| {
+                alert(
+                    &format!("{name}-w{i}"),
+                    "PodNotReady",
+                    "warning",
+                    1_000 + i,
+                    &[],
+                )
+            })
+            .collect();
+        let mut critical = alert(
+            &format!("{name}-c"),
+            "NodeDown",
+            "critical",
+            critical_at,
+            &[],
+        );
+        if held {
+            critical.state = AlertState::Suppressed;
+            critical.silenced_by = vec!["s".into()];
+        }
+        alerts.push(critical);
+        s.alerts = Arc::new(alerts);
+        (name.to_string(), Arc::new(s))
+    }
+
+    /// Worst first across clusters, then newest; what Alertmanager holds
+    /// back is not broken; the rest beyond the page is counted.
+    #[test]
+    fn the_worst_alerts_of_every_cluster_come_first_and_the_rest_are_counted() {
+        // More than a page in a alone, its critical the oldest of all.
+        let clusters = [cluster("a", 600, 0, false), cluster("b", 300, 5, true)];
+        let e = everywhere(&clusters);
+        assert_eq!(e.alerts.len(), EVERYWHERE_LIMIT);
+        assert_eq!(e.alerts_more, 601 + 300 - EVERYWHERE_LIMIT);
+        // a's critical, though the oldest; b's is silenced.
+        assert_eq!(e.alerts[0].alert.fingerprint, "a-c");
+        assert!(e.alerts.iter().all(|c| c.alert.fingerprint != "b-c"));
+        // Then the warnings, newest first.
+        assert!(e.alerts[1..].windows(2).all(|w| {
+            w[0].alert.severity == w[1].alert.severity
+                && w[0].alert.starts_at >= w[1].alert.starts_at
+        }));
+        assert_eq!(e.alerts[1].alert.fingerprint, "a-w599");
     }
 }

@@ -77,7 +77,7 @@ fn alert_item(
         && a.origin == AlertOrigin::Alertmanager
         && a.as_of.is_none()
         && held.is_none();
-    let expirable = held.filter(|h| !h.silences.is_empty() && a.as_of.is_none());
+    let expirable = held.filter(|h| alertmanager && !h.silences.is_empty() && a.as_of.is_none());
     let fingerprint = a.fingerprint.clone();
     // Its source is not answering: this is its last report.
     let as_of = a
