@@ -5,11 +5,11 @@ use sentinel_model::Duration;
 use sentinel_protocol::{
     AlertQuery, AlertRef, AlertRow, BundleRequest, CaseAnalysis, CaseRef, ClusterRef, ErrorKind,
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
-    HoldingSilence, IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef,
-    IncidentRow, IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState,
-    Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
+    IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
+    IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
+    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
     ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, SilenceArgs,
-    SilenceRef, Trend, TrendQuery, Update,
+    SilenceRef, SilenceSet, Trend, TrendQuery, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -135,7 +135,7 @@ pub fn list_alerts(state: State<'_, AppState>, args: AlertQuery) -> Res<Vec<Aler
 
 /// Silences are set under the operator's login name.
 #[tauri::command]
-pub async fn silence_alert(state: State<'_, AppState>, args: SilenceArgs) -> Res<HoldingSilence> {
+pub async fn silence_alert(state: State<'_, AppState>, args: SilenceArgs) -> Res<SilenceSet> {
     sentinel_service::silence_alert(&state.runtime(), &args, &crate::operator()).await
 }
 

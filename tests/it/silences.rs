@@ -219,6 +219,7 @@ async fn an_alert_silenced_from_the_feed_is_held_back_until_the_silence_is_expir
             fingerprint: fp.to_string(),
             minutes,
             comment: comment.to_string(),
+            labels: Vec::new(),
         };
         let rt = &rt;
         async move { sentinel_service::silence_alert(rt, &args, "ana").await }
@@ -228,9 +229,12 @@ async fn an_alert_silenced_from_the_feed_is_held_back_until_the_silence_is_expir
     let e = set(30, " ", &row.fingerprint).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidArgument);
     let before = rt.now();
-    let silence = set(30, "deploy in progress", &row.fingerprint)
+    let made = set(30, "deploy in progress", &row.fingerprint)
         .await
         .unwrap();
+    assert_eq!(made.matching, 1, "{made:?}");
+    assert_eq!(made.matchers.len(), row.labels.len());
+    let silence = made.silence;
     assert_eq!(silence.by, "ana");
     let until = silence.until.unwrap();
     assert!(
@@ -315,6 +319,68 @@ async fn an_alert_silenced_from_the_feed_is_held_back_until_the_silence_is_expir
         .find(|s| s.id == silence.id)
         .map(|s| s.state);
     assert_eq!(state.as_deref(), Some("expired"));
+
+    // Fewer labels: one silence for the same alert on every pod.
+    let wide = format!("SentinelFeedSilenceWide{}", std::process::id());
+    post_alert(&stack.alertmanager, &wide, "web-2");
+    post_alert(&stack.alertmanager, &wide, "web-3");
+    let both = |held: bool| {
+        let q = AlertQuery {
+            text: Some(format!("alertname={wide}")),
+            held,
+            ..AlertQuery::default()
+        };
+        sentinel_service::alerts(&rt.snapshot(), &q).unwrap()
+    };
+    within("both pods' alerts in the feed", async {
+        while both(false).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await;
+    let args = SilenceArgs {
+        fingerprint: both(false)[0].fingerprint.clone(),
+        minutes: 30,
+        comment: "rolling restart".into(),
+        labels: vec!["alertname".into(), "namespace".into()],
+    };
+    let made = sentinel_service::silence_alert(&rt, &args, "ana")
+        .await
+        .unwrap();
+    assert_eq!(made.matching, 2);
+    assert_eq!(
+        made.matchers,
+        [
+            format!("alertname=\"{wide}\""),
+            "namespace=\"ack-test\"".to_string()
+        ]
+    );
+    within("both held back by the one silence", async {
+        loop {
+            let held = both(true);
+            if both(false).is_empty()
+                && held.len() == 2
+                && held.iter().all(|r| {
+                    r.held
+                        .as_ref()
+                        .is_some_and(|h| h.silences.iter().any(|s| s.id == made.silence.id))
+                })
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await;
+    sentinel_service::expire_silence(
+        &rt,
+        &SilenceRef {
+            id: made.silence.id.clone(),
+        },
+        "ana",
+    )
+    .await
+    .unwrap();
     // Both are in the audit log, under the operator.
     rt.shutdown(Duration::from_secs(10)).await;
     let store = sentinel_runtime::Store::open_read_only(&db).await.unwrap();
@@ -342,6 +408,7 @@ async fn an_alert_silenced_from_the_feed_is_held_back_until_the_silence_is_expir
         fingerprint: row.fingerprint.clone(),
         minutes: 30,
         comment: "x".into(),
+        labels: Vec::new(),
     };
     let e = sentinel_service::silence_alert(&bare, &args, "ana")
         .await

@@ -477,6 +477,21 @@ pub struct SilenceArgs {
     pub minutes: u32,
     /// Why; Alertmanager requires one.
     pub comment: String,
+    /// The alert's labels the silence matches, each equal to the alert's
+    /// value; empty: all of them (this alert alone). Fewer labels silence
+    /// the alerts that share them (every pod of a node).
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// A silence set from the feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceSet {
+    pub silence: HoldingSilence,
+    /// Its matchers, `name="value"`.
+    pub matchers: Vec<String>,
+    /// How many of the alerts Alertmanager reports now it matches.
+    pub matching: usize,
 }
 
 /// The longest silence set from the feed: a week.

@@ -62,7 +62,7 @@ commands! {
     ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
     /// Silence an Alertmanager alert (all its labels, exactly) for a while,
     /// as the operator, with a comment (written to the audit log).
-    SilenceAlert = "silence_alert" (SilenceArgs) -> HoldingSilence;
+    SilenceAlert = "silence_alert" (SilenceArgs) -> SilenceSet;
     /// Expire a silence now (written to the audit log).
     ExpireSilence = "expire_silence" (SilenceRef) -> ();
     /// Why an alert or finding fired: its rule trace as steps.

@@ -1,13 +1,15 @@
 //! Silences set and expired from the alert feed, in the Alertmanager the
-//! runtime polls. A silence matches every label of its alert exactly (as an
-//! acknowledged incident's do), so it holds back that alert and nothing
-//! else. Both actions go to the audit log under the operator's name; the
-//! alert shows as held back at the next poll of Alertmanager.
+//! runtime polls. A silence matches labels of its alert, each equal to the
+//! alert's value: all of them by default (as an acknowledged incident's do),
+//! so it holds back that alert and nothing else, or those the operator keeps
+//! (`alertname` and `node`: the same alert on every pod of a node). Both
+//! actions go to the audit log under the operator's name; the alerts show
+//! as held back at the next poll of Alertmanager.
 
 use sentinel_model::{Duration, Timestamp};
 use sentinel_prom::{Matcher, NewSilence};
 use sentinel_protocol::{
-    ErrorKind, HoldingSilence, IpcError, MAX_SILENCE_MINUTES, SilenceArgs, SilenceRef,
+    ErrorKind, HoldingSilence, IpcError, MAX_SILENCE_MINUTES, SilenceArgs, SilenceRef, SilenceSet,
 };
 use sentinel_runtime::Runtime;
 
@@ -61,16 +63,21 @@ fn new_silence(
             "say why in the comment: Alertmanager keeps it with the silence",
         ));
     }
-    if alert.labels.is_empty() {
+    if let Some(missing) = args.labels.iter().find(|k| !alert.labels.contains_key(*k)) {
+        return Err(invalid(format!("the alert has no label {missing:?}")));
+    }
+    let matchers: Vec<Matcher> = alert
+        .labels
+        .iter()
+        .filter(|(k, _)| args.labels.is_empty() || args.labels.contains(k))
+        .map(|(k, v)| Matcher::equal(k.clone(), v.clone()))
+        .collect();
+    if matchers.is_empty() {
         return Err(invalid("the alert has no labels to match"));
     }
     Ok(NewSilence {
         id: None,
-        matchers: alert
-            .labels
-            .iter()
-            .map(|(k, v)| Matcher::equal(k.clone(), v.clone()))
-            .collect(),
+        matchers,
         starts_at: now,
         ends_at: now.saturating_add(Duration::from_mins(i64::from(args.minutes))),
         created_by: by.to_string(),
@@ -78,21 +85,37 @@ fn new_silence(
     })
 }
 
-/// Silences one alert for `args.minutes`, as `by`.
+/// `name="value"` of each matcher.
+fn shown(matchers: &[Matcher]) -> Vec<String> {
+    matchers
+        .iter()
+        .map(|m| format!("{}=\"{}\"", m.name, m.value))
+        .collect()
+}
+
+/// How many of `s`'s alerts every matcher (all equality) holds for.
+fn matching(s: &sentinel_runtime::Snapshot, matchers: &[Matcher]) -> usize {
+    s.alerts
+        .iter()
+        .filter(|a| {
+            matchers
+                .iter()
+                .all(|m| a.labels.get(&m.name) == Some(&m.value))
+        })
+        .count()
+}
+
+/// Silences an alert (or, with fewer labels, the alerts sharing them) for
+/// `args.minutes`, as `by`.
 pub async fn silence_alert(
     rt: &Runtime,
     args: &SilenceArgs,
     by: &str,
-) -> Result<HoldingSilence, IpcError> {
+) -> Result<SilenceSet, IpcError> {
     let am = alertmanager(rt)?;
     let snap = rt.snapshot();
     let silence = new_silence(&snap, args, by, rt.now())?;
-    let name = snap
-        .alerts
-        .iter()
-        .find(|a| a.fingerprint == args.fingerprint)
-        .map(|a| a.name().to_string())
-        .unwrap_or_default();
+    let matchers = shown(&silence.matchers);
     let id = am.create_silence(&silence).await.map_err(|e| {
         IpcError::new(
             ErrorKind::Unavailable,
@@ -100,18 +123,23 @@ pub async fn silence_alert(
         )
     })?;
     let detail = format!(
-        "silence {id} on {name} until {}: {}",
+        "silence {id} on {{{}}} until {}: {}",
+        matchers.join(", "),
         silence.ends_at.to_rfc3339(),
         silence.comment
     );
     rt.audit(by.to_string(), "silenced", args.fingerprint.clone(), detail)
         .await
         .map_err(crate::ipc_error)?;
-    Ok(HoldingSilence {
-        id,
-        until: Some(silence.ends_at),
-        by: silence.created_by,
-        comment: silence.comment,
+    Ok(SilenceSet {
+        matching: matching(&snap, &silence.matchers),
+        matchers,
+        silence: HoldingSilence {
+            id,
+            until: Some(silence.ends_at),
+            by: silence.created_by,
+            comment: silence.comment,
+        },
     })
 }
 
@@ -149,14 +177,17 @@ mod tests {
 
     use super::*;
 
-    fn snap() -> Snapshot {
-        let mut s = Snapshot::empty(Mode::Live, Timestamp(0));
-        let labels: Labels = [("alertname", "HighErrorRate"), ("service", "checkout")]
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        s.alerts = Arc::new(vec![Alert {
-            fingerprint: "f1".into(),
+    fn alert(fp: &str, pod: &str) -> Alert {
+        let labels: Labels = [
+            ("alertname", "HighErrorRate"),
+            ("service", "checkout"),
+            ("pod", pod),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+        Alert {
+            fingerprint: fp.into(),
             labels,
             annotations: Labels::new(),
             starts_at: Timestamp(0),
@@ -165,7 +196,12 @@ mod tests {
             generator_url: String::new(),
             silenced_by: Vec::new(),
             inhibited_by: Vec::new(),
-        }]);
+        }
+    }
+
+    fn snap() -> Snapshot {
+        let mut s = Snapshot::empty(Mode::Live, Timestamp(0));
+        s.alerts = Arc::new(vec![alert("f1", "checkout-1"), alert("f2", "checkout-2")]);
         s
     }
 
@@ -174,6 +210,7 @@ mod tests {
             fingerprint: fp.into(),
             minutes,
             comment: comment.into(),
+            labels: Vec::new(),
         }
     }
 
@@ -191,9 +228,12 @@ mod tests {
             s.matchers,
             [
                 Matcher::equal("alertname", "HighErrorRate"),
+                Matcher::equal("pod", "checkout-1"),
                 Matcher::equal("service", "checkout")
             ]
         );
+        assert_eq!(matching(&snap(), &s.matchers), 1);
+        assert_eq!(shown(&s.matchers)[1], r#"pod="checkout-1""#);
         assert_eq!(
             (s.starts_at, s.ends_at),
             (now, Timestamp(1_000 + 5_400_000))
@@ -203,6 +243,20 @@ mod tests {
             ("ana", "deploy in progress")
         );
         assert_eq!(s.id, None);
+        // Fewer labels: every pod's alert.
+        let wider = SilenceArgs {
+            labels: vec!["alertname".into(), "service".into()],
+            ..args("f1", 90, "x")
+        };
+        let w = new_silence(&snap(), &wider, "ana", now).unwrap();
+        assert_eq!(
+            w.matchers,
+            [
+                Matcher::equal("alertname", "HighErrorRate"),
+                Matcher::equal("service", "checkout")
+            ]
+        );
+        assert_eq!(matching(&snap(), &w.matchers), 2);
     }
 
     #[test]
@@ -224,5 +278,10 @@ mod tests {
         );
         let e = err(args("f1", 60, "   "));
         assert!(e.message.contains("say why"), "{}", e.message);
+        let e = err(SilenceArgs {
+            labels: vec!["node".into()],
+            ..args("f1", 60, "x")
+        });
+        assert!(e.message.contains(r#"no label "node""#), "{}", e.message);
     }
 }

@@ -79,6 +79,7 @@ fn alert_item(
         && held.is_none();
     let expirable = held.filter(|h| alertmanager && !h.silences.is_empty() && a.as_of.is_none());
     let fingerprint = a.fingerprint.clone();
+    let silence_labels = a.labels.clone();
     // Its source is not answering: this is its last report.
     let as_of = a
         .as_of
@@ -116,9 +117,10 @@ fn alert_item(
             <Show when=is_open.clone()>
                 <div class="alert-detail">
                     <p>{description.clone()}</p>
-                    <div class="chips">{labels.clone()}</div>
+                    // With the silence form, its label toggles show them.
+                    {(!can_silence).then(|| view! { <div class="chips">{labels.clone()}</div> })}
                     <p class="since">{format!("firing since {} (source: {})", format::clock(a.starts_at.millis(), true), a.source)}</p>
-                    {can_silence.then(|| view! { <SilenceForm fingerprint=fingerprint.clone()/> })}
+                    {can_silence.then(|| view! { <SilenceForm fingerprint=fingerprint.clone() labels=silence_labels.clone()/> })}
                     {expirable.clone().map(|h| view! { <ExpireSilences held=h/> })}
                 </div>
             </Show>
