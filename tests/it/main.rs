@@ -15,6 +15,7 @@ mod eval;
 mod explain;
 mod fakekube;
 mod fakeloki;
+mod feed_silences;
 mod first_poll;
 mod history;
 mod history_page;
