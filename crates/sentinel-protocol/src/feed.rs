@@ -4,8 +4,42 @@
 
 use std::collections::HashMap;
 
-use crate::model::Severity;
-use crate::{AlertOrigin, AlertRow};
+use crate::model::{Severity, Timestamp};
+use crate::{AlertOrigin, AlertRow, HeldBack};
+
+impl HeldBack {
+    /// "silenced by ana until 15:30 (deploy); inhibited by HighErrorRate",
+    /// with times as `time` writes them. A silence not listed yet is named
+    /// by its id.
+    pub fn describe(&self, time: impl Fn(Timestamp) -> String) -> String {
+        let mut parts: Vec<String> = self
+            .silences
+            .iter()
+            .map(|s| {
+                let mut p = if s.by.is_empty() {
+                    format!("silenced by silence {}", s.id)
+                } else {
+                    format!("silenced by {}", s.by)
+                };
+                if let Some(t) = s.until {
+                    p.push_str(&format!(" until {}", time(t)));
+                }
+                if !s.comment.is_empty() {
+                    p.push_str(&format!(" ({})", s.comment));
+                }
+                p
+            })
+            .collect();
+        if !self.inhibited_by.is_empty() {
+            parts.push(format!("inhibited by {}", self.inhibited_by.join(", ")));
+        }
+        if parts.is_empty() {
+            // Suppressed with neither list: an Alertmanager that does not say.
+            parts.push("suppressed".into());
+        }
+        parts.join("; ")
+    }
+}
 
 /// An alert firing on this many objects folds (two read fine as two lines).
 pub const FEED_FOLD_MIN: usize = 3;

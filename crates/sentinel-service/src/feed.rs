@@ -67,33 +67,9 @@ pub(crate) fn held_back(s: &Snapshot, a: &Alert) -> Option<HeldBack> {
 
 /// "Alertmanager holds it back: silenced by ana until … (on it)."
 pub(crate) fn held_sentence(h: &HeldBack) -> String {
-    let mut parts: Vec<String> = h
-        .silences
-        .iter()
-        .map(|x| {
-            let mut p = format!("silenced by silence {}", x.id);
-            if !x.by.is_empty() {
-                p = format!("silenced by {}", x.by);
-            }
-            if let Some(t) = x.until {
-                p.push_str(&format!(" until {}", t.to_rfc3339()));
-            }
-            if !x.comment.is_empty() {
-                p.push_str(&format!(" ({})", x.comment));
-            }
-            p
-        })
-        .collect();
-    if !h.inhibited_by.is_empty() {
-        parts.push(format!("inhibited by {}", h.inhibited_by.join(", ")));
-    }
-    if parts.is_empty() {
-        // Suppressed with neither list: an Alertmanager that does not say.
-        parts.push("suppressed".into());
-    }
     format!(
         "Alertmanager holds it back: {}. It reaches no receiver, and Sentinel does not count it as firing.",
-        parts.join("; ")
+        h.describe(Timestamp::to_rfc3339)
     )
 }
 

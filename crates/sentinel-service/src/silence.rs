@@ -171,32 +171,20 @@ pub async fn expire_silence(rt: &Runtime, args: &SilenceRef, by: &str) -> Result
 mod tests {
     use std::sync::Arc;
 
-    use sentinel_model::{Alert, AlertState, Labels};
+    use sentinel_model::Alert;
     use sentinel_runtime::Snapshot;
     use sentinel_runtime::snapshot::Mode;
 
     use super::*;
 
     fn alert(fp: &str, pod: &str) -> Alert {
-        let labels: Labels = [
-            ("alertname", "HighErrorRate"),
-            ("service", "checkout"),
-            ("pod", pod),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-        Alert {
-            fingerprint: fp.into(),
-            labels,
-            annotations: Labels::new(),
-            starts_at: Timestamp(0),
-            ends_at: None,
-            state: AlertState::Active,
-            generator_url: String::new(),
-            silenced_by: Vec::new(),
-            inhibited_by: Vec::new(),
-        }
+        crate::feed::tests::alert(
+            fp,
+            "HighErrorRate",
+            "warning",
+            0,
+            &[("service", "checkout"), ("pod", pod)],
+        )
     }
 
     fn snap() -> Snapshot {
@@ -229,7 +217,8 @@ mod tests {
             [
                 Matcher::equal("alertname", "HighErrorRate"),
                 Matcher::equal("pod", "checkout-1"),
-                Matcher::equal("service", "checkout")
+                Matcher::equal("service", "checkout"),
+                Matcher::equal("severity", "warning")
             ]
         );
         assert_eq!(matching(&snap(), &s.matchers), 1);

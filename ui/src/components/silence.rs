@@ -20,33 +20,9 @@ const LENGTHS: &[(u32, &str)] = &[
     (10_080, "1 week"),
 ];
 
-/// "silenced by ana until 15:30 (deploy); inhibited by HighErrorRate".
+/// What holds an alert back, times as the feed writes them.
 pub fn held_text(h: &HeldBack) -> String {
-    let mut parts: Vec<String> = h
-        .silences
-        .iter()
-        .map(|s| {
-            let mut p = if s.by.is_empty() {
-                "silenced".to_string()
-            } else {
-                format!("silenced by {}", s.by)
-            };
-            if let Some(t) = s.until {
-                p.push_str(&format!(" until {}", format::date_time(t.millis())));
-            }
-            if !s.comment.is_empty() {
-                p.push_str(&format!(" ({})", s.comment));
-            }
-            p
-        })
-        .collect();
-    if !h.inhibited_by.is_empty() {
-        parts.push(format!("inhibited by {}", h.inhibited_by.join(", ")));
-    }
-    if parts.is_empty() {
-        parts.push("held back by Alertmanager".into());
-    }
-    parts.join("; ")
+    h.describe(|t| format::date_time(t.millis()))
 }
 
 fn outcome_view(o: Option<Result<String, String>>) -> impl IntoView {
