@@ -156,7 +156,11 @@ async fn the_demo_noisy_neighbour_and_slow_dependency_are_named() {
     let page = sentinel_service::incident_detail(&snap, &folded[0].id).unwrap();
     assert_eq!(page.row.merged_into.as_ref(), Some(&node.id));
     assert!(page.analysis.is_none() && page.row.members == 0);
-    assert!(page.timeline.iter().any(|e| e.title == "merged into"));
+    assert!(
+        page.timeline
+            .iter()
+            .any(|e| e.kind == "merged_into" && e.title == "merged")
+    );
     let export = sentinel_protocol::ExportArgs {
         id: folded[0].id.clone(),
         format: sentinel_protocol::ReportFormat::Markdown,

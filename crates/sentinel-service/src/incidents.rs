@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sentinel_explain::incident::{Incident, Member, MemberKind};
+use sentinel_explain::incident::{Action, Incident, Member, MemberKind};
 use sentinel_explain::{Explanation as Analysed, live};
 use sentinel_protocol::{
     Analysis, CauseRow, CitedSentence, EvidenceRow, IncidentDetail, IncidentPage, IncidentQuery,
@@ -118,7 +118,11 @@ pub fn timeline(i: &Incident) -> Vec<TimelineEntry> {
         kind: c.action.as_str().to_string(),
         severity: None,
         subject: i.id.clone(),
-        title: c.action.as_str().replace('_', " "),
+        // "merged by sentinel", then "into inc-…" in the note.
+        title: match c.action {
+            Action::MergedInto => "merged".to_string(),
+            a => a.as_str().replace('_', " "),
+        },
         text: c.note.clone(),
         ended_at: None,
         fingerprint: None,
