@@ -411,17 +411,52 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
             && text(&c, "#alerts-count").await == names.len().to_string()
     })
     .await;
-    // Opened: its labels, and no silence form (the demo has no
-    // Alertmanager to silence it in).
+    // Opened: its labels, as the silence form's toggles. The demo holds its
+    // alerts back as Alertmanager does: silenced, the watchdog leaves the
+    // feed and its count, and is listed apart with who silenced it and why.
     click(&c, Locator::Css("#alert-feed li.alert .alert-name")).await;
-    eventually(5, "the alert's detail", || async {
-        text(&c, "#alert-feed .alert-detail")
+    eventually(5, "the silence form", || async {
+        text(&c, "#alert-feed .silence-labels")
             .await
             .contains("alertname=Watchdog")
     })
     .await;
-    assert_eq!(count(&c, "#alert-feed .silence-form").await, 0);
+    c.find(Locator::Css("#alert-feed .silence-comment"))
+        .await
+        .unwrap()
+        .send_keys("known noisy watchdog")
+        .await
+        .unwrap();
     save(&c, &dir, "alerts-filtered.png").await;
+    click(&c, Locator::Css("#alert-feed button.silence")).await;
+    eventually(10, "the watchdog held back", || async {
+        count(&c, "#alert-feed li.alert").await == 0
+            && text(&c, "#alerts-count").await == "0"
+            && text(&c, "#alert-held").await.ends_with(" silenced")
+    })
+    .await;
+    click(&c, Locator::Css("#alert-held")).await;
+    eventually(10, "the silenced watchdog listed", || async {
+        text(&c, "#alert-feed li.alert.held .held-line")
+            .await
+            .contains("(known noisy watchdog)")
+    })
+    .await;
+    save(&c, &dir, "alerts-silenced.png").await;
+    // Its detail stays open through the silence; expired from there, it is
+    // back in the feed, held by nothing.
+    eventually(5, "the expire button", || async {
+        count(&c, "#alert-feed button.expire-silence").await == 1
+    })
+    .await;
+    click(&c, Locator::Css("#alert-feed button.expire-silence")).await;
+    eventually(10, "the watchdog back", || async {
+        count(&c, "#alert-feed li.alert.held").await == 0
+            && count(&c, "#alert-feed li.alert").await >= 1
+            && text(&c, "#alerts-count").await != "0"
+    })
+    .await;
+    click(&c, Locator::Css("#alert-held")).await;
     // A bad term says why; cleared, the whole feed is back.
     filter.clear().await.unwrap();
     filter.send_keys("pod=~(").await.unwrap();

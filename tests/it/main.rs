@@ -10,6 +10,7 @@ mod calls;
 mod cli;
 mod connections;
 mod demo_causes;
+mod demo_silences;
 mod e2e;
 mod eval;
 mod explain;

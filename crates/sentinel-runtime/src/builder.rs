@@ -30,7 +30,7 @@ pub struct RuntimeBuilder {
     notify: sentinel_explain::incident::notify::NotifyConfig,
     calls: Vec<(String, String)>,
     /// Acknowledged incidents silence their alerts here.
-    silences: Option<(sentinel_prom::Alertmanager, silences::SilenceConfig)>,
+    silences: Option<(silences::SilenceTarget, silences::SilenceConfig)>,
     /// Container logs, when a Kubernetes context is watched.
     logs: Option<sentinel_kube::Client>,
     /// Container logs from Loki, when one is configured.
@@ -150,14 +150,15 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Acknowledging an incident silences its alerts in this Alertmanager
-    /// (`live` sets it when there is one).
+    /// Acknowledging an incident silences its alerts here, and the feed's
+    /// silences are set here (`live` sets it when there is an Alertmanager,
+    /// the demo its own).
     pub fn silence_in(
         mut self,
-        am: sentinel_prom::Alertmanager,
+        target: impl Into<silences::SilenceTarget>,
         cfg: silences::SilenceConfig,
     ) -> Self {
-        self.silences = Some((am, cfg));
+        self.silences = Some((target.into(), cfg));
         self
     }
 
@@ -215,12 +216,17 @@ impl RuntimeBuilder {
             state.add_notice(level, message);
         }
         let mut silencer_task = None;
-        let alertmanager = self.silences.as_ref().map(|(am, _)| am.clone());
+        let silence_target = self.silences.as_ref().map(|(target, _)| target.clone());
         if let Some((am, cfg)) = self.silences {
             // Bounded: when Alertmanager is slow, requests wait in the planner.
             let (ops_tx, ops_rx) = mpsc::channel(64);
             state.silence_with(silences::Silencer::new(cfg), ops_tx);
-            silencer_task = Some(tokio::spawn(silences::run(am, ops_rx, tx.clone())));
+            silencer_task = Some(tokio::spawn(silences::run(
+                am,
+                Arc::clone(&self.clock),
+                ops_rx,
+                tx.clone(),
+            )));
         }
         let mut writer = None;
         let mut records = None;
@@ -308,7 +314,7 @@ impl RuntimeBuilder {
             logs: (self.logs.is_some() || self.loki.is_some())
                 .then(|| logs::LogService::new(self.logs, self.loki)),
             clock: Arc::clone(&self.clock),
-            alertmanager,
+            silences: silence_target,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use sentinel_model::{Duration, Timestamp};
 use sentinel_sim::{Frame, Sim, SimConfig};
 
+use crate::silences::DemoSilences;
 use crate::source::{Batch, Source, SourceCtx};
 
 #[derive(Debug, Clone, Copy)]
@@ -48,11 +49,30 @@ fn backfill_step(interval: Duration, backfill: Duration, pods: usize) -> Duratio
 
 pub struct DemoSource {
     config: DemoConfig,
+    silences: Option<DemoSilences>,
 }
 
 impl DemoSource {
     pub fn new(config: DemoConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            silences: None,
+        }
+    }
+
+    /// Its alerts are held back by these silences, as Alertmanager holds
+    /// back the alerts its silences match.
+    pub fn holding(mut self, silences: DemoSilences) -> Self {
+        self.silences = Some(silences);
+        self
+    }
+
+    fn batch(&self, frame: Frame, backfill: bool) -> Batch {
+        let mut b = frame_to_batch(frame, backfill);
+        if let (Some(held), Some(alerts)) = (&self.silences, b.alerts.as_mut()) {
+            b.silences = Some(held.hold(b.at, alerts));
+        }
+        b
     }
 }
 
@@ -110,7 +130,7 @@ impl Source for DemoSource {
                 break;
             }
             let frame = sim.step(Timestamp(t));
-            if !ctx.send(frame_to_batch(frame, true)).await {
+            if !ctx.send(self.batch(frame, true)).await {
                 return;
             }
         }
@@ -119,7 +139,7 @@ impl Source for DemoSource {
         loop {
             ticker.tick().await;
             let frame = sim.step(ctx.clock.now());
-            if !ctx.send(frame_to_batch(frame, false)).await {
+            if !ctx.send(self.batch(frame, false)).await {
                 return;
             }
         }

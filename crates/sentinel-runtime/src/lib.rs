@@ -70,8 +70,8 @@ pub struct Runtime {
     paused: watch::Sender<bool>,
     logs: Option<logs::LogService>,
     clock: Arc<dyn Clock>,
-    /// Where silences are set, when an Alertmanager is configured.
-    alertmanager: Option<sentinel_prom::Alertmanager>,
+    /// Where silences are set: the Alertmanager polled, or the demo's own.
+    silences: Option<silences::SilenceTarget>,
 }
 
 impl Runtime {
@@ -97,13 +97,15 @@ impl Runtime {
         self.clock.now()
     }
 
-    /// The Alertmanager whose alerts the runtime polls, to silence them in.
-    pub fn alertmanager(&self) -> Option<&sentinel_prom::Alertmanager> {
-        self.alertmanager.as_ref()
+    /// Where the alerts the runtime polls are silenced: their Alertmanager,
+    /// or the demo's own; `None` when alerts come from Prometheus alone.
+    pub fn silences(&self) -> Option<&silences::SilenceTarget> {
+        self.silences.as_ref()
     }
 
     /// The demo cluster runtime the app starts with.
     pub fn demo(config: DemoConfig) -> RuntimeBuilder {
+        let held = silences::DemoSilences::default();
         Self::builder(Arc::new(SystemClock))
             .mode(Mode::Demo)
             .fresh_incidents()
@@ -117,7 +119,11 @@ impl Runtime {
                     .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
                     .collect(),
             )
-            .source(DemoSource::new(config))
+            .silence_in(
+                silences::SilenceTarget::Demo(held.clone()),
+                silences::SilenceConfig::default(),
+            )
+            .source(DemoSource::new(config).holding(held))
     }
 
     /// A container's log: a tail, or a follow read from a cursor. `None`

@@ -13,10 +13,17 @@ use std::sync::Arc;
 
 use sentinel_explain::incident::{Incident, IncidentState, MemberKind};
 use sentinel_model::{Alert, Duration, Labels, Timestamp};
-use sentinel_prom::{Alertmanager, Matcher, NewSilence};
+use sentinel_prom::{Matcher, NewSilence};
 use tokio::sync::mpsc;
 
+use crate::clock::Clock;
 use crate::msg::Msg;
+
+mod demo;
+mod target;
+
+pub use demo::DemoSilences;
+pub use target::SilenceTarget;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SilenceConfig {
@@ -286,7 +293,12 @@ impl Silencer {
 
 /// Asks Alertmanager what the planner decided and reports the answers to
 /// the loop; ends when either side goes away.
-pub async fn run(am: Alertmanager, mut ops: mpsc::Receiver<SilenceOp>, loop_tx: mpsc::Sender<Msg>) {
+pub async fn run(
+    am: SilenceTarget,
+    clock: Arc<dyn Clock>,
+    mut ops: mpsc::Receiver<SilenceOp>,
+    loop_tx: mpsc::Sender<Msg>,
+) {
     while let Some(op) = ops.recv().await {
         let answer = match op {
             SilenceOp::Put {
@@ -294,11 +306,11 @@ pub async fn run(am: Alertmanager, mut ops: mpsc::Receiver<SilenceOp>, loop_tx: 
                 silence,
             } => SilenceResult::Put {
                 fingerprint,
-                result: am.create_silence(&silence).await.map_err(|e| e.to_string()),
+                result: am.create(&silence).await,
             },
             SilenceOp::Expire { fingerprint, id } => SilenceResult::Expired {
                 fingerprint,
-                result: am.expire_silence(&id).await.map_err(|e| e.to_string()),
+                result: am.expire(&id, clock.now()).await,
             },
         };
         if loop_tx.send(Msg::Silence(answer)).await.is_err() {

@@ -1,5 +1,5 @@
 //! Silences set and expired from the alert feed, in the Alertmanager the
-//! runtime polls. A silence matches labels of its alert, each equal to the
+//! runtime polls (or the demo's own). A silence matches labels of its alert, each equal to the
 //! alert's value: all of them by default (as an acknowledged incident's do),
 //! so it holds back that alert and nothing else, or those the operator keeps
 //! (`alertname` and `node`: the same alert on every pod of a node). Both
@@ -12,6 +12,7 @@ use sentinel_protocol::{
     ErrorKind, HoldingSilence, IpcError, MAX_SILENCE_MINUTES, SilenceArgs, SilenceRef, SilenceSet,
 };
 use sentinel_runtime::Runtime;
+use sentinel_runtime::silences::SilenceTarget;
 
 /// The longest comment kept: Alertmanager takes any, the feed shows a line.
 const MAX_COMMENT: usize = 1_000;
@@ -20,8 +21,8 @@ fn invalid(message: impl Into<String>) -> IpcError {
     IpcError::new(ErrorKind::InvalidArgument, message)
 }
 
-fn alertmanager(rt: &Runtime) -> Result<&sentinel_prom::Alertmanager, IpcError> {
-    rt.alertmanager().ok_or_else(|| {
+fn alertmanager(rt: &Runtime) -> Result<&SilenceTarget, IpcError> {
+    rt.silences().ok_or_else(|| {
         IpcError::new(
             ErrorKind::Unavailable,
             "no Alertmanager is configured: silences are kept there (Connections)",
@@ -116,10 +117,10 @@ pub async fn silence_alert(
     let snap = rt.snapshot();
     let silence = new_silence(&snap, args, by, rt.now())?;
     let matchers = shown(&silence.matchers);
-    let id = am.create_silence(&silence).await.map_err(|e| {
+    let id = am.create(&silence).await.map_err(|e| {
         IpcError::new(
             ErrorKind::Unavailable,
-            format!("Alertmanager did not take the silence: {e}"),
+            format!("{} did not take the silence: {e}", am.name()),
         )
     })?;
     let detail = format!(
@@ -150,8 +151,7 @@ pub async fn expire_silence(rt: &Runtime, args: &SilenceRef, by: &str) -> Result
     if id.is_empty() {
         return Err(invalid("which silence? The id is empty"));
     }
-    am.expire_silence(id).await.map_err(|e| {
-        let e = e.to_string();
+    am.expire(id, rt.now()).await.map_err(|e| {
         let kind = if e.contains("not found") {
             ErrorKind::NotFound
         } else {
@@ -159,7 +159,7 @@ pub async fn expire_silence(rt: &Runtime, args: &SilenceRef, by: &str) -> Result
         };
         IpcError::new(
             kind,
-            format!("Alertmanager did not expire silence {id}: {e}"),
+            format!("{} did not expire silence {id}: {}", am.name(), e),
         )
     })?;
     rt.audit(by.to_string(), "unsilenced", id.to_string(), String::new())

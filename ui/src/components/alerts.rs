@@ -68,10 +68,14 @@ fn alert_item(
         }
     });
     // Alertmanager's own alerts can be silenced there, while it answers (the
-    // demo's have no Alertmanager behind them).
+    // demo's in the demo's own; Prometheus' alerts have no Alertmanager).
     let alertmanager = ui.overview.with_untracked(|o| {
-        o.as_ref()
-            .is_some_and(|o| o.status.sources.iter().any(|s| s.kind == "alertmanager"))
+        o.as_ref().is_some_and(|o| {
+            o.status
+                .sources
+                .iter()
+                .any(|s| s.kind == "alertmanager" || s.kind == "demo")
+        })
     });
     let can_silence = alertmanager
         && a.origin == AlertOrigin::Alertmanager

@@ -150,10 +150,16 @@ pub fn ExpireSilences(held: HeldBack) -> impl IntoView {
                     }));
                 });
             };
-            let short: String = s.id.chars().take(8).collect();
+            // Alertmanager's ids are UUIDs: their first 8 characters tell
+            // them apart.
+            let short = if s.id.chars().count() > 12 {
+                format!("{}…", s.id.chars().take(8).collect::<String>())
+            } else {
+                s.id.clone()
+            };
             view! {
                 <button class="expire-silence" title=format!("Expire silence {}", s.id)
-                    disabled=move || busy.get() on:click=expire>{format!("Expire silence {short}…")}</button>
+                    disabled=move || busy.get() on:click=expire>{format!("Expire silence {short}")}</button>
             }
         })
         .collect_view();
