@@ -6,10 +6,10 @@ use sentinel_protocol::{
     AlertQuery, AlertRef, AlertRow, BundleRequest, CaseAnalysis, CaseRef, ClusterRef, ErrorKind,
     Everywhere, Explanation, ExportArgs, ExportedBundle, ExportedReport, HistoryPage, HistoryQuery,
     IncidentActionArgs, IncidentDetail, IncidentPage, IncidentQuery, IncidentRef, IncidentRow,
-    IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NotificationState, Overview,
-    PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt, ReplayFrame, ReplayMode,
-    ReplayRange, ReplayRequest, Replayed, RetentionSettings, RetentionView, SilenceArgs,
-    SilenceRef, SilenceSet, Trend, TrendQuery, Update,
+    IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NodeDetail, NodeRef,
+    NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt,
+    ReplayFrame, ReplayMode, ReplayRange, ReplayRequest, Replayed, RetentionSettings,
+    RetentionView, SilenceArgs, SilenceRef, SilenceSet, Trend, TrendQuery, Update,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -126,6 +126,11 @@ pub async fn get_pod_logs(state: State<'_, AppState>, args: LogQuery) -> Res<Log
 #[tauri::command]
 pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<PodDetail> {
     sentinel_service::pod_detail(&state.runtime(), &args).await
+}
+
+#[tauri::command]
+pub async fn get_node_detail(state: State<'_, AppState>, args: NodeRef) -> Res<NodeDetail> {
+    sentinel_service::node_detail(&state.runtime(), &args).await
 }
 
 #[tauri::command]

@@ -333,6 +333,38 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     })
     .await;
 
+    // A node's card opens its detail: conditions, capacity, use, its pods;
+    // one of its pods opens that pod's own detail.
+    click(&c, Locator::Css("#nodes div.node[data-node]")).await;
+    eventually(10, "the node detail", || async {
+        count(&c, "#node-pods tr.pod-row").await >= 1
+            && text(&c, "#node-conditions").await.contains("KubeletReady")
+    })
+    .await;
+    let node = text(&c, "#node-detail-name").await;
+    let pods_line = text(&c, "#node-detail-pods").await;
+    assert!(pods_line.ends_with("in trouble"), "{pods_line}");
+    assert_eq!(
+        count(&c, "#node-detail svg.spark").await,
+        2,
+        "CPU and memory sparklines"
+    );
+    assert!(
+        text(&c, "#node-detail")
+            .await
+            .contains("CPU requested by its pods")
+    );
+    save(&c, &dir, "node-detail.png").await;
+    let first_pod = text(&c, "#node-pods tr.pod-row td.pod-name").await;
+    click(&c, Locator::Css("#node-pods tr.pod-row td.pod-name")).await;
+    eventually(10, "its pod's detail", || async {
+        text(&c, "#pod-detail-name").await == first_pod && count(&c, "#node-detail").await == 0
+    })
+    .await;
+    let detail = text(&c, "#pod-detail").await;
+    assert!(detail.contains(&format!("node {node}")), "{detail}");
+    click(&c, Locator::Css("#pod-detail .close")).await;
+
     // Filter by text, then open a pod.
     c.find(Locator::Css("#pod-filter"))
         .await

@@ -6,9 +6,9 @@ use std::time::Duration as StdDuration;
 use sentinel_app::{AppState, BackendOptions, build_app};
 use sentinel_model::Duration;
 use sentinel_protocol::{
-    AlertQuery, AnalyseCase, CaseRef, Command, ErrorKind, ExportArgs, ExportIncident, GetOverview,
-    GetPodDetail, IpcError, ListAlerts, ListPods, NoArgs, PauseArgs, PauseNotifications, PodQuery,
-    PodRef, ReportFormat, Subscribe,
+    AlertQuery, AnalyseCase, CaseRef, Command, ErrorKind, ExportArgs, ExportIncident,
+    GetNodeDetail, GetOverview, GetPodDetail, IpcError, ListAlerts, ListPods, NoArgs, NodeRef,
+    PauseArgs, PauseNotifications, PodQuery, PodRef, ReportFormat, Subscribe,
 };
 use sentinel_runtime::DemoConfig;
 use sentinel_sim::SimConfig;
@@ -236,6 +236,29 @@ fn every_command_round_trips_on_the_mock_runtime() {
         &PodRef {
             namespace: "x".into(),
             name: "y".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::NotFound);
+
+    // The node of that pod: it is among its pods, which its card counts.
+    let node = pod.node.clone().expect("the demo's pods are scheduled");
+    let detail = call::<GetNodeDetail>(&w, &NodeRef { name: node.clone() }).unwrap();
+    assert_eq!(detail.row.name, node);
+    assert!(detail.pods.iter().any(|p| p.name == pod.name));
+    assert!(
+        detail
+            .pods
+            .iter()
+            .all(|p| p.node.as_deref() == Some(node.as_str()))
+    );
+    assert_eq!(detail.pods_total, detail.row.pods);
+    assert!(detail.conditions.iter().any(|c| c.kind == "Ready"));
+    assert!(detail.cpu_capacity_millis > 0 && detail.cpu_requested_millis > 0);
+    let gone = call::<GetNodeDetail>(
+        &w,
+        &NodeRef {
+            name: "no-such-node".into(),
         },
     )
     .unwrap_err();

@@ -24,6 +24,7 @@ mod incidents;
 mod ipc;
 mod kube;
 mod kube_faults;
+mod kube_nodes;
 mod kube_ports;
 mod kube_proxy;
 mod kube_services;

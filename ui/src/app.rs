@@ -9,7 +9,7 @@ use sentinel_protocol::{
 
 use crate::components::{
     AlertFeed, Cards, ChartGrid, ConnectionsPage, EverywherePage, HistoryPage, IncidentsPage,
-    NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
+    NodeDetailPanel, NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
 };
 use crate::ipc;
 
@@ -30,6 +30,8 @@ pub struct Ui {
     pub pods: RwSignal<Option<PodPage>>,
     pub query: RwSignal<PodQuery>,
     pub selected: RwSignal<Option<PodRef>>,
+    /// The node whose detail is open.
+    pub node: RwSignal<Option<String>>,
     /// The alert or finding whose "Why?" panel is open.
     pub why: RwSignal<Option<sentinel_protocol::AlertRef>>,
     pub page: RwSignal<Page>,
@@ -73,6 +75,7 @@ pub fn App() -> impl IntoView {
         pods: RwSignal::new(None),
         query: RwSignal::new(PodQuery::default()),
         selected: RwSignal::new(None),
+        node: RwSignal::new(None),
         why: RwSignal::new(None),
         page: RwSignal::new(Page::Dashboard),
         incident: RwSignal::new(None),
@@ -189,6 +192,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </Show>
             <PodDetailPanel/>
+            <NodeDetailPanel/>
             <WhyPanel/>
             <StatusBar/>
         </div>

@@ -122,6 +122,9 @@ pub struct NodeRow {
     /// Abnormal conditions, e.g. `Ready=False (NodeStatusUnknown)`.
     pub problems: Vec<String>,
     pub pods: usize,
+    /// Marked unschedulable (`kubectl cordon`): no new pods land on it.
+    #[serde(default)]
+    pub cordoned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

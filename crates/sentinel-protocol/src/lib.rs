@@ -10,6 +10,7 @@ mod feed;
 mod fleet;
 mod history;
 mod incident;
+mod node;
 mod timeline;
 
 pub use connections::*;
@@ -19,6 +20,7 @@ pub use feed::*;
 pub use fleet::*;
 pub use history::*;
 pub use incident::*;
+pub use node::*;
 pub use sentinel_model as model;
 pub use timeline::*;
 
@@ -58,6 +60,8 @@ commands! {
     GetPodDetail = "get_pod_detail" (PodRef) -> PodDetail;
     /// A container's log (tail, or follow from a cursor); needs a Kubernetes context.
     GetPodLogs = "get_pod_logs" (LogQuery) -> LogPage;
+    /// Everything the node detail panel shows.
+    GetNodeDetail = "get_node_detail" (NodeRef) -> NodeDetail;
     /// Firing alerts, newest first.
     ListAlerts = "list_alerts" (AlertQuery) -> Vec<AlertRow>;
     /// Silence an Alertmanager alert (all its labels, exactly) for a while,

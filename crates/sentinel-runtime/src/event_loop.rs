@@ -114,6 +114,10 @@ pub(crate) async fn run_loop(
                 let _ = reply.send(state.pod_trend(&pod));
                 false
             }
+            Msg::NodeTrend { node, reply } => {
+                let _ = reply.send(state.node_trend(&node));
+                false
+            }
             Msg::Notice {
                 level,
                 message,

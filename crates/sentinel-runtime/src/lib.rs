@@ -40,7 +40,7 @@ pub use sentinel_store::{
     IncidentFilter, IncidentRow, IncidentSummary, Input, Opened, Retention, Store, StoreError,
     Usage,
 };
-pub use snapshot::{Health, Mode, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
+pub use snapshot::{Health, Mode, NodeTrend, PanelNote, PodKey, PodTrend, Snapshot, SourceStatus};
 pub use source::{Batch, Source, SourceCtx, SourceId};
 
 use msg::Msg;
@@ -254,6 +254,12 @@ impl Runtime {
 
     pub async fn pod_trend(&self, pod: PodKey) -> Result<Option<PodTrend>, RuntimeError> {
         self.ask(|reply| Msg::PodTrend { pod, reply }).await
+    }
+
+    /// A node's recent CPU and memory use (percent of its capacity); `None`
+    /// for a node not listed.
+    pub async fn node_trend(&self, node: String) -> Result<Option<NodeTrend>, RuntimeError> {
+        self.ask(|reply| Msg::NodeTrend { node, reply }).await
     }
 
     /// Sends the loop a request and waits for its answer.

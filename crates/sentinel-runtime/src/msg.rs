@@ -29,6 +29,11 @@ pub enum Msg {
         pod: PodKey,
         reply: oneshot::Sender<Option<PodTrend>>,
     },
+    /// The CPU/memory history of one node, for its detail panel.
+    NodeTrend {
+        node: String,
+        reply: oneshot::Sender<Option<crate::snapshot::NodeTrend>>,
+    },
     /// An operator's verdict on a finding: when it was marked, or `None`
     /// if the engine does not hold it.
     MarkFinding {

@@ -92,6 +92,13 @@ pub struct CardValues {
     pub error_percent: Option<f64>,
 }
 
+/// A node's recent use, in percent of its capacity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeTrend {
+    pub cpu_percent: Vec<(Timestamp, f64)>,
+    pub memory_percent: Vec<(Timestamp, f64)>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PodTrend {
     pub cpu: Vec<(Timestamp, f64)>,

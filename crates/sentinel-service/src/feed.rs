@@ -137,7 +137,8 @@ pub fn alerts(s: &Snapshot, q: &AlertQuery) -> Result<Vec<AlertRow>, IpcError> {
 }
 
 fn rows(s: &Snapshot, q: &AlertQuery, filter: &AlertFilter) -> Vec<AlertRow> {
-    page(s, q, filter, Order::Feed).0
+    let matches = |x: &Subject<'_>| filter.is_empty() || filter.matches(x);
+    page(s, q, &matches, Order::Feed).0
 }
 
 /// How a page is ordered.
@@ -153,7 +154,7 @@ enum Order {
 fn page(
     s: &Snapshot,
     q: &AlertQuery,
-    filter: &AlertFilter,
+    matches: &dyn Fn(&Subject<'_>) -> bool,
     order: Order,
 ) -> (Vec<AlertRow>, usize) {
     let keep = |sev: Severity| q.min_severity.is_none_or(|m| sev >= m);
@@ -166,13 +167,12 @@ fn page(
         .filter_map(|a| {
             let severity = a.severity();
             let shown = keep(severity)
-                && (filter.is_empty()
-                    || filter.matches(&Subject {
-                        name: a.name(),
-                        summary: a.summary(),
-                        severity,
-                        labels: &a.labels,
-                    }));
+                && matches(&Subject {
+                    name: a.name(),
+                    summary: a.summary(),
+                    severity,
+                    labels: &a.labels,
+                });
             shown.then(|| {
                 let key = (
                     false,
@@ -189,13 +189,12 @@ fn page(
                 .filter(|f| keep(f.severity))
                 .filter(|f| order == Order::Feed || f.resolved_at.is_none())
                 .filter(|f| {
-                    filter.is_empty()
-                        || filter.matches(&Subject {
-                            name: &f.rule,
-                            summary: &f.summary,
-                            severity: f.severity,
-                            labels: &f.series.labels,
-                        })
+                    matches(&Subject {
+                        name: &f.rule,
+                        summary: &f.summary,
+                        severity: f.severity,
+                        labels: &f.series.labels,
+                    })
                 })
                 .map(|f| {
                     let key = (
@@ -240,7 +239,21 @@ pub(crate) fn worst_first(s: &Snapshot, limit: usize) -> (Vec<AlertRow>, usize) 
         limit: Some(limit),
         ..AlertQuery::default()
     };
-    page(s, &q, &AlertFilter::default(), Order::WorstFirst)
+    page(s, &q, &|_| true, Order::WorstFirst)
+}
+
+/// The firing rows (nothing resolved, nothing held back) whose labels
+/// `about` accepts, worst first then newest, at most `limit`.
+pub(crate) fn about(
+    s: &Snapshot,
+    limit: usize,
+    about: impl Fn(&sentinel_model::Labels) -> bool,
+) -> Vec<AlertRow> {
+    let q = AlertQuery {
+        limit: Some(limit),
+        ..AlertQuery::default()
+    };
+    page(s, &q, &|x| about(x.labels), Order::WorstFirst).0
 }
 
 /// The overview's page of the feed: no filter, nothing held back.

@@ -12,6 +12,7 @@ mod history;
 mod incidents;
 mod narrative;
 mod natural;
+mod nodes;
 mod overview;
 mod pods;
 mod replay_state;
@@ -32,6 +33,7 @@ pub use incidents::{
 };
 pub use narrative::narrate;
 pub use natural::natural_cmp;
+pub use nodes::{node_detail, node_detail_of};
 pub use overview::{health, overview, tray_level, worth_sending};
 pub use pods::{list_pods, pod_detail, pod_logs};
 pub use replay_state::replay_state;

@@ -27,6 +27,7 @@ pub fn show_cluster(ui: Ui, cluster: String, then: impl FnOnce() + 'static) {
             Ok(o) => {
                 ui.overview.set(Some(o));
                 ui.selected.set(None);
+                ui.node.set(None);
                 ui.why.set(None);
                 ui.refresh_pods();
                 then();

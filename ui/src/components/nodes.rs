@@ -1,4 +1,5 @@
-//! The nodes strip: each node's CPU, memory, pod count and any bad condition.
+//! The nodes strip: each node's CPU, memory, pod count and any bad condition;
+//! a click opens the node's detail.
 
 use leptos::prelude::*;
 
@@ -40,8 +41,10 @@ pub fn NodeStrip() -> impl IntoView {
                 let cards = o.nodes.into_iter().take(shown).map(|n| {
                     let short = n.name.split('.').next().unwrap_or(&n.name).to_string();
                     let state = if n.ready { "node" } else { "node notready" };
+                    let name = n.name.clone();
                     view! {
-                        <div class=state title=n.name.clone()>
+                        <div class=state title=format!("{}: click for its conditions, pods and events", n.name)
+                            data-node=n.name.clone() on:click=move |_| ui.node.set(Some(name.clone()))>
                             <div class="node-head">
                                 <span class="node-name">{short}</span>
                                 <span class="node-ready">{if n.ready { "Ready" } else { "NotReady" }}</span>
@@ -50,6 +53,7 @@ pub fn NodeStrip() -> impl IntoView {
                             {bar("MEM", n.memory_percent)}
                             <div class="node-foot">
                                 {format!("{} pods", n.pods)}
+                                {n.cordoned.then(|| view! { <span class="cond cordoned" title="Unschedulable: no new pods land on it">"cordoned"</span> })}
                                 {n.problems.into_iter().map(|p| view! { <span class="cond">{p}</span> }).collect_view()}
                             </div>
                         </div>

@@ -10,7 +10,7 @@ use crate::format;
 use crate::ipc;
 
 /// An inline SVG line of the points, scaled to its own range.
-fn sparkline(points: &[Point], class: &'static str) -> impl IntoView + use<> {
+pub(crate) fn sparkline(points: &[Point], class: &'static str) -> impl IntoView + use<> {
     let (w, h) = (320.0, 48.0);
     let (t0, t1) = (
         points.first().map_or(0, |p| p.0),

@@ -42,9 +42,9 @@ pub struct State {
     side: Vec<PodSide>,
     nodes: Vec<NodeState>,
     node_usage: HashMap<String, NodeUsage>,
-    /// Recent CPU use of each node (a fraction of its capacity), for
-    /// incident captures.
-    node_trend: HashMap<String, VecDeque<(Timestamp, f32)>>,
+    /// Recent CPU and memory use of each node (fractions of its capacity),
+    /// for incident captures and the node's detail.
+    node_trend: HashMap<String, VecDeque<(Timestamp, f32, f32)>>,
     /// When the pods' and the nodes' trend points open.
     pod_slots: trend::Slots,
     node_slots: trend::Slots,
@@ -298,8 +298,27 @@ impl State {
     pub(crate) fn node_cpu_trend(&self, node: &str) -> Vec<(Timestamp, f64)> {
         self.node_trend
             .get(node)
-            .map(|t| t.iter().map(|(at, v)| (*at, trend::widen(*v))).collect())
+            .map(|t| t.iter().map(|(at, v, _)| (*at, trend::widen(*v))).collect())
             .unwrap_or_default()
+    }
+
+    /// The recent CPU and memory use of `node`, in percent of its capacity;
+    /// `None` for a node not listed.
+    pub fn node_trend(&self, node: &str) -> Option<crate::snapshot::NodeTrend> {
+        let t = self.node_trend.get(node)?;
+        let percent = |v: f32| 100.0 * trend::widen(v);
+        Some(crate::snapshot::NodeTrend {
+            cpu_percent: t
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .map(|p| (p.0, percent(p.1)))
+                .collect(),
+            memory_percent: t
+                .iter()
+                .filter(|p| p.2.is_finite())
+                .map(|p| (p.0, percent(p.2)))
+                .collect(),
+        })
     }
 
     /// An operator's verdict on a finding; false if the finding is unknown.

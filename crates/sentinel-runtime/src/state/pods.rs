@@ -118,9 +118,14 @@ impl State {
                     }
                     if let Some(t) = self.node_trend.get_mut(&n.name) {
                         let ratio = u.cpu_cores * 1000.0 / f64::from(n.cpu_capacity_millis);
+                        let memory = if n.memory_capacity_bytes > 0 {
+                            u.memory_bytes / n.memory_capacity_bytes as f64
+                        } else {
+                            f64::NAN
+                        };
                         let slots = &self.node_slots;
-                        let in_slot = |p: &(Timestamp, f32)| !opens && slots.holds(p.0);
-                        let point = (at, ratio as f32);
+                        let in_slot = |p: &(Timestamp, f32, f32)| !opens && slots.holds(p.0);
+                        let point = (at, ratio as f32, memory as f32);
                         trend::record(t, self.trend_capacity, in_slot, point, |p, q| *p = q);
                     }
                 }

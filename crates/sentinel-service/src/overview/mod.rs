@@ -202,23 +202,25 @@ pub const HOT_NODE_PERCENT: f64 = 80.0;
 /// the rest, each by name as people read it (`ip-…-20` before `ip-…-101`):
 /// on a large cluster the strip shows the first few, and those must be the
 /// ones that need a look.
+/// A node as its card shows it.
+pub(crate) fn node_row(n: &sentinel_runtime::snapshot::NodeView) -> NodeRow {
+    NodeRow {
+        name: n.node.name.clone(),
+        ready: n.node.is_ready(),
+        cpu_percent: n
+            .cpu_cores
+            .map(|c| 100.0 * c * 1000.0 / f64::from(n.node.cpu_capacity_millis.max(1))),
+        memory_percent: n
+            .memory_bytes
+            .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
+        problems: n.node.problems().map(condition_text).collect(),
+        pods: n.pods,
+        cordoned: n.node.unschedulable,
+    }
+}
+
 pub(crate) fn nodes(s: &Snapshot) -> Vec<NodeRow> {
-    let mut rows: Vec<NodeRow> = s
-        .nodes
-        .iter()
-        .map(|n| NodeRow {
-            name: n.node.name.clone(),
-            ready: n.node.is_ready(),
-            cpu_percent: n
-                .cpu_cores
-                .map(|c| 100.0 * c * 1000.0 / f64::from(n.node.cpu_capacity_millis.max(1))),
-            memory_percent: n
-                .memory_bytes
-                .map(|m| 100.0 * m / n.node.memory_capacity_bytes.max(1) as f64),
-            problems: n.node.problems().map(condition_text).collect(),
-            pods: n.pods,
-        })
-        .collect();
+    let mut rows: Vec<NodeRow> = s.nodes.iter().map(node_row).collect();
     let hot = |r: &NodeRow| {
         [r.cpu_percent, r.memory_percent]
             .into_iter()
