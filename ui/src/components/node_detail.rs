@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::{AlertOrigin, AlertRef, GetNodeDetail, NodeDetail, NodeRef, PodRef};
 
-use super::pod_detail::sparkline;
+use super::pod_detail::{event_list, label_chips, sparkline};
 use crate::app::Ui;
 use crate::{format, ipc};
 
@@ -86,33 +86,13 @@ fn body(d: NodeDetail, ui: Ui) -> impl IntoView {
             }
         })
         .collect_view();
-    let own = format!("Node/{}", r.name);
-    let events = if d.events.is_empty() {
-        view! { <li class="empty">"No events about this node or warnings about its pods since Sentinel started."</li> }.into_any()
-    } else {
-        d.events
-            .iter()
-            .map(|e| {
-                view! {
-                    <li class=format!("event {}", e.kind.to_lowercase())>
-                        <span class="ev-age">{format::age(at - e.last_seen.millis())}</span>
-                        <span class="ev-reason">{e.reason.clone()}</span>
-                        <span class="ev-msg">
-                            // A pod's warning names the pod; the node's own need not.
-                            {(e.object != own).then(|| view! { <span class="ev-object">{e.object.clone()}</span> })}
-                            {e.message.clone()}
-                        </span>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
-    let labels = d
-        .labels
-        .iter()
-        .map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> })
-        .collect_view();
+    let events = event_list(
+        &d.events,
+        at,
+        "No events about this node or warnings about its pods since Sentinel started.",
+        &format!("Node/{}", r.name),
+    );
+    let labels = label_chips(&d.labels);
     view! {
         <h3 id="node-detail-name">{r.name.clone()}</h3>
         <div class="facts">

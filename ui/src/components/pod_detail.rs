@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sentinel_protocol::{GetPodDetail, PodDetail, Point};
+use sentinel_protocol::model::Labels;
+use sentinel_protocol::{EventRow, GetPodDetail, PodDetail, Point};
 
 use crate::app::Ui;
 use crate::format;
@@ -37,6 +38,37 @@ pub(crate) fn sparkline(points: &[Point], class: &'static str) -> impl IntoView 
             <polyline points=path fill="none" stroke-width="1.5"></polyline>
         </svg>
     }
+}
+
+/// Events, newest first, each with its age at `at`; one about another
+/// object than `own` names it. `empty` stands in for none.
+pub(crate) fn event_list(events: &[EventRow], at: i64, empty: &'static str, own: &str) -> AnyView {
+    if events.is_empty() {
+        return view! { <li class="empty">{empty}</li> }.into_any();
+    }
+    events
+        .iter()
+        .map(|e| {
+            let object = (e.object != own)
+                .then(|| view! { <span class="ev-object">{e.object.clone()}</span> });
+            view! {
+                <li class=format!("event {}", e.kind.to_lowercase())>
+                    <span class="ev-age">{format::age(at - e.last_seen.millis())}</span>
+                    <span class="ev-reason">{e.reason.clone()}</span>
+                    <span class="ev-msg">{object}{e.message.clone()}</span>
+                </li>
+            }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// Labels as `key=value` chips.
+pub(crate) fn label_chips(labels: &Labels) -> impl IntoView + use<> {
+    labels
+        .iter()
+        .map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> })
+        .collect_view()
 }
 
 #[component]
@@ -100,28 +132,13 @@ pub fn PodDetailPanel() -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let events = if d.events.is_empty() {
-                view! { <li class="empty">"No events recorded for this pod since Sentinel started."</li> }.into_any()
-            } else {
-                d.events
-                    .iter()
-                    .map(|e| {
-                        view! {
-                            <li class=format!("event {}", e.kind.to_lowercase())>
-                                <span class="ev-age">{format::age(at - e.last_seen.millis())}</span>
-                                <span class="ev-reason">{e.reason.clone()}</span>
-                                <span class="ev-msg">{e.message.clone()}</span>
-                            </li>
-                        }
-                    })
-                    .collect_view()
-                    .into_any()
-            };
-            let labels = d
-                .labels
-                .iter()
-                .map(|(k, v)| view! { <span class="chip">{format!("{k}={v}")}</span> })
-                .collect_view();
+            let events = event_list(
+                &d.events,
+                at,
+                "No events recorded for this pod since Sentinel started.",
+                &format!("Pod/{}", r.name),
+            );
+            let labels = label_chips(&d.labels);
             view! {
                 <h3 id="pod-detail-name">{format!("{}/{}", r.namespace, r.name)}</h3>
                 <div class="facts">

@@ -94,3 +94,45 @@ fn a_name_without_its_namespace_is_placed_only_where_one_namespace_holds_it() {
     assert!(!names.contains_key("payments"));
     assert_eq!(topo.named_objects(), 4);
 }
+
+/// A pod relabelled in place (`kubectl label pod … app=cart-canary`) so that
+/// a Service now selects it is tied to that Service at the next pod list,
+/// without waiting for the Services to change.
+#[test]
+fn a_pod_relabelled_in_place_is_matched_against_the_services_again() {
+    let mut topo = Topology::default();
+    topo.set_services(&[ServiceState {
+        namespace: "shop".into(),
+        name: "canary".into(),
+        selector: Labels::from([("app".to_string(), "cart-canary".to_string())]),
+        kind: "ClusterIP".into(),
+        ports: Vec::new(),
+        created_at: Timestamp(0),
+    }]);
+    let mut p = pod("cart-6c5b4a3d2-abcde", "node-1");
+    p.labels.insert("app".into(), "cart".into());
+    topo.set_pods(std::slice::from_ref(&p));
+    topo.set_pods(std::slice::from_ref(&p));
+    assert_eq!(
+        topo.aliases("shop/canary").collect::<Vec<_>>(),
+        ["shop/canary"]
+    );
+    p.labels.insert("app".into(), "cart-canary".into());
+    topo.set_pods(std::slice::from_ref(&p));
+    assert_eq!(
+        topo.aliases("shop/canary").collect::<Vec<_>>(),
+        ["shop/canary", "shop/cart"]
+    );
+    assert!(topo.runs_on("shop/canary", "node-1"));
+}
+
+#[test]
+fn the_labels_hash_tells_where_a_value_ends() {
+    let l = |k: &str, v: &str| Labels::from([(k.to_string(), v.to_string())]);
+    assert_ne!(labels_hash(&l("a", "bc")), labels_hash(&l("ab", "c")));
+    assert_ne!(
+        labels_hash(&l("app", "checkout-canary")),
+        labels_hash(&l("app", "checkout-stable"))
+    );
+    assert_eq!(labels_hash(&l("app", "web")), labels_hash(&l("app", "web")));
+}
