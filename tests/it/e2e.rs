@@ -363,7 +363,23 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     .await;
     let detail = text(&c, "#pod-detail").await;
     assert!(detail.contains(&format!("node {node}")), "{detail}");
-    click(&c, Locator::Css("#pod-detail .close")).await;
+    // And back: the pod's node opens the node's detail.
+    click(&c, Locator::Css("#pod-detail a.node-link")).await;
+    eventually(10, "the node detail again", || async {
+        text(&c, "#node-detail-name").await == node && count(&c, "#pod-detail").await == 0
+    })
+    .await;
+    // Escape closes it.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
+    eventually(5, "Escape to close the drawer", || async {
+        count(&c, "#node-detail").await == 0
+    })
+    .await;
 
     // Filter by text, then open a pod.
     c.find(Locator::Css("#pod-filter"))

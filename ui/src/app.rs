@@ -104,6 +104,20 @@ pub fn App() -> impl IntoView {
                 .set(Some(format!("Live updates unavailable: {}", e.message)));
         }
     });
+    // Escape closes the topmost drawer: "Why?", then a node's, then a pod's.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() != "Escape" {
+            return;
+        }
+        if ui.why.get_untracked().is_some() {
+            ui.why.set(None);
+        } else if ui.node.get_untracked().is_some() {
+            ui.node.set(None);
+        } else if ui.selected.get_untracked().is_some() {
+            ui.selected.set(None);
+        }
+    });
+    on_cleanup(move || keys.remove());
     // The tray menu opens an incident.
     ipc::listen("open-incident", move |id: String| {
         ui.case.set(None);

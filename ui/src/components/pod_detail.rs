@@ -145,7 +145,18 @@ pub fn PodDetailPanel() -> impl IntoView {
                     <span class=format!("phase {}", r.phase.to_lowercase())>{r.phase.clone()}</span>
                     <span>{format!("ready {}/{}", r.ready, r.containers)}</span>
                     <span>{format!("restarts {}", r.restarts)}</span>
-                    <span>{format!("node {}", r.node.clone().unwrap_or_else(|| "–".into()))}</span>
+                    {match r.node.clone() {
+                        // Its node's detail replaces the pod's.
+                        Some(n) => view! {
+                            <span>"node "<a href="#" class="node-link" title="Open the node's detail"
+                                on:click=move |ev| {
+                                    ev.prevent_default();
+                                    ui.selected.set(None);
+                                    ui.node.set(Some(n.clone()));
+                                }>{r.node.clone()}</a></span>
+                        }.into_any(),
+                        None => view! { <span>"node –"</span> }.into_any(),
+                    }}
                     <span>{format!("age {}", format::age(at - r.created_at.millis()))}</span>
                     <span>{d.owner.clone().unwrap_or_default()}</span>
                     {d.services.iter().map(|s| view! { <span class="served">{format!("Service {s}")}</span> }).collect_view()}
