@@ -9,7 +9,8 @@ use sentinel_protocol::{
     IpcError, LogPage, LogQuery, MarkArgs, Narrative, NoArgs, NodeDetail, NodeRef,
     NotificationState, Overview, PauseArgs, PodDetail, PodPage, PodQuery, PodRef, ReplayAt,
     ReplayFrame, ReplayMode, ReplayRange, ReplayRequest, Replayed, RetentionSettings,
-    RetentionView, SilenceArgs, SilenceRef, SilenceSet, Trend, TrendQuery, Update,
+    RetentionView, SilenceArgs, SilenceRef, SilenceSet, Trend, TrendQuery, Update, WorkloadPage,
+    WorkloadQuery,
 };
 use sentinel_runtime::Clock;
 use tauri::State;
@@ -126,6 +127,11 @@ pub async fn get_pod_logs(state: State<'_, AppState>, args: LogQuery) -> Res<Log
 #[tauri::command]
 pub async fn get_pod_detail(state: State<'_, AppState>, args: PodRef) -> Res<PodDetail> {
     sentinel_service::pod_detail(&state.runtime(), &args).await
+}
+
+#[tauri::command]
+pub fn list_workloads(state: State<'_, AppState>, args: WorkloadQuery) -> Res<WorkloadPage> {
+    sentinel_service::list_workloads(&state.runtime().snapshot(), &args)
 }
 
 #[tauri::command]

@@ -55,6 +55,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::list_pods,
             commands::get_pod_detail,
             commands::get_node_detail,
+            commands::list_workloads,
             commands::list_alerts,
             commands::silence_alert,
             commands::expire_silence,

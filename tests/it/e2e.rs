@@ -957,6 +957,50 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     })
     .await;
 
+    // The Workloads page: the demo's controllers, filtered by kind; a row
+    // opens the dashboard's pods filtered to it.
+    click(&c, Locator::Css("#tab-workloads")).await;
+    eventually(10, "the workloads", || async {
+        count(&c, "#workload-table tr.workload-row").await >= 10
+            && text(&c, "#workload-counts")
+                .await
+                .contains("short of ready pods")
+    })
+    .await;
+    save(&c, &dir, "workloads.png").await;
+    let filter = c.find(Locator::Css("#workload-filter")).await.unwrap();
+    filter.send_keys("statefulset").await.unwrap();
+    eventually(10, "the StatefulSets alone", || async {
+        let rows = count(&c, "#workload-table tr.workload-row").await;
+        rows >= 1
+            && text(&c, "#workload-table tbody")
+                .await
+                .matches("StatefulSet")
+                .count()
+                == rows
+    })
+    .await;
+    filter.clear().await.unwrap();
+    filter.send_keys("acme/checkout:").await.unwrap();
+    eventually(10, "checkout's Deployment", || async {
+        count(&c, "#workload-table tr.workload-row").await == 1
+    })
+    .await;
+    click(
+        &c,
+        Locator::Css("#workload-table tr.workload-row td.pod-name"),
+    )
+    .await;
+    eventually(10, "its pods on the dashboard", || async {
+        let rows = count(&c, "#pod-rows tr").await;
+        rows >= 1
+            && text(&c, "#pod-rows").await.matches("checkout-").count() == rows
+            && text(&c, "#pod-count")
+                .await
+                .contains(&format!("of {rows} matching"))
+    })
+    .await;
+
     // A second launch hands over to the first instance and exits.
     let second = isolated(&app, &home).spawn().unwrap();
     let exited = tokio::task::spawn_blocking(move || {

@@ -7,8 +7,9 @@ use sentinel_app::{AppState, BackendOptions, build_app};
 use sentinel_model::Duration;
 use sentinel_protocol::{
     AlertQuery, AnalyseCase, CaseRef, Command, ErrorKind, ExportArgs, ExportIncident,
-    GetNodeDetail, GetOverview, GetPodDetail, IpcError, ListAlerts, ListPods, NoArgs, NodeRef,
-    PauseArgs, PauseNotifications, PodQuery, PodRef, ReportFormat, Subscribe,
+    GetNodeDetail, GetOverview, GetPodDetail, IpcError, ListAlerts, ListPods, ListWorkloads,
+    NoArgs, NodeRef, PauseArgs, PauseNotifications, PodQuery, PodRef, ReportFormat, Subscribe,
+    WorkloadQuery,
 };
 use sentinel_runtime::DemoConfig;
 use sentinel_sim::SimConfig;
@@ -263,6 +264,27 @@ fn every_command_round_trips_on_the_mock_runtime() {
     )
     .unwrap_err();
     assert_eq!(gone.kind, ErrorKind::NotFound);
+
+    // The demo's controllers, each Deployment with its ReplicaSets folded in.
+    let workloads = call::<ListWorkloads>(&w, &WorkloadQuery::default()).unwrap();
+    assert!(workloads.rows.iter().all(|r| r.kind != "ReplicaSet"));
+    let checkout = workloads
+        .rows
+        .iter()
+        .find(|r| r.namespace == "shop" && r.name == "checkout")
+        .expect("the demo's checkout Deployment");
+    assert_eq!(checkout.kind, "Deployment");
+    assert!(checkout.images.iter().any(|i| i.contains("checkout")));
+    assert!(workloads.rows.iter().any(|r| r.kind == "StatefulSet"));
+    let found = call::<ListWorkloads>(
+        &w,
+        &WorkloadQuery {
+            text: "statefulset".into(),
+            ..WorkloadQuery::default()
+        },
+    )
+    .unwrap();
+    assert!(!found.rows.is_empty() && found.rows.iter().all(|r| r.kind == "StatefulSet"));
 
     let alerts = call::<ListAlerts>(&w, &AlertQuery::default()).unwrap();
     assert!(alerts.iter().any(|a| a.name == "Watchdog"));

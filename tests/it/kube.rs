@@ -183,6 +183,17 @@ async fn the_cluster_is_watched_rollouts_show_and_a_410_relists() {
     );
     assert_eq!(p.containers[0].memory_limit_bytes, 256 << 20);
     assert_eq!(snap.workloads.len(), 1);
+    // The Workloads page's row for it, as the API server described it.
+    let page =
+        sentinel_service::list_workloads(&snap, &sentinel_protocol::WorkloadQuery::default())
+            .unwrap();
+    let w = &page.rows[0];
+    assert_eq!(
+        (w.kind.as_str(), w.name.as_str(), w.revision.as_str()),
+        ("Deployment", "checkout", "1")
+    );
+    assert_eq!((w.ready, w.replicas, w.rolling), (2, 2, false));
+    assert_eq!(w.images, ["checkout=shop/checkout:1.4.2"]);
     let snap = within(
         "the event",
         rt.wait_for(|s| s.events.iter().any(|e| e.reason == "BackOff")),

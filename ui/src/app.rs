@@ -9,7 +9,7 @@ use sentinel_protocol::{
 
 use crate::components::{
     AlertFeed, Cards, ChartGrid, ConnectionsPage, EverywherePage, HistoryPage, IncidentsPage,
-    NodeDetailPanel, NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel,
+    NodeDetailPanel, NodeStrip, PodDetailPanel, PodsTable, StatusBar, WhyPanel, WorkloadsPage,
 };
 use crate::ipc;
 
@@ -18,6 +18,7 @@ use crate::ipc;
 pub enum Page {
     Dashboard,
     Incidents,
+    Workloads,
     Connections,
     Everywhere,
     History,
@@ -145,6 +146,8 @@ pub fn App() -> impl IntoView {
                         "Incidents"
                         <span class="badge" id="incident-badge">{move || ui.overview.with(|o| o.as_ref().map(|o| o.active_incidents).filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default())}</span>
                     </button>
+                    <button id="tab-workloads" class:active=move || ui.page.get() == Page::Workloads
+                        on:click=move |_| ui.page.set(Page::Workloads)>"Workloads"</button>
                     <button id="tab-everywhere" class:active=move || ui.page.get() == Page::Everywhere
                         on:click=move |_| ui.page.set(Page::Everywhere)>
                         "Everywhere"
@@ -182,6 +185,9 @@ pub fn App() -> impl IntoView {
             <Show when=move || ui.page.get() == Page::Connections>
                 <main class="grid"><ConnectionsPage/></main>
             </Show>
+            <Show when=move || ui.page.get() == Page::Workloads>
+                <main class="grid"><WorkloadsPage/></main>
+            </Show>
             <Show when=move || ui.page.get() == Page::Everywhere>
                 <main class="grid"><EverywherePage/></main>
             </Show>
@@ -215,7 +221,10 @@ pub fn App() -> impl IntoView {
 
 /// Pages that do not wait for the cluster's data.
 fn off_dashboard(p: Page) -> bool {
-    matches!(p, Page::Connections | Page::Everywhere | Page::History)
+    matches!(
+        p,
+        Page::Connections | Page::Everywhere | Page::History | Page::Workloads
+    )
 }
 
 /// The cluster the dashboard shows.

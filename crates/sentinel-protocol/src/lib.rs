@@ -12,6 +12,7 @@ mod history;
 mod incident;
 mod node;
 mod timeline;
+mod workload;
 
 pub use connections::*;
 pub use dto::*;
@@ -23,6 +24,7 @@ pub use incident::*;
 pub use node::*;
 pub use sentinel_model as model;
 pub use timeline::*;
+pub use workload::*;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -60,6 +62,8 @@ commands! {
     GetPodDetail = "get_pod_detail" (PodRef) -> PodDetail;
     /// A container's log (tail, or follow from a cursor); needs a Kubernetes context.
     GetPodLogs = "get_pod_logs" (LogQuery) -> LogPage;
+    /// The workload controllers, those short of ready pods first.
+    ListWorkloads = "list_workloads" (WorkloadQuery) -> WorkloadPage;
     /// Everything the node detail panel shows.
     GetNodeDetail = "get_node_detail" (NodeRef) -> NodeDetail;
     /// Firing alerts, newest first.

@@ -21,6 +21,7 @@ mod retention;
 mod silence;
 mod why;
 mod why_past;
+mod workloads;
 
 pub use case::{CaseError, MAX_FILE_BYTES, analyse_case, load_case};
 pub use connections::{test_alertmanager, test_kubernetes, test_loki, test_prometheus};
@@ -42,6 +43,7 @@ pub use retention::{get_retention, history_trend, set_retention};
 pub use silence::{expire_silence, silence_alert};
 pub use why::{explain, mark_finding};
 pub use why_past::{PastAlert, explain_ref, firings, past_alert_explanation};
+pub use workloads::list_workloads;
 
 use sentinel_protocol::{ErrorKind, IpcError};
 use sentinel_runtime::RuntimeError;

@@ -23,6 +23,7 @@ mod silence;
 mod status;
 mod trend;
 mod why;
+mod workloads;
 
 pub use alerts::AlertFeed;
 pub use cards::Cards;
@@ -38,3 +39,4 @@ pub use pod_detail::PodDetailPanel;
 pub use pods::PodsTable;
 pub use status::StatusBar;
 pub use why::WhyPanel;
+pub use workloads::WorkloadsPage;

@@ -143,7 +143,8 @@ pub fn PodsTable() -> impl IntoView {
                         q.update(|q| { q.text = text; q.offset = 0; });
                     }
                 />
-                <select id="ns-filter" on:change=move |ev| {
+                <select id="ns-filter" prop:value=move || q.with(|q| q.namespace.clone().unwrap_or_default())
+                    on:change=move |ev| {
                     let v = event_target_value(&ev);
                     q.update(|q| { q.namespace = (!v.is_empty()).then_some(v); q.offset = 0; });
                 }>

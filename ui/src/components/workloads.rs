@@ -1,0 +1,124 @@
+//! The Workloads page: every controller with its ready pods against those
+//! it wants, its revision and images, when that revision began and whether
+//! a rollout is still moving pods; those short of ready pods first. A row
+//! opens the dashboard's pods filtered to it. The backend filters and
+//! sorts; the page refreshes with every update.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sentinel_protocol::{ListWorkloads, WorkloadPage, WorkloadQuery, WorkloadRow};
+
+use crate::app::{Page, Ui};
+use crate::{format, ipc};
+
+fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
+    let short = r.ready < r.replicas;
+    let (ns, name) = (r.namespace.clone(), r.name.clone());
+    let open = move |_| {
+        ui.query.update(|q| {
+            q.text = name.clone();
+            q.namespace = Some(ns.clone());
+            q.offset = 0;
+        });
+        ui.page.set(Page::Dashboard);
+    };
+    view! {
+        <tr class="workload-row" class:short=short on:click=open
+            title="Show its pods on the dashboard">
+            <td>{r.kind.clone()}</td>
+            <td class="pod-name"><span class="muted">{format!("{}/", r.namespace)}</span>{r.name.clone()}</td>
+            <td class="num ready">{format!("{}/{}", r.ready, r.replicas)}</td>
+            <td>
+                {r.revision.clone()}
+                {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
+            </td>
+            <td class="num" title=format::date_time(r.since.millis())>{format::age(at - r.since.millis())}</td>
+            <td class="images">{r.images.join(", ")}</td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn WorkloadsPage() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let text = RwSignal::new(String::new());
+    let namespace = RwSignal::new(String::new());
+    let page = RwSignal::new(None::<Result<WorkloadPage, String>>);
+    // Replies may come back out of order: an older one than shown is dropped.
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        ui.overview.track();
+        let q = WorkloadQuery {
+            text: text.get(),
+            namespace: Some(namespace.get()).filter(|n| !n.is_empty()),
+            limit: 0,
+        };
+        let seq = asked.get_value() + 1;
+        asked.set_value(seq);
+        spawn_local(async move {
+            let got = ipc::call::<ListWorkloads>(&q).await.map_err(|e| e.message);
+            if asked.get_value() == seq {
+                page.set(Some(got));
+            }
+        });
+    });
+    let namespaces = move || {
+        page.with(|p| match p {
+            Some(Ok(p)) => p.namespaces.clone(),
+            _ => Vec::new(),
+        })
+        .into_iter()
+        .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
+        .collect_view()
+    };
+    let counts = move || {
+        page.with(|p| match p {
+            Some(Ok(p)) => {
+                let short = p.rows.iter().filter(|r| r.ready < r.replicas).count();
+                format!("{} of {} · {short} short of ready pods", p.matched, p.total)
+            }
+            _ => String::new(),
+        })
+    };
+    let rows = move || match page.get() {
+        None => view! { <tr><td colspan="6" class="empty">"Loading…"</td></tr> }.into_any(),
+        Some(Err(e)) => view! { <tr><td colspan="6" class="empty error">{e}</td></tr> }.into_any(),
+        Some(Ok(p)) if p.rows.is_empty() => {
+            let text = if p.total == 0 {
+                "No workload controllers: they come from a Kubernetes context or the demo."
+            } else {
+                "No workload matches."
+            };
+            view! { <tr><td colspan="6" class="empty">{text}</td></tr> }.into_any()
+        }
+        Some(Ok(p)) => {
+            let at = p.at.millis();
+            p.rows
+                .into_iter()
+                .map(|r| row_view(r, ui, at))
+                .collect_view()
+                .into_any()
+        }
+    };
+    view! {
+        <section class="panel workloads" id="workloads-page">
+            <div class="panel-head">
+                <h2>"Workloads"<span class="cluster-tag">{move || crate::app::cluster_name(&ui)}</span></h2>
+                <input id="workload-filter" type="search" placeholder="Filter by name, kind, image…"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))/>
+                <select id="workload-namespace" on:change=move |ev| namespace.set(event_target_value(&ev))>
+                    <option value="">"All namespaces"</option>
+                    {namespaces}
+                </select>
+                <span class="page-info" id="workload-counts">{counts}</span>
+            </div>
+            <div class="table-wrap workloads-wrap">
+                <table id="workload-table">
+                    <thead><tr><th>"Kind"</th><th>"Workload"</th><th>"Ready"</th><th>"Revision"</th><th>"Since"</th><th>"Images"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
