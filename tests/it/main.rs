@@ -11,6 +11,7 @@ mod cli;
 mod connections;
 mod demo_causes;
 mod demo_silences;
+mod demo_workloads;
 mod e2e;
 mod eval;
 mod explain;

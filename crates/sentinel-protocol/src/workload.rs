@@ -39,6 +39,16 @@ pub struct WorkloadRow {
     /// A Deployment whose older ReplicaSets still hold pods: a rollout in
     /// progress, or stuck.
     pub rolling: bool,
+    /// A Deployment's pods of its current revision (its newest ReplicaSet):
+    /// while rolling out, the new pods that are not ready say it is stuck.
+    #[serde(default)]
+    pub updated: Option<Updated>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Updated {
+    pub replicas: u32,
+    pub ready: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use sentinel_model::{Workload, WorkloadKind};
 use sentinel_protocol::{
-    ErrorKind, IpcError, MAX_WORKLOADS, WorkloadPage, WorkloadQuery, WorkloadRow,
+    ErrorKind, IpcError, MAX_WORKLOADS, Updated, WorkloadPage, WorkloadQuery, WorkloadRow,
 };
 use sentinel_runtime::Snapshot;
 
@@ -29,6 +29,10 @@ fn row(w: &Workload, sets: &[&Workload]) -> WorkloadRow {
         rolling: sets
             .iter()
             .any(|rs| rs.revision != w.revision && rs.replicas > 0),
+        updated: current.map(|rs| Updated {
+            replicas: rs.replicas,
+            ready: rs.ready,
+        }),
     }
 }
 
@@ -176,6 +180,14 @@ mod tests {
         let checkout = &p.rows[0];
         assert!(checkout.rolling);
         assert_eq!((checkout.ready, checkout.replicas), (2, 3));
+        assert_eq!(
+            checkout.updated,
+            Some(Updated {
+                replicas: 2,
+                ready: 1
+            })
+        );
+        assert_eq!(p.rows[3].updated, None, "a StatefulSet has no ReplicaSets");
         assert_eq!(checkout.since, Timestamp(50_000));
         // cart's old ReplicaSet holds nothing: its rollout is done.
         assert!(!p.rows[1].rolling);

@@ -31,6 +31,10 @@ fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
             <td>
                 {r.revision.clone()}
                 {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
+                // While it rolls out, how far its new pods got.
+                {r.updated.filter(|_| r.rolling).map(|u| view! {
+                    <span class="updated" class:short=u.ready < u.replicas>{format!("new pods {}/{} ready", u.ready, u.replicas)}</span>
+                })}
             </td>
             <td class="num" title=format::date_time(r.since.millis())>{format::age(at - r.since.millis())}</td>
             <td class="images">{r.images.join(", ")}</td>
