@@ -79,7 +79,11 @@ pub fn WorkloadsPage() -> impl IntoView {
         page.with(|p| match p {
             Some(Ok(p)) => {
                 let short = p.rows.iter().filter(|r| r.ready < r.replicas).count();
-                format!("{} of {} · {short} short of ready pods", p.matched, p.total)
+                let rolling = p.rows.iter().filter(|r| r.rolling).count();
+                format!(
+                    "{} of {} · {short} short of ready pods · {rolling} rolling out",
+                    p.matched, p.total
+                )
             }
             _ => String::new(),
         })
