@@ -32,7 +32,7 @@ pub struct Ui {
     pub query: RwSignal<PodQuery>,
     pub selected: RwSignal<Option<PodRef>>,
     /// The node whose detail is open.
-    pub node: RwSignal<Option<String>>,
+    pub node: RwSignal<Option<sentinel_protocol::NodeRef>>,
     /// The alert or finding whose "Why?" panel is open.
     pub why: RwSignal<Option<sentinel_protocol::AlertRef>>,
     pub page: RwSignal<Page>,

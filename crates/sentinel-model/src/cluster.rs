@@ -95,6 +95,17 @@ pub struct NodeCondition {
     pub reason: String,
 }
 
+impl NodeCondition {
+    /// `Ready=False`, or any other condition (a pressure) `True`.
+    pub fn is_abnormal(&self) -> bool {
+        if self.kind == "Ready" {
+            !self.status
+        } else {
+            self.status
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeState {
@@ -115,13 +126,7 @@ impl NodeState {
 
     /// Conditions that are abnormal: `Ready=False` or any pressure `=True`.
     pub fn problems(&self) -> impl Iterator<Item = &NodeCondition> {
-        self.conditions.iter().filter(|c| {
-            if c.kind == "Ready" {
-                !c.status
-            } else {
-                c.status
-            }
-        })
+        self.conditions.iter().filter(|c| c.is_abnormal())
     }
 
     /// Conditions whose status is as in `before` keep the time they began

@@ -146,11 +146,7 @@ pub fn node_detail_of(
                 status: c.status,
                 reason: c.reason.clone(),
                 since: c.since,
-                abnormal: if c.kind == "Ready" {
-                    !c.status
-                } else {
-                    c.status
-                },
+                abnormal: c.is_abnormal(),
             })
             .collect(),
         pods: listed

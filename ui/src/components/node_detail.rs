@@ -4,12 +4,11 @@
 //! refreshed with every update while open.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sentinel_protocol::{AlertOrigin, AlertRef, GetNodeDetail, NodeDetail, NodeRef, PodRef};
+use sentinel_protocol::{AlertOrigin, AlertRef, GetNodeDetail, NodeDetail, PodRef};
 
-use super::pod_detail::{event_list, label_chips, sparkline};
+use super::pod_detail::{event_list, follow, label_chips, sparkline};
 use crate::app::Ui;
-use crate::{format, ipc};
+use crate::format;
 
 /// `used / capacity (percent)`, each side formatted by `f`.
 fn share(used: f64, capacity: f64, f: impl Fn(f64) -> String) -> String {
@@ -44,15 +43,17 @@ fn body(d: NodeDetail, ui: Ui) -> impl IntoView {
             }
         })
         .collect_view();
+    // Those in trouble come first.
     let pods = d
         .pods
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let target = PodRef {
                 namespace: p.namespace.clone(),
                 name: p.name.clone(),
             };
-            let trouble = p.phase != "Succeeded" && (p.phase != "Running" || p.ready < p.containers);
+            let trouble = i < d.pods_in_trouble;
             view! {
                 <tr class="pod-row" class:bad=trouble on:click=move |_| {
                     ui.node.set(None);
@@ -139,24 +140,7 @@ fn body(d: NodeDetail, ui: Ui) -> impl IntoView {
 #[component]
 pub fn NodeDetailPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let detail = RwSignal::new(None::<Result<NodeDetail, String>>);
-    // Refetch when the selection changes and on every update while open.
-    Effect::new(move |_| {
-        ui.overview.track();
-        let Some(name) = ui.node.get() else {
-            detail.set(None);
-            return;
-        };
-        spawn_local(async move {
-            let target = NodeRef { name };
-            let got = ipc::call::<GetNodeDetail>(&target)
-                .await
-                .map_err(|e| e.message);
-            if ui.node.get_untracked().as_deref() == Some(target.name.as_str()) {
-                detail.set(Some(got));
-            }
-        });
-    });
+    let detail = follow::<GetNodeDetail>(ui, ui.node);
     let shown = move || match detail.get() {
         None => {
             view! { <div class="loading small"><div class="spinner"></div>"Loading node…"</div> }

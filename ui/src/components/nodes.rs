@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use sentinel_protocol::NodeRef;
+
 use crate::app::Ui;
 use crate::format;
 
@@ -44,7 +46,7 @@ pub fn NodeStrip() -> impl IntoView {
                     let name = n.name.clone();
                     view! {
                         <div class=state title=format!("{}: click for its conditions, pods and events", n.name)
-                            data-node=n.name.clone() on:click=move |_| ui.node.set(Some(name.clone()))>
+                            data-node=n.name.clone() on:click=move |_| ui.node.set(Some(NodeRef { name: name.clone() }))>
                             <div class="node-head">
                                 <span class="node-name">{short}</span>
                                 <span class="node-ready">{if n.ready { "Ready" } else { "NotReady" }}</span>

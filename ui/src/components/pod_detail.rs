@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sentinel_protocol::model::Labels;
-use sentinel_protocol::{EventRow, GetPodDetail, PodDetail, Point};
+use sentinel_protocol::{Command, EventRow, GetPodDetail, NodeRef, Point};
 
 use crate::app::Ui;
 use crate::format;
@@ -38,6 +38,35 @@ pub(crate) fn sparkline(points: &[Point], class: &'static str) -> impl IntoView 
             <polyline points=path fill="none" stroke-width="1.5"></polyline>
         </svg>
     }
+}
+
+/// The answer to `C` for what `selected` holds, asked again at every
+/// update while something is selected; `None` while nothing is, or before
+/// the first answer. An answer for an earlier selection is dropped.
+pub(crate) fn follow<C>(
+    ui: Ui,
+    selected: RwSignal<Option<C::Args>>,
+) -> RwSignal<Option<Result<C::Output, String>>>
+where
+    C: Command,
+    C::Args: Clone + PartialEq + Send + Sync + 'static,
+    C::Output: Send + Sync + 'static,
+{
+    let answer = RwSignal::new(None);
+    Effect::new(move |_| {
+        ui.overview.track();
+        let Some(target) = selected.get() else {
+            answer.set(None);
+            return;
+        };
+        spawn_local(async move {
+            let got = ipc::call::<C>(&target).await.map_err(|e| e.message);
+            if selected.get_untracked().as_ref() == Some(&target) {
+                answer.set(Some(got));
+            }
+        });
+    });
+    answer
 }
 
 /// Events, newest first, each with its age at `at`; one about another
@@ -74,23 +103,7 @@ pub(crate) fn label_chips(labels: &Labels) -> impl IntoView + use<> {
 #[component]
 pub fn PodDetailPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let detail = RwSignal::new(None::<Result<PodDetail, String>>);
-    // Refetch when the selection changes and on every update while open.
-    Effect::new(move |_| {
-        ui.overview.track();
-        let Some(target) = ui.selected.get() else {
-            detail.set(None);
-            return;
-        };
-        spawn_local(async move {
-            let got = ipc::call::<GetPodDetail>(&target)
-                .await
-                .map_err(|e| e.message);
-            if ui.selected.get_untracked().as_ref() == Some(&target) {
-                detail.set(Some(got));
-            }
-        });
-    });
+    let detail = follow::<GetPodDetail>(ui, ui.selected);
     let body = move || match detail.get() {
         None => {
             view! { <div class="loading small"><div class="spinner"></div>"Loading pod…"</div> }
@@ -152,7 +165,7 @@ pub fn PodDetailPanel() -> impl IntoView {
                                 on:click=move |ev| {
                                     ev.prevent_default();
                                     ui.selected.set(None);
-                                    ui.node.set(Some(n.clone()));
+                                    ui.node.set(Some(NodeRef { name: n.clone() }));
                                 }>{r.node.clone()}</a></span>
                         }.into_any(),
                         None => view! { <span>"node –"</span> }.into_any(),
