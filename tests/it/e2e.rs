@@ -962,9 +962,7 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
     click(&c, Locator::Css("#tab-workloads")).await;
     eventually(10, "the workloads", || async {
         count(&c, "#workload-table tr.workload-row").await >= 10
-            && text(&c, "#workload-counts")
-                .await
-                .contains("short of ready pods")
+            && text(&c, "#workload-counts").await.contains("in trouble")
     })
     .await;
     save(&c, &dir, "workloads.png").await;
@@ -978,6 +976,17 @@ async fn dashboard_pods_filter_detail_charts_and_alerts_in_the_webview() {
                 .matches("StatefulSet")
                 .count()
                 == rows
+    })
+    .await;
+    // The demo's batch work is a CronJob, shown with its schedule.
+    filter.clear().await.unwrap();
+    filter.send_keys("cronjob").await.unwrap();
+    eventually(10, "the CronJob with its schedule", || async {
+        count(&c, "#workload-table tr.workload-row").await == 1
+            && text(&c, "#workload-table tbody")
+                .await
+                .contains("search-reindex")
+            && text(&c, "#workload-table code.schedule").await == "*/20 * * * *"
     })
     .await;
     filter.clear().await.unwrap();

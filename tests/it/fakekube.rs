@@ -24,6 +24,8 @@ const COLLECTIONS: &[(&str, &str, &str)] = &[
     ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),
     ("/apis/apps/v1/statefulsets", "apps/v1", "StatefulSet"),
     ("/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet"),
+    ("/apis/batch/v1/jobs", "batch/v1", "Job"),
+    ("/apis/batch/v1/cronjobs", "batch/v1", "CronJob"),
 ];
 
 #[derive(Clone, Debug)]

@@ -25,6 +25,7 @@ mod incidents;
 mod ipc;
 mod kube;
 mod kube_faults;
+mod kube_jobs;
 mod kube_nodes;
 mod kube_ports;
 mod kube_proxy;

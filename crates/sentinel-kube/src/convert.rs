@@ -250,7 +250,7 @@ pub fn new_event(e: &NewEvent) -> ClusterEvent {
     }
 }
 
-fn images(spec: Option<&k8s_openapi::api::core::v1::PodSpec>) -> Vec<String> {
+pub(crate) fn images(spec: Option<&k8s_openapi::api::core::v1::PodSpec>) -> Vec<String> {
     spec.map(|s| {
         s.containers
             .iter()
@@ -260,11 +260,11 @@ fn images(spec: Option<&k8s_openapi::api::core::v1::PodSpec>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-fn count(n: Option<i32>) -> u32 {
+pub(crate) fn count(n: Option<i32>) -> u32 {
     n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
 
-fn workload(
+pub(crate) fn workload(
     kind: WorkloadKind,
     m: &ObjectMeta,
     revision: String,
@@ -286,6 +286,7 @@ fn workload(
         replicas,
         ready,
         created_at: m.creation_timestamp.as_ref().map(time).unwrap_or_default(),
+        batch: None,
     })
 }
 

@@ -1,9 +1,11 @@
 //! Kubernetes for Sentinel: kubeconfig contexts and clients (`config`),
 //! watches of pods, nodes, events and workloads (`watch`, kube-rs), the pure
-//! mapping of their objects to the model (`convert`), and the folded picture
+//! mapping of their objects to the model (`convert`, `batch` for Jobs and
+//! CronJobs), and the folded picture
 //! the runtime reads (`mirror`), and the API server's service proxy
 //! (`proxy`), through which Prometheus is found when no URL is given.
 
+pub mod batch;
 pub mod config;
 mod container;
 pub mod convert;

@@ -44,6 +44,8 @@ impl Watched {
             Watched::Workloads(WorkloadKind::ReplicaSet) => "replicasets",
             Watched::Workloads(WorkloadKind::StatefulSet) => "statefulsets",
             Watched::Workloads(WorkloadKind::DaemonSet) => "daemonsets",
+            Watched::Workloads(WorkloadKind::Job) => "jobs",
+            Watched::Workloads(WorkloadKind::CronJob) => "cronjobs",
             Watched::Services => "services",
         }
     }

@@ -98,6 +98,7 @@ fn deploy(revision: &str, image: &str) -> Workload {
         replicas: 2,
         ready: 2,
         created_at: Timestamp(0),
+        batch: None,
     }
 }
 

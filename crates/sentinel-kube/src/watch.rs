@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod, Service};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::Api;
@@ -17,8 +18,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::convert;
 use crate::mirror::{Step, Update, Watched};
+use crate::{batch, convert};
 
 /// Objects per list page: big lists arrive in pieces, never all at once.
 pub const PAGE_SIZE: u32 = 500;
@@ -148,6 +149,10 @@ pub async fn probe(client: &kube::Client, what: Watched) -> Result<(), String> {
         Watched::Workloads(WorkloadKind::DaemonSet) => {
             Api::<DaemonSet>::all(c).list(&lp).await.map(drop)
         }
+        Watched::Workloads(WorkloadKind::Job) => Api::<Job>::all(c).list(&lp).await.map(drop),
+        Watched::Workloads(WorkloadKind::CronJob) => {
+            Api::<CronJob>::all(c).list(&lp).await.map(drop)
+        }
         Watched::Services => Api::<Service>::all(c).list(&lp).await.map(drop),
     };
     result.map_err(|e| describe(&watcher::Error::InitialListFailed(e), what))
@@ -236,6 +241,8 @@ pub fn spawn(client: kube::Client, tx: mpsc::Sender<Update>) -> Vec<JoinHandle<(
         convert::stateful_set
     );
     workload!(DaemonSet, WorkloadKind::DaemonSet, convert::daemon_set);
+    workload!(Job, WorkloadKind::Job, batch::job);
+    workload!(CronJob, WorkloadKind::CronJob, batch::cron_job);
     let c = client.clone();
     let t = tx.clone();
     tasks.push(tokio::spawn(async move {

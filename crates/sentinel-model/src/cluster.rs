@@ -201,45 +201,6 @@ pub fn quantity(s: &str) -> Option<f64> {
     Some(n * mult)
 }
 
-/// What kind of workload controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum WorkloadKind {
-    Deployment,
-    ReplicaSet,
-    StatefulSet,
-    DaemonSet,
-}
-
-impl WorkloadKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "Deployment",
-            WorkloadKind::ReplicaSet => "ReplicaSet",
-            WorkloadKind::StatefulSet => "StatefulSet",
-            WorkloadKind::DaemonSet => "DaemonSet",
-        }
-    }
-}
-
-/// A workload controller as far as rollouts go: its revision and images.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Workload {
-    pub kind: WorkloadKind,
-    pub namespace: String,
-    pub name: String,
-    /// The controlling owner's name (a ReplicaSet's Deployment).
-    pub owner: Option<String>,
-    /// `deployment.kubernetes.io/revision`, or a StatefulSet's or
-    /// DaemonSet's update revision.
-    pub revision: String,
-    /// `container=image` of the pod template, in container order.
-    pub images: Vec<String>,
-    pub replicas: u32,
-    pub ready: u32,
-    pub created_at: Timestamp,
-}
-
 /// A Service as far as placing signals goes: which pods it selects and the
 /// ports it sends to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,11 +8,12 @@ mod finding;
 mod secret;
 mod time;
 mod usage;
+mod workload;
 
 pub use alert::{Alert, AlertState, Severity, SilenceNote};
 pub use cluster::{
     ClusterEvent, EventType, NodeCondition, NodeState, ObjectRef, OwnerKind, OwnerRef, PodPhase,
-    PodState, ServicePort, ServiceState, Workload, WorkloadKind, quantity,
+    PodState, ServicePort, ServiceState, quantity,
 };
 pub use container::{
     ContainerPort, ContainerState, ContainerStatus, Probe, ProbeAction, ProbeKind,
@@ -24,6 +25,7 @@ pub use finding::{
 pub use secret::Secret;
 pub use time::{Duration, Timestamp};
 pub use usage::{LATENCY_BUCKETS_SECONDS, LatencyHistogram, NodeUsage, PodUsage};
+pub use workload::{Batch, JobOutcome, JobRun, Schedule, Workload, WorkloadKind};
 
 /// Labels of a series or an alert, ordered so that equal sets compare equal.
 pub type Labels = std::collections::BTreeMap<String, String>;

@@ -1,10 +1,10 @@
 //! The Workloads page: each controller with its ready pods against those it
 //! wants, its current revision and images, and whether a rollout is still
-//! moving pods over.
+//! moving pods over; for Jobs and CronJobs, how their last run went.
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_model::Timestamp;
+use sentinel_model::{JobOutcome, Timestamp};
 
 /// The most rows a page of workloads holds.
 pub const MAX_WORKLOADS: usize = 500;
@@ -23,18 +23,20 @@ pub struct WorkloadQuery {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadRow {
-    /// `Deployment`, `StatefulSet`, `DaemonSet`, or a `ReplicaSet` of its own.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `CronJob`, or a
+    /// `ReplicaSet` or `Job` of its own.
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// Pods it wants, and those ready.
+    /// Pods it wants, and those ready; a Job's completions and pods
+    /// succeeded; zero for a CronJob.
     pub replicas: u32,
     pub ready: u32,
     pub revision: String,
     /// `container=image`, in container order.
     pub images: Vec<String>,
     /// When its current revision began (a Deployment's newest ReplicaSet),
-    /// else when it was created.
+    /// a Job started, a CronJob last ran, else when it was created.
     pub since: Timestamp,
     /// A Deployment whose older ReplicaSets still hold pods: a rollout in
     /// progress, or stuck.
@@ -43,6 +45,45 @@ pub struct WorkloadRow {
     /// while rolling out, the new pods that are not ready say it is stuck.
     #[serde(default)]
     pub updated: Option<Updated>,
+    /// A Job's run, or a CronJob's runs (its Jobs folded in).
+    #[serde(default)]
+    pub batch: Option<Runs>,
+}
+
+/// How a Job or a CronJob's Jobs ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runs {
+    /// A CronJob's schedule (with its time zone), and whether it is
+    /// suspended; empty for a Job.
+    pub schedule: String,
+    pub suspended: bool,
+    /// Jobs running now (a CronJob), or pods running now (a Job).
+    pub active: u32,
+    /// The latest run that finished: the Job itself, or the CronJob's
+    /// newest finished Job.
+    pub last: Option<Run>,
+    /// A CronJob's last successful run (its status, else its runs).
+    pub last_success: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub job: String,
+    /// Complete or Failed, with when (and why it failed).
+    pub outcome: JobOutcome,
+    /// Its pods that failed (each retry is one).
+    pub failed_pods: u32,
+}
+
+impl WorkloadRow {
+    /// In trouble: short of ready pods, or (a Job, a CronJob) its last run
+    /// failed. The page lists these first.
+    pub fn in_trouble(&self) -> bool {
+        match &self.batch {
+            Some(runs) => runs.last.as_ref().is_some_and(|r| r.outcome.failed()),
+            None => self.ready < self.replicas,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +95,8 @@ pub struct Updated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadPage {
     pub at: Timestamp,
-    /// Those short of ready pods first, then the latest changed.
+    /// Those in trouble first ([`WorkloadRow::in_trouble`]), then those
+    /// rolling out, then the latest changed.
     pub rows: Vec<WorkloadRow>,
     pub matched: usize,
     pub total: usize,

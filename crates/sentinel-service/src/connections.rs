@@ -197,6 +197,7 @@ pub async fn test_kubernetes(
         Watched::Events,
         Watched::Workloads(WorkloadKind::Deployment),
         Watched::Workloads(WorkloadKind::ReplicaSet),
+        Watched::Workloads(WorkloadKind::Job),
         Watched::Services,
     ] {
         let r = sentinel_kube::watch::probe(&conn.client, what).await;

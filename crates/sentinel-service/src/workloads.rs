@@ -2,14 +2,16 @@
 //! ready pods, its current revision and whether a rollout is moving pods.
 //! A Deployment's ReplicaSets are folded into it: the newest dates its
 //! revision, and an older one still holding pods means a rollout is under
-//! way (or stuck).
+//! way (or stuck). A CronJob's Jobs are folded into it the same way: the
+//! newest finished one says how its last run went.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
 use sentinel_model::{Workload, WorkloadKind};
 use sentinel_protocol::{
-    ErrorKind, IpcError, MAX_WORKLOADS, Updated, WorkloadPage, WorkloadQuery, WorkloadRow,
+    ErrorKind, IpcError, MAX_WORKLOADS, Run, Runs, Updated, WorkloadPage, WorkloadQuery,
+    WorkloadRow,
 };
 use sentinel_runtime::Snapshot;
 
@@ -33,7 +35,56 @@ fn row(w: &Workload, sets: &[&Workload]) -> WorkloadRow {
             replicas: rs.replicas,
             ready: rs.ready,
         }),
+        batch: None,
     }
+}
+
+fn run(job: &Workload) -> Option<Run> {
+    let j = job.job()?;
+    j.outcome.finished_at()?;
+    Some(Run {
+        job: job.name.clone(),
+        outcome: j.outcome.clone(),
+        failed_pods: j.failed,
+    })
+}
+
+/// A Job of its own, or a CronJob with its Jobs (`runs`).
+fn batch_row(w: &Workload, runs: &[&Workload]) -> WorkloadRow {
+    let mut r = row(w, &[]);
+    if let Some(j) = w.job() {
+        r.since = j.started_at.unwrap_or(w.created_at);
+        r.batch = Some(Runs {
+            schedule: String::new(),
+            suspended: false,
+            active: j.active,
+            last: run(w),
+            last_success: match j.outcome {
+                sentinel_model::JobOutcome::Complete { at } => Some(at),
+                _ => None,
+            },
+        });
+    } else if let Some(s) = w.schedule() {
+        let last = runs.iter().filter_map(|j| run(j)).max_by(|a, b| {
+            (a.outcome.finished_at(), &a.job).cmp(&(b.outcome.finished_at(), &b.job))
+        });
+        let succeeded = runs
+            .iter()
+            .filter_map(|j| match j.job()?.outcome {
+                sentinel_model::JobOutcome::Complete { at } => Some(at),
+                _ => None,
+            })
+            .max();
+        r.since = s.last_schedule.unwrap_or(w.created_at);
+        r.batch = Some(Runs {
+            schedule: s.schedule.clone(),
+            suspended: s.suspended,
+            active: s.active,
+            last,
+            last_success: s.last_success.max(succeeded),
+        });
+    }
+    r
 }
 
 fn matches(r: &WorkloadRow, q: &WorkloadQuery, needle: &str) -> bool {
@@ -47,8 +98,18 @@ fn matches(r: &WorkloadRow, q: &WorkloadQuery, needle: &str) -> bool {
                 .any(|s| s.to_lowercase().contains(needle)))
 }
 
-/// The workloads `q` asks for: those short of ready pods first, then the
-/// latest changed, then by name.
+/// What `w` owns, of `map` (by namespace and owner).
+fn owned<'a, 'm>(
+    map: &'m HashMap<(&'a str, &'a str), Vec<&'a Workload>>,
+    w: &'a Workload,
+) -> &'m [&'a Workload] {
+    map.get(&(w.namespace.as_str(), w.name.as_str()))
+        .map_or(&[][..], Vec::as_slice)
+}
+
+/// The workloads `q` asks for: those in trouble first (short of ready
+/// pods, a last run failed), then those rolling out, then the latest
+/// changed, then by name.
 pub fn list_workloads(s: &Snapshot, q: &WorkloadQuery) -> Result<WorkloadPage, IpcError> {
     if q.limit > MAX_WORKLOADS {
         return Err(IpcError::new(
@@ -56,35 +117,45 @@ pub fn list_workloads(s: &Snapshot, q: &WorkloadQuery) -> Result<WorkloadPage, I
             format!("at most {MAX_WORKLOADS} workloads a page, not {}", q.limit),
         ));
     }
-    // A Deployment's ReplicaSets, by namespace and Deployment.
+    // A Deployment's ReplicaSets and a CronJob's Jobs, by namespace and owner.
     let mut sets: HashMap<(&str, &str), Vec<&Workload>> = HashMap::new();
+    let mut jobs: HashMap<(&str, &str), Vec<&Workload>> = HashMap::new();
+    let mut crons: BTreeSet<(&str, &str)> = BTreeSet::new();
     for w in s.workloads.iter() {
-        if let (WorkloadKind::ReplicaSet, Some(owner)) = (w.kind, &w.owner) {
-            sets.entry((&w.namespace, owner)).or_default().push(w);
+        match (w.kind, &w.owner) {
+            (WorkloadKind::ReplicaSet, Some(owner)) => {
+                sets.entry((&w.namespace, owner)).or_default().push(w);
+            }
+            (WorkloadKind::Job, Some(owner)) => {
+                jobs.entry((&w.namespace, owner)).or_default().push(w);
+            }
+            (WorkloadKind::CronJob, _) => {
+                crons.insert((&w.namespace, &w.name));
+            }
+            _ => {}
         }
     }
-    let shown: Vec<&Workload> = s
-        .workloads
-        .iter()
-        .filter(|w| !(w.kind == WorkloadKind::ReplicaSet && w.owner.is_some()))
-        .collect();
+    // A Job whose CronJob is not listed is shown on its own.
+    let folded = |w: &Workload| match (w.kind, &w.owner) {
+        (WorkloadKind::ReplicaSet, Some(_)) => true,
+        (WorkloadKind::Job, Some(owner)) => crons.contains(&(w.namespace.as_str(), owner.as_str())),
+        _ => false,
+    };
+    let shown: Vec<&Workload> = s.workloads.iter().filter(|w| !folded(w)).collect();
     let needle = q.text.trim().to_lowercase();
     let mut rows: Vec<WorkloadRow> = shown
         .iter()
-        .map(|w| {
-            let own = match w.kind {
-                WorkloadKind::Deployment => sets
-                    .get(&(w.namespace.as_str(), w.name.as_str()))
-                    .map_or(&[][..], Vec::as_slice),
-                _ => &[],
-            };
-            row(w, own)
+        .map(|w| match w.kind {
+            WorkloadKind::Deployment => row(w, owned(&sets, w)),
+            WorkloadKind::Job => batch_row(w, &[]),
+            WorkloadKind::CronJob => batch_row(w, owned(&jobs, w)),
+            _ => row(w, &[]),
         })
         .filter(|r| matches(r, q, &needle))
         .collect();
     let matched = rows.len();
     rows.sort_by(|a, b| {
-        let key = |r: &WorkloadRow| (r.ready >= r.replicas, !r.rolling, Reverse(r.since));
+        let key = |r: &WorkloadRow| (!r.in_trouble(), !r.rolling, Reverse(r.since));
         key(a)
             .cmp(&key(b))
             .then_with(|| a.namespace.cmp(&b.namespace))
@@ -106,131 +177,5 @@ pub fn list_workloads(s: &Snapshot, q: &WorkloadQuery) -> Result<WorkloadPage, I
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use sentinel_model::Timestamp;
-    use sentinel_runtime::snapshot::Mode;
-
-    use super::*;
-
-    fn workload(
-        kind: WorkloadKind,
-        name: &str,
-        owner: Option<&str>,
-        revision: &str,
-        (replicas, ready): (u32, u32),
-        created: i64,
-    ) -> Workload {
-        Workload {
-            kind,
-            namespace: "shop".into(),
-            name: name.into(),
-            owner: owner.map(Into::into),
-            revision: revision.into(),
-            images: vec![format!("app=shop/{name}:{revision}")],
-            replicas,
-            ready,
-            created_at: Timestamp(created),
-        }
-    }
-
-    fn snap() -> Snapshot {
-        use WorkloadKind::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-        let mut s = Snapshot::empty(Mode::Live, Timestamp(100_000));
-        s.workloads = Arc::new(vec![
-            // checkout: rolled out at 50,000, the old revision still holds a pod.
-            workload(Deployment, "checkout", None, "2", (3, 2), 1_000),
-            workload(
-                ReplicaSet,
-                "checkout-aaa",
-                Some("checkout"),
-                "1",
-                (1, 1),
-                1_000,
-            ),
-            workload(
-                ReplicaSet,
-                "checkout-bbb",
-                Some("checkout"),
-                "2",
-                (2, 1),
-                50_000,
-            ),
-            // cart: rolled out at 40,000 and done.
-            workload(Deployment, "cart", None, "3", (2, 2), 2_000),
-            workload(ReplicaSet, "cart-ccc", Some("cart"), "2", (0, 0), 20_000),
-            workload(ReplicaSet, "cart-ddd", Some("cart"), "3", (2, 2), 40_000),
-            workload(StatefulSet, "postgres", None, "postgres-7f", (3, 3), 500),
-            workload(DaemonSet, "node-exporter", None, "1", (3, 3), 600),
-        ]);
-        s
-    }
-
-    fn names(p: &WorkloadPage) -> Vec<&str> {
-        p.rows.iter().map(|r| r.name.as_str()).collect()
-    }
-
-    #[test]
-    fn short_of_ready_pods_first_then_the_latest_changed() {
-        let p = list_workloads(&snap(), &WorkloadQuery::default()).unwrap();
-        // ReplicaSets are folded into their Deployments.
-        assert_eq!(names(&p), ["checkout", "cart", "node-exporter", "postgres"]);
-        assert_eq!((p.matched, p.total), (4, 4));
-        let checkout = &p.rows[0];
-        assert!(checkout.rolling);
-        assert_eq!((checkout.ready, checkout.replicas), (2, 3));
-        assert_eq!(
-            checkout.updated,
-            Some(Updated {
-                replicas: 2,
-                ready: 1
-            })
-        );
-        assert_eq!(p.rows[3].updated, None, "a StatefulSet has no ReplicaSets");
-        assert_eq!(checkout.since, Timestamp(50_000));
-        // cart's old ReplicaSet holds nothing: its rollout is done.
-        assert!(!p.rows[1].rolling);
-        assert_eq!(p.rows[1].since, Timestamp(40_000));
-        assert_eq!(p.rows[3].since, Timestamp(500));
-    }
-
-    #[test]
-    fn text_finds_names_kinds_and_images() {
-        let find = |t: &str| {
-            let q = WorkloadQuery {
-                text: t.into(),
-                ..WorkloadQuery::default()
-            };
-            names(&list_workloads(&snap(), &q).unwrap())
-                .into_iter()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(find("statefulset"), ["postgres"]);
-        assert_eq!(find("shop/cart:3"), ["cart"]);
-        assert_eq!(find("CHECK"), ["checkout"]);
-        assert!(find("nothing").is_empty());
-        let other = WorkloadQuery {
-            namespace: Some("data".into()),
-            ..WorkloadQuery::default()
-        };
-        assert!(list_workloads(&snap(), &other).unwrap().rows.is_empty());
-    }
-
-    #[test]
-    fn pages_are_bounded() {
-        let q = WorkloadQuery {
-            limit: MAX_WORKLOADS + 1,
-            ..WorkloadQuery::default()
-        };
-        let e = list_workloads(&snap(), &q).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidArgument);
-        let one = WorkloadQuery {
-            limit: 1,
-            ..WorkloadQuery::default()
-        };
-        let p = list_workloads(&snap(), &one).unwrap();
-        assert_eq!((names(&p), p.matched), (vec!["checkout"], 4));
-    }
-}
+#[path = "workloads_tests.rs"]
+mod tests;

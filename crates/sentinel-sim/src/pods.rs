@@ -130,16 +130,19 @@ impl Sim {
         self.serial += 1;
         let mut rng = self.rng.fork(self.serial);
         let wl = &self.workloads[w];
+        // A Job's pods belong to the CronJob's run under way.
+        let owner = match wl.kind {
+            WorkloadKind::Job => self
+                .controllers
+                .current_run()
+                .map_or_else(|| wl.owner_name(), str::to_string),
+            _ => wl.owner_name(),
+        };
         let name = match wl.kind {
             WorkloadKind::StatefulSet => format!("{}-{ordinal}", wl.name),
             WorkloadKind::Deployment => format!("{}-{}", wl.replicaset_name(), rng.name_suffix(5)),
             WorkloadKind::DaemonSet => format!("{}-{}", wl.name, rng.name_suffix(5)),
-            WorkloadKind::Job => format!(
-                "{}-{}-{}",
-                wl.name,
-                28_900_000 + self.serial,
-                rng.name_suffix(5)
-            ),
+            WorkloadKind::Job => format!("{owner}-{}", rng.name_suffix(5)),
         };
         let running = life == Life::Running;
         let state = PodState {
@@ -149,7 +152,7 @@ impl Sim {
             labels: wl.labels(),
             owner: Some(OwnerRef {
                 kind: wl.kind.owner_kind(),
-                name: wl.owner_name(),
+                name: owner,
             }),
             node: Some(self.nodes[node].name.clone()),
             phase: if running {
@@ -235,6 +238,7 @@ impl Sim {
             Moment::Rollback => self.rollback(at),
             Moment::NoisyStart => {
                 if let Some(w) = self.workload_index("batch", "search-reindex") {
+                    self.controllers.start_run("search-reindex", at);
                     let node = NOISY_NODE.min(self.nodes.len() - 1);
                     self.spawn(
                         w,
@@ -248,6 +252,7 @@ impl Sim {
                 }
             }
             Moment::NoisyEnd => {
+                let job = self.controllers.finish_run(at);
                 for p in self
                     .pods
                     .iter_mut()
@@ -266,7 +271,7 @@ impl Sim {
                         at,
                         EventType::Normal,
                         "Completed",
-                        ("Job", "batch", "search-reindex"),
+                        ("Job", "batch", job.as_deref().unwrap_or("search-reindex")),
                         "Job completed".into(),
                         "job-controller",
                     );

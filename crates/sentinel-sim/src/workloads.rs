@@ -1,14 +1,19 @@
 //! The workload controllers as the API serves them: each Deployment with
 //! a ReplicaSet for every revision it has had, StatefulSets and DaemonSets.
 //! A ReplicaSet wants the pods it has: a stuck rollout keeps the old one's
-//! and the new one's, a rolled-back revision keeps none. A Job is not a
-//! kind the app reads; its pods name it as their owner.
+//! and the new one's, a rolled-back revision keeps none. The batch workload
+//! is a CronJob: each cycle's run is a Job named after the minute it was
+//! scheduled for (as the CronJob controller names them), the last three
+//! finished ones kept (its default `successfulJobsHistoryLimit`).
 //!
 //! One simplification: a rollback makes the old revision current again
 //! under its own number, where the API would give it the next number and
 //! keep the old one in `deployment.kubernetes.io/revision-history`.
 
-use sentinel_model::{PodState, Timestamp, Workload as State, WorkloadKind as Kind};
+use sentinel_model::{
+    Batch, JobOutcome, JobRun, PodState, Schedule, Timestamp, Workload as State,
+    WorkloadKind as Kind,
+};
 
 use crate::Sim;
 use crate::topology::{Workload, WorkloadKind};
@@ -23,6 +28,17 @@ struct Revision {
     created_at: Timestamp,
 }
 
+/// A run of the CronJob: its Job's name, when it started and finished.
+#[derive(Debug)]
+struct Run {
+    name: String,
+    started: Timestamp,
+    finished: Option<Timestamp>,
+}
+
+/// Finished runs kept, as the CronJob's history limit keeps them.
+const RUNS_KEPT: usize = 3;
+
 /// What a listing is made of: per workload its revision, pods and ready
 /// pods; then per ReplicaSet its pods and ready pods.
 type Counts = Vec<(u32, u32, u32)>;
@@ -34,9 +50,44 @@ pub(crate) struct Controllers {
     revisions: Vec<Revision>,
     /// Workload → its entries in `revisions`.
     by_workload: Vec<Vec<usize>>,
-    /// Bumped by every rollout.
+    /// Bumped by every rollout and every run started or finished.
     epoch: u64,
     listed: Option<(u64, Counts)>,
+    /// The CronJob's runs, oldest first.
+    runs: Vec<Run>,
+}
+
+impl Controllers {
+    /// Starts a run of `cron_job` scheduled at `at`.
+    pub(crate) fn start_run(&mut self, cron_job: &str, at: Timestamp) {
+        self.epoch += 1;
+        let minute = at.millis().div_euclid(60_000);
+        self.runs.push(Run {
+            name: format!("{cron_job}-{minute}"),
+            started: at,
+            finished: None,
+        });
+        let finished = self.runs.iter().filter(|r| r.finished.is_some()).count();
+        if finished > RUNS_KEPT {
+            self.runs.remove(0);
+        }
+    }
+
+    /// The run under way finished at `at`; its Job's name.
+    pub(crate) fn finish_run(&mut self, at: Timestamp) -> Option<String> {
+        let run = self.runs.last_mut().filter(|r| r.finished.is_none())?;
+        run.finished = Some(at);
+        self.epoch += 1;
+        Some(run.name.clone())
+    }
+
+    /// The Job of the run under way.
+    pub(crate) fn current_run(&self) -> Option<&str> {
+        self.runs
+            .last()
+            .filter(|r| r.finished.is_none())
+            .map(|r| r.name.as_str())
+    }
 }
 
 fn ready(p: &PodState) -> bool {
@@ -135,7 +186,10 @@ impl Sim {
                 WorkloadKind::Deployment => Kind::Deployment,
                 WorkloadKind::StatefulSet => Kind::StatefulSet,
                 WorkloadKind::DaemonSet => Kind::DaemonSet,
-                WorkloadKind::Job => continue,
+                WorkloadKind::Job => {
+                    self.list_runs(wl, &mut out);
+                    continue;
+                }
             };
             out.push(State {
                 kind,
@@ -147,6 +201,7 @@ impl Sim {
                 replicas: u32::try_from(wl.replicas).unwrap_or(u32::MAX),
                 ready: counts[w].2,
                 created_at: self.start,
+                batch: None,
             });
         }
         for (r, rev) in revisions.iter().enumerate() {
@@ -161,8 +216,65 @@ impl Sim {
                 replicas: counts[n + r].1,
                 ready: counts[n + r].2,
                 created_at: rev.created_at,
+                batch: None,
             });
         }
         out
     }
+
+    /// The CronJob of the batch workload `wl` and its runs' Jobs.
+    fn list_runs(&self, wl: &Workload, out: &mut Vec<State>) {
+        let runs = &self.controllers.runs;
+        let images = vec![image(wl, &wl.version)];
+        let state = |kind, name: &str, owner: Option<&str>, batch, counts: (u32, u32), at| State {
+            kind,
+            namespace: wl.namespace.clone(),
+            name: name.to_string(),
+            owner: owner.map(str::to_string),
+            revision: String::new(),
+            images: images.clone(),
+            replicas: counts.0,
+            ready: counts.1,
+            created_at: at,
+            batch: Some(batch),
+        };
+        out.push(state(
+            Kind::CronJob,
+            &wl.name,
+            None,
+            Batch::CronJob(Schedule {
+                schedule: "*/20 * * * *".into(),
+                suspended: false,
+                active: u32::from(self.controllers.current_run().is_some()),
+                last_schedule: runs.last().map(|r| r.started),
+                last_success: runs.iter().rev().find_map(|r| r.finished),
+            }),
+            (0, 0),
+            self.start,
+        ));
+        for r in runs {
+            let done = r.finished.is_some();
+            let run = JobRun {
+                active: u32::from(!done),
+                succeeded: u32::from(done),
+                failed: 0,
+                started_at: Some(r.started),
+                outcome: r
+                    .finished
+                    .map_or(JobOutcome::Running, |at| JobOutcome::Complete { at }),
+            };
+            out.push(state(
+                Kind::Job,
+                &r.name,
+                Some(&wl.name),
+                Batch::Job(run),
+                (1, u32::from(done)),
+                r.started,
+            ));
+        }
+    }
 }
+
+#[cfg(test)]
+#[path = "workloads_tests.rs"]
+mod tests;

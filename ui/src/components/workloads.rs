@@ -1,18 +1,72 @@
 //! The Workloads page: every controller with its ready pods against those
 //! it wants, its revision and images, when that revision began and whether
-//! a rollout is still moving pods; those short of ready pods first. A row
-//! opens the dashboard's pods filtered to it. The backend filters and
-//! sorts; the page refreshes with every update.
+//! a rollout is still moving pods; for a Job or a CronJob, its schedule and
+//! how its last run went. Those in trouble (short of ready pods, a last run
+//! failed) first. A row opens the dashboard's pods filtered to it. The
+//! backend filters and sorts; the page refreshes with every update.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sentinel_protocol::{ListWorkloads, WorkloadPage, WorkloadQuery, WorkloadRow};
+use sentinel_protocol::model::JobOutcome;
+use sentinel_protocol::{ListWorkloads, Runs, WorkloadPage, WorkloadQuery, WorkloadRow};
 
 use crate::app::{Page, Ui};
 use crate::{format, ipc};
 
+/// A Job's or a CronJob's schedule and runs, where others show their
+/// revision.
+fn runs_view(runs: Runs, at: i64) -> impl IntoView {
+    let last = runs.last.map(|run| {
+        let (class, text, title) = match &run.outcome {
+            JobOutcome::Failed {
+                at: t,
+                reason,
+                message,
+            } => (
+                "last-run failed",
+                format!(
+                    "last run failed {} ago: {reason} ({} pods failed)",
+                    format::age(at - t.millis()),
+                    run.failed_pods
+                ),
+                format!("{}: {message}", run.job),
+            ),
+            JobOutcome::Complete { at: t } => (
+                "last-run",
+                format!("last run complete {} ago", format::age(at - t.millis())),
+                run.job.clone(),
+            ),
+            JobOutcome::Running => ("last-run", String::new(), run.job.clone()),
+        };
+        view! { <span class=class title=title>{text}</span> }
+    });
+    view! {
+        {(!runs.schedule.is_empty()).then(|| view! { <code class="schedule">{runs.schedule.clone()}</code> })}
+        {runs.suspended.then(|| view! { <span class="suspended">"suspended"</span> })}
+        {(runs.active > 0).then(|| view! { <span class="rolling">{format!("{} running", runs.active)}</span> })}
+        {last}
+    }
+}
+
 fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
-    let short = r.ready < r.replicas;
+    let short = r.in_trouble();
+    let ready = match (&r.batch, r.kind.as_str()) {
+        (Some(_), "CronJob") => String::new(),
+        (Some(_), _) => format!("{}/{} done", r.ready, r.replicas),
+        (None, _) => format!("{}/{}", r.ready, r.replicas),
+    };
+    let revision = match r.batch.clone() {
+        Some(runs) => runs_view(runs, at).into_any(),
+        None => view! {
+            {r.revision.clone()}
+            {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
+            // While it rolls out, how far its new pods got.
+            {r.updated.filter(|_| r.rolling).map(|u| view! {
+                <span class="updated" class:short=u.ready < u.replicas>{format!("new pods {}/{} ready", u.ready, u.replicas)}</span>
+            })}
+        }
+        .into_any(),
+    };
     let (ns, name) = (r.namespace.clone(), r.name.clone());
     let open = move |_| {
         ui.query.update(|q| {
@@ -27,15 +81,8 @@ fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
             title="Show its pods on the dashboard">
             <td>{r.kind.clone()}</td>
             <td class="pod-name"><span class="muted">{format!("{}/", r.namespace)}</span>{r.name.clone()}</td>
-            <td class="num ready">{format!("{}/{}", r.ready, r.replicas)}</td>
-            <td>
-                {r.revision.clone()}
-                {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
-                // While it rolls out, how far its new pods got.
-                {r.updated.filter(|_| r.rolling).map(|u| view! {
-                    <span class="updated" class:short=u.ready < u.replicas>{format!("new pods {}/{} ready", u.ready, u.replicas)}</span>
-                })}
-            </td>
+            <td class="num ready">{ready}</td>
+            <td class="revision">{revision}</td>
             <td class="num" title=format::date_time(r.since.millis())>{format::age(at - r.since.millis())}</td>
             <td class="images">{r.images.join(", ")}</td>
         </tr>
@@ -78,10 +125,10 @@ pub fn WorkloadsPage() -> impl IntoView {
     let counts = move || {
         page.with(|p| match p {
             Some(Ok(p)) => {
-                let short = p.rows.iter().filter(|r| r.ready < r.replicas).count();
+                let trouble = p.rows.iter().filter(|r| r.in_trouble()).count();
                 let rolling = p.rows.iter().filter(|r| r.rolling).count();
                 format!(
-                    "{} of {} · {short} short of ready pods · {rolling} rolling out",
+                    "{} of {} · {trouble} in trouble · {rolling} rolling out",
                     p.matched, p.total
                 )
             }
@@ -123,7 +170,7 @@ pub fn WorkloadsPage() -> impl IntoView {
             </div>
             <div class="table-wrap workloads-wrap">
                 <table id="workload-table">
-                    <thead><tr><th>"Kind"</th><th>"Workload"</th><th>"Ready"</th><th>"Revision"</th><th>"Since"</th><th>"Images"</th></tr></thead>
+                    <thead><tr><th>"Kind"</th><th>"Workload"</th><th>"Ready"</th><th>"Revision or runs"</th><th>"Since"</th><th>"Images"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

@@ -140,6 +140,7 @@ mod tests {
             "ContainerRestarting",
             "PodNotReady",
             "NodeNotReady",
+            "JobFailed",
             "ErrorRateAnomaly",
             "LatencyP95Anomaly",
             "ClusterCPUAnomaly",

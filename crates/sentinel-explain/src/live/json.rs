@@ -217,12 +217,20 @@ pub fn workload_json(w: &Workload) -> Value {
     {
         meta["annotations"] = json!({"deployment.kubernetes.io/revision": w.revision});
     }
-    if let (Some(owner), WorkloadKind::ReplicaSet) = (&w.owner, w.kind) {
-        meta["ownerReferences"] =
-            json!([{"kind": "Deployment", "name": owner, "controller": true}]);
+    let owner_kind = match w.kind {
+        WorkloadKind::ReplicaSet => Some("Deployment"),
+        WorkloadKind::Job => Some("CronJob"),
+        _ => None,
+    };
+    if let (Some(owner), Some(kind)) = (&w.owner, owner_kind) {
+        meta["ownerReferences"] = json!([{"kind": kind, "name": owner, "controller": true}]);
     }
+    let api_version = match w.kind {
+        WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
+        _ => "apps/v1",
+    };
     json!({
-        "apiVersion": "apps/v1",
+        "apiVersion": api_version,
         "kind": w.kind.as_str(),
         "metadata": meta,
         "spec": {

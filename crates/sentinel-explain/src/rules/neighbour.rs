@@ -333,6 +333,7 @@ mod tests {
                 replicas: 1,
                 ready: 1,
                 created_at: Timestamp(ONSET.0 - 60 * MIN),
+                batch: None,
             };
             if let Some(items) = objects["items"].as_array_mut() {
                 items.push(workload_json(&w));

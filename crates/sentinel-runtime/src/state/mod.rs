@@ -368,6 +368,7 @@ impl State {
             .as_ref()
             .is_some_and(|u| u.iter().any(|u| u.restarts.is_some()));
         if let Some(w) = batch.workloads.take() {
+            self.detection.jobs(at, &w);
             self.workloads = Arc::new(w);
         }
         if let Some(calls) = batch.calls.take() {

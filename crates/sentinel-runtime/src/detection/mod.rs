@@ -2,6 +2,9 @@
 //! (`node_cpu_usage_ratio{node}`, `pod_ready{namespace,pod}`, `up{source}`,
 //! `cluster_error_percent`, …; docs/rules.md lists them), and the engine's
 //! findings become part of the snapshot. Owned by the message loop.
+//! Jobs' outcomes are in `jobs`.
+
+mod jobs;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +44,7 @@ pub struct Detection {
     defined: Vec<bool>,
     /// Series read as they are for rules of their own (see [`Self::raw`]).
     raw: HashMap<SeriesKey, SeriesId>,
+    jobs: jobs::Jobs,
 }
 
 impl Detection {
@@ -58,6 +62,7 @@ impl Detection {
             log: None,
             defined: Vec::new(),
             raw: HashMap::new(),
+            jobs: jobs::Jobs::default(),
         }
     }
 
@@ -257,12 +262,24 @@ impl Detection {
             .is_some_and(|m| m.contains_key(&p.name))
     }
 
+    /// Whether a pod's readiness and memory are read: not a finished pod,
+    /// which is not expected to be ready — one that succeeded, or one of a
+    /// listed Job that failed (the Job's outcome says that: `job_failed`).
+    fn reads(&self, p: &PodState) -> bool {
+        match p.phase {
+            PodPhase::Succeeded => false,
+            PodPhase::Failed => !self.jobs.owns(p),
+            _ => true,
+        }
+    }
+
     /// Pod states (readiness, restarts); pods no longer listed are forgotten.
     /// The pods now; `restarts`: feed their restart counters too (else the
     /// source feeds them with its usage, per step).
     pub fn pods(&mut self, at: Timestamp, pods: &[&PodState], restarts: bool) {
-        if pods.len() != self.pod_count || pods.iter().any(|p| !self.known(p)) {
-            let live: std::collections::HashSet<(&str, &str)> = pods
+        let read: Vec<&PodState> = pods.iter().copied().filter(|p| self.reads(p)).collect();
+        if read.len() != self.pod_count || read.iter().any(|p| !self.known(p)) {
+            let live: std::collections::HashSet<(&str, &str)> = read
                 .iter()
                 .map(|p| (p.namespace.as_str(), p.name.as_str()))
                 .collect();
@@ -284,11 +301,7 @@ impl Detection {
                 }
             }
         }
-        for p in pods {
-            // Finished pods (Jobs) are not expected to be ready.
-            if p.phase == PodPhase::Succeeded {
-                continue;
-            }
+        for p in read {
             let s = self.pod_series(p);
             let ready = p.phase == PodPhase::Running && p.ready_count() == p.containers.len();
             self.feed(s.ready, at, f64::from(u8::from(ready)));
@@ -307,7 +320,7 @@ impl Detection {
         memory_bytes: Option<f64>,
         restarts: Option<u32>,
     ) {
-        if p.phase == PodPhase::Succeeded {
+        if !self.reads(p) {
             return;
         }
         let s = self.pod_series(p);

@@ -1,0 +1,252 @@
+//! Jobs' outcomes as a series: `job_failed{namespace,job}` reads 1 for a
+//! Job that failed and 0 for one that has not (the default pack's
+//! `JobFailed` rule fires on it). Of a CronJob's runs only the latest
+//! finished one is read: a later run that succeeds clears an earlier
+//! failure, which the CronJob keeps listed (`failedJobsHistoryLimit`) long
+//! after. A Job deleted takes its series, and its finding, with it.
+
+use std::collections::{HashMap, HashSet};
+
+use sentinel_detect::SeriesId;
+use sentinel_model::{OwnerKind, PodState, SeriesKey, Timestamp, Workload};
+
+use super::Detection;
+
+/// The Jobs listed and the series read for them.
+#[derive(Default)]
+pub(super) struct Jobs {
+    /// namespace → names of the Jobs listed.
+    listed: HashMap<String, HashSet<String>>,
+    /// (namespace, job) → its `job_failed` series.
+    series: HashMap<(String, String), SeriesId>,
+}
+
+impl Jobs {
+    /// Whether `p` belongs to a Job that is listed.
+    pub(super) fn owns(&self, p: &PodState) -> bool {
+        p.owner.as_ref().is_some_and(|o| {
+            o.kind == OwnerKind::Job
+                && self
+                    .listed
+                    .get(&p.namespace)
+                    .is_some_and(|names| names.contains(&o.name))
+        })
+    }
+}
+
+/// When a run ended (else started, else was created), then its name: the
+/// order of a CronJob's runs.
+fn run_order(w: &Workload) -> (Timestamp, &str) {
+    let at = w
+        .job()
+        .and_then(|j| j.outcome.finished_at().or(j.started_at))
+        .unwrap_or(w.created_at);
+    (at, w.name.as_str())
+}
+
+impl Detection {
+    /// The workloads as listed at `at`: every Job's outcome is read.
+    pub fn jobs(&mut self, at: Timestamp, workloads: &[Workload]) {
+        let mut listed: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut standalone: Vec<&Workload> = Vec::new();
+        // (namespace, CronJob) → its latest finished run.
+        let mut latest: HashMap<(&str, &str), &Workload> = HashMap::new();
+        for w in workloads {
+            let Some(run) = w.job() else { continue };
+            listed
+                .entry(w.namespace.clone())
+                .or_default()
+                .insert(w.name.clone());
+            match &w.owner {
+                None => standalone.push(w),
+                Some(cron) if run.outcome.finished_at().is_some() => {
+                    let e = latest.entry((&w.namespace, cron)).or_insert(w);
+                    if run_order(w) > run_order(e) {
+                        *e = w;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let mut read: Vec<&Workload> = standalone;
+        read.extend(latest.into_values());
+        // Sorted, so that series are defined in the same order every run.
+        read.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let keep: HashSet<(&str, &str)> = read
+            .iter()
+            .map(|w| (w.namespace.as_str(), w.name.as_str()))
+            .collect();
+        let mut gone: Vec<((String, String), SeriesId)> = self
+            .jobs
+            .series
+            .iter()
+            .filter(|((ns, name), _)| !keep.contains(&(ns.as_str(), name.as_str())))
+            .map(|(k, id)| (k.clone(), *id))
+            .collect();
+        gone.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, id) in gone {
+            self.jobs.series.remove(&k);
+            self.forget(id, at);
+        }
+        for w in read {
+            let key = (w.namespace.clone(), w.name.clone());
+            let id = match self.jobs.series.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let l = [
+                        ("namespace", w.namespace.as_str()),
+                        ("job", w.name.as_str()),
+                    ];
+                    let id = self.register(SeriesKey::new("job_failed", l));
+                    self.jobs.series.insert(key, id);
+                    id
+                }
+            };
+            let failed = w.job().is_some_and(|j| j.outcome.failed());
+            self.feed(id, at, f64::from(u8::from(failed)));
+        }
+        self.jobs.listed = listed;
+        self.collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_model::{
+        Batch, ContainerState, ContainerStatus, Duration, JobOutcome, JobRun, OwnerRef, PodPhase,
+        RuleState, WorkloadKind,
+    };
+
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn job(name: &str, cron: Option<&str>, outcome: JobOutcome) -> Workload {
+        Workload {
+            kind: WorkloadKind::Job,
+            namespace: "billing".into(),
+            name: name.into(),
+            owner: cron.map(Into::into),
+            revision: String::new(),
+            images: vec![],
+            replicas: 1,
+            ready: 0,
+            created_at: Timestamp(0),
+            batch: Some(Batch::Job(JobRun {
+                active: 0,
+                succeeded: 0,
+                failed: 3,
+                started_at: Some(Timestamp(0)),
+                outcome,
+            })),
+        }
+    }
+
+    fn failed(at: i64) -> JobOutcome {
+        JobOutcome::Failed {
+            at: Timestamp(at),
+            reason: "BackoffLimitExceeded".into(),
+            message: String::new(),
+        }
+    }
+
+    fn failed_pod(job: &str) -> PodState {
+        PodState {
+            uid: "u".into(),
+            namespace: "billing".into(),
+            name: format!("{job}-x7k2p"),
+            labels: Default::default(),
+            owner: Some(OwnerRef {
+                kind: OwnerKind::Job,
+                name: job.into(),
+            }),
+            node: Some("worker-1".into()),
+            phase: PodPhase::Failed,
+            created_at: Timestamp(0),
+            containers: vec![ContainerStatus {
+                name: "export".into(),
+                image: "acme/export:1".into(),
+                ready: false,
+                restart_count: 0,
+                state: ContainerState::Terminated {
+                    reason: "Error".into(),
+                    exit_code: 1,
+                },
+                last_termination_reason: None,
+                cpu_request_millis: 0,
+                memory_limit_bytes: 0,
+                ports: Default::default(),
+                probes: Default::default(),
+            }],
+        }
+    }
+
+    fn firing(d: &mut Detection, rule: &str) -> Vec<String> {
+        d.view()
+            .iter()
+            .filter(|f| f.rule == rule && f.state == RuleState::Firing)
+            .map(|f| {
+                f.series
+                    .labels
+                    .get("job")
+                    .or(f.series.labels.get("pod"))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_cron_jobs_latest_finished_run_is_read_and_a_later_success_resolves_it() {
+        let mut d = Detection::new(sentinel_detect::default_pack());
+        let old = job(
+            "export-1",
+            Some("export"),
+            JobOutcome::Complete { at: Timestamp(MIN) },
+        );
+        let bad = job("export-2", Some("export"), failed(2 * MIN));
+        let running = job("export-3", Some("export"), JobOutcome::Running);
+        let own = job("migrate", None, failed(MIN));
+        d.jobs(
+            Timestamp(3 * MIN),
+            &[old.clone(), bad.clone(), running.clone(), own.clone()],
+        );
+        // A run under way does not hide the last finished one.
+        assert_eq!(firing(&mut d, "JobFailed"), ["export-2", "migrate"]);
+        let good = job(
+            "export-3",
+            Some("export"),
+            JobOutcome::Complete {
+                at: Timestamp(4 * MIN),
+            },
+        );
+        d.jobs(Timestamp(4 * MIN), &[old, bad, good, own.clone()]);
+        assert_eq!(firing(&mut d, "JobFailed"), ["migrate"]);
+        // A Job deleted takes its finding with it.
+        d.jobs(Timestamp(5 * MIN), &[]);
+        assert!(firing(&mut d, "JobFailed").is_empty());
+    }
+
+    #[test]
+    fn a_failed_pod_of_a_listed_job_is_not_read_as_not_ready() {
+        let pod = failed_pod("export-2");
+        let run = |listed: bool| {
+            let mut d = Detection::new(sentinel_detect::default_pack());
+            if listed {
+                d.jobs(Timestamp(0), &[job("export-2", None, failed(0))]);
+            }
+            let mut t = Timestamp(0);
+            while t.0 <= 10 * MIN {
+                d.pods(t, &[&pod], true);
+                t = t.saturating_add(Duration::from_secs(30));
+            }
+            firing(&mut d, "PodNotReady")
+        };
+        assert!(run(true).is_empty());
+        // Without its Job (a source that does not list Jobs) the pod is all
+        // there is to read.
+        assert_eq!(run(false), std::slice::from_ref(&pod.name));
+    }
+}

@@ -1,0 +1,160 @@
+//! Jobs and CronJobs as the API server serves them (batch/v1): a CronJob
+//! whose newest run ran out of retries fires `JobFailed` and heads the
+//! Workloads page with the reason; a later run that succeeds resolves the
+//! finding and clears the row, though the failed Job stays listed (as the
+//! CronJob's history limit keeps it).
+
+use sentinel_model::RuleState;
+use sentinel_protocol::WorkloadQuery;
+use sentinel_runtime::Snapshot;
+use serde_json::{Value, json};
+
+use crate::fakekube::FakeKube;
+use crate::kube::{NODES, PODS, node, watch, within};
+
+const JOBS: &str = "/apis/batch/v1/jobs";
+const CRON_JOBS: &str = "/apis/batch/v1/cronjobs";
+
+fn cron_job() -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "invoice-export", "namespace": "billing", "uid": "cj1",
+            "creationTimestamp": "2026-10-01T00:00:00Z"},
+        "spec": {"schedule": "0 2 * * *", "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1,
+            "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "export", "image": "acme/invoice-export:3.1"}]}}}}},
+        "status": {"lastScheduleTime": "2026-11-20T02:00:00Z",
+            "lastSuccessfulTime": "2026-11-19T02:04:00Z"}})
+}
+
+/// A run of the CronJob, as the Job controller leaves it: `complete` or
+/// out of retries.
+fn run(name: &str, day: u32, complete: bool) -> Value {
+    let start = format!("2026-11-{day}T02:00:00Z");
+    let end = format!("2026-11-{day}T02:04:00Z");
+    let (status, condition) = if complete {
+        (
+            json!({"startTime": start, "completionTime": end, "succeeded": 1}),
+            json!({"type": "Complete", "status": "True", "lastTransitionTime": end}),
+        )
+    } else {
+        (
+            json!({"startTime": start, "failed": 3}),
+            json!({"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                "message": "Job has reached the specified backoff limit",
+                "lastTransitionTime": end}),
+        )
+    };
+    let mut status = status;
+    status["conditions"] = json!([condition]);
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "billing", "uid": name,
+            "creationTimestamp": start,
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                "name": "invoice-export", "uid": "cj1", "controller": true}]},
+        "spec": {"backoffLimit": 2, "completions": 1, "template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "export", "image": "acme/invoice-export:3.1"}]}}},
+        "status": status})
+}
+
+/// One of the failed run's pods: failed, never to be ready again.
+fn failed_pod() -> Value {
+    json!({"metadata": {"name": "invoice-export-29012340-x7k2p", "namespace": "billing",
+            "creationTimestamp": "2026-11-20T02:00:00Z",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
+                "name": "invoice-export-29012340", "uid": "invoice-export-29012340",
+                "controller": true}]},
+        "spec": {"nodeName": "worker-1", "restartPolicy": "Never",
+            "containers": [{"name": "export", "image": "acme/invoice-export:3.1"}]},
+        "status": {"phase": "Failed", "containerStatuses": [{"name": "export",
+            "image": "acme/invoice-export:3.1", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                "startedAt": "2026-11-20T02:03:00Z", "finishedAt": "2026-11-20T02:03:10Z"}}}]}})
+}
+
+fn job_failed<'a>(s: &'a Snapshot, job: &str) -> Option<&'a sentinel_model::Finding> {
+    s.findings.iter().find(|f| {
+        f.rule == "JobFailed" && f.series.labels.get("job").map(String::as_str) == Some(job)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
+    let dir = crate::support::tempdir("kube-jobs");
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    fake.put(PODS, failed_pod());
+    fake.put(CRON_JOBS, cron_job());
+    fake.put(JOBS, run("invoice-export-29011000", 19, true));
+    fake.put(JOBS, run("invoice-export-29012340", 20, false));
+    let rt = watch(&fake, &dir).await;
+
+    let s = within(
+        "JobFailed on the newest run",
+        rt.wait_for(|s| {
+            job_failed(s, "invoice-export-29012340").is_some_and(|f| f.state == RuleState::Firing)
+        }),
+    )
+    .await
+    .unwrap();
+    let f = job_failed(&s, "invoice-export-29012340").unwrap();
+    assert_eq!(f.series.labels.get("namespace").unwrap(), "billing");
+    assert!(
+        f.summary.contains("billing/invoice-export-29012340 failed"),
+        "{}",
+        f.summary
+    );
+    // Only the newest finished run is read: the older, complete one has no
+    // finding, and the failed pod is not "not ready" (the Job says it).
+    assert!(job_failed(&s, "invoice-export-29011000").is_none());
+    assert!(
+        s.findings.iter().all(|f| f.rule != "PodNotReady"),
+        "{:?}",
+        s.findings.iter().map(|f| &f.rule).collect::<Vec<_>>()
+    );
+
+    let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    assert_eq!(page.rows.len(), 1, "the Jobs fold into their CronJob");
+    let row = &page.rows[0];
+    assert_eq!(
+        (row.kind.as_str(), row.name.as_str()),
+        ("CronJob", "invoice-export")
+    );
+    assert!(row.in_trouble());
+    let runs = row.batch.as_ref().unwrap();
+    assert_eq!(runs.schedule, "0 2 * * *");
+    let last = runs.last.as_ref().unwrap();
+    assert_eq!(
+        (last.job.as_str(), last.failed_pods),
+        ("invoice-export-29012340", 3)
+    );
+    assert!(
+        matches!(&last.outcome, sentinel_model::JobOutcome::Failed { reason, .. } if reason == "BackoffLimitExceeded")
+    );
+    assert_eq!(
+        runs.last_success,
+        sentinel_model::Timestamp::parse("2026-11-19T02:04:00Z")
+    );
+
+    // The next night's run succeeds; the failed one stays listed.
+    fake.put(JOBS, run("invoice-export-29013780", 21, true));
+    let s = within(
+        "the failure resolved by the later success",
+        rt.wait_for(|s| {
+            job_failed(s, "invoice-export-29012340").is_some_and(|f| f.state == RuleState::Resolved)
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(
+        job_failed(&s, "invoice-export-29013780").is_none(),
+        "a success fires nothing"
+    );
+    let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    let runs = page.rows[0].batch.as_ref().unwrap();
+    assert!(!page.rows[0].in_trouble());
+    assert_eq!(runs.last.as_ref().unwrap().job, "invoice-export-29013780");
+    rt.shutdown(std::time::Duration::from_secs(5)).await;
+}
