@@ -2,7 +2,8 @@
 //! whose newest run ran out of retries fires `JobFailed` and heads the
 //! Workloads page with the reason; a later run that succeeds resolves the
 //! finding and clears the row, though the failed Job stays listed (as the
-//! CronJob's history limit keeps it).
+//! CronJob's history limit keeps it). The incident it opens is explained
+//! from the Job's condition, how its pod ended and what its log said.
 
 use sentinel_model::RuleState;
 use sentinel_protocol::WorkloadQuery;
@@ -76,7 +77,7 @@ fn failed_pod() -> Value {
 
 fn job_failed<'a>(s: &'a Snapshot, job: &str) -> Option<&'a sentinel_model::Finding> {
     s.findings.iter().find(|f| {
-        f.rule == "JobFailed" && f.series.labels.get("job").map(String::as_str) == Some(job)
+        f.rule == "JobFailed" && f.series.labels.get("job_name").map(String::as_str) == Some(job)
     })
 }
 
@@ -86,6 +87,12 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
     let fake = FakeKube::start("t0ken").await;
     fake.put(NODES, node("worker-1"));
     fake.put(PODS, failed_pod());
+    fake.log(
+        "billing",
+        "invoice-export-29012340-x7k2p",
+        "export",
+        "ERROR upload to s3://acme-invoices failed: AccessDenied (status 403)",
+    );
     fake.put(CRON_JOBS, cron_job());
     fake.put(JOBS, run("invoice-export-29011000", 19, true));
     fake.put(JOBS, run("invoice-export-29012340", 20, false));
@@ -114,6 +121,27 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
         "{:?}",
         s.findings.iter().map(|f| &f.rule).collect::<Vec<_>>()
     );
+
+    // The incident it opens names the Job, from its condition, its pod's
+    // end and its log.
+    let (_, analysis) = within(
+        "the failed Job explained",
+        rt.wait_for(|s| crate::kube::analysed(s, "job_failed").is_some()),
+    )
+    .await
+    .map(|s| crate::kube::analysed(&s, "job_failed").unwrap())
+    .unwrap();
+    let top = &analysis.candidates[0];
+    assert_eq!(top.cause, "job_failed", "{analysis:?}");
+    let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
+    let said = said.join(" ");
+    for want in [
+        "invoice-export-29012340 failed: its pods failed 3 times",
+        "ended with Error",
+        "AccessDenied (status 403)",
+    ] {
+        assert!(said.contains(want), "{want}: {said}");
+    }
 
     let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
     assert_eq!(page.rows.len(), 1, "the Jobs fold into their CronJob");

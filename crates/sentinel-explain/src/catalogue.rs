@@ -243,6 +243,15 @@ pub const CATALOGUE: &[Cause] = &[
         "oomkilled"
     ),
     c!(
+        "job_failed",
+        Runtime,
+        "a Job used up its retries or its time and failed",
+        "the Job's Failed condition (BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy); how its pods' containers ended and their error log lines when captured",
+        "backoff_limit_exceeded",
+        "job_deadline_exceeded",
+        "cronjob_failed"
+    ),
+    c!(
         "liveness_probe_wrong_port",
         Runtime,
         "the liveness probe checks a port nothing listens on",

@@ -22,6 +22,8 @@ pub enum EvidenceKind {
     Node,
     /// A rollout: a new ReplicaSet / revision and its image.
     Rollout,
+    /// A workload controller's status or condition (a Job that failed).
+    Workload,
     /// How an object is configured (selector, ports, probe, claim, quota).
     Spec,
     /// Something that should exist and does not.

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sentinel_model::{
-    ClusterEvent, NodeState, PodState, ServiceState, Timestamp, Workload, WorkloadKind,
+    ClusterEvent, ContainerState, NodeState, OwnerKind, PodPhase, PodState, ServiceState,
+    Timestamp, Workload, WorkloadKind,
 };
 
 use crate::convert;
@@ -134,7 +135,8 @@ pub struct Mirror {
     services_dirty: bool,
     workloads_dirty: bool,
     failures: BTreeMap<Watched, String>,
-    /// (namespace, pod, container) whose restart count rose since listed.
+    /// (namespace, pod, container) whose log says why it ended: its restart
+    /// count rose since listed, or it ended a Job's pod that failed.
     restarted: Vec<(String, String, String)>,
 }
 
@@ -155,6 +157,9 @@ impl Mirror {
         };
         match update {
             Update::Pod(s) => {
+                if let Step::Apply(p) | Step::InitApply(p) = &s {
+                    self.failed_job_pod(p);
+                }
                 if let Step::Apply(p) = &s
                     && let Some(before) = self.pods.live.get(&format!("{}/{}", p.namespace, p.name))
                 {
@@ -190,6 +195,31 @@ impl Mirror {
         }
         // Anything but a failure means the watch works again.
         self.failures.remove(&resource);
+    }
+
+    /// A Job's pod that failed since it was last seen (or when first
+    /// listed): its containers that ended with an error, whose logs say
+    /// why the Job's work failed.
+    fn failed_job_pod(&mut self, p: &PodState) {
+        let of_job = p.owner.as_ref().is_some_and(|o| o.kind == OwnerKind::Job);
+        if !of_job || p.phase != PodPhase::Failed {
+            return;
+        }
+        let key = format!("{}/{}", p.namespace, p.name);
+        if self
+            .pods
+            .live
+            .get(&key)
+            .is_some_and(|b| b.phase == PodPhase::Failed)
+        {
+            return;
+        }
+        for c in &p.containers {
+            if matches!(c.state, ContainerState::Terminated { exit_code, .. } if exit_code != 0) {
+                self.restarted
+                    .push((p.namespace.clone(), p.name.clone(), c.name.clone()));
+            }
+        }
     }
 
     fn event(&mut self, step: Step<(String, ClusterEvent)>) {
@@ -313,8 +343,9 @@ impl Mirror {
         v
     }
 
-    /// Containers that restarted since the last call, at most `max` (the
-    /// rest are dropped: a crash storm does not become a log storm).
+    /// Containers that restarted (or ended a failed Job's pod) since the
+    /// last call, at most `max` (the rest are dropped: a crash storm does
+    /// not become a log storm).
     pub fn take_restarted(&mut self, max: usize) -> Vec<(String, String, String)> {
         let mut v = std::mem::take(&mut self.restarted);
         v.dedup();

@@ -162,3 +162,60 @@ fn a_failure_holds_until_the_watch_reports_again() {
     m.apply(Update::Event(Step::Init), Timestamp(0));
     assert!(m.failures().is_empty());
 }
+
+#[test]
+fn a_failed_job_pods_log_is_asked_for_once() {
+    let failed = |name: &str, owner: OwnerKind| {
+        let mut p = pod(name);
+        p.owner = Some(sentinel_model::OwnerRef {
+            kind: owner,
+            name: "export-1".into(),
+        });
+        p.phase = PodPhase::Failed;
+        p.containers = vec![sentinel_model::ContainerStatus {
+            name: "export".into(),
+            image: "acme/export:1".into(),
+            ready: false,
+            restart_count: 0,
+            state: ContainerState::Terminated {
+                reason: "Error".into(),
+                exit_code: 1,
+            },
+            last_termination_reason: None,
+            cpu_request_millis: 0,
+            memory_limit_bytes: 0,
+            ports: Default::default(),
+            probes: Default::default(),
+        }];
+        p
+    };
+    let mut m = Mirror::new();
+    m.apply(Update::Pod(Step::Init), Timestamp(0));
+    m.apply(
+        Update::Pod(Step::InitApply(failed("export-1-a", OwnerKind::Job))),
+        Timestamp(0),
+    );
+    // A failed pod of no Job is read as it is.
+    m.apply(
+        Update::Pod(Step::InitApply(failed("web-1", OwnerKind::ReplicaSet))),
+        Timestamp(0),
+    );
+    m.apply(Update::Pod(Step::InitDone), Timestamp(0));
+    assert_eq!(
+        m.take_restarted(10),
+        [("shop".into(), "export-1-a".into(), "export".into())]
+    );
+    // Seen failed before: not again.
+    m.apply(
+        Update::Pod(Step::Apply(failed("export-1-a", OwnerKind::Job))),
+        Timestamp(1),
+    );
+    assert!(m.take_restarted(10).is_empty());
+    // A retry that fails after running is.
+    let mut retry = failed("export-1-b", OwnerKind::Job);
+    retry.phase = PodPhase::Running;
+    m.apply(Update::Pod(Step::Apply(retry.clone())), Timestamp(2));
+    retry.phase = PodPhase::Failed;
+    m.apply(Update::Pod(Step::Apply(retry)), Timestamp(3));
+    assert_eq!(m.take_restarted(10).len(), 1);
+}

@@ -3,8 +3,8 @@
 //! Services and their Endpoints.
 
 use sentinel_model::{
-    ClusterEvent, ContainerState, EventType, NodeState, OwnerKind, PodPhase, PodState, Probe,
-    ProbeAction, ServiceState, Timestamp, Workload, WorkloadKind,
+    ClusterEvent, ContainerState, EventType, JobOutcome, NodeState, OwnerKind, PodPhase, PodState,
+    Probe, ProbeAction, ServiceState, Timestamp, Workload, WorkloadKind,
 };
 use std::collections::BTreeMap;
 
@@ -197,7 +197,8 @@ pub fn event_json(e: &ClusterEvent, k: usize) -> Value {
 }
 
 /// A workload controller as the API serves it: revision, owner and the
-/// template's images, which is what rollout evidence reads.
+/// template's images, which is what rollout evidence reads; a Job's run
+/// with its `Complete` or `Failed` condition, which the Job rule reads.
 pub fn workload_json(w: &Workload) -> Value {
     let containers: Vec<Value> = w
         .images
@@ -229,7 +230,7 @@ pub fn workload_json(w: &Workload) -> Value {
         WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
         _ => "apps/v1",
     };
-    json!({
+    let mut v = json!({
         "apiVersion": api_version,
         "kind": w.kind.as_str(),
         "metadata": meta,
@@ -238,7 +239,32 @@ pub fn workload_json(w: &Workload) -> Value {
             "template": {"spec": {"containers": containers}},
         },
         "status": {"readyReplicas": w.ready},
-    })
+    });
+    if let Some(run) = w.job() {
+        v["spec"] = json!({
+            "completions": w.replicas,
+            "template": {"spec": {"containers": v["spec"]["template"]["spec"]["containers"].take()}},
+        });
+        let condition = match &run.outcome {
+            JobOutcome::Running => None,
+            JobOutcome::Complete { at } => {
+                Some(json!({"type": "Complete", "status": "True", "lastTransitionTime": time(*at)}))
+            }
+            JobOutcome::Failed {
+                at,
+                reason,
+                message,
+            } => Some(json!({"type": "Failed", "status": "True", "reason": reason,
+                "message": message, "lastTransitionTime": time(*at)})),
+        };
+        let mut status = json!({"active": run.active, "succeeded": run.succeeded,
+            "failed": run.failed, "conditions": condition.into_iter().collect::<Vec<_>>()});
+        if let Some(t) = run.started_at {
+            status["startTime"] = json!(time(t));
+        }
+        v["status"] = status;
+    }
+    v
 }
 
 /// A Service as the API serves it: its selector and ports, which is what

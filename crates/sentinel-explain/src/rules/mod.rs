@@ -4,6 +4,7 @@
 mod admission;
 mod dependency;
 mod infra;
+mod jobs;
 mod neighbour;
 mod nodes;
 mod oom;
@@ -34,6 +35,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("routing", routing::run),
     ("infra", infra::run),
     ("performance", performance::run),
+    ("jobs", jobs::run),
 ];
 
 pub(crate) struct Ctx<'a> {

@@ -1,4 +1,6 @@
-//! Jobs' outcomes as a series: `job_failed{namespace,job}` reads 1 for a
+//! Jobs' outcomes as a series: `job_failed{namespace,job_name}` (the
+//! label kube-state-metrics gives a Job, which the incident manager reads
+//! as the workload, relating the finding to the Job's pods) reads 1 for a
 //! Job that failed and 0 for one that has not (the default pack's
 //! `JobFailed` rule fires on it). Of a CronJob's runs only the latest
 //! finished one is read: a later run that succeeds clears an earlier
@@ -95,7 +97,7 @@ impl Detection {
                 None => {
                     let l = [
                         ("namespace", w.namespace.as_str()),
-                        ("job", w.name.as_str()),
+                        ("job_name", w.name.as_str()),
                     ];
                     let id = self.register(SeriesKey::new("job_failed", l));
                     self.jobs.series.insert(key, id);
@@ -188,7 +190,7 @@ mod tests {
             .map(|f| {
                 f.series
                     .labels
-                    .get("job")
+                    .get("job_name")
                     .or(f.series.labels.get("pod"))
                     .cloned()
                     .unwrap_or_default()
