@@ -16,6 +16,15 @@ use crate::{format, ipc};
 /// A Job's or a CronJob's schedule and runs, where others show their
 /// revision.
 fn runs_view(runs: Runs, at: i64) -> impl IntoView {
+    // After a failure, when it last went well.
+    let since_success =
+        runs.last
+            .as_ref()
+            .filter(|r| r.outcome.failed())
+            .map(|_| match runs.last_success {
+                Some(t) => format!("last success {} ago", format::age(at - t.millis())),
+                None => "no success on record".to_string(),
+            });
     let last = runs.last.map(|run| {
         let (class, text, title) = match &run.outcome {
             JobOutcome::Failed {
@@ -45,6 +54,7 @@ fn runs_view(runs: Runs, at: i64) -> impl IntoView {
         {runs.suspended.then(|| view! { <span class="suspended">"suspended"</span> })}
         {(runs.active > 0).then(|| view! { <span class="rolling">{format!("{} running", runs.active)}</span> })}
         {last}
+        {since_success.map(|t| view! { <span class="last-run">{t}</span> })}
     }
 }
 

@@ -1,6 +1,13 @@
 //! Jobs that failed: the Job's `Failed` condition with the reason the Job
 //! controller gives, how its pods ended (reason and exit code), what their
 //! logs said last, and what to do for that reason.
+//!
+//! A failed Job stays failed: when the incident's own readings say so (its
+//! `job_failed` finding, or kube-state-metrics' `kube_job_failed`), the
+//! failure is what the incident is about however long before it was first
+//! seen (Sentinel started days after the run); otherwise it is weighed by
+//! how near the onset it failed, like any other fact, so an old failure
+//! captured beside another incident does not outrank its cause.
 
 use serde_json::Value;
 
@@ -33,6 +40,19 @@ pub(crate) fn run(ctx: &mut Ctx) {
             failed(ctx, job, cond);
         }
     }
+}
+
+/// Series that say a Job failed, with its `job_name`.
+const FAILED_SERIES: &[&str] = &["job_failed", "kube_job_failed", "kube_job_status_failed"];
+
+/// Whether the capture's readings say `job` failed.
+fn signalled(ctx: &Ctx, job: &ObjRef) -> bool {
+    ctx.cap.metrics.iter().any(|s| {
+        FAILED_SERIES.contains(&s.name.as_str())
+            && s.label("job_name") == job.name
+            && [job.namespace.as_str(), ""].contains(&s.label("namespace"))
+            && s.points.iter().any(|p| p.1 > 0.0)
+    })
 }
 
 /// Whether pod `p` is one of `job`'s.
@@ -111,7 +131,12 @@ fn failed(ctx: &mut Ctx, job: &Value, cond: &Value) {
         ),
         _ => format!("Job {} failed ({reason}).", jref.name),
     };
-    let mut prop = Proposal::new("job_failed", jref.clone(), RULE, 0.9 * ctx.near(at))
+    let weight = if signalled(ctx, &jref) {
+        1.0
+    } else {
+        ctx.near(at)
+    };
+    let mut prop = Proposal::new("job_failed", jref.clone(), RULE, 0.9 * weight)
         .related(cron.clone())
         .say(what, &[jid]);
     // How its pods ended, newest first, and what their logs said last.
@@ -189,8 +214,20 @@ mod tests {
     use crate::explain::explain;
 
     /// A Job (of a CronJob when `cron`) with the condition `(type, reason)`,
-    /// and one pod of it that ended `(reason, exit code)`.
+    /// and one pod of it that ended `(reason, exit code)`, the onset when it
+    /// failed.
     fn case(cron: bool, condition: (&str, &str), end: (&str, i64)) -> Capture {
+        case_at("2026-03-10T02:03:00Z", cron, condition, end, None)
+    }
+
+    /// The same with the onset at `onset`, and `metrics` (CSV) captured.
+    fn case_at(
+        onset: &str,
+        cron: bool,
+        condition: (&str, &str),
+        end: (&str, i64),
+        metrics: Option<&str>,
+    ) -> Capture {
         let mut meta = json!({"name": "report-1", "namespace": "batch"});
         if cron {
             meta["ownerReferences"] =
@@ -207,8 +244,8 @@ mod tests {
              "status": {"phase": "Failed", "containerStatuses": [{"name": "report",
                 "state": {"terminated": {"reason": end.0, "exitCode": end.1}}}]}}
         ]});
-        let onset = sentinel_model::Timestamp::parse("2026-03-10T02:03:00Z").unwrap();
-        Capture::parse(onset, Some(&objects.to_string()), None, None).unwrap()
+        let onset = sentinel_model::Timestamp::parse(onset).unwrap();
+        Capture::parse(onset, Some(&objects.to_string()), metrics, None).unwrap()
     }
 
     fn top(cap: &Capture) -> (String, String, String) {
@@ -257,5 +294,24 @@ mod tests {
                 "{condition:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_old_failure_counts_in_full_only_when_the_incidents_readings_name_it() {
+        // Seen four days after the run failed, as when Sentinel starts then.
+        let later = "2026-03-14T09:00:00Z";
+        let failed = ("Failed", "BackoffLimitExceeded");
+        let e = explain(&case_at(later, false, failed, ("Error", 1), None));
+        let top = e.top().unwrap();
+        assert_eq!(top.cause, "job_failed");
+        assert!(!e.confident, "an old failure beside another incident");
+        let finding = "timestamp,series,value\n\
+            2026-03-14T09:00:00Z,\"job_failed{namespace=\"\"batch\"\",job_name=\"\"report-1\"\"}\",1\n";
+        let e = explain(&case_at(later, false, failed, ("Error", 1), Some(finding)));
+        assert!(e.confident, "{}", e.render());
+        assert!((e.top().unwrap().score - 0.9).abs() < 1e-9);
+        // Another Job's reading does not count.
+        let other = finding.replace("report-1", "report-2");
+        assert!(!explain(&case_at(later, false, failed, ("Error", 1), Some(&other))).confident);
     }
 }
