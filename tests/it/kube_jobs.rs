@@ -133,6 +133,9 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
     .unwrap();
     let top = &analysis.candidates[0];
     assert_eq!(top.cause, "job_failed", "{analysis:?}");
+    // It failed days before Sentinel saw it; the incident's own finding
+    // says that failure is what it is about.
+    assert!(analysis.confident, "{analysis:?}");
     let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
     let said = said.join(" ");
     for want in [
