@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sentinel_detect::SeriesId;
-use sentinel_model::{OwnerKind, PodState, SeriesKey, Timestamp, Workload};
+use sentinel_model::{Duration, OwnerKind, PodState, SeriesKey, Timestamp, Workload};
 
 use super::Detection;
 
@@ -19,9 +19,23 @@ use super::Detection;
 pub(super) struct Jobs {
     /// namespace → names of the Jobs listed.
     listed: HashMap<String, HashSet<String>>,
-    /// (namespace, job) → its `job_failed` series.
-    series: HashMap<(String, String), SeriesId>,
+    /// (namespace, job) → its `job_failed` series, with the value and time
+    /// last fed.
+    series: HashMap<(String, String), Fed>,
 }
+
+#[derive(Clone, Copy)]
+struct Fed {
+    id: SeriesId,
+    value: f64,
+    at: Timestamp,
+}
+
+/// A Job's reading is fed again when it changes, else at most this often:
+/// the workloads are listed again whenever any of them changes, and a
+/// cluster with thousands of finished Jobs would otherwise log thousands
+/// of identical readings every poll.
+const REFEED: Duration = Duration::from_mins(1);
 
 impl Jobs {
     /// Whether `p` belongs to a Job that is listed.
@@ -83,7 +97,7 @@ impl Detection {
             .series
             .iter()
             .filter(|((ns, name), _)| !keep.contains(&(ns.as_str(), name.as_str())))
-            .map(|(k, id)| (k.clone(), *id))
+            .map(|(k, fed)| (k.clone(), fed.id))
             .collect();
         gone.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, id) in gone {
@@ -91,21 +105,21 @@ impl Detection {
             self.forget(id, at);
         }
         for w in read {
+            let value = f64::from(u8::from(w.job().is_some_and(|j| j.outcome.failed())));
             let key = (w.namespace.clone(), w.name.clone());
             let id = match self.jobs.series.get(&key) {
-                Some(id) => *id,
+                Some(fed) if fed.value == value && at < fed.at.saturating_add(REFEED) => continue,
+                Some(fed) => fed.id,
                 None => {
                     let l = [
                         ("namespace", w.namespace.as_str()),
                         ("job_name", w.name.as_str()),
                     ];
-                    let id = self.register(SeriesKey::new("job_failed", l));
-                    self.jobs.series.insert(key, id);
-                    id
+                    self.register(SeriesKey::new("job_failed", l))
                 }
             };
-            let failed = w.job().is_some_and(|j| j.outcome.failed());
-            self.feed(id, at, f64::from(u8::from(failed)));
+            self.jobs.series.insert(key, Fed { id, value, at });
+            self.feed(id, at, value);
         }
         self.jobs.listed = listed;
         self.collect();
@@ -250,5 +264,41 @@ mod tests {
         // Without its Job (a source that does not list Jobs) the pod is all
         // there is to read.
         assert_eq!(run(false), std::slice::from_ref(&pod.name));
+    }
+
+    #[test]
+    fn a_job_listed_again_unchanged_is_fed_at_most_once_a_minute() {
+        let mut d = Detection::new(sentinel_detect::default_pack());
+        d.record(Timestamp(0));
+        let jobs: Vec<Workload> = (0..100)
+            .map(|i| {
+                job(
+                    &format!("job-{i}"),
+                    None,
+                    JobOutcome::Complete { at: Timestamp(0) },
+                )
+            })
+            .collect();
+        let samples = |d: &mut Detection| {
+            d.take_log()
+                .iter()
+                .filter(|r| matches!(r, sentinel_store::Record::Sample { .. }))
+                .count()
+        };
+        d.jobs(Timestamp(1_000), &jobs);
+        assert_eq!(samples(&mut d), 100);
+        // Listed again every poll (another workload changed): nothing new.
+        for t in 2..30 {
+            d.jobs(Timestamp(t * 1_000), &jobs);
+        }
+        assert_eq!(samples(&mut d), 0);
+        // One that changes is fed at once; the rest again after a minute.
+        let mut changed = jobs.clone();
+        changed[7] = job("job-7", None, failed(30_000));
+        d.jobs(Timestamp(30_000), &changed);
+        assert_eq!(samples(&mut d), 1);
+        assert_eq!(firing(&mut d, "JobFailed"), ["job-7"]);
+        d.jobs(Timestamp(61_000), &changed);
+        assert_eq!(samples(&mut d), 99);
     }
 }
