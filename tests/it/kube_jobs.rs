@@ -3,7 +3,8 @@
 //! Workloads page with the reason; a later run that succeeds resolves the
 //! finding and clears the row, though the failed Job stays listed (as the
 //! CronJob's history limit keeps it). The incident it opens is explained
-//! from the Job's condition, how its pod ended and what its log said.
+//! from the Job's condition, how its pod ended and what its log said. Jobs
+//! forbidden, the page says so.
 
 use sentinel_model::RuleState;
 use sentinel_protocol::WorkloadQuery;
@@ -187,5 +188,28 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
     let runs = page.rows[0].batch.as_ref().unwrap();
     assert!(!page.rows[0].in_trouble());
     assert_eq!(runs.last.as_ref().unwrap().job, "invoice-export-29013780");
+    assert!(page.notes.is_empty(), "{:?}", page.notes);
+
+    // Jobs forbidden: the page says why they may be missing or old, and
+    // keeps what it last read.
+    fake.forbid(JOBS);
+    fake.compact();
+    let s = within(
+        "the jobs note",
+        rt.wait_for(|s| {
+            sentinel_service::list_workloads(s, &WorkloadQuery::default())
+                .is_ok_and(|p| p.notes.iter().any(|n| n.contains("403 Forbidden")))
+        }),
+    )
+    .await
+    .unwrap();
+    let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    assert!(
+        page.notes[0].starts_with("kubernetes")
+            && page.notes[0].contains("RBAC needs get, list and watch on jobs"),
+        "{:?}",
+        page.notes
+    );
+    assert_eq!(page.rows.len(), 1);
     rt.shutdown(std::time::Duration::from_secs(5)).await;
 }

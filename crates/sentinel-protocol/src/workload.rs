@@ -101,4 +101,9 @@ pub struct WorkloadPage {
     pub matched: usize,
     pub total: usize,
     pub namespaces: Vec<String>,
+    /// Why a kind may be missing or old: a workload watch that is failing,
+    /// as its source words it ("kubernetes: 403 Forbidden: the account may
+    /// not list jobs …").
+    #[serde(default)]
+    pub notes: Vec<String>,
 }

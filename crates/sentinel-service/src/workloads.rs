@@ -98,6 +98,30 @@ fn matches(r: &WorkloadRow, q: &WorkloadQuery, needle: &str) -> bool {
                 .any(|s| s.to_lowercase().contains(needle)))
 }
 
+/// The sources' notes about the workload watches (a kind forbidden by
+/// RBAC, a watch failing), so a kind missing from the page says why.
+fn watch_notes(s: &Snapshot) -> Vec<String> {
+    use sentinel_kube::Watched;
+    let kinds = [
+        WorkloadKind::Deployment,
+        WorkloadKind::ReplicaSet,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::DaemonSet,
+        WorkloadKind::Job,
+        WorkloadKind::CronJob,
+    ]
+    .map(|k| Watched::Workloads(k).as_str());
+    s.sources
+        .iter()
+        .flat_map(|src| {
+            src.notes
+                .iter()
+                .filter(|n| kinds.contains(&n.panel.as_str()))
+                .map(move |n| format!("{}: {}", src.name, n.message))
+        })
+        .collect()
+}
+
 /// What `w` owns, of `map` (by namespace and owner).
 fn owned<'a, 'm>(
     map: &'m HashMap<(&'a str, &'a str), Vec<&'a Workload>>,
@@ -163,6 +187,7 @@ pub fn list_workloads(s: &Snapshot, q: &WorkloadQuery) -> Result<WorkloadPage, I
     });
     rows.truncate(if q.limit == 0 { MAX_WORKLOADS } else { q.limit });
     Ok(WorkloadPage {
+        notes: watch_notes(s),
         at: s.at,
         rows,
         matched,

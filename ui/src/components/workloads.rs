@@ -149,7 +149,9 @@ pub fn WorkloadsPage() -> impl IntoView {
         None => view! { <tr><td colspan="6" class="empty">"Loading…"</td></tr> }.into_any(),
         Some(Err(e)) => view! { <tr><td colspan="6" class="empty error">{e}</td></tr> }.into_any(),
         Some(Ok(p)) if p.rows.is_empty() => {
-            let text = if p.total == 0 {
+            let text = if p.total == 0 && !p.notes.is_empty() {
+                "No workload controllers listed: the watches above are failing."
+            } else if p.total == 0 {
                 "No workload controllers: they come from a Kubernetes context or the demo."
             } else {
                 "No workload matches."
@@ -178,6 +180,15 @@ pub fn WorkloadsPage() -> impl IntoView {
                 </select>
                 <span class="page-info" id="workload-counts">{counts}</span>
             </div>
+            // A workload watch that fails says so: a kind missing is never silent.
+            {move || page.with(|p| match p {
+                Some(Ok(p)) if !p.notes.is_empty() => Some(view! {
+                    <ul class="banner warn" id="workload-notes">
+                        {p.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+                    </ul>
+                }),
+                _ => None,
+            })}
             <div class="table-wrap workloads-wrap">
                 <table id="workload-table">
                     <thead><tr><th>"Kind"</th><th>"Workload"</th><th>"Ready"</th><th>"Revision or runs"</th><th>"Since"</th><th>"Images"</th></tr></thead>
