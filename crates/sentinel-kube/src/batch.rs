@@ -3,7 +3,7 @@
 //! what its status says of its last runs. Pure; every field may be missing.
 
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition};
-use sentinel_model::{Batch, JobOutcome, JobRun, Schedule, Timestamp, Workload, WorkloadKind};
+use sentinel_model::{Batch, JobOutcome, JobRun, Schedule, Workload, WorkloadKind};
 
 use crate::convert::{count, images, time, workload};
 
@@ -98,19 +98,13 @@ pub fn cron_job(c: &CronJob) -> Option<Workload> {
     Some(w)
 }
 
-/// When a run ended, for ordering a CronJob's runs: its outcome's time,
-/// else when it started or was created.
-pub fn ended(w: &Workload) -> Timestamp {
-    w.job()
-        .and_then(|j| j.outcome.finished_at().or(j.started_at))
-        .unwrap_or(w.created_at)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use serde_json::json;
+
+    use sentinel_model::Timestamp;
 
     use super::*;
 
@@ -157,7 +151,7 @@ mod tests {
                 message: "Job has reached the specified backoff limit".into(),
             }
         );
-        assert_eq!(ended(&w), at);
+        assert_eq!(run.outcome.finished_at(), Some(at));
     }
 
     #[test]

@@ -102,9 +102,26 @@ impl JobOutcome {
         }
     }
 
+    /// When the run completed, if it did.
+    pub fn completed_at(&self) -> Option<Timestamp> {
+        match self {
+            JobOutcome::Complete { at } => Some(*at),
+            _ => None,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         matches!(self, JobOutcome::Failed { .. })
     }
+}
+
+/// Of a CronJob's Jobs, the run that finished last (by when, then by name,
+/// which holds the minute it was scheduled for): what its last run came to.
+pub fn newest_finished<'a>(runs: impl IntoIterator<Item = &'a Workload>) -> Option<&'a Workload> {
+    runs.into_iter()
+        .filter_map(|w| Some((w.job()?.outcome.finished_at()?, w)))
+        .max_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)))
+        .map(|(_, w)| w)
 }
 
 /// A CronJob's schedule and what its status says of its runs.

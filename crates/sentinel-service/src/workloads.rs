@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
-use sentinel_model::{Workload, WorkloadKind};
+use sentinel_model::{Workload, WorkloadKind, newest_finished};
 use sentinel_protocol::{
     ErrorKind, IpcError, MAX_WORKLOADS, Run, Runs, Updated, WorkloadPage, WorkloadQuery,
     WorkloadRow,
@@ -59,21 +59,13 @@ fn batch_row(w: &Workload, runs: &[&Workload]) -> WorkloadRow {
             suspended: false,
             active: j.active,
             last: run(w),
-            last_success: match j.outcome {
-                sentinel_model::JobOutcome::Complete { at } => Some(at),
-                _ => None,
-            },
+            last_success: j.outcome.completed_at(),
         });
     } else if let Some(s) = w.schedule() {
-        let last = runs.iter().filter_map(|j| run(j)).max_by(|a, b| {
-            (a.outcome.finished_at(), &a.job).cmp(&(b.outcome.finished_at(), &b.job))
-        });
+        let last = newest_finished(runs.iter().copied()).and_then(run);
         let succeeded = runs
             .iter()
-            .filter_map(|j| match j.job()?.outcome {
-                sentinel_model::JobOutcome::Complete { at } => Some(at),
-                _ => None,
-            })
+            .filter_map(|j| j.job()?.outcome.completed_at())
             .max();
         r.since = s.last_schedule.unwrap_or(w.created_at);
         r.batch = Some(Runs {

@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 
 use sentinel_detect::SeriesId;
-use sentinel_model::{Duration, OwnerKind, PodState, SeriesKey, Timestamp, Workload};
+use sentinel_model::{
+    Duration, OwnerKind, PodState, SeriesKey, Timestamp, Workload, newest_finished,
+};
 
 use super::Detection;
 
@@ -50,42 +52,28 @@ impl Jobs {
     }
 }
 
-/// When a run ended (else started, else was created), then its name: the
-/// order of a CronJob's runs.
-fn run_order(w: &Workload) -> (Timestamp, &str) {
-    let at = w
-        .job()
-        .and_then(|j| j.outcome.finished_at().or(j.started_at))
-        .unwrap_or(w.created_at);
-    (at, w.name.as_str())
-}
-
 impl Detection {
     /// The workloads as listed at `at`: every Job's outcome is read.
     pub fn jobs(&mut self, at: Timestamp, workloads: &[Workload]) {
         let mut listed: HashMap<String, HashSet<String>> = HashMap::new();
         let mut standalone: Vec<&Workload> = Vec::new();
-        // (namespace, CronJob) → its latest finished run.
-        let mut latest: HashMap<(&str, &str), &Workload> = HashMap::new();
+        // (namespace, CronJob) → its runs.
+        let mut runs: HashMap<(&str, &str), Vec<&Workload>> = HashMap::new();
         for w in workloads {
-            let Some(run) = w.job() else { continue };
+            if w.job().is_none() {
+                continue;
+            }
             listed
                 .entry(w.namespace.clone())
                 .or_default()
                 .insert(w.name.clone());
             match &w.owner {
                 None => standalone.push(w),
-                Some(cron) if run.outcome.finished_at().is_some() => {
-                    let e = latest.entry((&w.namespace, cron)).or_insert(w);
-                    if run_order(w) > run_order(e) {
-                        *e = w;
-                    }
-                }
-                Some(_) => {}
+                Some(cron) => runs.entry((&w.namespace, cron)).or_default().push(w),
             }
         }
         let mut read: Vec<&Workload> = standalone;
-        read.extend(latest.into_values());
+        read.extend(runs.into_values().filter_map(newest_finished));
         // Sorted, so that series are defined in the same order every run.
         read.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let keep: HashSet<(&str, &str)> = read
