@@ -59,5 +59,14 @@ async fn a_stuck_rollout_comes_first_rolling_out_with_its_new_pod_not_ready() {
             .iter()
             .all(|r| r.ready >= r.replicas && !r.rolling)
     );
+    // The demo's CronJob runs when its schedule says: its next run is
+    // known, none is late.
+    let cron = page.rows.iter().find(|r| r.kind == "CronJob").unwrap();
+    let runs = cron.batch.as_ref().unwrap();
+    assert!(
+        runs.late.is_none() && runs.schedule_error.is_none(),
+        "{runs:?}"
+    );
+    assert!(runs.next.is_some_and(|t| t > snap.at), "{runs:?}");
     rt.shutdown(Duration::from_secs(5)).await;
 }

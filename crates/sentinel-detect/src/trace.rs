@@ -106,7 +106,8 @@ pub(crate) fn build_trace(
 /// `keep_firing_for`, the rule's parameters and the computed values, numbers
 /// to three significant digits (the trace's steps keep them exact); a
 /// number's name followed by `:%` gives it as a percentage (`{value:%}`:
-/// 0.934 → 93.4%). Unknown names stay as written.
+/// 0.934 → 93.4%), by `:s` a number of seconds as a duration (`{value:s}`:
+/// 7500 → 2h). Unknown names stay as written.
 pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
     let number = |name: &str| -> Option<f64> {
         match name {
@@ -126,6 +127,10 @@ pub fn explain(rule: &Rule, trace: &RuleTrace) -> String {
     let lookup = |name: &str| -> Option<String> {
         if let Some(base) = name.strip_suffix(":%") {
             return number(base).map(percent);
+        }
+        if let Some(base) = name.strip_suffix(":s") {
+            #[allow(clippy::cast_possible_truncation)]
+            return number(base).map(|v| sentinel_model::Duration::from_secs(v as i64).human());
         }
         if let Some(v) = trace.series.labels.get(name) {
             return Some(v.clone());

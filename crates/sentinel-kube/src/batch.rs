@@ -80,12 +80,13 @@ pub fn cron_job(c: &CronJob) -> Option<Workload> {
         0,
         0,
     )?;
-    let schedule = spec.map(|s| match &s.time_zone {
-        Some(tz) => format!("{} ({tz})", s.schedule),
-        None => s.schedule.clone(),
-    });
     w.batch = Some(Batch::CronJob(Schedule {
-        schedule: schedule.unwrap_or_default(),
+        schedule: spec.map(|s| s.schedule.clone()).unwrap_or_default(),
+        time_zone: spec.and_then(|s| s.time_zone.clone()),
+        concurrency: spec
+            .and_then(|s| s.concurrency_policy.clone())
+            .unwrap_or_default(),
+        starting_deadline_secs: spec.and_then(|s| s.starting_deadline_seconds),
         suspended: spec.and_then(|s| s.suspend).unwrap_or(false),
         active: status
             .and_then(|s| s.active.as_ref())
@@ -197,6 +198,7 @@ mod tests {
             "metadata": {"name": "invoice-export", "namespace": "billing",
                 "creationTimestamp": "2026-10-01T00:00:00Z"},
             "spec": {"schedule": "0 2 * * *", "timeZone": "Europe/Berlin", "suspend": false,
+                "concurrencyPolicy": "Forbid", "startingDeadlineSeconds": 600,
                 "jobTemplate": {"spec": {"template": {"spec": {
                     "containers": [{"name": "export", "image": "acme/invoice-export:3.1"}]}}}}},
             "status": {"active": [{"kind": "Job", "name": "invoice-export-29013780",
@@ -209,7 +211,10 @@ mod tests {
         assert_eq!(w.kind, WorkloadKind::CronJob);
         assert_eq!(w.images, ["export=acme/invoice-export:3.1"]);
         let s = w.schedule().unwrap();
-        assert_eq!(s.schedule, "0 2 * * * (Europe/Berlin)");
+        assert_eq!(s.schedule, "0 2 * * *");
+        assert_eq!(s.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(s.concurrency, "Forbid");
+        assert_eq!(s.starting_deadline_secs, Some(600));
         assert!(!s.suspended);
         assert_eq!(s.active, 1);
         assert_eq!(
@@ -217,6 +222,9 @@ mod tests {
             Some(Timestamp::parse("2026-11-19T01:04:00Z").unwrap())
         );
         let bare: CronJob = serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap();
-        assert_eq!(cron_job(&bare).unwrap().schedule().unwrap().active, 0);
+        let bare = cron_job(&bare).unwrap();
+        let bare = bare.schedule().unwrap();
+        assert_eq!((bare.active, bare.concurrency.as_str()), (0, ""));
+        assert_eq!(bare.time_zone, None);
     }
 }

@@ -4,6 +4,8 @@
 mod alert;
 mod cluster;
 mod container;
+#[cfg(feature = "cron")]
+pub mod cron;
 mod finding;
 mod secret;
 mod time;

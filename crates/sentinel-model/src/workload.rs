@@ -128,8 +128,19 @@ pub fn newest_finished<'a>(runs: impl IntoIterator<Item = &'a Workload>) -> Opti
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
-    /// The cron expression, with its time zone when one is set.
+    /// The cron expression as written (`spec.schedule`).
     pub schedule: String,
+    /// `spec.timeZone`: the zone the expression is read in (UTC without).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// `spec.concurrencyPolicy`: `Allow` (also when empty), `Forbid` (a run
+    /// due while one is active is skipped) or `Replace`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub concurrency: String,
+    /// `spec.startingDeadlineSeconds`: a run not started this long after
+    /// it was due is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_deadline_secs: Option<i64>,
     pub suspended: bool,
     /// Jobs running now.
     pub active: u32,

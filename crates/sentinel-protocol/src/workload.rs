@@ -64,6 +64,26 @@ pub struct Runs {
     pub last: Option<Run>,
     /// A CronJob's last successful run (its status, else its runs).
     pub last_success: Option<Timestamp>,
+    /// A CronJob's next run, when it is not late.
+    #[serde(default)]
+    pub next: Option<Timestamp>,
+    /// A CronJob whose run has not started five minutes after it was due.
+    #[serde(default)]
+    pub late: Option<Late>,
+    /// Why a CronJob's schedule cannot be read (so nothing is known due).
+    #[serde(default)]
+    pub schedule_error: Option<String>,
+}
+
+/// A CronJob's run that did not start when due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Late {
+    /// When the first run not started was due.
+    pub since: Timestamp,
+    /// Runs due since then (counted up to 100, as the controller counts).
+    pub missed: u32,
+    /// What keeps it from running, as far as the CronJob and its Jobs say.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,10 +97,12 @@ pub struct Run {
 
 impl WorkloadRow {
     /// In trouble: short of ready pods, or (a Job, a CronJob) its last run
-    /// failed. The page lists these first.
+    /// failed, or (a CronJob) a run is late. The page lists these first.
     pub fn in_trouble(&self) -> bool {
         match &self.batch {
-            Some(runs) => runs.last.as_ref().is_some_and(|r| r.outcome.failed()),
+            Some(runs) => {
+                runs.late.is_some() || runs.last.as_ref().is_some_and(|r| r.outcome.failed())
+            }
             None => self.ready < self.replicas,
         }
     }

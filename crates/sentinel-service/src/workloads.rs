@@ -8,9 +8,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
-use sentinel_model::{Workload, WorkloadKind, newest_finished};
+use sentinel_model::cron::Due;
+use sentinel_model::{Schedule, Timestamp, Workload, WorkloadKind, newest_finished};
 use sentinel_protocol::{
-    ErrorKind, IpcError, MAX_WORKLOADS, Run, Runs, Updated, WorkloadPage, WorkloadQuery,
+    ErrorKind, IpcError, Late, MAX_WORKLOADS, Run, Runs, Updated, WorkloadPage, WorkloadQuery,
     WorkloadRow,
 };
 use sentinel_runtime::Snapshot;
@@ -49,8 +50,8 @@ fn run(job: &Workload) -> Option<Run> {
     })
 }
 
-/// A Job of its own, or a CronJob with its Jobs (`runs`).
-fn batch_row(w: &Workload, runs: &[&Workload]) -> WorkloadRow {
+/// A Job of its own, or a CronJob with its Jobs (`runs`), at `now`.
+fn batch_row(w: &Workload, runs: &[&Workload], now: Timestamp) -> WorkloadRow {
     let mut r = row(w, &[]);
     if let Some(j) = w.job() {
         r.since = j.started_at.unwrap_or(w.created_at);
@@ -60,6 +61,9 @@ fn batch_row(w: &Workload, runs: &[&Workload]) -> WorkloadRow {
             active: j.active,
             last: run(w),
             last_success: j.outcome.completed_at(),
+            next: None,
+            late: None,
+            schedule_error: None,
         });
     } else if let Some(s) = w.schedule() {
         let last = newest_finished(runs.iter().copied()).and_then(run);
@@ -68,15 +72,66 @@ fn batch_row(w: &Workload, runs: &[&Workload]) -> WorkloadRow {
             .filter_map(|j| j.job()?.outcome.completed_at())
             .max();
         r.since = s.last_schedule.unwrap_or(w.created_at);
+        let due = s.due(w.created_at, now);
         r.batch = Some(Runs {
-            schedule: s.schedule.clone(),
+            schedule: match &s.time_zone {
+                Some(tz) => format!("{} ({tz})", s.schedule),
+                None => s.schedule.clone(),
+            },
             suspended: s.suspended,
             active: s.active,
             last,
             last_success: s.last_success.max(succeeded),
+            next: match due {
+                Ok(Due::Next(t)) => Some(t),
+                _ => None,
+            },
+            late: match due {
+                Ok(Due::Late { since, missed }) => Some(Late {
+                    since,
+                    missed: u32::try_from(missed).unwrap_or(u32::MAX),
+                    why: late_why(s, runs, since, now),
+                }),
+                _ => None,
+            },
+            schedule_error: due.err().map(|e| e.to_string()),
         });
     }
     r
+}
+
+/// What keeps a CronJob's run due at `since` from starting, as far as the
+/// CronJob and its Jobs (`runs`) tell.
+fn late_why(s: &Schedule, runs: &[&Workload], since: Timestamp, now: Timestamp) -> String {
+    if s.active > 0 && s.concurrency == "Forbid" {
+        let running = runs
+            .iter()
+            .filter_map(|w| Some((w.job()?, w)))
+            .filter(|(j, _)| j.outcome.finished_at().is_none())
+            .min_by_key(|(j, w)| (j.started_at.unwrap_or(w.created_at), &w.name));
+        let which = match running {
+            Some((j, w)) => format!(
+                "run {} (started {} ago) is",
+                w.name,
+                now.since(j.started_at.unwrap_or(w.created_at)).human()
+            ),
+            None => "earlier run is".to_string(),
+        };
+        return format!(
+            "its {which} still running, and concurrencyPolicy Forbid skips every run due meanwhile: \
+             a run that hangs holds all the later ones back"
+        );
+    }
+    match s.starting_deadline_secs {
+        Some(d) if now.since(since).millis() > d.saturating_mul(1_000) => format!(
+            "no Job was started within startingDeadlineSeconds ({d}s) of its time, so the \
+             controller skipped the run; the CronJob's events say why it could not start one"
+        ),
+        _ => "no Job was created for it: the CronJob controller (kube-controller-manager) may be \
+              down or behind, or the Job was refused (a ResourceQuota, an admission webhook); \
+              the CronJob's events say which"
+            .to_string(),
+    }
 }
 
 fn matches(r: &WorkloadRow, q: &WorkloadQuery, needle: &str) -> bool {
@@ -163,8 +218,8 @@ pub fn list_workloads(s: &Snapshot, q: &WorkloadQuery) -> Result<WorkloadPage, I
         .iter()
         .map(|w| match w.kind {
             WorkloadKind::Deployment => row(w, owned(&sets, w)),
-            WorkloadKind::Job => batch_row(w, &[]),
-            WorkloadKind::CronJob => batch_row(w, owned(&jobs, w)),
+            WorkloadKind::Job => batch_row(w, &[], s.at),
+            WorkloadKind::CronJob => batch_row(w, owned(&jobs, w), s.at),
             _ => row(w, &[]),
         })
         .filter(|r| matches(r, q, &needle))

@@ -44,6 +44,9 @@ fn cron(name: &str, last_schedule: i64) -> Workload {
     let mut w = workload(WorkloadKind::CronJob, name, None, "", (0, 0), 1_000);
     w.batch = Some(Batch::CronJob(Schedule {
         schedule: "0 2 * * *".into(),
+        time_zone: None,
+        concurrency: String::new(),
+        starting_deadline_secs: None,
         suspended: false,
         active: 0,
         last_schedule: Some(Timestamp(last_schedule)),
@@ -233,5 +236,89 @@ fn a_cron_job_whose_last_run_failed_comes_first_with_the_reason() {
     assert_eq!(
         names(&list_workloads(&s, &q).unwrap()),
         ["export", "report"]
+    );
+}
+
+#[test]
+fn a_cron_job_whose_run_is_late_says_what_holds_it_back() {
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let nightly = |name: &str, concurrency: &str, active: u32| {
+        let mut w = workload(WorkloadKind::CronJob, name, None, "", (0, 0), 0);
+        w.created_at = t("2026-11-01T00:00:00Z");
+        w.batch = Some(Batch::CronJob(Schedule {
+            schedule: "0 2 * * *".into(),
+            time_zone: Some("Etc/UTC".into()),
+            concurrency: concurrency.into(),
+            starting_deadline_secs: None,
+            suspended: false,
+            active,
+            last_schedule: Some(t("2026-11-22T02:00:00Z")),
+            last_success: Some(t("2026-11-21T02:09:00Z")),
+        }));
+        w
+    };
+    // export: the run of the 22nd hangs, and Forbid holds the later ones.
+    let mut hung = job("export-29400120", Some("export"), JobOutcome::Running, 0);
+    if let Some(Batch::Job(j)) = &mut hung.batch {
+        j.started_at = Some(t("2026-11-22T02:00:04Z"));
+    }
+    // report: nothing running, no Job created.
+    let mut s = Snapshot::empty(Mode::Live, t("2026-11-24T09:00:00Z"));
+    let mut paused = nightly("paused", "", 0);
+    if let Some(Batch::CronJob(c)) = &mut paused.batch {
+        c.suspended = true;
+    }
+    let mut broken = nightly("broken", "", 0);
+    if let Some(Batch::CronJob(c)) = &mut broken.batch {
+        c.schedule = "0 2 * *".into();
+    }
+    let mut on_time = nightly("on-time", "", 0);
+    if let Some(Batch::CronJob(c)) = &mut on_time.batch {
+        c.last_schedule = Some(t("2026-11-24T02:00:00Z"));
+    }
+    s.workloads = Arc::new(vec![
+        on_time,
+        nightly("export", "Forbid", 1),
+        hung,
+        nightly("report", "Allow", 0),
+        paused,
+        broken,
+    ]);
+    let p = list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    assert_eq!(p.rows.len(), 5, "{:?}", names(&p));
+    let row = |n: &str| p.rows.iter().find(|r| r.name == n).unwrap();
+    let runs = |n: &str| row(n).batch.clone().unwrap();
+
+    let export = runs("export");
+    assert_eq!(export.schedule, "0 2 * * * (Etc/UTC)");
+    let late = export.late.unwrap();
+    // Due on the 23rd and the 24th, neither started.
+    assert_eq!((late.since, late.missed), (t("2026-11-23T02:00:00Z"), 2));
+    assert!(
+        late.why.contains("run export-29400120 (started 2d ago)")
+            && late.why.contains("concurrencyPolicy Forbid"),
+        "{}",
+        late.why
+    );
+    assert_eq!(export.next, None);
+    let report = runs("report").late.unwrap();
+    assert!(report.why.contains("no Job was created"), "{}", report.why);
+    // Those late come first, with the failed ones.
+    assert!(row("export").in_trouble() && row("report").in_trouble());
+    assert_eq!(&names(&p)[..2], ["export", "report"]);
+
+    let on_time = runs("on-time");
+    assert_eq!(
+        (on_time.late, on_time.next),
+        (None, Some(t("2026-11-25T02:00:00Z")))
+    );
+    assert!(!row("on-time").in_trouble());
+    let paused = runs("paused");
+    assert!(paused.suspended && paused.late.is_none() && paused.next.is_none());
+    let broken = runs("broken");
+    assert!(broken.late.is_none());
+    assert!(
+        broken.schedule_error.unwrap().contains("expected 5 fields"),
+        "a schedule that cannot be read says so"
     );
 }

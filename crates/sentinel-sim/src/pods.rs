@@ -238,7 +238,8 @@ impl Sim {
             Moment::Rollback => self.rollback(at),
             Moment::NoisyStart => {
                 if let Some(w) = self.workload_index("batch", "search-reindex") {
-                    self.controllers.start_run("search-reindex", at);
+                    let scheduled = crate::workloads::scheduled_run(self.start, at);
+                    self.controllers.start_run("search-reindex", scheduled, at);
                     let node = NOISY_NODE.min(self.nodes.len() - 1);
                     self.spawn(
                         w,

@@ -16,6 +16,7 @@ use sentinel_model::{
 };
 
 use crate::Sim;
+use crate::scenario::{CYCLE_S, NOISY_AT};
 use crate::topology::{Workload, WorkloadKind};
 
 /// A ReplicaSet a Deployment has had.
@@ -28,10 +29,12 @@ struct Revision {
     created_at: Timestamp,
 }
 
-/// A run of the CronJob: its Job's name, when it started and finished.
+/// A run of the CronJob: its Job's name, the minute it was scheduled for,
+/// when it started and finished.
 #[derive(Debug)]
 struct Run {
     name: String,
+    scheduled: Timestamp,
     started: Timestamp,
     finished: Option<Timestamp>,
 }
@@ -58,12 +61,13 @@ pub(crate) struct Controllers {
 }
 
 impl Controllers {
-    /// Starts a run of `cron_job` scheduled at `at`.
-    pub(crate) fn start_run(&mut self, cron_job: &str, at: Timestamp) {
+    /// Starts at `at` a run of `cron_job` scheduled for `scheduled`.
+    pub(crate) fn start_run(&mut self, cron_job: &str, scheduled: Timestamp, at: Timestamp) {
         self.epoch += 1;
-        let minute = at.millis().div_euclid(60_000);
+        let minute = scheduled.millis().div_euclid(60_000);
         self.runs.push(Run {
             name: format!("{cron_job}-{minute}"),
+            scheduled: Timestamp(minute * 60_000),
             started: at,
             finished: None,
         });
@@ -243,10 +247,13 @@ impl Sim {
             &wl.name,
             None,
             Batch::CronJob(Schedule {
-                schedule: "*/20 * * * *".into(),
+                schedule: run_schedule(self.start),
+                time_zone: None,
+                concurrency: "Forbid".into(),
+                starting_deadline_secs: None,
                 suspended: false,
                 active: u32::from(self.controllers.current_run().is_some()),
-                last_schedule: runs.last().map(|r| r.started),
+                last_schedule: runs.last().map(|r| r.scheduled),
                 last_success: runs.iter().rev().find_map(|r| r.finished),
             }),
             (0, 0),
@@ -273,6 +280,35 @@ impl Sim {
             ));
         }
     }
+}
+
+/// The batch workload runs once a cycle, `NOISY_AT` into it: as a cron
+/// schedule, every 20 minutes from the minute of the first run (the cycle
+/// starts with the simulation, at any second).
+pub(crate) fn run_schedule(start: Timestamp) -> String {
+    let minute = first_run(start).millis().div_euclid(60_000).rem_euclid(60);
+    let per_hour = 60 / (CYCLE_S / 60);
+    // In order, as one would write them.
+    let minutes: Vec<String> = (0..per_hour)
+        .map(|k| (minute + k * (CYCLE_S / 60)) % 60)
+        .collect::<std::collections::BTreeSet<i64>>()
+        .into_iter()
+        .map(|m| m.to_string())
+        .collect();
+    format!("{} * * * *", minutes.join(","))
+}
+
+/// When the run of the cycle that `at` falls in was scheduled.
+pub(crate) fn scheduled_run(start: Timestamp, at: Timestamp) -> Timestamp {
+    let cycle = at
+        .millis()
+        .saturating_sub(first_run(start).millis())
+        .div_euclid(CYCLE_S * 1_000);
+    first_run(start).saturating_add(sentinel_model::Duration::from_secs(cycle * CYCLE_S))
+}
+
+fn first_run(start: Timestamp) -> Timestamp {
+    start.saturating_add(sentinel_model::Duration::from_secs(NOISY_AT))
 }
 
 #[cfg(test)]

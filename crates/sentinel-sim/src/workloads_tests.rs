@@ -29,7 +29,22 @@ fn each_cycle_runs_a_job_of_the_cron_job_and_keeps_the_last_three() {
     assert_eq!(cron.len(), 1);
     let schedule = cron[0].schedule().unwrap();
     assert_eq!(schedule.active, 1, "the fifth run is under way");
-    assert_eq!(schedule.last_schedule, Some(at(4 * CYCLE_S + NOISY_AT)));
+    // The minute it was scheduled for, as the controller sets it.
+    let minute = at(4 * CYCLE_S + NOISY_AT).millis() / 60_000;
+    assert_eq!(schedule.last_schedule, Some(Timestamp(minute * 60_000)));
+    // The schedule says when the runs come: the next one a cycle later, so
+    // the demo's CronJob is never late.
+    // Written in order: T0 + NOISY_AT is 22:19:20.
+    assert_eq!(schedule.schedule, "19,39,59 * * * *");
+    let cron = sentinel_model::cron::Cron::parse(&schedule.schedule, None).unwrap();
+    assert_eq!(
+        cron.next_after(schedule.last_schedule.unwrap()),
+        Some(Timestamp((minute + CYCLE_S / 60) * 60_000))
+    );
+    assert_eq!(
+        cron.next_after(T0),
+        Some(Timestamp(at(NOISY_AT).millis() / 60_000 * 60_000))
+    );
     assert_eq!(schedule.last_success, Some(at(3 * CYCLE_S + NOISY_END)));
     let jobs: Vec<_> = listed.iter().filter(|w| w.kind == Kind::Job).collect();
     assert_eq!(
@@ -59,7 +74,6 @@ fn each_cycle_runs_a_job_of_the_cron_job_and_keeps_the_last_three() {
     assert_eq!(outcomes[3], &JobOutcome::Running);
     // Named after the minute they were scheduled for; the running one owns
     // the pod.
-    let minute = at(4 * CYCLE_S + NOISY_AT).millis() / 60_000;
     assert_eq!(jobs[3].name, format!("search-reindex-{minute}"));
     let owner = pods_owner.unwrap();
     assert_eq!(

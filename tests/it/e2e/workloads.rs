@@ -29,15 +29,26 @@ pub(super) async fn run(s: &Session<'_>) {
                 == rows
     })
     .await;
-    // The demo's batch work is a CronJob, shown with its schedule.
+    // The demo's batch work is a CronJob, shown with its schedule (every
+    // 20 minutes, from the minute its first run came) and its next run,
+    // never late.
     filter.clear().await.unwrap();
     filter.send_keys("cronjob").await.unwrap();
     eventually(10, "the CronJob with its schedule", || async {
+        let schedule = text(c, "#workload-table code.schedule").await;
+        let minutes: Vec<u32> = schedule
+            .strip_suffix(" * * * *")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|m| m.parse().ok())
+            .collect();
+        let body = text(c, "#workload-table tbody").await;
         count(c, "#workload-table tr.workload-row").await == 1
-            && text(c, "#workload-table tbody")
-                .await
-                .contains("search-reindex")
-            && text(c, "#workload-table code.schedule").await == "*/20 * * * *"
+            && body.contains("search-reindex")
+            && minutes.len() == 3
+            && minutes.windows(2).all(|w| w[1] == w[0] + 20)
+            && body.contains("next run in")
+            && !body.contains("late")
     })
     .await;
     filter.clear().await.unwrap();

@@ -49,12 +49,32 @@ fn runs_view(runs: Runs, at: i64) -> impl IntoView {
         };
         view! { <span class=class title=title>{text}</span> }
     });
+    // A CronJob's run that did not start, and what holds it back.
+    let late = runs.late.map(|l| {
+        let missed = match l.missed {
+            0 | 1 => String::new(),
+            n if n >= 100 => " (100+ runs missed)".to_string(),
+            n => format!(" ({n} runs missed)"),
+        };
+        view! {
+            <span class="last-run failed late">
+                {format!("late: the run due {} ago has not started{missed}", format::age(at - l.since.millis()))}
+            </span>
+            <div class="late-why">{l.why}</div>
+        }
+    });
+    let next = runs
+        .next
+        .map(|t| format!("next run in {}", format::age(t.millis() - at)));
     view! {
         {(!runs.schedule.is_empty()).then(|| view! { <code class="schedule">{runs.schedule.clone()}</code> })}
         {runs.suspended.then(|| view! { <span class="suspended">"suspended"</span> })}
         {(runs.active > 0).then(|| view! { <span class="rolling">{format!("{} running", runs.active)}</span> })}
+        {late}
+        {runs.schedule_error.map(|e| view! { <span class="last-run failed">{format!("schedule not understood: {e}")}</span> })}
         {last}
         {since_success.map(|t| view! { <span class="last-run">{t}</span> })}
+        {next.map(|t| view! { <span class="last-run next-run">{t}</span> })}
     }
 }
 

@@ -387,6 +387,7 @@ fn template(rule: &Rule, threshold: &str, severity: Severity) -> String {
         let as_percent = |v: &str| v.parse::<f64>().ok().map(percent);
         let fill = match name {
             "value:%" | "score:%" | "rate:%" => "{{ $value | humanizePercentage }}".to_string(),
+            "value:s" => "{{ $value | humanizeDuration }}".to_string(),
             "threshold:%" => as_percent(threshold).unwrap_or_else(|| threshold.to_string()),
             p if p.strip_suffix(":%").is_some_and(|b| params.contains_key(b)) => {
                 let v = &params[&p[..p.len() - 2]];

@@ -258,9 +258,13 @@ fn explanation(r: &PromRule, alert: &str) -> String {
             .trim();
         let mut parts = inner.split('|');
         let head = parts.next().unwrap_or("").trim();
-        let percentage = parts.any(|f| f.trim() == "humanizePercentage");
+        let filter = parts.map(str::trim).find(|f| f.starts_with("humanize"));
         let placeholder = if head == "$value" || head == ".Value" {
-            Some(if percentage { "value:%" } else { "value" }.to_string())
+            Some(match filter {
+                Some("humanizePercentage") => "value:%".to_string(),
+                Some("humanizeDuration") => "value:s".to_string(),
+                _ => "value".to_string(),
+            })
         } else {
             head.strip_prefix("$labels.")
                 .or_else(|| head.strip_prefix(".Labels."))

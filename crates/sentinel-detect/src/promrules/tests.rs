@@ -246,9 +246,9 @@ fn rules_on_plain_metrics_survive_export_and_import() {
 }
 
 /// A percentage in a template survives the trip both ways: Prometheus'
-/// `humanizePercentage` is `{value:%}` here.
+/// `humanizePercentage` is `{value:%}` here, `humanizeDuration` `{value:s}`.
 #[test]
-fn percentages_in_templates_cross_both_ways() {
+fn percentages_and_durations_in_templates_cross_both_ways() {
     let got = import(
         r#"
 groups:
@@ -258,16 +258,26 @@ groups:
     expr: node_filesystem_usage_ratio > 0.9
     annotations:
       summary: "{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its disk"
+  - alert: BackupLate
+    expr: backup_age_seconds > 86400
+    annotations:
+      summary: "The last backup ran {{ $value | humanizeDuration }} ago"
 "#,
     )
     .unwrap();
     let rule = &got.rules.rules[0];
     assert_eq!(rule.explain, "{instance} has used {value:%} of its disk");
+    assert_eq!(
+        got.rules.rules[1].explain,
+        "The last backup ran {value:s} ago"
+    );
     let back = export(&got.rules, Duration::from_secs(15));
     assert!(
         back.yaml.contains(
             "{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its disk"
-        ),
+        ) && back
+            .yaml
+            .contains("The last backup ran {{ $value | humanizeDuration }} ago"),
         "{}",
         back.yaml
     );

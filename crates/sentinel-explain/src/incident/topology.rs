@@ -307,9 +307,15 @@ impl Topology {
             },
         };
         if s.workload.is_none() {
-            s.workload = ["deployment", "statefulset", "daemonset", "job_name"]
-                .into_iter()
-                .find_map(get);
+            s.workload = [
+                "deployment",
+                "statefulset",
+                "daemonset",
+                "job_name",
+                "cronjob",
+            ]
+            .into_iter()
+            .find_map(get);
         }
         s.service = get("service").filter(|_| namespace.is_some());
         if s.node.is_none() {
@@ -327,7 +333,7 @@ impl Topology {
                 node: Some(o.name.clone()),
                 ..Subject::default()
             },
-            ("Deployment" | "StatefulSet" | "DaemonSet" | "Job", Some(_)) => Subject {
+            ("Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob", Some(_)) => Subject {
                 namespace: ns,
                 workload: Some(o.name.clone()),
                 ..Subject::default()

@@ -110,6 +110,7 @@ impl Detection {
             self.feed(id, at, value);
         }
         self.jobs.listed = listed;
+        self.schedules_listed(at, workloads);
         self.collect();
     }
 }
@@ -267,26 +268,20 @@ mod tests {
                 )
             })
             .collect();
-        let samples = |d: &mut Detection| {
-            d.take_log()
-                .iter()
-                .filter(|r| matches!(r, sentinel_store::Record::Sample { .. }))
-                .count()
-        };
         d.jobs(Timestamp(1_000), &jobs);
-        assert_eq!(samples(&mut d), 100);
+        assert_eq!(d.samples_logged(), 100);
         // Listed again every poll (another workload changed): nothing new.
         for t in 2..30 {
             d.jobs(Timestamp(t * 1_000), &jobs);
         }
-        assert_eq!(samples(&mut d), 0);
+        assert_eq!(d.samples_logged(), 0);
         // One that changes is fed at once; the rest again after a minute.
         let mut changed = jobs.clone();
         changed[7] = job("job-7", None, failed(30_000));
         d.jobs(Timestamp(30_000), &changed);
-        assert_eq!(samples(&mut d), 1);
+        assert_eq!(d.samples_logged(), 1);
         assert_eq!(firing(&mut d, "JobFailed"), ["job-7"]);
         d.jobs(Timestamp(61_000), &changed);
-        assert_eq!(samples(&mut d), 99);
+        assert_eq!(d.samples_logged(), 99);
     }
 }

@@ -2,9 +2,10 @@
 //! (`node_cpu_usage_ratio{node}`, `pod_ready{namespace,pod}`, `up{source}`,
 //! `cluster_error_percent`, …; docs/rules.md lists them), and the engine's
 //! findings become part of the snapshot. Owned by the message loop.
-//! Jobs' outcomes are in `jobs`.
+//! Jobs' outcomes are in `jobs`, CronJobs' schedules in `schedules`.
 
 mod jobs;
+mod schedules;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +46,18 @@ pub struct Detection {
     /// Series read as they are for rules of their own (see [`Self::raw`]).
     raw: HashMap<SeriesKey, SeriesId>,
     jobs: jobs::Jobs,
+    schedules: schedules::Schedules,
+}
+
+#[cfg(test)]
+impl Detection {
+    /// Readings logged for the history since the last call.
+    fn samples_logged(&mut self) -> usize {
+        self.take_log()
+            .iter()
+            .filter(|r| matches!(r, Record::Sample { .. }))
+            .count()
+    }
 }
 
 impl Detection {
@@ -63,6 +76,7 @@ impl Detection {
             defined: Vec::new(),
             raw: HashMap::new(),
             jobs: jobs::Jobs::default(),
+            schedules: schedules::Schedules::default(),
         }
     }
 

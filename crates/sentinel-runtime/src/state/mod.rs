@@ -193,6 +193,7 @@ impl State {
         // wall clock is the backfill's lag (a source "absent" at every
         // start, resolved a moment later at a time before it fired).
         if self.data_at.is_some() && self.backfilling.is_empty() {
+            self.detection.schedules_at(now);
             self.detection.tick(now);
             let reported = self.detection.take_reported();
             self.incidents.findings(&reported);
