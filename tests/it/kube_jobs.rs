@@ -4,7 +4,9 @@
 //! finding and clears the row, though the failed Job stays listed (as the
 //! CronJob's history limit keeps it). The incident it opens is explained
 //! from the Job's condition, how its pod ended and what its log said. Jobs
-//! forbidden, the page says so.
+//! forbidden, the page says so. A CronJob whose run hangs under
+//! `concurrencyPolicy: Forbid` starts no more: `CronJobLate` fires and the
+//! page says what holds it back, until a run starts.
 
 use sentinel_model::RuleState;
 use sentinel_protocol::WorkloadQuery;
@@ -17,7 +19,27 @@ use crate::kube::{NODES, PODS, node, watch, within};
 const JOBS: &str = "/apis/batch/v1/jobs";
 const CRON_JOBS: &str = "/apis/batch/v1/cronjobs";
 
+const HOUR: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    use sentinel_runtime::clock::Clock;
+    sentinel_runtime::clock::SystemClock.now().millis()
+}
+
+fn rfc3339(ms: i64) -> String {
+    sentinel_model::Timestamp(ms).to_rfc3339()
+}
+
+/// The CronJob's runs are days old, but its controller scheduled today's
+/// 02:00 run (not listed): it is not late.
 fn cron_job() -> Value {
+    let today_2am = (now_ms() - 2 * HOUR).div_euclid(24 * HOUR) * 24 * HOUR + 2 * HOUR;
+    let mut c = cron_job_as_of("2026-11-20T02:00:00Z");
+    c["status"]["lastScheduleTime"] = json!(rfc3339(today_2am));
+    c
+}
+
+fn cron_job_as_of(last_schedule: &str) -> Value {
     json!({"apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": {"name": "invoice-export", "namespace": "billing", "uid": "cj1",
             "creationTimestamp": "2026-10-01T00:00:00Z"},
@@ -26,7 +48,7 @@ fn cron_job() -> Value {
             "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": {
                 "restartPolicy": "Never",
                 "containers": [{"name": "export", "image": "acme/invoice-export:3.1"}]}}}}},
-        "status": {"lastScheduleTime": "2026-11-20T02:00:00Z",
+        "status": {"lastScheduleTime": last_schedule,
             "lastSuccessfulTime": "2026-11-19T02:04:00Z"}})
 }
 
@@ -211,5 +233,151 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
         page.notes
     );
     assert_eq!(page.rows.len(), 1);
+    rt.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+fn cron_job_late(s: &Snapshot) -> Option<&sentinel_model::Finding> {
+    s.findings.iter().find(|f| {
+        f.rule == "CronJobLate"
+            && f.series.labels.get("cronjob").map(String::as_str) == Some("nightly-backup")
+    })
+}
+
+/// An hourly CronJob under `Forbid` whose run started two hours ago and
+/// hangs: the controller has skipped every run since.
+fn hourly(last_schedule: i64, active: bool) -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "CronJob",
+    "metadata": {"name": "nightly-backup", "namespace": "ops", "uid": "cj2",
+        "creationTimestamp": "2026-10-01T00:00:00Z"},
+    "spec": {"schedule": "0 * * * *", "concurrencyPolicy": "Forbid",
+        "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "backup", "image": "acme/backup:2"}]}}}}},
+    "status": {"lastScheduleTime": rfc3339(last_schedule),
+        "active": if active {
+            json!([{"kind": "Job", "name": "nightly-backup-hung", "namespace": "ops"}])
+        } else {
+            json!([])
+        }}})
+}
+
+fn hung_run(started: i64, done: bool) -> Value {
+    let status = if done {
+        json!({"startTime": rfc3339(started), "succeeded": 1,
+            "completionTime": rfc3339(now_ms()),
+            "conditions": [{"type": "Complete", "status": "True",
+                "lastTransitionTime": rfc3339(now_ms())}]})
+    } else {
+        json!({"startTime": rfc3339(started), "active": 1})
+    };
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "nightly-backup-hung", "namespace": "ops", "uid": "hung",
+            "creationTimestamp": rfc3339(started),
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                "name": "nightly-backup", "uid": "cj2", "controller": true}]},
+        "spec": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "backup", "image": "acme/backup:2"}]}}},
+        "status": status})
+}
+
+/// The hung run's pod, running.
+fn hung_pod(started: i64) -> Value {
+    json!({"metadata": {"name": "nightly-backup-hung-4xk9s", "namespace": "ops",
+            "creationTimestamp": rfc3339(started),
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
+                "name": "nightly-backup-hung", "uid": "hung", "controller": true}]},
+        "spec": {"nodeName": "worker-1", "restartPolicy": "Never",
+            "containers": [{"name": "backup", "image": "acme/backup:2"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "backup",
+            "image": "acme/backup:2", "imageID": "", "ready": true, "restartCount": 0,
+            "state": {"running": {"startedAt": rfc3339(started)}}}]}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_job_held_back_by_a_hung_run_fires_late_until_a_run_starts() {
+    let dir = crate::support::tempdir("kube-cron-late");
+    let fake = FakeKube::start("t0ken").await;
+    fake.put(NODES, node("worker-1"));
+    let hour = now_ms().div_euclid(HOUR) * HOUR;
+    fake.put(CRON_JOBS, hourly(hour - 2 * HOUR, true));
+    fake.put(JOBS, hung_run(hour - 2 * HOUR + 4_000, false));
+    fake.put(PODS, hung_pod(hour - 2 * HOUR + 5_000));
+    fake.log(
+        "ops",
+        "nightly-backup-hung-4xk9s",
+        "backup",
+        "waiting for lock on table orders",
+    );
+    let rt = watch(&fake, &dir).await;
+
+    let s = within(
+        "CronJobLate on the held-back CronJob",
+        rt.wait_for(|s| cron_job_late(s).is_some_and(|f| f.state == RuleState::Firing)),
+    )
+    .await
+    .unwrap();
+    let f = cron_job_late(&s).unwrap();
+    assert!(
+        f.summary.contains(
+            "CronJob ops/nightly-backup has not started the run it was due to start (1h ago)"
+        ),
+        "{}",
+        f.summary
+    );
+    // A run under way is not a failure.
+    assert!(s.findings.iter().all(|f| f.rule != "JobFailed"));
+
+    let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    let row = &page.rows[0];
+    assert_eq!(row.name, "nightly-backup");
+    assert!(row.in_trouble());
+    let runs = row.batch.as_ref().unwrap();
+    let late = runs.late.as_ref().unwrap();
+    assert_eq!(late.since.millis(), hour - HOUR);
+    assert!(late.missed >= 2, "the runs due an hour ago and now");
+    assert!(
+        late.why.contains("run nightly-backup-hung (started ")
+            && late.why.contains("h ago) is still running")
+            && late.why.contains("Forbid"),
+        "{}",
+        late.why
+    );
+
+    // The incident it opens is explained: the run that hangs, Forbid, and
+    // where its pod's log stops.
+    let (_, analysis) = within(
+        "the late CronJob explained",
+        rt.wait_for(|s| crate::kube::analysed(s, "cronjob_late").is_some()),
+    )
+    .await
+    .map(|s| crate::kube::analysed(&s, "cronjob_late").unwrap())
+    .unwrap();
+    let top = &analysis.candidates[0];
+    assert_eq!(top.cause, "cronjob_late", "{analysis:?}");
+    assert!(analysis.confident, "{analysis:?}");
+    let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
+    let said = said.join(" ");
+    for want in [
+        "CronJob nightly-backup has started no run since",
+        "Its run nightly-backup-hung started",
+        "concurrencyPolicy Forbid",
+        "log ends with \"waiting for lock on table orders\"",
+    ] {
+        assert!(said.contains(want), "{want}: {said}");
+    }
+
+    // The hung run is killed; the controller starts this hour's.
+    fake.put(JOBS, hung_run(hour - 2 * HOUR + 4_000, true));
+    fake.put(CRON_JOBS, hourly(hour, false));
+    let s = within(
+        "the lateness resolved by a run starting",
+        rt.wait_for(|s| cron_job_late(s).is_some_and(|f| f.state == RuleState::Resolved)),
+    )
+    .await
+    .unwrap();
+    let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    let runs = page.rows[0].batch.as_ref().unwrap();
+    assert!(!page.rows[0].in_trouble());
+    assert_eq!(runs.late, None);
+    assert_eq!(runs.next.map(|t| t.millis()), Some(hour + HOUR));
     rt.shutdown(std::time::Duration::from_secs(5)).await;
 }

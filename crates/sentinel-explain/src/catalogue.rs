@@ -252,6 +252,15 @@ pub const CATALOGUE: &[Cause] = &[
         "cronjob_failed"
     ),
     c!(
+        "cronjob_late",
+        Runtime,
+        "a CronJob started no run when due",
+        "the CronJob's schedule (in its time zone) against its lastScheduleTime; a run still going under concurrencyPolicy Forbid and its pod's last log line, or the controller's warning events about the CronJob, when captured",
+        "cronjob_missed_schedule",
+        "cronjob_not_running",
+        "cronjob_blocked"
+    ),
+    c!(
         "liveness_probe_wrong_port",
         Runtime,
         "the liveness probe checks a port nothing listens on",

@@ -118,6 +118,9 @@ impl<T> Keyed<T> {
     }
 }
 
+#[path = "mirror_late.rs"]
+mod late;
+
 #[derive(Default)]
 pub struct Mirror {
     pods: Keyed<PodState>,
@@ -138,6 +141,8 @@ pub struct Mirror {
     /// (namespace, pod, container) whose log says why it ended: its restart
     /// count rose since listed, or it ended a Job's pod that failed.
     restarted: Vec<(String, String, String)>,
+    /// Pods of runs that hang (`late`), with when their log was last asked for.
+    late_asked: HashMap<String, Timestamp>,
 }
 
 impl Mirror {

@@ -219,3 +219,101 @@ fn a_failed_job_pods_log_is_asked_for_once() {
     m.apply(Update::Pod(Step::Apply(retry)), Timestamp(3));
     assert_eq!(m.take_restarted(10).len(), 1);
 }
+
+#[test]
+fn the_log_of_a_run_that_holds_a_late_cron_job_back_is_asked_for_every_ten_minutes() {
+    use sentinel_model::{Batch, JobOutcome, JobRun, Schedule, Workload};
+    let hour = 3_600_000;
+    let workload = |kind, name: &str, owner: Option<&str>, batch| Workload {
+        kind,
+        namespace: "shop".into(),
+        name: name.into(),
+        owner: owner.map(Into::into),
+        revision: String::new(),
+        images: vec![],
+        replicas: 0,
+        ready: 0,
+        created_at: Timestamp(0),
+        batch: Some(batch),
+    };
+    let cron = |concurrency: &str| {
+        workload(
+            WorkloadKind::CronJob,
+            "backup",
+            None,
+            Batch::CronJob(Schedule {
+                schedule: "0 * * * *".into(),
+                time_zone: None,
+                concurrency: concurrency.into(),
+                starting_deadline_secs: None,
+                suspended: false,
+                active: 1,
+                last_schedule: Some(Timestamp(hour)),
+                last_success: None,
+            }),
+        )
+    };
+    let run = workload(
+        WorkloadKind::Job,
+        "backup-1",
+        Some("backup"),
+        Batch::Job(JobRun {
+            active: 1,
+            succeeded: 0,
+            failed: 0,
+            started_at: Some(Timestamp(hour)),
+            outcome: JobOutcome::Running,
+        }),
+    );
+    let mut p = pod("backup-1-x");
+    p.owner = Some(sentinel_model::OwnerRef {
+        kind: OwnerKind::Job,
+        name: "backup-1".into(),
+    });
+    p.containers = vec![sentinel_model::ContainerStatus {
+        name: "backup".into(),
+        image: "acme/backup:2".into(),
+        ready: true,
+        restart_count: 0,
+        state: ContainerState::Running {
+            started_at: Timestamp(hour),
+        },
+        last_termination_reason: None,
+        cpu_request_millis: 0,
+        memory_limit_bytes: 0,
+        ports: Default::default(),
+        probes: Default::default(),
+    }];
+    let setup = |concurrency: &str| {
+        let mut m = Mirror::new();
+        m.apply(Update::Pod(Step::Apply(p.clone())), Timestamp(0));
+        m.apply(
+            Update::Workload(WorkloadKind::CronJob, Step::Apply(cron(concurrency))),
+            Timestamp(0),
+        );
+        m.apply(
+            Update::Workload(WorkloadKind::Job, Step::Apply(run.clone())),
+            Timestamp(0),
+        );
+        m
+    };
+    let asked = [(
+        "shop".to_string(),
+        "backup-1-x".to_string(),
+        "backup".to_string(),
+    )];
+    let mut m = setup("Forbid");
+    // The next run is due at 2h: not late yet.
+    m.late_runs(Timestamp(2 * hour + 60_000));
+    assert!(m.take_restarted(10).is_empty());
+    m.late_runs(Timestamp(2 * hour + 5 * 60_000));
+    assert_eq!(m.take_restarted(10), asked);
+    m.late_runs(Timestamp(2 * hour + 14 * 60_000));
+    assert!(m.take_restarted(10).is_empty(), "asked for ten minutes ago");
+    m.late_runs(Timestamp(2 * hour + 15 * 60_000));
+    assert_eq!(m.take_restarted(10), asked);
+    // Under Allow a run going holds nothing back.
+    let mut m = setup("Allow");
+    m.late_runs(Timestamp(3 * hour));
+    assert!(m.take_restarted(10).is_empty());
+}

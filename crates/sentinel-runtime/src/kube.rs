@@ -161,7 +161,9 @@ impl KubeSource {
             // Still listing: nothing to show yet, and nothing is wrong.
             return true;
         }
-        // A restarted container's previous log says why it ended.
+        // A restarted container's previous log says why it ended; a run
+        // that hangs, where it stops.
+        mirror.late_runs(ctx.clock.now());
         let mut logs = Vec::new();
         for (namespace, pod, container) in mirror.take_restarted(RESTART_LOGS) {
             match sentinel_kube::logs::previous(

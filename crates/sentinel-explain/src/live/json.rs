@@ -264,6 +264,34 @@ pub fn workload_json(w: &Workload) -> Value {
         }
         v["status"] = status;
     }
+    if let Some(s) = w.schedule() {
+        let mut spec = json!({"schedule": s.schedule, "suspend": s.suspended,
+            "jobTemplate": {"spec": {"template": {"spec": {
+                "containers": v["spec"]["template"]["spec"]["containers"].take()}}}}});
+        if let Some(tz) = &s.time_zone {
+            spec["timeZone"] = json!(tz);
+        }
+        if !s.concurrency.is_empty() {
+            spec["concurrencyPolicy"] = json!(s.concurrency);
+        }
+        if let Some(d) = s.starting_deadline_secs {
+            spec["startingDeadlineSeconds"] = json!(d);
+        }
+        v["spec"] = spec;
+        // The model keeps how many runs are active, not which: their Jobs
+        // (owned by the CronJob, not finished) are captured beside it.
+        let active: Vec<Value> = (0..s.active)
+            .map(|_| json!({"kind": "Job", "namespace": w.namespace}))
+            .collect();
+        let mut status = json!({"active": active});
+        if let Some(t) = s.last_schedule {
+            status["lastScheduleTime"] = json!(time(t));
+        }
+        if let Some(t) = s.last_success {
+            status["lastSuccessfulTime"] = json!(time(t));
+        }
+        v["status"] = status;
+    }
     v
 }
 

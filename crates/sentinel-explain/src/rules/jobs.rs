@@ -55,12 +55,13 @@ fn signalled(ctx: &Ctx, job: &ObjRef) -> bool {
     })
 }
 
-/// Whether pod `p` is one of `job`'s.
-fn owned_by(p: &Value, job: &ObjRef) -> bool {
-    str_at(p, "/metadata/namespace") == job.namespace
-        && arr_at(p, "/metadata/ownerReferences")
+/// Whether `v` is owned by `owner` (a pod by its Job, a Job by its
+/// CronJob).
+pub(super) fn owned_by(v: &Value, owner: &ObjRef) -> bool {
+    str_at(v, "/metadata/namespace") == owner.namespace
+        && arr_at(v, "/metadata/ownerReferences")
             .iter()
-            .any(|o| str_at(o, "/kind") == "Job" && str_at(o, "/name") == job.name)
+            .any(|o| str_at(o, "/kind") == owner.kind && str_at(o, "/name") == owner.name)
 }
 
 /// How a pod's containers ended: the first that terminated other than

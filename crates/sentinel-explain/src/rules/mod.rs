@@ -11,6 +11,7 @@ mod oom;
 mod performance;
 mod probes;
 pub(crate) mod routing;
+mod schedules;
 mod scheduling;
 mod startup;
 mod volumes;
@@ -36,6 +37,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("infra", infra::run),
     ("performance", performance::run),
     ("jobs", jobs::run),
+    ("schedules", schedules::run),
 ];
 
 pub(crate) struct Ctx<'a> {

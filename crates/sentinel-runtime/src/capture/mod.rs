@@ -94,13 +94,20 @@ impl State {
             .map(String::as_str)
             .collect();
         let mut taken = std::collections::BTreeSet::new();
+        // The runs (Jobs) of a CronJob the incident names, whose pods are
+        // its pods too: a run that hangs is what holds the next one back.
+        let runs = self.runs_of(scope);
         for (k, view) in self.pod_views().iter().enumerate() {
             if objects.len() == PODS {
                 break;
             }
             let p = &view.pod;
             let subject = topo.pod(&p.namespace, &p.name);
-            if !scope.relates(&subject, topo) {
+            let a_run = p.owner.as_ref().is_some_and(|o| {
+                o.kind == sentinel_model::OwnerKind::Job
+                    && runs.contains(&(p.namespace.clone(), o.name.clone()))
+            });
+            if !scope.relates(&subject, topo) && !a_run {
                 continue;
             }
             objects.push(live::pod_json(p));
@@ -237,7 +244,11 @@ impl State {
                 .owner
                 .as_deref()
                 .is_some_and(|d| deployments.contains(&(w.namespace.as_str(), d)));
-            if owners.contains(&key) || deployments.contains(&key) || by_owner {
+            let named = w.kind == sentinel_model::WorkloadKind::CronJob
+                && scope
+                    .services
+                    .contains(&format!("{}/{}", w.namespace, w.name));
+            if owners.contains(&key) || deployments.contains(&key) || by_owner || named {
                 objects.push(live::workload_json(w));
             }
         }
@@ -323,6 +334,24 @@ impl State {
             objects.push(endpoints);
         }
         (objects, metrics, logs)
+    }
+
+    /// (namespace, Job) of the runs not finished of the CronJobs `scope`
+    /// names.
+    fn runs_of(
+        &self,
+        scope: &sentinel_explain::incident::Scope,
+    ) -> std::collections::BTreeSet<(String, String)> {
+        self.workloads()
+            .iter()
+            .filter(|w| {
+                w.job().is_some_and(|j| j.outcome.finished_at().is_none())
+                    && w.owner
+                        .as_ref()
+                        .is_some_and(|c| scope.services.contains(&format!("{}/{c}", w.namespace)))
+            })
+            .map(|w| (w.namespace.clone(), w.name.clone()))
+            .collect()
     }
 }
 
