@@ -525,3 +525,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! The state as the message loop drives it: batches, then time passing.
+
+use sentinel_model::{Batch as Run, RuleState, Schedule, Workload, WorkloadKind};
+
+use super::*;
+use crate::snapshot::{Health, SourceStatus};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap_or(Timestamp(0))
+}
+
+fn kube_state() -> State {
+    State::new(
+        Mode::Live,
+        Duration::from_mins(15),
+        vec![SourceStatus {
+            name: "kubernetes".into(),
+            kind: "kubernetes",
+            interval: Duration::from_secs(10),
+            health: Health::Starting,
+            last_ok: None,
+            last_error: None,
+            latency: None,
+            notes: Vec::new(),
+        }],
+        sentinel_detect::default_pack(),
+    )
+}
+
+fn nightly() -> Workload {
+    Workload {
+        kind: WorkloadKind::CronJob,
+        namespace: "ops".into(),
+        name: "backup".into(),
+        owner: None,
+        revision: String::new(),
+        images: vec![],
+        replicas: 0,
+        ready: 0,
+        created_at: t("2026-11-01T00:00:00Z"),
+        batch: Some(Run::CronJob(Schedule {
+            schedule: "0 2 * * *".into(),
+            time_zone: None,
+            concurrency: "Forbid".into(),
+            starting_deadline_secs: None,
+            suspended: false,
+            active: 1,
+            last_schedule: Some(t("2026-11-23T02:00:00Z")),
+            last_success: None,
+        })),
+    }
+}
+
+fn late(state: &mut State) -> bool {
+    state
+        .findings_view()
+        .iter()
+        .any(|f| f.rule == "CronJobLate" && f.state == RuleState::Firing)
+}
+
+#[test]
+fn a_cron_job_listed_once_goes_late_as_time_passes_with_nothing_listed() {
+    let mut state = kube_state();
+    state.apply(
+        0,
+        Batch {
+            at: t("2026-11-24T01:00:00Z"),
+            workloads: Some(vec![nightly()]),
+            ..Batch::default()
+        },
+    );
+    // Only ticks from here: the CronJob is not listed again (nothing about
+    // it changes when its run fails to start).
+    let mut now = t("2026-11-24T01:00:10Z");
+    while now <= t("2026-11-24T02:04:50Z") {
+        state.tick(now);
+        now = now.saturating_add(Duration::from_secs(10));
+    }
+    assert!(!late(&mut state));
+    state.tick(t("2026-11-24T02:05:00Z"));
+    assert!(late(&mut state), "late five minutes after 02:00");
+}
