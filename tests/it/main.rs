@@ -29,6 +29,7 @@ mod kube_jobs;
 mod kube_nodes;
 mod kube_ports;
 mod kube_proxy;
+mod kube_rollouts;
 mod kube_services;
 mod live;
 mod loki;

@@ -287,6 +287,7 @@ pub(crate) fn workload(
         ready,
         created_at: m.creation_timestamp.as_ref().map(time).unwrap_or_default(),
         batch: None,
+        rollout: None,
     })
 }
 
@@ -340,14 +341,16 @@ pub fn service(s: &Service) -> Option<ServiceState> {
 pub fn deployment(d: &Deployment) -> Option<Workload> {
     let spec = d.spec.as_ref();
     let status = d.status.as_ref();
-    workload(
+    let mut w = workload(
         WorkloadKind::Deployment,
         &d.metadata,
         annotation(&d.metadata, REVISION),
         images(spec.and_then(|s| s.template.spec.as_ref())),
         count(spec.and_then(|s| s.replicas)),
         count(status.and_then(|s| s.ready_replicas)),
-    )
+    )?;
+    w.rollout = crate::rollout::deployment(d);
+    Some(w)
 }
 
 pub fn replica_set(r: &ReplicaSet) -> Option<Workload> {
@@ -368,7 +371,7 @@ pub fn replica_set(r: &ReplicaSet) -> Option<Workload> {
 pub fn stateful_set(s: &StatefulSet) -> Option<Workload> {
     let spec = s.spec.as_ref();
     let status = s.status.as_ref();
-    workload(
+    let mut w = workload(
         WorkloadKind::StatefulSet,
         &s.metadata,
         status
@@ -377,12 +380,14 @@ pub fn stateful_set(s: &StatefulSet) -> Option<Workload> {
         images(spec.and_then(|sp| sp.template.spec.as_ref())),
         count(spec.and_then(|sp| sp.replicas)),
         count(status.and_then(|st| st.ready_replicas)),
-    )
+    )?;
+    w.rollout = crate::rollout::stateful_set(s);
+    Some(w)
 }
 
 pub fn daemon_set(d: &DaemonSet) -> Option<Workload> {
     let status = d.status.as_ref();
-    workload(
+    let mut w = workload(
         WorkloadKind::DaemonSet,
         &d.metadata,
         // A DaemonSet's template generation is its revision.
@@ -393,7 +398,9 @@ pub fn daemon_set(d: &DaemonSet) -> Option<Workload> {
         images(d.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
         status.map_or(0, |s| count(Some(s.desired_number_scheduled))),
         status.map_or(0, |s| count(Some(s.number_ready))),
-    )
+    )?;
+    w.rollout = crate::rollout::daemon_set(d);
+    Some(w)
 }
 
 /// The change event Sentinel records when a workload rolls out: a new

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod logs;
 pub mod mirror;
 pub mod proxy;
+mod rollout;
 pub mod watch;
 
 pub use config::{Connection, Contexts, KubeError, connect, contexts};

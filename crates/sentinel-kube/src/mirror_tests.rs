@@ -99,6 +99,7 @@ fn deploy(revision: &str, image: &str) -> Workload {
         ready: 2,
         created_at: Timestamp(0),
         batch: None,
+        rollout: None,
     }
 }
 
@@ -235,6 +236,7 @@ fn the_log_of_a_run_that_holds_a_late_cron_job_back_is_asked_for_every_ten_minut
         ready: 0,
         created_at: Timestamp(0),
         batch: Some(batch),
+        rollout: None,
     };
     let cron = |concurrency: &str| {
         workload(

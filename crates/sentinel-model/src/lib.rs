@@ -27,7 +27,9 @@ pub use finding::{
 pub use secret::Secret;
 pub use time::{Duration, Timestamp};
 pub use usage::{LATENCY_BUCKETS_SECONDS, LatencyHistogram, NodeUsage, PodUsage};
-pub use workload::{Batch, JobOutcome, JobRun, Schedule, Workload, WorkloadKind, newest_finished};
+pub use workload::{
+    Batch, JobOutcome, JobRun, Rollout, Schedule, Workload, WorkloadKind, newest_finished,
+};
 
 /// Labels of a series or an alert, ordered so that equal sets compare equal.
 pub type Labels = std::collections::BTreeMap<String, String>;

@@ -54,6 +54,30 @@ pub struct Workload {
     /// (and from records written before the batch kinds were read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// A Deployment's, StatefulSet's or DaemonSet's rollout while one is
+    /// under way, as its controller's status tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// A rollout under way, read from the controller's status the way
+/// `kubectl rollout status` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    /// Pods of the new revision (`updatedReplicas`, a DaemonSet's
+    /// `updatedNumberScheduled`), of those it should end with.
+    pub updated: u32,
+    pub wanted: u32,
+    /// What it waits for, in `kubectl rollout status`'s words ("1 out of 3
+    /// new replicas have been updated").
+    pub waiting: String,
+    /// When the controller last saw it progress, if it says (a
+    /// Deployment's `Progressing` condition).
+    pub progressed_at: Option<Timestamp>,
+    /// The controller gave up on it: a Deployment past its
+    /// `progressDeadlineSeconds` (the condition's message).
+    pub stalled: Option<String>,
 }
 
 /// What the batch kinds add.
@@ -201,6 +225,7 @@ mod tests {
                     message: "Job has reached the specified backoff limit".into(),
                 },
             })),
+            rollout: None,
         };
         let back: Workload = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
         assert_eq!(back, w);

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_model::{JobOutcome, Timestamp};
+use sentinel_model::{JobOutcome, Rollout, Timestamp};
 
 /// The most rows a page of workloads holds.
 pub const MAX_WORKLOADS: usize = 500;
@@ -48,6 +48,10 @@ pub struct WorkloadRow {
     /// A Job's run, or a CronJob's runs (its Jobs folded in).
     #[serde(default)]
     pub batch: Option<Runs>,
+    /// A rollout under way, as the controller's status tells it: what it
+    /// waits for, its last progress, whether the controller gave up.
+    #[serde(default)]
+    pub rollout: Option<Rollout>,
 }
 
 /// How a Job or a CronJob's Jobs ran.
@@ -96,14 +100,18 @@ pub struct Run {
 }
 
 impl WorkloadRow {
-    /// In trouble: short of ready pods, or (a Job, a CronJob) its last run
-    /// failed, or (a CronJob) a run is late. The page lists these first.
+    /// In trouble: short of ready pods, a rollout its controller gave up
+    /// on, or (a Job, a CronJob) its last run failed, or (a CronJob) a run
+    /// is late. The page lists these first.
     pub fn in_trouble(&self) -> bool {
         match &self.batch {
             Some(runs) => {
                 runs.late.is_some() || runs.last.as_ref().is_some_and(|r| r.outcome.failed())
             }
-            None => self.ready < self.replicas,
+            None => {
+                self.ready < self.replicas
+                    || self.rollout.as_ref().is_some_and(|r| r.stalled.is_some())
+            }
         }
     }
 }

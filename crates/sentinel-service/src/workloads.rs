@@ -3,7 +3,8 @@
 //! A Deployment's ReplicaSets are folded into it: the newest dates its
 //! revision, and an older one still holding pods means a rollout is under
 //! way (or stuck). A CronJob's Jobs are folded into it the same way: the
-//! newest finished one says how its last run went.
+//! newest finished one says how its last run went. A StatefulSet's or
+//! DaemonSet's rollout is its controller's status.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -29,14 +30,17 @@ fn row(w: &Workload, sets: &[&Workload]) -> WorkloadRow {
         revision: w.revision.clone(),
         images: w.images.clone(),
         since: current.map_or(w.created_at, |rs| rs.created_at),
-        rolling: sets
-            .iter()
-            .any(|rs| rs.revision != w.revision && rs.replicas > 0),
+        // An older ReplicaSet holding pods, or the controller's status.
+        rolling: w.rollout.is_some()
+            || sets
+                .iter()
+                .any(|rs| rs.revision != w.revision && rs.replicas > 0),
         updated: current.map(|rs| Updated {
             replicas: rs.replicas,
             ready: rs.ready,
         }),
         batch: None,
+        rollout: w.rollout.clone(),
     }
 }
 

@@ -24,6 +24,7 @@ fn workload(
         ready,
         created_at: Timestamp(created),
         batch: None,
+        rollout: None,
     }
 }
 
@@ -321,4 +322,55 @@ fn a_cron_job_whose_run_is_late_says_what_holds_it_back() {
         broken.schedule_error.unwrap().contains("expected 5 fields"),
         "a schedule that cannot be read says so"
     );
+}
+
+#[test]
+fn a_stateful_set_rolling_out_says_what_it_waits_for_and_a_stalled_deployment_is_in_trouble() {
+    use sentinel_model::Rollout;
+    let mut s = snap();
+    let mut w = (*s.workloads).clone();
+    let rollout = |waiting: &str, stalled: Option<&str>| Rollout {
+        updated: 1,
+        wanted: 3,
+        waiting: waiting.into(),
+        progressed_at: Some(Timestamp(60_000)),
+        stalled: stalled.map(Into::into),
+    };
+    for x in w.iter_mut() {
+        match x.name.as_str() {
+            // postgres: its second pod of the new revision never gets ready.
+            "postgres" => {
+                x.rollout = Some(rollout(
+                    "rolling update to complete 1 pods at revision postgres-7f",
+                    None,
+                ));
+            }
+            // cart: whole, but the controller gave up on its rollout.
+            "cart" => {
+                x.rollout = Some(rollout(
+                    "exceeded its progress deadline with 1 out of 3 new replicas updated",
+                    Some("ReplicaSet \"cart-eee\" has timed out progressing."),
+                ));
+            }
+            _ => {}
+        }
+    }
+    s.workloads = Arc::new(w);
+    let p = list_workloads(&s, &WorkloadQuery::default()).unwrap();
+    // Short of pods or stalled first, then rolling out.
+    assert_eq!(names(&p), ["checkout", "cart", "postgres", "node-exporter"]);
+    let cart = &p.rows[1];
+    assert!(cart.in_trouble() && cart.rolling);
+    let postgres = &p.rows[2];
+    assert!(postgres.rolling && !postgres.in_trouble());
+    let r = postgres.rollout.as_ref().unwrap();
+    assert_eq!(
+        (r.updated, r.wanted, r.waiting.as_str()),
+        (
+            1,
+            3,
+            "rolling update to complete 1 pods at revision postgres-7f"
+        )
+    );
+    assert_eq!(p.rows[3].rollout, None);
 }

@@ -173,9 +173,16 @@ fn the_rollout_shows_in_the_workloads() {
     assert_eq!(crashing.owner.as_ref().unwrap().name, new.name);
     let old = sets.iter().find(|w| w.revision == "1").unwrap();
     assert_eq!((old.replicas, old.ready), (3, 3));
+    // The Deployment's status says the rollout waits, as the API's would,
+    // its last progress when the new ReplicaSet was made.
+    let rollout = of(during, Kind::Deployment)[0].rollout.clone().unwrap();
+    assert_eq!((rollout.updated, rollout.wanted), (1, 3));
+    assert_eq!(rollout.waiting, "1 out of 3 new replicas have been updated");
+    assert_eq!(rollout.progressed_at, Some(new.created_at));
     // Rolled back: revision 1 again, revision 2 left with no pods.
     let last = frames.last().unwrap();
     assert_eq!(of(last, Kind::Deployment)[0].revision, "1");
+    assert_eq!(of(last, Kind::Deployment)[0].rollout, None);
     let sets = of(last, Kind::ReplicaSet);
     let rolled = sets.iter().find(|w| w.revision == "2").unwrap();
     assert_eq!((rolled.replicas, rolled.ready), (0, 0));

@@ -206,6 +206,7 @@ impl Sim {
                 ready: counts[w].2,
                 created_at: self.start,
                 batch: None,
+                rollout: self.rollout_status(w, wl, counts),
             });
         }
         for (r, rev) in revisions.iter().enumerate() {
@@ -221,9 +222,47 @@ impl Sim {
                 ready: counts[n + r].2,
                 created_at: rev.created_at,
                 batch: None,
+                rollout: None,
             });
         }
         out
+    }
+
+    /// A Deployment's rollout while an older ReplicaSet still holds pods,
+    /// as its status tells it: the new ReplicaSet's pods against those
+    /// wanted, its last progress when the new ReplicaSet was made.
+    fn rollout_status(
+        &self,
+        w: usize,
+        wl: &Workload,
+        counts: &Counts,
+    ) -> Option<sentinel_model::Rollout> {
+        let n = self.workloads.len();
+        let sets = self.controllers.by_workload.get(w)?;
+        let current = sets
+            .iter()
+            .find(|&&r| self.controllers.revisions[r].revision == wl.revision)?;
+        let old: u32 = sets
+            .iter()
+            .filter(|&&r| r != *current)
+            .map(|&r| counts[n + r].1)
+            .sum();
+        if old == 0 {
+            return None;
+        }
+        let updated = counts[n + current].1;
+        let wanted = u32::try_from(wl.replicas).unwrap_or(u32::MAX);
+        Some(sentinel_model::Rollout {
+            updated,
+            wanted,
+            waiting: if updated < wanted {
+                format!("{updated} out of {wanted} new replicas have been updated")
+            } else {
+                format!("{old} old replicas are pending termination")
+            },
+            progressed_at: Some(self.controllers.revisions[*current].created_at),
+            stalled: None,
+        })
     }
 
     /// The CronJob of the batch workload `wl` and its runs' Jobs.
@@ -241,6 +280,7 @@ impl Sim {
             ready: counts.1,
             created_at: at,
             batch: Some(batch),
+            rollout: None,
         };
         out.push(state(
             Kind::CronJob,

@@ -87,15 +87,33 @@ fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
     };
     let revision = match r.batch.clone() {
         Some(runs) => runs_view(runs, at).into_any(),
-        None => view! {
-            {r.revision.clone()}
-            {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
-            // While it rolls out, how far its new pods got.
-            {r.updated.filter(|_| r.rolling).map(|u| view! {
-                <span class="updated" class:short=u.ready < u.replicas>{format!("new pods {}/{} ready", u.ready, u.replicas)}</span>
-            })}
+        None => {
+            // The controller's own words, where the ReplicaSets say less (a
+            // StatefulSet, a DaemonSet), and whether it gave up.
+            let rollout = r.rollout.clone().map(|ro| {
+                let progress = ro
+                    .progressed_at
+                    .map(|t| format!("last progress {} ago", format::age(at - t.millis())));
+                let state = match ro.stalled {
+                    Some(m) => Some(view! { <span class="last-run failed" title=m>{format!("stalled: {}", ro.waiting)}</span> }.into_any()),
+                    None => r.updated.is_none().then(|| view! { <span class="updated short">{ro.waiting}</span> }.into_any()),
+                };
+                view! {
+                    {state}
+                    {progress.map(|p| view! { <span class="last-run">{p}</span> })}
+                }
+            });
+            view! {
+                {r.revision.clone()}
+                {r.rolling.then(|| view! { <span class="rolling" title="An older revision still holds pods: a rollout is under way, or stuck">"rolling out"</span> })}
+                // While it rolls out, how far its new pods got.
+                {r.updated.filter(|_| r.rolling).map(|u| view! {
+                    <span class="updated" class:short=u.ready < u.replicas>{format!("new pods {}/{} ready", u.ready, u.replicas)}</span>
+                })}
+                {rollout}
+            }
+            .into_any()
         }
-        .into_any(),
     };
     let (ns, name) = (r.namespace.clone(), r.name.clone());
     let open = move |_| {

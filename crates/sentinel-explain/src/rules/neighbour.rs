@@ -334,6 +334,7 @@ mod tests {
                 ready: 1,
                 created_at: Timestamp(ONSET.0 - 60 * MIN),
                 batch: None,
+                rollout: None,
             };
             if let Some(items) = objects["items"].as_array_mut() {
                 items.push(workload_json(&w));

@@ -190,6 +190,7 @@ fn a_live_capture_writes_the_cron_job_back_as_the_rule_reads_it() {
             last_schedule: Timestamp::parse("2026-03-10T01:00:00Z"),
             last_success: None,
         })),
+        rollout: None,
     };
     let (said, ..) = late(&capture(vec![crate::live::workload_json(&w)], None, None)).unwrap();
     for want in [

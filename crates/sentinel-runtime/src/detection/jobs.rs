@@ -10,34 +10,20 @@
 use std::collections::{HashMap, HashSet};
 
 use sentinel_detect::SeriesId;
-use sentinel_model::{
-    Duration, OwnerKind, PodState, SeriesKey, Timestamp, Workload, newest_finished,
-};
+use sentinel_model::{OwnerKind, PodState, SeriesKey, Timestamp, Workload, newest_finished};
 
 use super::Detection;
+use super::throttle::Throttle;
 
 /// The Jobs listed and the series read for them.
 #[derive(Default)]
 pub(super) struct Jobs {
     /// namespace → names of the Jobs listed.
     listed: HashMap<String, HashSet<String>>,
-    /// (namespace, job) → its `job_failed` series, with the value and time
-    /// last fed.
-    series: HashMap<(String, String), Fed>,
+    /// (namespace, job) → its `job_failed` series, fed when it changes and
+    /// at most once a minute between (`Throttle`).
+    series: HashMap<(String, String), (SeriesId, Throttle)>,
 }
-
-#[derive(Clone, Copy)]
-struct Fed {
-    id: SeriesId,
-    value: f64,
-    at: Timestamp,
-}
-
-/// A Job's reading is fed again when it changes, else at most this often:
-/// the workloads are listed again whenever any of them changes, and a
-/// cluster with thousands of finished Jobs would otherwise log thousands
-/// of identical readings every poll.
-const REFEED: Duration = Duration::from_mins(1);
 
 impl Jobs {
     /// Whether `p` belongs to a Job that is listed.
@@ -54,7 +40,7 @@ impl Jobs {
 
 impl Detection {
     /// The workloads as listed at `at`: every Job's outcome is read.
-    pub fn jobs(&mut self, at: Timestamp, workloads: &[Workload]) {
+    pub(super) fn jobs_listed(&mut self, at: Timestamp, workloads: &[Workload]) {
         let mut listed: HashMap<String, HashSet<String>> = HashMap::new();
         let mut standalone: Vec<&Workload> = Vec::new();
         // (namespace, CronJob) → its runs.
@@ -85,7 +71,7 @@ impl Detection {
             .series
             .iter()
             .filter(|((ns, name), _)| !keep.contains(&(ns.as_str(), name.as_str())))
-            .map(|(k, fed)| (k.clone(), fed.id))
+            .map(|(k, (id, _))| (k.clone(), *id))
             .collect();
         gone.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, id) in gone {
@@ -95,23 +81,26 @@ impl Detection {
         for w in read {
             let value = f64::from(u8::from(w.job().is_some_and(|j| j.outcome.failed())));
             let key = (w.namespace.clone(), w.name.clone());
-            let id = match self.jobs.series.get(&key) {
-                Some(fed) if fed.value == value && at < fed.at.saturating_add(REFEED) => continue,
-                Some(fed) => fed.id,
+            let (id, mut fed) = match self.jobs.series.get(&key) {
+                Some(s) => *s,
                 None => {
                     let l = [
                         ("namespace", w.namespace.as_str()),
                         ("job_name", w.name.as_str()),
                     ];
-                    self.register(SeriesKey::new("job_failed", l))
+                    (
+                        self.register(SeriesKey::new("job_failed", l)),
+                        Throttle::default(),
+                    )
                 }
             };
-            self.jobs.series.insert(key, Fed { id, value, at });
-            self.feed(id, at, value);
+            let due = fed.due(value, at);
+            self.jobs.series.insert(key, (id, fed));
+            if let Some(t) = due {
+                self.feed(id, t, value);
+            }
         }
         self.jobs.listed = listed;
-        self.schedules_listed(at, workloads);
-        self.collect();
     }
 }
 
@@ -144,6 +133,7 @@ mod tests {
                 started_at: Some(Timestamp(0)),
                 outcome,
             })),
+            rollout: None,
         }
     }
 
@@ -214,7 +204,7 @@ mod tests {
         let bad = job("export-2", Some("export"), failed(2 * MIN));
         let running = job("export-3", Some("export"), JobOutcome::Running);
         let own = job("migrate", None, failed(MIN));
-        d.jobs(
+        d.workloads(
             Timestamp(3 * MIN),
             &[old.clone(), bad.clone(), running.clone(), own.clone()],
         );
@@ -227,10 +217,10 @@ mod tests {
                 at: Timestamp(4 * MIN),
             },
         );
-        d.jobs(Timestamp(4 * MIN), &[old, bad, good, own.clone()]);
+        d.workloads(Timestamp(4 * MIN), &[old, bad, good, own.clone()]);
         assert_eq!(firing(&mut d, "JobFailed"), ["migrate"]);
         // A Job deleted takes its finding with it.
-        d.jobs(Timestamp(5 * MIN), &[]);
+        d.workloads(Timestamp(5 * MIN), &[]);
         assert!(firing(&mut d, "JobFailed").is_empty());
     }
 
@@ -240,7 +230,7 @@ mod tests {
         let run = |listed: bool| {
             let mut d = Detection::new(sentinel_detect::default_pack());
             if listed {
-                d.jobs(Timestamp(0), &[job("export-2", None, failed(0))]);
+                d.workloads(Timestamp(0), &[job("export-2", None, failed(0))]);
             }
             let mut t = Timestamp(0);
             while t.0 <= 10 * MIN {
@@ -268,20 +258,20 @@ mod tests {
                 )
             })
             .collect();
-        d.jobs(Timestamp(1_000), &jobs);
+        d.workloads(Timestamp(1_000), &jobs);
         assert_eq!(d.samples_logged(), 100);
         // Listed again every poll (another workload changed): nothing new.
         for t in 2..30 {
-            d.jobs(Timestamp(t * 1_000), &jobs);
+            d.workloads(Timestamp(t * 1_000), &jobs);
         }
         assert_eq!(d.samples_logged(), 0);
         // One that changes is fed at once; the rest again after a minute.
         let mut changed = jobs.clone();
         changed[7] = job("job-7", None, failed(30_000));
-        d.jobs(Timestamp(30_000), &changed);
+        d.workloads(Timestamp(30_000), &changed);
         assert_eq!(d.samples_logged(), 1);
         assert_eq!(firing(&mut d, "JobFailed"), ["job-7"]);
-        d.jobs(Timestamp(61_000), &changed);
+        d.workloads(Timestamp(61_000), &changed);
         assert_eq!(d.samples_logged(), 99);
     }
 }

@@ -16,9 +16,10 @@ use std::collections::{HashMap, HashSet};
 
 use sentinel_detect::SeriesId;
 use sentinel_model::cron::late_by;
-use sentinel_model::{Duration, SeriesKey, Timestamp, Workload};
+use sentinel_model::{SeriesKey, Timestamp, Workload};
 
 use super::Detection;
+use super::throttle::{Throttle, unlisted};
 
 /// The CronJobs listed, each with its run due and its series.
 #[derive(Default)]
@@ -31,12 +32,8 @@ struct Entry {
     /// The run due next; none when suspended, unreadable or never.
     next: Option<Timestamp>,
     id: SeriesId,
-    /// The value and time last fed.
-    fed: Option<(f64, Timestamp)>,
+    fed: Throttle,
 }
-
-/// Lateness is fed again at most this often while it lasts.
-const REFEED: Duration = Duration::from_mins(1);
 
 impl Detection {
     /// The CronJobs as listed at `at`: their next runs are worked out.
@@ -63,55 +60,32 @@ impl Detection {
                 Entry {
                     next,
                     id,
-                    fed: None,
+                    fed: Throttle::default(),
                 },
             );
         }
-        let mut gone: Vec<((String, String), SeriesId)> = self
-            .schedules
-            .due
-            .iter()
-            .filter(|(k, _)| !seen.contains(&(k.0.as_str(), k.1.as_str())))
-            .map(|(k, e)| (k.clone(), e.id))
-            .collect();
-        gone.sort_by(|a, b| a.0.cmp(&b.0));
-        for (k, id) in gone {
-            self.schedules.due.remove(&k);
+        let gone = unlisted(
+            &mut self.schedules.due,
+            |k| seen.contains(&(k.0.as_str(), k.1.as_str())),
+            |e| e.id,
+        );
+        for id in gone {
             self.forget(id, at);
         }
-        self.schedules_at(at);
     }
 
     /// Time passed: each CronJob's lateness at `now`.
-    pub fn schedules_at(&mut self, now: Timestamp) {
+    pub(super) fn schedules_at(&mut self, now: Timestamp) {
         let mut feed: Vec<(SeriesId, Timestamp, f64)> = Vec::new();
         for e in self.schedules.due.values_mut() {
             let late = e.next.and_then(|next| late_by(next, now));
             #[allow(clippy::cast_precision_loss)]
             let value = late.map_or(0.0, |d| (d.millis() / 1_000) as f64);
-            // A listing may come stamped a moment before the last tick: a
-            // series is never fed back in time.
-            let at = e.fed.map_or(now, |(_, last)| now.max(last));
-            let due = match e.fed {
-                None => true,
-                Some((was, last)) => {
-                    (was > 0.0) != (value > 0.0) || at >= last.saturating_add(REFEED)
-                }
-            };
-            if due {
-                e.fed = Some((value, at));
+            if let Some(at) = e.fed.due(value, now) {
                 feed.push((e.id, at, value));
             }
         }
-        if feed.is_empty() {
-            return;
-        }
-        // In the same order every run, for the history.
-        feed.sort_by_key(|(id, ..)| id.0);
-        for (id, at, value) in feed {
-            self.feed(id, at, value);
-        }
-        self.collect();
+        self.feed_all(feed);
     }
 }
 

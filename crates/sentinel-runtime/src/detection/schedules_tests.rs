@@ -27,6 +27,7 @@ fn cron(name: &str, last_schedule: &str, suspended: bool) -> Workload {
             last_schedule: Some(t(last_schedule)),
             last_success: None,
         })),
+        rollout: None,
     }
 }
 
@@ -43,24 +44,14 @@ fn late(d: &mut Detection) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Ticks every 10 s from `from` to `to`.
-fn run(d: &mut Detection, from: Timestamp, to: Timestamp) {
-    let mut at = from;
-    while at <= to {
-        d.schedules_at(at);
-        d.tick(at);
-        at = at.saturating_add(Duration::from_secs(10));
-    }
-}
-
 #[test]
 fn a_run_not_started_fires_five_minutes_after_it_was_due_and_resolves_when_it_starts() {
     let mut d = Detection::new(sentinel_detect::default_pack());
     let export = cron("export", "2026-11-23T02:00:00Z", false);
-    d.jobs(t("2026-11-24T01:50:00Z"), std::slice::from_ref(&export));
-    run(&mut d, t("2026-11-24T01:50:00Z"), t("2026-11-24T02:04:50Z"));
+    d.workloads(t("2026-11-24T01:50:00Z"), std::slice::from_ref(&export));
+    d.run(t("2026-11-24T01:50:00Z"), t("2026-11-24T02:04:50Z"));
     assert!(late(&mut d).is_empty(), "due, but not late yet");
-    run(&mut d, t("2026-11-24T02:05:00Z"), t("2026-11-24T02:06:00Z"));
+    d.run(t("2026-11-24T02:05:00Z"), t("2026-11-24T02:06:00Z"));
     let fired = late(&mut d);
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].0, "export");
@@ -72,11 +63,11 @@ fn a_run_not_started_fires_five_minutes_after_it_was_due_and_resolves_when_it_st
         fired[0].1
     );
     // Still late an hour on.
-    run(&mut d, t("2026-11-24T02:06:10Z"), t("2026-11-24T03:06:00Z"));
+    d.run(t("2026-11-24T02:06:10Z"), t("2026-11-24T03:06:00Z"));
     assert_eq!(late(&mut d).len(), 1);
     // The run starts: the CronJob's lastScheduleTime moves on.
     let started = cron("export", "2026-11-24T02:00:00Z", false);
-    d.jobs(t("2026-11-24T03:06:05Z"), &[started]);
+    d.workloads(t("2026-11-24T03:06:05Z"), &[started]);
     assert!(late(&mut d).is_empty(), "resolved as soon as it is listed");
 }
 
@@ -84,15 +75,15 @@ fn a_run_not_started_fires_five_minutes_after_it_was_due_and_resolves_when_it_st
 fn suspending_or_deleting_a_late_cron_job_resolves_it() {
     for after in [Some(cron("export", "2026-11-23T02:00:00Z", true)), None] {
         let mut d = Detection::new(sentinel_detect::default_pack());
-        d.jobs(
+        d.workloads(
             t("2026-11-24T03:00:00Z"),
             &[cron("export", "2026-11-23T02:00:00Z", false)],
         );
         d.tick(t("2026-11-24T03:00:00Z"));
         assert_eq!(late(&mut d).len(), 1);
         let listed: Vec<Workload> = after.into_iter().collect();
-        d.jobs(t("2026-11-24T03:01:00Z"), &listed);
-        run(&mut d, t("2026-11-24T03:01:00Z"), t("2026-11-24T03:10:00Z"));
+        d.workloads(t("2026-11-24T03:01:00Z"), &listed);
+        d.run(t("2026-11-24T03:01:00Z"), t("2026-11-24T03:10:00Z"));
         assert!(late(&mut d).is_empty(), "{listed:?}");
     }
 }
@@ -104,23 +95,23 @@ fn lateness_is_fed_when_it_starts_or_ends_and_once_a_minute_between() {
     let crons: Vec<Workload> = (0..100)
         .map(|i| cron(&format!("c-{i}"), "2026-11-23T02:00:00Z", false))
         .collect();
-    d.jobs(t("2026-11-24T01:00:00Z"), &crons);
+    d.workloads(t("2026-11-24T01:00:00Z"), &crons);
     assert_eq!(d.samples_logged(), 100);
     // Ticked every 10 s for 20 minutes before their run is due: once a
     // minute each.
-    run(&mut d, t("2026-11-24T01:00:10Z"), t("2026-11-24T01:20:00Z"));
+    d.run(t("2026-11-24T01:00:10Z"), t("2026-11-24T01:20:00Z"));
     assert_eq!(d.samples_logged(), 20 * 100);
     // Listed again with nothing changed (another workload did): nothing.
-    d.jobs(t("2026-11-24T01:20:05Z"), &crons);
+    d.workloads(t("2026-11-24T01:20:05Z"), &crons);
     assert_eq!(d.samples_logged(), 0);
     // Late from 02:05: each fed at once then, not a minute on.
-    run(&mut d, t("2026-11-24T02:04:00Z"), t("2026-11-24T02:04:50Z"));
+    d.run(t("2026-11-24T02:04:00Z"), t("2026-11-24T02:04:50Z"));
     d.samples_logged();
-    d.schedules_at(t("2026-11-24T02:05:00Z"));
+    d.lasting(t("2026-11-24T02:05:00Z"));
     assert_eq!(d.samples_logged(), 100);
     assert_eq!(late(&mut d).len(), 100);
     // A listing stamped before the last tick is not fed back in time.
-    d.jobs(
+    d.workloads(
         t("2026-11-24T02:04:59Z"),
         &[cron("c-0", "2026-11-24T02:00:00Z", false)],
     );

@@ -193,7 +193,7 @@ impl State {
         // wall clock is the backfill's lag (a source "absent" at every
         // start, resolved a moment later at a time before it fired).
         if self.data_at.is_some() && self.backfilling.is_empty() {
-            self.detection.schedules_at(now);
+            self.detection.lasting(now);
             self.detection.tick(now);
             let reported = self.detection.take_reported();
             self.incidents.findings(&reported);
@@ -369,7 +369,7 @@ impl State {
             .as_ref()
             .is_some_and(|u| u.iter().any(|u| u.restarts.is_some()));
         if let Some(w) = batch.workloads.take() {
-            self.detection.jobs(at, &w);
+            self.detection.workloads(at, &w);
             self.workloads = Arc::new(w);
         }
         if let Some(calls) = batch.calls.take() {

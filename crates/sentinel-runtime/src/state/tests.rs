@@ -48,6 +48,7 @@ fn nightly() -> Workload {
             last_schedule: Some(t("2026-11-23T02:00:00Z")),
             last_success: None,
         })),
+        rollout: None,
     }
 }
 
