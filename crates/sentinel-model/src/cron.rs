@@ -171,7 +171,14 @@ impl Schedule {
         if self.suspended {
             return Ok(None);
         }
-        Ok(cron.next_after(self.last_schedule.unwrap_or(created)))
+        // Never scheduled and no creation time known: nothing to count from.
+        let Some(base) = self
+            .last_schedule
+            .or((created.millis() > 0).then_some(created))
+        else {
+            return Ok(None);
+        };
+        Ok(cron.next_after(base))
     }
 
     /// Where the runs stand at `now` for a CronJob created at `created`:

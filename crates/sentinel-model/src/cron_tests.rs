@@ -248,6 +248,13 @@ fn a_run_is_late_five_minutes_after_it_was_due() {
         Due::Never
     );
     assert!(schedule("0 0 * *", None).due(created, created).is_err());
+    // Neither scheduled nor dated (a bare object): nothing is due.
+    assert_eq!(
+        schedule("*/10 * * * *", None)
+            .due(Timestamp(0), at("2026-11-30T00:00:00Z"))
+            .unwrap(),
+        Due::Never
+    );
     // Read in its zone: 02:00 in Berlin is 01:00 UTC in winter.
     let berlin = Schedule {
         time_zone: Some("Europe/Berlin".into()),

@@ -63,9 +63,10 @@ fn runs_view(runs: Runs, at: i64) -> impl IntoView {
             <div class="late-why">{l.why}</div>
         }
     });
-    let next = runs
-        .next
-        .map(|t| format!("next run in {}", format::age(t.millis() - at)));
+    let next = runs.next.map(|t| match t.millis() - at {
+        d if d > 0 => format!("next run in {}", format::age(d)),
+        _ => "a run is due now".to_string(),
+    });
     view! {
         {(!runs.schedule.is_empty()).then(|| view! { <code class="schedule">{runs.schedule.clone()}</code> })}
         {runs.suspended.then(|| view! { <span class="suspended">"suspended"</span> })}

@@ -13,7 +13,7 @@ use sentinel_detect::SeriesId;
 use sentinel_model::{OwnerKind, PodState, SeriesKey, Timestamp, Workload, newest_finished};
 
 use super::Detection;
-use super::throttle::Throttle;
+use super::lasting::Throttle;
 
 /// The Jobs listed and the series read for them.
 #[derive(Default)]

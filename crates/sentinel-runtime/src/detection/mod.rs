@@ -3,19 +3,19 @@
 //! `cluster_error_percent`, …; docs/rules.md lists them), and the engine's
 //! findings become part of the snapshot. Owned by the message loop.
 //! Jobs' outcomes are in `jobs`, CronJobs' schedules in `schedules`,
-//! rollouts in `rollouts`.
+//! rollouts in `rollouts`; `lasting` reads them as time passes.
 
 mod jobs;
+mod lasting;
 mod rollouts;
 mod schedules;
-mod throttle;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use sentinel_detect::{Engine, RuleFile, SeriesId};
 use sentinel_model::{
-    Finding, Mark, NodeState, NodeUsage, PodPhase, PodState, SeriesKey, Timestamp, Workload,
+    Finding, Mark, NodeState, NodeUsage, PodPhase, PodState, SeriesKey, Timestamp,
 };
 use sentinel_store::{Record, StepKind};
 
@@ -51,28 +51,6 @@ pub struct Detection {
     jobs: jobs::Jobs,
     schedules: schedules::Schedules,
     rollouts: rollouts::Rollouts,
-}
-
-#[cfg(test)]
-impl Detection {
-    /// Readings logged for the history since the last call.
-    fn samples_logged(&mut self) -> usize {
-        self.take_log()
-            .iter()
-            .filter(|r| matches!(r, Record::Sample { .. }))
-            .count()
-    }
-
-    /// Time passing from `from` to `to`, a tick every 10 s, as the loop
-    /// drives it.
-    fn run(&mut self, from: Timestamp, to: Timestamp) {
-        let mut at = from;
-        while at <= to {
-            self.lasting(at);
-            self.tick(at);
-            at = at.saturating_add(sentinel_model::Duration::from_secs(10));
-        }
-    }
 }
 
 impl Detection {
@@ -364,24 +342,6 @@ impl Detection {
             let r = bytes / mem_limit as f64;
             self.feed(s.memory, at, r);
         }
-    }
-
-    /// The workload controllers as listed at `at`: Jobs' outcomes,
-    /// CronJobs' next runs, rollouts' progress; what lasts is read again as
-    /// time passes (`lasting`).
-    pub fn workloads(&mut self, at: Timestamp, workloads: &[Workload]) {
-        self.jobs_listed(at, workloads);
-        self.schedules_listed(at, workloads);
-        self.rollouts_listed(at, workloads);
-        self.lasting(at);
-    }
-
-    /// Time passed: how late each CronJob is, how long each rollout has
-    /// stood still.
-    pub fn lasting(&mut self, now: Timestamp) {
-        self.schedules_at(now);
-        self.rollouts_at(now);
-        self.collect();
     }
 
     /// Time passed without readings (absence rules).

@@ -15,7 +15,7 @@ use sentinel_detect::SeriesId;
 use sentinel_model::{SeriesKey, Timestamp, Workload, WorkloadKind};
 
 use super::Detection;
-use super::throttle::{Throttle, unlisted};
+use super::lasting::{Throttle, unlisted};
 
 /// The workloads whose rollout was seen, each with its series.
 #[derive(Default)]

@@ -19,7 +19,7 @@ use sentinel_model::cron::late_by;
 use sentinel_model::{SeriesKey, Timestamp, Workload};
 
 use super::Detection;
-use super::throttle::{Throttle, unlisted};
+use super::lasting::{Throttle, unlisted};
 
 /// The CronJobs listed, each with its run due and its series.
 #[derive(Default)]

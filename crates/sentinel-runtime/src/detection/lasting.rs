@@ -2,13 +2,14 @@
 //! stalled) are fed when they turn on or off, and otherwise at most once a
 //! minute: the workloads are listed again whenever any of them changes and
 //! time is ticked every second, and thousands of unchanged readings per
-//! poll would only fill the history.
+//! poll would only fill the history. The workloads as listed are read
+//! here (Jobs, CronJobs, rollouts), and what lasts again as time passes.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use sentinel_detect::SeriesId;
-use sentinel_model::{Duration, Timestamp};
+use sentinel_model::{Duration, Timestamp, Workload};
 
 use super::Detection;
 
@@ -55,11 +56,51 @@ pub(super) fn unlisted<K: Ord + Clone + Hash + Eq, E>(
 }
 
 impl Detection {
+    /// The workload controllers as listed at `at`: Jobs' outcomes,
+    /// CronJobs' next runs, rollouts' progress; what lasts is read again as
+    /// time passes (`lasting`).
+    pub fn workloads(&mut self, at: Timestamp, workloads: &[Workload]) {
+        self.jobs_listed(at, workloads);
+        self.schedules_listed(at, workloads);
+        self.rollouts_listed(at, workloads);
+        self.lasting(at);
+    }
+
+    /// Time passed: how late each CronJob is, how long each rollout has
+    /// stood still.
+    pub fn lasting(&mut self, now: Timestamp) {
+        self.schedules_at(now);
+        self.rollouts_at(now);
+        self.collect();
+    }
+
     /// Feeds readings due, in series order (the same every run).
     pub(super) fn feed_all(&mut self, mut due: Vec<(SeriesId, Timestamp, f64)>) {
         due.sort_by_key(|(id, ..)| id.0);
         for (id, at, value) in due {
             self.feed(id, at, value);
+        }
+    }
+}
+
+#[cfg(test)]
+impl Detection {
+    /// Readings logged for the history since the last call.
+    pub(super) fn samples_logged(&mut self) -> usize {
+        self.take_log()
+            .iter()
+            .filter(|r| matches!(r, sentinel_store::Record::Sample { .. }))
+            .count()
+    }
+
+    /// Time passing from `from` to `to`, a tick every 10 s, as the loop
+    /// drives it.
+    pub(super) fn run(&mut self, from: Timestamp, to: Timestamp) {
+        let mut at = from;
+        while at <= to {
+            self.lasting(at);
+            self.tick(at);
+            at = at.saturating_add(sentinel_model::Duration::from_secs(10));
         }
     }
 }
