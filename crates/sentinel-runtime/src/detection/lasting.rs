@@ -104,3 +104,33 @@ impl Detection {
         }
     }
 }
+
+/// A nightly CronJob (`0 2 * * *`, Forbid, a run active) in `billing`,
+/// created on 2026-11-01 and last scheduled at `last_schedule` (RFC 3339).
+#[cfg(test)]
+pub(crate) fn nightly(name: &str, last_schedule: &str, suspended: bool) -> Workload {
+    use sentinel_model::{Batch, Schedule, WorkloadKind};
+    let t = |s: &str| Timestamp::parse(s).unwrap_or(Timestamp(0));
+    Workload {
+        kind: WorkloadKind::CronJob,
+        namespace: "billing".into(),
+        name: name.into(),
+        owner: None,
+        revision: String::new(),
+        images: vec![],
+        replicas: 0,
+        ready: 0,
+        created_at: t("2026-11-01T00:00:00Z"),
+        batch: Some(Batch::CronJob(Schedule {
+            schedule: "0 2 * * *".into(),
+            time_zone: None,
+            concurrency: "Forbid".into(),
+            starting_deadline_secs: None,
+            suspended,
+            active: 1,
+            last_schedule: Some(t(last_schedule)),
+            last_success: None,
+        })),
+        rollout: None,
+    }
+}

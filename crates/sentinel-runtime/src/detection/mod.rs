@@ -7,6 +7,8 @@
 
 mod jobs;
 mod lasting;
+#[cfg(test)]
+pub(crate) use lasting::nightly;
 mod rollouts;
 mod schedules;
 

@@ -1,34 +1,11 @@
-use sentinel_model::{Batch, RuleState, Schedule, WorkloadKind};
+use sentinel_model::RuleState;
+
+use crate::detection::nightly;
 
 use super::*;
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap_or(Timestamp(0))
-}
-
-fn cron(name: &str, last_schedule: &str, suspended: bool) -> Workload {
-    Workload {
-        kind: WorkloadKind::CronJob,
-        namespace: "billing".into(),
-        name: name.into(),
-        owner: None,
-        revision: String::new(),
-        images: vec![],
-        replicas: 0,
-        ready: 0,
-        created_at: t("2026-11-01T00:00:00Z"),
-        batch: Some(Batch::CronJob(Schedule {
-            schedule: "0 2 * * *".into(),
-            time_zone: None,
-            concurrency: "Forbid".into(),
-            starting_deadline_secs: None,
-            suspended,
-            active: 1,
-            last_schedule: Some(t(last_schedule)),
-            last_success: None,
-        })),
-        rollout: None,
-    }
 }
 
 fn late(d: &mut Detection) -> Vec<(String, String)> {
@@ -47,7 +24,7 @@ fn late(d: &mut Detection) -> Vec<(String, String)> {
 #[test]
 fn a_run_not_started_fires_five_minutes_after_it_was_due_and_resolves_when_it_starts() {
     let mut d = Detection::new(sentinel_detect::default_pack());
-    let export = cron("export", "2026-11-23T02:00:00Z", false);
+    let export = nightly("export", "2026-11-23T02:00:00Z", false);
     d.workloads(t("2026-11-24T01:50:00Z"), std::slice::from_ref(&export));
     d.run(t("2026-11-24T01:50:00Z"), t("2026-11-24T02:04:50Z"));
     assert!(late(&mut d).is_empty(), "due, but not late yet");
@@ -66,18 +43,18 @@ fn a_run_not_started_fires_five_minutes_after_it_was_due_and_resolves_when_it_st
     d.run(t("2026-11-24T02:06:10Z"), t("2026-11-24T03:06:00Z"));
     assert_eq!(late(&mut d).len(), 1);
     // The run starts: the CronJob's lastScheduleTime moves on.
-    let started = cron("export", "2026-11-24T02:00:00Z", false);
+    let started = nightly("export", "2026-11-24T02:00:00Z", false);
     d.workloads(t("2026-11-24T03:06:05Z"), &[started]);
     assert!(late(&mut d).is_empty(), "resolved as soon as it is listed");
 }
 
 #[test]
 fn suspending_or_deleting_a_late_cron_job_resolves_it() {
-    for after in [Some(cron("export", "2026-11-23T02:00:00Z", true)), None] {
+    for after in [Some(nightly("export", "2026-11-23T02:00:00Z", true)), None] {
         let mut d = Detection::new(sentinel_detect::default_pack());
         d.workloads(
             t("2026-11-24T03:00:00Z"),
-            &[cron("export", "2026-11-23T02:00:00Z", false)],
+            &[nightly("export", "2026-11-23T02:00:00Z", false)],
         );
         d.tick(t("2026-11-24T03:00:00Z"));
         assert_eq!(late(&mut d).len(), 1);
@@ -93,7 +70,7 @@ fn lateness_is_fed_when_it_starts_or_ends_and_once_a_minute_between() {
     let mut d = Detection::new(sentinel_detect::default_pack());
     d.record(t("2026-11-24T01:00:00Z"));
     let crons: Vec<Workload> = (0..100)
-        .map(|i| cron(&format!("c-{i}"), "2026-11-23T02:00:00Z", false))
+        .map(|i| nightly(&format!("c-{i}"), "2026-11-23T02:00:00Z", false))
         .collect();
     d.workloads(t("2026-11-24T01:00:00Z"), &crons);
     assert_eq!(d.samples_logged(), 100);
@@ -113,7 +90,7 @@ fn lateness_is_fed_when_it_starts_or_ends_and_once_a_minute_between() {
     // A listing stamped before the last tick is not fed back in time.
     d.workloads(
         t("2026-11-24T02:04:59Z"),
-        &[cron("c-0", "2026-11-24T02:00:00Z", false)],
+        &[nightly("c-0", "2026-11-24T02:00:00Z", false)],
     );
     let log = d.take_log();
     assert!(

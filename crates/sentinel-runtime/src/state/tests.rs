@@ -1,6 +1,6 @@
 //! The state as the message loop drives it: batches, then time passing.
 
-use sentinel_model::{Batch as Run, RuleState, Schedule, Workload, WorkloadKind};
+use sentinel_model::RuleState;
 
 use super::*;
 use crate::snapshot::{Health, SourceStatus};
@@ -27,31 +27,6 @@ fn kube_state() -> State {
     )
 }
 
-fn nightly() -> Workload {
-    Workload {
-        kind: WorkloadKind::CronJob,
-        namespace: "ops".into(),
-        name: "backup".into(),
-        owner: None,
-        revision: String::new(),
-        images: vec![],
-        replicas: 0,
-        ready: 0,
-        created_at: t("2026-11-01T00:00:00Z"),
-        batch: Some(Run::CronJob(Schedule {
-            schedule: "0 2 * * *".into(),
-            time_zone: None,
-            concurrency: "Forbid".into(),
-            starting_deadline_secs: None,
-            suspended: false,
-            active: 1,
-            last_schedule: Some(t("2026-11-23T02:00:00Z")),
-            last_success: None,
-        })),
-        rollout: None,
-    }
-}
-
 fn late(state: &mut State) -> bool {
     state
         .findings_view()
@@ -66,7 +41,11 @@ fn a_cron_job_listed_once_goes_late_as_time_passes_with_nothing_listed() {
         0,
         Batch {
             at: t("2026-11-24T01:00:00Z"),
-            workloads: Some(vec![nightly()]),
+            workloads: Some(vec![crate::detection::nightly(
+                "backup",
+                "2026-11-23T02:00:00Z",
+                false,
+            )]),
             ..Batch::default()
         },
     );
