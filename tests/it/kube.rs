@@ -84,6 +84,31 @@ pub(crate) fn minutes_ago() -> impl Fn(i64) -> String {
     move |mins| sentinel_model::Timestamp(now.0 - mins * 60_000).to_rfc3339()
 }
 
+/// Waits for an incident explained with `cause` first and confident, and
+/// checks its sentences say each of `wants`; returns its analysis.
+pub(crate) async fn explained(
+    rt: &Runtime,
+    cause: &str,
+    wants: &[&str],
+) -> sentinel_protocol::Analysis {
+    let (_, analysis) = within(
+        &format!("an incident explained as {cause}"),
+        rt.wait_for(|s| analysed(s, cause).is_some()),
+    )
+    .await
+    .map(|s| analysed(&s, cause).unwrap())
+    .unwrap();
+    let top = &analysis.candidates[0];
+    assert_eq!(top.cause, cause, "{analysis:?}");
+    assert!(analysis.confident, "{analysis:?}");
+    let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
+    let said = said.join(" ");
+    for want in wants {
+        assert!(said.contains(want), "{want}: {said}");
+    }
+    analysis
+}
+
 /// A fake API server serving one Ready node, `worker-1`.
 pub(crate) async fn one_node() -> FakeKube {
     let fake = FakeKube::start("t0ken").await;

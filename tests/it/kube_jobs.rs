@@ -147,27 +147,18 @@ async fn a_cron_job_whose_last_run_failed_fires_until_a_later_run_succeeds() {
 
     // The incident it opens names the Job, from its condition, its pod's
     // end and its log.
-    let (_, analysis) = within(
-        "the failed Job explained",
-        rt.wait_for(|s| crate::kube::analysed(s, "job_failed").is_some()),
-    )
-    .await
-    .map(|s| crate::kube::analysed(&s, "job_failed").unwrap())
-    .unwrap();
-    let top = &analysis.candidates[0];
-    assert_eq!(top.cause, "job_failed", "{analysis:?}");
     // It failed days before Sentinel saw it; the incident's own finding
-    // says that failure is what it is about.
-    assert!(analysis.confident, "{analysis:?}");
-    let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
-    let said = said.join(" ");
-    for want in [
-        "invoice-export-29012340 failed: its pods failed 3 times",
-        "ended with Error",
-        "AccessDenied (status 403)",
-    ] {
-        assert!(said.contains(want), "{want}: {said}");
-    }
+    // says that failure is what it is about: confident.
+    crate::kube::explained(
+        &rt,
+        "job_failed",
+        &[
+            "invoice-export-29012340 failed: its pods failed 3 times",
+            "ended with Error",
+            "AccessDenied (status 403)",
+        ],
+    )
+    .await;
 
     let page = sentinel_service::list_workloads(&s, &WorkloadQuery::default()).unwrap();
     assert_eq!(page.rows.len(), 1, "the Jobs fold into their CronJob");
@@ -344,26 +335,17 @@ async fn a_cron_job_held_back_by_a_hung_run_fires_late_until_a_run_starts() {
 
     // The incident it opens is explained: the run that hangs, Forbid, and
     // where its pod's log stops.
-    let (_, analysis) = within(
-        "the late CronJob explained",
-        rt.wait_for(|s| crate::kube::analysed(s, "cronjob_late").is_some()),
+    crate::kube::explained(
+        &rt,
+        "cronjob_late",
+        &[
+            "CronJob nightly-backup has started no run since",
+            "Its run nightly-backup-hung started",
+            "concurrencyPolicy Forbid",
+            "log ends with \"waiting for lock on table orders\"",
+        ],
     )
-    .await
-    .map(|s| crate::kube::analysed(&s, "cronjob_late").unwrap())
-    .unwrap();
-    let top = &analysis.candidates[0];
-    assert_eq!(top.cause, "cronjob_late", "{analysis:?}");
-    assert!(analysis.confident, "{analysis:?}");
-    let said: Vec<&str> = top.sentences.iter().map(|s| s.text.as_str()).collect();
-    let said = said.join(" ");
-    for want in [
-        "CronJob nightly-backup has started no run since",
-        "Its run nightly-backup-hung started",
-        "concurrencyPolicy Forbid",
-        "log ends with \"waiting for lock on table orders\"",
-    ] {
-        assert!(said.contains(want), "{want}: {said}");
-    }
+    .await;
 
     // The hung run is killed; the controller starts this hour's.
     fake.put(JOBS, hung_run(hour - 2 * HOUR + 4_000, true));

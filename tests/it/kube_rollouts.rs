@@ -1,6 +1,8 @@
 //! Rollouts as the API server's controllers report them (apps/v1): a
 //! Deployment past its progress deadline fires `DeploymentRolloutStuck`
-//! and heads the Workloads page, stalled, until its rollout completes; a
+//! and heads the Workloads page, stalled, until its rollout completes, and
+//! its incident is explained from its conditions (a quota refusing its new
+//! pods); a
 //! StatefulSet mid-update shows what its rolling update waits for.
 
 use sentinel_model::RuleState;
@@ -14,14 +16,21 @@ use crate::kube::{NODES, node, watch, within};
 const DEPLOYMENTS: &str = "/apis/apps/v1/deployments";
 const STATEFULSETS: &str = "/apis/apps/v1/statefulsets";
 
-/// Checkout mid-rollout: `stalled`, the controller gave up two hours ago;
-/// else the rollout is done.
+/// Why the API server refuses checkout's new pods.
+const REFUSED: &str = "pods \"checkout-7d9f-q8x2m\" is forbidden: exceeded quota: shop-compute, requested: requests.cpu=1, used: requests.cpu=3500m, limited: requests.cpu=4";
+
+/// Checkout mid-rollout: `stalled`, its new pods refused by a quota, the
+/// controller gave up days ago (its events long gone); else the rollout
+/// is done.
 fn checkout(stalled: bool) -> Value {
     let status = if stalled {
         json!({"observedGeneration": 7, "replicas": 4, "updatedReplicas": 1,
             "readyReplicas": 3, "availableReplicas": 3, "unavailableReplicas": 1,
             "conditions": [
                 {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                    "lastUpdateTime": "2026-11-20T10:00:00Z", "lastTransitionTime": "2026-11-20T10:00:00Z"},
+                {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                    "message": REFUSED,
                     "lastUpdateTime": "2026-11-20T10:00:00Z", "lastTransitionTime": "2026-11-20T10:00:00Z"},
                 {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
                     "message": "ReplicaSet \"checkout-7d9f\" has timed out progressing.",
@@ -105,6 +114,7 @@ async fn a_deployment_past_its_deadline_fires_until_its_rollout_completes() {
         r.stalled.as_deref(),
         Some("ReplicaSet \"checkout-7d9f\" has timed out progressing.")
     );
+    assert_eq!(r.failure.as_deref(), Some(REFUSED));
     // The deadline (600 s by default) before the condition was set.
     assert_eq!(
         r.progressed_at,
@@ -115,6 +125,26 @@ async fn a_deployment_past_its_deadline_fires_until_its_rollout_completes() {
     assert_eq!(
         postgres.rollout.as_ref().unwrap().waiting,
         "rolling update to complete 1 pods at revision postgres-7b6f"
+    );
+
+    // Its incident is explained from the Deployment's own conditions: no
+    // pod of the new revision exists, and the events are gone.
+    let analysis = crate::kube::explained(
+        &rt,
+        "namespace_cpu_quota_exceeded",
+        &[
+            "quota shop-compute is used up (requested: requests.cpu=1",
+            "The rollout of Deployment checkout to revision 7 has made no progress since 2026-11-20T10:00:00",
+            "has timed out progressing (ProgressDeadlineExceeded)",
+        ],
+    )
+    .await;
+    let top = &analysis.candidates[0];
+    assert_eq!(top.object, "Deployment/shop/checkout", "{analysis:?}");
+    assert!(
+        top.mitigation.iter().any(|m| m.contains("maxSurge")),
+        "{:?}",
+        top.mitigation
     );
 
     // Fixed and rolled out again: resolved, the row is clear.

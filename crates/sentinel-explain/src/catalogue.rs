@@ -138,21 +138,21 @@ pub const CATALOGUE: &[Cause] = &[
         "namespace_cpu_quota_exceeded",
         Admission,
         "the namespace's CPU quota is used up",
-        "FailedCreate `exceeded quota … cpu`, or a ResourceQuota with used ≥ hard for cpu",
+        "FailedCreate `exceeded quota … cpu` (an event, or a Deployment's ReplicaFailure condition), or a ResourceQuota with used ≥ hard for cpu",
         "cpu_quota_exceeded"
     ),
     c!(
         "namespace_memory_quota_exceeded",
         Admission,
         "the namespace's memory quota is used up",
-        "FailedCreate `exceeded quota … memory`",
+        "FailedCreate `exceeded quota … memory` (an event, or a Deployment's ReplicaFailure condition)",
         "memory_quota_exceeded"
     ),
     c!(
         "namespace_pods_quota_exceeded",
         Admission,
         "the namespace's pod count quota is used up",
-        "FailedCreate `exceeded quota … pods`",
+        "FailedCreate `exceeded quota … pods` (an event, or a Deployment's ReplicaFailure condition)",
         "namespace_pod_quota_exceeded",
         "pods_quota_exceeded"
     ),
@@ -175,7 +175,7 @@ pub const CATALOGUE: &[Cause] = &[
         "service_account_missing",
         Admission,
         "the pod template names a service account that does not exist",
-        "FailedCreate `error looking up service account … not found`",
+        "FailedCreate `error looking up service account … not found` (an event, or a Deployment's ReplicaFailure condition)",
         "missing_service_account",
         "serviceaccount_not_found"
     ),
@@ -259,6 +259,15 @@ pub const CATALOGUE: &[Cause] = &[
         "cronjob_missed_schedule",
         "cronjob_not_running",
         "cronjob_blocked"
+    ),
+    c!(
+        "rollout_stalled",
+        Runtime,
+        "a rollout makes no progress",
+        "a Deployment's Progressing condition ProgressDeadlineExceeded, a ReplicaFailure the API server gave that names no quota or service account, or the incident's rollout_stalled_seconds; the new revision's pods that are not ready (and the readiness probe they fail) when captured; proposed below the causes the pods' own evidence names",
+        "rollout_stuck",
+        "progress_deadline_exceeded",
+        "deployment_rollout_stuck"
     ),
     c!(
         "liveness_probe_wrong_port",

@@ -34,6 +34,7 @@ fn waiting(updated: u32, wanted: u32, text: String) -> Option<Rollout> {
         waiting: text,
         progressed_at: None,
         stalled: None,
+        failure: None,
     })
 }
 
@@ -95,6 +96,19 @@ pub fn deployment(d: &Deployment) -> Option<Rollout> {
     } else {
         None
     }?;
+    // Pods the API server refused the new ReplicaSet (a quota, a missing
+    // service account): the condition stays while the events expire.
+    r.failure = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        .map(|c| {
+            c.message
+                .clone()
+                .or_else(|| c.reason.clone())
+                .unwrap_or_else(|| "ReplicaFailure".into())
+        });
     if let Some(c) = progressing {
         let last = c.last_update_time.as_ref().map(time);
         if reason == "ProgressDeadlineExceeded" {

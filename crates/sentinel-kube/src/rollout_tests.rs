@@ -87,6 +87,31 @@ fn a_deployment_past_its_deadline_is_stalled_since_its_last_progress() {
 }
 
 #[test]
+fn pods_the_api_server_refused_are_kept_from_the_replica_failure_condition() {
+    let refused = "pods \"checkout-7d9f-x2k4q\" is forbidden: exceeded quota: shop-compute, requested: requests.cpu=1, used: requests.cpu=3500m, limited: requests.cpu=4";
+    let mut conditions = progressing("True", "ReplicaSetUpdated", "2026-11-24T10:02:00Z");
+    conditions
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "ReplicaFailure",
+        "status": "True", "reason": "FailedCreate", "message": refused,
+        "lastUpdateTime": "2026-11-24T10:02:00Z", "lastTransitionTime": "2026-11-24T10:02:00Z"}));
+    let status = json!({"replicas": 3, "updatedReplicas": 0, "availableReplicas": 3,
+        "conditions": conditions.clone()});
+    let r = deployment(&deploy(json!({}), status)).unwrap();
+    assert_eq!(r.failure.as_deref(), Some(refused));
+    assert_eq!(r.waiting, "0 out of 3 new replicas have been updated");
+    // A condition no longer true says nothing.
+    conditions[1]["status"] = json!("False");
+    let status = json!({"replicas": 3, "updatedReplicas": 0, "availableReplicas": 3,
+        "conditions": conditions});
+    assert_eq!(
+        deployment(&deploy(json!({}), status)).unwrap().failure,
+        None
+    );
+}
+
+#[test]
 fn a_deployment_done_or_paused_has_no_rollout() {
     // Done: a pod unavailable afterwards is its readiness, not a rollout.
     let done = json!({"replicas": 3, "updatedReplicas": 3, "availableReplicas": 2,

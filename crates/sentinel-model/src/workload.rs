@@ -78,6 +78,11 @@ pub struct Rollout {
     /// The controller gave up on it: a Deployment past its
     /// `progressDeadlineSeconds` (the condition's message).
     pub stalled: Option<String>,
+    /// Why the controller cannot create its pods, if it says: a
+    /// Deployment's `ReplicaFailure` condition (a quota, a missing service
+    /// account), which outlives the events that said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// What the batch kinds add.

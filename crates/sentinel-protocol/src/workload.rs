@@ -101,8 +101,9 @@ pub struct Run {
 
 impl WorkloadRow {
     /// In trouble: short of ready pods, a rollout its controller gave up
-    /// on, or (a Job, a CronJob) its last run failed, or (a CronJob) a run
-    /// is late. The page lists these first.
+    /// on or whose pods the API server refuses, or (a Job, a CronJob) its
+    /// last run failed, or (a CronJob) a run is late. The page lists these
+    /// first.
     pub fn in_trouble(&self) -> bool {
         match &self.batch {
             Some(runs) => {
@@ -110,7 +111,10 @@ impl WorkloadRow {
             }
             None => {
                 self.ready < self.replicas
-                    || self.rollout.as_ref().is_some_and(|r| r.stalled.is_some())
+                    || self
+                        .rollout
+                        .as_ref()
+                        .is_some_and(|r| r.stalled.is_some() || r.failure.is_some())
             }
         }
     }
@@ -136,4 +140,62 @@ pub struct WorkloadPage {
     /// not list jobs …").
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// The API server's refusal of a workload's pods (a `ReplicaFailure`
+/// message) in a few words for a table cell: a quota named with the
+/// resource it ran out of, else the reason after "is forbidden:", cut
+/// short. The whole message goes on hover.
+pub fn refusal_in_short(message: &str) -> String {
+    const MAX: usize = 96;
+    if let Some(q) = message.split("exceeded quota: ").nth(1) {
+        let quota = q.split(',').next().unwrap_or("").trim();
+        let resource = q
+            .split("requested: ")
+            .nth(1)
+            .and_then(|r| r.split('=').next())
+            .unwrap_or("")
+            .trim();
+        return if resource.is_empty() {
+            format!("quota {quota} is used up")
+        } else {
+            format!("quota {quota} is used up ({resource})")
+        };
+    }
+    let why = message
+        .split_once(" is forbidden: ")
+        .map_or(message, |(_, why)| why)
+        .trim();
+    match why.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &why[..cut]),
+        None => why.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_in_short;
+
+    #[test]
+    fn a_refusal_is_put_in_a_few_words() {
+        assert_eq!(
+            refusal_in_short(
+                "pods \"checkout-7d9f-q8x2m\" is forbidden: exceeded quota: shop-compute, requested: requests.cpu=1, used: requests.cpu=3500m, limited: requests.cpu=4"
+            ),
+            "quota shop-compute is used up (requests.cpu)"
+        );
+        assert_eq!(
+            refusal_in_short(
+                "pods \"web-1\" is forbidden: error looking up service account shop/runner: serviceaccount \"runner\" not found"
+            ),
+            "error looking up service account shop/runner: serviceaccount \"runner\" not found"
+        );
+        let long = format!(
+            "admission webhook \"policy\" denied the request: {}",
+            "é".repeat(100)
+        );
+        let short = refusal_in_short(&long);
+        assert_eq!(short.chars().count(), 97);
+        assert!(short.ends_with('…'));
+    }
 }

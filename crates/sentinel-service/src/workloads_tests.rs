@@ -335,6 +335,7 @@ fn a_stateful_set_rolling_out_says_what_it_waits_for_and_a_stalled_deployment_is
         waiting: waiting.into(),
         progressed_at: Some(Timestamp(60_000)),
         stalled: stalled.map(Into::into),
+        failure: None,
     };
     for x in w.iter_mut() {
         match x.name.as_str() {
@@ -373,4 +374,11 @@ fn a_stateful_set_rolling_out_says_what_it_waits_for_and_a_stalled_deployment_is
         )
     );
     assert_eq!(p.rows[3].rollout, None);
+    // Its new pods refused by the API server: in trouble before the
+    // controller gives up.
+    let mut refused = p.rows[2].clone();
+    if let Some(r) = refused.rollout.as_mut() {
+        r.failure = Some("pods \"postgres-1\" is forbidden: exceeded quota: db".into());
+    }
+    assert!(refused.in_trouble());
 }

@@ -262,6 +262,7 @@ impl Sim {
             },
             progressed_at: Some(self.controllers.revisions[*current].created_at),
             stalled: None,
+            failure: None,
         })
     }
 

@@ -99,8 +99,14 @@ fn row_view(r: WorkloadRow, ui: Ui, at: i64) -> impl IntoView {
                     Some(m) => Some(view! { <span class="last-run failed" title=m>{format!("stalled: {}", ro.waiting)}</span> }.into_any()),
                     None => r.updated.is_none().then(|| view! { <span class="updated short">{ro.waiting}</span> }.into_any()),
                 };
+                // Why its new pods are not created (a quota): what to fix.
+                let refused = ro.failure.map(|m| {
+                    let short = sentinel_protocol::refusal_in_short(&m);
+                    view! { <span class="last-run failed" title=m>{format!("pods refused: {short}")}</span> }
+                });
                 view! {
                     {state}
+                    {refused}
                     {progress.map(|p| view! { <span class="last-run">{p}</span> })}
                 }
             });

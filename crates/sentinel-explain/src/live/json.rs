@@ -1,16 +1,16 @@
 //! Model values written back as the Kubernetes JSON the API serves (the
-//! fields the explainer reads): pods, nodes, events, workload controllers,
-//! Services and their Endpoints.
+//! fields the explainer reads): pods, nodes, events, Services and their
+//! Endpoints; workload controllers are in `workload_json.rs`.
 
 use sentinel_model::{
-    ClusterEvent, ContainerState, EventType, JobOutcome, NodeState, OwnerKind, PodPhase, PodState,
-    Probe, ProbeAction, ServiceState, Timestamp, Workload, WorkloadKind,
+    ClusterEvent, ContainerState, EventType, NodeState, OwnerKind, PodPhase, PodState, Probe,
+    ProbeAction, ServiceState, Timestamp,
 };
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-fn time(t: Timestamp) -> String {
+pub(super) fn time(t: Timestamp) -> String {
     t.to_rfc3339()
 }
 
@@ -194,105 +194,6 @@ pub fn event_json(e: &ClusterEvent, k: usize) -> Value {
         "lastTimestamp": time(e.last_timestamp),
         "source": {"component": e.source},
     })
-}
-
-/// A workload controller as the API serves it: revision, owner and the
-/// template's images, which is what rollout evidence reads; a Job's run
-/// with its `Complete` or `Failed` condition, which the Job rule reads.
-pub fn workload_json(w: &Workload) -> Value {
-    let containers: Vec<Value> = w
-        .images
-        .iter()
-        .map(|i| {
-            let (name, image) = i.split_once('=').unwrap_or(("", i.as_str()));
-            json!({"name": name, "image": image})
-        })
-        .collect();
-    let mut meta = json!({
-        "name": w.name,
-        "namespace": w.namespace,
-        "creationTimestamp": time(w.created_at),
-    });
-    if matches!(w.kind, WorkloadKind::Deployment | WorkloadKind::ReplicaSet)
-        && !w.revision.is_empty()
-    {
-        meta["annotations"] = json!({"deployment.kubernetes.io/revision": w.revision});
-    }
-    let owner_kind = match w.kind {
-        WorkloadKind::ReplicaSet => Some("Deployment"),
-        WorkloadKind::Job => Some("CronJob"),
-        _ => None,
-    };
-    if let (Some(owner), Some(kind)) = (&w.owner, owner_kind) {
-        meta["ownerReferences"] = json!([{"kind": kind, "name": owner, "controller": true}]);
-    }
-    let api_version = match w.kind {
-        WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
-        _ => "apps/v1",
-    };
-    let mut v = json!({
-        "apiVersion": api_version,
-        "kind": w.kind.as_str(),
-        "metadata": meta,
-        "spec": {
-            "replicas": w.replicas,
-            "template": {"spec": {"containers": containers}},
-        },
-        "status": {"readyReplicas": w.ready},
-    });
-    if let Some(run) = w.job() {
-        v["spec"] = json!({
-            "completions": w.replicas,
-            "template": {"spec": {"containers": v["spec"]["template"]["spec"]["containers"].take()}},
-        });
-        let condition = match &run.outcome {
-            JobOutcome::Running => None,
-            JobOutcome::Complete { at } => {
-                Some(json!({"type": "Complete", "status": "True", "lastTransitionTime": time(*at)}))
-            }
-            JobOutcome::Failed {
-                at,
-                reason,
-                message,
-            } => Some(json!({"type": "Failed", "status": "True", "reason": reason,
-                "message": message, "lastTransitionTime": time(*at)})),
-        };
-        let mut status = json!({"active": run.active, "succeeded": run.succeeded,
-            "failed": run.failed, "conditions": condition.into_iter().collect::<Vec<_>>()});
-        if let Some(t) = run.started_at {
-            status["startTime"] = json!(time(t));
-        }
-        v["status"] = status;
-    }
-    if let Some(s) = w.schedule() {
-        let mut spec = json!({"schedule": s.schedule, "suspend": s.suspended,
-            "jobTemplate": {"spec": {"template": {"spec": {
-                "containers": v["spec"]["template"]["spec"]["containers"].take()}}}}});
-        if let Some(tz) = &s.time_zone {
-            spec["timeZone"] = json!(tz);
-        }
-        if !s.concurrency.is_empty() {
-            spec["concurrencyPolicy"] = json!(s.concurrency);
-        }
-        if let Some(d) = s.starting_deadline_secs {
-            spec["startingDeadlineSeconds"] = json!(d);
-        }
-        v["spec"] = spec;
-        // The model keeps how many runs are active, not which: their Jobs
-        // (owned by the CronJob, not finished) are captured beside it.
-        let active: Vec<Value> = (0..s.active)
-            .map(|_| json!({"kind": "Job", "namespace": w.namespace}))
-            .collect();
-        let mut status = json!({"active": active});
-        if let Some(t) = s.last_schedule {
-            status["lastScheduleTime"] = json!(time(t));
-        }
-        if let Some(t) = s.last_success {
-            status["lastSuccessfulTime"] = json!(time(t));
-        }
-        v["status"] = status;
-    }
-    v
 }
 
 /// A Service as the API serves it: its selector and ports, which is what

@@ -11,10 +11,11 @@ use crate::kube::{Objects, SEEN_AT, node_in_trouble};
 use crate::metrics::Series;
 
 mod json;
+mod workload_json;
 pub use json::{
     endpoints_json, event_json, looked_up, node_json, objects_json, pod_json, service_json,
-    workload_json,
 };
+pub use workload_json::workload_json;
 
 /// A series for the capture from readings the app holds.
 pub fn series(name: &str, labels: &Labels, points: Vec<(Timestamp, f64)>) -> Series {

@@ -28,21 +28,24 @@ fn quota_cause(resource: &str) -> Option<&'static str> {
     )
 }
 
-pub(crate) fn run(ctx: &mut Ctx) {
-    let cap = ctx.cap;
-    for e in &cap.objects.events {
-        if !matches!(
-            e.reason.as_str(),
-            "FailedCreate" | "ProvisioningFailed" | "FailedCreatePodSandBox"
-        ) {
-            continue;
-        }
-        let msg = e.message.as_str();
-        let ns = e.object.namespace.clone();
-        let mut related = vec![e.object.clone()];
-        let workload = controller_of(ctx, &e.object);
-        related.extend(workload.iter().cloned());
-        let subject = workload.clone().unwrap_or_else(|| e.object.clone());
+/// Why the API server refused to create an object, read from its message
+/// (a controller's `FailedCreate` event, a Deployment's `ReplicaFailure`
+/// condition).
+pub(super) enum Refusal {
+    /// `exceeded quota: <quota>, requested: <resource>=…, used: …`.
+    Quota {
+        cause: &'static str,
+        quota: String,
+        resource: String,
+        /// "requested: …, used: …, limited: …".
+        detail: String,
+    },
+    /// `error looking up service account <ns>/<name>: … not found`.
+    ServiceAccount { namespace: String, name: String },
+}
+
+impl Refusal {
+    pub(super) fn read(msg: &str, ns: &str) -> Option<Self> {
         if let Some(q) = msg.split("exceeded quota: ").nth(1) {
             let quota = q.split(',').next().unwrap_or("").trim().to_string();
             let requested = q
@@ -51,23 +54,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 .map(|s| s.split(", used").next().unwrap_or(s).trim().to_string())
                 .unwrap_or_default();
             let resource = requested.split('=').next().unwrap_or("").to_string();
-            let Some(cause) = quota_cause(&resource) else {
-                continue;
-            };
-            let id = ctx.note_event(e);
-            let quota_ref = ObjRef::new("ResourceQuota", &ns, &quota);
-            related.push(quota_ref.clone());
-            related.push(ObjRef::new("Namespace", "", &ns));
-            let near = ctx.near(e.last);
-            Proposal::new(cause, subject.clone(), RULE, 0.97 * near)
-                .related(related)
-                .say(
-                    format!("{} cannot create what it needs in namespace {ns}: quota {quota} is used up ({}).", e.object, q.split(", ").skip(1).collect::<Vec<_>>().join(", ")),
-                    &[id],
-                )
-                .hint(format!("Raise quota {quota} in {ns} for {resource}, or free some: scale down or remove workloads there, or lower the template's requests."))
-                .done(ctx);
-            continue;
+            return Some(Self::Quota {
+                cause: quota_cause(&resource)?,
+                quota,
+                resource,
+                detail: q.split(", ").skip(1).collect::<Vec<_>>().join(", "),
+            });
         }
         if contains_any(
             msg,
@@ -78,47 +70,110 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 .split("service account ")
                 .nth(1)
                 .and_then(|s| s.split(':').next())
-                .unwrap_or("")
-                .to_string();
-            let (sa_ns, sa_name) = sa.split_once('/').unwrap_or((&ns, &sa));
-            let sa_ref = ObjRef::new("ServiceAccount", sa_ns, sa_name);
-            let id = ctx.note_event(e);
-            let known = cap.objects.of_kind("ServiceAccount");
-            let mut prop = Proposal::new(
-                "service_account_missing",
-                subject.clone(),
-                RULE,
-                0.97 * ctx.near(e.last),
-            )
+                .unwrap_or("");
+            let (sa_ns, sa_name) = sa.split_once('/').unwrap_or((ns, sa));
+            return Some(Self::ServiceAccount {
+                namespace: sa_ns.to_string(),
+                name: sa_name.to_string(),
+            });
+        }
+        None
+    }
+
+    pub(super) fn cause(&self) -> &'static str {
+        match self {
+            Self::Quota { cause, .. } => cause,
+            Self::ServiceAccount { .. } => "service_account_missing",
+        }
+    }
+
+    /// What it names, besides the refused object.
+    pub(super) fn related(&self, ns: &str) -> Vec<ObjRef> {
+        match self {
+            Self::Quota { quota, .. } => vec![
+                ObjRef::new("ResourceQuota", ns, quota),
+                ObjRef::new("Namespace", "", ns),
+            ],
+            Self::ServiceAccount { namespace, name } => {
+                vec![ObjRef::new("ServiceAccount", namespace, name)]
+            }
+        }
+    }
+
+    /// Why `who` cannot create its pods, in a sentence.
+    pub(super) fn said(&self, who: &ObjRef, ns: &str) -> String {
+        match self {
+            Self::Quota { quota, detail, .. } => format!(
+                "{who} cannot create what it needs in namespace {ns}: quota {quota} is used up ({detail})."
+            ),
+            Self::ServiceAccount { namespace, name } => format!(
+                "{who} cannot create pods: service account {} does not exist.",
+                ObjRef::new("ServiceAccount", namespace, name)
+            ),
+        }
+    }
+
+    pub(super) fn hint(&self, ns: &str) -> String {
+        match self {
+            Self::Quota {
+                quota, resource, ..
+            } => format!(
+                "Raise quota {quota} in {ns} for {resource}, or free some: scale down or remove workloads there, or lower the template's requests."
+            ),
+            Self::ServiceAccount { namespace, name } => format!(
+                "Create service account {name} in {namespace}, or fix serviceAccountName in the pod template."
+            ),
+        }
+    }
+}
+
+pub(crate) fn run(ctx: &mut Ctx) {
+    let cap = ctx.cap;
+    for e in &cap.objects.events {
+        if !matches!(
+            e.reason.as_str(),
+            "FailedCreate" | "ProvisioningFailed" | "FailedCreatePodSandBox"
+        ) {
+            continue;
+        }
+        let ns = e.object.namespace.clone();
+        let Some(refusal) = Refusal::read(&e.message, &ns) else {
+            continue;
+        };
+        let mut related = vec![e.object.clone()];
+        let workload = controller_of(ctx, &e.object);
+        related.extend(workload.iter().cloned());
+        related.extend(refusal.related(&ns));
+        let subject = workload.unwrap_or_else(|| e.object.clone());
+        let id = ctx.note_event(e);
+        let mut prop = Proposal::new(refusal.cause(), subject, RULE, 0.97 * ctx.near(e.last))
             .related(related)
-            .related([sa_ref.clone()])
-            .say(
-                format!(
-                    "{} cannot create pods: service account {sa_ref} does not exist.",
-                    e.object
-                ),
-                &[id],
-            );
+            .say(refusal.said(&e.object, &ns), &[id]);
+        if let Refusal::ServiceAccount { namespace, .. } = &refusal {
+            let sa_ref = refusal.related(&ns).remove(0);
+            let known = cap.objects.of_kind("ServiceAccount");
             if !known.is_empty() {
                 let names: Vec<&str> = known
                     .iter()
-                    .filter(|s| str_at(s, "/metadata/namespace") == sa_ns)
+                    .filter(|s| str_at(s, "/metadata/namespace") == namespace)
                     .map(|s| str_at(s, "/metadata/name"))
                     .collect();
                 let id = ctx.note(
                     EvidenceKind::Absent,
                     &sa_ref,
                     None,
-                    format!("service accounts in {sa_ns}: {}", names.join(", ")),
+                    format!("service accounts in {namespace}: {}", names.join(", ")),
                 );
                 prop = prop.say(
-                    format!("The service accounts in {sa_ns} are: {}.", names.join(", ")),
+                    format!(
+                        "The service accounts in {namespace} are: {}.",
+                        names.join(", ")
+                    ),
                     &[id],
                 );
             }
-            prop.hint(format!("Create service account {sa_name} in {sa_ns}, or fix serviceAccountName in the pod template."))
-                .done(ctx);
         }
+        prop.hint(refusal.hint(&ns)).done(ctx);
     }
     // Quotas at their limit, for what fails before any event (a Service the
     // API refused at apply time leaves no trace but the quota).

@@ -10,6 +10,7 @@ mod nodes;
 mod oom;
 mod performance;
 mod probes;
+mod rollouts;
 pub(crate) mod routing;
 mod schedules;
 mod scheduling;
@@ -38,6 +39,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("performance", performance::run),
     ("jobs", jobs::run),
     ("schedules", schedules::run),
+    ("rollouts", rollouts::run),
 ];
 
 pub(crate) struct Ctx<'a> {

@@ -244,10 +244,14 @@ impl State {
                 .owner
                 .as_deref()
                 .is_some_and(|d| deployments.contains(&(w.namespace.as_str(), d)));
-            let named = w.kind == sentinel_model::WorkloadKind::CronJob
-                && scope
-                    .services
-                    .contains(&format!("{}/{}", w.namespace, w.name));
+            // A controller the incident names (a CronJob late, a rollout
+            // stalled): its status is the evidence, pods or none.
+            let named = !matches!(
+                w.kind,
+                sentinel_model::WorkloadKind::ReplicaSet | sentinel_model::WorkloadKind::Job
+            ) && scope
+                .services
+                .contains(&format!("{}/{}", w.namespace, w.name));
             if owners.contains(&key) || deployments.contains(&key) || by_owner || named {
                 objects.push(live::workload_json(w));
             }

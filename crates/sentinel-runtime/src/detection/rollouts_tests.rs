@@ -24,6 +24,7 @@ fn sts(updated: u32, ready: u32, rolling: bool) -> Workload {
             waiting: format!("rolling update to complete {updated} pods at revision postgres-7b6f"),
             progressed_at: None,
             stalled: None,
+            failure: None,
         }),
     }
 }
