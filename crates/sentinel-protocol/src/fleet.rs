@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dto::{AlertRow, PodRow, TrayLevel};
+use crate::dto::{AlertRow, TrayLevel};
+use crate::pods::PodRow;
 
 /// One cluster at a glance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ mod fleet;
 mod history;
 mod incident;
 mod node;
+mod pods;
 mod timeline;
 mod workload;
 
@@ -22,6 +23,7 @@ pub use fleet::*;
 pub use history::*;
 pub use incident::*;
 pub use node::*;
+pub use pods::*;
 pub use sentinel_model as model;
 pub use timeline::*;
 pub use workload::*;

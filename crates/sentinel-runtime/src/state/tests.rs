@@ -4,6 +4,7 @@ use sentinel_model::RuleState;
 
 use super::*;
 use crate::snapshot::{Health, SourceStatus};
+use crate::source::Batch;
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap_or(Timestamp(0))
