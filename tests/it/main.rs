@@ -34,6 +34,7 @@ mod kube_proxy;
 mod kube_rollouts;
 mod kube_services;
 mod live;
+mod live_workloads;
 mod loki;
 mod narrative;
 mod offline;

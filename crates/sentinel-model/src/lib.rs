@@ -7,6 +7,7 @@ mod container;
 #[cfg(feature = "cron")]
 pub mod cron;
 mod finding;
+pub mod rollout;
 mod secret;
 mod time;
 mod usage;

@@ -21,9 +21,11 @@ use crate::prometheus::Prometheus;
 
 mod fresh;
 mod objects;
+mod workloads;
 
 pub use fresh::Freshness;
 pub use objects::objects;
+pub use workloads::{KUBE_WORKLOADS, workloads};
 
 pub const POD_CPU: &str = r#"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[1m]))"#;
 pub const POD_MEMORY: &str = r#"sum by (namespace, pod) (container_memory_working_set_bytes{container!="",container!="POD"})"#;
@@ -94,6 +96,9 @@ pub struct Poll {
     /// The objects at the newest step; `None` if kube-state-metrics had none.
     pub pods: Option<Vec<PodState>>,
     pub nodes: Option<Vec<NodeState>>,
+    /// The workload controllers at the newest step; `None` if
+    /// kube-state-metrics had none.
+    pub workloads: Option<Vec<sentinel_model::Workload>>,
     /// Bytes of JSON received, and requests made.
     pub bytes: usize,
     pub requests: usize,
@@ -115,7 +120,7 @@ pub async fn poll(
 ) -> Result<Poll, PromError> {
     let ranges = RANGE_QUERIES.map(|q| prom.query_range_sized(q, start, end, step));
     let [a, b, c, d, e, f, g, h] = ranges;
-    let (a, b, c, d, e, f, g, h, k, feeders, down, scraped) = tokio::join!(
+    let (a, b, c, d, e, f, g, h, k, w, feeders, down, scraped) = tokio::join!(
         a,
         b,
         c,
@@ -125,16 +130,18 @@ pub async fn poll(
         g,
         h,
         prom.query_sized(KUBE_STATE, end),
+        prom.query_sized(KUBE_WORKLOADS, end),
         prom.query_sized(FEEDERS, end),
         prom.query_sized(JOBS_DOWN, end),
         prom.query_range_sized(LAST_SCRAPE, start, end, step)
     );
     let results = [a?, b?, c?, d?, e?, f?, g?, h?];
     let (kube, kube_bytes) = k?;
+    let (kube_workloads, workloads_bytes) = w?;
     let (feeders, feeders_bytes) = feeders?;
     let (down, down_bytes) = down?;
     let (scraped, scraped_bytes) = scraped?;
-    let mut bytes = kube_bytes + feeders_bytes + down_bytes + scraped_bytes;
+    let mut bytes = kube_bytes + workloads_bytes + feeders_bytes + down_bytes + scraped_bytes;
     let mut series: Vec<Vec<Series>> = Vec::with_capacity(RANGE_QUERIES.len());
     let mut empty = Vec::new();
     for ((data, n), name) in results.into_iter().zip(RANGE_NAMES) {
@@ -159,8 +166,9 @@ pub async fn poll(
     let (pods, nodes) = objects(&kube, end);
     poll.pods = pods;
     poll.nodes = nodes;
+    poll.workloads = workloads(&kube_workloads.into_series());
     poll.bytes = bytes;
-    poll.requests = RANGE_QUERIES.len() + 4;
+    poll.requests = RANGE_QUERIES.len() + 5;
     poll.empty = empty;
     let jobs = |d: QueryData| -> Vec<String> {
         d.into_series()

@@ -82,6 +82,7 @@ fn batches(
 ) -> Vec<Batch> {
     let mut pods = poll.pods;
     let mut nodes = poll.nodes;
+    let workloads = poll.workloads;
     let mut alerts = alerts;
     let n = poll.usage.len();
     // The objects are as of the newest step; they ride on the oldest.
@@ -111,7 +112,11 @@ fn batches(
         })
         .collect();
     if out.is_empty()
-        && (pods.is_some() || nodes.is_some() || alerts.is_some() || readings.is_some())
+        && (pods.is_some()
+            || nodes.is_some()
+            || alerts.is_some()
+            || readings.is_some()
+            || workloads.is_some())
     {
         out.push(Batch {
             at: end,
@@ -122,9 +127,12 @@ fn batches(
         });
     }
     // Each reading has its own time; the newest batch carries them all.
+    // The workloads too: they are as of the newest step, and what they say
+    // (a CronJob's run due) is reckoned at the time they come with.
     if let Some(last) = out.last_mut() {
         last.readings = readings;
         last.latency = Some(latency);
+        last.workloads = workloads;
     }
     out
 }

@@ -19,8 +19,9 @@ impl State {
         } else {
             self.backfilling.remove(&source);
         }
-        // Objects from the Kubernetes API win over kube-state-metrics' view,
-        // once they have arrived (until then, usage finds its nodes there).
+        // Objects (pods, nodes, workloads) from the Kubernetes API win over
+        // kube-state-metrics' view once they have arrived (until then, usage
+        // finds its nodes there).
         let from_api = self
             .sources
             .get(source)
@@ -32,6 +33,7 @@ impl State {
         if !from_api && api_has_spoken {
             batch.pods = None;
             batch.nodes = None;
+            batch.workloads = None;
             // Restarts come with the API's objects then.
             for u in batch.pod_usage.iter_mut().flatten() {
                 u.restarts = None;

@@ -10,20 +10,24 @@ fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap_or(Timestamp(0))
 }
 
+fn source(kind: &'static str) -> SourceStatus {
+    SourceStatus {
+        name: kind.into(),
+        kind,
+        interval: Duration::from_secs(10),
+        health: Health::Starting,
+        last_ok: None,
+        last_error: None,
+        latency: None,
+        notes: Vec::new(),
+    }
+}
+
 fn kube_state() -> State {
     State::new(
         Mode::Live,
         Duration::from_mins(15),
-        vec![SourceStatus {
-            name: "kubernetes".into(),
-            kind: "kubernetes",
-            interval: Duration::from_secs(10),
-            health: Health::Starting,
-            last_ok: None,
-            last_error: None,
-            latency: None,
-            notes: Vec::new(),
-        }],
+        vec![source("kubernetes")],
         sentinel_detect::default_pack(),
     )
 }
@@ -60,4 +64,32 @@ fn a_cron_job_listed_once_goes_late_as_time_passes_with_nothing_listed() {
     assert!(!late(&mut state));
     state.tick(t("2026-11-24T02:05:00Z"));
     assert!(late(&mut state), "late five minutes after 02:00");
+}
+
+#[test]
+fn kube_state_metrics_workloads_count_until_the_api_has_spoken() {
+    // Source 0 reads Prometheus (kube-state-metrics), source 1 the API.
+    let mut state = State::new(
+        Mode::Live,
+        Duration::from_mins(15),
+        vec![source("prometheus"), source("kubernetes")],
+        sentinel_detect::default_pack(),
+    );
+    let listing = |name: &str, at: &str| Batch {
+        at: t(at),
+        workloads: Some(vec![crate::detection::nightly(
+            name,
+            "2026-11-24T00:00:00Z",
+            false,
+        )]),
+        ..Batch::default()
+    };
+    let names = |state: &State| -> Vec<String> {
+        state.workloads().iter().map(|w| w.name.clone()).collect()
+    };
+    state.apply(0, listing("from-metrics", "2026-11-24T01:00:00Z"));
+    assert_eq!(names(&state), ["from-metrics"]);
+    state.apply(1, listing("from-api", "2026-11-24T01:00:10Z"));
+    state.apply(0, listing("from-metrics", "2026-11-24T01:00:20Z"));
+    assert_eq!(names(&state), ["from-api"]);
 }

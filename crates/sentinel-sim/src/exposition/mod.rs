@@ -20,6 +20,7 @@ use crate::Frame;
 
 mod families;
 mod mesh;
+mod workloads;
 
 use families::Families;
 
@@ -131,6 +132,9 @@ pub struct Exposition {
     latency_sum: HashMap<String, (f64, u64)>,
     /// Requests counted per call between services.
     mesh: mesh::Mesh,
+    /// The newest listing of the workload controllers (frames carry one
+    /// only when it changed).
+    workloads: Vec<sentinel_model::Workload>,
 }
 
 impl Exposition {
@@ -144,6 +148,9 @@ impl Exposition {
             (frame.at.millis() - t.millis()).max(0) as f64 / 1000.0
         });
         self.last_at = Some(frame.at);
+        if let Some(w) = &frame.workloads {
+            self.workloads.clone_from(w);
+        }
         for (u, pod) in with_pods(frame) {
             // The sim always knows a pod's usage; no reading adds nothing.
             for (container, cores) in split_cpu(pod, u.cpu_cores.unwrap_or(0.0)) {
@@ -224,6 +231,7 @@ impl Exposition {
         }
         let mut out = f.into_vec();
         out.extend(self.mesh.families());
+        out.extend(workloads::families(&self.workloads));
         out
     }
 
