@@ -51,6 +51,12 @@ async fn prometheus_alone_lists_the_clusters_workloads() {
         .find(|r| r.kind == "Deployment" && r.namespace == "shop" && r.name == "frontend")
         .expect("shop/frontend");
     assert!(frontend.replicas > 0, "{frontend:?}");
+    // Its images, which kube-state-metrics' workload series do not carry,
+    // from the pods it owns.
+    assert!(
+        frontend.images.iter().any(|i| i.contains("shop-frontend:")),
+        "{frontend:?}"
+    );
     assert!(
         page.rows
             .iter()

@@ -166,7 +166,10 @@ pub async fn poll(
     let (pods, nodes) = objects(&kube, end);
     poll.pods = pods;
     poll.nodes = nodes;
-    poll.workloads = workloads(&kube_workloads.into_series());
+    poll.workloads = workloads(&kube_workloads.into_series()).map(|mut w| {
+        workloads::fill_images(&mut w, poll.pods.as_deref().unwrap_or_default());
+        w
+    });
     poll.bytes = bytes;
     poll.requests = RANGE_QUERIES.len() + 5;
     poll.empty = empty;

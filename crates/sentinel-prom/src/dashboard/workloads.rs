@@ -5,17 +5,19 @@
 //! Prometheus alone gives the Workloads page and the rules on Jobs,
 //! CronJobs and rollouts.
 //!
-//! What kube-state-metrics does not carry is left out: a Deployment's
-//! revision and images, a condition's message and time (a rollout's last
-//! progress is then counted from when Sentinel saw it stand still), a
-//! StatefulSet's partition and a strategy's `OnDelete`, and when a Job
-//! failed (its start is given instead).
+//! What kube-state-metrics does not carry is found elsewhere or left out:
+//! a controller's images are its newest pod's ([`fill_images`]); a
+//! Deployment's revision is not known, nor a condition's message and time
+//! (a rollout's last progress is then counted from when Sentinel saw it
+//! stand still), a StatefulSet's partition and a strategy's `OnDelete`,
+//! nor when a Job failed (its start is given instead).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sentinel_model::rollout::{DaemonSetStatus, DeploymentStatus, Progressing, StatefulSetStatus};
 use sentinel_model::{
-    Batch, JobOutcome, JobRun, Labels, Schedule, Timestamp, Workload, WorkloadKind,
+    Batch, JobOutcome, JobRun, Labels, OwnerKind, PodState, Schedule, Timestamp, Workload,
+    WorkloadKind,
 };
 
 use crate::parse::Series;
@@ -154,6 +156,48 @@ pub fn workloads(series: &[Series]) -> Option<Vec<Workload>> {
             .map(|((k, namespace, name), b)| build(KINDS[k].2, namespace, name, &b))
             .collect(),
     )
+}
+
+/// Fills in each controller's images, which its series do not carry, from
+/// a pod it owns (`container=image`, in container order): a StatefulSet's,
+/// DaemonSet's or Job's own pods, a Deployment's through its ReplicaSets
+/// (`<deployment>-<hash>`). The newest such pod is taken, which in a
+/// rollout is the new revision's.
+pub fn fill_images(workloads: &mut [Workload], pods: &[PodState]) {
+    let mut by_owner: HashMap<(&str, OwnerKind, &str), &PodState> = HashMap::new();
+    for p in pods {
+        let Some(o) = &p.owner else { continue };
+        let (kind, name) = match o.kind {
+            OwnerKind::ReplicaSet => match o.name.rsplit_once('-') {
+                Some((d, _)) => (OwnerKind::ReplicaSet, d),
+                None => continue,
+            },
+            k => (k, o.name.as_str()),
+        };
+        let e = by_owner
+            .entry((p.namespace.as_str(), kind, name))
+            .or_insert(p);
+        if p.created_at > e.created_at {
+            *e = p;
+        }
+    }
+    for w in workloads.iter_mut().filter(|w| w.images.is_empty()) {
+        let kind = match w.kind {
+            WorkloadKind::Deployment => OwnerKind::ReplicaSet,
+            WorkloadKind::StatefulSet => OwnerKind::StatefulSet,
+            WorkloadKind::DaemonSet => OwnerKind::DaemonSet,
+            WorkloadKind::Job => OwnerKind::Job,
+            WorkloadKind::CronJob | WorkloadKind::ReplicaSet => continue,
+        };
+        if let Some(p) = by_owner.get(&(w.namespace.as_str(), kind, w.name.as_str())) {
+            w.images = p
+                .containers
+                .iter()
+                .filter(|c| !c.image.is_empty())
+                .map(|c| format!("{}={}", c.name, c.image))
+                .collect();
+        }
+    }
 }
 
 fn build(kind: WorkloadKind, namespace: String, name: String, b: &Build) -> Workload {

@@ -194,3 +194,73 @@ fn no_workload_series_is_no_answer_and_strays_are_skipped() {
     ));
     assert_eq!(ws, None);
 }
+
+#[test]
+fn images_come_from_the_newest_pod_each_controller_owns() {
+    use sentinel_model::{
+        ContainerState, ContainerStatus, OwnerKind, OwnerRef, PodPhase, PodState,
+    };
+    let pod = |name: &str, owner: (OwnerKind, &str), image: &str, created: i64| {
+        let c = ContainerStatus {
+            name: "app".into(),
+            image: image.into(),
+            ready: true,
+            restart_count: 0,
+            state: ContainerState::Running {
+                started_at: Timestamp(created),
+            },
+            last_termination_reason: None,
+            cpu_request_millis: 0,
+            memory_limit_bytes: 0,
+            ports: Default::default(),
+            probes: Default::default(),
+        };
+        PodState {
+            namespace: "shop".into(),
+            name: name.into(),
+            uid: name.into(),
+            node: None,
+            owner: Some(OwnerRef {
+                kind: owner.0,
+                name: owner.1.into(),
+            }),
+            phase: PodPhase::Running,
+            created_at: Timestamp(created),
+            labels: Labels::new(),
+            containers: vec![c],
+        }
+    };
+    let pods = [
+        pod(
+            "checkout-5c4b-a",
+            (OwnerKind::ReplicaSet, "checkout-5c4b"),
+            "shop/checkout:2.7",
+            1,
+        ),
+        // The rollout's new pod: the newest.
+        pod(
+            "checkout-7d9f-b",
+            (OwnerKind::ReplicaSet, "checkout-7d9f"),
+            "shop/checkout:2.8",
+            2,
+        ),
+        pod(
+            "postgres-0",
+            (OwnerKind::StatefulSet, "postgres"),
+            "postgres:17.2",
+            1,
+        ),
+    ];
+    let mut ws = workloads(&exposition(
+        r#"
+        kube_deployment_spec_replicas{namespace="shop",deployment="checkout"} 3
+        kube_statefulset_replicas{namespace="shop",statefulset="postgres"} 1
+        kube_deployment_spec_replicas{namespace="shop",deployment="cart"} 2
+        "#,
+    ))
+    .unwrap();
+    fill_images(&mut ws, &pods);
+    assert_eq!(find(&ws, "checkout").images, ["app=shop/checkout:2.8"]);
+    assert_eq!(find(&ws, "postgres").images, ["app=postgres:17.2"]);
+    assert!(find(&ws, "cart").images.is_empty());
+}
