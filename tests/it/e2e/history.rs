@@ -95,6 +95,23 @@ pub(super) async fn run(s: &Session<'_>) {
                 })
     })
     .await;
+    // Each node then, as the head counts them, with whether it was ready.
+    let head = text(c, "#replay-pods-head").await;
+    let nodes: usize = head
+        .split_once(" pods, ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(nodes >= 1, "{head}");
+    assert_eq!(
+        count(c, "#replay-nodes li.replay-node").await,
+        nodes,
+        "{head}"
+    );
+    assert!(
+        text(c, "#replay-nodes").await.contains("Ready · "),
+        "{}",
+        text(c, "#replay-nodes").await
+    );
     eventually(10, "findings firing then", || async {
         count(c, "#replay-firing li[data-origin=engine]").await >= 1
     })

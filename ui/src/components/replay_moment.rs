@@ -1,5 +1,5 @@
-//! The recording as of the scrub time: the pods table, the alert feed and,
-//! for a clicked finding, the Why-panel as its trace stood then. Asked of
+//! The recording as of the scrub time: the nodes, the pods table, the alert
+//! feed and, for a clicked finding, the Why-panel as its trace stood then. Asked of
 //! the backend (which reads the file, no network) as the scrub time moves;
 //! one request at a time, the newest time wins.
 
@@ -89,8 +89,32 @@ pub fn ReplayMoment(path: String, at: RwSignal<i64>) -> impl IntoView {
                     }
                 })
                 .collect_view();
+            // The nodes then, those in trouble first: a node that went down
+            // is what a node incident's replay is about.
+            let mut nodes: Vec<_> = f.nodes.iter().collect();
+            nodes.sort_by_key(|n| (n.ready && !n.cordoned, n.name.clone()));
+            let nodes = nodes
+                .into_iter()
+                .map(|n| {
+                    let state = if n.ready { "Ready" } else { "NotReady" };
+                    let mut said = format!("{state} · {} pods", n.pods);
+                    if n.cordoned {
+                        said.push_str(" · cordoned");
+                    }
+                    for p in &n.problems {
+                        said.push_str(" · ");
+                        said.push_str(p);
+                    }
+                    view! {
+                        <li class="replay-node" class:notready=!n.ready data-node=n.name.clone()>
+                            <b>{n.name.clone()}</b>" "<span class="muted">{said}</span>
+                        </li>
+                    }
+                })
+                .collect_view();
             Some(view! {
                 <p class="muted" id="replay-pods-head">{head}</p>
+                <ul class="replay-nodes" id="replay-nodes">{nodes}</ul>
                 <table class="everywhere-table" id="replay-pods">
                     <thead><tr><th>"Pod"</th><th>"Phase"</th><th>"Ready"</th><th>"Restarts"</th><th>"Reason"</th></tr></thead>
                     <tbody>{rows}</tbody>
