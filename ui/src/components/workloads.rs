@@ -31,15 +31,29 @@ fn runs_view(runs: Runs, at: i64) -> impl IntoView {
                 at: t,
                 reason,
                 message,
-            } => (
-                "last-run failed",
-                format!(
-                    "last run failed {} ago: {reason} ({} pods failed)",
-                    format::age(at - t.millis()),
-                    run.failed_pods
-                ),
-                format!("{}: {message}", run.job),
-            ),
+            } => {
+                // Read through kube-state-metrics, a Job that failed for a
+                // known reason gives no count of its failed pods; nor a
+                // reason, one that failed for another.
+                let reason = if reason.is_empty() {
+                    "failed"
+                } else {
+                    reason.as_str()
+                };
+                let pods = match run.failed_pods {
+                    0 => String::new(),
+                    1 => " (1 pod failed)".to_string(),
+                    n => format!(" ({n} pods failed)"),
+                };
+                (
+                    "last-run failed",
+                    format!(
+                        "last run failed {} ago: {reason}{pods}",
+                        format::age(at - t.millis()),
+                    ),
+                    format!("{}: {message}", run.job),
+                )
+            }
             JobOutcome::Complete { at: t } => (
                 "last-run",
                 format!("last run complete {} ago", format::age(at - t.millis())),
