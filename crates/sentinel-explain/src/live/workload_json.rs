@@ -2,6 +2,7 @@
 //! (the fields the explainer reads): a Deployment's revision and rollout
 //! conditions, a ReplicaSet's owner, a Job's run, a CronJob's schedule.
 
+use sentinel_model::rollout::PROGRESS_DEADLINE_S;
 use sentinel_model::{Duration, JobOutcome, Rollout, Workload, WorkloadKind};
 use serde_json::{Value, json};
 
@@ -111,8 +112,8 @@ pub fn workload_json(w: &Workload) -> Value {
 /// A rollout under way as its controller reports it, which the rollout
 /// rule reads: the new revision's count, and a Deployment's `Progressing`
 /// and `ReplicaFailure` conditions. A deadline exceeded is written a
-/// default deadline (600 s, the spec leaving it out) after the last
-/// progress, so it reads back as that progress.
+/// default deadline (`PROGRESS_DEADLINE_S`, the spec leaving it out)
+/// after the last progress, so it reads back as that progress.
 fn rollout_status(v: &mut Value, kind: WorkloadKind, r: &Rollout) {
     let status = &mut v["status"];
     match kind {
@@ -125,7 +126,8 @@ fn rollout_status(v: &mut Value, kind: WorkloadKind, r: &Rollout) {
             let mut conditions = Vec::new();
             match (&r.stalled, r.progressed_at) {
                 (Some(m), at) => {
-                    let at = at.map(|t| time(t.saturating_add(Duration::from_secs(600))));
+                    let at = at
+                        .map(|t| time(t.saturating_add(Duration::from_secs(PROGRESS_DEADLINE_S))));
                     conditions.push(json!({"type": "Progressing", "status": "False",
                         "reason": "ProgressDeadlineExceeded", "message": m,
                         "lastUpdateTime": at, "lastTransitionTime": at}));

@@ -12,6 +12,7 @@
 //! with more confidence by the rules that read pods, so this one is the
 //! explanation only when nothing more precise is captured.
 
+use sentinel_model::rollout::PROGRESS_DEADLINE_S;
 use sentinel_model::{Duration, Timestamp};
 use serde_json::Value;
 
@@ -29,8 +30,6 @@ const KINDS: &[(&str, &str)] = &[
     ("StatefulSet", "statefulset"),
     ("DaemonSet", "daemonset"),
 ];
-/// `progressDeadlineSeconds` when the spec leaves it out.
-const PROGRESS_DEADLINE_S: i64 = 600;
 /// New pods named, at most.
 const PODS_NAMED: usize = 3;
 

@@ -235,13 +235,13 @@ fn build(kind: WorkloadKind, namespace: String, name: String, b: &Build) -> Work
                 replicas: b.count("status_replicas"),
                 available: b.count("status_replicas_available"),
                 progressing,
-                // The condition's message is not exported: its reason says
-                // the API server refused the new pods.
+                // The condition's message is not exported: its reason
+                // (`FailedCreate`) is what there is.
                 failure: b
                     .holds("ReplicaFailure", "true")
                     .map(|c| match c.2.as_str() {
-                        "" => "the API server refuses the new ReplicaSet's pods".to_string(),
-                        r => format!("the API server refuses the new ReplicaSet's pods ({r})"),
+                        "" => "ReplicaFailure".to_string(),
+                        r => r.to_string(),
                     }),
                 deadline_secs: None,
             }
