@@ -51,6 +51,35 @@ fn demo_json_prints_overviews_and_pod_snapshots() {
     );
 }
 
+/// `--duration` counts live polls from the first one: a backfill that
+/// takes longer than the run (two hours of history here, several seconds
+/// on a busy machine) does not leave it with nothing to show.
+#[test]
+fn the_demos_duration_counts_from_its_first_live_poll() {
+    let out = Command::new(crate::support::binary("sentinel"))
+        .args([
+            "demo",
+            "--duration",
+            "1s",
+            "--interval",
+            "300ms",
+            "--backfill",
+            "2h",
+        ])
+        .output()
+        .expect("run sentinel");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let polls = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(
+        polls >= 2,
+        "one line per live poll over 1 s at 300 ms, got {polls}"
+    );
+}
+
 #[test]
 fn every_subcommand_has_help_and_bad_flags_fail_clearly() {
     let bin = crate::support::binary("sentinel");

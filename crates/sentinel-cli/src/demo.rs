@@ -17,7 +17,8 @@ pub struct DemoArgs {
     /// Number of pods (40 to 10000).
     #[arg(long, default_value_t = sentinel_sim::DEFAULT_PODS)]
     pods: usize,
-    /// How long to run, e.g. 30s or 2m.
+    /// How long to run, e.g. 30s or 2m: live polls, counted from the first
+    /// one (after the backfill, however long that takes).
     #[arg(long, default_value = "30s", value_parser = crate::duration::parse)]
     duration: Duration,
     /// Poll interval of the demo source.
@@ -71,15 +72,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let rt = builder.start();
     let mut rx = rt.subscribe();
-    let deadline = tokio::time::Instant::now() + args.duration;
+    // The run lasts `duration` from the first live poll: a backfill slowed
+    // down (a busy machine, many pods) does not eat into it.
+    let started = tokio::time::Instant::now();
+    let mut deadline = None;
     let mut last_data = None;
     let stdout = std::io::stdout();
+    let mut result = Ok(());
     loop {
+        let until = deadline.unwrap_or(started + FIRST_POLL_WITHIN + args.duration);
         tokio::select! {
             changed = rx.changed() => {
                 if changed.is_err() { break; }
             }
-            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tokio::time::sleep_until(until) => {
+                if deadline.is_none() {
+                    result = Err(anyhow::anyhow!(
+                        "no live poll within {}s of the start (the backfill did not finish)",
+                        (FIRST_POLL_WITHIN + args.duration).as_secs()
+                    ));
+                }
+                break;
+            }
             _ = tokio::signal::ctrl_c() => break,
         }
         let snap = rx.borrow_and_update().clone();
@@ -87,6 +101,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         if snap.data_at.is_none() || snap.data_at == last_data {
             continue;
         }
+        deadline.get_or_insert_with(|| tokio::time::Instant::now() + args.duration);
         last_data = snap.data_at;
         let mut out = stdout.lock();
         let written = write_snapshot(&mut out, &snap, args.json);
@@ -96,8 +111,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     rt.shutdown(Duration::from_secs(30)).await;
-    Ok(())
+    result
 }
+
+/// How long the backfill may take before the first live poll.
+const FIRST_POLL_WITHIN: Duration = Duration::from_secs(300);
 
 /// One poll as the UI would get it: with `json`, an `Update::Overview` line
 /// and an `Update::Pods` line (every pod); else one summary line.
