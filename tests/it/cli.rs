@@ -4,21 +4,11 @@ use std::process::Command;
 
 use sentinel_protocol::Update;
 
-#[test]
-fn demo_json_prints_overviews_and_pod_snapshots() {
+/// What `sentinel demo` with `args` printed, once it exited successfully.
+fn demo(args: &[&str]) -> String {
     let out = Command::new(crate::support::binary("sentinel"))
-        .args([
-            "demo",
-            "--seed",
-            "4",
-            "--duration",
-            "3s",
-            "--interval",
-            "300ms",
-            "--backfill",
-            "45s",
-            "--json",
-        ])
+        .arg("demo")
+        .args(args)
         .output()
         .expect("run sentinel");
     assert!(
@@ -26,8 +16,23 @@ fn demo_json_prints_overviews_and_pod_snapshots() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let updates: Vec<Update> = String::from_utf8(out.stdout)
-        .unwrap()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn demo_json_prints_overviews_and_pod_snapshots() {
+    let printed = demo(&[
+        "--seed",
+        "4",
+        "--duration",
+        "3s",
+        "--interval",
+        "300ms",
+        "--backfill",
+        "45s",
+        "--json",
+    ]);
+    let updates: Vec<Update> = printed
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an Update ({e}): {l}")))
         .collect();
@@ -56,24 +61,15 @@ fn demo_json_prints_overviews_and_pod_snapshots() {
 /// on a busy machine) does not leave it with nothing to show.
 #[test]
 fn the_demos_duration_counts_from_its_first_live_poll() {
-    let out = Command::new(crate::support::binary("sentinel"))
-        .args([
-            "demo",
-            "--duration",
-            "1s",
-            "--interval",
-            "300ms",
-            "--backfill",
-            "2h",
-        ])
-        .output()
-        .expect("run sentinel");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let polls = String::from_utf8_lossy(&out.stdout).lines().count();
+    let printed = demo(&[
+        "--duration",
+        "1s",
+        "--interval",
+        "300ms",
+        "--backfill",
+        "2h",
+    ]);
+    let polls = printed.lines().count();
     assert!(
         polls >= 2,
         "one line per live poll over 1 s at 300 ms, got {polls}"
